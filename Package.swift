@@ -1,0 +1,32 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers import downward only (docs/architecture.md, DESIGN.md):
+// gantry → GantryCLI → Stages → (OCI, Versioning, Health) → HTTP → CCurl; ActionsCore below Stages.
+let package = Package(
+  name: "gantry",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "gantry", targets: ["gantry"])
+  ],
+  targets: [
+    .systemLibrary(
+      name: "CCurl",
+      pkgConfig: "libcurl",
+      providers: [.apt(["libcurl4-openssl-dev"])]
+    ),
+    .target(name: "HTTP", dependencies: ["CCurl"]),
+    .target(name: "ActionsCore"),
+    .target(name: "Versioning"),
+    .target(name: "Stages", dependencies: ["ActionsCore", "HTTP", "Versioning"]),
+    .target(name: "GantryCLI", dependencies: ["Stages", "ActionsCore"]),
+    .executableTarget(name: "gantry", dependencies: ["GantryCLI"]),
+    .target(name: "TestSupport", dependencies: ["HTTP"]),
+    .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
+    .testTarget(name: "ActionsCoreTests", dependencies: ["ActionsCore"]),
+    .testTarget(name: "VersioningTests", dependencies: ["Versioning"]),
+    .testTarget(name: "StagesTests", dependencies: ["Stages", "ActionsCore", "GantryCLI"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "GantryCLI", "Stages"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

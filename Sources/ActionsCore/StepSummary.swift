@@ -1,0 +1,120 @@
+/// A job summary in GitHub-flavoured markdown
+/// ([adding a job summary](https://docs.github.com/en/actions/reference/workflow-commands-for-github-actions#adding-a-job-summary)).
+/// Untrusted text (commit messages, tags, registry errors) goes through ``Markdown/text(_:)``
+/// or the cell/code helpers, which escape it; only `raw` takes markdown as is.
+public struct StepSummary: Sendable, Equatable {
+  public private(set) var blocks: [String] = []
+
+  /// The runner's limit per step: 1 MiB.
+  public static let byteLimit = 1 << 20
+
+  public init() {}
+
+  public var isEmpty: Bool { blocks.isEmpty }
+
+  public mutating func heading(_ text: String, level: Int = 2) {
+    blocks.append(String(repeating: "#", count: max(1, min(6, level))) + " " + Markdown.text(text))
+  }
+
+  /// A paragraph of trusted markdown (build it with ``Markdown`` helpers for untrusted parts).
+  public mutating func raw(_ markdown: String) { blocks.append(markdown) }
+
+  /// A paragraph of plain, untrusted text.
+  public mutating func paragraph(_ text: String) { blocks.append(Markdown.text(text)) }
+
+  /// A table; cells are trusted markdown, so wrap untrusted values with ``Markdown/cell(_:)``.
+  public mutating func table(_ header: [String], _ rows: [[String]]) {
+    guard !header.isEmpty else { return }
+    var lines = ["| " + header.joined(separator: " | ") + " |", "|" + String(repeating: " --- |", count: header.count)]
+    for row in rows {
+      let padded = row + Array(repeating: "", count: max(0, header.count - row.count))
+      lines.append("| " + padded.prefix(header.count).joined(separator: " | ") + " |")
+    }
+    blocks.append(lines.joined(separator: "\n"))
+  }
+
+  /// A bullet list of trusted markdown items.
+  public mutating func list(_ items: [String]) {
+    guard !items.isEmpty else { return }
+    blocks.append(items.map { "- " + $0 }.joined(separator: "\n"))
+  }
+
+  /// A fenced code block; the fence is longer than any backtick run inside.
+  public mutating func code(_ text: String, language: String = "") {
+    let fence = Markdown.fence(for: text, minimum: 3)
+    blocks.append("\(fence)\(language)\n\(text)\n\(fence)")
+  }
+
+  /// A collapsed section holding trusted markdown.
+  public mutating func details(_ summary: String, _ body: String) {
+    blocks.append("<details><summary>\(Markdown.html(summary))</summary>\n\n\(body)\n\n</details>")
+  }
+
+  /// The markdown, cut at a block boundary with a note when over `limit` bytes.
+  public func render(limit: Int = StepSummary.byteLimit) -> String {
+    var out = ""
+    let note = "\n\n> [!NOTE]\n> Summary truncated: it exceeded GitHub's 1 MiB step summary limit.\n"
+    for (i, block) in blocks.enumerated() {
+      let piece = (i == 0 ? "" : "\n\n") + block
+      if out.utf8.count + piece.utf8.count + note.utf8.count + 1 > limit {
+        return out + note
+      }
+      out += piece
+    }
+    return out.isEmpty ? out : out + "\n"
+  }
+}
+
+/// Escaping helpers for untrusted text in markdown.
+public enum Markdown {
+  /// Escapes markdown punctuation and HTML so the text shows literally.
+  public static func text(_ s: String) -> String {
+    var out = ""
+    out.reserveCapacity(s.count)
+    for ch in s {
+      switch ch {
+      case "\\", "`", "*", "_", "[", "]", "#", "|", "~", "!", "{", "}": out.append("\\"); out.append(ch)
+      case "<": out += "&lt;"
+      case ">": out += "&gt;"
+      case "&": out += "&amp;"
+      default: out.append(ch)
+      }
+    }
+    return out
+  }
+
+  /// Text for a table cell: escaped, newlines as `<br>`.
+  public static func cell(_ s: String) -> String {
+    text(s).replacingOccurrences(of: "\r\n", with: "<br>").replacingOccurrences(of: "\n", with: "<br>")
+  }
+
+  /// Inline code (digests, tags): backticks chosen so the content cannot close them.
+  public static func code(_ s: String) -> String {
+    let flat = s.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "|", with: "\\|")
+    let fence = fence(for: flat, minimum: 1)
+    let pad = flat.hasPrefix("`") || flat.hasSuffix("`") ? " " : ""
+    return fence + pad + flat + pad + fence
+  }
+
+  /// For HTML contexts (`<summary>`).
+  public static func html(_ s: String) -> String {
+    s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+      .replacingOccurrences(of: ">", with: "&gt;")
+  }
+
+  /// A link whose label is escaped; the URL is dropped when it is not http(s).
+  public static func link(_ label: String, _ url: String) -> String {
+    guard url.hasPrefix("https://") || url.hasPrefix("http://") else { return text(label) }
+    let safe = url.replacingOccurrences(of: ")", with: "%29").replacingOccurrences(of: " ", with: "%20")
+    return "[\(text(label))](\(safe))"
+  }
+
+  static func fence(for s: String, minimum: Int) -> String {
+    var longest = 0
+    var run = 0
+    for ch in s {
+      if ch == "`" { run += 1; longest = max(longest, run) } else { run = 0 }
+    }
+    return String(repeating: "`", count: max(minimum, longest + 1))
+  }
+}

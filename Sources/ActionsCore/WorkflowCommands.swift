@@ -1,0 +1,82 @@
+/// Workflow commands written to stdout, escaped as the runner decodes them
+/// ([actions/toolkit command.ts](https://github.com/actions/toolkit/blob/main/packages/core/src/command.ts)).
+public enum WorkflowCommand {
+  /// Data: `%` → `%25`, CR → `%0D`, LF → `%0A`.
+  public static func escapeData(_ s: String) -> String {
+    s.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D")
+      .replacingOccurrences(of: "\n", with: "%0A")
+  }
+
+  /// Properties: as data, plus `:` → `%3A` and `,` → `%2C`.
+  public static func escapeProperty(_ s: String) -> String {
+    escapeData(s).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C")
+  }
+
+  /// `::name key=value,key=value::message`
+  public static func format(_ name: String, properties: [(String, String)] = [], message: String = "") -> String {
+    let props = properties.filter { !$0.1.isEmpty }.map { "\($0.0)=\(escapeProperty($0.1))" }.joined(separator: ",")
+    return "::\(name)\(props.isEmpty ? "" : " " + props)::\(escapeData(message))"
+  }
+}
+
+/// Annotation levels (`::error`, `::warning`, `::notice`).
+public enum AnnotationLevel: String, Sendable {
+  case error, warning, notice
+}
+
+/// Where log lines go. The CLI gives a stdout logger; tests collect lines.
+public protocol LogSink: Sendable {
+  func write(_ line: String)
+}
+
+/// A logger that speaks workflow commands.
+public struct Log: Sendable {
+  public let sink: any LogSink
+  public let debugEnabled: Bool
+
+  public init(sink: any LogSink, debugEnabled: Bool = false) {
+    self.sink = sink
+    self.debugEnabled = debugEnabled
+  }
+
+  public func info(_ message: String) { sink.write(message) }
+
+  public func debug(_ message: String) {
+    if debugEnabled { sink.write(WorkflowCommand.format("debug", message: message)) }
+  }
+
+  public func annotate(_ level: AnnotationLevel, _ message: String, title: String? = nil, file: String? = nil, line: Int? = nil) {
+    var props: [(String, String)] = []
+    if let title { props.append(("title", title)) }
+    if let file { props.append(("file", file)) }
+    if let line { props.append(("line", String(line))) }
+    sink.write(WorkflowCommand.format(level.rawValue, properties: props, message: message))
+  }
+
+  public func error(_ message: String, title: String? = nil) { annotate(.error, message, title: title) }
+  public func warning(_ message: String, title: String? = nil) { annotate(.warning, message, title: title) }
+  public func notice(_ message: String, title: String? = nil) { annotate(.notice, message, title: title) }
+
+  /// Registers a secret with the runner so it is masked in logs and the summary.
+  public func mask(_ secret: String) {
+    // Every line of a multi-line secret is masked on its own, as the runner needs.
+    for line in secret.split(whereSeparator: \.isNewline) where !line.isEmpty {
+      sink.write(WorkflowCommand.format("add-mask", message: String(line)))
+    }
+  }
+
+  public func group<T>(_ title: String, _ body: () async throws -> T) async rethrows -> T {
+    sink.write(WorkflowCommand.format("group", message: title))
+    defer { sink.write("::endgroup::") }
+    return try await body()
+  }
+}
+
+/// Collects lines in memory (tests, and stages that log before the CLI prints).
+public final class MemoryLogSink: LogSink, @unchecked Sendable {
+  private var storage: [String] = []
+  private let lock = NSLockShim()
+  public init() {}
+  public func write(_ line: String) { lock.locked { storage.append(line) } }
+  public var lines: [String] { lock.locked { storage } }
+}

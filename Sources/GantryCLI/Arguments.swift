@@ -1,0 +1,65 @@
+import ActionsCore
+import Stages
+
+/// What the command line asked for.
+public enum Command: Sendable, Equatable {
+  case help(stage: String?)
+  case version
+  /// `gantry generate action.yml|reference`: files derived from the declarations.
+  case generate(String)
+  case run(stage: String?, flags: [String: String], summaryFile: String?)
+}
+
+/// Parses argv (without the program name). `--name value` and `--name=value` mirror inputs;
+/// a boolean input given as a bare `--name` means true.
+public enum Arguments {
+  public static func parse(_ args: [String], environment: ActionEnvironment) throws -> Command {
+    var rest = args[...]
+    var stageName: String?
+    if let first = rest.first, !first.hasPrefix("-") {
+      if first == "generate" {
+        guard let what = rest.dropFirst().first else { throw InputError("generate", "expected action.yml or reference") }
+        return .generate(what)
+      }
+      if first == "help" { return .help(stage: rest.dropFirst().first) }
+      stageName = first
+      rest = rest.dropFirst()
+    }
+    let resolvedStage = stageName ?? environment["INPUT_STAGE"]
+    let stageType = resolvedStage.flatMap { StageCatalog.stage(named: $0) }
+    let booleans = Set((stageType?.inputs ?? []).filter { $0.kind == .boolean }.map { $0.name })
+    var flags: [String: String] = [:]
+    var summaryFile: String?
+    while let arg = rest.popFirst() {
+      switch arg {
+      case "-h", "--help": return .help(stage: resolvedStage)
+      case "-V": return .version
+      // `--version` is an input of some stages (build-tag, version); only without a stage is it ours.
+      case "--version" where stageType == nil: return .version
+      default: break
+      }
+      guard arg.hasPrefix("--"), arg.count > 2 else {
+        throw InputError(arg, "unexpected argument; inputs are given as --name value (see gantry --help)")
+      }
+      var name = String(arg.dropFirst(2))
+      var value: String?
+      if let eq = name.firstIndex(of: "=") {
+        value = String(name[name.index(after: eq)...])
+        name = String(name[..<eq])
+      } else if booleans.contains(name), rest.first.map({ $0.hasPrefix("--") }) ?? true {
+        value = "true"
+      } else {
+        value = rest.popFirst()
+      }
+      guard let value else { throw InputError(name, "--\(name) needs a value") }
+      if name == "summary-file" {
+        summaryFile = value
+      } else if name == "stage" {
+        stageName = value
+      } else {
+        flags[name] = value
+      }
+    }
+    return .run(stage: stageName, flags: flags, summaryFile: summaryFile)
+  }
+}

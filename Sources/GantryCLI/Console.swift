@@ -1,0 +1,38 @@
+import ActionsCore
+import Foundation
+
+/// Writes whole lines to a file descriptor (stdout or stderr) with `write(2)`:
+/// Swift 6 treats the C `stdout`/`stderr` globals as not concurrency-safe.
+public struct FileDescriptorSink: LogSink {
+  public let fd: Int32
+  public init(fd: Int32) { self.fd = fd }
+
+  public static let standardOutput = FileDescriptorSink(fd: 1)
+  public static let standardError = FileDescriptorSink(fd: 2)
+
+  public func write(_ line: String) { writeRaw(line.hasSuffix("\n") ? line : line + "\n") }
+
+  public func writeRaw(_ text: String) {
+    try? FileHandle(fileDescriptor: fd, closeOnDealloc: false).write(contentsOf: Data(text.utf8))
+  }
+}
+
+/// Appends text to a file, creating it when needed (the runner's file commands).
+enum FileAppender {
+  static func append(_ text: String, to path: String) throws {
+    if !FileManager.default.fileExists(atPath: path) {
+      guard FileManager.default.createFile(atPath: path, contents: nil) else {
+        throw CLIError("cannot create \(path)")
+      }
+    }
+    guard let handle = FileHandle(forWritingAtPath: path) else { throw CLIError("cannot open \(path) for writing") }
+    defer { try? handle.close() }
+    try handle.seekToEnd()
+    try handle.write(contentsOf: Data(text.utf8))
+  }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+  var description: String
+  init(_ d: String) { description = d }
+}

@@ -1,0 +1,131 @@
+import ActionsCore
+import Foundation
+import HTTP
+import Stages
+
+/// The whole program: argv and environment in, exit status out. The executable only calls
+/// ``run(arguments:environment:)``; tests call it too.
+public enum GantryCLI {
+  /// Exit statuses.
+  public static let success: Int32 = 0
+  public static let failure: Int32 = 1
+  public static let badInput: Int32 = 2
+
+  public static func run(
+    arguments: [String], environment variables: [String: String],
+    stdout: any LogSink = FileDescriptorSink.standardOutput, stderr: FileDescriptorSink = .standardError,
+    now: Date = Date()
+  ) async -> Int32 {
+    let environment = ActionEnvironment(variables)
+    let log = Log(sink: stdout, debugEnabled: environment.isDebug)
+    let command: Command
+    do {
+      command = try Arguments.parse(arguments, environment: environment)
+    } catch {
+      return report(error, log: log)
+    }
+
+    switch command {
+    case .version:
+      stdout.write("gantry \(GantryVersion.current) (\(CurlTransport.libraryDescription))")
+      return success
+    case .help(let name):
+      if let name, let stage = StageCatalog.stage(named: name) {
+        stdout.write(Help.stage(stage))
+      } else {
+        stdout.write(Help.general())
+      }
+      return success
+    case .generate(let what):
+      switch what {
+      case "action.yml": stdout.write(Generated.actionYAML().dropLast().description)
+      case "reference": stdout.write(Generated.reference().dropLast().description)
+      default: return report(InputError("generate", "expected action.yml or reference, got '\(what)'"), log: log)
+      }
+      return success
+    case .run(let name, let flags, let summaryFile):
+      guard let name = name ?? environment["INPUT_STAGE"] else {
+        log.error("no stage given: pass it as the first argument or set INPUT_STAGE (`stage:` in the step's `with:`); stages: \(stageList)", title: "Invalid input")
+        stderr.write(Help.general())
+        return badInput
+      }
+      guard let stage = StageCatalog.stage(named: name) else {
+        let planned = StageCatalog.planned.contains(name) ? " ('\(name)' is planned but not built yet)" : ""
+        log.error("unknown stage '\(name)'\(planned); stages: \(stageList)", title: "Invalid input")
+        return badInput
+      }
+      return await runStage(stage, flags: flags, summaryFile: summaryFile, environment: environment, log: log, stderr: stderr, now: now)
+    }
+  }
+
+  private static var stageList: String { StageCatalog.stages.map { $0.name }.joined(separator: ", ") }
+
+  static func runStage(
+    _ stage: any Stage.Type, flags: [String: String], summaryFile: String?, environment: ActionEnvironment, log: Log,
+    stderr: FileDescriptorSink, now: Date
+  ) async -> Int32 {
+    // Secrets are masked before anything else is printed, even when another input is bad.
+    for decl in stage.inputs where decl.secret {
+      let raw = flags[decl.name] ?? environment.variables[decl.environmentName] ?? environment.variables[decl.underscoreEnvironmentName]
+      if let raw, !raw.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { log.mask(raw.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+    let known = Set(stage.inputs.map(\.name))
+    if let unknown = flags.keys.sorted().first(where: { !known.contains($0) }) {
+      return report(InputError(unknown, "unknown input for \(stage.name); its inputs: \(stage.inputs.map(\.name).joined(separator: ", "))"), log: log)
+    }
+
+    let result: StageResult
+    do {
+      let inputs = try Inputs(declarations: stage.inputs, environment: environment, flags: flags)
+      let context = StageContext(inputs: inputs, environment: environment, log: log, now: now)
+      result = try await stage.init().run(context)
+    } catch {
+      return report(error, log: log)
+    }
+
+    do {
+      try write(result, environment: environment, summaryFile: summaryFile, log: log, stderr: stderr)
+    } catch {
+      log.error("could not write the stage's results: \(error)", title: "\(stage.name) failed")
+      return failure
+    }
+    if let message = result.failure {
+      log.error(message, title: "\(stage.name) failed")
+      return failure
+    }
+    return success
+  }
+
+  /// Outputs to `$GITHUB_OUTPUT` (or stdout), the summary to `--summary-file`,
+  /// `$GITHUB_STEP_SUMMARY` or stderr. Each is built whole before one append.
+  static func write(_ result: StageResult, environment: ActionEnvironment, summaryFile: String?, log: Log, stderr: FileDescriptorSink) throws {
+    if let path = environment.outputPath {
+      try FileAppender.append(try result.outputs.fileCommands(), to: path)
+    } else {
+      let text = result.outputs.plainText()
+      if !text.isEmpty { log.info(String(text.dropLast())) }
+    }
+    guard !result.summary.isEmpty else { return }
+    let markdown = result.summary.render()
+    if let path = summaryFile ?? environment.summaryPath {
+      try FileAppender.append(markdown, to: path)
+    } else {
+      stderr.writeRaw(markdown)
+    }
+  }
+
+  /// One `::error::` line and the exit status for an error.
+  static func report(_ error: any Error, log: Log) -> Int32 {
+    switch error {
+    case let e as InputError:
+      log.error(e.description, title: "Invalid input")
+      return badInput
+    case let e as StageFailure:
+      log.error(e.message, title: e.title)
+      return failure
+    default:
+      log.error(String(describing: error), title: "Failed")
+      return failure
+    }
+  }
+}

@@ -1,0 +1,56 @@
+import ActionsCore
+import HTTP
+import Stages
+
+/// `gantry --help` and `gantry <stage> --help`, from the declarations.
+enum Help {
+  static func general() -> String {
+    let width = (StageCatalog.stages.map { $0.name.count }.max() ?? 10) + 2
+    var s = """
+      gantry \(GantryVersion.current) — promote tested container images from staging to production, by digest.
+
+      USAGE:
+        gantry <stage> [--input value ...] [--summary-file PATH]
+        INPUT_STAGE=<stage> INPUT_<NAME>=value gantry      (how the GitHub Action runs it)
+
+      STAGES:
+
+      """
+    for stage in StageCatalog.stages {
+      s += "  " + stage.name.padding(toLength: width, withPad: " ", startingAt: 0) + stage.abstract + "\n"
+    }
+    if !StageCatalog.planned.isEmpty {
+      s += "  (planned: \(StageCatalog.planned.joined(separator: ", ")))\n"
+    }
+    s += """
+
+      OPTIONS:
+        --summary-file PATH   append the markdown job summary to PATH (default: $GITHUB_STEP_SUMMARY, else stderr)
+        -h, --help            this text; `gantry <stage> --help` lists a stage's inputs and outputs
+        -V, --version         version
+
+      Inputs come from --flags, then INPUT_<NAME> variables (hyphens kept, underscores accepted), then defaults.
+      Outputs go to $GITHUB_OUTPUT, or to stdout as name=value outside Actions.
+      Exit status: 0 success, 1 failure, 2 bad input.
+
+      """
+    return s
+  }
+
+  static func stage(_ stage: any Stage.Type) -> String {
+    var s = "gantry \(stage.name) — \(stage.abstract)\n\nUSAGE: gantry \(stage.name) [--input value ...]\n\nINPUTS:\n"
+    for i in stage.inputs {
+      var notes: [String] = []
+      if i.required { notes.append("required") }
+      if let d = i.defaultValue { notes.append("default: \(d)") }
+      if case .choice(let options) = i.kind { notes.append("one of: \(options.joined(separator: ", "))") }
+      if i.kind == .boolean { notes.append("true|false") }
+      if i.kind == .list { notes.append("one per line") }
+      if i.secret { notes.append("secret, masked") }
+      s += "  --\(i.name)\n      \(i.description)\(notes.isEmpty ? "" : " [\(notes.joined(separator: "; "))]")\n"
+    }
+    s += "\nOUTPUTS:\n"
+    for o in stage.outputs { s += "  \(o.name)\n      \(o.description)\n" }
+    return s
+  }
+}

@@ -1,0 +1,115 @@
+import Foundation
+
+/// A request body the transport pulls from, on its own thread; `read` may block.
+public protocol BodySource: AnyObject, Sendable {
+  /// Total length when known (sent as `Content-Length`); `nil` sends the body chunked.
+  var length: Int64? { get }
+  /// Copies up to `buffer.count` bytes into `buffer`; returns 0 at the end.
+  func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+  /// Starts again from the first byte, for a retry or a redirect. Returns false when it cannot.
+  func rewind() -> Bool
+}
+
+/// Where a successful (2xx) response body goes, pushed by the transport; `write` may block.
+public protocol BodySink: AnyObject, Sendable {
+  func write(_ bytes: UnsafeRawBufferPointer) throws
+}
+
+/// What a request sends.
+public enum RequestBody: Sendable {
+  case empty
+  case data(Data)
+  case file(String)
+  case source(any BodySource)
+
+  /// The length the transport announces, when known.
+  public var length: Int64? {
+    switch self {
+    case .empty: 0
+    case .data(let d): Int64(d.count)
+    case .file(let path): (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
+    case .source(let s): s.length
+    }
+  }
+}
+
+/// Where a response body goes. Bodies of non-2xx answers are always buffered (up to 64 KiB)
+/// so errors can be shown, whatever is chosen here.
+public enum ResponseDestination: Sendable {
+  /// Keep the body in memory, failing when it grows past `limit` bytes.
+  case buffer(limit: Int)
+  /// Read and drop the body (counted in `Response.bodyBytes`).
+  case discard
+  /// Stream the body into a sink; nothing is kept in memory.
+  case sink(any BodySink)
+
+  public static let defaultBuffer = ResponseDestination.buffer(limit: 16 << 20)
+}
+
+/// Reads a file in pieces, for uploads that must not sit in memory.
+public final class FileBodySource: BodySource, @unchecked Sendable {
+  private let handle: FileHandle
+  public let length: Int64?
+
+  public init(path: String) throws {
+    guard let h = FileHandle(forReadingAtPath: path) else {
+      throw HTTPError.invalidRequest("cannot open \(path) for reading")
+    }
+    handle = h
+    length = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
+  }
+
+  deinit { try? handle.close() }
+
+  public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    guard let data = try handle.read(upToCount: buffer.count), !data.isEmpty else { return 0 }
+    return data.copyBytes(to: buffer)
+  }
+
+  public func rewind() -> Bool { (try? handle.seek(toOffset: 0)) != nil }
+}
+
+/// Serves bytes already in memory.
+public final class DataBodySource: BodySource, @unchecked Sendable {
+  private let data: Data
+  private var offset = 0
+  private let lock = NSLock()
+  public var length: Int64? { Int64(data.count) }
+
+  public init(_ data: Data) { self.data = data }
+
+  public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    lock.withLock {
+      let n = min(buffer.count, data.count - offset)
+      guard n > 0 else { return 0 }
+      data.withUnsafeBytes { src in
+        buffer.baseAddress!.copyMemory(from: src.baseAddress! + offset, byteCount: n)
+      }
+      offset += n
+      return n
+    }
+  }
+
+  public func rewind() -> Bool {
+    lock.withLock { offset = 0 }
+    return true
+  }
+}
+
+/// Writes a response body to a file.
+public final class FileBodySink: BodySink, @unchecked Sendable {
+  private let handle: FileHandle
+
+  public init(path: String) throws {
+    guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+      throw HTTPError.invalidRequest("cannot open \(path) for writing")
+    }
+    handle = h
+  }
+
+  deinit { try? handle.close() }
+
+  public func write(_ bytes: UnsafeRawBufferPointer) throws {
+    try handle.write(contentsOf: Data(bytes))
+  }
+}

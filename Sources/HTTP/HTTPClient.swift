@@ -1,0 +1,88 @@
+import Foundation
+
+/// Sends requests through a ``Transport``, following redirects itself (so credentials never
+/// cross hosts) and retrying what is safe to retry under a ``RetryPolicy``.
+public struct HTTPClient: Sendable {
+  public var transport: any Transport
+  public var retry: RetryPolicy
+  /// Redirects followed at most per request. Default 10.
+  public var maxRedirects: Int = 10
+  /// Waits between attempts; tests replace it to run without sleeping.
+  public var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+  /// Called before each retry with the attempt number, the wait and the reason (for logs).
+  public var onRetry: (@Sendable (Int, Duration, String) -> Void)? = nil
+
+  public init(transport: any Transport, retry: RetryPolicy = RetryPolicy()) {
+    self.transport = transport
+    self.retry = retry
+  }
+
+  /// Performs `request`, following redirects and retrying.
+  public func send(_ request: Request) async throws -> Response {
+    var attempt = 0
+    while true {
+      do {
+        let response = try await followingRedirects(request)
+        if retry.retryStatuses.contains(response.status), attempt < retry.retries, request.isReplayable {
+          try await wait(attempt: attempt, retryAfter: response.headers["Retry-After"], reason: "HTTP \(response.status) from \(response.url.authority)")
+          attempt += 1
+          continue
+        }
+        return response
+      } catch let error as HTTPError {
+        guard error.isRetryable, attempt < retry.retries, request.isReplayable, Self.deliveredNothing(error) else { throw error }
+        try await wait(attempt: attempt, retryAfter: nil, reason: error.description)
+        attempt += 1
+      }
+    }
+  }
+
+  private static func deliveredNothing(_ error: HTTPError) -> Bool {
+    if case .transport(_, _, _, let delivered) = error { return delivered == 0 }
+    return true
+  }
+
+  private func wait(attempt: Int, retryAfter: String?, reason: String) async throws {
+    let delay = retry.delay(afterAttempt: attempt, retryAfter: retryAfter, unit: Double.random(in: 0..<1))
+    onRetry?(attempt + 1, delay, reason)
+    try await sleep(delay)
+  }
+
+  private func followingRedirects(_ original: Request) async throws -> Response {
+    var request = original
+    let originAuthority = original.authority
+    for _ in 0...maxRedirects {
+      let response = try await transport.perform(request)
+      guard response.isRedirect, let location = response.headers["Location"] else { return response }
+      request = try Self.redirected(request, to: location, status: response.status, originAuthority: originAuthority)
+    }
+    throw HTTPError.tooManyRedirects(url: original.url.absoluteString, limit: maxRedirects)
+  }
+
+  /// The request to send after a redirect. `Authorization` (and cookies) are dropped as soon
+  /// as the target leaves the original host, as curl's `--location` without
+  /// `--location-trusted` does; a 303 becomes a GET.
+  static func redirected(_ request: Request, to location: String, status: Int, originAuthority: String) throws -> Request {
+    guard let target = URL(string: location, relativeTo: request.url)?.absoluteURL else {
+      throw HTTPError.redirectRefused(url: request.url.absoluteString, location: location, reason: "not a URL")
+    }
+    guard let scheme = target.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
+      throw HTTPError.redirectRefused(url: request.url.absoluteString, location: location, reason: "only http and https are followed")
+    }
+    var next = request
+    next.url = target
+    if target.authority != originAuthority {
+      next.headers.remove("Authorization")
+      next.headers.remove("Cookie")
+    }
+    if status == 303 || ((status == 301 || status == 302) && request.method == "POST") {
+      next.method = "GET"
+      next.body = .empty
+      next.headers.remove("Content-Type")
+      next.headers.remove("Content-Length")
+    } else if !request.isReplayable {
+      throw HTTPError.redirectRefused(url: request.url.absoluteString, location: location, reason: "the request body cannot be sent twice")
+    }
+    return next
+  }
+}

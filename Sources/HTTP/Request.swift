@@ -1,0 +1,44 @@
+import Foundation
+
+/// One HTTP exchange to perform. A value: retries and redirects copy and adjust it.
+public struct Request: Sendable {
+  public var method: String
+  public var url: URL
+  public var headers: Headers
+  public var body: RequestBody
+  public var destination: ResponseDestination
+  /// Overrides the transport's total timeout for this request.
+  public var timeout: Duration?
+
+  public init(
+    method: String = "GET", url: URL, headers: Headers = [:], body: RequestBody = .empty,
+    destination: ResponseDestination = .defaultBuffer, timeout: Duration? = nil
+  ) {
+    self.method = method
+    self.url = url
+    self.headers = headers
+    self.body = body
+    self.destination = destination
+    self.timeout = timeout
+  }
+
+  /// `host` or `host:port`, the unit credentials are bound to.
+  public var authority: String { url.authority }
+
+  /// Whether the body can be sent again (for a retry or a redirect).
+  public var isReplayable: Bool {
+    switch body {
+    case .empty, .data, .file: true
+    case .source(let s): s.rewind()
+    }
+  }
+}
+
+extension URL {
+  /// `host[:port]` as written, lower-cased.
+  public var authority: String {
+    guard let c = URLComponents(url: self, resolvingAgainstBaseURL: false), let host = c.host else { return "" }
+    let h = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+    return (c.port.map { "\(h):\($0)" } ?? h).lowercased()
+  }
+}
