@@ -1,0 +1,18 @@
+# Gantry's action image: a fully static binary in an empty image (DESIGN.md "Static binary").
+# The build stage compiles a minimal static libcurl from Debian's curl source and links
+# gantry with -static-executable; the final image holds only the binary and the CA bundle.
+# Runs as root, as GitHub's container actions require (no USER).
+FROM swift:6.1-bookworm AS build
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      build-essential pkg-config libssl-dev libnghttp2-dev zlib1g-dev dpkg-dev file ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN scripts/build-static
+
+FROM scratch
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=build /src/.build-static/gantry /gantry
+ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+ENTRYPOINT ["/gantry"]

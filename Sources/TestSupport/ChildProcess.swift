@@ -1,0 +1,103 @@
+import Foundation
+
+/// A helper process (server) owned by a test: started with a pipe on stdin so it exits when
+/// we do, and stopped by pid — never by name.
+public final class ChildProcess: @unchecked Sendable {
+  public let process: Process
+  private let stdinPipe = Pipe()
+  private let stdoutPipe = Pipe()
+  private let stderrPipe = Pipe()
+
+  public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil) throws {
+    process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    process.standardInput = stdinPipe
+    process.standardOutput = stdoutPipe
+    process.standardError = stderrPipe
+    try process.run()
+  }
+
+  public var pid: Int32 { process.processIdentifier }
+
+  /// Reads stdout until a line satisfies `match`, or fails after `timeout`.
+  public func waitForLine(timeout: Duration = .seconds(10), where match: @escaping (String) -> Bool) throws -> String {
+    let handle = stdoutPipe.fileHandleForReading
+    let deadline = ContinuousClock.now + timeout
+    var buffer = ""
+    while ContinuousClock.now < deadline {
+      let data = handle.availableData
+      if data.isEmpty { throw TestSupportError("process \(pid) closed stdout before printing the expected line: \(buffer)") }
+      buffer += String(decoding: data, as: UTF8.self)
+      for line in buffer.split(separator: "\n") where match(String(line)) { return String(line) }
+    }
+    throw TestSupportError("timed out waiting for process \(pid)")
+  }
+
+  public func stop() {
+    guard process.isRunning else { return }
+    // Test servers keep nothing worth a graceful stop, and Foundation's children may start
+    // with SIGTERM blocked: kill outright, by pid.
+    kill(process.processIdentifier, SIGKILL)
+    waitForExit(process, timeout: .seconds(5))
+  }
+
+  deinit { stop() }
+}
+
+public struct TestSupportError: Error, CustomStringConvertible {
+  public var description: String
+  public init(_ d: String) { description = d }
+}
+
+/// Runs a command to completion and returns (status, stdout, stderr).
+@discardableResult
+public func runCommand(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+  let p = Process()
+  p.executableURL = URL(fileURLWithPath: executable)
+  p.arguments = arguments
+  if let environment { p.environment = environment }
+  if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
+  let out = Pipe()
+  let err = Pipe()
+  p.standardOutput = out
+  p.standardError = err
+  p.standardInput = FileHandle.nullDevice
+  try p.run()
+  // Read both pipes before waiting, so a chatty child cannot block on a full pipe.
+  let group = DispatchGroup()
+  nonisolated(unsafe) var errData = Data()
+  group.enter()
+  DispatchQueue.global().async {
+    errData = err.fileHandleForReading.readDataToEndOfFile()
+    group.leave()
+  }
+  let outData = out.fileHandleForReading.readDataToEndOfFile()
+  group.wait()
+  _ = waitForExit(p, timeout: .seconds(600))
+  return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
+
+/// Finds an executable on PATH.
+public func which(_ name: String) -> String? {
+  let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+  for dir in path.split(separator: ":") {
+    let candidate = "\(dir)/\(name)"
+    if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+  }
+  return nil
+}
+
+/// Polls instead of `Process.waitUntilExit`, which spins a run loop at full CPU (and can
+/// hang) when called off the main thread on Linux.
+@discardableResult
+func waitForExit(_ p: Process, timeout: Duration) -> Bool {
+  let deadline = ContinuousClock.now + timeout
+  while p.isRunning {
+    if ContinuousClock.now > deadline { return false }
+    usleep(10_000)
+  }
+  return true
+}

@@ -1,0 +1,54 @@
+import Foundation
+
+/// The scriptable test server (Tests/Fixtures/http_server.py) on 127.0.0.1, as a child process.
+public final class LocalHTTPServer: @unchecked Sendable {
+  public let port: Int
+  public let scheme: String
+  private let child: ChildProcess
+
+  /// - Parameter tls: serve HTTPS with this certificate.
+  public init(tls: TestCertificates? = nil) throws {
+    guard let python = which("python3") else { throw TestSupportError("python3 is needed for the test HTTP server") }
+    var args = [RepoPaths.fixture("http_server.py")]
+    if let tls { args += ["--cert", tls.serverCert, "--key", tls.serverKey] }
+    child = try ChildProcess(python, args)
+    let line = try child.waitForLine { $0.hasPrefix("PORT ") }
+    guard let p = Int(line.dropFirst(5)) else { throw TestSupportError("bad port line \(line)") }
+    port = p
+    scheme = tls == nil ? "http" : "https"
+  }
+
+  /// `http://127.0.0.1:<port>` + path.
+  public func url(_ path: String, host: String = "127.0.0.1") -> URL {
+    URL(string: "\(scheme)://\(host):\(port)\(path)")!
+  }
+
+  public func stop() { child.stop() }
+}
+
+/// A self-signed CA and a server certificate for 127.0.0.1 and localhost, made with openssl.
+public struct TestCertificates: Sendable {
+  public let caCert: String
+  public let serverCert: String
+  public let serverKey: String
+
+  public init(in directory: TempDirectory) throws {
+    let d = directory.path
+    caCert = "\(d)/ca.crt"
+    serverCert = "\(d)/server.crt"
+    serverKey = "\(d)/server.key"
+    guard let openssl = which("openssl") else { throw TestSupportError("openssl is needed for TLS tests") }
+    let ext = "\(d)/san.ext"
+    try "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+      .write(toFile: ext, atomically: true, encoding: .utf8)
+    let steps: [[String]] = [
+      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(d)/ca.key", "-out", caCert, "-days", "2", "-subj", "/CN=Gantry Test CA"],
+      ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", serverKey, "-out", "\(d)/server.csr", "-subj", "/CN=127.0.0.1"],
+      ["x509", "-req", "-in", "\(d)/server.csr", "-CA", caCert, "-CAkey", "\(d)/ca.key", "-CAcreateserial", "-out", serverCert, "-days", "2", "-extfile", ext],
+    ]
+    for args in steps {
+      let r = try runCommand(openssl, args)
+      guard r.status == 0 else { throw TestSupportError("openssl \(args[0]) failed: \(r.stderr)") }
+    }
+  }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Runs the built `gantry` binary exactly as the runner does: INPUT_ variables with hyphens,
+/// temp GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, and checks the files byte for byte.
+@Suite("gantry binary in a runner-shaped environment", .serialized)
+struct BinaryTests {
+  let dir: TempDirectory
+  init() throws { dir = try TempDirectory() }
+
+  var runnerEnvironment: [String: String] {
+    [
+      "PATH": "/usr/bin:/bin", "GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": dir.file("output"),
+      "GITHUB_STEP_SUMMARY": dir.file("summary"), "GITHUB_WORKSPACE": dir.path, "GITHUB_REPOSITORY": "acme/app",
+      "GITHUB_SERVER_URL": "https://github.com", "GITHUB_SHA": "7d2a1b4c9e0f1234567890abcdef123456789012",
+      "GITHUB_REF": "refs/heads/main",
+    ]
+  }
+
+  let buildTagInputs: [String: String] = [
+    "INPUT_STAGE": "build-tag", "INPUT_IMAGES": "ghcr.io/acme/app", "INPUT_ENVIRONMENT": "production",
+    "INPUT_VERSION": "v1.4.2", "INPUT_TAG-STYLE": "both", "INPUT_CREATED": "2026-11-22T03:15:00Z",
+    "INPUT_EXTRA-TAGS": "{{version}}-{{sha7}}",
+  ]
+
+  /// Replaces each random `ghadelimiter_<UUID>` with `DELIM` after checking its shape.
+  func normalisedOutputs() throws -> String {
+    let text = try String(contentsOfFile: dir.file("output"), encoding: .utf8)
+    let pattern = try NSRegularExpression(pattern: "ghadelimiter_[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}")
+    return pattern.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "DELIM")
+  }
+
+  let expectedOutputs = """
+    tags<<DELIM
+    1.4.2
+    v1.4.2
+    1.4
+    1
+    latest
+    1.4.2-7d2a1b4
+    DELIM
+    images<<DELIM
+    ghcr.io/acme/app:1.4.2
+    ghcr.io/acme/app:v1.4.2
+    ghcr.io/acme/app:1.4
+    ghcr.io/acme/app:1
+    ghcr.io/acme/app:latest
+    ghcr.io/acme/app:1.4.2-7d2a1b4
+    DELIM
+    labels<<DELIM
+    org.opencontainers.image.created=2026-11-22T03:15:00Z
+    org.opencontainers.image.revision=7d2a1b4c9e0f1234567890abcdef123456789012
+    org.opencontainers.image.version=1.4.2
+    org.opencontainers.image.source=https://github.com/acme/app
+    org.opencontainers.image.url=https://github.com/acme/app
+    org.opencontainers.image.title=app
+    DELIM
+    annotations<<DELIM
+    org.opencontainers.image.created=2026-11-22T03:15:00Z
+    org.opencontainers.image.revision=7d2a1b4c9e0f1234567890abcdef123456789012
+    org.opencontainers.image.version=1.4.2
+    org.opencontainers.image.source=https://github.com/acme/app
+    org.opencontainers.image.url=https://github.com/acme/app
+    org.opencontainers.image.title=app
+    DELIM
+    json<<DELIM
+    {"images":["ghcr.io/acme/app:1.4.2","ghcr.io/acme/app:v1.4.2","ghcr.io/acme/app:1.4","ghcr.io/acme/app:1","ghcr.io/acme/app:latest","ghcr.io/acme/app:1.4.2-7d2a1b4"],"labels":{"org.opencontainers.image.created":"2026-11-22T03:15:00Z","org.opencontainers.image.revision":"7d2a1b4c9e0f1234567890abcdef123456789012","org.opencontainers.image.source":"https://github.com/acme/app","org.opencontainers.image.title":"app","org.opencontainers.image.url":"https://github.com/acme/app","org.opencontainers.image.version":"1.4.2"},"tags":["1.4.2","v1.4.2","1.4","1","latest","1.4.2-7d2a1b4"],"version":"1.4.2"}
+    DELIM
+    version<<DELIM
+    1.4.2
+    DELIM
+
+    """
+
+  let expectedSummary = """
+    ## Image tags for production
+
+    | Tag | Rule |
+    | --- | --- |
+    | `1.4.2` | version |
+    | `v1.4.2` | version |
+    | `1.4` | minor |
+    | `1` | major |
+    | `latest` | latest |
+    | `1.4.2-7d2a1b4` | extra |
+
+    <details><summary>6 image references</summary>
+
+    - `ghcr.io/acme/app:1.4.2`
+    - `ghcr.io/acme/app:v1.4.2`
+    - `ghcr.io/acme/app:1.4`
+    - `ghcr.io/acme/app:1`
+    - `ghcr.io/acme/app:latest`
+    - `ghcr.io/acme/app:1.4.2-7d2a1b4`
+
+    </details>
+
+    | Label | Value |
+    | --- | --- |
+    | `org.opencontainers.image.created` | 2026-11-22T03:15:00Z |
+    | `org.opencontainers.image.revision` | 7d2a1b4c9e0f1234567890abcdef123456789012 |
+    | `org.opencontainers.image.version` | 1.4.2 |
+    | `org.opencontainers.image.source` | https://github.com/acme/app |
+    | `org.opencontainers.image.url` | https://github.com/acme/app |
+    | `org.opencontainers.image.title` | app |
+
+    """
+
+  @Test func buildTagFromInputVariables() throws {
+    let r = try runCommand(RepoPaths.gantryBinary, [], environment: runnerEnvironment.merging(buildTagInputs) { $1 })
+    #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+    #expect(try normalisedOutputs() == expectedOutputs)
+    #expect(try String(contentsOfFile: dir.file("summary"), encoding: .utf8) == expectedSummary)
+    #expect(r.stdout.isEmpty)
+  }
+
+  @Test func buildTagFromFlagsGivesTheSameFiles() throws {
+    let flags = [
+      "build-tag", "--images", "ghcr.io/acme/app", "--environment", "production", "--version", "v1.4.2", "--tag-style", "both",
+      "--created", "2026-11-22T03:15:00Z", "--extra-tags", "{{version}}-{{sha7}}",
+    ]
+    let r = try runCommand(RepoPaths.gantryBinary, flags, environment: runnerEnvironment)
+    #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+    #expect(try normalisedOutputs() == expectedOutputs)
+    #expect(try String(contentsOfFile: dir.file("summary"), encoding: .utf8) == expectedSummary)
+  }
+
+  @Test func underscoreSpellingIsAccepted() throws {
+    var env = runnerEnvironment.merging(buildTagInputs) { $1 }
+    env["INPUT_TAG_STYLE"] = env.removeValue(forKey: "INPUT_TAG-STYLE")
+    env["INPUT_EXTRA_TAGS"] = env.removeValue(forKey: "INPUT_EXTRA-TAGS")
+    let r = try runCommand(RepoPaths.gantryBinary, [], environment: env)
+    #expect(r.status == 0)
+    #expect(try normalisedOutputs() == expectedOutputs)
+  }
+
+  @Test func badInputExitsTwoWithOneErrorLineAndWritesNothing() throws {
+    var env = runnerEnvironment.merging(buildTagInputs) { $1 }
+    env["INPUT_LATEST"] = "yes"
+    let r = try runCommand(RepoPaths.gantryBinary, [], environment: env)
+    #expect(r.status == 2)
+    #expect(r.stdout == "::error title=Invalid input::input 'latest': expected one of auto, true, false, got 'yes'\n")
+    #expect(!FileManager.default.fileExists(atPath: dir.file("output")))
+    #expect(!FileManager.default.fileExists(atPath: dir.file("summary")))
+  }
+
+  @Test func unknownStageListsTheStages() throws {
+    let r = try runCommand(RepoPaths.gantryBinary, ["deploy"], environment: runnerEnvironment)
+    #expect(r.status == 2)
+    #expect(r.stdout.hasPrefix("::error title=Invalid input::unknown stage 'deploy'; stages: build-tag"))
+  }
+
+  @Test func missingStageIsBadInput() throws {
+    let r = try runCommand(RepoPaths.gantryBinary, [], environment: runnerEnvironment)
+    #expect(r.status == 2)
+    #expect(r.stdout.contains("no stage given"))
+  }
+
+  @Test func helpListsStagesAndInputs() throws {
+    let general = try runCommand(RepoPaths.gantryBinary, ["--help"], environment: [:])
+    #expect(general.status == 0)
+    #expect(general.stdout.contains("build-tag"))
+    let stage = try runCommand(RepoPaths.gantryBinary, ["build-tag", "--help"], environment: [:])
+    #expect(stage.stdout.contains("--tag-style"))
+    #expect(stage.stdout.contains("[default: plain; one of: plain, v, both]"))
+  }
+
+  @Test func outsideActionsOutputsArePrintedAndSummaryGoesToStderr() throws {
+    let r = try runCommand(
+      RepoPaths.gantryBinary, ["build-tag", "--tag-rules", "sha", "--sha", "abcdef1234"], environment: ["PATH": "/usr/bin:/bin"])
+    #expect(r.status == 0)
+    #expect(r.stdout.hasPrefix("tags=sha-abcdef1\nimages=\nlabels<<EOF_"))
+    #expect(r.stderr.hasPrefix("## Image tags for dev"))
+  }
+
+  @Test func unknownFlagIsBadInput() throws {
+    let r = try runCommand(RepoPaths.gantryBinary, ["build-tag", "--colour", "red"], environment: [:])
+    #expect(r.status == 2)
+    #expect(r.stdout.contains("input 'colour': unknown input for build-tag"))
+  }
+}

@@ -1,0 +1,98 @@
+import ActionsCore
+import Testing
+import Versioning
+
+@testable import Stages
+
+@Suite struct TagRulesTests {
+  let sha = "7d2a1b4c9e0f1234567890abcdef123456789012"
+
+  func plan(_ env: String, _ version: String?, kinds: [TagKind]? = nil, configure: (inout TagRequest) -> Void = { _ in }) throws -> [String] {
+    var r = TagRequest(
+      environment: env, version: try version.map { try SemVer(parsing: $0) }, sha: sha, branch: "feature/login",
+      kinds: kinds ?? EnvironmentClass(env).defaultKinds)
+    configure(&r)
+    return try TagRules.plan(r).map(\.tag)
+  }
+
+  @Test func productionStableRelease() throws {
+    #expect(try plan("production", "1.2.3") == ["1.2.3", "1.2", "1", "latest"])
+  }
+
+  @Test func productionPrereleaseGetsOnlyItsVersion() throws {
+    #expect(try plan("production", "1.3.0-rc.1") == ["1.3.0-rc.1"])
+  }
+
+  @Test func zeroMajorHasNoMajorTag() throws {
+    #expect(try plan("prod", "0.1.5") == ["0.1.5", "0.1", "latest"])
+  }
+
+  @Test func devBuildsSnapshotsAsTheReferencePipelines() throws {
+    #expect(try plan("dev", "1.2.0") == ["dev-7d2a1b4", "1.2.0-SNAPSHOT-7d2a1b4", "sha-7d2a1b4"])
+  }
+
+  @Test func devWithoutVersionSkipsNothingSilently() throws {
+    #expect(throws: InputError.self) { try plan("dev", nil) }
+    #expect(try plan("dev", nil, kinds: [.dev, .sha]) == ["dev-7d2a1b4", "sha-7d2a1b4"])
+  }
+
+  @Test func stagingSnapshots() throws {
+    #expect(try plan("staging", "1.2.0-beta.1") == ["1.2.0-SNAPSHOT-7d2a1b4", "sha-7d2a1b4"])
+  }
+
+  @Test func styles() throws {
+    #expect(try plan("production", "1.2.3", kinds: [.version]) { $0.style = .v } == ["v1.2.3"])
+    #expect(try plan("production", "1.2.3", kinds: [.version]) { $0.style = .both } == ["1.2.3", "v1.2.3"])
+  }
+
+  @Test func latestInput() throws {
+    #expect(try plan("staging", "1.2.3", kinds: [.version]) { $0.latest = "true" } == ["1.2.3", "latest"])
+    #expect(try plan("production", "1.2.3") { $0.latest = "false" } == ["1.2.3", "1.2", "1"])
+    #expect(throws: InputError.self) { try plan("production", "1.2.3-rc.1") { $0.latest = "true" } }
+  }
+
+  @Test func prefixAndSuffixSpareLatestAndEnv() throws {
+    let tags = try plan("production", "1.2.3", kinds: [.version, .latest, .env]) {
+      $0.prefix = "app-"
+      $0.suffix = "-alpine"
+    }
+    #expect(tags == ["app-1.2.3-alpine", "production", "latest"])
+  }
+
+  @Test func buildMetadataBecomesUnderscore() throws {
+    #expect(try plan("production", "1.2.3+build.7", kinds: [.version]) == ["1.2.3_build.7"])
+  }
+
+  @Test func templatesRenderAndSanitise() throws {
+    let tags = try plan("dev", nil, kinds: [.dev]) { $0.extraTemplates = ["{{branch}}-{{sha7}}", "pr-{{env}}"] }
+    #expect(tags == ["dev-7d2a1b4", "feature-login-7d2a1b4", "pr-dev"])
+  }
+
+  @Test func badTemplatesAreInputErrors() {
+    #expect(throws: InputError.self) { try plan("dev", nil, kinds: [.dev]) { $0.extraTemplates = ["{{nope}}"] } }
+    #expect(throws: InputError.self) { try plan("dev", nil, kinds: [.dev]) { $0.extraTemplates = ["{{version}}"] } }
+    #expect(throws: InputError.self) { try plan("dev", nil, kinds: [.dev]) { $0.extraTemplates = ["{{sha"] } }
+  }
+
+  @Test func shortOrNonHexShaIsRefused() {
+    #expect(throws: InputError.self) { try plan("dev", nil, kinds: [.dev]) { $0.sha = "abc" } }
+    #expect(throws: InputError.self) { try plan("dev", nil, kinds: [.sha]) { $0.sha = "zzzzzzzz" } }
+  }
+
+  @Test func invalidPrefixCannotMakeATag() {
+    #expect(throws: InputError.self) { try plan("production", "1.2.3", kinds: [.version]) { $0.prefix = "-" } }
+  }
+
+  @Test(arguments: [
+    ("latest", true), ("v1.2.3", true), ("_x", true), ("-x", false), (".x", false), ("a/b", false), ("a:b", false),
+    ("", false), (String(repeating: "a", count: 128), true), (String(repeating: "a", count: 129), false),
+  ])
+  func tagGrammar(_ tag: String, _ valid: Bool) {
+    #expect(TagRules.isValidTag(tag) == valid)
+  }
+
+  @Test(arguments: [("feature/login", "feature-login"), ("--x", "x"), ("Ünï", "n-"), ("...", "")])
+  func sanitising(_ text: String, _ expected: String) {
+    #expect(TagRules.sanitize(text) == expected)
+  }
+}
