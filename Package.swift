@@ -9,6 +9,9 @@ let package = Package(
   products: [
     .executable(name: "gantry", targets: ["gantry"])
   ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3")
+  ],
   targets: [
     .systemLibrary(
       name: "CCurl",
@@ -18,13 +21,15 @@ let package = Package(
     .target(name: "HTTP", dependencies: ["CCurl"]),
     .target(name: "ActionsCore"),
     .target(name: "Versioning"),
-    .target(name: "Stages", dependencies: ["ActionsCore", "HTTP", "Versioning"]),
+    .target(name: "OCI", dependencies: ["HTTP", .product(name: "Crypto", package: "swift-crypto")]),
+    .target(name: "Stages", dependencies: ["ActionsCore", "HTTP", "Versioning", "OCI"]),
     .target(name: "GantryCLI", dependencies: ["Stages", "ActionsCore"]),
     .executableTarget(name: "gantry", dependencies: ["GantryCLI"]),
-    .target(name: "TestSupport", dependencies: ["HTTP"]),
+    .target(name: "TestSupport", dependencies: ["HTTP", "OCI"]),
     .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
     .testTarget(name: "ActionsCoreTests", dependencies: ["ActionsCore"]),
     .testTarget(name: "VersioningTests", dependencies: ["Versioning"]),
+    .testTarget(name: "OCITests", dependencies: ["OCI", "TestSupport"]),
     .testTarget(name: "StagesTests", dependencies: ["Stages", "ActionsCore", "GantryCLI"]),
     .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "GantryCLI", "Stages"]),
   ],

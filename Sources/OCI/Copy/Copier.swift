@@ -1,0 +1,167 @@
+import Foundation
+import HTTP
+
+/// Settings for a copy, with the defaults Gantry ships.
+public struct CopyOptions: Sendable {
+  /// Blobs copied at once. Default 4: enough to fill a link to a far registry without
+  /// tripping rate limits.
+  public var concurrency: Int = 4
+  /// Attempts after the first for each blob (on transient failures). Default 3.
+  public var retries: Int = 3
+  /// Try a cross-repository mount when source and target are the same registry. Default true.
+  public var mount: Bool = true
+  /// Called as bytes move (for progress lines).
+  public var onProgress: (@Sendable (Int64) -> Void)? = nil
+
+  public init() {}
+}
+
+/// What a copy did.
+public struct CopyReport: Sendable, Equatable {
+  public var bytesCopied: Int64 = 0
+  public var bytesMounted: Int64 = 0
+  public var blobsCopied = 0
+  public var blobsMounted = 0
+  public var blobsSkipped = 0
+  public var manifestsPushed = 0
+  public init() {}
+}
+
+/// Copies an image graph between repositories (and registries) by digest: blobs first (each
+/// once, streamed GET → PUT with bounded memory, or mounted), then child manifests, then the
+/// root, all by digest. Tags are not touched: the caller moves them after the copy succeeded.
+/// Modelled on go-containerregistry's `remote.Write` ordering.
+public struct Copier: Sendable {
+  public let source: RegistryClient
+  public let sourceRepository: String
+  public let target: RegistryClient
+  public let targetRepository: String
+  public let options: CopyOptions
+
+  public init(source: RegistryClient, sourceRepository: String, target: RegistryClient, targetRepository: String, options: CopyOptions = CopyOptions()) {
+    self.source = source
+    self.sourceRepository = sourceRepository
+    self.target = target
+    self.targetRepository = targetRepository
+    self.options = options
+  }
+
+  public func copy(_ graph: ImageGraph) async throws -> CopyReport {
+    var report = CopyReport()
+    let blobs = graph.blobs
+    // Bounded concurrency: at most `concurrency` blobs in flight.
+    try await withThrowingTaskGroup(of: BlobOutcome.self) { group in
+      var next = 0
+      func launch() {
+        guard next < blobs.count else { return }
+        let blob = blobs[next]
+        next += 1
+        group.addTask { try await self.copyBlobWithRetries(blob) }
+      }
+      for _ in 0..<max(1, options.concurrency) { launch() }
+      while let outcome = try await group.next() {
+        switch outcome {
+        case .skipped: report.blobsSkipped += 1
+        case .mounted(let size):
+          report.blobsMounted += 1
+          report.bytesMounted += size
+        case .copied(let size):
+          report.blobsCopied += 1
+          report.bytesCopied += size
+        }
+        launch()
+      }
+    }
+    // Children before the index that names them; nested indexes after their own children.
+    for child in graph.children.reversed() {
+      try await pushManifestIfMissing(child)
+      report.manifestsPushed += 1
+    }
+    try await pushManifestIfMissing(graph.root)
+    report.manifestsPushed += 1
+    return report
+  }
+
+  private func pushManifestIfMissing(_ manifest: RawManifest) async throws {
+    if let existing = try await target.resolve(targetRepository, manifest.digest.description), existing.digest == manifest.digest {
+      return
+    }
+    try await target.putManifest(targetRepository, manifest.digest.description, manifest)
+  }
+
+  enum BlobOutcome: Sendable {
+    case skipped, mounted(Int64), copied(Int64)
+  }
+
+  private func copyBlobWithRetries(_ blob: Descriptor) async throws -> BlobOutcome {
+    var attempt = 0
+    while true {
+      do {
+        return try await copyBlob(blob)
+      } catch let error as RegistryError where error.isTransient && attempt < options.retries {
+        attempt += 1
+        try await Task.sleep(for: .milliseconds(200 * (1 << min(attempt, 6))))
+      }
+    }
+  }
+
+  private func copyBlob(_ blob: Descriptor) async throws -> BlobOutcome {
+    if try await target.blobSize(targetRepository, blob.digest) != nil { return .skipped }
+    let sameRegistry = source.registry == target.registry
+    let start: RegistryClient.UploadStart
+    if sameRegistry && options.mount && sourceRepository != targetRepository {
+      do {
+        start = try await target.startUpload(targetRepository, mount: blob.digest, from: sourceRepository)
+      } catch let e as RegistryError where !e.isTransient {
+        // Some registries fail mount requests outright: fall back to an ordinary upload.
+        start = try await target.startUpload(targetRepository)
+      }
+    } else {
+      start = try await target.startUpload(targetRepository)
+    }
+    guard case .location(let location) = start else {
+      options.onProgress?(blob.size)
+      return .mounted(blob.size)
+    }
+    // Stream: the GET fills a bounded pipe that the PUT drains.
+    let pipe = BodyPipe(length: blob.size)
+    let progress = options.onProgress
+    let sink = ProgressSink(pipe: pipe, onProgress: progress)
+    async let download: Int64 = {
+      do {
+        let n = try await source.streamBlob(sourceRepository, blob.digest, into: sink)
+        pipe.close()
+        return n
+      } catch {
+        pipe.close(error: error)
+        throw error
+      }
+    }()
+    do {
+      try await target.finishUpload(targetRepository, at: location, digest: blob.digest, body: .source(pipe))
+    } catch {
+      pipe.cancel()
+      _ = try? await download
+      throw error
+    }
+    let n = try await download
+    guard n == blob.size else {
+      throw RegistryError.invalidResponse(registry: source.registry, why: "blob \(blob.digest.short) is \(n) bytes, its descriptor says \(blob.size)")
+    }
+    return .copied(n)
+  }
+}
+
+/// Forwards bytes to the pipe and reports them.
+final class ProgressSink: BodySink, @unchecked Sendable {
+  let pipe: BodyPipe
+  let onProgress: (@Sendable (Int64) -> Void)?
+  init(pipe: BodyPipe, onProgress: (@Sendable (Int64) -> Void)?) {
+    self.pipe = pipe
+    self.onProgress = onProgress
+  }
+  func write(_ bytes: UnsafeRawBufferPointer) throws {
+    try pipe.write(bytes)
+    onProgress?(Int64(bytes.count))
+  }
+}

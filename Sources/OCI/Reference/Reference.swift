@@ -1,0 +1,110 @@
+/// An image reference, `[registry[:port]/]path[:tag][@digest]`, with Docker's defaults
+/// (`docker.io`, `library/`) as the docker CLI and go-containerregistry's `pkg/name` apply them
+/// ([distribution reference grammar](https://github.com/distribution/reference/blob/main/reference.go)).
+public struct Reference: Sendable, Hashable, CustomStringConvertible {
+  /// `host[:port]`; `docker.io` for Docker Hub.
+  public let registry: String
+  /// The repository path, e.g. `library/nginx`, `acme/app`.
+  public let repository: String
+  public let tag: String?
+  public let digest: Digest?
+
+  public init(registry: String, repository: String, tag: String? = nil, digest: Digest? = nil) {
+    self.registry = registry
+    self.repository = repository
+    self.tag = tag
+    self.digest = digest
+  }
+
+  public static let dockerHub = "docker.io"
+
+  public init(parsing text: String) throws(ReferenceError) {
+    let trimmed = text.trimmingCharactersInSet(" \t\n")
+    guard !trimmed.isEmpty else { throw ReferenceError(text: text, reason: "empty") }
+    var rest = Substring(trimmed)
+    var digest: Digest?
+    if let at = rest.firstIndex(of: "@") {
+      digest = try Digest(parsing: String(rest[rest.index(after: at)...]))
+      rest = rest[..<at]
+    }
+    var tag: String?
+    let lastSlash = rest.lastIndex(of: "/")
+    if let colon = rest.lastIndex(of: ":"), lastSlash.map({ colon > $0 }) ?? true {
+      tag = String(rest[rest.index(after: colon)...])
+      rest = rest[..<colon]
+      guard Reference.isValidTag(tag!) else {
+        throw ReferenceError(text: text, reason: "tag '\(tag!)' must match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+      }
+    }
+    var parts = rest.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+    var registry = Reference.dockerHub
+    if parts.count > 1, let first = parts.first, first.contains(".") || first.contains(":") || first == "localhost" || first.first?.isUppercase == true {
+      registry = first.lowercased()
+      parts.removeFirst()
+      if registry == "index.docker.io" || registry == "registry-1.docker.io" { registry = Reference.dockerHub }
+    }
+    if registry == Reference.dockerHub && parts.count == 1 { parts.insert("library", at: 0) }
+    for p in parts where !Reference.isValidPathComponent(p) {
+      throw ReferenceError(text: text, reason: "repository path component '\(p)' must be lower-case letters and digits separated by '.', '_', '__' or '-'")
+    }
+    guard !parts.isEmpty, parts.joined(separator: "/").count <= 255 else {
+      throw ReferenceError(text: text, reason: "repository name is empty or longer than 255 characters")
+    }
+    self.init(registry: registry, repository: parts.joined(separator: "/"), tag: tag, digest: digest)
+  }
+
+  /// `registry/repository` — the repository's full name.
+  public var name: String { "\(registry)/\(repository)" }
+
+  /// The tag or digest to ask the registry for (digest wins); `latest` when neither is given.
+  public var identifier: String { digest?.description ?? tag ?? "latest" }
+
+  public var description: String {
+    var s = name
+    if let tag { s += ":\(tag)" }
+    if let digest { s += "@\(digest)" }
+    return s
+  }
+
+  public func with(tag: String?) -> Reference { Reference(registry: registry, repository: repository, tag: tag, digest: nil) }
+  public func with(digest: Digest) -> Reference { Reference(registry: registry, repository: repository, tag: nil, digest: digest) }
+
+  /// The host that serves the API (`registry-1.docker.io` for Docker Hub).
+  public var apiHost: String { registry == Reference.dockerHub ? "registry-1.docker.io" : registry }
+
+  /// `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+  public static func isValidTag(_ tag: String) -> Bool {
+    guard let first = tag.first, tag.count <= 128, first.isASCII, first.isLetter || first.isNumber || first == "_" else {
+      return false
+    }
+    return tag.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+  }
+
+  /// `[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*`
+  static func isValidPathComponent(_ p: String) -> Bool {
+    guard let first = p.first, let last = p.last, isLowerAlnum(first), isLowerAlnum(last) else { return false }
+    var separator = ""
+    for c in p {
+      if isLowerAlnum(c) {
+        guard separator.isEmpty || separator == "." || separator == "_" || separator == "__" || separator.allSatisfy({ $0 == "-" }) else { return false }
+        separator = ""
+      } else if c == "." || c == "_" || c == "-" {
+        separator.append(c)
+      } else {
+        return false
+      }
+    }
+    return true
+  }
+
+  private static func isLowerAlnum(_ c: Character) -> Bool { c.isASCII && (c.isNumber || (c.isLetter && c.isLowercase)) }
+}
+
+extension String {
+  fileprivate func trimmingCharactersInSet(_ set: String) -> String {
+    var s = Substring(self)
+    while let f = s.first, set.contains(f) { s.removeFirst() }
+    while let l = s.last, set.contains(l) { s.removeLast() }
+    return String(s)
+  }
+}

@@ -1,0 +1,42 @@
+import Foundation
+
+/// Credentials for one registry: a username and password (or token), or an identity token
+/// (a refresh token for the Bearer flow, as docker's `identitytoken`).
+public struct Credentials: Sendable, Equatable {
+  public var username: String
+  public var password: String
+  public var identityToken: String?
+
+  public init(username: String, password: String, identityToken: String? = nil) {
+    self.username = username
+    self.password = password
+    self.identityToken = identityToken
+  }
+
+  var basicHeader: String { "Basic " + Data("\(username):\(password)".utf8).base64EncodedString() }
+
+  /// Looks `registry` up in a docker `config.json` (`auths.<host>.auth` base64 user:pass, or
+  /// `identitytoken`), found at `$DOCKER_CONFIG/config.json`.
+  public static func fromDockerConfig(directory: String, registry: String) -> Credentials? {
+    guard let data = FileManager.default.contents(atPath: directory + "/config.json"),
+      let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+      let auths = json["auths"] as? [String: Any]
+    else { return nil }
+    let keys = registry == "docker.io" ? ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"] : [registry, "https://\(registry)", "http://\(registry)"]
+    for key in keys {
+      guard let entry = auths[key] as? [String: Any] ?? auths[key + "/"] as? [String: Any] else { continue }
+      if let token = entry["identitytoken"] as? String, !token.isEmpty {
+        return Credentials(username: "<token>", password: "", identityToken: token)
+      }
+      if let auth = entry["auth"] as? String, let decoded = Data(base64Encoded: auth).map({ String(decoding: $0, as: UTF8.self) }),
+        let colon = decoded.firstIndex(of: ":")
+      {
+        return Credentials(username: String(decoded[..<colon]), password: String(decoded[decoded.index(after: colon)...]))
+      }
+      if let u = entry["username"] as? String, let p = entry["password"] as? String {
+        return Credentials(username: u, password: p)
+      }
+    }
+    return nil
+  }
+}

@@ -1,0 +1,230 @@
+import Foundation
+import HTTP
+
+/// How to reach one registry.
+public struct RegistryOptions: Sendable {
+  public var credentials: Credentials?
+  /// Plain HTTP (and unverified TLS) allowed. `localhost` and 127.0.0.0/8 are always allowed
+  /// plain HTTP, as the docker daemon does.
+  public var insecure: Bool = false
+  /// Which side this registry is, for messages that name the input to fix ("source", "target").
+  public var side: String = "target"
+
+  public init(credentials: Credentials? = nil, insecure: Bool = false, side: String = "target") {
+    self.credentials = credentials
+    self.insecure = insecure
+    self.side = side
+  }
+}
+
+/// A client for one registry's [distribution API](https://github.com/opencontainers/distribution-spec/blob/main/spec.md):
+/// manifests, blobs, uploads, tags, with anonymous, Basic and Bearer-token auth.
+public final class RegistryClient: Sendable {
+  /// `host[:port]` as in references (`docker.io` for Docker Hub).
+  public let registry: String
+  public let options: RegistryOptions
+  let http: HTTPClient
+  let auth: AuthState
+
+  public init(registry: String, http: HTTPClient, options: RegistryOptions = RegistryOptions()) {
+    self.registry = registry
+    self.http = http
+    self.options = options
+    let host = registry == Reference.dockerHub ? "registry-1.docker.io" : registry
+    let local = host.hasPrefix("localhost") || host.hasPrefix("127.") || host.hasPrefix("[::1]")
+    self.auth = AuthState(host: host, allowPlainHTTP: options.insecure || local, credentials: options.credentials)
+  }
+
+  // MARK: Manifests
+
+  /// Fetches a manifest by tag or digest, with the full Accept list, checking the digest.
+  public func manifest(_ repository: String, _ identifier: String) async throws -> RawManifest {
+    let response = try await send(scope: .pull(repository), operation: "GET manifest \(repository):\(identifier)", notFound: "manifest \(repository):\(identifier)") { base in
+      Request(url: base.appendingPathComponent("v2/\(repository)/manifests/\(identifier)"), headers: ["Accept": MediaType.manifestAccept], destination: .buffer(limit: 4 << 20))
+    }
+    let manifest: RawManifest
+    do { manifest = try RawManifest(bytes: response.body, mediaType: response.headers["Content-Type"]) } catch {
+      throw RegistryError.invalidResponse(registry: registry, why: "\(repository):\(identifier): \(error.description)")
+    }
+    if identifier.hasPrefix("sha256:"), manifest.digest.description != identifier {
+      throw RegistryError.digestMismatch(expected: identifier, got: manifest.digest.description, registry: registry)
+    }
+    if let header = response.headers["Docker-Content-Digest"], header.hasPrefix("sha256:"), header != manifest.digest.description {
+      throw RegistryError.digestMismatch(expected: header, got: manifest.digest.description, registry: registry)
+    }
+    return manifest
+  }
+
+  /// The descriptor a tag or digest points at, or nil when it does not exist. HEAD first;
+  /// GET when the registry sends no `Docker-Content-Digest`.
+  public func resolve(_ repository: String, _ identifier: String) async throws -> Descriptor? {
+    let response = try await send(scope: .pull(repository), operation: "HEAD manifest \(repository):\(identifier)", allow404: true) { base in
+      Request(method: "HEAD", url: base.appendingPathComponent("v2/\(repository)/manifests/\(identifier)"), headers: ["Accept": MediaType.manifestAccept])
+    }
+    if response.status == 404 { return nil }
+    if let header = response.headers["Docker-Content-Digest"], let digest = try? Digest(parsing: header),
+      let type = response.headers["Content-Type"], let size = response.headers["Content-Length"].flatMap({ Int64($0) })
+    {
+      return Descriptor(mediaType: type.split(separator: ";").first.map(String.init) ?? type, digest: digest, size: size)
+    }
+    return try await manifest(repository, identifier).descriptor
+  }
+
+  /// Uploads manifest bytes unchanged under a tag or its digest; checks the registry agrees on the digest.
+  public func putManifest(_ repository: String, _ reference: String, _ manifest: RawManifest) async throws {
+    let response = try await send(scope: .push(repository), operation: "PUT manifest \(repository):\(reference)", tag: reference) { base in
+      Request(method: "PUT", url: base.appendingPathComponent("v2/\(repository)/manifests/\(reference)"), headers: ["Content-Type": manifest.mediaType], body: .data(manifest.bytes))
+    }
+    if let header = response.headers["Docker-Content-Digest"], header.hasPrefix("sha256:"), header != manifest.digest.description {
+      throw RegistryError.digestMismatch(expected: manifest.digest.description, got: header, registry: registry)
+    }
+  }
+
+  // MARK: Blobs
+
+  /// The blob's size, or nil when the repository does not have it.
+  public func blobSize(_ repository: String, _ digest: Digest) async throws -> Int64? {
+    let response = try await send(scope: .pull(repository), operation: "HEAD blob \(digest.short)", allow404: true) { base in
+      Request(method: "HEAD", url: base.appendingPathComponent("v2/\(repository)/blobs/\(digest)"))
+    }
+    guard response.status != 404 else { return nil }
+    return response.headers["Content-Length"].flatMap { Int64($0) } ?? -1
+  }
+
+  /// A small blob (a config) in memory, verified against its digest.
+  public func blob(_ repository: String, _ digest: Digest, limit: Int = 16 << 20) async throws -> Data {
+    let response = try await send(scope: .pull(repository), operation: "GET blob \(digest.short)", notFound: "blob \(digest) in \(repository)") { base in
+      Request(url: base.appendingPathComponent("v2/\(repository)/blobs/\(digest)"), destination: .buffer(limit: limit))
+    }
+    let got = Digest.sha256(response.body)
+    guard got == digest else { throw RegistryError.digestMismatch(expected: digest.description, got: got.description, registry: registry) }
+    return response.body
+  }
+
+  /// Streams a blob into `sink` (redirects to object storage followed without credentials).
+  public func streamBlob(_ repository: String, _ digest: Digest, into sink: any BodySink) async throws -> Int64 {
+    let response = try await send(scope: .pull(repository), operation: "GET blob \(digest.short)", notFound: "blob \(digest) in \(repository)") { base in
+      Request(url: base.appendingPathComponent("v2/\(repository)/blobs/\(digest)"), destination: .sink(sink))
+    }
+    return response.bodyBytes
+  }
+
+  /// The start of an upload: already there through a cross-repository mount, or a location to upload to.
+  public enum UploadStart: Sendable, Equatable {
+    case mounted
+    case location(URL)
+  }
+
+  /// `POST /v2/<repo>/blobs/uploads/`, with `?mount=&from=` when `mountFrom` is given:
+  /// 201 means mounted, 202 an ordinary upload started (the registry declined the mount).
+  public func startUpload(_ repository: String, mount digest: Digest? = nil, from mountFrom: String? = nil) async throws -> UploadStart {
+    var scope = Scope.push(repository)
+    if let mountFrom { scope = scope.adding(.pull(mountFrom)) }
+    let response = try await send(scope: scope, operation: "start upload to \(repository)") { base in
+      var url = base.appendingPathComponent("v2/\(repository)/blobs/uploads/")
+      if let digest, let mountFrom {
+        var c = URLComponents(url: url, resolvingAgainstBaseURL: false)!
+        c.queryItems = [URLQueryItem(name: "mount", value: digest.description), URLQueryItem(name: "from", value: mountFrom)]
+        url = c.url!
+      }
+      return Request(method: "POST", url: url)
+    }
+    if response.status == 201, mountFrom != nil { return .mounted }
+    guard let location = response.headers["Location"], let url = URL(string: location, relativeTo: response.url)?.absoluteURL else {
+      throw RegistryError.invalidResponse(registry: registry, why: "upload started without a Location header")
+    }
+    return .location(url)
+  }
+
+  /// Completes an upload in one PUT (monolithic) with the digest; the body may stream.
+  public func finishUpload(_ repository: String, at location: URL, digest: Digest, body: RequestBody) async throws {
+    var c = URLComponents(url: location, resolvingAgainstBaseURL: false)!
+    c.queryItems = (c.queryItems ?? []) + [URLQueryItem(name: "digest", value: digest.description)]
+    let url = c.url!
+    _ = try await send(scope: .push(repository), operation: "upload blob \(digest.short) to \(repository)") { _ in
+      Request(method: "PUT", url: url, headers: ["Content-Type": "application/octet-stream"], body: body)
+    }
+  }
+
+  /// Uploads bytes in memory as a blob (configs, small artifacts) unless already present.
+  @discardableResult
+  public func pushBlob(_ repository: String, _ data: Data, mediaType: String = "application/octet-stream") async throws -> Descriptor {
+    let digest = Digest.sha256(data)
+    let descriptor = Descriptor(mediaType: mediaType, digest: digest, size: Int64(data.count))
+    if try await blobSize(repository, digest) != nil { return descriptor }
+    guard case .location(let url) = try await startUpload(repository) else { return descriptor }
+    try await finishUpload(repository, at: url, digest: digest, body: .data(data))
+    return descriptor
+  }
+
+  // MARK: Tags
+
+  /// Every tag, following `Link` pagination; tolerates registries that ignore `n`.
+  public func tags(_ repository: String, pageSize: Int = 1000) async throws -> [String] {
+    var all: [String] = []
+    var seen = Set<String>()
+    var next: String? = "v2/\(repository)/tags/list?n=\(pageSize)"
+    var pages = 0
+    while let path = next, pages < 10_000 {
+      pages += 1
+      let response = try await send(scope: .pull(repository), operation: "list tags of \(repository)", allow404: true) { base in
+        Request(url: URL(string: path, relativeTo: base)!.absoluteURL)
+      }
+      if response.status == 404 { return [] }
+      struct Page: Decodable { var tags: [String]? }
+      let page = try JSONDecoderShared.decode(Page.self, from: response.body)
+      let fresh = (page.tags ?? []).filter { seen.insert($0).inserted }
+      all += fresh
+      next = Self.nextLink(response.headers["Link"]).map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
+      if fresh.isEmpty { break }
+    }
+    return all
+  }
+
+  /// `<url>; rel="next"` → url.
+  static func nextLink(_ header: String?) -> String? {
+    guard let header, header.contains("rel=\"next\"") || header.contains("rel=next"),
+      let open = header.firstIndex(of: "<"), let close = header.firstIndex(of: ">"), open < close
+    else { return nil }
+    return String(header[header.index(after: open)..<close])
+  }
+
+  // MARK: Sending with auth
+
+  /// Sends with the cached credentials for `scope`; on 401 answers the challenge once.
+  /// Maps failing statuses to ``RegistryError``.
+  func send(
+    scope: Scope, operation: String, notFound: String? = nil, allow404: Bool = false, tag: String? = nil,
+    _ build: (URL) -> Request
+  ) async throws -> Response {
+    let base = try await auth.baseURL(http: http, registry: registry)
+    var request = build(base)
+    if let header = await auth.header(for: scope) { request.headers.set("Authorization", header) }
+    var response = try await perform(request)
+    if response.status == 401, let challengeHeader = response.headers["WWW-Authenticate"], let challenge = AuthChallenge.parse(challengeHeader) {
+      if let header = try await auth.authorize(challenge: challenge, scope: scope, http: http, registry: registry, side: options.side) {
+        request = build(base)
+        request.headers.set("Authorization", header)
+        response = try await perform(request)
+      }
+    }
+    if response.isSuccess || (allow404 && response.status == 404) { return response }
+    let detail = RegistryErrorBody.describe(Array(response.body))
+    switch response.status {
+    case 401: throw RegistryError.unauthorized(registry: registry, hint: auth.hint(side: options.side), detail: detail)
+    case 403: throw RegistryError.forbidden(registry: registry, repository: scope.repositories.joined(separator: ", "), detail: detail)
+    case 404: throw RegistryError.notFound(what: notFound ?? operation, registry: registry, detail: detail)
+    case 429: throw RegistryError.tooManyRequests(registry: registry, detail: detail)
+    case 400 where tag != nil && (detail.contains("TAG_INVALID") || detail.localizedCaseInsensitiveContains("immutable")):
+      throw RegistryError.tagImmutable(registry: registry, repository: scope.repositories.first ?? "", tag: tag!, detail: detail)
+    default: throw RegistryError.unexpected(registry: registry, status: response.status, operation: operation, detail: detail)
+    }
+  }
+
+  private func perform(_ request: Request) async throws -> Response {
+    do { return try await http.send(request) } catch let e as HTTPError {
+      if case .cancelled = e { throw e }
+      throw RegistryError.unreachable(registry: registry, why: e.description)
+    }
+  }
+}

@@ -1,0 +1,51 @@
+/// A content descriptor ([image-spec descriptor.md](https://github.com/opencontainers/image-spec/blob/main/descriptor.md)).
+public struct Descriptor: Sendable, Hashable, Codable {
+  public var mediaType: String
+  public var digest: Digest
+  public var size: Int64
+  public var platform: Platform?
+  public var annotations: [String: String]?
+  public var artifactType: String?
+
+  public init(mediaType: String, digest: Digest, size: Int64, platform: Platform? = nil, annotations: [String: String]? = nil, artifactType: String? = nil) {
+    self.mediaType = mediaType
+    self.digest = digest
+    self.size = size
+    self.platform = platform
+    self.annotations = annotations
+    self.artifactType = artifactType
+  }
+}
+
+/// ([image-spec image-index.md#platform](https://github.com/opencontainers/image-spec/blob/main/image-index.md)).
+public struct Platform: Sendable, Hashable, Codable, CustomStringConvertible {
+  public var architecture: String
+  public var os: String
+  public var variant: String?
+  public var osVersion: String?
+
+  enum CodingKeys: String, CodingKey {
+    case architecture, os, variant
+    case osVersion = "os.version"
+  }
+
+  public init(os: String, architecture: String, variant: String? = nil) {
+    self.os = os
+    self.architecture = architecture
+    self.variant = variant
+  }
+
+  /// `os/arch[/variant]`, as docker's `--platform`.
+  public var description: String { [os, architecture, variant].compactMap { $0 }.joined(separator: "/") }
+
+  public init?(parsing text: String) {
+    let p = text.split(separator: "/").map(String.init)
+    guard p.count == 2 || p.count == 3, p.allSatisfy({ !$0.isEmpty }) else { return nil }
+    self.init(os: p[0], architecture: p[1], variant: p.count == 3 ? p[2] : nil)
+  }
+
+  /// Whether `other` (from an index) satisfies this requested platform; a missing variant matches any.
+  public func matches(_ other: Platform) -> Bool {
+    os == other.os && architecture == other.architecture && (variant == nil || variant == other.variant)
+  }
+}

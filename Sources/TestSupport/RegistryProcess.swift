@@ -1,0 +1,86 @@
+import Foundation
+import HTTP
+
+/// A real CNCF distribution registry (`docker-registry`, Debian's package) run as a child
+/// process on a free 127.0.0.1 port, storing in a temp dir; killed by pid when released.
+public final class RegistryProcess: @unchecked Sendable {
+  public enum Auth: Sendable {
+    case none
+    /// htpasswd Basic auth with one user.
+    case basic(username: String, password: String)
+  }
+
+  public let port: Int
+  public let directory: TempDirectory
+  private let child: ChildProcess
+
+  /// `127.0.0.1:<port>`
+  public var host: String { "127.0.0.1:\(port)" }
+
+  public init(auth: Auth = .none, tls: TestCertificates? = nil) throws {
+    guard let binary = which("docker-registry") ?? (FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-registry") ? "/usr/bin/docker-registry" : nil) else {
+      throw TestSupportError("docker-registry is not installed (apt-get install docker-registry; scripts/setup does it)")
+    }
+    directory = try TempDirectory(prefix: "gantry-registry")
+    port = try freePort()
+    var config = """
+      version: 0.1
+      log:
+        level: error
+        accesslog:
+          disabled: true
+      storage:
+        filesystem:
+          rootdirectory: \(directory.path)/data
+        delete:
+          enabled: true
+      http:
+        addr: 127.0.0.1:\(port)
+
+      """
+    if let tls {
+      config += "  tls:\n    certificate: \(tls.serverCert)\n    key: \(tls.serverKey)\n"
+    }
+    if case .basic(let user, let password) = auth {
+      guard let htpasswd = which("htpasswd") else { throw TestSupportError("htpasswd is needed (apt-get install apache2-utils)") }
+      let r = try runCommand(htpasswd, ["-Bbn", user, password])
+      guard r.status == 0 else { throw TestSupportError("htpasswd failed: \(r.stderr)") }
+      try r.stdout.write(toFile: directory.file("htpasswd"), atomically: true, encoding: .utf8)
+      config += "auth:\n  htpasswd:\n    realm: gantry-test\n    path: \(directory.file("htpasswd"))\n"
+    }
+    try config.write(toFile: directory.file("config.yml"), atomically: true, encoding: .utf8)
+    child = try ChildProcess(binary, ["serve", directory.file("config.yml")], environment: ["PATH": "/usr/bin:/bin", "OTEL_TRACES_EXPORTER": "none"])
+    try waitUntilReady(tls: tls)
+  }
+
+  private func waitUntilReady(tls: TestCertificates?) throws {
+    let deadline = ContinuousClock.now + .seconds(15)
+    let scheme = tls == nil ? "http" : "https"
+    while ContinuousClock.now < deadline {
+      var args = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "\(scheme)://\(host)/v2/"]
+      if let tls { args += ["--cacert", tls.caCert] }
+      if let r = try? runCommand("/usr/bin/curl", args), r.stdout == "200" || r.stdout == "401" { return }
+      guard child.process.isRunning else { throw TestSupportError("docker-registry exited early") }
+      usleep(50_000)
+    }
+    throw TestSupportError("docker-registry did not answer on \(host)")
+  }
+
+  public func stop() { child.stop() }
+}
+
+/// A free TCP port on 127.0.0.1 (bound, read, released).
+public func freePort() throws -> Int {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  guard fd >= 0 else { throw TestSupportError("socket() failed") }
+  defer { close(fd) }
+  var addr = sockaddr_in()
+  addr.sin_family = sa_family_t(AF_INET)
+  addr.sin_port = 0
+  addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+  let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+  guard bound == 0 else { throw TestSupportError("bind() failed") }
+  var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+  _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+  return Int(UInt16(bigEndian: addr.sin_port))
+}

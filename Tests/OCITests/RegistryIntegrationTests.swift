@@ -1,0 +1,93 @@
+import Foundation
+import OCI
+import TestSupport
+import Testing
+
+@Suite("Registry client against real docker-registry processes", .serialized)
+struct RegistryIntegrationTests {
+  @Test func pushResolveAndCopyAMultiArchIndexAcrossRegistries() async throws {
+    let a = try RegistryProcess()
+    let b = try RegistryProcess()
+    let src = testRegistryClient(a.host, side: "source")
+    let dst = testRegistryClient(b.host)
+    let (index, images) = try await ImageFactory(client: src, repository: "staging/app").pushIndex(
+      tag: "1.0.0", platforms: [Platform(os: "linux", architecture: "amd64"), Platform(os: "linux", architecture: "arm64", variant: "v8")], layerSizes: [3000, 70_000])
+    let resolved = try await src.resolve("staging/app", "1.0.0")
+    #expect(resolved?.digest == index.digest)
+
+    let root = try await src.manifest("staging/app", "1.0.0")
+    #expect(root.bytes == index.bytes)
+    let graph = try await ImageGraph.load(from: src, repository: "staging/app", root: root)
+    #expect(graph.children.map(\.digest) == images.map(\.digest))
+    let report = try await Copier(source: src, sourceRepository: "staging/app", target: dst, targetRepository: "prod/app").copy(graph)
+    #expect(report.blobsCopied == 6)
+    #expect(report.manifestsPushed == 3)
+    let copied = try await dst.manifest("prod/app", index.digest.description)
+    #expect(copied.bytes == index.bytes)
+
+    // A second copy finds everything present.
+    let again = try await Copier(source: src, sourceRepository: "staging/app", target: dst, targetRepository: "prod/app").copy(graph)
+    #expect(again.blobsSkipped == 6)
+    #expect(again.bytesCopied == 0)
+
+    if let skopeo = which("skopeo") {
+      let r = try runCommand(skopeo, ["inspect", "--raw", "--tls-verify=false", "docker://\(b.host)/prod/app@\(index.digest)"])
+      #expect(r.status == 0, "\(r.stderr)")
+      #expect(Data(r.stdout.utf8) == index.bytes)
+    }
+  }
+
+  @Test func sameRegistryCopiesMountInsteadOfUploading() async throws {
+    let reg = try RegistryProcess()
+    let client = testRegistryClient(reg.host)
+    let image = try await ImageFactory(client: client, repository: "staging/app").pushImage(tag: "1", layerSizes: [50_000])
+    let graph = try await ImageGraph.load(from: client, repository: "staging/app", root: image)
+    let report = try await Copier(source: client, sourceRepository: "staging/app", target: client, targetRepository: "prod/app").copy(graph)
+    #expect(report.blobsMounted == 2)
+    #expect(report.bytesCopied == 0)
+    #expect(try await client.blobSize("prod/app", graph.blobs[1].digest) == 50_000)
+  }
+
+  @Test func basicAuthWorksAndAWrongPasswordIsNamed() async throws {
+    let reg = try RegistryProcess(auth: .basic(username: "ci", password: "s3cret"))
+    let good = testRegistryClient(reg.host, credentials: Credentials(username: "ci", password: "s3cret"))
+    try await ImageFactory(client: good, repository: "app").pushImage(tag: "v1")
+    #expect(try await good.tags("app") == ["v1"])
+
+    let bad = testRegistryClient(reg.host, credentials: Credentials(username: "ci", password: "wrong"), side: "source")
+    await #expect {
+      _ = try await bad.manifest("app", "v1")
+    } throws: { error in
+      guard case RegistryError.unauthorized(_, let hint, _) = error else { return false }
+      return hint == "check source-username and source-password"
+    }
+    let anonymous = testRegistryClient(reg.host, side: "target")
+    await #expect {
+      _ = try await anonymous.manifest("app", "v1")
+    } throws: { error in
+      "\(error)".contains("no credentials given; set target-username and target-password")
+    }
+  }
+
+  @Test func missingThingsAreNotFoundErrors() async throws {
+    let reg = try RegistryProcess()
+    let client = testRegistryClient(reg.host)
+    #expect(try await client.resolve("nothing/here", "latest") == nil)
+    await #expect {
+      _ = try await client.manifest("nothing/here", "latest")
+    } throws: { error in
+      if case RegistryError.notFound(let what, _, let detail) = error { return what == "manifest nothing/here:latest" && detail.contains("MANIFEST_UNKNOWN") }
+      return false
+    }
+  }
+
+  @Test func tagListsPaginate() async throws {
+    let reg = try RegistryProcess()
+    let client = testRegistryClient(reg.host)
+    let image = try await ImageFactory(client: client, repository: "app").pushImage(tag: nil)
+    let names = (1...7).map { "t\($0)" }
+    for n in names { try await client.putManifest("app", n, image) }
+    #expect(try await client.tags("app", pageSize: 3).sorted() == names)
+    #expect(try await client.tags("missing") == [])
+  }
+}
