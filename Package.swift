@@ -30,7 +30,7 @@ let package = Package(
     .testTarget(name: "ActionsCoreTests", dependencies: ["ActionsCore"]),
     .testTarget(name: "VersioningTests", dependencies: ["Versioning"]),
     .testTarget(name: "OCITests", dependencies: ["OCI", "TestSupport"]),
-    .testTarget(name: "StagesTests", dependencies: ["Stages", "ActionsCore", "GantryCLI"]),
+    .testTarget(name: "StagesTests", dependencies: ["Stages", "ActionsCore", "GantryCLI", "OCI", "TestSupport"]),
     .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "GantryCLI", "Stages"]),
   ],
   swiftLanguageModes: [.v6]

@@ -1,0 +1,193 @@
+import ActionsCore
+import Foundation
+import OCI
+
+/// `promote`: copy the tested image by digest — every platform, no rebuild — to the target,
+/// tag it, and read the tags back. Order as in the reference pipelines' promotion flowchart:
+/// resolve → validate → copy → tag → verify. Nothing before the last step moves a tag.
+public struct PromoteStage: Stage {
+  public static let name = "promote"
+  public static let abstract = "Validate the staging image, copy it by digest (all platforms) to the target, tag it, verify"
+
+  public static let inputs: [InputDeclaration] =
+    [
+      InputDeclaration("source", "Image to promote, by tag or digest (e.g. 123.dkr.ecr.eu-west-1.amazonaws.com/app:1.2.0-SNAPSHOT-7d2a1b4)", required: true),
+      InputDeclaration("target", "Target repository (e.g. ghcr.io/acme/app), or a reference whose tag is used when `tags` is empty", required: true),
+      InputDeclaration("tags", "Target tags, one per line (default: the source tag)", kind: .list),
+    ] + RegistryInputs.credentials("source") + RegistryInputs.credentials("target") + [
+      InputDeclaration("platforms", "Platforms that must be present (os/arch[/variant]); all platforms are copied so the digest stays the same. Default: no requirement", kind: .list),
+      InputDeclaration("max-size", "Largest allowed image per platform (compressed layers + config), e.g. 500MB, 2GiB", default: "1GB"),
+      InputDeclaration("required-labels", "Config labels that must be present, e.g. org.opencontainers.image.revision", kind: .list),
+      InputDeclaration("no-clobber", "Fail when a target tag exists and points at another digest", kind: .boolean, default: "false"),
+      InputDeclaration("dry-run", "Resolve and validate only; copy and tag nothing", kind: .boolean, default: "false"),
+      InputDeclaration("concurrency", "Blobs copied at once", kind: .integer, default: "4"),
+    ] + RegistryInputs.connection
+
+  public static let outputs: [OutputDeclaration] = [
+    OutputDeclaration("digest", "promote: the promoted manifest digest"),
+    OutputDeclaration("image", "promote: target@digest, the immutable reference to deploy"),
+    OutputDeclaration("tags", "promote: the target tags applied, one per line"),
+    OutputDeclaration("platforms", "promote: the platforms copied, one per line"),
+    OutputDeclaration("bytes-copied", "promote: bytes uploaded to the target"),
+    OutputDeclaration("bytes-mounted", "promote: bytes mounted from another repository of the same registry"),
+    OutputDeclaration("blobs-skipped", "promote: blobs already present at the target"),
+    OutputDeclaration("duration-ms", "promote: wall time of the stage"),
+    OutputDeclaration("status", "promote: promoted, dry-run"),
+  ]
+
+  public init() {}
+
+  public func run(_ context: StageContext) async throws -> StageResult {
+    let clock = ContinuousClock()
+    let started = clock.now
+    let inputs = context.inputs
+    let log = context.log
+    let source = try RegistryInputs.reference("source", try inputs.require("source"))
+    let targetRef = try RegistryInputs.reference("target", try inputs.require("target"))
+    guard targetRef.digest == nil else { throw InputError("target", "give a repository or a tag, not a digest: the digest comes from the source") }
+    var tags = inputs.list("tags")
+    if tags.isEmpty, let t = targetRef.tag ?? source.tag { tags = [t] }
+    guard !tags.isEmpty else { throw InputError("tags", "the source is given by digest and the target has no tag: set `tags`") }
+    for t in tags where !Reference.isValidTag(t) { throw InputError("tags", "'\(t)' is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})") }
+    let platforms = try inputs.list("platforms").map { p in
+      guard let platform = Platform(parsing: p) else { throw InputError("platforms", "'\(p)' is not os/arch[/variant], e.g. linux/amd64") }
+      return platform
+    }
+    let maxSize = try ByteSize.parse(inputs.string("max-size", default: "1GB"), input: "max-size")
+    let noClobber = try inputs.bool("no-clobber")
+    let dryRun = try inputs.bool("dry-run")
+    var copyOptions = CopyOptions()
+    copyOptions.concurrency = try inputs.integer("concurrency", in: 1...64) ?? 4
+    copyOptions.retries = try inputs.integer("retries", in: 0...10) ?? 3
+    let src = try RegistryInputs.client(for: source.registry, side: "source", context: context)
+    let dst = try RegistryInputs.client(for: targetRef.registry, side: "target", context: context)
+
+    // 1. Resolve.
+    let root = try await src.manifest(source.repository, source.identifier)
+    log.info("source \(source) → \(root.digest)")
+    let graph = try await ImageGraph.load(from: src, repository: source.repository, root: root)
+
+    // 2. Validate.
+    let validator = Validator(client: src, repository: source.repository, maxSize: maxSize, requiredLabels: inputs.list("required-labels"), platforms: platforms)
+    var (checks, platformInfo) = try await validator.validate(graph)
+    var existing: [String: Digest] = [:]
+    for tag in tags {
+      if let d = try await dst.resolve(targetRef.repository, tag) { existing[tag] = d.digest }
+    }
+    if noClobber {
+      let clobbered = existing.filter { $0.value != root.digest }.map { "\($0.key) → \($0.value.short)" }.sorted()
+      checks.append(Check(name: "no clobber", passed: clobbered.isEmpty, detail: clobbered.isEmpty ? "no target tag points elsewhere" : "would move " + clobbered.joined(separator: ", ")))
+    }
+    let target = targetRef.with(tag: nil)
+    var summary = PromoteSummary(source: source, target: target, digest: root.digest, tags: tags, checks: checks, platforms: platformInfo)
+    if let failed = checks.first(where: { !$0.passed }) {
+      summary.status = "validation failed"
+      return StageResult(summary: summary.render(), failure: "validation failed: \(failed.name): \(failed.detail); nothing was copied and no tag moved")
+    }
+    if dryRun {
+      summary.status = "dry-run"
+      return StageResult(outputs: outputs(root.digest, target, tags, platformInfo, CopyReport(), started, clock, status: "dry-run"), summary: summary.render())
+    }
+
+    // 3. Copy, blobs before manifests, children before the index.
+    let total = graph.blobs.reduce(Int64(0)) { $0 + $1.size }
+    let progress = ProgressCounter()
+    copyOptions.onProgress = { progress.add($0) }
+    let reporter = Task {
+      while !Task.isCancelled {
+        try await Task.sleep(for: .seconds(3))
+        log.info(progress.line(total: total, since: started, clock: clock))
+      }
+    }
+    let report: CopyReport
+    do {
+      report = try await log.group("Copy \(graph.blobs.count) blobs (\(ByteSize.format(total))) to \(target)") {
+        try await Copier(source: src, sourceRepository: source.repository, target: dst, targetRepository: targetRef.repository, options: copyOptions).copy(graph)
+      }
+      reporter.cancel()
+    } catch {
+      reporter.cancel()
+      throw error
+    }
+
+    // 4. Tag, then 5. read every tag back.
+    for tag in tags { try await dst.putManifest(targetRef.repository, tag, root) }
+    for tag in tags {
+      let now = try await dst.resolve(targetRef.repository, tag)
+      guard now?.digest == root.digest else {
+        throw StageFailure("read-back of \(target):\(tag) gave \(now?.digest.description ?? "nothing"), expected \(root.digest)", title: "promote failed")
+      }
+    }
+    summary.status = "promoted"
+    summary.report = report
+    log.notice("promoted \(root.digest) to \(target) as \(tags.joined(separator: ", "))", title: "Promoted")
+    return StageResult(outputs: outputs(root.digest, target, tags, platformInfo, report, started, clock, status: "promoted"), summary: summary.render())
+  }
+
+  private func outputs(_ digest: Digest, _ target: Reference, _ tags: [String], _ platforms: [PlatformInfo], _ report: CopyReport, _ started: ContinuousClock.Instant, _ clock: ContinuousClock, status: String) -> Outputs {
+    var o = Outputs()
+    o["digest"] = digest.description
+    o["image"] = target.with(digest: digest).description
+    o["tags"] = tags.joined(separator: "\n")
+    o["platforms"] = platforms.map(\.platform).joined(separator: "\n")
+    o["bytes-copied"] = String(report.bytesCopied)
+    o["bytes-mounted"] = String(report.bytesMounted)
+    o["blobs-skipped"] = String(report.blobsSkipped)
+    let elapsed = clock.now - started
+    o["duration-ms"] = String(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+    o["status"] = status
+    return o
+  }
+}
+
+/// Bytes moved so far, shared with the copy tasks.
+final class ProgressCounter: @unchecked Sendable {
+  private let lock = NSLock()
+  private var bytes: Int64 = 0
+  func add(_ n: Int64) { lock.withLock { bytes += n } }
+  var value: Int64 { lock.withLock { bytes } }
+
+  func line(total: Int64, since start: ContinuousClock.Instant, clock: ContinuousClock) -> String {
+    let done = value
+    let seconds = max(0.001, Double((clock.now - start).components.seconds) + Double((clock.now - start).components.attoseconds) / 1e18)
+    let rate = Double(done) / seconds
+    let eta = rate > 0 ? Double(total - done) / rate : 0
+    return "copied \(ByteSize.format(done)) of \(ByteSize.format(total)) at \(ByteSize.format(Int64(rate)))/s, ETA \(Int(eta.rounded()))s"
+  }
+}
+
+/// The promote job summary.
+struct PromoteSummary {
+  var source: Reference
+  var target: Reference
+  var digest: Digest
+  var tags: [String]
+  var checks: [Check]
+  var platforms: [PlatformInfo]
+  var status = ""
+  var report: CopyReport?
+
+  func render() -> StepSummary {
+    var s = StepSummary()
+    s.heading("Promote: \(status)")
+    s.table(["", ""], [
+      ["Source", Markdown.code(source.description)],
+      ["Target", Markdown.code(target.description)],
+      ["Digest", Markdown.code(digest.description)],
+      ["Tags", tags.map { Markdown.code($0) }.joined(separator: " ")],
+    ])
+    s.heading("Validation", level: 3)
+    s.table(["Check", "", "Detail"], checks.map { [$0.name, $0.passed ? "✓" : "✗", Markdown.cell($0.detail)] })
+    if !platforms.isEmpty {
+      s.heading("Platforms", level: 3)
+      s.table(["Platform", "Manifest", "Size", "Layers"], platforms.map { [Markdown.cell($0.platform), Markdown.code($0.digest.short), ByteSize.format($0.size), String($0.layers)] })
+    }
+    if let r = report {
+      s.heading("Copy", level: 3)
+      s.table(["Copied", "Mounted", "Already present", "Manifests"], [[
+        "\(r.blobsCopied) blobs, \(ByteSize.format(r.bytesCopied))", "\(r.blobsMounted) blobs, \(ByteSize.format(r.bytesMounted))", "\(r.blobsSkipped) blobs", String(r.manifestsPushed),
+      ]])
+    }
+    return s
+  }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import OCI
+
+/// One line of the validation checklist.
+public struct Check: Sendable, Equatable {
+  public var name: String
+  public var passed: Bool
+  public var detail: String
+}
+
+/// Per-platform facts for the summary and the size limit.
+public struct PlatformInfo: Sendable, Equatable {
+  public var platform: String
+  public var digest: Digest
+  public var size: Int64
+  public var layers: Int
+}
+
+/// Validates a loaded image before anything is copied: every blob exists at the source with
+/// its descriptor's size, each platform fits `maxSize`, configs decode and carry the
+/// required labels, requested platforms are present.
+struct Validator {
+  let client: RegistryClient
+  let repository: String
+  let maxSize: Int64
+  let requiredLabels: [String]
+  let platforms: [Platform]
+
+  func validate(_ graph: ImageGraph) async throws -> (checks: [Check], platforms: [PlatformInfo]) {
+    var checks: [Check] = []
+    let childCount = graph.children.count
+    checks.append(Check(name: "manifests present", passed: true, detail: graph.root.isIndex ? "index and \(childCount) child manifest\(childCount == 1 ? "" : "s")" : "image manifest"))
+
+    var missing: [String] = []
+    for blob in graph.blobs {
+      let size = try await client.blobSize(repository, blob.digest)
+      if size == nil { missing.append("\(blob.digest) missing") } else if let size, size >= 0, size != blob.size {
+        missing.append("\(blob.digest) is \(size) bytes, descriptor says \(blob.size)")
+      }
+    }
+    checks.append(Check(name: "blobs present", passed: missing.isEmpty, detail: missing.isEmpty ? "\(graph.blobs.count) blobs" : missing.joined(separator: "; ")))
+
+    var infos: [PlatformInfo] = []
+    var configProblems: [String] = []
+    var labelProblems: [String] = []
+    for image in graph.images {
+      guard case .image(let config, let layers, _, _) = image.content else { continue }
+      let size = config.size + layers.reduce(0) { $0 + $1.size }
+      var name = graph.platforms[image.digest]?.description
+      if missing.contains(where: { $0.hasPrefix(config.digest.description) }) {
+        configProblems.append("\(image.digest.short): config blob missing")
+      } else {
+        do {
+          let data = try await client.blob(repository, config.digest)
+          let decoded = try JSONDecoder().decode(ImageConfig.self, from: data)
+          if name == nil, let os = decoded.os, let arch = decoded.architecture { name = "\(os)/\(arch)" }
+          let absent = requiredLabels.filter { (decoded.labels[$0] ?? "").isEmpty }
+          if !absent.isEmpty { labelProblems.append("\(name ?? image.digest.short) lacks \(absent.joined(separator: ", "))") }
+        } catch let e as RegistryError {
+          throw e
+        } catch {
+          configProblems.append("\(image.digest.short): config does not decode (\(error))")
+        }
+      }
+      infos.append(PlatformInfo(platform: name ?? "unknown", digest: image.digest, size: size, layers: layers.count))
+    }
+    checks.append(Check(name: "configs decode", passed: configProblems.isEmpty, detail: configProblems.isEmpty ? "\(infos.count) config\(infos.count == 1 ? "" : "s")" : configProblems.joined(separator: "; ")))
+    if !requiredLabels.isEmpty {
+      checks.append(Check(name: "required labels", passed: labelProblems.isEmpty, detail: labelProblems.isEmpty ? requiredLabels.joined(separator: ", ") : labelProblems.joined(separator: "; ")))
+    }
+    let tooBig = infos.filter { $0.size > maxSize }
+    checks.append(Check(
+      name: "size limit", passed: tooBig.isEmpty,
+      detail: tooBig.isEmpty ? "largest \(ByteSize.format(infos.map(\.size).max() ?? 0)) ≤ \(ByteSize.format(maxSize))" : tooBig.map { "\($0.platform) is \(ByteSize.format($0.size)) > \(ByteSize.format(maxSize))" }.joined(separator: "; ")))
+    if !platforms.isEmpty {
+      let present = graph.platforms.values
+      let absent = platforms.filter { want in !present.contains { want.matches($0) } && !infos.contains { $0.platform == want.description } }
+      checks.append(Check(name: "platforms", passed: absent.isEmpty, detail: absent.isEmpty ? platforms.map(\.description).joined(separator: ", ") : "missing \(absent.map(\.description).joined(separator: ", "))"))
+    }
+    return (checks, infos)
+  }
+}

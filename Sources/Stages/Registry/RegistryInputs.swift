@@ -1,0 +1,82 @@
+import ActionsCore
+import Foundation
+import HTTP
+import OCI
+
+/// Inputs shared by every stage that talks to registries, declared once.
+enum RegistryInputs {
+  static func credentials(_ side: String) -> [InputDeclaration] {
+    [
+      InputDeclaration("\(side)-username", "Username for the \(side) registry (GHCR: github.actor; ECR: AWS). Default: DOCKER_CONFIG's config.json, else anonymous"),
+      InputDeclaration("\(side)-password", "Password or token for the \(side) registry (GHCR: GITHUB_TOKEN; ECR: `aws ecr get-login-password`)", secret: true),
+    ]
+  }
+
+  static let connection: [InputDeclaration] = [
+    InputDeclaration("insecure-registries", "Registries (host[:port]) reached over plain HTTP or with unverified TLS. localhost and 127.0.0.1 always may use plain HTTP", kind: .list),
+    InputDeclaration("ca-file", "PEM bundle of extra CAs to trust (default: SSL_CERT_FILE, else the system bundle)"),
+    InputDeclaration("retries", "Attempts after the first on transient registry errors (connection errors, 429, 5xx)", kind: .integer, default: "3"),
+  ]
+
+  /// A client for `registry`, with credentials from inputs, else `$DOCKER_CONFIG/config.json`.
+  static func client(for registry: String, side: String, context: StageContext) throws -> RegistryClient {
+    let inputs = context.inputs
+    var credentials: Credentials?
+    let user = inputs.string("\(side)-username")
+    let password = inputs.string("\(side)-password")
+    if let password {
+      credentials = Credentials(username: user ?? "gantry", password: password)
+    } else if user != nil {
+      throw InputError("\(side)-password", "\(side)-username is set but \(side)-password is empty")
+    } else if let dir = context.environment["DOCKER_CONFIG"] {
+      credentials = Credentials.fromDockerConfig(directory: dir, registry: registry)
+      if let c = credentials { context.log.mask(c.password.isEmpty ? (c.identityToken ?? "") : c.password) }
+    }
+    let retries = try inputs.integer("retries", in: 0...10) ?? 3
+    var config = TransportConfiguration.fromEnvironment(context.environment.variables)
+    if let ca = inputs.string("ca-file") {
+      guard FileManager.default.isReadableFile(atPath: ca) else { throw InputError("ca-file", "cannot read '\(ca)'") }
+      config.caFile = ca
+    }
+    let insecure = Set(inputs.list("insecure-registries"))
+    config.insecureHosts = insecure
+    var http = HTTPClient(transport: CurlTransport(configuration: config), retry: RetryPolicy(retries: retries))
+    let log = context.log
+    http.onRetry = { attempt, delay, reason in log.info("retry \(attempt) in \(delay.formatted()) : \(reason)") }
+    return RegistryClient(registry: registry, http: http, options: RegistryOptions(credentials: credentials, insecure: insecure.contains(registry), side: side))
+  }
+
+  static func reference(_ input: String, _ value: String) throws -> Reference {
+    do { return try Reference(parsing: value) } catch { throw InputError(input, error.description) }
+  }
+}
+
+extension Duration {
+  func formatted() -> String {
+    let ms = Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
+    return ms >= 1000 ? String(format: "%.1fs", ms / 1000) : String(format: "%.0fms", ms)
+  }
+}
+
+/// Byte sizes for inputs and summaries.
+enum ByteSize {
+  /// `1GB`, `500MB`, `1GiB`, `12345` → bytes. Decimal units (kB, MB, GB) and binary (KiB, MiB, GiB).
+  static func parse(_ text: String, input: String) throws -> Int64 {
+    let t = text.trimmingCharacters(in: .whitespaces)
+    let digits = t.prefix { $0.isNumber || $0 == "." }
+    let unit = t.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).lowercased()
+    let factors: [String: Double] = ["": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9, "t": 1e12, "tb": 1e12, "kib": 1024, "mib": 1_048_576, "gib": 1_073_741_824]
+    guard let n = Double(digits), let f = factors[unit], n >= 0 else {
+      throw InputError(input, "expected a size such as 500MB, 1GB or 2GiB, got '\(text)'")
+    }
+    return Int64(n * f)
+  }
+
+  static func format(_ bytes: Int64) -> String {
+    let b = Double(bytes)
+    if b >= 1e9 { return String(format: "%.2f GB", b / 1e9) }
+    if b >= 1e6 { return String(format: "%.1f MB", b / 1e6) }
+    if b >= 1e3 { return String(format: "%.1f kB", b / 1e3) }
+    return "\(bytes) B"
+  }
+}

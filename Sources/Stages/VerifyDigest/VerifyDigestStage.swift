@@ -1,0 +1,74 @@
+import ActionsCore
+import OCI
+
+/// `verify-digest`: prove two references are the same manifest (for an index, list every
+/// child on both sides), or that one reference has an expected digest.
+public struct VerifyDigestStage: Stage {
+  public static let name = "verify-digest"
+  public static let abstract = "Prove the source and target (or an expected digest) are the same manifest"
+
+  public static let inputs: [InputDeclaration] =
+    [
+      InputDeclaration("source", "Image to promote, by tag or digest (e.g. 123.dkr.ecr.eu-west-1.amazonaws.com/app:1.2.0-SNAPSHOT-7d2a1b4)", required: true),
+      InputDeclaration("target", "Target repository (e.g. ghcr.io/acme/app), or a reference whose tag is used when `tags` is empty", required: true),
+      InputDeclaration("expected-digest", "verify-digest: compare the source with this digest instead of the target"),
+    ] + RegistryInputs.credentials("source") + RegistryInputs.credentials("target") + RegistryInputs.connection
+
+  public static let outputs: [OutputDeclaration] = [
+    OutputDeclaration("source-digest", "verify-digest: the source's manifest digest"),
+    OutputDeclaration("target-digest", "verify-digest: the target's manifest digest (or the expected one)"),
+    OutputDeclaration("match", "verify-digest: true when they are the same manifest"),
+  ]
+
+  public init() {}
+
+  public func run(_ context: StageContext) async throws -> StageResult {
+    let inputs = context.inputs
+    let source = try RegistryInputs.reference("source", try inputs.require("source"))
+    let src = try RegistryInputs.client(for: source.registry, side: "source", context: context)
+    let sourceManifest = try await src.manifest(source.repository, source.identifier)
+
+    let targetLabel: String
+    let targetDigest: Digest
+    var targetChildren: [Descriptor] = []
+    if let expected = inputs.string("expected-digest") {
+      do { targetDigest = try Digest(parsing: expected) } catch { throw InputError("expected-digest", error.description) }
+      targetLabel = "expected"
+    } else {
+      let target = try RegistryInputs.reference("target", try inputs.require("target"))
+      guard target.tag != nil || target.digest != nil else {
+        throw InputError("target", "give a tag or digest to compare, e.g. \(target.name):1.2.3")
+      }
+      let dst = try RegistryInputs.client(for: target.registry, side: "target", context: context)
+      let m = try await dst.manifest(target.repository, target.identifier)
+      targetDigest = m.digest
+      if case .index(let children, _) = m.content { targetChildren = children }
+      targetLabel = target.description
+    }
+    var sourceChildren: [Descriptor] = []
+    if case .index(let children, _) = sourceManifest.content { sourceChildren = children }
+    let match = sourceManifest.digest == targetDigest
+
+    var outputs = Outputs()
+    outputs["source-digest"] = sourceManifest.digest.description
+    outputs["target-digest"] = targetDigest.description
+    outputs["match"] = String(match)
+
+    var s = StepSummary()
+    s.heading(match ? "Digests match ✓" : "Digests differ ✗")
+    s.table(["", "Source", "Target"], [
+      ["Reference", Markdown.code(source.description), Markdown.code(targetLabel)],
+      ["Digest", Markdown.code(sourceManifest.digest.description), Markdown.code(targetDigest.description)],
+    ])
+    if !sourceChildren.isEmpty || !targetChildren.isEmpty {
+      let rows = max(sourceChildren.count, targetChildren.count)
+      s.table(["Platform", "Source child", "Target child", ""], (0..<rows).map { i in
+        let a = i < sourceChildren.count ? sourceChildren[i] : nil
+        let b = i < targetChildren.count ? targetChildren[i] : nil
+        return [Markdown.cell((a ?? b)?.platform?.description ?? "—"), a.map { Markdown.code($0.digest.description) } ?? "—", b.map { Markdown.code($0.digest.description) } ?? (targetLabel == "expected" ? "" : "—"), a?.digest == b?.digest ? "✓" : "✗"]
+      })
+    }
+    let failure = match ? nil : "\(source) is \(sourceManifest.digest) but \(targetLabel) is \(targetDigest): not the same image"
+    return StageResult(outputs: outputs, summary: s, failure: failure)
+  }
+}
