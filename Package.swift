@@ -31,7 +31,7 @@ let package = Package(
     .testTarget(name: "VersioningTests", dependencies: ["Versioning"]),
     .testTarget(name: "OCITests", dependencies: ["OCI", "TestSupport"]),
     .testTarget(name: "StagesTests", dependencies: ["Stages", "ActionsCore", "GantryCLI", "OCI", "TestSupport"]),
-    .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "GantryCLI", "Stages"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "GantryCLI", "Stages", "OCI"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -80,7 +80,7 @@ public enum GantryCLI {
       let context = StageContext(inputs: inputs, environment: environment, log: log, now: now)
       result = try await stage.init().run(context)
     } catch {
-      return report(error, log: log)
+      return report(error, log: log, stage: stage.name)
     }
 
     do {
@@ -115,7 +115,7 @@ public enum GantryCLI {
   }
 
   /// One `::error::` line and the exit status for an error.
-  static func report(_ error: any Error, log: Log) -> Int32 {
+  static func report(_ error: any Error, log: Log, stage: String? = nil) -> Int32 {
     switch error {
     case let e as InputError:
       log.error(e.description, title: "Invalid input")
@@ -124,7 +124,7 @@ public enum GantryCLI {
       log.error(e.message, title: e.title)
       return failure
     default:
-      log.error(String(describing: error), title: "Failed")
+      log.error(String(describing: error), title: stage.map { "\($0) failed" } ?? "Failed")
       return failure
     }
   }

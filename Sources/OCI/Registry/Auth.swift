@@ -39,8 +39,11 @@ actor AuthState {
     var lastError = ""
     for scheme in schemes {
       let url = URL(string: "\(scheme)://\(host)/")!
+      // When plain HTTP may follow, a TLS failure is an answer, not a reason to retry.
+      var probe = http
+      if allowPlainHTTP && scheme == "https" { probe.retry = .none }
       do {
-        let r = try await http.send(Request(url: url.appendingPathComponent("v2/")))
+        let r = try await probe.send(Request(url: url.appendingPathComponent("v2/")))
         if r.status == 401, let h = r.headers["WWW-Authenticate"] { challenge = AuthChallenge.parse(h) }
         if r.status == 400, scheme == "https", allowPlainHTTP { continue }  // "client sent an HTTP request to an HTTPS server" and vice versa
         base = url

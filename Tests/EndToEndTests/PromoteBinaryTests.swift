@@ -1,0 +1,84 @@
+import Foundation
+import OCI
+import TestSupport
+import Testing
+
+/// The built binary promotes between two real registries in a runner-shaped environment.
+@Suite("gantry promote binary against real registries", .serialized)
+struct PromoteBinaryTests {
+  @Test func promoteThenVerifyWriteTheDocumentedFiles() async throws {
+    let staging = try RegistryProcess()
+    let production = try RegistryProcess()
+    let dir = try TempDirectory()
+    let (index, images) = try await ImageFactory(client: testRegistryClient(staging.host), repository: "acme/app").pushIndex(
+      tag: "1.0.0-SNAPSHOT-abcdef1", platforms: [Platform(os: "linux", architecture: "amd64"), Platform(os: "linux", architecture: "arm64")], layerSizes: [1000])
+    let env = [
+      "PATH": "/usr/bin:/bin", "GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": dir.file("output"), "GITHUB_STEP_SUMMARY": dir.file("summary"),
+      "INPUT_STAGE": "promote", "INPUT_SOURCE": "\(staging.host)/acme/app:1.0.0-SNAPSHOT-abcdef1", "INPUT_TARGET": "\(production.host)/acme/app",
+      "INPUT_TAGS": "1.0.0\nproduction", "INPUT_TARGET-PASSWORD": "", "INPUT_DRY-RUN": "false",
+    ]
+    let r = try runCommand(RepoPaths.gantryBinary, [], environment: env)
+    #expect(r.status == 0, "\(r.stdout)")
+    #expect(r.stdout.contains("::notice title=Promoted::promoted \(index.digest) to \(production.host)/acme/app as 1.0.0, production"))
+    let outputs = try String(contentsOfFile: dir.file("output"), encoding: .utf8)
+      .replacingOccurrences(of: #"ghadelimiter_[0-9A-F-]{36}"#, with: "D", options: .regularExpression)
+      .replacingOccurrences(of: #"duration-ms<<D\n\d+\n"#, with: "duration-ms<<D\nN\n", options: .regularExpression)
+    let blobBytes = images.reduce(Int64(0)) { total, image in
+      guard case .image(let config, let layers, _, _) = image.content else { return total }
+      return total + config.size + layers.reduce(0) { $0 + $1.size }
+    }
+    #expect(outputs == """
+      digest<<D
+      \(index.digest)
+      D
+      image<<D
+      \(production.host)/acme/app@\(index.digest)
+      D
+      tags<<D
+      1.0.0
+      production
+      D
+      platforms<<D
+      linux/amd64
+      linux/arm64
+      D
+      bytes-copied<<D
+      \(blobBytes)
+      D
+      bytes-mounted<<D
+      0
+      D
+      blobs-skipped<<D
+      0
+      D
+      duration-ms<<D
+      N
+      D
+      status<<D
+      promoted
+      D
+
+      """)
+    let summary = try String(contentsOfFile: dir.file("summary"), encoding: .utf8)
+    #expect(summary.hasPrefix("## Promote: promoted\n"))
+    #expect(summary.contains("| Digest | `\(index.digest)` |"))
+
+    var verify = env
+    verify["INPUT_STAGE"] = "verify-digest"
+    verify["INPUT_TARGET"] = "\(production.host)/acme/app:production"
+    try "".write(toFile: dir.file("output"), atomically: true, encoding: .utf8)
+    let v = try runCommand(RepoPaths.gantryBinary, [], environment: verify)
+    #expect(v.status == 0)
+    let vout = try String(contentsOfFile: dir.file("output"), encoding: .utf8)
+    #expect(vout.contains("match<<ghadelimiter_") && vout.contains("\ntrue\n"))
+
+    // A source that does not exist: exit 1, one error line naming the registry, no outputs.
+    var missing = env
+    missing["INPUT_SOURCE"] = "\(staging.host)/acme/app:nope"
+    try "".write(toFile: dir.file("output"), atomically: true, encoding: .utf8)
+    let m = try runCommand(RepoPaths.gantryBinary, [], environment: missing)
+    #expect(m.status == 1)
+    #expect(m.stdout.contains("::error title=promote failed::manifest acme/app:nope not found at \(staging.host)"))
+    #expect(try String(contentsOfFile: dir.file("output"), encoding: .utf8).isEmpty)
+  }
+}
