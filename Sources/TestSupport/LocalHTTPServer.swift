@@ -52,3 +52,30 @@ public struct TestCertificates: Sendable {
     }
   }
 }
+
+/// Tests/Fixtures/fault_proxy.py in front of a registry: injected 500s, 429 with
+/// Retry-After, and a connection reset in the middle of a blob.
+public final class FaultProxy: @unchecked Sendable {
+  public let port: Int
+  private let child: ChildProcess
+  public var host: String { "127.0.0.1:\(port)" }
+
+  public init(upstreamPort: Int, failEvery: Int = 0, throttleFirstBlob: Bool = false, resetFirstBlob: Bool = false) throws {
+    guard let python = which("python3") else { throw TestSupportError("python3 is needed for the fault proxy") }
+    var args = [RepoPaths.fixture("fault_proxy.py"), String(upstreamPort)]
+    if failEvery > 0 { args += ["--fail-every", String(failEvery)] }
+    if throttleFirstBlob { args.append("--throttle-first-blob") }
+    if resetFirstBlob { args.append("--reset-first-blob") }
+    child = try ChildProcess(python, args)
+    let line = try child.waitForLine { $0.hasPrefix("PORT ") }
+    guard let p = Int(line.dropFirst(5)) else { throw TestSupportError("bad port line \(line)") }
+    port = p
+  }
+
+  /// How many faults were injected so far.
+  public func faults() throws -> Int {
+    Int(try runCommand("/usr/bin/curl", ["-s", "http://\(host)/faults"]).stdout) ?? -1
+  }
+
+  public func stop() { child.stop() }
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""A fault-injecting reverse proxy in front of a registry, for Gantry's tests (127.0.0.1 only).
+
+fault_proxy.py UPSTREAM_PORT [--fail-every N] [--throttle-first-blob] [--reset-first-blob]
+  --fail-every N         every Nth request (not /v2/ pings) answers 500
+  --throttle-first-blob  the first blob GET answers 429 with Retry-After: 1
+  --reset-first-blob     the first blob GET larger than 10 kB sends half its body, then resets
+Prints "PORT <n>"; exits when stdin closes. Request bodies are read whole (test sizes only).
+"""
+import argparse, http.client, os, socket, sys, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+STATE = {"count": 0, "throttled": False, "reset": False, "faults": 0}
+LOCK = threading.Lock()
+ARGS = None
+
+class Proxy(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+
+    def answer(self, code, body=b"", headers=None):
+        self.send_response(code)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def handle_any(self):
+        is_blob_get = self.command == "GET" and "/blobs/sha256:" in self.path
+        with LOCK:
+            if self.path.rstrip("/") != "/v2" and self.path != "/faults":
+                STATE["count"] += 1
+            n = STATE["count"]
+            throttle = ARGS.throttle_first_blob and is_blob_get and not STATE["throttled"]
+            if throttle:
+                STATE["throttled"] = True
+        if self.path == "/faults":
+            return self.answer(200, str(STATE["faults"]).encode())
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        if throttle:
+            STATE["faults"] += 1
+            return self.answer(429, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}', {"Retry-After": "1"})
+        if ARGS.fail_every and self.path.rstrip("/") != "/v2" and n % ARGS.fail_every == 0:
+            STATE["faults"] += 1
+            return self.answer(500, b'{"errors":[{"code":"UNKNOWN","message":"injected"}]}')
+        conn = http.client.HTTPConnection("127.0.0.1", ARGS.upstream, timeout=30)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "content-length")}
+        conn.request(self.command, self.path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        reset = False
+        with LOCK:
+            if ARGS.reset_first_blob and is_blob_get and resp.status == 200 and len(data) > 10000 and not STATE["reset"]:
+                STATE["reset"] = True
+                reset = True
+        self.send_response(resp.status)
+        for k, v in resp.getheaders():
+            if k.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(k, v)
+        upstream_length = resp.getheader("Content-Length")
+        self.send_header("Content-Length", upstream_length if self.command == "HEAD" and upstream_length else str(len(data)))
+        self.end_headers()
+        if reset:
+            STATE["faults"] += 1
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.close_connection = True
+            self.connection.close()
+            return
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("upstream", type=int)
+    ap.add_argument("--fail-every", type=int, default=0)
+    ap.add_argument("--throttle-first-blob", action="store_true")
+    ap.add_argument("--reset-first-blob", action="store_true")
+    ARGS = ap.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    server.daemon_threads = True
+    print("PORT %d" % server.server_address[1], flush=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sys.stdin.read()
+    os._exit(0)
+
+if __name__ == "__main__":
+    main()
