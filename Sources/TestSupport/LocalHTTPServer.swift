@@ -29,12 +29,14 @@ public final class LocalHTTPServer: @unchecked Sendable {
 /// A self-signed CA and a server certificate for 127.0.0.1 and localhost, made with openssl.
 public struct TestCertificates: Sendable {
   public let caCert: String
+  public let caKey: String
   public let serverCert: String
   public let serverKey: String
 
   public init(in directory: TempDirectory) throws {
     let d = directory.path
     caCert = "\(d)/ca.crt"
+    caKey = "\(d)/ca.key"
     serverCert = "\(d)/server.crt"
     serverKey = "\(d)/server.key"
     guard let openssl = which("openssl") else { throw TestSupportError("openssl is needed for TLS tests") }

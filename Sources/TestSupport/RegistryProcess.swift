@@ -8,7 +8,14 @@ public final class RegistryProcess: @unchecked Sendable {
     case none
     /// htpasswd Basic auth with one user.
     case basic(username: String, password: String)
+    /// `auth: token`: Bearer tokens from a test issuer (Tests/Fixtures/token_server.py)
+    /// that accepts one user, signed with the certificates' CA key.
+    case token(username: String, password: String, certificates: TestCertificates)
   }
+
+  /// The token issuer, for `.token` auth.
+  public private(set) var tokenServer: ChildProcess?
+  public private(set) var tokenPort: Int?
 
   public let port: Int
   public let directory: TempDirectory
@@ -48,6 +55,15 @@ public final class RegistryProcess: @unchecked Sendable {
       try r.stdout.write(toFile: directory.file("htpasswd"), atomically: true, encoding: .utf8)
       config += "auth:\n  htpasswd:\n    realm: gantry-test\n    path: \(directory.file("htpasswd"))\n"
     }
+    if case .token(let user, let password, let certs) = auth {
+      guard let python = which("python3") else { throw TestSupportError("python3 is needed for the token issuer") }
+      let issuer = try ChildProcess(python, [RepoPaths.fixture("token_server.py"), certs.caKey, certs.caCert, "--user", user, "--password", password])
+      let line = try issuer.waitForLine { $0.hasPrefix("PORT ") }
+      let tokenPort = Int(line.dropFirst(5)) ?? 0
+      tokenServer = issuer
+      self.tokenPort = tokenPort
+      config += "auth:\n  token:\n    realm: http://127.0.0.1:\(tokenPort)/token\n    service: gantry-test\n    issuer: gantry-test-issuer\n    rootcertbundle: \(certs.caCert)\n"
+    }
     try config.write(toFile: directory.file("config.yml"), atomically: true, encoding: .utf8)
     child = try ChildProcess(binary, ["serve", directory.file("config.yml")], environment: ["PATH": "/usr/bin:/bin", "OTEL_TRACES_EXPORTER": "none"])
     try waitUntilReady(tls: tls)
@@ -66,7 +82,16 @@ public final class RegistryProcess: @unchecked Sendable {
     throw TestSupportError("docker-registry did not answer on \(host)")
   }
 
-  public func stop() { child.stop() }
+  /// How many tokens the issuer handed out.
+  public func tokensIssued() throws -> Int {
+    guard let tokenPort else { return 0 }
+    return Int(try runCommand("/usr/bin/curl", ["-s", "http://127.0.0.1:\(tokenPort)/count"]).stdout) ?? -1
+  }
+
+  public func stop() {
+    child.stop()
+    tokenServer?.stop()
+  }
 }
 
 /// A free TCP port on 127.0.0.1 (bound, read, released).

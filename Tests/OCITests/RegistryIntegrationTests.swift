@@ -91,3 +91,49 @@ struct RegistryIntegrationTests {
     #expect(try await client.tags("missing") == [])
   }
 }
+
+@Suite("Bearer tokens and TLS against real registries", .serialized)
+struct TokenAndTLSTests {
+  @Test func bearerTokenFlowPushesAndPullsWithCachedTokens() async throws {
+    let dir = try TempDirectory()
+    let certs = try TestCertificates(in: dir)
+    let reg = try RegistryProcess(auth: .token(username: "ci", password: "tok-pass", certificates: certs))
+    let client = testRegistryClient(reg.host, credentials: Credentials(username: "ci", password: "tok-pass"))
+    let image = try await ImageFactory(client: client, repository: "team/app").pushImage(tag: "1.0", layerSizes: [1000, 2000, 3000])
+    #expect(try await client.resolve("team/app", "1.0")?.digest == image.digest)
+    // One token per scope, reused across the many pushes and reads above.
+    #expect(try reg.tokensIssued() <= 3)
+
+    // Cross-repository mount asks for both scopes in one token.
+    let graph = try await ImageGraph.load(from: client, repository: "team/app", root: image)
+    let report = try await Copier(source: client, sourceRepository: "team/app", target: client, targetRepository: "prod/app").copy(graph)
+    #expect(report.blobsMounted == 4)
+
+    let wrong = testRegistryClient(reg.host, credentials: Credentials(username: "ci", password: "nope"), side: "source")
+    await #expect {
+      _ = try await wrong.manifest("team/app", "1.0")
+    } throws: { "\($0)".contains("check source-username and source-password") }
+    let anonymous = testRegistryClient(reg.host)
+    await #expect {
+      _ = try await anonymous.manifest("team/app", "1.0")
+    } throws: { error in
+      if case RegistryError.unauthorized = error { return true }
+      return false
+    }
+  }
+
+  @Test func tlsRegistryWithASelfSignedCA() async throws {
+    let dir = try TempDirectory()
+    let certs = try TestCertificates(in: dir)
+    let reg = try RegistryProcess(tls: certs)
+    let trusted = testRegistryClient(reg.host, caFile: certs.caCert)
+    let image = try await ImageFactory(client: trusted, repository: "app").pushImage(tag: "1")
+    #expect(try await trusted.resolve("app", "1")?.digest == image.digest)
+    if let skopeo = which("skopeo") {
+      let certDir = try TempDirectory()
+      try FileManager.default.copyItem(atPath: certs.caCert, toPath: certDir.file("ca.crt"))
+      let r = try runCommand(skopeo, ["inspect", "--raw", "--cert-dir", certDir.path, "docker://\(reg.host)/app:1"])
+      #expect(Data(r.stdout.utf8) == image.bytes, "\(r.stderr)")
+    }
+  }
+}
