@@ -17,6 +17,9 @@ Routes (all bounded in size and time):
   /flaky/<key>/<n>/<code>[?retry-after=S]   the first n hits of <key> answer <code>, then 200
   /hits/<key>                    how many times <key> was hit
   /reset                         close the connection without an answer
+  /down-for/<ms>/<key>           503 until <ms> after the first hit of <key>, then 200 {"status":"ok"}
+  /flaky-rate/<pct>/<key>        exactly <pct>% of hits of <key> answer 500, spread evenly
+  /version/<v>                   200 {"version": v, "build": {"sha": "abc1234"}, "ready": true}
 """
 import argparse, json, os, socket, ssl, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -132,6 +135,23 @@ class Handler(BaseHTTPRequestHandler):
                 extra = {"Retry-After": q["retry-after"][0]} if "retry-after" in q else {}
                 return self.send_body(code, "flaky failure %d" % hit, headers=extra)
             return self.send_body(200, "ok after %d" % hit)
+        if head == "down-for":
+            ms, key = int(parts[1]), parts[2]
+            with LOCK:
+                first = HITS.setdefault("t:" + key, time.time())
+            if (time.time() - first) * 1000 < ms:
+                return self.send_body(503, "starting")
+            return self.send_body(200, json.dumps({"status": "ok"}), "application/json")
+        if head == "flaky-rate":
+            pct, key = int(parts[1]), parts[2]
+            with LOCK:
+                HITS[key] = HITS.get(key, 0) + 1
+                n = HITS[key]
+            if (n * pct) // 100 != ((n - 1) * pct) // 100:
+                return self.send_body(500, "flaky")
+            return self.send_body(200, "ok")
+        if head == "version":
+            return self.send_body(200, json.dumps({"version": parts[1], "build": {"sha": "abc1234"}, "ready": True}), "application/json")
         if head == "hits":
             with LOCK:
                 return self.send_body(200, str(HITS.get(parts[1], 0)))

@@ -1,0 +1,120 @@
+import Foundation
+
+/// Status codes a probe accepts: `200-399`, `200,204`, `2xx`.
+public struct StatusSet: Sendable, Equatable, CustomStringConvertible {
+  public var ranges: [ClosedRange<Int>]
+
+  public init(ranges: [ClosedRange<Int>]) { self.ranges = ranges }
+
+  /// - Throws: ``HealthInputError`` naming the bad part.
+  public init(parsing text: String) throws(HealthInputError) {
+    var ranges: [ClosedRange<Int>] = []
+    for raw in text.split(separator: ",") {
+      let part = raw.trimmingCharacters(in: .whitespaces).lowercased()
+      if part.count == 3, part.hasSuffix("xx"), let d = Int(part.prefix(1)), (1...5).contains(d) {
+        ranges.append((d * 100)...(d * 100 + 99))
+        continue
+      }
+      let bounds = part.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+      guard (1...2).contains(bounds.count), bounds.allSatisfy({ $0 != nil }) else {
+        throw HealthInputError("'\(part)' is not a status code, a range like 200-399, or a class like 2xx")
+      }
+      let lo = bounds[0]!, hi = bounds.last!!
+      guard (100...599).contains(lo), (100...599).contains(hi), lo <= hi else {
+        throw HealthInputError("'\(part)' is not within 100-599 with low ≤ high")
+      }
+      ranges.append(lo...hi)
+    }
+    guard !ranges.isEmpty else { throw HealthInputError("no status codes given") }
+    self.ranges = ranges
+  }
+
+  public func contains(_ status: Int) -> Bool { ranges.contains { $0.contains(status) } }
+
+  public var description: String {
+    ranges.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ",")
+  }
+}
+
+/// What a response body must show: a substring or a regex (`/…/`), and JSON `path=value` pairs.
+public struct BodyExpectation: Sendable {
+  public var substring: String?
+  public var regex: String?
+  /// Dotted paths into the JSON body (`version`, `build.sha`, `items.0.name`) and the text
+  /// the value must equal.
+  public var json: [(path: String, value: String)]
+
+  public init(body: String?, json: [String]) throws(HealthInputError) {
+    if let body, body.count >= 2, body.hasPrefix("/"), body.hasSuffix("/") {
+      let pattern = String(body.dropFirst().dropLast())
+      guard (try? NSRegularExpression(pattern: pattern)) != nil else { throw HealthInputError("'\(body)' is not a valid regular expression") }
+      regex = pattern
+    } else {
+      substring = body
+    }
+    self.json = try json.map { line throws(HealthInputError) in
+      guard let eq = line.firstIndex(of: "="), eq != line.startIndex else { throw HealthInputError("'\(line)' is not path=value") }
+      return (String(line[..<eq]).trimmingCharacters(in: .whitespaces), String(line[line.index(after: eq)...]).trimmingCharacters(in: .whitespaces))
+    }
+  }
+
+  public var isEmpty: Bool { substring == nil && regex == nil && json.isEmpty }
+
+  /// Nil when the body satisfies every expectation, else why not.
+  public func mismatch(_ body: Data) -> String? {
+    let text = String(decoding: body, as: UTF8.self)
+    if let substring, !text.contains(substring) { return "body does not contain '\(substring)'" }
+    if let regex, text.range(of: regex, options: .regularExpression) == nil { return "body does not match /\(regex)/" }
+    guard !json.isEmpty else { return nil }
+    guard let root = try? JSONDecoder().decode(JSONValue.self, from: body) else { return "body is not JSON" }
+    for (path, want) in json {
+      guard let got = root.lookup(path) else { return "JSON has no \(path)" }
+      if got != want { return "JSON \(path) is '\(got)', expected '\(want)'" }
+    }
+    return nil
+  }
+}
+
+/// A decoded JSON value, for path lookups.
+indirect enum JSONValue: Decodable {
+  case string(String), number(Double), bool(Bool), null, array([JSONValue]), object([String: JSONValue])
+
+  init(from decoder: any Decoder) throws {
+    let c = try decoder.singleValueContainer()
+    if c.decodeNil() { self = .null } else if let b = try? c.decode(Bool.self) { self = .bool(b) } else if let n = try? c.decode(Double.self) {
+      self = .number(n)
+    } else if let s = try? c.decode(String.self) { self = .string(s) } else if let a = try? c.decode([JSONValue].self) { self = .array(a) } else {
+      self = .object(try c.decode([String: JSONValue].self))
+    }
+  }
+
+  /// The value at a dotted path, as text (`1.2.3`, `true`, `42`).
+  func lookup(_ path: String) -> String? {
+    var node = self
+    for key in path.split(separator: ".") {
+      switch node {
+      case .object(let o): guard let next = o[String(key)] else { return nil }; node = next
+      case .array(let a): guard let i = Int(key), a.indices.contains(i) else { return nil }; node = a[i]
+      default: return nil
+      }
+    }
+    return node.text
+  }
+
+  var text: String {
+    switch self {
+    case .string(let s): s
+    case .number(let n): n == n.rounded() && abs(n) < 1e15 ? String(Int(n)) : String(n)
+    case .bool(let b): String(b)
+    case .null: "null"
+    case .array(let a): "[" + a.map(\.text).joined(separator: ",") + "]"
+    case .object(let o): "{" + o.keys.sorted().map { "\($0):\(o[$0]!.text)" }.joined(separator: ",") + "}"
+    }
+  }
+}
+
+/// A health input that cannot be used; the stage names the input.
+public struct HealthInputError: Error, Sendable, Equatable, CustomStringConvertible {
+  public var description: String
+  public init(_ d: String) { description = d }
+}

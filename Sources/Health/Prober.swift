@@ -1,0 +1,67 @@
+import Foundation
+import HTTP
+
+/// One probe's outcome.
+public struct ProbeResult: Sendable, Equatable, Codable {
+  public var url: String
+  /// HTTP status, or nil when no answer came (refused, timeout, reset).
+  public var status: Int?
+  public var latencyMs: Double
+  /// Nil when healthy, else why not.
+  public var failure: String?
+  public var ok: Bool { failure == nil }
+}
+
+/// Sends one request per probe and judges the answer.
+public struct Prober: Sendable {
+  public var client: HTTPClient
+  public var method: String = "GET"
+  public var headers: Headers = [:]
+  public var body: Data?
+  public var expectedStatus: StatusSet
+  public var expectation: BodyExpectation
+  public var timeout: Duration
+
+  public init(client: HTTPClient, expectedStatus: StatusSet, expectation: BodyExpectation, timeout: Duration) {
+    self.client = client
+    self.expectedStatus = expectedStatus
+    self.expectation = expectation
+    self.timeout = timeout
+  }
+
+  public func probe(_ url: URL) async -> ProbeResult {
+    let clock = ContinuousClock()
+    let start = clock.now
+    var request = Request(method: method, url: url, headers: headers, body: body.map { .data($0) } ?? .empty, destination: .buffer(limit: 1 << 20), timeout: timeout)
+    if method == "HEAD" { request.destination = .discard }
+    do {
+      let response = try await client.send(request)
+      let ms = Self.ms(clock.now - start)
+      guard expectedStatus.contains(response.status) else {
+        return ProbeResult(url: url.absoluteString, status: response.status, latencyMs: ms, failure: "HTTP \(response.status), expected \(expectedStatus)")
+      }
+      if let why = expectation.mismatch(response.body) {
+        return ProbeResult(url: url.absoluteString, status: response.status, latencyMs: ms, failure: why)
+      }
+      return ProbeResult(url: url.absoluteString, status: response.status, latencyMs: ms, failure: nil)
+    } catch {
+      return ProbeResult(url: url.absoluteString, status: nil, latencyMs: Self.ms(clock.now - start), failure: Self.reason(error))
+    }
+  }
+
+  static func reason(_ error: any Error) -> String {
+    if case HTTPError.transport(_, let code, let message, _) = error {
+      switch code {
+      case 7: return "connection refused"
+      case 28: return "timed out"
+      case 52, 56: return "connection reset or closed without an answer"
+      default: return message
+      }
+    }
+    return String(describing: error)
+  }
+
+  public static func ms(_ d: Duration) -> Double {
+    Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+  }
+}

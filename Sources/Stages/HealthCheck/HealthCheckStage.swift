@@ -1,0 +1,218 @@
+import ActionsCore
+import Foundation
+import HTTP
+import Health
+
+/// `health-check`: wait until the deployed service answers healthy, then measure it with a
+/// fixed number of probes and hold it to thresholds (success rate, average and p95 latency).
+public struct HealthCheckStage: Stage {
+  public static let name = "health-check"
+  public static let abstract = "Probe the deployed service until healthy, then hold it to success-rate and latency thresholds"
+
+  public static let inputs: [InputDeclaration] = [
+    InputDeclaration("url", "URL(s) to probe, one per line", kind: .list, required: true),
+    InputDeclaration("method", "HTTP method", default: "GET"),
+    InputDeclaration("headers", "Request headers, `Name: value` one per line; values are masked", kind: .list, secret: true),
+    InputDeclaration("body", "Request body"),
+    InputDeclaration("expected-status", "Accepted status codes: codes, ranges, classes (200,204 · 200-399 · 2xx)", default: "200-399"),
+    InputDeclaration("expected-body", "Text the body must contain, or /regex/"),
+    InputDeclaration("expected-json", "JSON path=value pairs the body must hold, one per line (e.g. version=1.2.3, build.sha=7d2a1b4)", kind: .list),
+    InputDeclaration("wait-timeout", "How long to wait for the first healthy answer while the deploy rolls out", default: "5m"),
+    InputDeclaration("interval", "Pause between waiting probes", default: "5s"),
+    InputDeclaration("probes", "Measured probes once healthy", kind: .integer, default: "20"),
+    InputDeclaration("concurrency", "Measured probes in flight at once", kind: .integer, default: "1"),
+    InputDeclaration("min-success-rate", "Percent of measured probes that must succeed (0-100)", default: "95"),
+    InputDeclaration("max-avg-ms", "Average latency ceiling in ms", default: "2000"),
+    InputDeclaration("max-p95-ms", "95th percentile latency ceiling in ms (default: none)"),
+    InputDeclaration("timeout-ms", "Timeout per request in ms", kind: .integer, default: "5000"),
+    InputDeclaration("insecure", "Skip TLS verification for the probed hosts", kind: .boolean, default: "false"),
+    InputDeclaration("ca-file", "PEM bundle of extra CAs to trust (default: SSL_CERT_FILE, else the system bundle)"),
+  ]
+
+  public static let outputs: [OutputDeclaration] = [
+    OutputDeclaration("healthy", "health-check: true when every threshold held"),
+    OutputDeclaration("success-rate", "health-check: percent of measured probes that succeeded"),
+    OutputDeclaration("avg-ms", "health-check: average latency of answered probes"),
+    OutputDeclaration("p95-ms", "health-check: 95th percentile latency"),
+    OutputDeclaration("p99-ms", "health-check: 99th percentile latency"),
+    OutputDeclaration("probes", "health-check: measured probes sent"),
+    OutputDeclaration("failures", "health-check: measured probes that failed"),
+    OutputDeclaration("first-healthy-after-ms", "health-check: time until the first healthy answer"),
+    OutputDeclaration("report", "health-check: the whole measurement as JSON"),
+  ]
+
+  public init() {}
+
+  public func run(_ context: StageContext) async throws -> StageResult {
+    let inputs = context.inputs
+    let log = context.log
+    let urls = try inputs.list("url", commas: false).map { text in
+      guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host != nil else {
+        throw InputError("url", "'\(text)' is not an http(s) URL")
+      }
+      return url
+    }
+    guard !urls.isEmpty else { throw InputError("url", "required") }
+    let prober = try Self.prober(inputs, context: context, urls: urls)
+    let waitTimeout = try DurationInput.parse(inputs.string("wait-timeout", default: "5m"), input: "wait-timeout")
+    let interval = try DurationInput.parse(inputs.string("interval", default: "5s"), input: "interval")
+    let probes = try inputs.integer("probes", in: 1...100_000) ?? 20
+    let concurrency = try inputs.integer("concurrency", in: 1...256) ?? 1
+    let thresholds = try Self.thresholds(inputs)
+
+    // Phase 1: wait for the first healthy answer from every URL.
+    let clock = ContinuousClock()
+    let start = clock.now
+    var lastFailure: ProbeResult?
+    var attempts = 0
+    waiting: while true {
+      attempts += 1
+      var allOK = true
+      for url in urls {
+        let r = await prober.probe(url)
+        if !r.ok {
+          allOK = false
+          lastFailure = r
+          break
+        }
+      }
+      if allOK { break waiting }
+      if clock.now - start + interval > waitTimeout {
+        let why = lastFailure.map { "\($0.url): \($0.failure ?? "")" } ?? "no answer"
+        var outputs = Outputs()
+        outputs["healthy"] = "false"
+        outputs["probes"] = "0"
+        var s = StepSummary()
+        s.heading("Health check: not healthy ✗")
+        s.paragraph("No healthy answer within \(waitTimeout.formatted()) (\(attempts) attempts). Last: \(why)")
+        return StageResult(outputs: outputs, summary: s, failure: "not healthy within wait-timeout \(waitTimeout.formatted()) after \(attempts) attempts; last: \(why)")
+      }
+      log.info("waiting: \(lastFailure?.failure ?? "unhealthy") (attempt \(attempts)); next in \(interval.formatted())")
+      try await Task.sleep(for: interval)
+    }
+    let firstHealthy = Prober.ms(clock.now - start)
+    log.info("healthy after \(Int(firstHealthy)) ms; measuring \(probes) probes")
+
+    // Phase 2: measured probes, round-robin over the URLs, `concurrency` at a time.
+    let results = await Self.measure(prober, urls: urls, probes: probes, concurrency: concurrency)
+    let failures = results.filter { !$0.ok }
+    let successRate = Double(results.count - failures.count) * 100 / Double(results.count)
+    let stats = LatencyStats(results.filter { $0.status != nil }.map(\.latencyMs))
+    let verdict = thresholds.evaluate(successRate: successRate, stats: stats)
+    let healthy = verdict.allSatisfy(\.passed)
+
+    var outputs = Outputs()
+    outputs["healthy"] = String(healthy)
+    outputs["success-rate"] = fmt(successRate)
+    outputs["avg-ms"] = stats.map { fmt($0.avg) } ?? ""
+    outputs["p95-ms"] = stats.map { fmt($0.p95) } ?? ""
+    outputs["p99-ms"] = stats.map { fmt($0.p99) } ?? ""
+    outputs["probes"] = String(results.count)
+    outputs["failures"] = String(failures.count)
+    outputs["first-healthy-after-ms"] = String(Int(firstHealthy))
+    outputs["report"] = try Self.report(results: results, stats: stats, successRate: successRate, healthy: healthy, firstHealthy: firstHealthy, verdict: verdict)
+
+    let summary = Self.summary(healthy: healthy, verdict: verdict, stats: stats, results: results, failures: failures, firstHealthy: firstHealthy)
+    let broken = verdict.filter { !$0.passed }.map { "\($0.name) \($0.measured) (goal \($0.goal))" }
+    return StageResult(outputs: outputs, summary: summary, failure: healthy ? nil : "thresholds broken: " + broken.joined(separator: "; "))
+  }
+
+  static func prober(_ inputs: Inputs, context: StageContext, urls: [URL]) throws -> Prober {
+    var config = TransportConfiguration.fromEnvironment(context.environment.variables)
+    config.connectTimeout = .seconds(5)
+    if let ca = inputs.string("ca-file") {
+      guard FileManager.default.isReadableFile(atPath: ca) else { throw InputError("ca-file", "cannot read '\(ca)'") }
+      config.caFile = ca
+    }
+    if try inputs.bool("insecure") { config.insecureHosts = Set(urls.map(\.authority)) }
+    let timeoutMs = try inputs.integer("timeout-ms", in: 1...600_000) ?? 5000
+    let status: StatusSet
+    do { status = try StatusSet(parsing: inputs.string("expected-status", default: "200-399")) } catch { throw InputError("expected-status", error.description) }
+    let expectation: BodyExpectation
+    do { expectation = try BodyExpectation(body: inputs.string("expected-body"), json: inputs.list("expected-json", commas: false)) } catch {
+      throw InputError(inputs.string("expected-body").map { $0.hasPrefix("/") } == true ? "expected-body" : "expected-json", error.description)
+    }
+    var prober = Prober(client: HTTPClient(transport: CurlTransport(configuration: config), retry: .none), expectedStatus: status, expectation: expectation, timeout: .milliseconds(timeoutMs))
+    prober.method = inputs.string("method", default: "GET").uppercased()
+    for line in inputs.list("headers", commas: false) {
+      guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else { throw InputError("headers", "'\(line.prefix(20))…' is not `Name: value`") }
+      let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+      context.log.mask(value)
+      prober.headers.add(String(line[..<colon]).trimmingCharacters(in: .whitespaces), value)
+    }
+    prober.body = inputs.string("body").map { Data($0.utf8) }
+    return prober
+  }
+
+  static func thresholds(_ inputs: Inputs) throws -> Thresholds {
+    func number(_ name: String, _ range: ClosedRange<Double>) throws -> Double? {
+      guard let text = inputs.string(name) else { return nil }
+      guard let v = Double(text), range.contains(v) else {
+        throw InputError(name, "expected a number from \(fmt(range.lowerBound)) to \(fmt(range.upperBound)), got '\(text)'")
+      }
+      return v
+    }
+    return Thresholds(
+      minSuccessRate: try number("min-success-rate", 0...100) ?? 95, maxAverageMs: try number("max-avg-ms", 0...3_600_000) ?? 2000,
+      maxP95Ms: try number("max-p95-ms", 0...3_600_000))
+  }
+
+  static func measure(_ prober: Prober, urls: [URL], probes: Int, concurrency: Int) async -> [ProbeResult] {
+    await withTaskGroup(of: (Int, ProbeResult).self) { group in
+      var next = 0
+      var results = [ProbeResult?](repeating: nil, count: probes)
+      func launch() {
+        guard next < probes else { return }
+        let i = next
+        next += 1
+        group.addTask { (i, await prober.probe(urls[i % urls.count])) }
+      }
+      for _ in 0..<concurrency { launch() }
+      while let (i, r) = await group.next() {
+        results[i] = r
+        launch()
+      }
+      return results.compactMap { $0 }
+    }
+  }
+
+  static func report(results: [ProbeResult], stats: LatencyStats?, successRate: Double, healthy: Bool, firstHealthy: Double, verdict: [Thresholds.Result]) throws -> String {
+    struct Report: Encodable {
+      var healthy: Bool
+      var successRate: Double
+      var probes: Int
+      var failures: Int
+      var firstHealthyAfterMs: Int
+      var latencyMs: LatencyStats?
+      var statuses: [String: Int]
+      var thresholds: [[String: String]]
+    }
+    var statuses: [String: Int] = [:]
+    for r in results { statuses[r.status.map(String.init) ?? "no answer", default: 0] += 1 }
+    let doc = Report(
+      healthy: healthy, successRate: (successRate * 10).rounded() / 10, probes: results.count, failures: results.filter { !$0.ok }.count,
+      firstHealthyAfterMs: Int(firstHealthy), latencyMs: stats, statuses: statuses,
+      thresholds: verdict.map { ["name": $0.name, "goal": $0.goal, "measured": $0.measured, "passed": String($0.passed)] })
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return String(decoding: try encoder.encode(doc), as: UTF8.self)
+  }
+
+  static func summary(healthy: Bool, verdict: [Thresholds.Result], stats: LatencyStats?, results: [ProbeResult], failures: [ProbeResult], firstHealthy: Double) -> StepSummary {
+    var s = StepSummary()
+    s.heading(healthy ? "Health check: healthy ✓" : "Health check: unhealthy ✗")
+    s.paragraph("First healthy answer after \(Int(firstHealthy)) ms; \(results.count) measured probes, \(failures.count) failed.")
+    s.table(["Threshold", "Goal", "Measured", ""], verdict.map { [$0.name, $0.goal, $0.measured, $0.passed ? "✓" : "✗"] })
+    if let st = stats {
+      s.table(["min", "avg", "p50", "p95", "p99", "max"], [[st.min, st.avg, st.p50, st.p95, st.p99, st.max].map { "\(fmt($0)) ms" }])
+    }
+    var statuses: [String: Int] = [:]
+    for r in results { statuses[r.status.map(String.init) ?? "no answer", default: 0] += 1 }
+    s.table(["Status", "Probes"], statuses.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] })
+    if !failures.isEmpty {
+      s.heading("First failures", level: 3)
+      s.table(["URL", "Status", "Reason"], failures.prefix(5).map { [Markdown.cell($0.url), $0.status.map(String.init) ?? "—", Markdown.cell($0.failure ?? "")] })
+    }
+    return s
+  }
+}
