@@ -20,7 +20,7 @@ public enum Generated {
     s += input(stageInput, stages: nil)
     let allStages = StageCatalog.stages.count
     for (decl, stages) in StageCatalog.allInputs {
-      s += input(decl, stages: stages.count == allStages ? nil : stages)
+      s += input(mergedDefaults(decl), stages: stages.count == allStages ? nil : stages)
     }
     s += "outputs:\n"
     for (decl, stages) in StageCatalog.allOutputs {
@@ -33,6 +33,17 @@ public enum Generated {
 
       """
     return s
+  }
+
+  /// An input shared by stages with different defaults gets none in action.yml (the runner
+  /// then passes it empty and each stage applies its own), and says so in its description.
+  static func mergedDefaults(_ decl: InputDeclaration) -> InputDeclaration {
+    let defaults = StageCatalog.stages.compactMap { stage in stage.inputs.first { $0.name == decl.name }.map { (stage.name, $0.defaultValue) } }
+    guard Set(defaults.map { $0.1 ?? "" }).count > 1 else { return decl }
+    var d = decl
+    d.defaultValue = nil
+    d.description += ". Default: " + defaults.compactMap { stage, value in value.map { "\($0) (\(stage))" } }.joined(separator: ", ")
+    return d
   }
 
   private static func input(_ d: InputDeclaration, stages: [String]?) -> String {

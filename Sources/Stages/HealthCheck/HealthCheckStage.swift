@@ -20,7 +20,7 @@ public struct HealthCheckStage: Stage {
     InputDeclaration("wait-timeout", "How long to wait for the first healthy answer while the deploy rolls out", default: "5m"),
     InputDeclaration("interval", "Pause between waiting probes", default: "5s"),
     InputDeclaration("probes", "Measured probes once healthy", kind: .integer, default: "20"),
-    InputDeclaration("concurrency", "Measured probes in flight at once", kind: .integer, default: "1"),
+    InputDeclaration("concurrency", "Parallel work: blobs copied at once (promote), measured probes in flight (health-check)", kind: .integer, default: "1"),
     InputDeclaration("min-success-rate", "Percent of measured probes that must succeed (0-100)", default: "95"),
     InputDeclaration("max-avg-ms", "Average latency ceiling in ms", default: "2000"),
     InputDeclaration("max-p95-ms", "95th percentile latency ceiling in ms (default: none)"),

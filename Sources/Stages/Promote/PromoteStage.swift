@@ -20,7 +20,7 @@ public struct PromoteStage: Stage {
       InputDeclaration("required-labels", "Config labels that must be present, e.g. org.opencontainers.image.revision", kind: .list),
       InputDeclaration("no-clobber", "Fail when a target tag exists and points at another digest", kind: .boolean, default: "false"),
       InputDeclaration("dry-run", "Resolve and validate only; copy and tag nothing", kind: .boolean, default: "false"),
-      InputDeclaration("concurrency", "Blobs copied at once", kind: .integer, default: "4"),
+      InputDeclaration("concurrency", "Parallel work: blobs copied at once (promote), measured probes in flight (health-check)", kind: .integer, default: "4"),
     ] + RegistryInputs.connection
 
   public static let outputs: [OutputDeclaration] = [
