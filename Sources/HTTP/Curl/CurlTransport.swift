@@ -13,6 +13,7 @@ import Foundation
 public final class CurlTransport: Transport, @unchecked Sendable {
   public let configuration: TransportConfiguration
   private let pool: HandlePool
+  private let workers = WorkerPool()
 
   public init(configuration: TransportConfiguration = TransportConfiguration()) {
     CurlGlobal.ensureInitialised()
@@ -34,12 +35,9 @@ public final class CurlTransport: Transport, @unchecked Sendable {
     let transfer = Transfer(request: request)
     return try await withTaskCancellationHandler {
       try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Response, any Error>) in
-        let thread = Thread { [self] in
+        workers.submit { [self] in
           continuation.resume(with: Result { try self.run(transfer) })
         }
-        thread.name = "gantry-curl"
-        thread.stackSize = 512 << 10
-        thread.start()
       }
     } onCancel: {
       transfer.cancel()
@@ -290,6 +288,44 @@ final class HandlePool: @unchecked Sendable {
 
   func give(_ handle: EasyHandle) {
     lock.withLock { if idle.count < limit { idle.append(handle) } }
+  }
+}
+
+/// Threads that run blocking transfers. A thread per in-flight transfer at least (a streamed
+/// copy needs its GET and PUT running at once), kept alive afterwards: creating a thread per
+/// request doubled the cost of a small request.
+final class WorkerPool: @unchecked Sendable {
+  private let condition = NSCondition()
+  private var jobs: [@Sendable () -> Void] = []
+  private var threads = 0
+  /// Jobs queued or running; threads ≥ busy, so every job has a thread.
+  private var busy = 0
+
+  func submit(_ job: @escaping @Sendable () -> Void) {
+    condition.lock()
+    jobs.append(job)
+    busy += 1
+    if busy > threads {
+      threads += 1
+      let t = Thread { [self] in loop() }
+      t.name = "gantry-curl"
+      t.stackSize = 512 << 10
+      t.start()
+    }
+    condition.signal()
+    condition.unlock()
+  }
+
+  private func loop() {
+    condition.lock()
+    while true {
+      while jobs.isEmpty { condition.wait() }
+      let job = jobs.removeFirst()
+      condition.unlock()
+      job()
+      condition.lock()
+      busy -= 1
+    }
   }
 }
 
