@@ -37,12 +37,17 @@ public enum Generated {
 
   /// An input shared by stages with different defaults gets none in action.yml (the runner
   /// then passes it empty and each stage applies its own), and says so in its description.
+  /// Only `stage` is required for the action as a whole; which stages need an input is said
+  /// in its description (Gantry enforces it per stage).
   static func mergedDefaults(_ decl: InputDeclaration) -> InputDeclaration {
-    let defaults = StageCatalog.stages.compactMap { stage in stage.inputs.first { $0.name == decl.name }.map { (stage.name, $0.defaultValue) } }
-    guard Set(defaults.map { $0.1 ?? "" }).count > 1 else { return decl }
+    let uses = StageCatalog.stages.compactMap { stage in stage.inputs.first { $0.name == decl.name }.map { (stage.name, $0) } }
     var d = decl
+    d.required = false
+    let requiring = uses.filter { $0.1.required }.map(\.0)
+    if !requiring.isEmpty { d.description += ". Required by \(requiring.joined(separator: ", "))" }
+    guard Set(uses.map { $0.1.defaultValue ?? "" }).count > 1 else { return d }
     d.defaultValue = nil
-    d.description += ". Default: " + defaults.compactMap { stage, value in value.map { "\($0) (\(stage))" } }.joined(separator: ", ")
+    d.description += ". Default: " + uses.compactMap { stage, i in i.defaultValue.map { "\($0) (\(stage))" } }.joined(separator: ", ")
     return d
   }
 

@@ -37,7 +37,7 @@ public struct History: Sendable {
         "dev.gantry.environment": environment, "dev.gantry.state": record.state.rawValue,
       ],
     ]
-    let bytes = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
+    let bytes = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
     let manifest = try RawManifest(bytes: bytes, mediaType: MediaType.ociManifest)
     try await client.putManifest(repository, tag, manifest)
     return tag

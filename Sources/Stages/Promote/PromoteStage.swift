@@ -20,12 +20,15 @@ public struct PromoteStage: Stage {
       InputDeclaration("required-labels", "Config labels that must be present, e.g. org.opencontainers.image.revision", kind: .list),
       InputDeclaration("no-clobber", "Fail when a target tag exists and points at another digest", kind: .boolean, default: "false"),
       InputDeclaration("dry-run", "Resolve and validate only; copy and tag nothing", kind: .boolean, default: "false"),
+      InputDeclaration("environment", "Environment name (dev, staging, production, …): build-tag picks its default tags by it; promote makes it a moving tag and records the promotion in the target repository; rollback and history read those records"),
+      InputDeclaration("version", "Version X.Y.Z (a leading v is accepted). Default: from a tag ref (refs/tags/v1.2.3) when there is one"),
+      InputDeclaration("force", "Promote even an image that was rolled back from this environment", kind: .boolean, default: "false"),
       InputDeclaration("concurrency", "Parallel work: blobs copied at once (promote), measured probes in flight (health-check)", kind: .integer, default: "4"),
     ] + RegistryInputs.connection
 
   public static let outputs: [OutputDeclaration] = [
-    OutputDeclaration("digest", "promote: the promoted manifest digest"),
-    OutputDeclaration("image", "promote: target@digest, the immutable reference to deploy"),
+    OutputDeclaration("digest", "The manifest digest now live: promoted (promote) or restored (rollback)"),
+    OutputDeclaration("image", "target@digest of that manifest, the immutable reference to deploy"),
     OutputDeclaration("tags", "promote: the target tags applied, one per line"),
     OutputDeclaration("platforms", "promote: the platforms copied, one per line"),
     OutputDeclaration("bytes-copied", "promote: bytes uploaded to the target"),
@@ -59,8 +62,15 @@ public struct PromoteStage: Stage {
     var copyOptions = CopyOptions()
     copyOptions.concurrency = try inputs.integer("concurrency", in: 1...64) ?? 4
     copyOptions.retries = try inputs.integer("retries", in: 0...10) ?? 3
+    let environment = try inputs.string("environment").map(environmentTag)
+    if let environment, !tags.contains(environment) { tags.append(environment) }
+    let force = try inputs.bool("force")
     let src = try RegistryInputs.client(for: source.registry, side: "source", context: context)
     let dst = try RegistryInputs.client(for: targetRef.registry, side: "target", context: context)
+    let history = environment.map { History(client: dst, repository: targetRef.repository, environment: $0) }
+    // What the environment tag points at now: recorded as the previous digest, and re-read
+    // just before moving it to catch a concurrent promotion.
+    let previous: Digest? = try await environment.asyncMap { try await dst.resolve(targetRef.repository, $0)?.digest } ?? nil
 
     // 1. Resolve.
     let root = try await src.manifest(source.repository, source.identifier)
@@ -73,6 +83,16 @@ public struct PromoteStage: Stage {
     var existing: [String: Digest] = [:]
     for tag in tags {
       if let d = try await dst.resolve(targetRef.repository, tag) { existing[tag] = d.digest }
+    }
+    if let history {
+      let entries = try await history.entries()
+      if let record = History.quarantined(entries)[root.digest] {
+        if force {
+          log.warning("\(root.digest) was rolled back from \(history.environment) (\(record)); promoting it again because force is true")
+        } else {
+          checks.append(Check(name: "not quarantined", passed: false, detail: "\(root.digest.short) was rolled back from \(history.environment) (record \(record)); set force: true to promote it again"))
+        }
+      }
     }
     if noClobber {
       let clobbered = existing.filter { $0.value != root.digest }.map { "\($0.key) → \($0.value.short)" }.sorted()
@@ -110,14 +130,30 @@ public struct PromoteStage: Stage {
       throw error
     }
 
-    // 4. Tag, then 5. read every tag back.
-    for tag in tags { try await dst.putManifest(targetRef.repository, tag, root) }
-    for tag in tags {
-      let now = try await dst.resolve(targetRef.repository, tag)
-      guard now?.digest == root.digest else {
-        throw StageFailure("read-back of \(target):\(tag) gave \(now?.digest.description ?? "nothing"), expected \(root.digest)", title: "promote failed")
+    // 4. Record, tag, then 5. read every tag back.
+    let version = inputs.string("version")
+    let writer = history.map { RecordWriter(history: $0, context: context) }
+    _ = try await writer?.append(.inProgress, digest: root.descriptor, previous: previous, version: version, tags: tags, source: source.description)
+    do {
+      if let environment {
+        // Another run may have moved the environment tag since we started: stop, move nothing.
+        let now = try await dst.resolve(targetRef.repository, environment)?.digest
+        if now != previous {
+          throw StageFailure("race: \(target):\(environment) moved from \(previous?.description ?? "nothing") to \(now?.description ?? "nothing") while this promotion ran; no tag was moved", title: "promote failed")
+        }
       }
+      for tag in tags { try await dst.putManifest(targetRef.repository, tag, root) }
+      for tag in tags {
+        let now = try await dst.resolve(targetRef.repository, tag)
+        guard now?.digest == root.digest else {
+          throw StageFailure("read-back of \(target):\(tag) gave \(now?.digest.description ?? "nothing"), expected \(root.digest)", title: "promote failed")
+        }
+      }
+    } catch {
+      _ = try? await writer?.append(.failed, digest: root.descriptor, previous: previous, version: version, tags: tags, source: source.description, reason: "\(error)")
+      throw error
     }
+    _ = try await writer?.append(.completed, digest: root.descriptor, previous: previous, version: version, tags: tags, source: source.description)
     summary.status = "promoted"
     summary.report = report
     log.notice("promoted \(root.digest) to \(target) as \(tags.joined(separator: ", "))", title: "Promoted")

@@ -1,0 +1,55 @@
+import ActionsCore
+import Foundation
+import OCI
+
+/// Writing history records with the GitHub context filled in, shared by promote and rollback.
+struct RecordWriter {
+  let history: History
+  let context: StageContext
+
+  func append(_ state: PromotionState, digest: Descriptor, previous: Digest?, version: String?, tags: [String], source: String?, reason: String? = nil) async throws -> String {
+    let env = context.environment
+    let record = PromotionRecord(
+      environment: history.environment, state: state, digest: digest.digest, previousDigest: previous, version: version, tags: tags,
+      source: source, time: Date(), reason: reason, runURL: env.runURL, actor: env.actor, sha: env.sha)
+    let tag = try await history.append(record, subject: digest)
+    context.log.info("history: \(state.rawValue) \(digest.digest.short) recorded as \(tag)")
+    return tag
+  }
+}
+
+/// The environment's recent history as a summary table.
+func historyTable(_ entries: [History.Entry], into summary: inout StepSummary, limit: Int = 10) {
+  guard !entries.isEmpty else { return }
+  summary.table(["Time (UTC)", "State", "Digest", "Version", "Actor", "Reason"], entries.prefix(limit).map { e in
+    [
+      OCILabelsTime.format(e.record.time), e.record.state.rawValue, Markdown.code(e.record.digest.short), Markdown.cell(e.record.version ?? ""),
+      Markdown.cell(e.record.actor ?? ""), Markdown.cell(e.record.reason ?? ""),
+    ]
+  })
+}
+
+enum OCILabelsTime {
+  static func format(_ date: Date) -> String {
+    let f = DateFormatter()
+    f.locale = Locale(identifier: "en_US_POSIX")
+    f.timeZone = TimeZone(identifier: "UTC")
+    f.dateFormat = "yyyy-MM-dd HH:mm:ss"
+    return f.string(from: date)
+  }
+}
+
+/// Environment names become tags: they must be valid tags themselves.
+func environmentTag(_ name: String) throws -> String {
+  guard Reference.isValidTag(name), !name.hasPrefix("gantry-") else {
+    throw InputError("environment", "'\(name)' cannot be a tag name ([A-Za-z0-9_][A-Za-z0-9._-]{0,127}, not starting with gantry-)")
+  }
+  return name
+}
+
+extension Optional {
+  func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+    guard let self else { return nil }
+    return try await transform(self)
+  }
+}

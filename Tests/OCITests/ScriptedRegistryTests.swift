@@ -1,0 +1,68 @@
+import Foundation
+import HTTP
+import Testing
+
+@testable import OCI
+
+/// Answers requests from a function, recording them: registry protocol logic without sockets.
+final class ScriptedTransport: Transport, @unchecked Sendable {
+  private let lock = NSLock()
+  private let answer: @Sendable (Request) -> Response
+  private(set) var requests: [Request] = []
+  init(_ answer: @escaping @Sendable (Request) -> Response) { self.answer = answer }
+  func perform(_ request: Request) async throws -> Response {
+    lock.withLock { requests.append(request) }
+    return answer(request)
+  }
+}
+
+@Suite struct ScriptedRegistryTests {
+  let manifest = try! RawManifest(bytes: Data(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#.utf8), mediaType: nil)
+
+  func client(_ answer: @escaping @Sendable (Request) -> Response) -> (RegistryClient, ScriptedTransport) {
+    let t = ScriptedTransport(answer)
+    return (RegistryClient(registry: "123.dkr.ecr.eu-west-1.amazonaws.com", http: HTTPClient(transport: t, retry: .none), options: RegistryOptions(credentials: Credentials(username: "AWS", password: "p"))), t)
+  }
+
+  @Test func immutableTagsAreExplained() async throws {
+    let (c, _) = client { r in
+      if r.url.path == "/v2/" { return Response(status: 200, url: r.url) }
+      return Response(status: 400, body: Data(#"{"errors":[{"code":"TAG_INVALID","message":"The image tag 'production' already exists in the 'app' repository and cannot be overwritten because the repository is immutable."}]}"#.utf8), url: r.url)
+    }
+    await #expect {
+      try await c.putManifest("app", "production", manifest)
+    } throws: { error in
+      guard case RegistryError.tagImmutable(_, _, let tag, _) = error else { return false }
+      return tag == "production" && "\(error)".contains("immutable tags") && "\(error)".contains("allow tag mutability")
+    }
+  }
+
+  @Test func bearerChallengeAsksForPushScopeFirstAndCachesTheToken() async throws {
+    let (c, t) = client { r in
+      switch (r.url.host, r.url.path) {
+      case ("auth.example", _):
+        return Response(status: 200, body: Data(#"{"token":"T1","expires_in":300}"#.utf8), url: r.url)
+      case (_, "/v2/"):
+        return Response(status: 401, headers: ["WWW-Authenticate": #"Bearer realm="https://auth.example/token",service="ecr""#], url: r.url)
+      default:
+        if r.headers["Authorization"] == "Bearer T1" { return Response(status: 201, url: r.url) }
+        return Response(status: 401, headers: ["WWW-Authenticate": #"Bearer realm="https://auth.example/token",service="ecr",scope="repository:app:push,pull""#], url: r.url)
+      }
+    }
+    try await c.putManifest("app", "a", manifest)
+    try await c.putManifest("app", "b", manifest)
+    let tokenRequests = t.requests.filter { $0.url.host == "auth.example" }
+    #expect(tokenRequests.count == 1)
+    #expect(tokenRequests[0].url.query?.contains("scope=repository:app:push,pull") == true)
+    #expect(tokenRequests[0].headers["Authorization"]?.hasPrefix("Basic ") == true)
+  }
+
+  @Test func statusesAreToldApart() async throws {
+    for (status, check) in [(403, "forbidden"), (429, "rate limited"), (500, "failed with HTTP 500")] {
+      let (c, _) = client { r in
+        r.url.path == "/v2/" ? Response(status: 200, url: r.url) : Response(status: status, body: Data(#"{"errors":[{"code":"DENIED","message":"no"}]}"#.utf8), url: r.url)
+      }
+      await #expect { _ = try await c.manifest("app", "1") } throws: { "\($0)".contains(check) && "\($0)".contains("DENIED: no") }
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import ActionsCore
+import Foundation
+import OCI
+import TestSupport
+import Testing
+
+@testable import Stages
+
+@Suite("promotion history, rollback and quarantine against a real registry", .serialized)
+struct RollbackStageTests {
+  let staging: RegistryProcess
+  let production: RegistryProcess
+  let prod: RegistryClient
+
+  init() throws {
+    staging = try RegistryProcess()
+    production = try RegistryProcess()
+    prod = testRegistryClient(production.host)
+  }
+
+  /// Pushes `version` to staging and promotes it into production; returns its digest.
+  func release(_ version: String, force: Bool = false, existing: Digest? = nil) async throws -> (Digest, StageResult) {
+    var digest = existing
+    if digest == nil { digest = try await ImageFactory(client: testRegistryClient(staging.host), repository: "app").pushImage(tag: version, layerSizes: [4000]).digest }
+    let r = try await runStage(PromoteStage.self, [
+      "INPUT_SOURCE": "\(staging.host)/app@\(digest!)", "INPUT_TAGS": version, "INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production",
+      "INPUT_VERSION": version, "INPUT_FORCE": String(force), "GITHUB_REPOSITORY": "acme/app", "GITHUB_RUN_ID": "7", "GITHUB_ACTOR": "octocat",
+    ])
+    return (digest!, r)
+  }
+
+  func rollback(_ extra: [String: String] = [:]) async throws -> StageResult {
+    try await runStage(RollbackStage.self, ["INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production", "INPUT_REASON": "p95 over budget"].merging(extra) { $1 })
+  }
+
+  @Test func rollbackRestoresThePreviousImageAndQuarantinesTheBadOne() async throws {
+    let (v1, _) = try await release("1.0.1")
+    let (v2, _) = try await release("1.0.2")
+    let (v3, r3) = try await release("1.0.3")
+    #expect(r3.outputs["tags"] == "1.0.3\nproduction")
+    #expect(try await prod.resolve("app", "production")?.digest == v3)
+
+    let r = try await rollback()
+    #expect(r.outputs["digest"] == v2.description)
+    #expect(r.outputs["rolled-back-digest"] == v3.description)
+    #expect(r.outputs["version"] == "1.0.2")
+    #expect(try await prod.resolve("app", "production")?.digest == v2)
+    #expect(r.summary.render().contains("Reason: p95 over budget"))
+
+    let entries = try await History(client: prod, repository: "app", environment: "production").entries()
+    #expect(entries.first?.record.state == .completed)
+    #expect(entries.first?.record.digest == v2)
+    #expect(entries[1].record.state == .rolledBack)
+    #expect(entries[1].record.digest == v3)
+    #expect(entries.first { $0.record.state == .inProgress }?.record.runURL == "https://github.com/acme/app/actions/runs/7")
+    #expect(entries.first { $0.record.state == .inProgress }?.record.actor == "octocat")
+    #expect(entries.filter { $0.record.state == .inProgress }.count == 3)
+
+    // v3 is quarantined: promoting it again is refused, and no tag moves.
+    let (_, again) = try await release("1.0.3", existing: v3)
+    #expect(again.failure?.contains("was rolled back from production (record gantry-production-") == true)
+    #expect(try await prod.resolve("app", "production")?.digest == v2)
+    let (_, forced) = try await release("1.0.3", force: true, existing: v3)
+    #expect(forced.failure == nil)
+    #expect(try await prod.resolve("app", "production")?.digest == v3)
+
+    // Records are plain OCI artifacts: skopeo reads them.
+    if let skopeo = which("skopeo") {
+      let x = try runCommand(skopeo, ["inspect", "--raw", "--tls-verify=false", "docker://\(production.host)/app:\(entries[0].tag)"])
+      #expect(x.stdout.contains(PromotionRecord.artifactType))
+      #expect(x.stdout.contains(#""subject""#))
+    }
+
+    // history lists them, newest first.
+    let h = try await runStage(HistoryStage.self, ["INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production"])
+    let rows = try JSONSerialization.jsonObject(with: Data(h.outputs["history"]!.utf8)) as! [[String: Any]]
+    #expect((rows.first?["record"] as? [String: Any])?["state"] as? String == "completed")
+    #expect(rows.count >= 10)
+    _ = v1
+  }
+
+  @Test func rollbackSkipsImagesThatWereDeleted() async throws {
+    let (v1, _) = try await release("2.0.1")
+    let (v2, _) = try await release("2.0.2")
+    _ = try await release("2.0.3")
+    let del = try runCommand("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE", "http://\(production.host)/v2/app/manifests/\(v2)"])
+    #expect(del.stdout == "202")
+    let log = MemoryLogSink()
+    let r = try await runStage(RollbackStage.self, ["INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production"], log: log)
+    #expect(r.outputs["digest"] == v1.description)
+    #expect(log.lines.contains { $0.hasPrefix("::warning::skipped \(v2.short) (2.0.2") && $0.contains("no longer exists") })
+    #expect(r.summary.render().contains("no longer exists"))
+  }
+
+  @Test func rollbackWithoutHistoryChangesNothing() async throws {
+    let image = try await ImageFactory(client: prod, repository: "app").pushImage(tag: "production")
+    await #expect {
+      _ = try await rollback()
+    } throws: { "\($0)".contains("no earlier promotion of production recorded in \(production.host)/app; nothing was changed") }
+    #expect(try await prod.resolve("app", "production")?.digest == image.digest)
+    #expect(try await prod.tags("app") == ["production"])
+  }
+
+  @Test func rollbackToAnExplicitVersionAndDryRun() async throws {
+    let (v1, _) = try await release("3.0.1")
+    _ = try await release("3.0.2")
+    let (v3, _) = try await release("3.0.3")
+    let dry = try await rollback(["INPUT_TO": "3.0.1", "INPUT_DRY-RUN": "true"])
+    #expect(dry.outputs["digest"] == v1.description)
+    #expect(try await prod.resolve("app", "production")?.digest == v3)
+    let r = try await rollback(["INPUT_TO": "3.0.1"])
+    #expect(r.outputs["digest"] == v1.description)
+    #expect(try await prod.resolve("app", "production")?.digest == v1)
+  }
+
+  @Test func concurrentPromotionsReportTheRace() async throws {
+    _ = try await release("4.0.0")
+    let staged = testRegistryClient(staging.host)
+    try await ImageFactory(client: staged, repository: "app").pushImage(tag: "fast", layerSizes: [1000])
+    try await ImageFactory(client: staged, repository: "app").pushImage(tag: "slow", layerSizes: [30_000_000])
+    func promote(_ tag: String) async -> Result<StageResult, any Error> {
+      do {
+        return .success(try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:\(tag)", "INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production"]))
+      } catch { return .failure(error) }
+    }
+    async let slow = promote("slow")
+    try await Task.sleep(for: .milliseconds(50))
+    async let fast = promote("fast")
+    let results = await [fast, slow]
+    let failures = results.compactMap { r -> String? in if case .failure(let e) = r { return "\(e)" } else { return nil } }
+    #expect(failures.count == 1)
+    #expect(failures.first?.contains("race:") == true)
+    let live = try await prod.resolve("app", "production")?.digest
+    let winner = results.compactMap { try? $0.get() }.first
+    #expect(live?.description == winner?.outputs["digest"])
+    let entries = try await History(client: prod, repository: "app", environment: "production").entries()
+    #expect(entries.contains { $0.record.state == .failed && ($0.record.reason ?? "").contains("race") })
+    #expect(History.candidates(entries, current: live).allSatisfy { $0.record.state == .completed })
+  }
+}
