@@ -34,7 +34,7 @@ public struct HistoryStage: Stage {
       var record: PromotionRecord
     }
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     encoder.dateEncodingStrategy = .iso8601
     var outputs = Outputs()
     outputs["history"] = String(decoding: try encoder.encode(entries.map { Row(tag: $0.tag, record: $0.record) }), as: UTF8.self)
