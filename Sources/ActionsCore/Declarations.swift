@@ -37,6 +37,20 @@ public struct InputDeclaration: Sendable, Equatable {
     self.secret = secret
   }
 
+  /// The same input, required by this stage.
+  public func asRequired() -> InputDeclaration {
+    var d = self
+    d.required = true
+    return d
+  }
+
+  /// The same input with this stage's default.
+  public func withDefault(_ value: String) -> InputDeclaration {
+    var d = self
+    d.defaultValue = value
+    return d
+  }
+
   /// `INPUT_` + upper-cased name, spaces to `_`, hyphens kept — the runner's spelling
   /// ([actions/runner](https://github.com/actions/runner/blob/main/src/Runner.Worker/Handlers/ContainerActionHandler.cs)).
   public var environmentName: String {

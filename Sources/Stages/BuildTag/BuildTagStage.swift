@@ -11,7 +11,7 @@ public struct BuildTagStage: Stage {
 
   public static let inputs: [InputDeclaration] = [
     InputDeclaration("images", "Image names, one per line (or comma-separated), e.g. ghcr.io/acme/app. The `images` output pairs each with each tag", kind: .list),
-    InputDeclaration("environment", "Environment name (dev, staging, production, …): build-tag picks its default tags by it; promote makes it a moving tag and records the promotion in the target repository; rollback and history read those records", default: "dev"),
+    RegistryInputs.environment.withDefault("dev"),
     InputDeclaration("version", "Version X.Y.Z (a leading v is accepted). Default: from a tag ref (refs/tags/v1.2.3) when there is one"),
     InputDeclaration("sha", "Commit SHA. Default: GITHUB_SHA"),
     InputDeclaration("ref", "Git ref. Default: GITHUB_REF"),

@@ -11,24 +11,24 @@ public struct PromoteStage: Stage {
 
   public static let inputs: [InputDeclaration] =
     [
-      InputDeclaration("source", "Image to promote, by tag or digest (e.g. 123.dkr.ecr.eu-west-1.amazonaws.com/app:1.2.0-SNAPSHOT-7d2a1b4)", required: true),
-      InputDeclaration("target", "Target repository (e.g. ghcr.io/acme/app), or a reference whose tag is used when `tags` is empty", required: true),
-      InputDeclaration("tags", "Target tags, one per line (default: the source tag)", kind: .list),
+      RegistryInputs.source,
+      RegistryInputs.target,
+      RegistryInputs.tags,
     ] + RegistryInputs.credentials("source") + RegistryInputs.credentials("target") + [
       InputDeclaration("platforms", "Platforms that must be present (os/arch[/variant]); all platforms are copied so the digest stays the same. Default: no requirement", kind: .list),
       InputDeclaration("max-size", "Largest allowed image per platform (compressed layers + config), e.g. 500MB, 2GiB", default: "1GB"),
       InputDeclaration("required-labels", "Config labels that must be present, e.g. org.opencontainers.image.revision", kind: .list),
       InputDeclaration("no-clobber", "Fail when a target tag exists and points at another digest", kind: .boolean, default: "false"),
-      InputDeclaration("dry-run", "Resolve and validate only; copy and tag nothing", kind: .boolean, default: "false"),
-      InputDeclaration("environment", "Environment name (dev, staging, production, …): build-tag picks its default tags by it; promote makes it a moving tag and records the promotion in the target repository; rollback and history read those records"),
+      RegistryInputs.dryRun,
+      RegistryInputs.environment,
       InputDeclaration("version", "Version X.Y.Z (a leading v is accepted). Default: from a tag ref (refs/tags/v1.2.3) when there is one"),
       InputDeclaration("force", "Promote even an image that was rolled back from this environment", kind: .boolean, default: "false"),
       InputDeclaration("concurrency", "Parallel work: blobs copied at once (promote), measured probes in flight (health-check)", kind: .integer, default: "4"),
     ] + RegistryInputs.connection
 
   public static let outputs: [OutputDeclaration] = [
-    OutputDeclaration("digest", "The manifest digest now live: promoted (promote) or restored (rollback)"),
-    OutputDeclaration("image", "target@digest of that manifest, the immutable reference to deploy"),
+    RegistryInputs.digestOutput,
+    RegistryInputs.imageOutput,
     OutputDeclaration("tags", "promote: the target tags applied, one per line"),
     OutputDeclaration("platforms", "promote: the platforms copied, one per line"),
     OutputDeclaration("bytes-copied", "promote: bytes uploaded to the target"),

@@ -5,6 +5,15 @@ import OCI
 
 /// Inputs shared by every stage that talks to registries, declared once.
 enum RegistryInputs {
+  /// Declared once so every stage describes them the same way.
+  static let source = InputDeclaration("source", "Image to promote or compare, by tag or digest (e.g. 123.dkr.ecr.eu-west-1.amazonaws.com/app:1.2.0-SNAPSHOT-7d2a1b4)", required: true)
+  static let target = InputDeclaration("target", "Target repository (e.g. ghcr.io/acme/app); promote also takes a tag there when `tags` is empty, verify-digest needs a tag or digest", required: true)
+  static let environment = InputDeclaration("environment", "Environment name (dev, staging, production, …): build-tag picks its default tags by it; promote makes it a moving tag and records the promotion in the target repository; rollback and history read those records")
+  static let tags = InputDeclaration("tags", "Target tags, one per line (promote default: the source tag; rollback: extra tags moved with the environment tag)", kind: .list)
+  static let dryRun = InputDeclaration("dry-run", "Resolve and validate only; change nothing in any registry", kind: .boolean, default: "false")
+  static let digestOutput = OutputDeclaration("digest", "The manifest digest now live: promoted (promote) or restored (rollback)")
+  static let imageOutput = OutputDeclaration("image", "target@digest of that manifest, the immutable reference to deploy")
+
   static func credentials(_ side: String) -> [InputDeclaration] {
     [
       InputDeclaration("\(side)-username", "Username for the \(side) registry (GHCR: github.actor; ECR: AWS). Default: DOCKER_CONFIG's config.json, else anonymous"),

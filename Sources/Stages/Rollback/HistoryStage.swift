@@ -9,8 +9,8 @@ public struct HistoryStage: Stage {
 
   public static let inputs: [InputDeclaration] =
     [
-      InputDeclaration("target", "Target repository (e.g. ghcr.io/acme/app), or a reference whose tag is used when `tags` is empty", required: true),
-      InputDeclaration("environment", "Environment name (dev, staging, production, …): build-tag picks its default tags by it; promote makes it a moving tag and records the promotion in the target repository; rollback and history read those records", required: true),
+      RegistryInputs.target,
+      RegistryInputs.environment.asRequired(),
       InputDeclaration("limit", "history: records to show, newest first", kind: .integer, default: "20"),
     ] + RegistryInputs.credentials("target") + RegistryInputs.connection
 

@@ -11,17 +11,17 @@ public struct RollbackStage: Stage {
 
   public static let inputs: [InputDeclaration] =
     [
-      InputDeclaration("target", "Target repository (e.g. ghcr.io/acme/app), or a reference whose tag is used when `tags` is empty", required: true),
-      InputDeclaration("environment", "Environment name (dev, staging, production, …): build-tag picks its default tags by it; promote makes it a moving tag and records the promotion in the target repository; rollback and history read those records", required: true),
+      RegistryInputs.target,
+      RegistryInputs.environment.asRequired(),
       InputDeclaration("to", "rollback: version tag or digest to restore (default: the newest earlier recorded image that still exists)"),
       InputDeclaration("reason", "rollback: why, recorded in the history and the summary", default: "health check failed"),
-      InputDeclaration("tags", "Target tags, one per line (default: the source tag)", kind: .list),
-      InputDeclaration("dry-run", "Resolve and validate only; copy and tag nothing", kind: .boolean, default: "false"),
+      RegistryInputs.tags,
+      RegistryInputs.dryRun,
     ] + RegistryInputs.credentials("target") + RegistryInputs.connection
 
   public static let outputs: [OutputDeclaration] = [
-    OutputDeclaration("digest", "The manifest digest now live: promoted (promote) or restored (rollback)"),
-    OutputDeclaration("image", "target@digest of that manifest, the immutable reference to deploy"),
+    RegistryInputs.digestOutput,
+    RegistryInputs.imageOutput,
     OutputDeclaration("previous-digest", "rollback: what was live before"),
     OutputDeclaration("rolled-back-digest", "rollback: the digest now quarantined for this environment"),
     OutputDeclaration("version", "The version the stage worked with (build-tag: normalised, without prefix)"),

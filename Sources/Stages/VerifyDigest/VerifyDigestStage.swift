@@ -9,8 +9,8 @@ public struct VerifyDigestStage: Stage {
 
   public static let inputs: [InputDeclaration] =
     [
-      InputDeclaration("source", "Image to promote, by tag or digest (e.g. 123.dkr.ecr.eu-west-1.amazonaws.com/app:1.2.0-SNAPSHOT-7d2a1b4)", required: true),
-      InputDeclaration("target", "Target repository (e.g. ghcr.io/acme/app), or a reference whose tag is used when `tags` is empty", required: true),
+      RegistryInputs.source,
+      RegistryInputs.target,
       InputDeclaration("expected-digest", "verify-digest: compare the source with this digest instead of the target"),
     ] + RegistryInputs.credentials("source") + RegistryInputs.credentials("target") + RegistryInputs.connection
 
