@@ -319,6 +319,15 @@ final class WorkerPool: @unchecked Sendable {
   private func loop() {
     condition.lock()
     while true {
+      // Sequential requests (health probes, manifest walks) come back within microseconds:
+      // a short spin before sleeping saves a thread wake-up per request.
+      var spins = 0
+      while jobs.isEmpty && spins < 2000 {
+        condition.unlock()
+        spins += 1
+        sched_yield()
+        condition.lock()
+      }
       while jobs.isEmpty { condition.wait() }
       let job = jobs.removeFirst()
       condition.unlock()
