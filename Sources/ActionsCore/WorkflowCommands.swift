@@ -27,6 +27,15 @@ public enum AnnotationLevel: String, Sendable {
 /// Where log lines go. The CLI gives a stdout logger; tests collect lines.
 public protocol LogSink: Sendable {
   func write(_ line: String)
+  /// Whether a live, self-overwriting progress line can be shown (a terminal, not a runner log).
+  var isInteractive: Bool { get }
+  /// Shows `line` in place of the previous progress line.
+  func progress(_ line: String)
+}
+
+extension LogSink {
+  public var isInteractive: Bool { false }
+  public func progress(_ line: String) { write(line) }
 }
 
 /// A logger that speaks workflow commands.
@@ -40,6 +49,11 @@ public struct Log: Sendable {
   }
 
   public func info(_ message: String) { sink.write(message) }
+
+  /// Progress of a long operation: a live line on a terminal, a plain line in a runner log.
+  public func progress(_ message: String) { sink.progress(message) }
+
+  public var isInteractive: Bool { sink.isInteractive }
 
   public func debug(_ message: String) {
     if debugEnabled { sink.write(WorkflowCommand.format("debug", message: message)) }

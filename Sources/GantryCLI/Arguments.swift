@@ -34,6 +34,9 @@ public enum Arguments {
       switch arg {
       case "-h", "--help": return .help(stage: resolvedStage)
       case "-V": return .version
+      case "--list" where resolvedStage == "rollback":
+        flags["list"] = "true"
+        continue
       // `--version` is an input of some stages (build-tag, version); only without a stage is it ours.
       case "--version" where stageType == nil: return .version
       default: break
@@ -59,6 +62,10 @@ public enum Arguments {
       } else {
         flags[name] = value
       }
+    }
+    // `gantry rollback --list` is `gantry history`.
+    if stageName == "rollback" || (stageName == nil && environment["INPUT_STAGE"] == "rollback"), flags.removeValue(forKey: "list") != nil {
+      return .run(stage: "history", flags: flags, summaryFile: summaryFile)
     }
     return .run(stage: stageName, flags: flags, summaryFile: summaryFile)
   }

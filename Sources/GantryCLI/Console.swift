@@ -12,6 +12,16 @@ public struct FileDescriptorSink: LogSink {
 
   public func write(_ line: String) { writeRaw(line.hasSuffix("\n") ? line : line + "\n") }
 
+  /// A terminal, and not a GitHub runner (whose logs are files, where `\r` lines would pile up).
+  public var isInteractive: Bool {
+    isatty(fd) == 1 && ProcessInfo.processInfo.environment["GITHUB_ACTIONS"] != "true"
+  }
+
+  public func progress(_ line: String) {
+    guard isInteractive else { return write(line) }
+    writeRaw("\r\u{1B}[K" + line)
+  }
+
   public func writeRaw(_ text: String) {
     try? FileHandle(fileDescriptor: fd, closeOnDealloc: false).write(contentsOf: Data(text.utf8))
   }

@@ -113,10 +113,12 @@ public struct PromoteStage: Stage {
     let total = graph.blobs.reduce(Int64(0)) { $0 + $1.size }
     let progress = ProgressCounter()
     copyOptions.onProgress = { progress.add($0) }
+    // Every 3 s in a runner log; a live line, twice a second, on a terminal.
+    let live = log.isInteractive
     let reporter = Task {
       while !Task.isCancelled {
-        try await Task.sleep(for: .seconds(3))
-        log.info(progress.line(total: total, since: started, clock: clock))
+        try await Task.sleep(for: live ? .milliseconds(500) : .seconds(3))
+        log.progress(progress.line(total: total, since: started, clock: clock))
       }
     }
     let report: CopyReport
@@ -125,6 +127,7 @@ public struct PromoteStage: Stage {
         try await Copier(source: src, sourceRepository: source.repository, target: dst, targetRepository: targetRef.repository, options: copyOptions).copy(graph)
       }
       reporter.cancel()
+      if live { log.info("") }
     } catch {
       reporter.cancel()
       throw error

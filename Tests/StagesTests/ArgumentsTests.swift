@@ -1,0 +1,31 @@
+import ActionsCore
+import GantryCLI
+import Testing
+
+@Suite struct ArgumentsTests {
+  let env = ActionEnvironment([:])
+
+  @Test func flagsMirrorInputs() throws {
+    #expect(
+      try Arguments.parse(["promote", "--source", "a/b:1", "--target=x/y", "--dry-run", "--tags", "1.0"], environment: env)
+        == .run(stage: "promote", flags: ["source": "a/b:1", "target": "x/y", "dry-run": "true", "tags": "1.0"], summaryFile: nil))
+  }
+
+  @Test func versionIsAnInputWhenAStageHasOne() throws {
+    #expect(try Arguments.parse(["build-tag", "--version", "1.2.3"], environment: env) == .run(stage: "build-tag", flags: ["version": "1.2.3"], summaryFile: nil))
+    #expect(try Arguments.parse(["--version"], environment: env) == .version)
+  }
+
+  @Test func rollbackListIsHistory() throws {
+    #expect(
+      try Arguments.parse(["rollback", "--list", "--target", "ghcr.io/acme/app", "--environment", "production"], environment: env)
+        == .run(stage: "history", flags: ["target": "ghcr.io/acme/app", "environment": "production"], summaryFile: nil))
+  }
+
+  @Test func summaryFileAndHelp() throws {
+    #expect(try Arguments.parse(["build-tag", "--summary-file", "/tmp/s.md"], environment: env) == .run(stage: "build-tag", flags: [:], summaryFile: "/tmp/s.md"))
+    #expect(try Arguments.parse(["promote", "-h"], environment: env) == .help(stage: "promote"))
+    #expect(throws: InputError.self) { try Arguments.parse(["build-tag", "stray"], environment: env) }
+    #expect(throws: InputError.self) { try Arguments.parse(["build-tag", "--images"], environment: env) }
+  }
+}
