@@ -49,27 +49,16 @@ public struct Copier: Sendable {
   public func copy(_ graph: ImageGraph) async throws -> CopyReport {
     var report = CopyReport()
     let blobs = graph.blobs
-    // Bounded concurrency: at most `concurrency` blobs in flight.
-    try await withThrowingTaskGroup(of: BlobOutcome.self) { group in
-      var next = 0
-      func launch() {
-        guard next < blobs.count else { return }
-        let blob = blobs[next]
-        next += 1
-        group.addTask { try await self.copyBlobWithRetries(blob) }
-      }
-      for _ in 0..<max(1, options.concurrency) { launch() }
-      while let outcome = try await group.next() {
-        switch outcome {
-        case .skipped: report.blobsSkipped += 1
-        case .mounted(let size):
-          report.blobsMounted += 1
-          report.bytesMounted += size
-        case .copied(let size):
-          report.blobsCopied += 1
-          report.bytesCopied += size
-        }
-        launch()
+    let outcomes = try await boundedMap(blobs, concurrency: options.concurrency) { try await self.copyBlobWithRetries($0) }
+    for outcome in outcomes {
+      switch outcome {
+      case .skipped: report.blobsSkipped += 1
+      case .mounted(let size):
+        report.blobsMounted += 1
+        report.bytesMounted += size
+      case .copied(let size):
+        report.blobsCopied += 1
+        report.bytesCopied += size
       }
     }
     // Children before the index that names them; nested indexes after their own children.

@@ -158,22 +158,8 @@ public struct HealthCheckStage: Stage {
   }
 
   static func measure(_ prober: Prober, urls: [URL], probes: Int, concurrency: Int) async -> [ProbeResult] {
-    await withTaskGroup(of: (Int, ProbeResult).self) { group in
-      var next = 0
-      var results = [ProbeResult?](repeating: nil, count: probes)
-      func launch() {
-        guard next < probes else { return }
-        let i = next
-        next += 1
-        group.addTask { (i, await prober.probe(urls[i % urls.count])) }
-      }
-      for _ in 0..<concurrency { launch() }
-      while let (i, r) = await group.next() {
-        results[i] = r
-        launch()
-      }
-      return results.compactMap { $0 }
-    }
+    // probe() never throws: failures are results.
+    (try? await boundedMap(Array(0..<probes), concurrency: concurrency) { await prober.probe(urls[$0 % urls.count]) }) ?? []
   }
 
   static func report(results: [ProbeResult], stats: LatencyStats?, successRate: Double, healthy: Bool, firstHealthy: Double, verdict: [Thresholds.Result]) throws -> String {

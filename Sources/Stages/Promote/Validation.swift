@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 import OCI
 
 /// One line of the validation checklist.
@@ -31,9 +32,12 @@ struct Validator {
     let childCount = graph.children.count
     checks.append(Check(name: "manifests present", passed: true, detail: graph.root.isIndex ? "index and \(childCount) child manifest\(childCount == 1 ? "" : "s")" : "image manifest"))
 
+    // HEAD every blob, several at once: on a far registry this is round trips, not bytes.
+    let client = self.client
+    let repository = self.repository
+    let sizes = try await boundedMap(graph.blobs, concurrency: 8) { try await client.blobSize(repository, $0.digest) }
     var missing: [String] = []
-    for blob in graph.blobs {
-      let size = try await client.blobSize(repository, blob.digest)
+    for (blob, size) in zip(graph.blobs, sizes) {
       if size == nil { missing.append("\(blob.digest) missing") } else if let size, size >= 0, size != blob.size {
         missing.append("\(blob.digest) is \(size) bytes, descriptor says \(blob.size)")
       }
