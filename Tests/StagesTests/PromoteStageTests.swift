@@ -141,4 +141,17 @@ struct PromoteAuthTests {
     ], ok)
     #expect(good == 0, "\(ok.lines)")
   }
+
+  @Test func credentialsComeFromDockerConfigWhenNoInputsAreGiven() async throws {
+    let staging = try RegistryProcess()
+    let production = try RegistryProcess(auth: .basic(username: "deploy", password: "from-config"))
+    try await ImageFactory(client: testRegistryClient(staging.host), repository: "app").pushImage(tag: "1")
+    let dir = try TempDirectory()
+    let auth = Data("deploy:from-config".utf8).base64EncodedString()
+    try #"{"auths":{"\#(production.host)":{"auth":"\#(auth)"}}}"#.write(toFile: dir.file("config.json"), atomically: true, encoding: .utf8)
+    let log = MemoryLogSink()
+    let r = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:1", "INPUT_TARGET": "\(production.host)/app", "DOCKER_CONFIG": dir.path], log: log)
+    #expect(r.outputs["status"] == "promoted")
+    #expect(log.lines.contains("::add-mask::from-config"))
+  }
 }
