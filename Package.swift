@@ -10,7 +10,8 @@ let package = Package(
     .executable(name: "gantry", targets: ["gantry"])
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3")
+    .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+    .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
   ],
   targets: [
     .systemLibrary(
@@ -20,7 +21,7 @@ let package = Package(
     ),
     .target(name: "HTTP", dependencies: ["CCurl"]),
     .target(name: "ActionsCore"),
-    .target(name: "Versioning"),
+    .target(name: "Versioning", dependencies: ["TOMLKit"]),
     .target(name: "OCI", dependencies: ["HTTP", .product(name: "Crypto", package: "swift-crypto")]),
     .target(name: "Health", dependencies: ["HTTP"]),
     .target(name: "Stages", dependencies: ["ActionsCore", "HTTP", "Versioning", "OCI", "Health"]),
@@ -29,7 +30,7 @@ let package = Package(
     .target(name: "TestSupport", dependencies: ["HTTP", "OCI"]),
     .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
     .testTarget(name: "ActionsCoreTests", dependencies: ["ActionsCore"]),
-    .testTarget(name: "VersioningTests", dependencies: ["Versioning"]),
+    .testTarget(name: "VersioningTests", dependencies: ["Versioning", "TestSupport"]),
     .testTarget(name: "HealthTests", dependencies: ["Health"]),
     .testTarget(name: "OCITests", dependencies: ["OCI", "TestSupport"]),
     .testTarget(name: "StagesTests", dependencies: ["Stages", "ActionsCore", "GantryCLI", "OCI", "TestSupport"]),

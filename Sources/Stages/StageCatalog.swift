@@ -2,10 +2,10 @@ import ActionsCore
 
 /// Every stage Gantry ships, in pipeline order, and the ones still planned.
 public enum StageCatalog {
-  public static let stages: [any Stage.Type] = [BuildTagStage.self, PromoteStage.self, VerifyDigestStage.self, HealthCheckStage.self, RollbackStage.self, HistoryStage.self]
+  public static let stages: [any Stage.Type] = [VersionStage.self, BuildTagStage.self, PromoteStage.self, VerifyDigestStage.self, HealthCheckStage.self, RollbackStage.self, HistoryStage.self]
 
   /// Named in help and action.yml so users see the whole pipeline.
-  public static let planned: [String] = ["version"]
+  public static let planned: [String] = []
 
   public static func stage(named name: String) -> (any Stage.Type)? {
     stages.first { $0.name == name }

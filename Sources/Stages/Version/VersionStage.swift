@@ -1,0 +1,141 @@
+import ActionsCore
+import Foundation
+import Versioning
+
+/// `version`: the version of the code — from a manifest file, or the latest tag plus the bump
+/// the conventional commits since then ask for — with snapshot/dev tags and a changelog.
+public struct VersionStage: Stage {
+  public static let name = "version"
+  public static let abstract = "The code's version from a manifest file or tags + conventional commits; snapshot/dev tags; changelog"
+
+  public static let inputs: [InputDeclaration] = [
+    InputDeclaration("source", "Where the version comes from: auto (a manifest file when found, else tags), file, tags, conventional", kind: .choice(["auto", "file", "tags", "conventional"]), default: "auto"),
+    InputDeclaration("file", "version: manifest file (pyproject.toml, package.json, Cargo.toml, Chart.yaml, pom.xml, gradle.properties, VERSION or any file with `pattern`), relative to the workspace"),
+    InputDeclaration("pattern", "version: regex whose first group is the version, for files Gantry does not know"),
+    InputDeclaration("tag-prefix", "version: prefix of release tags", default: "v"),
+    InputDeclaration("release-as", "version: force this version (conventional source)"),
+    InputDeclaration("initial-version", "version: the version before any tag exists", default: "0.0.0"),
+    InputDeclaration("major-on-zero", "version: let a breaking change on 0.x bump to 1.0.0 (default: bump the minor)", kind: .boolean, default: "false"),
+    InputDeclaration("sha", "Commit SHA. Default: GITHUB_SHA"),
+    InputDeclaration("working-directory", "version: the checkout (default: GITHUB_WORKSPACE, else the current directory)"),
+  ]
+
+  public static let outputs: [OutputDeclaration] = [
+    OutputDeclaration("version", "The version the stage worked with (build-tag: normalised, without prefix)"),
+    OutputDeclaration("previous-version", "version: the latest release tag's version"),
+    OutputDeclaration("next-version", "version: the version the commits since the last tag call for"),
+    OutputDeclaration("bump", "version: major, minor, patch or none"),
+    OutputDeclaration("major", "version: major number"),
+    OutputDeclaration("minor", "version: minor number"),
+    OutputDeclaration("patch", "version: patch number"),
+    OutputDeclaration("prerelease", "version: prerelease identifiers (rc.1), or empty"),
+    OutputDeclaration("is-prerelease", "version: true for a prerelease"),
+    OutputDeclaration("sha", "version: the commit"),
+    OutputDeclaration("short-sha", "version: the commit's first 7 hex digits"),
+    OutputDeclaration("snapshot-tag", "version: X.Y.Z-SNAPSHOT-<sha7>"),
+    OutputDeclaration("dev-tag", "version: dev-<sha7>"),
+    OutputDeclaration("tag", "version: the release tag (tag-prefix + version)"),
+    OutputDeclaration("changelog", "version: markdown release notes from the commits since the last tag"),
+    OutputDeclaration("commits", "version: number of commits since the last tag"),
+    OutputDeclaration("version-source", "version: what the version was read from (file path, tag, or tag + commits)"),
+  ]
+
+  public init() {}
+
+  public func run(_ context: StageContext) async throws -> StageResult {
+    let inputs = context.inputs
+    let env = context.environment
+    let directory = inputs.string("working-directory").map { $0.hasPrefix("/") ? $0 : (env.workspace ?? FileManager.default.currentDirectoryPath) + "/" + $0 }
+      ?? env.workspace ?? FileManager.default.currentDirectoryPath
+    let prefix = inputs.string("tag-prefix", default: "v")
+    let majorOnZero = try inputs.bool("major-on-zero")
+    let initial: SemVer
+    do { initial = try SemVer(parsing: inputs.string("initial-version", default: "0.0.0"), prefix: prefix) } catch let e as SemVerError {
+      throw InputError("initial-version", e.description)
+    }
+    var source = try inputs.choice("source") ?? "auto"
+    let explicitFile = inputs.string("file").map { $0.hasPrefix("/") ? $0 : "\(directory)/\($0)" }
+    if source == "auto" { source = (explicitFile != nil || ManifestFiles.find(in: directory) != nil) ? "file" : "tags" }
+
+    let repo = try? GitRepository(path: directory)
+    func history() throws -> GitRepository {
+      guard let repo else { throw StageFailure("source '\(source)' needs the git history, but \(directory) is not a git checkout", title: "version failed") }
+      if repo.isShallow {
+        throw StageFailure("\(directory) is a shallow checkout, so tags and commits are missing: set `fetch-depth: 0` on actions/checkout (the GitHub API fallback is not built yet)", title: "version failed")
+      }
+      return repo
+    }
+
+    // The last release and the commits since.
+    var last: (tag: String, version: SemVer)?
+    var commits: [ConventionalCommit] = []
+    if source != "file" || (repo.map { !$0.isShallow } ?? false) {
+      let r = try history()
+      last = try r.latestTag(prefix: prefix)
+      commits = try r.commits(since: last?.tag)
+    }
+    let previous = last?.version ?? initial
+    let bump = commits.map(\.bump).max() ?? .none
+    let next = bump.apply(to: previous, majorOnZero: majorOnZero)
+
+    let version: SemVer
+    let origin: String
+    switch source {
+    case "file":
+      guard let path = explicitFile ?? ManifestFiles.find(in: directory) else {
+        throw InputError("file", "no manifest file found in \(directory); looked for \(ManifestFiles.known.joined(separator: ", "))")
+      }
+      let text: String
+      do { text = try ManifestFiles.read(path, pattern: inputs.string("pattern")) } catch let e as VersionSourceError { throw InputError(inputs.string("pattern") != nil ? "pattern" : "file", e.description) }
+      do { version = try SemVer(parsing: text, prefix: "v") } catch let e as SemVerError { throw StageFailure("\((path as NSString).lastPathComponent): \(e.description)", title: "version failed") }
+      origin = (path as NSString).lastPathComponent
+    case "tags":
+      version = previous
+      origin = last.map { "tag \($0.tag)" } ?? "initial-version \(initial) (no \(prefix)* tag yet)"
+    default:
+      if let forced = inputs.string("release-as") {
+        do { version = try SemVer(parsing: forced, prefix: prefix) } catch let e as SemVerError { throw InputError("release-as", e.description) }
+        origin = "release-as"
+      } else {
+        version = next
+        origin = (last.map { "tag \($0.tag)" } ?? "initial-version \(initial)") + " + \(commits.count) commit\(commits.count == 1 ? "" : "s")"
+      }
+    }
+
+    let sha = inputs.string("sha") ?? env.sha ?? (try? repo?.head()) ?? ""
+    let short = String(sha.prefix(7))
+    let changelog = Changelog.markdown(commits, escape: Markdown.text)
+    var o = Outputs()
+    o["version"] = version.description
+    o["previous-version"] = last?.version.description ?? ""
+    o["next-version"] = next.description
+    o["bump"] = bump.rawValue
+    o["major"] = String(version.major)
+    o["minor"] = String(version.minor)
+    o["patch"] = String(version.patch)
+    o["prerelease"] = version.prerelease.joined(separator: ".")
+    o["is-prerelease"] = String(version.isPrerelease)
+    o["sha"] = sha
+    o["short-sha"] = short
+    o["snapshot-tag"] = short.isEmpty ? "" : "\(version.core)-SNAPSHOT-\(short)"
+    o["dev-tag"] = short.isEmpty ? "" : "dev-\(short)"
+    o["tag"] = prefix + version.description
+    o["changelog"] = changelog
+    o["commits"] = String(commits.count)
+    o["version-source"] = origin
+
+    var s = StepSummary()
+    s.heading("Version \(version)")
+    s.table(["", ""], [
+      ["Version", Markdown.code(version.description)], ["Read from", Markdown.cell(origin)],
+      ["Previous release", last.map { Markdown.code($0.tag) } ?? "none"], ["Bump from commits", bump.rawValue],
+      ["Next version", Markdown.code(next.description)], ["Snapshot tag", Markdown.code(o["snapshot-tag"] ?? "")],
+    ])
+    let reasons = commits.filter { $0.bump == bump && bump != .none }
+    if !reasons.isEmpty {
+      s.raw("**\(bump.rawValue) bump because of:** " + reasons.prefix(5).map { Markdown.code(String($0.sha.prefix(7))) + " " + Markdown.text($0.subject) }.joined(separator: "; "))
+    }
+    if !changelog.isEmpty { s.details("Changelog (\(commits.count) commits)", changelog) }
+    return StageResult(outputs: o, summary: s)
+  }
+}

@@ -1,0 +1,35 @@
+import Foundation
+
+/// A real git repository in a temp dir, for version tests.
+public final class TempGitRepo: @unchecked Sendable {
+  public let directory: TempDirectory
+  public var path: String { directory.path }
+  private let env = ["PATH": "/usr/bin:/bin", "HOME": "/tmp", "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@example.com"]
+
+  public init() throws {
+    directory = try TempDirectory(prefix: "gantry-git")
+    try git("init", "-q", "-b", "main")
+  }
+
+  @discardableResult
+  public func git(_ args: String...) throws -> String {
+    let r = try runCommand("/usr/bin/git", ["-C", path] + args, environment: env)
+    guard r.status == 0 else { throw TestSupportError("git \(args.joined(separator: " ")): \(r.stderr)") }
+    return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  /// Commits a change with `message`; returns the new SHA.
+  @discardableResult
+  public func commit(_ message: String, file: String = "log.txt") throws -> String {
+    let p = directory.file(file)
+    let old = (try? String(contentsOfFile: p, encoding: .utf8)) ?? ""
+    try (old + message + "\n").write(toFile: p, atomically: true, encoding: .utf8)
+    try git("add", "-A")
+    try git("commit", "-q", "-m", message)
+    return try git("rev-parse", "HEAD")
+  }
+
+  public func write(_ name: String, _ text: String) throws {
+    try text.write(toFile: directory.file(name), atomically: true, encoding: .utf8)
+  }
+}

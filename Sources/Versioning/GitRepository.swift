@@ -1,0 +1,67 @@
+import Foundation
+
+/// The git facts the version stage needs, read with the git CLI from a checkout.
+public struct GitRepository: Sendable {
+  public let path: String
+  public let git: String
+
+  public init(path: String, git: String? = nil) throws {
+    self.path = path
+    guard let g = git ?? Self.findGit() else { throw VersionSourceError("git is not installed") }
+    self.git = g
+    guard (try? run(["rev-parse", "--git-dir"])) != nil else { throw VersionSourceError("\(path) is not a git checkout") }
+  }
+
+  static func findGit() -> String? {
+    ["/usr/bin/git", "/usr/local/bin/git", "/bin/git"].first { FileManager.default.isExecutableFile(atPath: $0) }
+  }
+
+  /// A checkout made by actions/checkout with its default fetch-depth 1 has no history.
+  public var isShallow: Bool { (try? run(["rev-parse", "--is-shallow-repository"])) == "true" }
+
+  public func head() throws -> String { try run(["rev-parse", "HEAD"]) }
+
+  /// The highest semver tag reachable from HEAD (with `prefix`), and its commit.
+  public func latestTag(prefix: String, includePrereleases: Bool = false) throws -> (tag: String, version: SemVer)? {
+    let tags = try run(["tag", "--merged", "HEAD", "--list", "\(prefix)*"]).split(separator: "\n").map(String.init)
+    return tags.compactMap { t -> (String, SemVer)? in
+      guard let v = SemVer.parse(t, prefix: prefix), includePrereleases || !v.isPrerelease else { return nil }
+      return (t, v)
+    }.max { $0.1 < $1.1 }
+  }
+
+  /// Commits after `base` up to HEAD (all when `base` is nil), oldest first.
+  public func commits(since base: String?) throws -> [ConventionalCommit] {
+    let range = base.map { "\($0)..HEAD" } ?? "HEAD"
+    let out = try run(["log", "--reverse", "--format=%H%x1f%B%x1e", range], trim: false)
+    return out.split(separator: "\u{1e}").compactMap { entry in
+      let parts = entry.drop { $0 == "\n" }.split(separator: "\u{1f}", maxSplits: 1, omittingEmptySubsequences: false)
+      guard parts.count == 2 else { return nil }
+      return ConventionalCommit(sha: String(parts[0]), message: String(parts[1]).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+  }
+
+  /// Whether `tag` exists and at which commit.
+  public func commit(ofTag tag: String) -> String? { try? run(["rev-list", "-n", "1", "refs/tags/\(tag)"]) }
+
+  @discardableResult
+  public func run(_ args: [String], trim: Bool = true) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: git)
+    p.arguments = ["-C", path] + args
+    let out = Pipe()
+    let err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = FileHandle.nullDevice
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    while p.isRunning { usleep(1000) }
+    guard p.terminationStatus == 0 else {
+      throw VersionSourceError("git \(args.first ?? ""): \(String(decoding: errData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
+    }
+    let s = String(decoding: data, as: UTF8.self)
+    return trim ? s.trimmingCharacters(in: .whitespacesAndNewlines) : s
+  }
+}

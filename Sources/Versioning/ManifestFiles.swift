@@ -1,0 +1,78 @@
+import Foundation
+import TOMLKit
+
+/// Reads a project's version from its manifest file.
+public enum ManifestFiles {
+  /// Files `source: auto` looks for, in this order.
+  public static let known = ["pyproject.toml", "package.json", "Cargo.toml", "Chart.yaml", "pom.xml", "gradle.properties", "VERSION"]
+
+  /// The first known manifest file in `directory` that carries a version.
+  public static func find(in directory: String) -> String? {
+    known.map { "\(directory)/\($0)" }.first { FileManager.default.fileExists(atPath: $0) && (try? read($0)) != nil }
+  }
+
+  /// The version text in `path`; with `pattern`, the first capture group of that regex.
+  /// - Throws: ``VersionSourceError`` saying what was missing.
+  public static func read(_ path: String, pattern: String? = nil) throws -> String {
+    guard let data = FileManager.default.contents(atPath: path) else { throw VersionSourceError("cannot read \(path)") }
+    let text = String(decoding: data, as: UTF8.self)
+    let name = (path as NSString).lastPathComponent
+    if let pattern {
+      guard let re = try? NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines]) else {
+        throw VersionSourceError("'\(pattern)' is not a valid regular expression")
+      }
+      guard let m = re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)), m.numberOfRanges > 1, let r = Range(m.range(at: 1), in: text) else {
+        throw VersionSourceError("\(name): pattern '\(pattern)' did not match (it needs one capture group around the version)")
+      }
+      return String(text[r])
+    }
+    switch name {
+    case "pyproject.toml":
+      let table = try toml(text, name)
+      if let v = table["project"]?["version"]?.string { return v }
+      if let v = table["tool"]?["poetry"]?["version"]?.string { return v }
+      throw VersionSourceError("pyproject.toml has neither [project].version nor [tool.poetry].version")
+    case "Cargo.toml":
+      let table = try toml(text, name)
+      if let v = table["package"]?["version"]?.string { return v }
+      if let v = table["workspace"]?["package"]?["version"]?.string { return v }
+      throw VersionSourceError("Cargo.toml has no [package].version")
+    case "package.json":
+      guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let v = json["version"] as? String else {
+        throw VersionSourceError("package.json has no \"version\"")
+      }
+      return v
+    case "Chart.yaml":
+      return try firstMatch(#"^version:\s*["']?([^"'\s#]+)"#, text, name, what: "a top-level version:")
+    case "gradle.properties":
+      return try firstMatch(#"^\s*version\s*[=:]\s*(\S+)"#, text, name, what: "version=")
+    case "pom.xml":
+      // The project's own <version>, not the parent's or a dependency's.
+      let withoutParent = text.replacingOccurrences(of: #"<parent>[\s\S]*?</parent>"#, with: "", options: .regularExpression)
+      let noDeps = withoutParent.replacingOccurrences(of: #"<(dependencies|dependencyManagement|build|plugins|profiles)>[\s\S]*?</\1>"#, with: "", options: .regularExpression)
+      return try firstMatch(#"<version>\s*([^<\s]+)\s*</version>"#, noDeps, name, what: "a project <version>")
+    default:
+      let v = text.trimmingCharacters(in: .whitespacesAndNewlines)
+      guard !v.isEmpty else { throw VersionSourceError("\(name) is empty") }
+      return v
+    }
+  }
+
+  private static func toml(_ text: String, _ name: String) throws -> TOMLTable {
+    do { return try TOMLTable(string: text) } catch { throw VersionSourceError("\(name) is not valid TOML: \(error)") }
+  }
+
+  private static func firstMatch(_ pattern: String, _ text: String, _ name: String, what: String) throws -> String {
+    let re = try NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines])
+    guard let m = re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)), let r = Range(m.range(at: 1), in: text) else {
+      throw VersionSourceError("\(name) has no \(what)")
+    }
+    return String(text[r])
+  }
+}
+
+/// A version source that cannot answer.
+public struct VersionSourceError: Error, Sendable, Equatable, CustomStringConvertible {
+  public var description: String
+  public init(_ d: String) { description = d }
+}

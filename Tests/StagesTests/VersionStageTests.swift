@@ -1,0 +1,87 @@
+import ActionsCore
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Stages
+
+@Suite("version stage against real git repositories")
+struct VersionStageTests {
+  func run(_ repo: TempGitRepo, _ extra: [String: String] = [:]) async throws -> StageResult {
+    try await runStage(VersionStage.self, ["GITHUB_WORKSPACE": repo.path].merging(extra) { $1 })
+  }
+
+  @Test func conventionalCommitsBumpFromTheLastTag() async throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: initial")
+    try repo.git("tag", "v1.2.3")
+    try repo.commit("fix: handle empty input")
+    let head = try repo.commit("feat(api): add search")
+    let r = try await run(repo, ["INPUT_SOURCE": "conventional"])
+    #expect(r.outputs["version"] == "1.3.0")
+    #expect(r.outputs["previous-version"] == "1.2.3")
+    #expect(r.outputs["bump"] == "minor")
+    #expect(r.outputs["commits"] == "2")
+    #expect(r.outputs["tag"] == "v1.3.0")
+    #expect(r.outputs["sha"] == head)
+    #expect(r.outputs["snapshot-tag"] == "1.3.0-SNAPSHOT-\(head.prefix(7))")
+    #expect(r.outputs["dev-tag"] == "dev-\(head.prefix(7))")
+    #expect(r.outputs["version-source"] == "tag v1.2.3 + 2 commits")
+    #expect(r.outputs["changelog"]?.contains("### Features\n\n- **api:** add search") == true)
+    #expect(r.summary.render().contains("minor bump because of:"))
+  }
+
+  @Test func breakingChangesAndTheZeroMajorRule() async throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: start")
+    try repo.git("tag", "v0.4.1")
+    try repo.commit("feat!: new config format")
+    #expect(try await run(repo, ["INPUT_SOURCE": "conventional"]).outputs["version"] == "0.5.0")
+    #expect(try await run(repo, ["INPUT_SOURCE": "conventional", "INPUT_MAJOR-ON-ZERO": "true"]).outputs["version"] == "1.0.0")
+    #expect(try await run(repo, ["INPUT_SOURCE": "conventional", "INPUT_RELEASE-AS": "2.0.0"]).outputs["version"] == "2.0.0")
+  }
+
+  @Test func tagsSourceAndNoTagsYet() async throws {
+    let repo = try TempGitRepo()
+    try repo.commit("chore: setup")
+    let none = try await run(repo, ["INPUT_SOURCE": "tags"])
+    #expect(none.outputs["version"] == "0.0.0")
+    #expect(none.outputs["version-source"]?.contains("no v* tag yet") == true)
+    try repo.git("tag", "v0.1.5")
+    try repo.commit("docs: readme")
+    let tagged = try await run(repo)
+    #expect(tagged.outputs["version"] == "0.1.5")
+    #expect(tagged.outputs["bump"] == "none")
+    #expect(tagged.outputs["next-version"] == "0.1.5")
+  }
+
+  @Test func manifestFileWinsInAuto() async throws {
+    let repo = try TempGitRepo()
+    try repo.write("pyproject.toml", "[project]\nname = \"app\"\nversion = \"1.2.0\"\n")
+    let sha = try repo.commit("feat: app")
+    let r = try await run(repo)
+    #expect(r.outputs["version"] == "1.2.0")
+    #expect(r.outputs["version-source"] == "pyproject.toml")
+    #expect(r.outputs["snapshot-tag"] == "1.2.0-SNAPSHOT-\(sha.prefix(7))")
+  }
+
+  @Test func shallowCheckoutsAreRefusedNotGuessed() async throws {
+    let origin = try TempGitRepo()
+    try origin.commit("feat: a")
+    try origin.git("tag", "v1.0.0")
+    try origin.commit("fix: b")
+    let clone = try TempDirectory()
+    _ = try runCommand("/usr/bin/git", ["clone", "-q", "--depth", "1", "file://\(origin.path)", clone.file("c")])
+    await #expect {
+      _ = try await runStage(VersionStage.self, ["GITHUB_WORKSPACE": clone.file("c"), "INPUT_SOURCE": "conventional"])
+    } throws: { "\($0)".contains("shallow checkout") && "\($0)".contains("fetch-depth: 0") }
+  }
+
+  @Test func badInputs() async throws {
+    let repo = try TempGitRepo()
+    try repo.commit("x")
+    await #expect { _ = try await run(repo, ["INPUT_SOURCE": "magic"]) } throws: { ($0 as? InputError)?.input == "source" }
+    await #expect { _ = try await run(repo, ["INPUT_SOURCE": "file"]) } throws: { ($0 as? InputError)?.input == "file" }
+    await #expect { _ = try await run(repo, ["INPUT_SOURCE": "conventional", "INPUT_RELEASE-AS": "1.0"]) } throws: { ($0 as? InputError)?.input == "release-as" }
+  }
+}
