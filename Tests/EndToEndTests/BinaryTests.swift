@@ -148,7 +148,7 @@ struct BinaryTests {
   @Test func unknownStageListsTheStages() throws {
     let r = try runCommand(RepoPaths.gantryBinary, ["deploy"], environment: runnerEnvironment)
     #expect(r.status == 2)
-    #expect(r.stdout.hasPrefix("::error title=Invalid input::unknown stage 'deploy'; stages: build-tag"))
+    #expect(r.stdout.hasPrefix("::error title=Invalid input::unknown stage 'deploy'; stages: version, build-tag, promote, verify-digest, health-check, rollback, history"))
   }
 
   @Test func missingStageIsBadInput() throws {
