@@ -51,10 +51,12 @@ public struct RollbackStage: Stage {
     var notes: [String] = []
     var chosen: (digest: Digest, version: String?)?
     if let to = inputs.string("to") {
-      let identifier = to.hasPrefix("sha256:") ? to : to
-      if to.hasPrefix("sha256:") { do { _ = try Digest(parsing: to) } catch { throw InputError("to", error.description) } }
-      guard Reference.isValidTag(identifier) || to.hasPrefix("sha256:") else { throw InputError("to", "'\(to)' is neither a tag nor a sha256 digest") }
-      guard let d = try await client.resolve(repo, identifier) else {
+      if to.hasPrefix("sha256:") {
+        do { _ = try Digest(parsing: to) } catch { throw InputError("to", error.description) }
+      } else if !Reference.isValidTag(to) {
+        throw InputError("to", "'\(to)' is neither a tag nor a sha256 digest")
+      }
+      guard let d = try await client.resolve(repo, to) else {
         throw StageFailure("\(target):\(to) does not exist; nothing was changed", title: "rollback failed")
       }
       chosen = (d.digest, entries.first { $0.record.digest == d.digest }?.record.version ?? (to.hasPrefix("sha256:") ? nil : to))
