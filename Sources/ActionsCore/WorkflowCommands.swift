@@ -42,10 +42,14 @@ extension LogSink {
 public struct Log: Sendable {
   public let sink: any LogSink
   public let debugEnabled: Bool
+  /// Speak workflow commands (on a runner). Outside Actions the same events print as plain
+  /// text, and secrets are not echoed in `::add-mask::` lines nobody would honour.
+  public let workflowCommands: Bool
 
-  public init(sink: any LogSink, debugEnabled: Bool = false) {
+  public init(sink: any LogSink, debugEnabled: Bool = false, workflowCommands: Bool = true) {
     self.sink = sink
     self.debugEnabled = debugEnabled
+    self.workflowCommands = workflowCommands
   }
 
   public func info(_ message: String) { sink.write(message) }
@@ -56,10 +60,15 @@ public struct Log: Sendable {
   public var isInteractive: Bool { sink.isInteractive }
 
   public func debug(_ message: String) {
-    if debugEnabled { sink.write(WorkflowCommand.format("debug", message: message)) }
+    guard debugEnabled else { return }
+    sink.write(workflowCommands ? WorkflowCommand.format("debug", message: message) : "debug: \(message)")
   }
 
   public func annotate(_ level: AnnotationLevel, _ message: String, title: String? = nil, file: String? = nil, line: Int? = nil) {
+    guard workflowCommands else {
+      sink.write("\(level.rawValue): \(title.map { "\($0): " } ?? "")\(message)")
+      return
+    }
     var props: [(String, String)] = []
     if let title { props.append(("title", title)) }
     if let file { props.append(("file", file)) }
@@ -73,6 +82,7 @@ public struct Log: Sendable {
 
   /// Registers a secret with the runner so it is masked in logs and the summary.
   public func mask(_ secret: String) {
+    guard workflowCommands else { return }
     // Every line of a multi-line secret is masked on its own, as the runner needs.
     for line in secret.split(whereSeparator: \.isNewline) where !line.isEmpty {
       sink.write(WorkflowCommand.format("add-mask", message: String(line)))
@@ -80,8 +90,8 @@ public struct Log: Sendable {
   }
 
   public func group<T>(_ title: String, _ body: () async throws -> T) async rethrows -> T {
-    sink.write(WorkflowCommand.format("group", message: title))
-    defer { sink.write("::endgroup::") }
+    sink.write(workflowCommands ? WorkflowCommand.format("group", message: title) : "▸ \(title)")
+    defer { if workflowCommands { sink.write("::endgroup::") } }
     return try await body()
   }
 }

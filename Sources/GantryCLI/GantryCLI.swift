@@ -17,7 +17,7 @@ public enum GantryCLI {
     now: Date = Date()
   ) async -> Int32 {
     let environment = ActionEnvironment(variables)
-    let log = Log(sink: stdout, debugEnabled: environment.isDebug)
+    let log = Log(sink: stdout, debugEnabled: environment.isDebug, workflowCommands: environment.isGitHubActions)
     let command: Command
     do {
       command = try Arguments.parse(arguments, environment: environment)

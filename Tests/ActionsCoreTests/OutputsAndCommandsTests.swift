@@ -72,6 +72,15 @@ import Testing
     #expect(sink.lines == ["::add-mask::line1", "::add-mask::line2"])
   }
 
+  @Test func outsideActionsNothingEchoesSecretsAndCommandsReadAsText() async {
+    let sink = MemoryLogSink()
+    let log = Log(sink: sink, workflowCommands: false)
+    log.mask("hunter2")
+    log.error("bad thing", title: "Invalid input")
+    await log.group("Copy") { sink.write("inside") }
+    #expect(sink.lines == ["error: Invalid input: bad thing", "▸ Copy", "inside"])
+  }
+
   @Test func groups() async {
     let sink = MemoryLogSink()
     await Log(sink: sink).group("Copy") { sink.write("inside") }

@@ -174,6 +174,15 @@ struct BinaryTests {
     #expect(r.stderr.hasPrefix("## Image tags for dev"))
   }
 
+  @Test func secretsAreNeverPrintedOutsideActions() throws {
+    let r = try runCommand(
+      RepoPaths.gantryBinary, ["promote", "--source", "127.0.0.1:1/a:1", "--target", "127.0.0.1:1/b", "--target-password", "s3cr3t-pw", "--retries", "0"],
+      environment: ["PATH": "/usr/bin:/bin"])
+    #expect(r.status == 1)
+    #expect(r.stdout.hasPrefix("error: promote failed: cannot reach 127.0.0.1:1"))
+    #expect(!r.stdout.contains("s3cr3t-pw") && !r.stderr.contains("s3cr3t-pw"))
+  }
+
   @Test func unknownFlagIsBadInput() throws {
     let r = try runCommand(RepoPaths.gantryBinary, ["build-tag", "--colour", "red"], environment: [:])
     #expect(r.status == 2)

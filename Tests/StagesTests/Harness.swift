@@ -9,6 +9,7 @@ enum GantryCLIHarness {
     defer { try? FileManager.default.removeItem(atPath: path) }
     var e = env
     e["GITHUB_OUTPUT"] = path
+    e["GITHUB_ACTIONS"] = "true"
     e["GITHUB_STEP_SUMMARY"] = path + ".md"
     defer { try? FileManager.default.removeItem(atPath: path + ".md") }
     return await GantryCLI.run(arguments: [], environment: e, stdout: out)
