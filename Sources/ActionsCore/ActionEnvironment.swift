@@ -13,7 +13,6 @@ public struct ActionEnvironment: Sendable, Equatable {
 
   /// True on a GitHub runner (and under act, which sets it too).
   public var isGitHubActions: Bool { self["GITHUB_ACTIONS"] == "true" }
-  public var isAct: Bool { self["ACT"] == "true" }
   /// Step debug logging is on (`RUNNER_DEBUG=1`).
   public var isDebug: Bool { self["RUNNER_DEBUG"] == "1" }
   /// The `GITHUB_OUTPUT` file, when the runner gave one.

@@ -95,21 +95,3 @@ public final class DataBodySource: BodySource, @unchecked Sendable {
     return true
   }
 }
-
-/// Writes a response body to a file.
-public final class FileBodySink: BodySink, @unchecked Sendable {
-  private let handle: FileHandle
-
-  public init(path: String) throws {
-    guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-      throw HTTPError.invalidRequest("cannot open \(path) for writing")
-    }
-    handle = h
-  }
-
-  deinit { try? handle.close() }
-
-  public func write(_ bytes: UnsafeRawBufferPointer) throws {
-    try handle.write(contentsOf: Data(bytes))
-  }
-}

@@ -12,7 +12,6 @@ public final class BodyPipe: BodySource, BodySink, @unchecked Sendable {
   private var failure: (any Error)?
   private var cancelled = false
   private let condition = NSCondition()
-  public private(set) var bytesThrough: Int64 = 0
 
   /// - Parameters:
   ///   - length: the body length when known (a blob's descriptor size).
@@ -75,7 +74,6 @@ public final class BodyPipe: BodySource, BodySink, @unchecked Sendable {
       out.baseAddress!.copyMemory(from: src.baseAddress! + head, byteCount: n)
     }
     head += n
-    bytesThrough += Int64(n)
     if head > capacity {
       buffer.removeFirst(head)
       head = 0

@@ -36,7 +36,7 @@ public struct Prober: Sendable {
     if method == "HEAD" { request.destination = .discard }
     do {
       let response = try await client.send(request)
-      let ms = Self.ms(clock.now - start)
+      let ms = (clock.now - start).totalMilliseconds
       guard expectedStatus.contains(response.status) else {
         return ProbeResult(url: url.absoluteString, status: response.status, latencyMs: ms, failure: "HTTP \(response.status), expected \(expectedStatus)")
       }
@@ -45,7 +45,7 @@ public struct Prober: Sendable {
       }
       return ProbeResult(url: url.absoluteString, status: response.status, latencyMs: ms, failure: nil)
     } catch {
-      return ProbeResult(url: url.absoluteString, status: nil, latencyMs: Self.ms(clock.now - start), failure: Self.reason(error))
+      return ProbeResult(url: url.absoluteString, status: nil, latencyMs: (clock.now - start).totalMilliseconds, failure: Self.reason(error))
     }
   }
 
@@ -59,9 +59,5 @@ public struct Prober: Sendable {
       }
     }
     return String(describing: error)
-  }
-
-  public static func ms(_ d: Duration) -> Double {
-    Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
   }
 }

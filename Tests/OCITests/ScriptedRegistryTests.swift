@@ -57,6 +57,20 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
     #expect(tokenRequests[0].headers["Authorization"]?.hasPrefix("Basic ") == true)
   }
 
+  @Test func resolveFallsBackToGETWhenHEADHasNoDigest() async throws {
+    let body = manifest.bytes
+    let (c, t) = client { r in
+      if r.url.path == "/v2/" { return Response(status: 200, url: r.url) }
+      if r.method == "HEAD" { return Response(status: 200, headers: ["Content-Type": MediaType.ociManifest], url: r.url) }
+      return Response(status: 200, headers: ["Content-Type": MediaType.ociManifest], body: body, url: r.url)
+    }
+    let d = try await c.resolve("app", "1.0")
+    #expect(d?.digest == manifest.digest)
+    #expect(d?.size == Int64(body.count))
+    #expect(t.requests.map(\.method) == ["GET", "HEAD", "GET"])
+    #expect(t.requests.last?.headers["Accept"] == MediaType.manifestAccept)
+  }
+
   @Test func statusesAreToldApart() async throws {
     for (status, check) in [(403, "forbidden"), (429, "rate limited"), (500, "failed with HTTP 500")] {
       let (c, _) = client { r in

@@ -79,6 +79,16 @@ struct RollbackStageTests {
     _ = v1
   }
 
+  @Test func noClobberLetsTheEnvironmentTagMove() async throws {
+    _ = try await release("5.0.0")
+    let image = try await ImageFactory(client: testRegistryClient(staging.host), repository: "app").pushImage(tag: "5.0.1")
+    let r = try await runStage(PromoteStage.self, [
+      "INPUT_SOURCE": "\(staging.host)/app:5.0.1", "INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production", "INPUT_NO-CLOBBER": "true",
+    ])
+    #expect(r.failure == nil)
+    #expect(try await prod.resolve("app", "production")?.digest == image.digest)
+  }
+
   @Test func rollbackSkipsImagesThatWereDeleted() async throws {
     let (v1, _) = try await release("2.0.1")
     let (v2, _) = try await release("2.0.2")

@@ -345,8 +345,13 @@ enum CurlGlobal {
 }
 
 extension Duration {
-  /// Whole milliseconds, for libcurl's `_MS` options.
-  var milliseconds: Int {
+  /// Milliseconds with fractions (latencies, rates).
+  public var totalMilliseconds: Double {
+    Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
+  }
+
+  /// Whole milliseconds, for libcurl's `_MS` options and `duration-ms` outputs.
+  public var milliseconds: Int {
     let (s, atto) = components
     return Int(s) * 1000 + Int(atto / 1_000_000_000_000_000)
   }

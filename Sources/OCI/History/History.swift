@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 
 /// Promotion history kept in the target repository itself: one small OCI artifact per event
 /// (`subject` = the image, one JSON blob), under a tag that sorts by time. Any OCI tool can
@@ -47,14 +48,16 @@ public struct History: Sendable {
   public func entries(limit: Int = 100) async throws -> [Entry] {
     let prefix = PromotionRecord.tagPrefix(environment)
     let tags = try await client.tags(repository).filter { $0.hasPrefix(prefix) }.sorted(by: >).prefix(limit)
-    var out: [Entry] = []
-    for tag in tags {
+    // Two small requests per record: read several records at once.
+    let client = self.client
+    let repository = self.repository
+    let entries = try await boundedMap(Array(tags), concurrency: 8) { tag -> Entry? in
       let manifest = try await client.manifest(repository, tag)
-      guard case .image(_, let layers, _, _) = manifest.content, let layer = layers.first(where: { $0.mediaType == PromotionRecord.artifactType }) else { continue }
+      guard case .image(_, let layers, _, _) = manifest.content, let layer = layers.first(where: { $0.mediaType == PromotionRecord.artifactType }) else { return nil }
       let data = try await client.blob(repository, layer.digest, limit: 1 << 20)
-      if let record = try? PromotionRecord.decode(data) { out.append(Entry(tag: tag, record: record)) }
+      return (try? PromotionRecord.decode(data)).map { Entry(tag: tag, record: $0) }
     }
-    return out
+    return entries.compactMap { $0 }
   }
 
   /// Digests rolled back from this environment, with the record tag that says so.

@@ -28,10 +28,6 @@ public struct Digest: Sendable, Hashable, Codable, CustomStringConvertible {
 
   private init(hex: String) { self.hex = hex }
 
-  /// The OCI referrers fallback tag: `sha256-<hex>`
-  /// ([distribution-spec referrers tag schema](https://github.com/opencontainers/distribution-spec/blob/main/spec.md#referrers-tag-schema)).
-  public var fallbackTag: String { "sha256-\(hex)" }
-
   public var short: String { "sha256:\(hex.prefix(12))" }
 
   public init(from decoder: any Decoder) throws {

@@ -35,7 +35,7 @@ public struct BuildTagStage: Stage {
     OutputDeclaration("labels", "build-tag: OCI labels, key=value, one per line"),
     OutputDeclaration("annotations", "build-tag: OCI annotations, key=value, one per line"),
     OutputDeclaration("json", "build-tag: tags, images, labels and version as JSON"),
-    OutputDeclaration("version", "The version the stage worked with (build-tag: normalised, without prefix)"),
+    RegistryInputs.versionOutput,
   ]
 
   public init() {}

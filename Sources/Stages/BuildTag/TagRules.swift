@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 import ActionsCore
 import Versioning
 
@@ -85,12 +86,7 @@ public struct PlannedTag: Sendable, Equatable {
 public enum TagRules {
   /// The OCI tag grammar: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`
   /// ([distribution spec](https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pulling-manifests)).
-  public static func isValidTag(_ tag: String) -> Bool {
-    guard let first = tag.first, tag.count <= 128, first.isASCII, first.isLetter || first.isNumber || first == "_" else {
-      return false
-    }
-    return tag.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
-  }
+  public static func isValidTag(_ tag: String) -> Bool { Reference.isValidTag(tag) }
 
   /// Turns free text (a branch, a template result) into a tag: other characters become `-`,
   /// leading `.`/`-` go, at most 128 characters. Empty when nothing usable is left.

@@ -90,7 +90,7 @@ public struct HealthCheckStage: Stage {
       log.info("waiting: \(lastFailure?.failure ?? "unhealthy") (attempt \(attempts)); next in \(interval.formatted())")
       try await Task.sleep(for: interval)
     }
-    let firstHealthy = Prober.ms(clock.now - start)
+    let firstHealthy = (clock.now - start).totalMilliseconds
     log.info("healthy after \(Int(firstHealthy)) ms; measuring \(probes) probes")
 
     // Phase 2: measured probes, round-robin over the URLs, `concurrency` at a time.
@@ -162,6 +162,11 @@ public struct HealthCheckStage: Stage {
     (try? await boundedMap(Array(0..<probes), concurrency: concurrency) { await prober.probe(urls[$0 % urls.count]) }) ?? []
   }
 
+  /// Probes per HTTP status ("no answer" for refused, reset, timed out).
+  static func statusCounts(_ results: [ProbeResult]) -> [String: Int] {
+    results.reduce(into: [:]) { $0[$1.status.map(String.init) ?? "no answer", default: 0] += 1 }
+  }
+
   static func report(results: [ProbeResult], stats: LatencyStats?, successRate: Double, healthy: Bool, firstHealthy: Double, verdict: [Thresholds.Result]) throws -> String {
     struct Report: Encodable {
       var healthy: Bool
@@ -173,8 +178,7 @@ public struct HealthCheckStage: Stage {
       var statuses: [String: Int]
       var thresholds: [[String: String]]
     }
-    var statuses: [String: Int] = [:]
-    for r in results { statuses[r.status.map(String.init) ?? "no answer", default: 0] += 1 }
+    let statuses = statusCounts(results)
     let doc = Report(
       healthy: healthy, successRate: (successRate * 10).rounded() / 10, probes: results.count, failures: results.filter { !$0.ok }.count,
       firstHealthyAfterMs: Int(firstHealthy), latencyMs: stats, statuses: statuses,
@@ -192,9 +196,7 @@ public struct HealthCheckStage: Stage {
     if let st = stats {
       s.table(["min", "avg", "p50", "p95", "p99", "max"], [[st.min, st.avg, st.p50, st.p95, st.p99, st.max].map { "\(fmt($0)) ms" }])
     }
-    var statuses: [String: Int] = [:]
-    for r in results { statuses[r.status.map(String.init) ?? "no answer", default: 0] += 1 }
-    s.table(["Status", "Probes"], statuses.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] })
+    s.table(["Status", "Probes"], statusCounts(results).sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] })
     if !failures.isEmpty {
       s.heading("First failures", level: 3)
       s.table(["URL", "Status", "Reason"], failures.prefix(5).map { [Markdown.cell($0.url), $0.status.map(String.init) ?? "—", Markdown.cell($0.failure ?? "")] })

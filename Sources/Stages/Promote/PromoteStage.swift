@@ -80,10 +80,6 @@ public struct PromoteStage: Stage {
     // 2. Validate.
     let validator = Validator(client: src, repository: source.repository, maxSize: maxSize, requiredLabels: inputs.list("required-labels"), platforms: platforms)
     var (checks, platformInfo) = try await validator.validate(graph)
-    var existing: [String: Digest] = [:]
-    for tag in tags {
-      if let d = try await dst.resolve(targetRef.repository, tag) { existing[tag] = d.digest }
-    }
     if let history {
       let entries = try await history.entries()
       if let record = History.quarantined(entries)[root.digest] {
@@ -95,6 +91,10 @@ public struct PromoteStage: Stage {
       }
     }
     if noClobber {
+      var existing: [String: Digest] = [:]
+      for tag in tags where tag != environment {
+        if let d = try await dst.resolve(targetRef.repository, tag) { existing[tag] = d.digest }
+      }
       let clobbered = existing.filter { $0.value != root.digest }.map { "\($0.key) → \($0.value.short)" }.sorted()
       checks.append(Check(name: "no clobber", passed: clobbered.isEmpty, detail: clobbered.isEmpty ? "no target tag points elsewhere" : "would move " + clobbered.joined(separator: ", ")))
     }
@@ -173,7 +173,7 @@ public struct PromoteStage: Stage {
     o["bytes-mounted"] = String(report.bytesMounted)
     o["blobs-skipped"] = String(report.blobsSkipped)
     let elapsed = clock.now - started
-    o["duration-ms"] = String(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+    o["duration-ms"] = String(elapsed.milliseconds)
     o["status"] = status
     return o
   }
@@ -188,7 +188,7 @@ final class ProgressCounter: @unchecked Sendable {
 
   func line(total: Int64, since start: ContinuousClock.Instant, clock: ContinuousClock) -> String {
     let done = value
-    let seconds = max(0.001, Double((clock.now - start).components.seconds) + Double((clock.now - start).components.attoseconds) / 1e18)
+    let seconds = max(0.001, (clock.now - start).totalMilliseconds / 1000)
     let rate = Double(done) / seconds
     let eta = rate > 0 ? Double(total - done) / rate : 0
     return "copied \(ByteSize.format(done)) of \(ByteSize.format(total)) at \(ByteSize.format(Int64(rate)))/s, ETA \(Int(eta.rounded()))s"

@@ -12,6 +12,7 @@ enum RegistryInputs {
   static let tags = InputDeclaration("tags", "Target tags, one per line (promote default: the source tag; rollback: extra tags moved with the environment tag)", kind: .list)
   static let dryRun = InputDeclaration("dry-run", "Resolve and validate only; change nothing in any registry", kind: .boolean, default: "false")
   static let digestOutput = OutputDeclaration("digest", "The manifest digest now live: promoted (promote) or restored (rollback)")
+  static let versionOutput = OutputDeclaration("version", "The version: computed (version), normalised without prefix (build-tag), restored (rollback)")
   static let imageOutput = OutputDeclaration("image", "target@digest of that manifest, the immutable reference to deploy")
 
   static func credentials(_ side: String) -> [InputDeclaration] {
@@ -62,7 +63,7 @@ enum RegistryInputs {
 
 extension Duration {
   func formatted() -> String {
-    let ms = Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
+    let ms = totalMilliseconds
     return ms >= 1000 ? String(format: "%.1fs", ms / 1000) : String(format: "%.0fms", ms)
   }
 }

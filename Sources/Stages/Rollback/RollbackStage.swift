@@ -24,7 +24,7 @@ public struct RollbackStage: Stage {
     RegistryInputs.imageOutput,
     OutputDeclaration("previous-digest", "rollback: what was live before"),
     OutputDeclaration("rolled-back-digest", "rollback: the digest now quarantined for this environment"),
-    OutputDeclaration("version", "The version the stage worked with (build-tag: normalised, without prefix)"),
+    RegistryInputs.versionOutput,
   ]
 
   public init() {}

@@ -21,7 +21,7 @@ public struct VersionStage: Stage {
   ]
 
   public static let outputs: [OutputDeclaration] = [
-    OutputDeclaration("version", "The version the stage worked with (build-tag: normalised, without prefix)"),
+    RegistryInputs.versionOutput,
     OutputDeclaration("previous-version", "version: the latest release tag's version"),
     OutputDeclaration("next-version", "version: the version the commits since the last tag call for"),
     OutputDeclaration("bump", "version: major, minor, patch or none"),
@@ -57,22 +57,19 @@ public struct VersionStage: Stage {
     let explicitFile = inputs.string("file").map { $0.hasPrefix("/") ? $0 : "\(directory)/\($0)" }
     if source == "auto" { source = (explicitFile != nil || ManifestFiles.find(in: directory) != nil) ? "file" : "tags" }
 
+    // The last release and the commits since. A file source uses them when the full history
+    // is there (for previous-version and the changelog); the others need them.
     let repo = try? GitRepository(path: directory)
-    func history() throws -> GitRepository {
-      guard let repo else { throw StageFailure("source '\(source)' needs the git history, but \(directory) is not a git checkout", title: "version failed") }
-      if repo.isShallow {
-        throw StageFailure("\(directory) is a shallow checkout, so tags and commits are missing: set `fetch-depth: 0` on actions/checkout (the GitHub API fallback is not built yet)", title: "version failed")
-      }
-      return repo
-    }
-
-    // The last release and the commits since.
+    let shallow = repo?.isShallow ?? false
     var last: (tag: String, version: SemVer)?
     var commits: [ConventionalCommit] = []
-    if source != "file" || (repo.map { !$0.isShallow } ?? false) {
-      let r = try history()
-      last = try r.latestTag(prefix: prefix)
-      commits = try r.commits(since: last?.tag)
+    if source != "file" || (repo != nil && !shallow) {
+      guard let repo else { throw StageFailure("source '\(source)' needs the git history, but \(directory) is not a git checkout", title: "version failed") }
+      if shallow {
+        throw StageFailure("\(directory) is a shallow checkout, so tags and commits are missing: set `fetch-depth: 0` on actions/checkout (the GitHub API fallback is not built yet)", title: "version failed")
+      }
+      last = try repo.latestTag(prefix: prefix)
+      commits = try repo.commits(since: last?.tag)
     }
     let previous = last?.version ?? initial
     let bump = commits.map(\.bump).max() ?? .none
