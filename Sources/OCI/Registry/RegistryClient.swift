@@ -157,6 +157,21 @@ public final class RegistryClient: Sendable {
     return descriptor
   }
 
+  // MARK: Referrers
+
+  /// The manifests whose `subject` is `digest`, through the
+  /// [referrers API](https://github.com/opencontainers/distribution-spec/blob/main/spec.md#listing-referrers),
+  /// or nil when the registry does not have the API (docker-registry 2.8, Docker Hub answer
+  /// 404): then the `sha256-<hex>` fallback tag holds them (``Referrers``).
+  public func referrers(_ repository: String, _ digest: Digest) async throws -> [Descriptor]? {
+    let response = try await send(scope: .pull(repository), operation: "list referrers of \(digest.short)", allow404: true) { base in
+      Request(url: base.appendingPathComponent("v2/\(repository)/referrers/\(digest)"), headers: ["Accept": MediaType.ociIndex], destination: .buffer(limit: 4 << 20))
+    }
+    guard response.status == 200, (response.headers["Content-Type"] ?? "").hasPrefix(MediaType.ociIndex) else { return nil }
+    struct Page: Decodable { var manifests: [Descriptor]? }
+    return try JSONDecoderShared.decode(Page.self, from: response.body).manifests ?? []
+  }
+
   // MARK: Tags
 
   /// Every tag, following `Link` pagination; tolerates registries that ignore `n`.

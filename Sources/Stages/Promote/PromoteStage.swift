@@ -23,6 +23,9 @@ public struct PromoteStage: Stage {
       RegistryInputs.environment,
       InputDeclaration("version", "Version X.Y.Z (a leading v is accepted). Default: from a tag ref (refs/tags/v1.2.3) when there is one"),
       InputDeclaration("force", "Promote even an image that was rolled back from this environment", kind: .boolean, default: "false"),
+      InputDeclaration("require-signature", "Refuse the image unless a cosign signature of its digest verifies with cosign-public-key", kind: .boolean, default: "false"),
+      InputDeclaration("cosign-public-key", "Cosign public keys (ECDSA P-256 PEM, as cosign generate-key-pair writes), inline or as file paths, one per line"),
+      InputDeclaration("copy-artifacts", "Also copy the image's cosign signatures, attestations and SBOMs (sha256-<hex>.sig/.att/.sbom) and OCI referrers", kind: .boolean, default: "true"),
       InputDeclaration("concurrency", "Parallel work: blobs copied at once (promote), measured probes in flight (health-check)", kind: .integer, default: "4"),
     ] + RegistryInputs.connection
 
@@ -36,6 +39,8 @@ public struct PromoteStage: Stage {
     OutputDeclaration("blobs-skipped", "promote: blobs already present at the target"),
     OutputDeclaration("duration-ms", "promote: wall time of the stage"),
     OutputDeclaration("status", "promote: promoted, dry-run"),
+    OutputDeclaration("signature", "promote: verified, unverified (signatures found, none verified), unsigned, or unchecked (no key given)"),
+    OutputDeclaration("artifacts-copied", "promote: signatures, attestations, SBOMs and referrers carried to the target"),
   ]
 
   public init() {}
@@ -65,6 +70,14 @@ public struct PromoteStage: Stage {
     let environment = try inputs.string("environment").map(environmentTag)
     if let environment, !tags.contains(environment) { tags.append(environment) }
     let force = try inputs.bool("force")
+    let requireSignature = try inputs.bool("require-signature")
+    let keys = try inputs.string("cosign-public-key").map { text in
+      try CosignPublicKey.parse(text, readFile: { try String(contentsOfFile: $0, encoding: .utf8) })
+    } ?? []
+    if requireSignature && keys.isEmpty {
+      throw InputError("cosign-public-key", "required when require-signature is true: the PEM public key (cosign.pub) or its path")
+    }
+    let copyArtifacts = try inputs.bool("copy-artifacts")
     let src = try RegistryInputs.client(for: source.registry, side: "source", context: context)
     let dst = try RegistryInputs.client(for: targetRef.registry, side: "target", context: context)
     let history = environment.map { History(client: dst, repository: targetRef.repository, environment: $0) }
@@ -80,6 +93,12 @@ public struct PromoteStage: Stage {
     // 2. Validate.
     let validator = Validator(client: src, repository: source.repository, maxSize: maxSize, requiredLabels: inputs.list("required-labels"), platforms: platforms)
     var (checks, platformInfo) = try await validator.validate(graph)
+    // Signatures, attestations, SBOMs and referrers of the image and of each platform manifest.
+    let attachments = copyArtifacts || !keys.isEmpty || requireSignature
+      ? try await AttachmentFinder(client: src, repository: source.repository).find(for: [root.digest] + graph.children.map(\.digest)) : []
+    let gate = SignatureGate(client: src, repository: source.repository, verifier: SignatureVerifier(keys: keys), required: requireSignature)
+    let (signatures, signatureCheck) = try await gate.evaluate(root.digest, attachments: attachments)
+    if let signatureCheck { checks.append(signatureCheck) }
     if let history {
       let entries = try await history.entries()
       if let record = History.quarantined(entries)[root.digest] {
@@ -99,14 +118,19 @@ public struct PromoteStage: Stage {
       checks.append(Check(name: "no clobber", passed: clobbered.isEmpty, detail: clobbered.isEmpty ? "no target tag points elsewhere" : "would move " + clobbered.joined(separator: ", ")))
     }
     let target = targetRef.with(tag: nil)
-    var summary = PromoteSummary(source: source, target: target, digest: root.digest, tags: tags, checks: checks, platforms: platformInfo)
+    var summary = PromoteSummary(source: source, target: target, digest: root.digest, tags: tags, checks: checks, platforms: platformInfo, signatures: signatures)
+    let signatureStatus = signatures.contains(where: \.isVerified) ? "verified" : signatures.isEmpty ? "unsigned" : keys.isEmpty ? "unchecked" : "unverified"
     if let failed = checks.first(where: { !$0.passed }) {
       summary.status = "validation failed"
       return StageResult(summary: summary.render(), failure: "validation failed: \(failed.name): \(failed.detail); nothing was copied and no tag moved")
     }
     if dryRun {
       summary.status = "dry-run"
-      return StageResult(outputs: outputs(root.digest, target, tags, platformInfo, CopyReport(), started, clock, status: "dry-run"), summary: summary.render())
+      summary.attachments = copyArtifacts ? attachments.map { CarriedAttachment(attachment: $0, targetDigest: $0.manifest.digest, merged: false) } : []
+      var o = outputs(root.digest, target, tags, platformInfo, CopyReport(), started, clock, status: "dry-run")
+      o["signature"] = signatureStatus
+      o["artifacts-copied"] = "0"
+      return StageResult(outputs: o, summary: summary.render())
     }
 
     // 3. Copy, blobs before manifests, children before the index.
@@ -132,6 +156,13 @@ public struct PromoteStage: Stage {
       reporter.cancel()
       throw error
     }
+
+    // Signatures and attestations travel before any tag moves, so `cosign verify` works against
+    // the environment tag the moment it points here.
+    let carried = copyArtifacts && !attachments.isEmpty
+      ? try await log.group("Carry \(attachments.count) signatures, attestations and referrers") {
+        try await AttachmentCopier(source: src, sourceRepository: source.repository, target: dst, targetRepository: targetRef.repository, options: copyOptions).carry(attachments)
+      } : []
 
     // 4. Record, tag, then 5. read every tag back.
     let version = inputs.string("version")
@@ -159,8 +190,12 @@ public struct PromoteStage: Stage {
     _ = try await writer?.append(.completed, digest: root.descriptor, previous: previous, version: version, tags: tags, source: source.description)
     summary.status = "promoted"
     summary.report = report
+    summary.attachments = carried
     log.notice("promoted \(root.digest) to \(target) as \(tags.joined(separator: ", "))", title: "Promoted")
-    return StageResult(outputs: outputs(root.digest, target, tags, platformInfo, report, started, clock, status: "promoted"), summary: summary.render())
+    var o = outputs(root.digest, target, tags, platformInfo, report, started, clock, status: "promoted")
+    o["signature"] = signatureStatus
+    o["artifacts-copied"] = String(carried.count)
+    return StageResult(outputs: o, summary: summary.render())
   }
 
   private func outputs(_ digest: Digest, _ target: Reference, _ tags: [String], _ platforms: [PlatformInfo], _ report: CopyReport, _ started: ContinuousClock.Instant, _ clock: ContinuousClock, status: String) -> Outputs {
@@ -203,8 +238,10 @@ struct PromoteSummary {
   var tags: [String]
   var checks: [Check]
   var platforms: [PlatformInfo]
+  var signatures: [SignatureCheck] = []
   var status = ""
   var report: CopyReport?
+  var attachments: [CarriedAttachment] = []
 
   func render() -> StepSummary {
     var s = StepSummary()
@@ -217,6 +254,10 @@ struct PromoteSummary {
     ])
     s.heading("Validation", level: 3)
     s.table(["Check", "", "Detail"], checks.map { [$0.name, $0.passed ? "✓" : "✗", Markdown.cell($0.detail)] })
+    if !signatures.isEmpty {
+      s.heading("Signatures", level: 3)
+      s.table(["Signature", "Result", "Detail"], signatures.map { [Markdown.code($0.location), $0.status, Markdown.cell($0.detail)] })
+    }
     if !platforms.isEmpty {
       s.heading("Platforms", level: 3)
       s.table(["Platform", "Manifest", "Size", "Layers"], platforms.map { [Markdown.cell($0.platform), Markdown.code($0.digest.short), ByteSize.format($0.size), String($0.layers)] })
@@ -226,6 +267,12 @@ struct PromoteSummary {
       s.table(["Copied", "Mounted", "Already present", "Manifests"], [[
         "\(r.blobsCopied) blobs, \(ByteSize.format(r.bytesCopied))", "\(r.blobsMounted) blobs, \(ByteSize.format(r.bytesMounted))", "\(r.blobsSkipped) blobs", String(r.manifestsPushed),
       ]])
+    }
+    if !attachments.isEmpty {
+      s.heading(report == nil ? "Artifacts that would be carried" : "Artifacts carried", level: 3)
+      s.table(["Artifact", "Of", "At the target"], attachments.map { c in
+        [c.attachment.label, Markdown.code(c.attachment.subject.short), Markdown.code(c.attachment.tag ?? c.targetDigest.short) + (c.merged ? " (merged with the target's)" : "")]
+      })
     }
     return s
   }

@@ -1,0 +1,176 @@
+import Foundation
+import HTTP
+
+/// A manifest attached to an image: a cosign tag (`sha256-<hex>.sig|.att|.sbom`) or an OCI 1.1
+/// referrer (a manifest whose `subject` is the image).
+public struct Attachment: Sendable, Equatable {
+  public enum Kind: Sendable, Equatable {
+    case tag(Cosign.Attachment)
+    case referrer
+  }
+  public var kind: Kind
+  /// The image (or platform manifest) it is attached to.
+  public var subject: Digest
+  public var manifest: RawManifest
+  /// The referrer's descriptor as listed (artifactType, annotations), for the fallback index.
+  public var descriptor: Descriptor
+
+  /// `signature`, `attestation`, `sbom`, or `referrer <artifactType>`.
+  public var label: String {
+    switch kind {
+    case .tag(.signature): "signature"
+    case .tag(.attestation): "attestation"
+    case .tag(.sbom): "sbom"
+    case .referrer: "referrer \(descriptor.artifactType ?? "")".trimmingCharacters(in: .whitespaces)
+    }
+  }
+
+  /// The tag it lives under (cosign kinds), nil for referrers.
+  public var tag: String? {
+    if case .tag(let a) = kind { Cosign.tag(subject, a) } else { nil }
+  }
+}
+
+/// Finds what is attached to a set of digests in one repository: the cosign tags, and the
+/// referrers through the referrers API or, where the registry has none (docker-registry 2.8,
+/// Docker Hub), the `sha256-<hex>` fallback tag.
+public struct AttachmentFinder: Sendable {
+  public let client: RegistryClient
+  public let repository: String
+  /// Referrer artifact types that are not carried (Gantry's own history records stay per repository).
+  public var excludedArtifactTypes: Set<String> = [PromotionRecord.artifactType]
+
+  public init(client: RegistryClient, repository: String) {
+    self.client = client
+    self.repository = repository
+  }
+
+  public func find(for subjects: [Digest]) async throws -> [Attachment] {
+    // Four lookups per subject, several at once: on a far registry these are round trips.
+    enum Lookup: Sendable { case tag(Digest, Cosign.Attachment), referrers(Digest) }
+    let lookups = subjects.flatMap { s in Cosign.Attachment.allCases.map { Lookup.tag(s, $0) } + [.referrers(s)] }
+    let client = self.client
+    let repository = self.repository
+    let excluded = excludedArtifactTypes
+    let found = try await boundedMap(lookups, concurrency: 8) { lookup -> [Attachment] in
+      switch lookup {
+      case .tag(let subject, let kind):
+        guard let m = try await Self.manifestIfPresent(client, repository, Cosign.tag(subject, kind)) else { return [] }
+        return [Attachment(kind: .tag(kind), subject: subject, manifest: m, descriptor: m.descriptor)]
+      case .referrers(let subject):
+        var listed = try await client.referrers(repository, subject)
+        if listed == nil, let index = try await Self.manifestIfPresent(client, repository, Cosign.referrersTag(subject)), case .index(let manifests, _) = index.content {
+          listed = manifests
+        }
+        var out: [Attachment] = []
+        for d in listed ?? [] where !excluded.contains(d.artifactType ?? "") {
+          let m = try await client.manifest(repository, d.digest.description)
+          out.append(Attachment(kind: .referrer, subject: subject, manifest: m, descriptor: d))
+        }
+        return out
+      }
+    }
+    return found.flatMap { $0 }
+  }
+
+  static func manifestIfPresent(_ client: RegistryClient, _ repository: String, _ reference: String) async throws -> RawManifest? {
+    do { return try await client.manifest(repository, reference) } catch RegistryError.notFound { return nil }
+  }
+}
+
+/// What carrying one attachment did.
+public struct CarriedAttachment: Sendable, Equatable {
+  public var attachment: Attachment
+  /// The digest now at the target (differs from the source when cosign layers were merged
+  /// into signatures the target already had).
+  public var targetDigest: Digest
+  public var merged: Bool
+
+  public init(attachment: Attachment, targetDigest: Digest, merged: Bool) {
+    self.attachment = attachment
+    self.targetDigest = targetDigest
+    self.merged = merged
+  }
+}
+
+/// Copies attachments next to a promoted image: blobs and manifests by digest, then the cosign
+/// tag (merging layers into a tag the target already has, so no signature is lost) or, for a
+/// referrer on a registry without the referrers API, an entry in the `sha256-<hex>` fallback index.
+public struct AttachmentCopier: Sendable {
+  public let source: RegistryClient
+  public let sourceRepository: String
+  public let target: RegistryClient
+  public let targetRepository: String
+  public let options: CopyOptions
+
+  public init(source: RegistryClient, sourceRepository: String, target: RegistryClient, targetRepository: String, options: CopyOptions = CopyOptions()) {
+    self.source = source
+    self.sourceRepository = sourceRepository
+    self.target = target
+    self.targetRepository = targetRepository
+    self.options = options
+  }
+
+  public func carry(_ attachments: [Attachment]) async throws -> [CarriedAttachment] {
+    let copier = Copier(source: source, sourceRepository: sourceRepository, target: target, targetRepository: targetRepository, options: options)
+    var carried: [CarriedAttachment] = []
+    for a in attachments {
+      let graph = try await ImageGraph.load(from: source, repository: sourceRepository, root: a.manifest)
+      _ = try await copier.copy(graph)
+      if let tag = a.tag {
+        carried.append(try await putTag(a, tag))
+      } else {
+        try await addToFallbackIndex(a)
+        carried.append(CarriedAttachment(attachment: a, targetDigest: a.manifest.digest, merged: false))
+      }
+    }
+    return carried
+  }
+
+  private func putTag(_ a: Attachment, _ tag: String) async throws -> CarriedAttachment {
+    let existing = try await AttachmentFinder.manifestIfPresent(target, targetRepository, tag)
+    guard let existing, existing.digest != a.manifest.digest else {
+      if existing == nil { try await target.putManifest(targetRepository, tag, a.manifest) }
+      return CarriedAttachment(attachment: a, targetDigest: a.manifest.digest, merged: false)
+    }
+    // The target has its own signatures under this tag: keep them and add ours, as `cosign sign` appends.
+    let merged = try Self.mergeLayers(into: existing, from: a.manifest)
+    if merged.digest != existing.digest { try await target.putManifest(targetRepository, tag, merged) }
+    return CarriedAttachment(attachment: a, targetDigest: merged.digest, merged: true)
+  }
+
+  /// `base` with the layers of `extra` it lacks appended (other fields from `base`).
+  static func mergeLayers(into base: RawManifest, from extra: RawManifest) throws -> RawManifest {
+    guard var doc = try JSONSerialization.jsonObject(with: base.bytes) as? [String: Any],
+      let extraDoc = try JSONSerialization.jsonObject(with: extra.bytes) as? [String: Any]
+    else { return extra }
+    let baseLayers = doc["layers"] as? [[String: Any]] ?? []
+    let have = Set(baseLayers.compactMap { $0["digest"] as? String })
+    let added = (extraDoc["layers"] as? [[String: Any]] ?? []).filter { !have.contains($0["digest"] as? String ?? "") }
+    guard !added.isEmpty else { return base }
+    doc["layers"] = baseLayers + added
+    let bytes = try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .withoutEscapingSlashes])
+    return try RawManifest(bytes: bytes, mediaType: base.mediaType)
+  }
+
+  /// On a registry with the referrers API, pushing the manifest (with its `subject`) is enough;
+  /// otherwise the client keeps the `sha256-<hex>` index of referrers itself.
+  private func addToFallbackIndex(_ a: Attachment) async throws {
+    if try await target.referrers(targetRepository, a.subject) != nil { return }
+    let tag = Cosign.referrersTag(a.subject)
+    var manifests: [[String: Any]] = []
+    if let existing = try await AttachmentFinder.manifestIfPresent(target, targetRepository, tag),
+      let doc = try JSONSerialization.jsonObject(with: existing.bytes) as? [String: Any]
+    {
+      manifests = doc["manifests"] as? [[String: Any]] ?? []
+    }
+    if manifests.contains(where: { ($0["digest"] as? String) == a.manifest.digest.description }) { return }
+    var entry: [String: Any] = ["mediaType": a.manifest.mediaType, "digest": a.manifest.digest.description, "size": a.manifest.bytes.count]
+    if let t = a.descriptor.artifactType { entry["artifactType"] = t }
+    if let ann = a.descriptor.annotations, !ann.isEmpty { entry["annotations"] = ann }
+    manifests.append(entry)
+    let doc: [String: Any] = ["schemaVersion": 2, "mediaType": MediaType.ociIndex, "manifests": manifests]
+    let bytes = try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .withoutEscapingSlashes])
+    try await target.putManifest(targetRepository, tag, try RawManifest(bytes: bytes, mediaType: MediaType.ociIndex))
+  }
+}
