@@ -79,4 +79,24 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
       await #expect { _ = try await c.manifest("app", "1") } throws: { "\($0)".contains(check) && "\($0)".contains("DENIED: no") }
     }
   }
+
+  @Test func referrersAPIIsUsedWhereItExistsAndAbsenceIsNil() async throws {
+    let digest = manifest.digest
+    let index = Data(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\#(digest)","size":2,"artifactType":"application/vnd.dev.cosign.artifact.sig.v1+json"}]}"#.utf8)
+    let (withAPI, t) = client { r in
+      r.url.path == "/v2/" ? Response(status: 200, url: r.url) : Response(status: 200, headers: ["Content-Type": MediaType.ociIndex], body: index, url: r.url)
+    }
+    let listed = try await withAPI.referrers("app", digest)
+    #expect(listed?.map(\.artifactType) == [Cosign.signatureArtifactType])
+    #expect(t.requests.last?.url.path == "/v2/app/referrers/\(digest)")
+    #expect(t.requests.last?.headers["Accept"] == MediaType.ociIndex)
+
+    // docker-registry 2.8 and Docker Hub: 404, or a page that is not an index.
+    for (status, type) in [(404, "text/plain"), (200, "text/html")] {
+      let (without, _) = client { r in
+        r.url.path == "/v2/" ? Response(status: 200, url: r.url) : Response(status: status, headers: ["Content-Type": type], body: Data("404 page not found".utf8), url: r.url)
+      }
+      #expect(try await without.referrers("app", digest) == nil)
+    }
+  }
 }
