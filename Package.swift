@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers import downward only (docs/architecture.md, DESIGN.md):
-// gantry → GantryCLI → Stages → (OCI, Versioning, Health) → HTTP → CCurl; ActionsCore below Stages.
+// gantry → GantryCLI → Stages → (OCI, Versioning, Health, GitHub) → HTTP → CCurl; ActionsCore below Stages.
 let package = Package(
   name: "gantry",
   platforms: [.macOS(.v13)],
@@ -24,7 +24,8 @@ let package = Package(
     .target(name: "Versioning", dependencies: ["TOMLKit"]),
     .target(name: "OCI", dependencies: ["HTTP", .product(name: "Crypto", package: "swift-crypto")]),
     .target(name: "Health", dependencies: ["HTTP"]),
-    .target(name: "Stages", dependencies: ["ActionsCore", "HTTP", "Versioning", "OCI", "Health"]),
+    .target(name: "GitHub", dependencies: ["HTTP"]),
+    .target(name: "Stages", dependencies: ["ActionsCore", "HTTP", "Versioning", "OCI", "Health", "GitHub"]),
     .target(name: "GantryCLI", dependencies: ["Stages", "ActionsCore"]),
     .executableTarget(name: "gantry", dependencies: ["GantryCLI"]),
     .target(name: "TestSupport", dependencies: ["HTTP", "OCI", .product(name: "Crypto", package: "swift-crypto")]),
@@ -33,7 +34,7 @@ let package = Package(
     .testTarget(name: "VersioningTests", dependencies: ["Versioning", "TestSupport"]),
     .testTarget(name: "HealthTests", dependencies: ["Health"]),
     .testTarget(name: "OCITests", dependencies: ["OCI", "TestSupport"]),
-    .testTarget(name: "StagesTests", dependencies: ["Stages", "ActionsCore", "GantryCLI", "OCI", "TestSupport"]),
+    .testTarget(name: "StagesTests", dependencies: ["Stages", "ActionsCore", "GantryCLI", "OCI", "GitHub", "HTTP", "TestSupport"]),
     .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "GantryCLI", "Stages", "OCI"]),
   ],
   swiftLanguageModes: [.v6]

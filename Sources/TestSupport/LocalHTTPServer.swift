@@ -8,13 +8,9 @@ public final class LocalHTTPServer: @unchecked Sendable {
 
   /// - Parameter tls: serve HTTPS with this certificate.
   public init(tls: TestCertificates? = nil) throws {
-    guard let python = which("python3") else { throw TestSupportError("python3 is needed for the test HTTP server") }
-    var args = [RepoPaths.fixture("http_server.py")]
+    var args: [String] = []
     if let tls { args += ["--cert", tls.serverCert, "--key", tls.serverKey] }
-    child = try ChildProcess(python, args)
-    let line = try child.waitForLine { $0.hasPrefix("PORT ") }
-    guard let p = Int(line.dropFirst(5)) else { throw TestSupportError("bad port line \(line)") }
-    port = p
+    (child, port) = try startFixture("http_server.py", args)
     scheme = tls == nil ? "http" : "https"
   }
 
@@ -63,15 +59,11 @@ public final class FaultProxy: @unchecked Sendable {
   public var host: String { "127.0.0.1:\(port)" }
 
   public init(upstreamPort: Int, failEvery: Int = 0, throttleFirstBlob: Bool = false, resetFirstBlob: Bool = false) throws {
-    guard let python = which("python3") else { throw TestSupportError("python3 is needed for the fault proxy") }
-    var args = [RepoPaths.fixture("fault_proxy.py"), String(upstreamPort)]
+    var args = [String(upstreamPort)]
     if failEvery > 0 { args += ["--fail-every", String(failEvery)] }
     if throttleFirstBlob { args.append("--throttle-first-blob") }
     if resetFirstBlob { args.append("--reset-first-blob") }
-    child = try ChildProcess(python, args)
-    let line = try child.waitForLine { $0.hasPrefix("PORT ") }
-    guard let p = Int(line.dropFirst(5)) else { throw TestSupportError("bad port line \(line)") }
-    port = p
+    (child, port) = try startFixture("fault_proxy.py", args)
   }
 
   /// How many faults were injected so far.
@@ -80,4 +72,41 @@ public final class FaultProxy: @unchecked Sendable {
   }
 
   public func stop() { child.stop() }
+}
+
+/// Tests/Fixtures/github_api.py: the GitHub REST API answered from a real git repository.
+public final class GitHubAPIServer: @unchecked Sendable {
+  public let port: Int
+  public let token: String
+  private let child: ChildProcess
+
+  public init(repository: String, token: String = "ghs_test\(UInt32.random(in: 1000...9999))") throws {
+    self.token = token
+    (child, port) = try startFixture("github_api.py", [repository, token])
+  }
+
+  /// `GITHUB_API_URL` for this server; `enterprise` adds GitHub Enterprise Server's `/api/v3`.
+  public func apiURL(enterprise: Bool = false) -> String { "http://127.0.0.1:\(port)" + (enterprise ? "/api/v3" : "") }
+
+  /// The next `count` requests are rate limited: `mode` retry-after (secondary limit) or reset (primary).
+  public func rateLimit(next count: Int, mode: String) throws {
+    _ = try runCommand("/usr/bin/curl", ["-s", "-X", "POST", "-d", #"{"ratelimit":\#(count),"mode":"\#(mode)"}"#, "-H", "Content-Type: application/json", "\(apiURL())/_control"])
+  }
+
+  /// "METHOD path" of every request so far.
+  public func requests() throws -> [String] {
+    let out = try runCommand("/usr/bin/curl", ["-s", "\(apiURL())/_requests"]).stdout
+    return (try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String]) ?? []
+  }
+
+  public func stop() { child.stop() }
+}
+
+/// Starts a Python fixture from Tests/Fixtures that prints `PORT <n>` when it listens.
+func startFixture(_ script: String, _ args: [String]) throws -> (ChildProcess, Int) {
+  guard let python = which("python3") else { throw TestSupportError("python3 is needed for \(script)") }
+  let child = try ChildProcess(python, [RepoPaths.fixture(script)] + args)
+  let line = try child.waitForLine { $0.hasPrefix("PORT ") }
+  guard let port = Int(line.dropFirst(5)) else { throw TestSupportError("\(script): bad port line \(line)") }
+  return (child, port)
 }

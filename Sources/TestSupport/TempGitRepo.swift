@@ -32,4 +32,22 @@ public final class TempGitRepo: @unchecked Sendable {
   public func write(_ name: String, _ text: String) throws {
     try text.write(toFile: directory.file(name), atomically: true, encoding: .utf8)
   }
+
+  /// Appends empty commits with these messages to the current branch in one `git fast-import`
+  /// (hundreds of commits in milliseconds, for history-length tests).
+  public func emptyCommits(_ messages: [String]) throws {
+    let branch = try git("symbolic-ref", "HEAD")
+    var stream = ""
+    for (i, m) in messages.enumerated() {
+      let data = Data(m.utf8)
+      stream += "commit \(branch)\ncommitter T <t@example.com> \(1_763_780_000 + i) +0000\ndata \(data.count)\n\(m)\n"
+      if i == 0 { stream += "from \(branch)^0\n" }
+      stream += "\n"
+    }
+    let file = directory.file(".fast-import")
+    try stream.write(toFile: file, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: file) }
+    let r = try runCommand("/bin/sh", ["-c", "git -C '\(path)' fast-import --quiet < '\(file)'"], environment: env)
+    guard r.status == 0 else { throw TestSupportError("git fast-import: \(r.stderr)") }
+  }
 }

@@ -10,7 +10,7 @@ enum RegistryInputs {
   static let target = InputDeclaration("target", "Target repository (e.g. ghcr.io/acme/app); promote also takes a tag there when `tags` is empty, verify-digest needs a tag or digest", required: true)
   static let environment = InputDeclaration("environment", "Environment name (dev, staging, production, …): build-tag picks its default tags by it; promote makes it a moving tag and records the promotion in the target repository; rollback and history read those records")
   static let tags = InputDeclaration("tags", "Target tags, one per line (promote default: the source tag; rollback: extra tags moved with the environment tag)", kind: .list)
-  static let dryRun = InputDeclaration("dry-run", "Resolve and validate only; change nothing in any registry", kind: .boolean, default: "false")
+  static let dryRun = InputDeclaration("dry-run", "Compute and validate only; change nothing in any registry or repository", kind: .boolean, default: "false")
   static let digestOutput = OutputDeclaration("digest", "The manifest digest now live: promoted (promote) or restored (rollback)")
   static let versionOutput = OutputDeclaration("version", "The version: computed (version), normalised without prefix (build-tag), restored (rollback)")
   static let imageOutput = OutputDeclaration("image", "target@digest of that manifest, the immutable reference to deploy")

@@ -1,5 +1,6 @@
 import ActionsCore
 import Foundation
+import GitHub
 import Versioning
 
 /// `version`: the version of the code — from a manifest file, or the latest tag plus the bump
@@ -18,6 +19,13 @@ public struct VersionStage: Stage {
     InputDeclaration("major-on-zero", "version: let a breaking change on 0.x bump to 1.0.0 (default: bump the minor)", kind: .boolean, default: "false"),
     InputDeclaration("sha", "Commit SHA. Default: GITHUB_SHA"),
     InputDeclaration("working-directory", "version: the checkout (default: GITHUB_WORKSPACE, else the current directory)"),
+    InputDeclaration("history", "version: where tags and commits are read: auto (the checkout when it has full history, else the GitHub API), git, github-api", kind: .choice(["auto", "git", "github-api"]), default: "auto"),
+    InputDeclaration("github-token", "version: token for the GitHub API (shallow checkouts, create-tag, create-release)", actionDefault: "${{ github.token }}", secret: true),
+    InputDeclaration("create-tag", "version: create the release tag (tag-prefix + version) at the commit through the GitHub API", kind: .boolean, default: "false"),
+    InputDeclaration("tag-message", "version: make the created tag annotated, with this message (default: lightweight)"),
+    InputDeclaration("create-release", "version: create a GitHub release for the tag", kind: .boolean, default: "false"),
+    InputDeclaration("release-notes", "version: the release body: changelog (Gantry's, from conventional commits) or generated (GitHub's)", kind: .choice(["changelog", "generated"]), default: "changelog"),
+    RegistryInputs.dryRun,
   ]
 
   public static let outputs: [OutputDeclaration] = [
@@ -38,6 +46,9 @@ public struct VersionStage: Stage {
     OutputDeclaration("changelog", "version: markdown release notes from the commits since the last tag"),
     OutputDeclaration("commits", "version: number of commits since the last tag"),
     OutputDeclaration("version-source", "version: what the version was read from (file path, tag, or tag + commits)"),
+    OutputDeclaration("history-source", "version: where tags and commits were read: git, github-api, or none"),
+    OutputDeclaration("tag-created", "version: created, exists (already at this commit), dry-run, or empty when not asked"),
+    OutputDeclaration("release-url", "version: the GitHub release's page, when create-release"),
   ]
 
   public init() {}
@@ -57,20 +68,13 @@ public struct VersionStage: Stage {
     let explicitFile = inputs.string("file").map { $0.hasPrefix("/") ? $0 : "\(directory)/\($0)" }
     if source == "auto" { source = (explicitFile != nil || ManifestFiles.find(in: directory) != nil) ? "file" : "tags" }
 
-    // The last release and the commits since. A file source uses them when the full history
-    // is there (for previous-version and the changelog); the others need them.
-    let repo = try? GitRepository(path: directory)
-    let shallow = repo?.isShallow ?? false
-    var last: (tag: String, version: SemVer)?
-    var commits: [ConventionalCommit] = []
-    if source != "file" || (repo != nil && !shallow) {
-      guard let repo else { throw StageFailure("source '\(source)' needs the git history, but \(directory) is not a git checkout", title: "version failed") }
-      if shallow {
-        throw StageFailure("\(directory) is a shallow checkout, so tags and commits are missing: set `fetch-depth: 0` on actions/checkout (the GitHub API fallback is not built yet)", title: "version failed")
-      }
-      last = try repo.latestTag(prefix: prefix)
-      commits = try repo.commits(since: last?.tag)
-    }
+    // The last release and the commits since. A file source uses them when a history is at
+    // hand (for previous-version and the changelog); the others need them.
+    let sha = inputs.string("sha") ?? env.sha ?? (try? GitRepository(path: directory).head()) ?? ""
+    let history = try chooseHistory(context, directory: directory, sha: sha, needed: source != "file")
+    let found = try await history?.release(prefix: prefix)
+    let last = found?.last
+    let commits = found?.commits ?? []
     let previous = last?.version ?? initial
     let bump = commits.map(\.bump).max() ?? .none
     let next = bump.apply(to: previous, majorOnZero: majorOnZero)
@@ -99,7 +103,6 @@ public struct VersionStage: Stage {
       }
     }
 
-    let sha = inputs.string("sha") ?? env.sha ?? (try? repo?.head()) ?? ""
     let short = String(sha.prefix(7))
     let changelog = Changelog.markdown(commits, escape: Markdown.text)
     var o = Outputs()
@@ -120,11 +123,34 @@ public struct VersionStage: Stage {
     o["changelog"] = changelog
     o["commits"] = String(commits.count)
     o["version-source"] = origin
+    o["history-source"] = history?.kind ?? "none"
+
+    // Writes, only when asked.
+    let createTag = try inputs.bool("create-tag")
+    let createRelease = try inputs.bool("create-release")
+    var tagState = ""
+    var releaseURL = ""
+    if createTag || createRelease {
+      guard let api = GitHubRepository.from(context) else {
+        throw InputError("github-token", "create-tag and create-release need github-token and GITHUB_REPOSITORY (set in GitHub Actions)")
+      }
+      guard !sha.isEmpty else { throw InputError("sha", "create-tag and create-release need the commit: set sha or GITHUB_SHA") }
+      let writer = ReleaseWriter(repo: api, dryRun: try inputs.bool("dry-run"), log: context.log)
+      let tag = prefix + version.description
+      if createTag { tagState = try await writer.tag(tag, at: sha, message: inputs.string("tag-message")) }
+      if createRelease {
+        let body = try inputs.choice("release-notes") == "generated" ? nil : (changelog.isEmpty ? "No changes since \(last?.tag ?? "the beginning")." : changelog)
+        releaseURL = try await writer.release(tag, sha: sha, body: body, prerelease: version.isPrerelease).url
+      }
+    }
+    o["tag-created"] = tagState
+    o["release-url"] = releaseURL
 
     var s = StepSummary()
     s.heading("Version \(version)")
     s.table(["", ""], [
       ["Version", Markdown.code(version.description)], ["Read from", Markdown.cell(origin)],
+      ["History", history.map { $0.kind == "git" ? "git checkout" : "GitHub API (\(env.repository ?? ""))" } ?? "none"],
       ["Previous release", last.map { Markdown.code($0.tag) } ?? "none"], ["Bump from commits", bump.rawValue],
       ["Next version", Markdown.code(next.description)], ["Snapshot tag", Markdown.code(o["snapshot-tag"] ?? "")],
     ])
@@ -132,7 +158,28 @@ public struct VersionStage: Stage {
     if !reasons.isEmpty {
       s.raw("**\(bump.rawValue) bump because of:** " + reasons.prefix(5).map { Markdown.code(String($0.sha.prefix(7))) + " " + Markdown.text($0.subject) }.joined(separator: "; "))
     }
+    if !tagState.isEmpty { s.raw("**Tag** \(Markdown.code(prefix + version.description)): \(tagState)") }
+    if !releaseURL.isEmpty { s.raw("**Release**: \(releaseURL)") }
     if !changelog.isEmpty { s.details("Changelog (\(commits.count) commits)", changelog) }
     return StageResult(outputs: o, summary: s)
+  }
+
+  /// The checkout when it has the whole history; else the GitHub API; never a truncated history.
+  private func chooseHistory(_ context: StageContext, directory: String, sha: String, needed: Bool) throws -> (any CommitHistory)? {
+    let mode = try context.inputs.choice("history") ?? "auto"
+    let repo = try? GitRepository(path: directory)
+    let shallow = repo?.isShallow ?? false
+    if mode != "github-api", let repo, !shallow { return LocalCommitHistory(repo: repo) }
+    let why = repo == nil ? "\(directory) is not a git checkout" : "\(directory) is a shallow checkout (tags and commits missing)"
+    if mode == "git" {
+      guard needed else { return nil }
+      throw StageFailure("\(why): set `fetch-depth: 0` on actions/checkout, or history: auto to use the GitHub API", title: "version failed")
+    }
+    guard let api = GitHubRepository.from(context), !sha.isEmpty else {
+      guard needed || mode == "github-api" else { return nil }
+      throw StageFailure("\(why), and the GitHub API cannot be used (it needs github-token, GITHUB_REPOSITORY and the commit): set `fetch-depth: 0` on actions/checkout or pass github-token", title: "version failed")
+    }
+    if mode == "auto" { context.log.info("\(why): reading tags and commits through the GitHub API") }
+    return GitHubCommitHistory(repo: api, head: sha)
   }
 }

@@ -1,0 +1,174 @@
+import Foundation
+import HTTP
+
+/// Settings for talking to the GitHub REST API, with documented defaults.
+public struct GitHubConfiguration: Sendable {
+  /// `GITHUB_API_URL`: `https://api.github.com`, or `https://HOST/api/v3` on GitHub Enterprise Server.
+  public var apiURL: URL
+  /// `owner/name`.
+  public var repository: String
+  public var token: String?
+  /// Longest wait for a rate limit to reset before failing. Default 60 s: a release job can
+  /// afford a minute; an hour-long primary limit reset is reported instead of waited out.
+  public var maxRateLimitWait: Duration = .seconds(60)
+  /// Attempts after a rate-limit answer. Default 3.
+  public var rateLimitRetries: Int = 3
+
+  public init(apiURL: URL, repository: String, token: String?) {
+    self.apiURL = apiURL
+    self.repository = repository
+    self.token = token
+  }
+}
+
+/// A failed GitHub API call, in words a user can act on.
+public enum GitHubError: Error, Sendable, Equatable, CustomStringConvertible {
+  case unauthorized(String)
+  case forbidden(operation: String, message: String)
+  case notFound(operation: String, message: String)
+  case rateLimited(operation: String, resetIn: Int)
+  case unprocessable(operation: String, message: String)
+  case unexpected(operation: String, status: Int, message: String)
+  case unreachable(String)
+
+  public var description: String {
+    switch self {
+    case .unauthorized(let m): "GitHub API: bad credentials (\(m)): check github-token"
+    case .forbidden(let op, let m): "GitHub API: \(op) is forbidden (\(m)): the token needs `permissions: contents: write` for tags and releases"
+    case .notFound(let op, let m): "GitHub API: \(op): not found (\(m)); check GITHUB_REPOSITORY and that github-token can read it"
+    case .rateLimited(let op, let s): "GitHub API: rate limited during \(op); the limit resets in \(s) s, longer than Gantry waits"
+    case .unprocessable(let op, let m): "GitHub API: \(op) was refused: \(m)"
+    case .unexpected(let op, let status, let m): "GitHub API: \(op) failed with HTTP \(status): \(m)"
+    case .unreachable(let why): "GitHub API unreachable: \(why)"
+    }
+  }
+}
+
+/// A small client for the [GitHub REST API](https://docs.github.com/en/rest): JSON in and out,
+/// `Link` pagination, and rate limits honoured (`Retry-After`, `x-ratelimit-reset`) as
+/// [GitHub asks](https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#handle-rate-limit-errors-appropriately).
+public struct GitHubClient: Sendable {
+  public let configuration: GitHubConfiguration
+  let http: HTTPClient
+  /// Called before waiting out a rate limit (for the log).
+  public var onRateLimit: (@Sendable (Duration, String) -> Void)?
+  /// Sleeps; tests may shorten it.
+  public var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+
+  public init(configuration: GitHubConfiguration, transport: any Transport) {
+    self.configuration = configuration
+    var retry = RetryPolicy(retries: 3)
+    // 429 and 403 rate limits are handled here, with GitHub's own headers.
+    retry.retryStatuses.remove(429)
+    http = HTTPClient(transport: transport, retry: retry)
+  }
+
+  /// `/repos/{owner}/{repo}` + `path`.
+  public func repoPath(_ path: String) -> String { "repos/\(configuration.repository)\(path)" }
+
+  /// Sends and decodes. `allow404` returns nil for a 404.
+  public func request<T: Decodable>(
+    _ method: String, _ path: String, query: [String: String] = [:], body: [String: Any]? = nil, operation: String, allow404: Bool = false, as: T.Type = T.self
+  ) async throws -> (value: T, response: Response)? {
+    let response = try await send(method, url(path, query), body: body, operation: operation)
+    if response.status == 404 {
+      if allow404 { return nil }
+      throw GitHubError.notFound(operation: operation, message: Self.message(response.body))
+    }
+    do { return (try JSONDecoder().decode(T.self, from: response.body), response) } catch {
+      throw GitHubError.unexpected(operation: operation, status: response.status, message: "response does not decode: \(error)")
+    }
+  }
+
+  /// Every page of a list endpoint (`per_page=100`, following `Link: rel="next"`).
+  public func all<T: Decodable>(_ path: String, query: [String: String] = [:], operation: String, limit: Int = 10_000) async throws -> [T] {
+    var items: [T] = []
+    var next: URL? = url(path, query.merging(["per_page": "100"]) { a, _ in a })
+    while let u = next, items.count < limit {
+      let response = try await send("GET", u, body: nil, operation: operation)
+      do { items += try JSONDecoder().decode([T].self, from: response.body) } catch {
+        throw GitHubError.unexpected(operation: operation, status: response.status, message: "response does not decode: \(error)")
+      }
+      next = Self.nextLink(response.headers["Link"]).flatMap { URL(string: $0) }
+    }
+    return items
+  }
+
+  func url(_ path: String, _ query: [String: String]) -> URL {
+    var base = configuration.apiURL.absoluteString
+    if !base.hasSuffix("/") { base += "/" }
+    var c = URLComponents(string: base + path)!
+    if !query.isEmpty { c.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) } }
+    return c.url!
+  }
+
+  func send(_ method: String, _ url: URL, body: [String: Any]?, operation: String) async throws -> Response {
+    var headers: Headers = ["Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"]
+    if let token = configuration.token, !token.isEmpty { headers.set("Authorization", "Bearer \(token)") }
+    var payload = RequestBody.empty
+    if let body {
+      headers.set("Content-Type", "application/json")
+      payload = .data(try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
+    }
+    var attempt = 0
+    while true {
+      let response: Response
+      do { response = try await http.send(Request(method: method, url: url, headers: headers, body: payload)) } catch let e as HTTPError {
+        throw GitHubError.unreachable(e.description)
+      }
+      if response.isSuccess || response.status == 404 { return response }
+      if let wait = Self.rateLimitWait(response), attempt < configuration.rateLimitRetries {
+        guard wait <= configuration.maxRateLimitWait else {
+          throw GitHubError.rateLimited(operation: operation, resetIn: Int(wait.totalMilliseconds / 1000))
+        }
+        onRateLimit?(wait, operation)
+        try await sleep(wait)
+        attempt += 1
+        continue
+      }
+      let message = Self.message(response.body)
+      switch response.status {
+      case 401: throw GitHubError.unauthorized(message)
+      case 403 where Self.rateLimitWait(response) != nil, 429:
+        throw GitHubError.rateLimited(operation: operation, resetIn: Int((Self.rateLimitWait(response) ?? .zero).totalMilliseconds / 1000))
+      case 403: throw GitHubError.forbidden(operation: operation, message: message)
+      case 422: throw GitHubError.unprocessable(operation: operation, message: message)
+      default: throw GitHubError.unexpected(operation: operation, status: response.status, message: message)
+      }
+    }
+  }
+
+  /// How long a rate-limited answer asks us to wait, or nil when it is not a rate limit:
+  /// `Retry-After` first (secondary limits), else `x-ratelimit-remaining: 0` until `x-ratelimit-reset`.
+  static func rateLimitWait(_ response: Response, now: Date = Date()) -> Duration? {
+    guard response.status == 403 || response.status == 429 else { return nil }
+    if let ra = response.headers["Retry-After"], let d = RetryPolicy.parseRetryAfter(ra, now: now) { return d }
+    if response.headers["x-ratelimit-remaining"] == "0", let reset = response.headers["x-ratelimit-reset"].flatMap(Double.init) {
+      return .milliseconds(max(0, Int((reset - now.timeIntervalSince1970) * 1000)) + 1000)
+    }
+    if response.status == 429 { return .seconds(60) }
+    return nil
+  }
+
+  /// GitHub's `{"message": …, "errors": [...]}`.
+  static func message(_ body: Data) -> String {
+    struct E: Decodable {
+      struct Item: Decodable { var message: String?; var code: String?; var field: String? }
+      var message: String?
+      var errors: [Item]?
+    }
+    guard let e = try? JSONDecoder().decode(E.self, from: body) else { return String(decoding: body.prefix(200), as: UTF8.self) }
+    let details = (e.errors ?? []).compactMap { $0.message ?? [$0.field, $0.code].compactMap { $0 }.joined(separator: " ") }
+    return ([e.message ?? ""] + details).filter { !$0.isEmpty }.joined(separator: ": ")
+  }
+
+  /// `<url>; rel="next"` → url.
+  static func nextLink(_ header: String?) -> String? {
+    guard let header else { return nil }
+    for part in header.split(separator: ",") where part.contains("rel=\"next\"") {
+      guard let open = part.firstIndex(of: "<"), let close = part.firstIndex(of: ">"), open < close else { continue }
+      return String(part[part.index(after: open)..<close])
+    }
+    return nil
+  }
+}

@@ -1,0 +1,119 @@
+import Foundation
+
+/// A commit as the API lists it.
+public struct GitHubCommit: Sendable, Decodable, Equatable {
+  public struct Inner: Sendable, Decodable, Equatable { public var message: String }
+  public var sha: String
+  public var commit: Inner
+  public var message: String { commit.message }
+}
+
+/// A tag as `GET /repos/{owner}/{repo}/tags` lists it (the commit it points at, dereferenced).
+public struct GitHubTag: Sendable, Decodable, Equatable {
+  public struct Target: Sendable, Decodable, Equatable { public var sha: String }
+  public var name: String
+  public var commit: Target
+}
+
+/// How `head` relates to `base` ([compare](https://docs.github.com/en/rest/commits/commits#compare-two-commits)).
+public struct GitHubComparison: Sendable, Equatable {
+  /// ahead, behind, identical or diverged.
+  public var status: String
+  /// Every commit in base..head, oldest first (all pages).
+  public var commits: [GitHubCommit]
+}
+
+/// The repository facts the version stage needs, and its two writes (a tag, a release),
+/// through the REST API: for shallow checkouts (actions/checkout's default) and images without git.
+public struct GitHubRepository: Sendable {
+  public let client: GitHubClient
+
+  public init(client: GitHubClient) { self.client = client }
+
+  public func tags() async throws -> [GitHubTag] {
+    try await client.all(client.repoPath("/tags"), operation: "list tags")
+  }
+
+  /// `base...head` with every commit: the compare endpoint returns at most 250 commits
+  /// unless paginated, so pages of 100 are read until `total_commits` are in hand.
+  public func compare(_ base: String, _ head: String) async throws -> GitHubComparison {
+    struct Page: Decodable {
+      var status: String
+      var total_commits: Int
+      var commits: [GitHubCommit]
+    }
+    let path = client.repoPath("/compare/\(base)...\(head)")
+    var commits: [GitHubCommit] = []
+    var status = ""
+    var page = 1
+    while true {
+      guard let (p, _) = try await client.request("GET", path, query: ["per_page": "100", "page": String(page)], operation: "compare \(base)...\(head)", allow404: true, as: Page.self) else {
+        throw GitHubError.notFound(operation: "compare \(base)...\(head)", message: "no such tag or commit")
+      }
+      status = p.status
+      commits += p.commits
+      if p.commits.isEmpty || commits.count >= p.total_commits || page >= 1000 { break }
+      page += 1
+    }
+    return GitHubComparison(status: status, commits: commits)
+  }
+
+  /// Every commit reachable from `head`, oldest first (when there is no tag yet).
+  public func history(_ head: String) async throws -> [GitHubCommit] {
+    let newestFirst: [GitHubCommit] = try await client.all(client.repoPath("/commits"), query: ["sha": head], operation: "list commits of \(head)")
+    return newestFirst.reversed()
+  }
+
+  /// The commit a tag points at (annotated tags dereferenced), or nil when it does not exist.
+  public func commit(ofTag tag: String) async throws -> String? {
+    struct Ref: Decodable {
+      struct Object: Decodable { var sha: String; var type: String }
+      var object: Object
+    }
+    guard let (ref, _) = try await client.request("GET", client.repoPath("/git/ref/tags/\(tag)"), operation: "read tag \(tag)", allow404: true, as: Ref.self) else { return nil }
+    guard ref.object.type == "tag" else { return ref.object.sha }
+    guard let (annotated, _) = try await client.request("GET", client.repoPath("/git/tags/\(ref.object.sha)"), operation: "read tag object \(tag)", allow404: true, as: Ref.self) else { return nil }
+    return annotated.object.sha
+  }
+
+  /// Creates `refs/tags/<tag>` at `sha`; annotated (a tag object with `message`) when a message is given.
+  /// ([git refs](https://docs.github.com/en/rest/git/refs#create-a-reference), [git tags](https://docs.github.com/en/rest/git/tags#create-a-tag-object)).
+  public func createTag(_ tag: String, at sha: String, message: String?) async throws {
+    struct Object: Decodable { var sha: String }
+    var target = sha
+    if let message {
+      guard let (object, _) = try await client.request("POST", client.repoPath("/git/tags"), body: ["tag": tag, "message": message, "object": sha, "type": "commit"], operation: "create tag object \(tag)", as: Object.self) else {
+        throw GitHubError.notFound(operation: "create tag object \(tag)", message: "commit \(sha)")
+      }
+      target = object.sha
+    }
+    struct Ref: Decodable { var ref: String }
+    guard try await client.request("POST", client.repoPath("/git/refs"), body: ["ref": "refs/tags/\(tag)", "sha": target], operation: "create tag \(tag)", as: Ref.self) != nil else {
+      throw GitHubError.notFound(operation: "create tag \(tag)", message: "commit \(sha)")
+    }
+  }
+
+  /// A release, as the API returns it.
+  public struct Release: Sendable, Decodable, Equatable {
+    public var id: Int
+    public var html_url: String
+    public var tag_name: String
+  }
+
+  public func release(tag: String) async throws -> Release? {
+    try await client.request("GET", client.repoPath("/releases/tags/\(tag)"), operation: "read release \(tag)", allow404: true, as: Release.self)?.value
+  }
+
+  /// Creates a release ([releases](https://docs.github.com/en/rest/releases/releases#create-a-release)).
+  /// With `body` nil, GitHub generates the notes.
+  public func createRelease(tag: String, sha: String, name: String, body: String?, prerelease: Bool) async throws -> Release {
+    var payload: [String: Any] = ["tag_name": tag, "target_commitish": sha, "name": name, "prerelease": prerelease, "draft": false]
+    if let body { payload["body"] = body } else { payload["generate_release_notes"] = true }
+    guard let (release, _) = try await client.request("POST", client.repoPath("/releases"), body: payload, operation: "create release \(tag)", as: Release.self) else {
+      throw GitHubError.notFound(operation: "create release \(tag)", message: configuration)
+    }
+    return release
+  }
+
+  private var configuration: String { client.configuration.repository }
+}

@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""A GitHub REST API stand-in on 127.0.0.1, answering from a real git repository.
+
+Usage: github_api.py REPO_DIR TOKEN
+
+Serves, for any owner/name, in GitHub's response shapes (also under /api/v3, as GitHub
+Enterprise Server does): tags (paginated with Link), compare base...head (at most 250
+commits unless paginated with page/per_page, as GitHub), commits?sha=, git/ref/tags/T,
+git/tags/SHA, POST git/tags (a real tag object via git mktag), POST git/refs (git update-ref),
+releases/tags/T and POST releases (kept in memory). Control: POST /_control with
+{"ratelimit": N, "mode": "retry-after"|"reset"} makes the next N requests rate limited;
+GET /_requests lists "METHOD path" of every request so far. Prints "PORT <n>" when ready.
+"""
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse, parse_qs
+
+REPO, TOKEN = sys.argv[1], sys.argv[2]
+lock = threading.Lock()
+state = {"ratelimit": 0, "mode": "retry-after", "requests": [], "releases": {}}
+
+
+def git(*args, input=None):
+    r = subprocess.run(["git", "-C", REPO, *args], capture_output=True, text=True, input=input)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr.strip())
+    return r.stdout.strip()
+
+
+def resolve(rev):
+    try:
+        return git("rev-parse", "--verify", "--quiet", rev + "^{commit}")
+    except RuntimeError:
+        return None
+
+
+def commits_json(*log_args):
+    """Commits as the API shows them, from one git log call."""
+    out = git("log", "--format=%H%x1f%P%x1f%B%x1e", *log_args)
+    commits = []
+    for entry in out.split("\x1e"):
+        parts = entry.lstrip("\n").split("\x1f")
+        if len(parts) == 3:
+            commits.append({"sha": parts[0], "commit": {"message": parts[2].strip()}, "parents": [{"sha": p} for p in parts[1].split()]})
+    return commits
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send_json(self, status, body, headers=None):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def page(self, items, query, path):
+        per = int(query.get("per_page", ["30"])[0])
+        page = int(query.get("page", ["1"])[0])
+        chunk = items[(page - 1) * per: page * per]
+        headers = {}
+        if page * per < len(items):
+            headers["Link"] = f'<http://127.0.0.1:{self.server.server_port}{urlparse(self.path).path}?per_page={per}&page={page + 1}&{"&".join(f"{k}={v[0]}" for k, v in query.items() if k not in ("per_page", "page"))}>; rel="next"'
+        return chunk, headers
+
+    def handle_any(self, method):
+        url = urlparse(self.path)
+        path = url.path
+        if path.startswith("/api/v3/"):
+            path = path[len("/api/v3"):]
+        query = parse_qs(url.query)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}") if length else {}
+        if path == "/_control":
+            with lock:
+                state.update(body)
+            return self.send_json(200, {})
+        if path == "/_requests":
+            with lock:
+                return self.send_json(200, state["requests"])
+        with lock:
+            state["requests"].append(f"{method} {self.path}")
+            limited = state["ratelimit"] > 0
+            if limited:
+                state["ratelimit"] -= 1
+        if limited:
+            if state["mode"] == "retry-after":
+                return self.send_json(403, {"message": "You have exceeded a secondary rate limit."}, {"Retry-After": "1"})
+            return self.send_json(403, {"message": "API rate limit exceeded"}, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 1)})
+        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return self.send_json(401, {"message": "Bad credentials"})
+        if self.headers.get("Accept") != "application/vnd.github+json":
+            return self.send_json(415, {"message": "Accept must be application/vnd.github+json"})
+        m = re.match(r"^/repos/[^/]+/[^/]+(/.*)$", path)
+        if not m:
+            return self.send_json(404, {"message": "Not Found"})
+        rest = m.group(1)
+        try:
+            return self.route(method, rest, query, body, path)
+        except RuntimeError as e:
+            return self.send_json(422, {"message": str(e)})
+
+    def route(self, method, rest, query, body, path):
+        if method == "GET" and rest == "/tags":
+            refs = git("for-each-ref", "--sort=-creatordate", "--format=%(refname:short) %(objectname) %(*objectname)", "refs/tags").splitlines()
+            tags = []
+            for line in refs:
+                parts = line.split()
+                tags.append({"name": parts[0], "commit": {"sha": parts[2] if len(parts) > 2 else parts[1]}})
+            chunk, headers = self.page(tags, query, path)
+            return self.send_json(200, chunk, headers)
+        m = re.match(r"^/compare/(.+)\.\.\.(.+)$", rest)
+        if method == "GET" and m:
+            base, head = resolve(m.group(1)), resolve(m.group(2))
+            if not base or not head:
+                return self.send_json(404, {"message": "Not Found"})
+            if base == head:
+                status = "identical"
+            elif subprocess.run(["git", "-C", REPO, "merge-base", "--is-ancestor", base, head]).returncode == 0:
+                status = "ahead"
+            elif subprocess.run(["git", "-C", REPO, "merge-base", "--is-ancestor", head, base]).returncode == 0:
+                status = "behind"
+            else:
+                status = "diverged"
+            shas = commits_json("--reverse", f"{base}..{head}")
+            if "page" in query or "per_page" in query:
+                per = min(int(query.get("per_page", ["250"])[0]), 100)
+                page = int(query.get("page", ["1"])[0])
+                shown = shas[(page - 1) * per: page * per]
+            else:
+                shown = shas[:250]
+            return self.send_json(200, {"status": status, "ahead_by": len(shas), "total_commits": len(shas), "commits": shown})
+        if method == "GET" and rest == "/commits":
+            head = resolve(query.get("sha", ["HEAD"])[0])
+            chunk, headers = self.page(commits_json(head), query, path)
+            return self.send_json(200, chunk, headers)
+        m = re.match(r"^/git/ref/tags/(.+)$", rest)
+        if method == "GET" and m:
+            try:
+                sha = git("rev-parse", "--verify", "--quiet", f"refs/tags/{m.group(1)}")
+            except RuntimeError:
+                return self.send_json(404, {"message": "Not Found"})
+            kind = git("cat-file", "-t", sha)
+            return self.send_json(200, {"ref": f"refs/tags/{m.group(1)}", "object": {"sha": sha, "type": kind}})
+        m = re.match(r"^/git/tags/([0-9a-f]{40})$", rest)
+        if method == "GET" and m:
+            text = git("cat-file", "-p", m.group(1))
+            target = re.search(r"^object (\w+)$", text, re.M).group(1)
+            return self.send_json(200, {"sha": m.group(1), "object": {"sha": target, "type": "commit"}})
+        if method == "POST" and rest == "/git/tags":
+            content = f"object {body['object']}\ntype {body['type']}\ntag {body['tag']}\ntagger Gantry <gantry@example.com> 1763780000 +0000\n\n{body['message']}\n"
+            sha = git("mktag", input=content)
+            return self.send_json(201, {"sha": sha, "tag": body["tag"]})
+        if method == "POST" and rest == "/git/refs":
+            ref = body["ref"]
+            try:
+                git("rev-parse", "--verify", "--quiet", ref)
+                return self.send_json(422, {"message": "Reference already exists"})
+            except RuntimeError:
+                pass
+            git("update-ref", ref, body["sha"])
+            return self.send_json(201, {"ref": ref, "object": {"sha": body["sha"]}})
+        m = re.match(r"^/releases/tags/(.+)$", rest)
+        if method == "GET" and m:
+            with lock:
+                release = state["releases"].get(m.group(1))
+            return self.send_json(200, release) if release else self.send_json(404, {"message": "Not Found"})
+        if method == "POST" and rest == "/releases":
+            with lock:
+                if body["tag_name"] in state["releases"]:
+                    return self.send_json(422, {"message": "Validation Failed", "errors": [{"resource": "Release", "code": "already_exists", "field": "tag_name"}]})
+                release = dict(body, id=len(state["releases"]) + 1, html_url=f"https://github.example/releases/tag/{body['tag_name']}")
+                state["releases"][body["tag_name"]] = release
+            if resolve(body["tag_name"]) is None:
+                git("update-ref", f"refs/tags/{body['tag_name']}", body["target_commitish"])
+            return self.send_json(201, release)
+        return self.send_json(404, {"message": "Not Found"})
+
+    def do_GET(self):
+        self.handle_any("GET")
+
+    def do_POST(self):
+        self.handle_any("POST")
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(f"PORT {server.server_address[1]}", flush=True)
+threading.Thread(target=lambda: (time.sleep(600), server.shutdown()), daemon=True).start()
+server.serve_forever()
