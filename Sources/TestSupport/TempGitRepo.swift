@@ -35,12 +35,15 @@ public final class TempGitRepo: @unchecked Sendable {
 
   /// Appends empty commits with these messages to the current branch in one `git fast-import`
   /// (hundreds of commits in milliseconds, for history-length tests).
-  public func emptyCommits(_ messages: [String]) throws {
+  /// `startTime` (Unix seconds) sets the first committer date, e.g. in the past for clock-skew tests.
+  public func emptyCommits(_ messages: [String], startTime: Int? = nil) throws {
     let branch = try git("symbolic-ref", "HEAD")
     var stream = ""
+    // Later than the commits before them: real histories mostly are.
+    let start = startTime ?? Int(Date().timeIntervalSince1970) + 1
     for (i, m) in messages.enumerated() {
       let data = Data(m.utf8)
-      stream += "commit \(branch)\ncommitter T <t@example.com> \(1_763_780_000 + i) +0000\ndata \(data.count)\n\(m)\n"
+      stream += "commit \(branch)\ncommitter T <t@example.com> \(start + i) +0000\ndata \(data.count)\n\(m)\n"
       if i == 0 { stream += "from \(branch)^0\n" }
       stream += "\n"
     }

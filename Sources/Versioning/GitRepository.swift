@@ -21,13 +21,21 @@ public struct GitRepository: Sendable {
 
   public func head() throws -> String { try run(["rev-parse", "HEAD"]) }
 
-  /// The highest semver tag reachable from HEAD (with `prefix`), and its commit.
+  /// The highest semver tag reachable from HEAD (with `prefix`). Candidates are checked
+  /// highest first with `merge-base --is-ancestor`, which is exact; `git tag --merged` walks by
+  /// commit date and misses tags when committer clocks were skewed.
   public func latestTag(prefix: String, includePrereleases: Bool = false) throws -> (tag: String, version: SemVer)? {
-    let tags = try run(["tag", "--merged", "HEAD", "--list", "\(prefix)*"]).split(separator: "\n").map(String.init)
-    return tags.compactMap { t -> (String, SemVer)? in
+    let tags = try run(["tag", "--list", "\(prefix)*"]).split(separator: "\n").map(String.init)
+    let candidates = tags.compactMap { t -> (String, SemVer)? in
       guard let v = SemVer.parse(t, prefix: prefix), includePrereleases || !v.isPrerelease else { return nil }
       return (t, v)
-    }.max { $0.1 < $1.1 }
+    }.sorted { $0.1 > $1.1 }
+    return candidates.first { isAncestor("refs/tags/\($0.0)", of: "HEAD") }
+  }
+
+  /// Whether `ancestor` is reachable from `descendant`.
+  public func isAncestor(_ ancestor: String, of descendant: String) -> Bool {
+    (try? run(["merge-base", "--is-ancestor", ancestor, descendant])) != nil
   }
 
   /// Commits after `base` up to HEAD (all when `base` is nil), oldest first.

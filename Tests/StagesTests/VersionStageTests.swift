@@ -77,6 +77,18 @@ struct VersionStageTests {
     } throws: { "\($0)".contains("shallow checkout") && "\($0)".contains("fetch-depth: 0") }
   }
 
+  @Test func tagsAreFoundDespiteCommitterClockSkew() async throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: start")
+    try repo.git("tag", "v2.3.0")
+    // Commits a year older than the tagged one: `git tag --merged` would lose the tag.
+    try repo.emptyCommits((1...200).map { "fix: \($0)" }, startTime: Int(Date().timeIntervalSince1970) - 365 * 86_400)
+    let r = try await run(repo, ["INPUT_SOURCE": "conventional"])
+    #expect(r.outputs["previous-version"] == "2.3.0")
+    #expect(r.outputs["version"] == "2.3.1")
+    #expect(r.outputs["commits"] == "200")
+  }
+
   @Test func badInputs() async throws {
     let repo = try TempGitRepo()
     try repo.commit("x")
