@@ -57,6 +57,12 @@ struct PromoteBinaryTests {
       status<<D
       promoted
       D
+      signature<<D
+      unsigned
+      D
+      artifacts-copied<<D
+      0
+      D
 
       """)
     let summary = try String(contentsOfFile: dir.file("summary"), encoding: .utf8)

@@ -49,6 +49,14 @@ public struct Copier: Sendable {
   public func copy(_ graph: ImageGraph) async throws -> CopyReport {
     var report = CopyReport()
     let blobs = graph.blobs
+    // A registry accepts a manifest only once everything it references is there, so a root
+    // already present means the whole graph is: one request instead of one per blob
+    // (go-containerregistry's remote.Write makes the same check).
+    if let existing = try await target.resolve(targetRepository, graph.root.digest.description), existing.digest == graph.root.digest {
+      report.blobsSkipped = blobs.count
+      options.onProgress?(blobs.reduce(0) { $0 + $1.size })
+      return report
+    }
     let outcomes = try await boundedMap(blobs, concurrency: options.concurrency) { try await self.copyBlobWithRetries($0) }
     for outcome in outcomes {
       switch outcome {

@@ -1,3 +1,5 @@
+import HTTP
+
 /// Everything one image (or index) references, fetched and ready to validate or copy:
 /// child manifests before the root, blobs deduplicated.
 public struct ImageGraph: Sendable {
@@ -34,16 +36,19 @@ public struct ImageGraph: Sendable {
   public static func load(from client: RegistryClient, repository: String, root: RawManifest) async throws -> ImageGraph {
     var children: [RawManifest] = []
     var platforms: [Digest: Platform] = [:]
-    var queue: [Descriptor] = []
-    if case .index(let manifests, _) = root.content { queue = manifests }
+    var level: [Descriptor] = []
+    if case .index(let manifests, _) = root.content { level = manifests }
     var seen = Set<Digest>()
-    while !queue.isEmpty {
-      let d = queue.removeFirst()
-      guard seen.insert(d.digest).inserted else { continue }
-      let child = try await client.manifest(repository, d.digest.description)
-      if let p = d.platform { platforms[d.digest] = p }
-      children.append(child)
-      if case .index(let more, _) = child.content { queue += more }
+    // Level by level, each level's manifests fetched several at once (a far registry: round trips).
+    while !level.isEmpty {
+      let fresh = level.filter { seen.insert($0.digest).inserted }
+      let fetched = try await boundedMap(fresh, concurrency: 8) { try await client.manifest(repository, $0.digest.description) }
+      level = []
+      for (d, child) in zip(fresh, fetched) {
+        if let p = d.platform { platforms[d.digest] = p }
+        children.append(child)
+        if case .index(let more, _) = child.content { level += more }
+      }
     }
     return ImageGraph(root: root, children: children, platforms: platforms)
   }

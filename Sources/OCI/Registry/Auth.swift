@@ -24,6 +24,8 @@ actor AuthState {
   private var challenge: AuthChallenge?
   private var tokens: [String: (header: String, expires: Date)] = [:]
   private var basic: String?
+  /// The probe in flight: concurrent first requests share it instead of each sending `GET /v2/`.
+  private var probing: Task<URL, any Error>?
 
   init(host: String, allowPlainHTTP: Bool, credentials: Credentials?) {
     self.host = host
@@ -35,6 +37,21 @@ actor AuthState {
   /// Learned once with `GET /v2/` ([API version check](https://github.com/opencontainers/distribution-spec/blob/main/spec.md#determining-support)).
   func baseURL(http: HTTPClient, registry: String) async throws -> URL {
     if let base { return base }
+    if let probing { return try await probing.value }
+    let task = Task { try await self.probe(http: http, registry: registry) }
+    probing = task
+    do {
+      let url = try await task.value
+      base = url
+      probing = nil
+      return url
+    } catch {
+      probing = nil
+      throw error
+    }
+  }
+
+  private func probe(http: HTTPClient, registry: String) async throws -> URL {
     // Loopback registries are nearly always plain HTTP: asking them HTTP first saves a failed
     // TLS handshake (and a CA bundle load, ~100 ms measured here). A TLS server answers an HTTP
     // request with 400, which sends us on to https.
@@ -50,7 +67,6 @@ actor AuthState {
         let r = try await probe.send(Request(url: url.appendingPathComponent("v2/")))
         if r.status == 401, let h = r.headers["WWW-Authenticate"] { challenge = AuthChallenge.parse(h) }
         if r.status == 400, scheme != schemes.last { continue }  // "client sent an HTTP request to an HTTPS server"
-        base = url
         return url
       } catch let e as HTTPError {
         lastError = e.description

@@ -83,24 +83,29 @@ public struct PromoteStage: Stage {
     let history = environment.map { History(client: dst, repository: targetRef.repository, environment: $0) }
     // What the environment tag points at now: recorded as the previous digest, and re-read
     // just before moving it to catch a concurrent promotion.
-    let previous: Digest? = try await environment.asyncMap { try await dst.resolve(targetRef.repository, $0)?.digest } ?? nil
+    async let previousLookup: Digest?? = environment.asyncMap { try await dst.resolve(targetRef.repository, $0)?.digest }
+    async let historyLookup = history.asyncMap { try await $0.entries() }
 
     // 1. Resolve.
     let root = try await src.manifest(source.repository, source.identifier)
     log.info("source \(source) → \(root.digest)")
     let graph = try await ImageGraph.load(from: src, repository: source.repository, root: root)
 
-    // 2. Validate.
+    // 2. Validate. The checks, the attached artifacts and the target's history are independent
+    // reads: on a far registry, doing them at once saves whole round trips.
     let validator = Validator(client: src, repository: source.repository, maxSize: maxSize, requiredLabels: inputs.list("required-labels"), platforms: platforms)
-    var (checks, platformInfo) = try await validator.validate(graph)
+    async let validation = validator.validate(graph)
     // Signatures, attestations, SBOMs and referrers of the image and of each platform manifest.
-    let attachments = copyArtifacts || !keys.isEmpty || requireSignature
-      ? try await AttachmentFinder(client: src, repository: source.repository).find(for: [root.digest] + graph.children.map(\.digest)) : []
+    let wantAttachments = copyArtifacts || !keys.isEmpty || requireSignature
+    async let attachmentLookup = wantAttachments
+      ? AttachmentFinder(client: src, repository: source.repository).find(for: [root.digest] + graph.children.map(\.digest)) : []
+    var (checks, platformInfo) = try await validation
+    let attachments = try await attachmentLookup
+    let previous: Digest? = try await previousLookup ?? nil
     let gate = SignatureGate(client: src, repository: source.repository, verifier: SignatureVerifier(keys: keys), required: requireSignature)
     let (signatures, signatureCheck) = try await gate.evaluate(root.digest, attachments: attachments)
     if let signatureCheck { checks.append(signatureCheck) }
-    if let history {
-      let entries = try await history.entries()
+    if let history, let entries = try await historyLookup {
       if let record = History.quarantined(entries)[root.digest] {
         if force {
           log.warning("\(root.digest) was rolled back from \(history.environment) (\(record)); promoting it again because force is true")
