@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """A fault-injecting reverse proxy in front of a registry, for Gantry's tests (127.0.0.1 only).
 
-fault_proxy.py UPSTREAM_PORT [--fail-every N] [--throttle-first-blob] [--reset-first-blob]
+fault_proxy.py UPSTREAM_PORT [--fail-every N] [--throttle-first-blob] [--reset-first-blob] [--delay-ms N]
   --fail-every N         every Nth request (not /v2/ pings) answers 500
   --throttle-first-blob  the first blob GET answers 429 with Retry-After: 1
   --reset-first-blob     the first blob GET larger than 10 kB sends half its body, then resets
+  --delay-ms N           every request takes N ms longer (half on the way in, half out): a far registry
 Prints "PORT <n>"; exits when stdin closes. Request bodies are read whole (test sizes only).
 """
 import argparse, http.client, os, socket, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# The default listen backlog of 5 drops SYNs when a client opens several connections at
+# once, and the client retries a second later.
+ThreadingHTTPServer.request_queue_size = 128
 
 STATE = {"count": 0, "throttled": False, "reset": False, "faults": 0}
 LOCK = threading.Lock()
@@ -17,6 +22,12 @@ ARGS = None
 class Proxy(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def log_message(self, *a): pass
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out in separate writes: without NODELAY, Nagle and the client's
+        # delayed ACK add ~40 ms to every answer.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def answer(self, code, body=b"", headers=None):
         self.send_response(code)
@@ -38,8 +49,13 @@ class Proxy(BaseHTTPRequestHandler):
                 STATE["throttled"] = True
         if self.path == "/faults":
             return self.answer(200, str(STATE["faults"]).encode())
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else None
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = self.read_chunked()
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+        if ARGS.delay_ms:
+            time.sleep(ARGS.delay_ms / 2000)
         if throttle:
             STATE["faults"] += 1
             return self.answer(429, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}', {"Retry-After": "1"})
@@ -47,7 +63,10 @@ class Proxy(BaseHTTPRequestHandler):
             STATE["faults"] += 1
             return self.answer(500, b'{"errors":[{"code":"UNKNOWN","message":"injected"}]}')
         conn = http.client.HTTPConnection("127.0.0.1", ARGS.upstream, timeout=30)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "content-length")}
+        headers = {}
+        for k, v in self.headers.items():  # repeated headers (skopeo sends Accept several times) joined
+            if k.lower() not in ("connection", "content-length", "transfer-encoding"):
+                headers[k] = headers[k] + ", " + v if k in headers else v
         conn.request(self.command, self.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
@@ -56,6 +75,8 @@ class Proxy(BaseHTTPRequestHandler):
             if ARGS.reset_first_blob and is_blob_get and resp.status == 200 and len(data) > 10000 and not STATE["reset"]:
                 STATE["reset"] = True
                 reset = True
+        if ARGS.delay_ms:
+            time.sleep(ARGS.delay_ms / 2000)
         self.send_response(resp.status)
         for k, v in resp.getheaders():
             if k.lower() not in ("content-length", "connection", "transfer-encoding"):
@@ -74,6 +95,17 @@ class Proxy(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
+    def read_chunked(self):
+        data = b""
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return data
+            data += self.rfile.read(size)
+            self.rfile.readline()
+
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
 
 def main():
@@ -83,6 +115,7 @@ def main():
     ap.add_argument("--fail-every", type=int, default=0)
     ap.add_argument("--throttle-first-blob", action="store_true")
     ap.add_argument("--reset-first-blob", action="store_true")
+    ap.add_argument("--delay-ms", type=int, default=0)
     ARGS = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
     server.daemon_threads = True

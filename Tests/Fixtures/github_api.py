@@ -18,6 +18,10 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# The default listen backlog of 5 drops SYNs when a client opens several connections at
+# once, and the client retries a second later.
+ThreadingHTTPServer.request_queue_size = 128
 from urllib.parse import urlparse, parse_qs
 
 REPO, TOKEN = sys.argv[1], sys.argv[2]

@@ -23,6 +23,10 @@ Routes (all bounded in size and time):
 """
 import argparse, json, os, socket, ssl, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# The default listen backlog of 5 drops SYNs when a client opens several connections at
+# once, and the client retries a second later.
+ThreadingHTTPServer.request_queue_size = 128
 from urllib.parse import urlparse, parse_qs
 
 HITS = {}

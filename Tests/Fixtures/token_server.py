@@ -10,6 +10,10 @@ stdin closes.
 """
 import argparse, base64, json, os, sys, threading, time, uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# The default listen backlog of 5 drops SYNs when a client opens several connections at
+# once, and the client retries a second later.
+ThreadingHTTPServer.request_queue_size = 128
 from urllib.parse import urlparse, parse_qs
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization

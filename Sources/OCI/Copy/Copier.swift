@@ -46,13 +46,21 @@ public struct Copier: Sendable {
     self.options = options
   }
 
-  public func copy(_ graph: ImageGraph) async throws -> CopyReport {
+  /// - Parameter rootPresent: whether the target already has the root manifest, when the
+  ///   caller looked it up already (nil: look it up).
+  public func copy(_ graph: ImageGraph, rootPresent: Bool? = nil) async throws -> CopyReport {
     var report = CopyReport()
     let blobs = graph.blobs
     // A registry accepts a manifest only once everything it references is there, so a root
     // already present means the whole graph is: one request instead of one per blob
     // (go-containerregistry's remote.Write makes the same check).
-    if let existing = try await target.resolve(targetRepository, graph.root.digest.description), existing.digest == graph.root.digest {
+    let present: Bool
+    if let rootPresent {
+      present = rootPresent
+    } else {
+      present = try await target.resolve(targetRepository, graph.root.digest.description)?.digest == graph.root.digest
+    }
+    if present {
       report.blobsSkipped = blobs.count
       options.onProgress?(blobs.reduce(0) { $0 + $1.size })
       return report

@@ -35,6 +35,12 @@ public final class RegistryClient: Sendable {
     self.auth = AuthState(host: host, allowPlainHTTP: options.insecure || local, credentials: options.credentials)
   }
 
+  /// Learns the scheme (and any auth challenge) now, so a later first request does not pay for it:
+  /// lets a caller warm the target while it still reads the source.
+  public func connect() async throws {
+    _ = try await auth.baseURL(http: http, registry: registry)
+  }
+
   // MARK: Manifests
 
   /// Fetches a manifest by tag or digest, with the full Accept list, checking the digest.

@@ -46,31 +46,44 @@ public struct AttachmentFinder: Sendable {
   }
 
   public func find(for subjects: [Digest]) async throws -> [Attachment] {
-    // Four lookups per subject, several at once: on a far registry these are round trips.
-    enum Lookup: Sendable { case tag(Digest, Cosign.Attachment), referrers(Digest) }
-    let lookups = subjects.flatMap { s in Cosign.Attachment.allCases.map { Lookup.tag(s, $0) } + [.referrers(s)] }
+    // Five lookups per subject, all at once (on a far registry these are round trips): the
+    // three cosign tags, the referrers API and, in case the registry lacks it, the fallback tag.
+    enum Lookup: Sendable { case tag(Digest, Cosign.Attachment), referrers(Digest), fallback(Digest) }
+    enum Found: Sendable { case attachments([Attachment]), listed(Digest, [Descriptor]?), fallback(Digest, [Descriptor]?) }
+    let lookups = subjects.flatMap { s in Cosign.Attachment.allCases.map { Lookup.tag(s, $0) } + [.referrers(s), .fallback(s)] }
     let client = self.client
     let repository = self.repository
-    let excluded = excludedArtifactTypes
-    let found = try await boundedMap(lookups, concurrency: 8) { lookup -> [Attachment] in
+    let found = try await boundedMap(lookups, concurrency: 8) { lookup -> Found in
       switch lookup {
       case .tag(let subject, let kind):
-        guard let m = try await Self.manifestIfPresent(client, repository, Cosign.tag(subject, kind)) else { return [] }
-        return [Attachment(kind: .tag(kind), subject: subject, manifest: m, descriptor: m.descriptor)]
+        guard let m = try await Self.manifestIfPresent(client, repository, Cosign.tag(subject, kind)) else { return .attachments([]) }
+        return .attachments([Attachment(kind: .tag(kind), subject: subject, manifest: m, descriptor: m.descriptor)])
       case .referrers(let subject):
-        var listed = try await client.referrers(repository, subject)
-        if listed == nil, let index = try await Self.manifestIfPresent(client, repository, Cosign.referrersTag(subject)), case .index(let manifests, _) = index.content {
-          listed = manifests
+        return .listed(subject, try await client.referrers(repository, subject))
+      case .fallback(let subject):
+        guard let index = try await Self.manifestIfPresent(client, repository, Cosign.referrersTag(subject)), case .index(let manifests, _) = index.content else {
+          return .fallback(subject, nil)
         }
-        var out: [Attachment] = []
-        for d in listed ?? [] where !excluded.contains(d.artifactType ?? "") {
-          let m = try await client.manifest(repository, d.digest.description)
-          out.append(Attachment(kind: .referrer, subject: subject, manifest: m, descriptor: d))
-        }
-        return out
+        return .fallback(subject, manifests)
       }
     }
-    return found.flatMap { $0 }
+    var attachments: [Attachment] = []
+    var api: [Digest: [Descriptor]] = [:]
+    var fallback: [Digest: [Descriptor]] = [:]
+    for f in found {
+      switch f {
+      case .attachments(let a): attachments += a
+      case .listed(let s, let d): if let d { api[s] = d }
+      case .fallback(let s, let d): if let d { fallback[s] = d }
+      }
+    }
+    // The API's answer where the registry has it; else the fallback index.
+    let referrers = subjects.flatMap { s in (api[s] ?? fallback[s] ?? []).map { (s, $0) } }.filter { !excludedArtifactTypes.contains($0.1.artifactType ?? "") }
+    let manifests = try await boundedMap(referrers, concurrency: 8) { try await client.manifest(repository, $0.1.digest.description) }
+    for ((subject, d), m) in zip(referrers, manifests) {
+      attachments.append(Attachment(kind: .referrer, subject: subject, manifest: m, descriptor: d))
+    }
+    return attachments
   }
 
   static func manifestIfPresent(_ client: RegistryClient, _ repository: String, _ reference: String) async throws -> RawManifest? {

@@ -1,5 +1,6 @@
 import ActionsCore
 import Foundation
+import HTTP
 import OCI
 
 /// `promote`: copy the tested image by digest — every platform, no rebuild — to the target,
@@ -85,10 +86,12 @@ public struct PromoteStage: Stage {
     // just before moving it to catch a concurrent promotion.
     async let previousLookup: Digest?? = environment.asyncMap { try await dst.resolve(targetRef.repository, $0)?.digest }
     async let historyLookup = history.asyncMap { try await $0.entries() }
+    async let targetReady: Void = dst.connect()
 
     // 1. Resolve.
     let root = try await src.manifest(source.repository, source.identifier)
     log.info("source \(source) → \(root.digest)")
+    async let rootAtTarget = dst.resolve(targetRef.repository, root.digest.description)
     let graph = try await ImageGraph.load(from: src, repository: source.repository, root: root)
 
     // 2. Validate. The checks, the attached artifacts and the target's history are independent
@@ -99,6 +102,8 @@ public struct PromoteStage: Stage {
     let wantAttachments = copyArtifacts || !keys.isEmpty || requireSignature
     async let attachmentLookup = wantAttachments
       ? AttachmentFinder(client: src, repository: source.repository).find(for: [root.digest] + graph.children.map(\.digest)) : []
+    try await targetReady
+    let alreadyThere = try await rootAtTarget?.digest == root.digest
     var (checks, platformInfo) = try await validation
     let attachments = try await attachmentLookup
     let previous: Digest? = try await previousLookup ?? nil
@@ -153,7 +158,7 @@ public struct PromoteStage: Stage {
     let report: CopyReport
     do {
       report = try await log.group("Copy \(graph.blobs.count) blobs (\(ByteSize.format(total))) to \(target)") {
-        try await Copier(source: src, sourceRepository: source.repository, target: dst, targetRepository: targetRef.repository, options: copyOptions).copy(graph)
+        try await Copier(source: src, sourceRepository: source.repository, target: dst, targetRepository: targetRef.repository, options: copyOptions).copy(graph, rootPresent: alreadyThere)
       }
       reporter.cancel()
       if live { log.info("") }
@@ -181,12 +186,12 @@ public struct PromoteStage: Stage {
           throw StageFailure("race: \(target):\(environment) moved from \(previous?.description ?? "nothing") to \(now?.description ?? "nothing") while this promotion ran; no tag was moved", title: "promote failed")
         }
       }
-      for tag in tags { try await dst.putManifest(targetRef.repository, tag, root) }
-      for tag in tags {
-        let now = try await dst.resolve(targetRef.repository, tag)
-        guard now?.digest == root.digest else {
-          throw StageFailure("read-back of \(target):\(tag) gave \(now?.digest.description ?? "nothing"), expected \(root.digest)", title: "promote failed")
-        }
+      // Tags are independent of each other: put them, then read them back, all at once.
+      let repository = targetRef.repository
+      _ = try await boundedMap(tags, concurrency: 8) { try await dst.putManifest(repository, $0, root) }
+      let readBack = try await boundedMap(tags, concurrency: 8) { try await dst.resolve(repository, $0)?.digest }
+      for (tag, now) in zip(tags, readBack) where now != root.digest {
+        throw StageFailure("read-back of \(target):\(tag) gave \(now?.description ?? "nothing"), expected \(root.digest)", title: "promote failed")
       }
     } catch {
       _ = try? await writer?.append(.failed, digest: root.descriptor, previous: previous, version: version, tags: tags, source: source.description, reason: "\(error)")

@@ -32,10 +32,37 @@ struct Validator {
     let childCount = graph.children.count
     checks.append(Check(name: "manifests present", passed: true, detail: graph.root.isIndex ? "index and \(childCount) child manifest\(childCount == 1 ? "" : "s")" : "image manifest"))
 
-    // HEAD every blob, several at once: on a far registry this is round trips, not bytes.
+    // HEAD every blob and GET every config, all at once: on a far registry this is round
+    // trips, not bytes.
     let client = self.client
     let repository = self.repository
-    let sizes = try await boundedMap(graph.blobs, concurrency: 8) { try await client.blobSize(repository, $0.digest) }
+    let configDigests = Set(graph.images.compactMap { image -> Digest? in
+      if case .image(let config, _, _, _) = image.content { config.digest } else { nil }
+    })
+    enum Lookup: Sendable {
+      case size(Int64?)
+      case config(Digest, Data?)
+    }
+    let jobs: [(Descriptor?, Digest?)] = graph.blobs.map { ($0, nil) } + configDigests.map { (nil, $0) }
+    let results = try await boundedMap(jobs, concurrency: 16) { job -> Lookup in
+      if let blob = job.0 { return .size(try await client.blobSize(repository, blob.digest)) }
+      let digest = job.1!
+      do { return .config(digest, try await client.blob(repository, digest)) } catch let e as RegistryError {
+        // A missing config is reported by the blob check; other registry errors stop the stage.
+        if case .notFound = e { return .config(digest, nil) }
+        throw e
+      } catch {
+        return .config(digest, nil)
+      }
+    }
+    var sizes: [Int64?] = []
+    var configs: [Digest: Data] = [:]
+    for r in results {
+      switch r {
+      case .size(let s): sizes.append(s)
+      case .config(let d, let data): if let data { configs[d] = data }
+      }
+    }
     var missing: [String] = []
     for (blob, size) in zip(graph.blobs, sizes) {
       if size == nil { missing.append("\(blob.digest) missing") } else if let size, size >= 0, size != blob.size {
@@ -55,7 +82,11 @@ struct Validator {
         configProblems.append("\(image.digest.short): config blob missing")
       } else {
         do {
-          let data = try await client.blob(repository, config.digest)
+          guard let data = configs[config.digest] else {
+            configProblems.append("\(image.digest.short): config blob could not be read")
+            infos.append(PlatformInfo(platform: name ?? "unknown", digest: image.digest, size: size, layers: layers.count))
+            continue
+          }
           let decoded = try JSONDecoder().decode(ImageConfig.self, from: data)
           if name == nil, let os = decoded.os, let arch = decoded.architecture { name = "\(os)/\(arch)" }
           let absent = requiredLabels.filter { (decoded.labels[$0] ?? "").isEmpty }
