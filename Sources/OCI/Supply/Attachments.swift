@@ -110,22 +110,16 @@ public struct CarriedAttachment: Sendable, Equatable {
 /// tag (merging layers into a tag the target already has, so no signature is lost) or, for a
 /// referrer on a registry without the referrers API, an entry in the `sha256-<hex>` fallback index.
 public struct AttachmentCopier: Sendable {
-  public let source: RegistryClient
-  public let sourceRepository: String
-  public let target: RegistryClient
-  public let targetRepository: String
-  public let options: CopyOptions
+  /// Copies each attachment's blobs and manifests, between the same repositories as the image.
+  public let copier: Copier
+  var source: RegistryClient { copier.source }
+  var sourceRepository: String { copier.sourceRepository }
+  var target: RegistryClient { copier.target }
+  var targetRepository: String { copier.targetRepository }
 
-  public init(source: RegistryClient, sourceRepository: String, target: RegistryClient, targetRepository: String, options: CopyOptions = CopyOptions()) {
-    self.source = source
-    self.sourceRepository = sourceRepository
-    self.target = target
-    self.targetRepository = targetRepository
-    self.options = options
-  }
+  public init(copier: Copier) { self.copier = copier }
 
   public func carry(_ attachments: [Attachment]) async throws -> [CarriedAttachment] {
-    let copier = Copier(source: source, sourceRepository: sourceRepository, target: target, targetRepository: targetRepository, options: options)
     var carried: [CarriedAttachment] = []
     for a in attachments {
       let graph = try await ImageGraph.load(from: source, repository: sourceRepository, root: a.manifest)

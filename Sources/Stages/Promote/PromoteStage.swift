@@ -155,10 +155,11 @@ public struct PromoteStage: Stage {
         log.progress(progress.line(total: total, since: started, clock: clock))
       }
     }
+    let copier = Copier(source: src, sourceRepository: source.repository, target: dst, targetRepository: targetRef.repository, options: copyOptions)
     let report: CopyReport
     do {
       report = try await log.group("Copy \(graph.blobs.count) blobs (\(ByteSize.format(total))) to \(target)") {
-        try await Copier(source: src, sourceRepository: source.repository, target: dst, targetRepository: targetRef.repository, options: copyOptions).copy(graph, rootPresent: alreadyThere)
+        try await copier.copy(graph, rootPresent: alreadyThere)
       }
       reporter.cancel()
       if live { log.info("") }
@@ -171,7 +172,7 @@ public struct PromoteStage: Stage {
     // the environment tag the moment it points here.
     let carried = copyArtifacts && !attachments.isEmpty
       ? try await log.group("Carry \(attachments.count) signatures, attestations and referrers") {
-        try await AttachmentCopier(source: src, sourceRepository: source.repository, target: dst, targetRepository: targetRef.repository, options: copyOptions).carry(attachments)
+        try await AttachmentCopier(copier: copier).carry(attachments)
       } : []
 
     // 4. Record, tag, then 5. read every tag back.
