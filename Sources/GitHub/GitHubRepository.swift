@@ -82,7 +82,10 @@ public struct GitHubRepository: Sendable {
     struct Object: Decodable { var sha: String }
     var target = sha
     if let message {
-      guard let (object, _) = try await client.request("POST", client.repoPath("/git/tags"), body: ["tag": tag, "message": message, "object": sha, "type": "commit"], operation: "create tag object \(tag)", as: Object.self) else {
+      guard
+        let (object, _) = try await client.request(
+          "POST", client.repoPath("/git/tags"), body: ["tag": tag, "message": message, "object": sha, "type": "commit"], operation: "create tag object \(tag)", as: Object.self)
+      else {
         throw GitHubError.notFound(operation: "create tag object \(tag)", message: "commit \(sha)")
       }
       target = object.sha

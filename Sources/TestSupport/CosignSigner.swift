@@ -49,9 +49,11 @@ public struct CosignSigner: Sendable {
     let configDescriptor = try await factory.client.pushBlob(factory.repository, config, mediaType: MediaType.ociConfig)
     var l = factory.descriptorJSON(layerDescriptor)
     if !annotations.isEmpty { l["annotations"] = annotations }
-    return try await factory.pushManifest(tag: Cosign.tag(digest, suffix), document: [
-      "schemaVersion": 2, "mediaType": MediaType.ociManifest, "config": factory.descriptorJSON(configDescriptor), "layers": [l],
-    ])
+    return try await factory.pushManifest(
+      tag: Cosign.tag(digest, suffix),
+      document: [
+        "schemaVersion": 2, "mediaType": MediaType.ociManifest, "config": factory.descriptorJSON(configDescriptor), "layers": [l],
+      ])
   }
 
   /// Pushes an OCI 1.1 artifact whose `subject` is `subject`, and lists it in the `sha256-<hex>`
@@ -60,10 +62,12 @@ public struct CosignSigner: Sendable {
   public static func attachReferrer(_ factory: ImageFactory, to subject: RawManifest, artifactType: String, content: Data) async throws -> RawManifest {
     let layer = try await factory.client.pushBlob(factory.repository, content, mediaType: "application/json")
     let empty = try await factory.client.pushBlob(factory.repository, Data("{}".utf8), mediaType: MediaType.ociEmpty)
-    let manifest = try await factory.pushManifest(tag: nil, document: [
-      "schemaVersion": 2, "mediaType": MediaType.ociManifest, "artifactType": artifactType,
-      "config": factory.descriptorJSON(empty), "layers": [factory.descriptorJSON(layer)], "subject": factory.descriptorJSON(subject.descriptor),
-    ])
+    let manifest = try await factory.pushManifest(
+      tag: nil,
+      document: [
+        "schemaVersion": 2, "mediaType": MediaType.ociManifest, "artifactType": artifactType,
+        "config": factory.descriptorJSON(empty), "layers": [factory.descriptorJSON(layer)], "subject": factory.descriptorJSON(subject.descriptor),
+      ])
     var entry = factory.descriptorJSON(manifest.descriptor)
     entry["artifactType"] = artifactType
     _ = try await factory.pushManifest(tag: Cosign.referrersTag(subject.digest), document: ["schemaVersion": 2, "mediaType": MediaType.ociIndex, "manifests": [entry]])

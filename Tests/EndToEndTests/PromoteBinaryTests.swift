@@ -27,44 +27,45 @@ struct PromoteBinaryTests {
       guard case .image(let config, let layers, _, _) = image.content else { return total }
       return total + config.size + layers.reduce(0) { $0 + $1.size }
     }
-    #expect(outputs == """
-      digest<<D
-      \(index.digest)
-      D
-      image<<D
-      \(production.host)/acme/app@\(index.digest)
-      D
-      tags<<D
-      1.0.0
-      production
-      D
-      platforms<<D
-      linux/amd64
-      linux/arm64
-      D
-      bytes-copied<<D
-      \(blobBytes)
-      D
-      bytes-mounted<<D
-      0
-      D
-      blobs-skipped<<D
-      0
-      D
-      duration-ms<<D
-      N
-      D
-      status<<D
-      promoted
-      D
-      signature<<D
-      unsigned
-      D
-      artifacts-copied<<D
-      0
-      D
+    #expect(
+      outputs == """
+        digest<<D
+        \(index.digest)
+        D
+        image<<D
+        \(production.host)/acme/app@\(index.digest)
+        D
+        tags<<D
+        1.0.0
+        production
+        D
+        platforms<<D
+        linux/amd64
+        linux/arm64
+        D
+        bytes-copied<<D
+        \(blobBytes)
+        D
+        bytes-mounted<<D
+        0
+        D
+        blobs-skipped<<D
+        0
+        D
+        duration-ms<<D
+        N
+        D
+        status<<D
+        promoted
+        D
+        signature<<D
+        unsigned
+        D
+        artifacts-copied<<D
+        0
+        D
 
-      """)
+        """)
     let summary = try String(contentsOfFile: dir.file("summary"), encoding: .utf8)
     #expect(summary.hasPrefix("## Promote: promoted\n"))
     #expect(summary.contains("| Digest | `\(index.digest)` |"))

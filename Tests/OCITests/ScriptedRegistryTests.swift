@@ -17,17 +17,27 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
 }
 
 @Suite struct ScriptedRegistryTests {
-  let manifest = try! RawManifest(bytes: Data(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#.utf8), mediaType: nil)
+  let manifest = try! RawManifest(
+    bytes: Data(
+      #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#
+        .utf8), mediaType: nil)
 
   func client(_ answer: @escaping @Sendable (Request) -> Response) -> (RegistryClient, ScriptedTransport) {
     let t = ScriptedTransport(answer)
-    return (RegistryClient(registry: "123.dkr.ecr.eu-west-1.amazonaws.com", http: HTTPClient(transport: t, retry: .none), options: RegistryOptions(credentials: Credentials(username: "AWS", password: "p"))), t)
+    return (
+      RegistryClient(registry: "123.dkr.ecr.eu-west-1.amazonaws.com", http: HTTPClient(transport: t, retry: .none), options: RegistryOptions(credentials: Credentials(username: "AWS", password: "p"))),
+      t
+    )
   }
 
   @Test func immutableTagsAreExplained() async throws {
     let (c, _) = client { r in
       if r.url.path == "/v2/" { return Response(status: 200, url: r.url) }
-      return Response(status: 400, body: Data(#"{"errors":[{"code":"TAG_INVALID","message":"The image tag 'production' already exists in the 'app' repository and cannot be overwritten because the repository is immutable."}]}"#.utf8), url: r.url)
+      return Response(
+        status: 400,
+        body: Data(
+          #"{"errors":[{"code":"TAG_INVALID","message":"The image tag 'production' already exists in the 'app' repository and cannot be overwritten because the repository is immutable."}]}"#.utf8),
+        url: r.url)
     }
     await #expect {
       try await c.putManifest("app", "production", manifest)
@@ -82,7 +92,9 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
 
   @Test func referrersAPIIsUsedWhereItExistsAndAbsenceIsNil() async throws {
     let digest = manifest.digest
-    let index = Data(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\#(digest)","size":2,"artifactType":"application/vnd.dev.cosign.artifact.sig.v1+json"}]}"#.utf8)
+    let index = Data(
+      #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\#(digest)","size":2,"artifactType":"application/vnd.dev.cosign.artifact.sig.v1+json"}]}"#
+        .utf8)
     let (withAPI, t) = client { r in
       r.url.path == "/v2/" ? Response(status: 200, url: r.url) : Response(status: 200, headers: ["Content-Type": MediaType.ociIndex], body: index, url: r.url)
     }

@@ -83,7 +83,8 @@ struct HealthCheckStageTests {
 
   @Test func headerValuesAreMaskedAndSent() async throws {
     let log = MemoryLogSink()
-    let r = try await run(["INPUT_URL": server.url("/headers").absoluteString, "INPUT_HEADERS": "Authorization: Bearer s3cr3t-token\nX-Env: prod", "INPUT_EXPECTED-BODY": "s3cr3t-token", "INPUT_PROBES": "1"], log: log)
+    let r = try await run(
+      ["INPUT_URL": server.url("/headers").absoluteString, "INPUT_HEADERS": "Authorization: Bearer s3cr3t-token\nX-Env: prod", "INPUT_EXPECTED-BODY": "s3cr3t-token", "INPUT_PROBES": "1"], log: log)
     #expect(r.outputs["healthy"] == "true")
     #expect(log.lines.contains("::add-mask::Bearer s3cr3t-token"))
   }

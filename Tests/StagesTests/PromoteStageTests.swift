@@ -32,10 +32,12 @@ struct PromoteStageTests {
       tag: "1.2.0-SNAPSHOT-7d2a1b4", platforms: [Platform(os: "linux", architecture: "amd64"), Platform(os: "linux", architecture: "arm64")],
       layerSizes: [10_000, 200_000], labels: ["org.opencontainers.image.revision": "7d2a1b4"])
     let log = MemoryLogSink()
-    let r = try await runStage(PromoteStage.self, [
-      "INPUT_SOURCE": "\(staging.host)/app:1.2.0-SNAPSHOT-7d2a1b4", "INPUT_TARGET": "\(production.host)/prod/app",
-      "INPUT_TAGS": "1.2.0\nproduction", "INPUT_REQUIRED-LABELS": "org.opencontainers.image.revision", "INPUT_PLATFORMS": "linux/arm64",
-    ], log: log)
+    let r = try await runStage(
+      PromoteStage.self,
+      [
+        "INPUT_SOURCE": "\(staging.host)/app:1.2.0-SNAPSHOT-7d2a1b4", "INPUT_TARGET": "\(production.host)/prod/app",
+        "INPUT_TAGS": "1.2.0\nproduction", "INPUT_REQUIRED-LABELS": "org.opencontainers.image.revision", "INPUT_PLATFORMS": "linux/arm64",
+      ], log: log)
     #expect(r.failure == nil)
     #expect(r.outputs["digest"] == index.digest.description)
     #expect(r.outputs["image"] == "\(production.host)/prod/app@\(index.digest)")
@@ -126,19 +128,21 @@ struct PromoteAuthTests {
     let production = try RegistryProcess(auth: .basic(username: "deploy", password: "right-password"))
     try await ImageFactory(client: testRegistryClient(staging.host), repository: "app").pushImage(tag: "1")
     let out = MemoryLogSink()
-    let status = await GantryCLIHarness.run([
-      "INPUT_STAGE": "promote", "INPUT_SOURCE": "\(staging.host)/app:1", "INPUT_TARGET": "\(production.host)/app",
-      "INPUT_TARGET-USERNAME": "deploy", "INPUT_TARGET-PASSWORD": "wrong-password",
-    ], out)
+    let status = await GantryCLIHarness.run(
+      [
+        "INPUT_STAGE": "promote", "INPUT_SOURCE": "\(staging.host)/app:1", "INPUT_TARGET": "\(production.host)/app",
+        "INPUT_TARGET-USERNAME": "deploy", "INPUT_TARGET-PASSWORD": "wrong-password",
+      ], out)
     #expect(status == 1)
     #expect(out.lines.first == "::add-mask::wrong-password")
     #expect(out.lines.contains { $0.contains("unauthorized at \(production.host): check target-username and target-password") })
 
     let ok = MemoryLogSink()
-    let good = await GantryCLIHarness.run([
-      "INPUT_STAGE": "promote", "INPUT_SOURCE": "\(staging.host)/app:1", "INPUT_TARGET": "\(production.host)/app",
-      "INPUT_TARGET-USERNAME": "deploy", "INPUT_TARGET-PASSWORD": "right-password",
-    ], ok)
+    let good = await GantryCLIHarness.run(
+      [
+        "INPUT_STAGE": "promote", "INPUT_SOURCE": "\(staging.host)/app:1", "INPUT_TARGET": "\(production.host)/app",
+        "INPUT_TARGET-USERNAME": "deploy", "INPUT_TARGET-PASSWORD": "right-password",
+      ], ok)
     #expect(good == 0, "\(ok.lines)")
   }
 

@@ -22,10 +22,12 @@ struct RollbackStageTests {
   func release(_ version: String, force: Bool = false, existing: Digest? = nil) async throws -> (Digest, StageResult) {
     var digest = existing
     if digest == nil { digest = try await ImageFactory(client: testRegistryClient(staging.host), repository: "app").pushImage(tag: version, layerSizes: [4000]).digest }
-    let r = try await runStage(PromoteStage.self, [
-      "INPUT_SOURCE": "\(staging.host)/app@\(digest!)", "INPUT_TAGS": version, "INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production",
-      "INPUT_VERSION": version, "INPUT_FORCE": String(force), "GITHUB_REPOSITORY": "acme/app", "GITHUB_RUN_ID": "7", "GITHUB_ACTOR": "octocat",
-    ])
+    let r = try await runStage(
+      PromoteStage.self,
+      [
+        "INPUT_SOURCE": "\(staging.host)/app@\(digest!)", "INPUT_TAGS": version, "INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production",
+        "INPUT_VERSION": version, "INPUT_FORCE": String(force), "GITHUB_REPOSITORY": "acme/app", "GITHUB_RUN_ID": "7", "GITHUB_ACTOR": "octocat",
+      ])
     return (digest!, r)
   }
 
@@ -82,9 +84,11 @@ struct RollbackStageTests {
   @Test func noClobberLetsTheEnvironmentTagMove() async throws {
     _ = try await release("5.0.0")
     let image = try await ImageFactory(client: testRegistryClient(staging.host), repository: "app").pushImage(tag: "5.0.1")
-    let r = try await runStage(PromoteStage.self, [
-      "INPUT_SOURCE": "\(staging.host)/app:5.0.1", "INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production", "INPUT_NO-CLOBBER": "true",
-    ])
+    let r = try await runStage(
+      PromoteStage.self,
+      [
+        "INPUT_SOURCE": "\(staging.host)/app:5.0.1", "INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production", "INPUT_NO-CLOBBER": "true",
+      ])
     #expect(r.failure == nil)
     #expect(try await prod.resolve("app", "production")?.digest == image.digest)
   }

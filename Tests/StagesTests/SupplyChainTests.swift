@@ -99,7 +99,8 @@ struct SupplyChainTests {
     let (index, images) = try await factory.pushIndex(tag: "multi", platforms: [Platform(os: "linux", architecture: "amd64"), Platform(os: "linux", architecture: "arm64")])
     let sig = try await signer.attachSignature(factory, to: index.digest, reference: "app")
     let platformSig = try await signer.attachSignature(factory, to: images[1].digest, reference: "app")
-    let att = try await CosignSigner.attach(factory, to: index.digest, suffix: .attestation, layer: Data(#"{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}"#.utf8), mediaType: Cosign.dsse)
+    let att = try await CosignSigner.attach(
+      factory, to: index.digest, suffix: .attestation, layer: Data(#"{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}"#.utf8), mediaType: Cosign.dsse)
     let sbom = try await CosignSigner.attach(factory, to: index.digest, suffix: .sbom, layer: Data(#"{"spdxVersion":"SPDX-2.3"}"#.utf8), mediaType: "text/spdx+json")
     let referrer = try await CosignSigner.attachReferrer(factory, to: index, artifactType: "application/vnd.example.sbom+json", content: Data(#"{"sbom":true}"#.utf8))
     // The target already has a signature of its own for this image: it must survive.

@@ -41,23 +41,24 @@ import Testing
       ConventionalCommit(sha: "4444444dddd", message: "update readme"),
     ]
     let md = Changelog.markdown(commits) { $0.replacingOccurrences(of: "*", with: "\\*") }
-    #expect(md == """
-      ### Breaking changes
+    #expect(
+      md == """
+        ### Breaking changes
 
-      - drop v1 API (3333333)
+        - drop v1 API (3333333)
 
-      ### Features
+        ### Features
 
-      - **auth:** add \\*SSO\\* (1111111)
+        - **auth:** add \\*SSO\\* (1111111)
 
-      ### Fixes
+        ### Fixes
 
-      - crash (2222222)
+        - crash (2222222)
 
-      ### Other changes
+        ### Other changes
 
-      - update readme (4444444)
-      """)
+        - update readme (4444444)
+        """)
   }
 }
 
@@ -72,7 +73,10 @@ import Testing
     ("Cargo.toml", "[package]\nname = \"app\"\nversion = \"1.2.0\"\n[dependencies]\nserde = { version = \"9.9.9\" }\n"),
     ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.2.0\nappVersion: \"9.9.9\"\n"),
     ("gradle.properties", "org.gradle.jvmargs=-Xmx2g\nversion=1.2.0\n"),
-    ("pom.xml", "<project><parent><version>9.9.9</version></parent><artifactId>a</artifactId><version>1.2.0</version><dependencies><dependency><version>8.8.8</version></dependency></dependencies></project>"),
+    (
+      "pom.xml",
+      "<project><parent><version>9.9.9</version></parent><artifactId>a</artifactId><version>1.2.0</version><dependencies><dependency><version>8.8.8</version></dependency></dependencies></project>"
+    ),
     ("VERSION", "1.2.0\n"),
   ])
   func readsKnownFiles(_ name: String, _ text: String) throws {

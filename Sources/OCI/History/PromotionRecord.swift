@@ -23,7 +23,10 @@ public struct PromotionRecord: Sendable, Codable, Equatable {
   public var actor: String?
   public var sha: String?
 
-  public init(environment: String, state: PromotionState, digest: Digest, previousDigest: Digest?, version: String?, tags: [String], source: String?, time: Date, reason: String? = nil, runURL: String? = nil, actor: String? = nil, sha: String? = nil) {
+  public init(
+    environment: String, state: PromotionState, digest: Digest, previousDigest: Digest?, version: String?, tags: [String], source: String?, time: Date, reason: String? = nil, runURL: String? = nil,
+    actor: String? = nil, sha: String? = nil
+  ) {
     self.environment = environment
     self.state = state
     self.digest = digest

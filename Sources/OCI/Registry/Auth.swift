@@ -108,10 +108,11 @@ actor AuthState {
       if let token = credentials?.identityToken {
         // OAuth2 refresh-token grant, as docker does with an identity token.
         var form = URLComponents()
-        form.queryItems = [
-          URLQueryItem(name: "grant_type", value: "refresh_token"), URLQueryItem(name: "refresh_token", value: token),
-          URLQueryItem(name: "client_id", value: "gantry"),
-        ] + items.filter { $0.name == "service" || $0.name == "scope" }
+        form.queryItems =
+          [
+            URLQueryItem(name: "grant_type", value: "refresh_token"), URLQueryItem(name: "refresh_token", value: token),
+            URLQueryItem(name: "client_id", value: "gantry"),
+          ] + items.filter { $0.name == "service" || $0.name == "scope" }
         request = Request(method: "POST", url: c.url!, headers: ["Content-Type": "application/x-www-form-urlencoded"], body: .data(Data((form.percentEncodedQuery ?? "").utf8)))
       } else {
         c.queryItems = items

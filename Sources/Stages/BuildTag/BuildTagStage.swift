@@ -15,9 +15,13 @@ public struct BuildTagStage: Stage {
     InputDeclaration("version", "Version X.Y.Z (a leading v is accepted). Default: from a tag ref (refs/tags/v1.2.3) when there is one"),
     InputDeclaration("sha", "Commit SHA. Default: GITHUB_SHA"),
     InputDeclaration("ref", "Git ref. Default: GITHUB_REF"),
-    InputDeclaration("tag-rules", "Tags to build, from: \(TagKind.allCases.map(\.rawValue).joined(separator: ", ")). Default by environment: dev → dev, snapshot, sha; production → version, minor, major, latest; others → snapshot, sha", kind: .list),
+    InputDeclaration(
+      "tag-rules",
+      "Tags to build, from: \(TagKind.allCases.map(\.rawValue).joined(separator: ", ")). Default by environment: dev → dev, snapshot, sha; production → version, minor, major, latest; others → snapshot, sha",
+      kind: .list),
     InputDeclaration("tag-style", "Version tags as X.Y.Z (plain), vX.Y.Z (v) or both", kind: .choice(TagStyle.allCases.map(\.rawValue)), default: "plain"),
-    InputDeclaration("latest", "Add `latest`: auto (stable versions in production), true (any stable version), false. Never for a prerelease", kind: .choice(["auto", "true", "false"]), default: "auto"),
+    InputDeclaration(
+      "latest", "Add `latest`: auto (stable versions in production), true (any stable version), false. Never for a prerelease", kind: .choice(["auto", "true", "false"]), default: "auto"),
     InputDeclaration("tag-prefix", "Prefix for every generated tag except latest and the environment tag"),
     InputDeclaration("tag-suffix", "Suffix for every generated tag except latest and the environment tag"),
     InputDeclaration("extra-tags", "Extra tag templates, one per line: {{version}}, {{major}}, {{minor}}, {{patch}}, {{prerelease}}, {{sha}}, {{sha7}}, {{branch}}, {{env}}", kind: .list),

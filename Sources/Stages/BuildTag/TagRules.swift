@@ -1,6 +1,6 @@
+import ActionsCore
 import Foundation
 import OCI
-import ActionsCore
 import Versioning
 
 /// The kinds of tag `build-tag` can produce.

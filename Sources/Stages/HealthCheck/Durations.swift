@@ -1,5 +1,5 @@
-import Foundation
 import ActionsCore
+import Foundation
 
 /// `30s`, `5m`, `1h`, `250ms`, or plain seconds → Duration.
 enum DurationInput {

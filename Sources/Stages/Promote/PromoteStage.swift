@@ -72,9 +72,10 @@ public struct PromoteStage: Stage {
     if let environment, !tags.contains(environment) { tags.append(environment) }
     let force = try inputs.bool("force")
     let requireSignature = try inputs.bool("require-signature")
-    let keys = try inputs.string("cosign-public-key").map { text in
-      try CosignPublicKey.parse(text, readFile: { try String(contentsOfFile: $0, encoding: .utf8) })
-    } ?? []
+    let keys =
+      try inputs.string("cosign-public-key").map { text in
+        try CosignPublicKey.parse(text, readFile: { try String(contentsOfFile: $0, encoding: .utf8) })
+      } ?? []
     if requireSignature && keys.isEmpty {
       throw InputError("cosign-public-key", "required when require-signature is true: the PEM public key (cosign.pub) or its path")
     }
@@ -100,7 +101,8 @@ public struct PromoteStage: Stage {
     async let validation = validator.validate(graph)
     // Signatures, attestations, SBOMs and referrers of the image and of each platform manifest.
     let wantAttachments = copyArtifacts || !keys.isEmpty || requireSignature
-    async let attachmentLookup = wantAttachments
+    async let attachmentLookup =
+      wantAttachments
       ? AttachmentFinder(client: src, repository: source.repository).find(for: [root.digest] + graph.children.map(\.digest)) : []
     try await targetReady
     let alreadyThere = try await rootAtTarget?.digest == root.digest
@@ -115,7 +117,8 @@ public struct PromoteStage: Stage {
         if force {
           log.warning("\(root.digest) was rolled back from \(history.environment) (\(record)); promoting it again because force is true")
         } else {
-          checks.append(Check(name: "not quarantined", passed: false, detail: "\(root.digest.short) was rolled back from \(history.environment) (record \(record)); set force: true to promote it again"))
+          checks.append(
+            Check(name: "not quarantined", passed: false, detail: "\(root.digest.short) was rolled back from \(history.environment) (record \(record)); set force: true to promote it again"))
         }
       }
     }
@@ -170,7 +173,8 @@ public struct PromoteStage: Stage {
 
     // Signatures and attestations travel before any tag moves, so `cosign verify` works against
     // the environment tag the moment it points here.
-    let carried = copyArtifacts && !attachments.isEmpty
+    let carried =
+      copyArtifacts && !attachments.isEmpty
       ? try await log.group("Carry \(attachments.count) signatures, attestations and referrers") {
         try await AttachmentCopier(copier: copier).carry(attachments)
       } : []
@@ -184,7 +188,8 @@ public struct PromoteStage: Stage {
         // Another run may have moved the environment tag since we started: stop, move nothing.
         let now = try await dst.resolve(targetRef.repository, environment)?.digest
         if now != previous {
-          throw StageFailure("race: \(target):\(environment) moved from \(previous?.description ?? "nothing") to \(now?.description ?? "nothing") while this promotion ran; no tag was moved", title: "promote failed")
+          throw StageFailure(
+            "race: \(target):\(environment) moved from \(previous?.description ?? "nothing") to \(now?.description ?? "nothing") while this promotion ran; no tag was moved", title: "promote failed")
         }
       }
       // Tags are independent of each other: put them, then read them back, all at once.
@@ -209,7 +214,9 @@ public struct PromoteStage: Stage {
     return StageResult(outputs: o, summary: summary.render())
   }
 
-  private func outputs(_ digest: Digest, _ target: Reference, _ tags: [String], _ platforms: [PlatformInfo], _ report: CopyReport, _ started: ContinuousClock.Instant, _ clock: ContinuousClock, status: String) -> Outputs {
+  private func outputs(
+    _ digest: Digest, _ target: Reference, _ tags: [String], _ platforms: [PlatformInfo], _ report: CopyReport, _ started: ContinuousClock.Instant, _ clock: ContinuousClock, status: String
+  ) -> Outputs {
     var o = Outputs()
     o["digest"] = digest.description
     o["image"] = target.with(digest: digest).description
@@ -257,12 +264,14 @@ struct PromoteSummary {
   func render() -> StepSummary {
     var s = StepSummary()
     s.heading("Promote: \(status)")
-    s.table(["", ""], [
-      ["Source", Markdown.code(source.description)],
-      ["Target", Markdown.code(target.description)],
-      ["Digest", Markdown.code(digest.description)],
-      ["Tags", tags.map { Markdown.code($0) }.joined(separator: " ")],
-    ])
+    s.table(
+      ["", ""],
+      [
+        ["Source", Markdown.code(source.description)],
+        ["Target", Markdown.code(target.description)],
+        ["Digest", Markdown.code(digest.description)],
+        ["Tags", tags.map { Markdown.code($0) }.joined(separator: " ")],
+      ])
     s.heading("Validation", level: 3)
     s.table(["Check", "", "Detail"], checks.map { [$0.name, $0.passed ? "✓" : "✗", Markdown.cell($0.detail)] })
     if !signatures.isEmpty {
@@ -275,15 +284,21 @@ struct PromoteSummary {
     }
     if let r = report {
       s.heading("Copy", level: 3)
-      s.table(["Copied", "Mounted", "Already present", "Manifests"], [[
-        "\(r.blobsCopied) blobs, \(ByteSize.format(r.bytesCopied))", "\(r.blobsMounted) blobs, \(ByteSize.format(r.bytesMounted))", "\(r.blobsSkipped) blobs", String(r.manifestsPushed),
-      ]])
+      s.table(
+        ["Copied", "Mounted", "Already present", "Manifests"],
+        [
+          [
+            "\(r.blobsCopied) blobs, \(ByteSize.format(r.bytesCopied))", "\(r.blobsMounted) blobs, \(ByteSize.format(r.bytesMounted))", "\(r.blobsSkipped) blobs", String(r.manifestsPushed),
+          ]
+        ])
     }
     if !attachments.isEmpty {
       s.heading(report == nil ? "Artifacts that would be carried" : "Artifacts carried", level: 3)
-      s.table(["Artifact", "Of", "At the target"], attachments.map { c in
-        [c.attachment.label, Markdown.code(c.attachment.subject.short), Markdown.code(c.attachment.tag ?? c.targetDigest.short) + (c.merged ? " (merged with the target's)" : "")]
-      })
+      s.table(
+        ["Artifact", "Of", "At the target"],
+        attachments.map { c in
+          [c.attachment.label, Markdown.code(c.attachment.subject.short), Markdown.code(c.attachment.tag ?? c.targetDigest.short) + (c.merged ? " (merged with the target's)" : "")]
+        })
     }
     return s
   }

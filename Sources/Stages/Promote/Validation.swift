@@ -36,9 +36,10 @@ struct Validator {
     // trips, not bytes.
     let client = self.client
     let repository = self.repository
-    let configDigests = Set(graph.images.compactMap { image -> Digest? in
-      if case .image(let config, _, _, _) = image.content { config.digest } else { nil }
-    })
+    let configDigests = Set(
+      graph.images.compactMap { image -> Digest? in
+        if case .image(let config, _, _, _) = image.content { config.digest } else { nil }
+      })
     enum Lookup: Sendable {
       case size(Int64?)
       case config(Digest, Data?)
@@ -65,7 +66,9 @@ struct Validator {
     }
     var missing: [String] = []
     for (blob, size) in zip(graph.blobs, sizes) {
-      if size == nil { missing.append("\(blob.digest) missing") } else if let size, size >= 0, size != blob.size {
+      if size == nil {
+        missing.append("\(blob.digest) missing")
+      } else if let size, size >= 0, size != blob.size {
         missing.append("\(blob.digest) is \(size) bytes, descriptor says \(blob.size)")
       }
     }
@@ -99,18 +102,24 @@ struct Validator {
       }
       infos.append(PlatformInfo(platform: name ?? "unknown", digest: image.digest, size: size, layers: layers.count))
     }
-    checks.append(Check(name: "configs decode", passed: configProblems.isEmpty, detail: configProblems.isEmpty ? "\(infos.count) config\(infos.count == 1 ? "" : "s")" : configProblems.joined(separator: "; ")))
+    checks.append(
+      Check(name: "configs decode", passed: configProblems.isEmpty, detail: configProblems.isEmpty ? "\(infos.count) config\(infos.count == 1 ? "" : "s")" : configProblems.joined(separator: "; ")))
     if !requiredLabels.isEmpty {
       checks.append(Check(name: "required labels", passed: labelProblems.isEmpty, detail: labelProblems.isEmpty ? requiredLabels.joined(separator: ", ") : labelProblems.joined(separator: "; ")))
     }
     let tooBig = infos.filter { $0.size > maxSize }
-    checks.append(Check(
-      name: "size limit", passed: tooBig.isEmpty,
-      detail: tooBig.isEmpty ? "largest \(ByteSize.format(infos.map(\.size).max() ?? 0)) ≤ \(ByteSize.format(maxSize))" : tooBig.map { "\($0.platform) is \(ByteSize.format($0.size)) > \(ByteSize.format(maxSize))" }.joined(separator: "; ")))
+    checks.append(
+      Check(
+        name: "size limit", passed: tooBig.isEmpty,
+        detail: tooBig.isEmpty
+          ? "largest \(ByteSize.format(infos.map(\.size).max() ?? 0)) ≤ \(ByteSize.format(maxSize))"
+          : tooBig.map { "\($0.platform) is \(ByteSize.format($0.size)) > \(ByteSize.format(maxSize))" }.joined(separator: "; ")))
     if !platforms.isEmpty {
       let present = graph.platforms.values
       let absent = platforms.filter { want in !present.contains { want.matches($0) } && !infos.contains { $0.platform == want.description } }
-      checks.append(Check(name: "platforms", passed: absent.isEmpty, detail: absent.isEmpty ? platforms.map(\.description).joined(separator: ", ") : "missing \(absent.map(\.description).joined(separator: ", "))"))
+      checks.append(
+        Check(name: "platforms", passed: absent.isEmpty, detail: absent.isEmpty ? platforms.map(\.description).joined(separator: ", ") : "missing \(absent.map(\.description).joined(separator: ", "))")
+      )
     }
     return (checks, infos)
   }

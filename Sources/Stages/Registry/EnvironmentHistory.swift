@@ -21,12 +21,14 @@ struct RecordWriter {
 /// The environment's recent history as a summary table.
 func historyTable(_ entries: [History.Entry], into summary: inout StepSummary, limit: Int = 10) {
   guard !entries.isEmpty else { return }
-  summary.table(["Time (UTC)", "State", "Digest", "Version", "Actor", "Reason"], entries.prefix(limit).map { e in
-    [
-      OCILabelsTime.format(e.record.time), e.record.state.rawValue, Markdown.code(e.record.digest.short), Markdown.cell(e.record.version ?? ""),
-      Markdown.cell(e.record.actor ?? ""), Markdown.cell(e.record.reason ?? ""),
-    ]
-  })
+  summary.table(
+    ["Time (UTC)", "State", "Digest", "Version", "Actor", "Reason"],
+    entries.prefix(limit).map { e in
+      [
+        OCILabelsTime.format(e.record.time), e.record.state.rawValue, Markdown.code(e.record.digest.short), Markdown.cell(e.record.version ?? ""),
+        Markdown.cell(e.record.actor ?? ""), Markdown.cell(e.record.reason ?? ""),
+      ]
+    })
 }
 
 enum OCILabelsTime {

@@ -8,7 +8,10 @@ enum RegistryInputs {
   /// Declared once so every stage describes them the same way.
   static let source = InputDeclaration("source", "Image to promote or compare, by tag or digest (e.g. 123.dkr.ecr.eu-west-1.amazonaws.com/app:1.2.0-SNAPSHOT-7d2a1b4)", required: true)
   static let target = InputDeclaration("target", "Target repository (e.g. ghcr.io/acme/app); promote also takes a tag there when `tags` is empty, verify-digest needs a tag or digest", required: true)
-  static let environment = InputDeclaration("environment", "Environment name (dev, staging, production, …): build-tag picks its default tags by it; promote makes it a moving tag and records the promotion in the target repository; rollback and history read those records")
+  static let environment = InputDeclaration(
+    "environment",
+    "Environment name (dev, staging, production, …): build-tag picks its default tags by it; promote makes it a moving tag and records the promotion in the target repository; rollback and history read those records"
+  )
   static let tags = InputDeclaration("tags", "Target tags, one per line (promote default: the source tag; rollback: extra tags moved with the environment tag)", kind: .list)
   static let dryRun = InputDeclaration("dry-run", "Compute and validate only; change nothing in any registry or repository", kind: .boolean, default: "false")
   static let digestOutput = OutputDeclaration("digest", "The manifest digest now live: promoted (promote) or restored (rollback)")

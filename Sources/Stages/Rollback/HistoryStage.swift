@@ -42,7 +42,9 @@ public struct HistoryStage: Stage {
     // A plain table on the log too, for `gantry history` by hand.
     context.log.info("\(target) \(environment): live \(live?.description ?? "nothing")")
     for e in entries {
-      context.log.info("\(OCILabelsTime.format(e.record.time))  \(e.record.state.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))  \(e.record.digest.short)  \(e.record.version ?? "-")  \(e.record.reason ?? "")")
+      context.log.info(
+        "\(OCILabelsTime.format(e.record.time))  \(e.record.state.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))  \(e.record.digest.short)  \(e.record.version ?? "-")  \(e.record.reason ?? "")"
+      )
     }
     var s = StepSummary()
     s.heading("History of \(environment) in \(target)")

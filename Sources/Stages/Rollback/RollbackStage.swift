@@ -110,10 +110,12 @@ public struct RollbackStage: Stage {
 
     var s = StepSummary()
     s.heading(dryRun ? "Rollback of \(environment) (dry run)" : "Rolled back \(environment)")
-    s.table(["", "Digest", "Version"], [
-      ["Was live", Markdown.code(live.digest.description), Markdown.cell(entries.first { $0.record.digest == live.digest }?.record.version ?? "")],
-      [dryRun ? "Would be live" : "Live now", Markdown.code(chosen.digest.description), Markdown.cell(chosen.version ?? "")],
-    ])
+    s.table(
+      ["", "Digest", "Version"],
+      [
+        ["Was live", Markdown.code(live.digest.description), Markdown.cell(entries.first { $0.record.digest == live.digest }?.record.version ?? "")],
+        [dryRun ? "Would be live" : "Live now", Markdown.code(chosen.digest.description), Markdown.cell(chosen.version ?? "")],
+      ])
     s.paragraph("Reason: \(reason)")
     if !notes.isEmpty { s.list(notes.map(Markdown.text)) }
     s.heading("Recent history of \(environment)", level: 3)

@@ -56,17 +56,24 @@ public struct VerifyDigestStage: Stage {
 
     var s = StepSummary()
     s.heading(match ? "Digests match ✓" : "Digests differ ✗")
-    s.table(["", "Source", "Target"], [
-      ["Reference", Markdown.code(source.description), Markdown.code(targetLabel)],
-      ["Digest", Markdown.code(sourceManifest.digest.description), Markdown.code(targetDigest.description)],
-    ])
+    s.table(
+      ["", "Source", "Target"],
+      [
+        ["Reference", Markdown.code(source.description), Markdown.code(targetLabel)],
+        ["Digest", Markdown.code(sourceManifest.digest.description), Markdown.code(targetDigest.description)],
+      ])
     if !sourceChildren.isEmpty || !targetChildren.isEmpty {
       let rows = max(sourceChildren.count, targetChildren.count)
-      s.table(["Platform", "Source child", "Target child", ""], (0..<rows).map { i in
-        let a = i < sourceChildren.count ? sourceChildren[i] : nil
-        let b = i < targetChildren.count ? targetChildren[i] : nil
-        return [Markdown.cell((a ?? b)?.platform?.description ?? "—"), a.map { Markdown.code($0.digest.description) } ?? "—", b.map { Markdown.code($0.digest.description) } ?? (targetLabel == "expected" ? "" : "—"), a?.digest == b?.digest ? "✓" : "✗"]
-      })
+      s.table(
+        ["Platform", "Source child", "Target child", ""],
+        (0..<rows).map { i in
+          let a = i < sourceChildren.count ? sourceChildren[i] : nil
+          let b = i < targetChildren.count ? targetChildren[i] : nil
+          return [
+            Markdown.cell((a ?? b)?.platform?.description ?? "—"), a.map { Markdown.code($0.digest.description) } ?? "—",
+            b.map { Markdown.code($0.digest.description) } ?? (targetLabel == "expected" ? "" : "—"), a?.digest == b?.digest ? "✓" : "✗",
+          ]
+        })
     }
     let failure = match ? nil : "\(source) is \(sourceManifest.digest) but \(targetLabel) is \(targetDigest): not the same image"
     return StageResult(outputs: outputs, summary: s, failure: failure)

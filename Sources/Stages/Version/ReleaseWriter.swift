@@ -35,7 +35,9 @@ struct ReleaseWriter {
 
   private func ensure(_ tag: String, _ existing: String, _ sha: String) throws {
     guard existing == sha else {
-      throw StageFailure("tag \(tag) already exists at \(existing.prefix(7)), not at \(sha.prefix(7)): the version was already released from another commit; bump the version (release-as) or delete the tag", title: "version failed")
+      throw StageFailure(
+        "tag \(tag) already exists at \(existing.prefix(7)), not at \(sha.prefix(7)): the version was already released from another commit; bump the version (release-as) or delete the tag",
+        title: "version failed")
     }
   }
 

@@ -10,8 +10,10 @@ public struct VersionStage: Stage {
   public static let abstract = "The code's version from a manifest file or tags + conventional commits; snapshot/dev tags; changelog"
 
   public static let inputs: [InputDeclaration] = [
-    InputDeclaration("source", "Where the version comes from: auto (a manifest file when found, else tags), file, tags, conventional", kind: .choice(["auto", "file", "tags", "conventional"]), default: "auto"),
-    InputDeclaration("file", "version: manifest file (pyproject.toml, package.json, Cargo.toml, Chart.yaml, pom.xml, gradle.properties, VERSION or any file with `pattern`), relative to the workspace"),
+    InputDeclaration(
+      "source", "Where the version comes from: auto (a manifest file when found, else tags), file, tags, conventional", kind: .choice(["auto", "file", "tags", "conventional"]), default: "auto"),
+    InputDeclaration(
+      "file", "version: manifest file (pyproject.toml, package.json, Cargo.toml, Chart.yaml, pom.xml, gradle.properties, VERSION or any file with `pattern`), relative to the workspace"),
     InputDeclaration("pattern", "version: regex whose first group is the version, for files Gantry does not know"),
     InputDeclaration("tag-prefix", "version: prefix of release tags", default: "v"),
     InputDeclaration("release-as", "version: force this version (conventional source)"),
@@ -19,12 +21,15 @@ public struct VersionStage: Stage {
     InputDeclaration("major-on-zero", "version: let a breaking change on 0.x bump to 1.0.0 (default: bump the minor)", kind: .boolean, default: "false"),
     InputDeclaration("sha", "Commit SHA. Default: GITHUB_SHA"),
     InputDeclaration("working-directory", "version: the checkout (default: GITHUB_WORKSPACE, else the current directory)"),
-    InputDeclaration("history", "version: where tags and commits are read: auto (the checkout when it has full history, else the GitHub API), git, github-api", kind: .choice(["auto", "git", "github-api"]), default: "auto"),
+    InputDeclaration(
+      "history", "version: where tags and commits are read: auto (the checkout when it has full history, else the GitHub API), git, github-api", kind: .choice(["auto", "git", "github-api"]),
+      default: "auto"),
     InputDeclaration("github-token", "version: token for the GitHub API (shallow checkouts, create-tag, create-release)", actionDefault: "${{ github.token }}", secret: true),
     InputDeclaration("create-tag", "version: create the release tag (tag-prefix + version) at the commit through the GitHub API", kind: .boolean, default: "false"),
     InputDeclaration("tag-message", "version: make the created tag annotated, with this message (default: lightweight)"),
     InputDeclaration("create-release", "version: create a GitHub release for the tag", kind: .boolean, default: "false"),
-    InputDeclaration("release-notes", "version: the release body: changelog (Gantry's, from conventional commits) or generated (GitHub's)", kind: .choice(["changelog", "generated"]), default: "changelog"),
+    InputDeclaration(
+      "release-notes", "version: the release body: changelog (Gantry's, from conventional commits) or generated (GitHub's)", kind: .choice(["changelog", "generated"]), default: "changelog"),
     RegistryInputs.dryRun,
   ]
 
@@ -56,7 +61,8 @@ public struct VersionStage: Stage {
   public func run(_ context: StageContext) async throws -> StageResult {
     let inputs = context.inputs
     let env = context.environment
-    let directory = inputs.string("working-directory").map { $0.hasPrefix("/") ? $0 : (env.workspace ?? FileManager.default.currentDirectoryPath) + "/" + $0 }
+    let directory =
+      inputs.string("working-directory").map { $0.hasPrefix("/") ? $0 : (env.workspace ?? FileManager.default.currentDirectoryPath) + "/" + $0 }
       ?? env.workspace ?? FileManager.default.currentDirectoryPath
     let prefix = inputs.string("tag-prefix", default: "v")
     let majorOnZero = try inputs.bool("major-on-zero")
@@ -87,7 +93,9 @@ public struct VersionStage: Stage {
         throw InputError("file", "no manifest file found in \(directory); looked for \(ManifestFiles.known.joined(separator: ", "))")
       }
       let text: String
-      do { text = try ManifestFiles.read(path, pattern: inputs.string("pattern")) } catch let e as VersionSourceError { throw InputError(inputs.string("pattern") != nil ? "pattern" : "file", e.description) }
+      do { text = try ManifestFiles.read(path, pattern: inputs.string("pattern")) } catch let e as VersionSourceError {
+        throw InputError(inputs.string("pattern") != nil ? "pattern" : "file", e.description)
+      }
       do { version = try SemVer(parsing: text, prefix: "v") } catch let e as SemVerError { throw StageFailure("\((path as NSString).lastPathComponent): \(e.description)", title: "version failed") }
       origin = (path as NSString).lastPathComponent
     case "tags":
@@ -148,12 +156,14 @@ public struct VersionStage: Stage {
 
     var s = StepSummary()
     s.heading("Version \(version)")
-    s.table(["", ""], [
-      ["Version", Markdown.code(version.description)], ["Read from", Markdown.cell(origin)],
-      ["History", history.map { $0.kind == "git" ? "git checkout" : "GitHub API (\(env.repository ?? ""))" } ?? "none"],
-      ["Previous release", last.map { Markdown.code($0.tag) } ?? "none"], ["Bump from commits", bump.rawValue],
-      ["Next version", Markdown.code(next.description)], ["Snapshot tag", Markdown.code(o["snapshot-tag"] ?? "")],
-    ])
+    s.table(
+      ["", ""],
+      [
+        ["Version", Markdown.code(version.description)], ["Read from", Markdown.cell(origin)],
+        ["History", history.map { $0.kind == "git" ? "git checkout" : "GitHub API (\(env.repository ?? ""))" } ?? "none"],
+        ["Previous release", last.map { Markdown.code($0.tag) } ?? "none"], ["Bump from commits", bump.rawValue],
+        ["Next version", Markdown.code(next.description)], ["Snapshot tag", Markdown.code(o["snapshot-tag"] ?? "")],
+      ])
     let reasons = commits.filter { $0.bump == bump && bump != .none }
     if !reasons.isEmpty {
       s.raw("**\(bump.rawValue) bump because of:** " + reasons.prefix(5).map { Markdown.code(String($0.sha.prefix(7))) + " " + Markdown.text($0.subject) }.joined(separator: "; "))
@@ -177,7 +187,8 @@ public struct VersionStage: Stage {
     }
     guard let api = GitHubRepository.from(context), !sha.isEmpty else {
       guard needed || mode == "github-api" else { return nil }
-      throw StageFailure("\(why), and the GitHub API cannot be used (it needs github-token, GITHUB_REPOSITORY and the commit): set `fetch-depth: 0` on actions/checkout or pass github-token", title: "version failed")
+      throw StageFailure(
+        "\(why), and the GitHub API cannot be used (it needs github-token, GITHUB_REPOSITORY and the commit): set `fetch-depth: 0` on actions/checkout or pass github-token", title: "version failed")
     }
     if mode == "auto" { context.log.info("\(why): reading tags and commits through the GitHub API") }
     return GitHubCommitHistory(repo: api, head: sha)
