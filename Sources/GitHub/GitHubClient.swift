@@ -89,7 +89,7 @@ public struct GitHubClient: Sendable {
       do { items += try JSONDecoder().decode([T].self, from: response.body) } catch {
         throw GitHubError.unexpected(operation: operation, status: response.status, message: "response does not decode: \(error)")
       }
-      next = Self.nextLink(response.headers["Link"]).flatMap { URL(string: $0) }
+      next = LinkHeader.next(response.headers["Link"]).flatMap { URL(string: $0) }
     }
     return items
   }
@@ -160,15 +160,5 @@ public struct GitHubClient: Sendable {
     guard let e = try? JSONDecoder().decode(E.self, from: body) else { return String(decoding: body.prefix(200), as: UTF8.self) }
     let details = (e.errors ?? []).compactMap { $0.message ?? [$0.field, $0.code].compactMap { $0 }.joined(separator: " ") }
     return ([e.message ?? ""] + details).filter { !$0.isEmpty }.joined(separator: ": ")
-  }
-
-  /// `<url>; rel="next"` → url.
-  static func nextLink(_ header: String?) -> String? {
-    guard let header else { return nil }
-    for part in header.split(separator: ",") where part.contains("rel=\"next\"") {
-      guard let open = part.firstIndex(of: "<"), let close = part.firstIndex(of: ">"), open < close else { continue }
-      return String(part[part.index(after: open)..<close])
-    }
-    return nil
   }
 }

@@ -99,6 +99,12 @@ public final class GitHubAPIServer: @unchecked Sendable {
     return (try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String]) ?? []
   }
 
+  /// The releases created so far, by tag, as the API received them (body, generate_release_notes, …).
+  public func releases() throws -> [String: [String: Any]] {
+    let out = try runCommand("/usr/bin/curl", ["-s", "\(apiURL())/_releases"]).stdout
+    return (try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: [String: Any]]) ?? [:]
+  }
+
   public func stop() { child.stop() }
 }
 

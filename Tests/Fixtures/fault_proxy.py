@@ -9,11 +9,9 @@ fault_proxy.py UPSTREAM_PORT [--fail-every N] [--throttle-first-blob] [--reset-f
 Prints "PORT <n>"; exits when stdin closes. Request bodies are read whole (test sizes only).
 """
 import argparse, http.client, os, socket, sys, threading, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-# The default listen backlog of 5 drops SYNs when a client opens several connections at
-# once, and the client retries a second later.
-ThreadingHTTPServer.request_queue_size = 128
+from serve import serve
 
 STATE = {"count": 0, "throttled": False, "reset": False, "faults": 0}
 LOCK = threading.Lock()
@@ -117,12 +115,7 @@ def main():
     ap.add_argument("--reset-first-blob", action="store_true")
     ap.add_argument("--delay-ms", type=int, default=0)
     ARGS = ap.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    server.daemon_threads = True
-    print("PORT %d" % server.server_address[1], flush=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    sys.stdin.read()
-    os._exit(0)
+    serve(Proxy)
 
 if __name__ == "__main__":
     main()

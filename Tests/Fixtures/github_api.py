@@ -9,7 +9,7 @@ commits unless paginated with page/per_page, as GitHub), commits?sha=, git/ref/t
 git/tags/SHA, POST git/tags (a real tag object via git mktag), POST git/refs (git update-ref),
 releases/tags/T and POST releases (kept in memory). Control: POST /_control with
 {"ratelimit": N, "mode": "retry-after"|"reset"} makes the next N requests rate limited;
-GET /_requests lists "METHOD path" of every request so far. Prints "PORT <n>" when ready.
+GET /_requests lists "METHOD path" of every request so far; GET /_releases the releases as created. Prints "PORT <n>" when ready.
 """
 import json
 import re
@@ -17,11 +17,9 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-# The default listen backlog of 5 drops SYNs when a client opens several connections at
-# once, and the client retries a second later.
-ThreadingHTTPServer.request_queue_size = 128
+from serve import serve
 from urllib.parse import urlparse, parse_qs
 
 REPO, TOKEN = sys.argv[1], sys.argv[2]
@@ -91,6 +89,9 @@ class Handler(BaseHTTPRequestHandler):
             with lock:
                 state.update(body)
             return self.send_json(200, {})
+        if path == "/_releases":
+            with lock:
+                return self.send_json(200, state["releases"])
         if path == "/_requests":
             with lock:
                 return self.send_json(200, state["requests"])
@@ -199,7 +200,4 @@ class Handler(BaseHTTPRequestHandler):
         self.handle_any("POST")
 
 
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-print(f"PORT {server.server_address[1]}", flush=True)
-threading.Thread(target=lambda: (time.sleep(600), server.shutdown()), daemon=True).start()
-server.serve_forever()
+serve(Handler)

@@ -22,11 +22,9 @@ Routes (all bounded in size and time):
   /version/<v>                   200 {"version": v, "build": {"sha": "abc1234"}, "ready": true}
 """
 import argparse, json, os, socket, ssl, sys, threading, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-# The default listen backlog of 5 drops SYNs when a client opens several connections at
-# once, and the client retries a second later.
-ThreadingHTTPServer.request_queue_size = 128
+from serve import serve
 from urllib.parse import urlparse, parse_qs
 
 HITS = {}
@@ -181,22 +179,7 @@ def main():
     ap.add_argument("--key")
     ap.add_argument("--lifetime", type=float, default=600)
     args = ap.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    if args.cert:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(args.cert, args.key)
-        server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    print("PORT %d" % server.server_address[1], flush=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-
-    def watch_stdin():
-        sys.stdin.read()
-        os._exit(0)
-
-    threading.Thread(target=watch_stdin, daemon=True).start()
-    time.sleep(args.lifetime)
-    os._exit(0)
+    serve(Handler, cert=args.cert, key=args.key, lifetime=args.lifetime)
 
 
 if __name__ == "__main__":

@@ -9,11 +9,9 @@ registry). GET /count returns how many tokens were issued. Prints "PORT <n>"; ex
 stdin closes.
 """
 import argparse, base64, json, os, sys, threading, time, uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-# The default listen backlog of 5 drops SYNs when a client opens several connections at
-# once, and the client retries a second later.
-ThreadingHTTPServer.request_queue_size = 128
+from serve import serve
 from urllib.parse import urlparse, parse_qs
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -79,12 +77,7 @@ def main():
     ARGS = ap.parse_args()
     KEY = serialization.load_pem_private_key(open(ARGS.key, "rb").read(), password=None)
     CERT_DER = x509.load_pem_x509_certificate(open(ARGS.cert, "rb").read()).public_bytes(serialization.Encoding.DER)
-    server = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
-    server.daemon_threads = True
-    print("PORT %d" % server.server_address[1], flush=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    sys.stdin.read()
-    os._exit(0)
+    serve(Handler, port=ARGS.port)
 
 if __name__ == "__main__":
     main()

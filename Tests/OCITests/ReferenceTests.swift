@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 import Testing
 
 @testable import OCI
@@ -70,8 +71,10 @@ import Testing
   }
 
   @Test func linkHeaders() {
-    #expect(RegistryClient.nextLink(#"</v2/app/tags/list?last=b&n=2>; rel="next""#) == "/v2/app/tags/list?last=b&n=2")
-    #expect(RegistryClient.nextLink(nil) == nil)
+    #expect(LinkHeader.next(#"</v2/app/tags/list?last=b&n=2>; rel="next""#) == "/v2/app/tags/list?last=b&n=2")
+    #expect(LinkHeader.next(nil) == nil)
+    // Several links in one header: only rel="next" counts (GitHub sends prev, next, last, first).
+    #expect(LinkHeader.next(#"<https://api.github.com/x?page=1>; rel="prev", <https://api.github.com/x?page=3>; rel="next""#) == "https://api.github.com/x?page=3")
   }
 
   @Test func dockerConfigCredentials() throws {

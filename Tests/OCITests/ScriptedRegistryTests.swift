@@ -111,4 +111,28 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
       #expect(try await without.referrers("app", digest) == nil)
     }
   }
+
+  @Test func attachmentsComeFromTheReferrersAPIWhereTheRegistryHasIt() async throws {
+    let subject = Digest.sha256(Data("image".utf8))
+    let referrer = manifest
+    let history = Digest.sha256(Data("history".utf8))
+    let index = Data(
+      #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\#(referrer.digest)","size":\#(referrer.bytes.count),"artifactType":"application/vnd.dev.cosign.artifact.sig.v1+json"},{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\#(history)","size":2,"artifactType":"\#(PromotionRecord.artifactType)"}]}"#
+        .utf8)
+    let body = referrer.bytes
+    let (c, t) = client { r in
+      switch r.url.path {
+      case "/v2/": return Response(status: 200, url: r.url)
+      case "/v2/app/referrers/\(subject)": return Response(status: 200, headers: ["Content-Type": MediaType.ociIndex], body: index, url: r.url)
+      case "/v2/app/manifests/\(referrer.digest)": return Response(status: 200, headers: ["Content-Type": MediaType.ociManifest], body: body, url: r.url)
+      default: return Response(status: 404, body: Data(#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#.utf8), url: r.url)
+      }
+    }
+    let found = try await AttachmentFinder(client: c, repository: "app").find(for: [subject])
+    #expect(found.map(\.kind) == [.referrer])
+    #expect(found.first?.descriptor.artifactType == Cosign.signatureArtifactType)
+    #expect(found.first?.manifest.digest == referrer.digest)
+    // Gantry's own history records are not carried, and never fetched.
+    #expect(!t.requests.contains { $0.url.path.hasSuffix(history.description) })
+  }
 }

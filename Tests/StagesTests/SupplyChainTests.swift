@@ -95,6 +95,16 @@ struct SupplyChainTests {
     #expect(r.failure?.contains("keyless signature (Fulcio certificate)") == true)
   }
 
+  @Test func sigstoreBundlesAreReportedNotAccepted() async throws {
+    let image = try await factory.pushImage(tag: "bundle")
+    try await CosignSigner.attachReferrer(
+      factory, to: image, artifactType: "application/vnd.dev.sigstore.bundle.v0.3+json", content: Data(#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}"#.utf8))
+    let r = try await promote("bundle", key: signer.publicKeyPEM)
+    #expect(r.failure?.contains("only signatures Gantry cannot verify yet") == true)
+    #expect(r.failure?.contains("sigstore bundle") == true)
+    #expect(try await dst.resolve("app", "bundle") == nil)
+  }
+
   @Test func attestationSBOMAndReferrersTravelWithTheIndex() async throws {
     let (index, images) = try await factory.pushIndex(tag: "multi", platforms: [Platform(os: "linux", architecture: "amd64"), Platform(os: "linux", architecture: "arm64")])
     let sig = try await signer.attachSignature(factory, to: index.digest, reference: "app")

@@ -67,7 +67,10 @@ struct VersionAPITests {
     #expect(remote.summary.render().contains("GitHub API (acme/app)"))
     let requests = try api.requests()
     #expect(requests.contains { $0.hasPrefix("GET /repos/acme/app/compare/v1.4.1...\(head)") })
-    #expect(!requests.contains { $0.contains("/compare/v9.0.0") } || requests.contains { $0.contains("/compare/v1.4.1") })
+    // v9.0.0 is higher but on an unmerged branch: asked about first and passed over (as `--merged`
+    // does); the prerelease tag is never a candidate.
+    #expect(requests.contains { $0.hasPrefix("GET /repos/acme/app/compare/v9.0.0...\(head)") })
+    #expect(!requests.contains { $0.contains("/compare/v2.0.0-rc.1") })
   }
 
   @Test func compareIsPaginatedPastTwoHundredFiftyCommits() async throws {
@@ -114,6 +117,10 @@ struct VersionAPITests {
     #expect(try repo.git("rev-list", "-n", "1", "v1.1.0") == head)
     #expect(try repo.git("cat-file", "-t", "v1.1.0") == "tag")
     #expect(try repo.git("tag", "-l", "--format=%(contents:subject)", "v1.1.0") == "Release 1.1.0")
+    let release = try api.releases()["v1.1.0"]
+    #expect((release?["body"] as? String)?.contains("### Features\n\n- two") == true)
+    #expect(release?["generate_release_notes"] == nil)
+    #expect(release?["prerelease"] as? Bool == false)
 
     // Again: the tag is there at this commit, the release exists; nothing is written.
     let posts = try api.requests().filter { $0.hasPrefix("POST") }.count
@@ -129,6 +136,21 @@ struct VersionAPITests {
     } throws: { "\($0)".contains("tag v1.1.0 already exists at \(head.prefix(7)), not at \(other.prefix(7))") }
   }
 
+  @Test func generatedReleaseNotesAreLeftToGitHub() async throws {
+    let repo = try TempGitRepo()
+    let head = try repo.commit("feat: one")
+    let api = try GitHubAPIServer(repository: repo.path)
+    let env = apiEnvironment(api, workspace: repo.path, sha: head)
+    let r = try await runStage(
+      VersionStage.self, env.merging(["INPUT_SOURCE": "conventional", "INPUT_CREATE-RELEASE": "true", "INPUT_RELEASE-NOTES": "generated", "INPUT_RELEASE-AS": "1.0.0-rc.1"]) { $1 })
+    #expect(r.outputs["release-url"] == "https://github.example/releases/tag/v1.0.0-rc.1")
+    let release = try api.releases()["v1.0.0-rc.1"]
+    #expect(release?["generate_release_notes"] as? Bool == true)
+    #expect(release?["body"] == nil)
+    #expect(release?["prerelease"] as? Bool == true)
+    #expect(release?["target_commitish"] as? String == head)
+  }
+
   @Test func lightweightTagOnGitHubEnterprise() async throws {
     let repo = try TempGitRepo()
     let head = try repo.commit("fix: one")
@@ -137,7 +159,9 @@ struct VersionAPITests {
     #expect(r.outputs["version"] == "0.0.1")
     #expect(r.outputs["tag-created"] == "created")
     #expect(try repo.git("cat-file", "-t", "v0.0.1") == "commit")
-    #expect(try api.requests().allSatisfy { $0.hasPrefix("GET /api/v3/") || $0.hasPrefix("POST /api/v3/") })
+    let requests = try api.requests()
+    #expect(requests.contains { $0.hasPrefix("POST /api/v3/repos/acme/app/git/refs") })
+    #expect(requests.allSatisfy { $0.hasPrefix("GET /api/v3/") || $0.hasPrefix("POST /api/v3/") })
   }
 
   @Test(arguments: ["retry-after", "reset"])

@@ -61,6 +61,11 @@ public final class RegistryClient: Sendable {
     return manifest
   }
 
+  /// The manifest, or nil when the tag or digest does not exist.
+  public func manifestIfPresent(_ repository: String, _ identifier: String) async throws -> RawManifest? {
+    do { return try await manifest(repository, identifier) } catch RegistryError.notFound { return nil }
+  }
+
   /// The descriptor a tag or digest points at, or nil when it does not exist. HEAD first;
   /// GET when the registry sends no `Docker-Content-Digest`.
   public func resolve(_ repository: String, _ identifier: String) async throws -> Descriptor? {
@@ -196,18 +201,10 @@ public final class RegistryClient: Sendable {
       let page = try JSONDecoderShared.decode(Page.self, from: response.body)
       let fresh = (page.tags ?? []).filter { seen.insert($0).inserted }
       all += fresh
-      next = Self.nextLink(response.headers["Link"]).map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
+      next = LinkHeader.next(response.headers["Link"]).map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
       if fresh.isEmpty { break }
     }
     return all
-  }
-
-  /// `<url>; rel="next"` → url.
-  static func nextLink(_ header: String?) -> String? {
-    guard let header, header.contains("rel=\"next\"") || header.contains("rel=next"),
-      let open = header.firstIndex(of: "<"), let close = header.firstIndex(of: ">"), open < close
-    else { return nil }
-    return String(header[header.index(after: open)..<close])
   }
 
   // MARK: Sending with auth

@@ -56,12 +56,12 @@ public struct AttachmentFinder: Sendable {
     let found = try await boundedMap(lookups, concurrency: 8) { lookup -> Found in
       switch lookup {
       case .tag(let subject, let kind):
-        guard let m = try await Self.manifestIfPresent(client, repository, Cosign.tag(subject, kind)) else { return .attachments([]) }
+        guard let m = try await client.manifestIfPresent(repository, Cosign.tag(subject, kind)) else { return .attachments([]) }
         return .attachments([Attachment(kind: .tag(kind), subject: subject, manifest: m, descriptor: m.descriptor)])
       case .referrers(let subject):
         return .listed(subject, try await client.referrers(repository, subject))
       case .fallback(let subject):
-        guard let index = try await Self.manifestIfPresent(client, repository, Cosign.referrersTag(subject)), case .index(let manifests, _) = index.content else {
+        guard let index = try await client.manifestIfPresent(repository, Cosign.referrersTag(subject)), case .index(let manifests, _) = index.content else {
           return .fallback(subject, nil)
         }
         return .fallback(subject, manifests)
@@ -84,10 +84,6 @@ public struct AttachmentFinder: Sendable {
       attachments.append(Attachment(kind: .referrer, subject: subject, manifest: m, descriptor: d))
     }
     return attachments
-  }
-
-  static func manifestIfPresent(_ client: RegistryClient, _ repository: String, _ reference: String) async throws -> RawManifest? {
-    do { return try await client.manifest(repository, reference) } catch RegistryError.notFound { return nil }
   }
 }
 
@@ -121,13 +117,16 @@ public struct AttachmentCopier: Sendable {
 
   public func carry(_ attachments: [Attachment]) async throws -> [CarriedAttachment] {
     var carried: [CarriedAttachment] = []
+    // Whether the target has the referrers API is one fact about the registry: asked once.
+    var targetHasReferrersAPI: Bool?
     for a in attachments {
       let graph = try await ImageGraph.load(from: source, repository: sourceRepository, root: a.manifest)
       _ = try await copier.copy(graph)
       if let tag = a.tag {
         carried.append(try await putTag(a, tag))
       } else {
-        try await addToFallbackIndex(a)
+        if targetHasReferrersAPI == nil { targetHasReferrersAPI = try await target.referrers(targetRepository, a.subject) != nil }
+        if targetHasReferrersAPI == false { try await addToFallbackIndex(a) }
         carried.append(CarriedAttachment(attachment: a, targetDigest: a.manifest.digest, merged: false))
       }
     }
@@ -135,7 +134,7 @@ public struct AttachmentCopier: Sendable {
   }
 
   private func putTag(_ a: Attachment, _ tag: String) async throws -> CarriedAttachment {
-    let existing = try await AttachmentFinder.manifestIfPresent(target, targetRepository, tag)
+    let existing = try await target.manifestIfPresent(targetRepository, tag)
     guard let existing, existing.digest != a.manifest.digest else {
       if existing == nil { try await target.putManifest(targetRepository, tag, a.manifest) }
       return CarriedAttachment(attachment: a, targetDigest: a.manifest.digest, merged: false)
@@ -160,13 +159,12 @@ public struct AttachmentCopier: Sendable {
     return try RawManifest(bytes: bytes, mediaType: base.mediaType)
   }
 
-  /// On a registry with the referrers API, pushing the manifest (with its `subject`) is enough;
-  /// otherwise the client keeps the `sha256-<hex>` index of referrers itself.
+  /// For a registry without the referrers API: the client keeps the `sha256-<hex>` index of
+  /// referrers itself. (With the API, pushing the manifest with its `subject` is enough.)
   private func addToFallbackIndex(_ a: Attachment) async throws {
-    if try await target.referrers(targetRepository, a.subject) != nil { return }
     let tag = Cosign.referrersTag(a.subject)
     var manifests: [[String: Any]] = []
-    if let existing = try await AttachmentFinder.manifestIfPresent(target, targetRepository, tag),
+    if let existing = try await target.manifestIfPresent(targetRepository, tag),
       let doc = try JSONSerialization.jsonObject(with: existing.bytes) as? [String: Any]
     {
       manifests = doc["manifests"] as? [[String: Any]] ?? []

@@ -44,16 +44,23 @@ struct Validator {
       case size(Int64?)
       case config(Digest, Data?)
     }
-    let jobs: [(Descriptor?, Digest?)] = graph.blobs.map { ($0, nil) } + configDigests.map { (nil, $0) }
+    enum Job: Sendable {
+      case head(Digest)
+      case config(Digest)
+    }
+    let jobs = graph.blobs.map { Job.head($0.digest) } + configDigests.map { Job.config($0) }
     let results = try await boundedMap(jobs, concurrency: 16) { job -> Lookup in
-      if let blob = job.0 { return .size(try await client.blobSize(repository, blob.digest)) }
-      let digest = job.1!
-      do { return .config(digest, try await client.blob(repository, digest)) } catch let e as RegistryError {
-        // A missing config is reported by the blob check; other registry errors stop the stage.
-        if case .notFound = e { return .config(digest, nil) }
-        throw e
-      } catch {
-        return .config(digest, nil)
+      switch job {
+      case .head(let blob):
+        return .size(try await client.blobSize(repository, blob))
+      case .config(let digest):
+        do { return .config(digest, try await client.blob(repository, digest)) } catch let e as RegistryError {
+          // A missing config is reported by the blob check; other registry errors stop the stage.
+          if case .notFound = e { return .config(digest, nil) }
+          throw e
+        } catch {
+          return .config(digest, nil)
+        }
       }
     }
     var sizes: [Int64?] = []

@@ -76,8 +76,9 @@ public struct VersionStage: Stage {
 
     // The last release and the commits since. A file source uses them when a history is at
     // hand (for previous-version and the changelog); the others need them.
-    let sha = inputs.string("sha") ?? env.sha ?? (try? GitRepository(path: directory).head()) ?? ""
-    let history = try chooseHistory(context, directory: directory, sha: sha, needed: source != "file")
+    let repo = try? GitRepository(path: directory)
+    let sha = inputs.string("sha") ?? env.sha ?? (try? repo?.head()) ?? ""
+    let history = try chooseHistory(context, repo: repo, directory: directory, sha: sha, needed: source != "file")
     let found = try await history?.release(prefix: prefix)
     let last = found?.last
     let commits = found?.commits ?? []
@@ -139,7 +140,8 @@ public struct VersionStage: Stage {
     var tagState = ""
     var releaseURL = ""
     if createTag || createRelease {
-      guard let api = GitHubRepository.from(context) else {
+      // The API client the history already uses, or one made now: writes go through the API only.
+      guard let api = (history as? GitHubCommitHistory)?.repo ?? GitHubRepository.from(context) else {
         throw InputError("github-token", "create-tag and create-release need github-token and GITHUB_REPOSITORY (set in GitHub Actions)")
       }
       guard !sha.isEmpty else { throw InputError("sha", "create-tag and create-release need the commit: set sha or GITHUB_SHA") }
@@ -175,9 +177,10 @@ public struct VersionStage: Stage {
   }
 
   /// The checkout when it has the whole history; else the GitHub API; never a truncated history.
-  private func chooseHistory(_ context: StageContext, directory: String, sha: String, needed: Bool) throws -> (any CommitHistory)? {
+  private func chooseHistory(
+    _ context: StageContext, repo: GitRepository?, directory: String, sha: String, needed: Bool
+  ) throws -> (any CommitHistory)? {
     let mode = try context.inputs.choice("history") ?? "auto"
-    let repo = try? GitRepository(path: directory)
     let shallow = repo?.isShallow ?? false
     if mode != "github-api", let repo, !shallow { return LocalCommitHistory(repo: repo) }
     let why = repo == nil ? "\(directory) is not a git checkout" : "\(directory) is a shallow checkout (tags and commits missing)"
