@@ -140,9 +140,7 @@ public struct PromoteStage: Stage {
     if dryRun {
       summary.status = "dry-run"
       summary.attachments = copyArtifacts ? attachments.map { CarriedAttachment(attachment: $0, targetDigest: $0.manifest.digest, merged: false) } : []
-      var o = outputs(root.digest, target, tags, platformInfo, CopyReport(), started, clock, status: "dry-run")
-      o["signature"] = signatureStatus
-      o["artifacts-copied"] = "0"
+      let o = outputs(root.digest, target, tags, platformInfo, CopyReport(), started, clock, status: "dry-run", signature: signatureStatus, artifactsCopied: 0)
       return StageResult(outputs: o, summary: summary.render())
     }
 
@@ -161,15 +159,12 @@ public struct PromoteStage: Stage {
     let copier = Copier(source: src, sourceRepository: source.repository, target: dst, targetRepository: targetRef.repository, options: copyOptions)
     let report: CopyReport
     do {
+      defer { reporter.cancel() }
       report = try await log.group("Copy \(graph.blobs.count) blobs (\(ByteSize.format(total))) to \(target)") {
         try await copier.copy(graph, rootPresent: alreadyThere)
       }
-      reporter.cancel()
-      if live { log.info("") }
-    } catch {
-      reporter.cancel()
-      throw error
     }
+    if live { log.info("") }
 
     // Signatures and attestations travel before any tag moves, so `cosign verify` works against
     // the environment tag the moment it points here.
@@ -184,21 +179,7 @@ public struct PromoteStage: Stage {
     let writer = history.map { RecordWriter(history: $0, context: context) }
     _ = try await writer?.append(.inProgress, digest: root.descriptor, previous: previous, version: version, tags: tags, source: source.description)
     do {
-      if let environment {
-        // Another run may have moved the environment tag since we started: stop, move nothing.
-        let now = try await dst.resolve(targetRef.repository, environment)?.digest
-        if now != previous {
-          throw StageFailure(
-            "race: \(target):\(environment) moved from \(previous?.description ?? "nothing") to \(now?.description ?? "nothing") while this promotion ran; no tag was moved", title: "promote failed")
-        }
-      }
-      // Tags are independent of each other: put them, then read them back, all at once.
-      let repository = targetRef.repository
-      _ = try await boundedMap(tags, concurrency: 8) { try await dst.putManifest(repository, $0, root) }
-      let readBack = try await boundedMap(tags, concurrency: 8) { try await dst.resolve(repository, $0)?.digest }
-      for (tag, now) in zip(tags, readBack) where now != root.digest {
-        throw StageFailure("read-back of \(target):\(tag) gave \(now?.description ?? "nothing"), expected \(root.digest)", title: "promote failed")
-      }
+      try await moveTags(tags, to: root, of: target, client: dst, environment: environment, expected: previous, stage: "promote")
     } catch {
       _ = try? await writer?.append(.failed, digest: root.descriptor, previous: previous, version: version, tags: tags, source: source.description, reason: "\(error)")
       throw error
@@ -208,14 +189,13 @@ public struct PromoteStage: Stage {
     summary.report = report
     summary.attachments = carried
     log.notice("promoted \(root.digest) to \(target) as \(tags.joined(separator: ", "))", title: "Promoted")
-    var o = outputs(root.digest, target, tags, platformInfo, report, started, clock, status: "promoted")
-    o["signature"] = signatureStatus
-    o["artifacts-copied"] = String(carried.count)
+    let o = outputs(root.digest, target, tags, platformInfo, report, started, clock, status: "promoted", signature: signatureStatus, artifactsCopied: carried.count)
     return StageResult(outputs: o, summary: summary.render())
   }
 
   private func outputs(
-    _ digest: Digest, _ target: Reference, _ tags: [String], _ platforms: [PlatformInfo], _ report: CopyReport, _ started: ContinuousClock.Instant, _ clock: ContinuousClock, status: String
+    _ digest: Digest, _ target: Reference, _ tags: [String], _ platforms: [PlatformInfo], _ report: CopyReport, _ started: ContinuousClock.Instant, _ clock: ContinuousClock, status: String,
+    signature: String, artifactsCopied: Int
   ) -> Outputs {
     var o = Outputs()
     o["digest"] = digest.description
@@ -228,6 +208,8 @@ public struct PromoteStage: Stage {
     let elapsed = clock.now - started
     o["duration-ms"] = String(elapsed.milliseconds)
     o["status"] = status
+    o["signature"] = signature
+    o["artifacts-copied"] = String(artifactsCopied)
     return o
   }
 }

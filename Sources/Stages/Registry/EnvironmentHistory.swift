@@ -1,5 +1,6 @@
 import ActionsCore
 import Foundation
+import HTTP
 import OCI
 
 /// Writing history records with the GitHub context filled in, shared by promote and rollback.
@@ -15,6 +16,28 @@ struct RecordWriter {
     let tag = try await history.append(record, subject: digest)
     context.log.info("history: \(state.rawValue) \(digest.digest.short) recorded as \(tag)")
     return tag
+  }
+}
+
+/// Points `tags` at `manifest`, the last step of promote and rollback: first re-reads the
+/// environment tag and stops, moving nothing, if another run moved it away from `expected`;
+/// then puts every tag and reads every tag back (tags are independent: all at once).
+func moveTags(
+  _ tags: [String], to manifest: RawManifest, of target: Reference, client: RegistryClient, environment: String?, expected: Digest?, stage: String
+) async throws {
+  let repository = target.repository
+  if let environment {
+    let now = try await client.resolve(repository, environment)?.digest
+    guard now == expected else {
+      throw StageFailure(
+        "race: \(target):\(environment) moved from \(expected?.description ?? "nothing") to \(now?.description ?? "nothing") while this \(stage) ran; no tag was moved",
+        title: "\(stage) failed")
+    }
+  }
+  _ = try await boundedMap(tags, concurrency: 8) { try await client.putManifest(repository, $0, manifest) }
+  let readBack = try await boundedMap(tags, concurrency: 8) { try await client.resolve(repository, $0)?.digest }
+  for (tag, now) in zip(tags, readBack) where now != manifest.digest {
+    throw StageFailure("read-back of \(target):\(tag) gave \(now?.description ?? "nothing"), expected \(manifest.digest)", title: "\(stage) failed")
   }
 }
 

@@ -89,18 +89,8 @@ public struct RollbackStage: Stage {
     outputs["version"] = chosen.version ?? ""
 
     if !dryRun {
-      // Re-read just before moving: a concurrent promotion wins, we change nothing.
-      let now = try await client.resolve(repo, environment)?.digest
-      guard now == live.digest else {
-        throw StageFailure("race: \(target):\(environment) moved to \(now?.description ?? "nothing") while the rollback ran; nothing was changed", title: "rollback failed")
-      }
-      for tag in tags { try await client.putManifest(repo, tag, manifest) }
-      for tag in tags {
-        let back = try await client.resolve(repo, tag)?.digest
-        guard back == chosen.digest else {
-          throw StageFailure("read-back of \(target):\(tag) gave \(back?.description ?? "nothing"), expected \(chosen.digest)", title: "rollback failed")
-        }
-      }
+      // A concurrent promotion wins: we change nothing.
+      try await moveTags(tags, to: manifest, of: target, client: client, environment: environment, expected: live.digest, stage: "rollback")
       let writer = RecordWriter(history: history, context: context)
       let bad = entries.first { $0.record.digest == live.digest }?.record
       _ = try await writer.append(.rolledBack, digest: live, previous: live.digest, version: bad?.version, tags: tags, source: nil, reason: reason)
