@@ -11,6 +11,9 @@ public struct HTTPClient: Sendable {
   public var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
   /// Called before each retry with the attempt number, the wait and the reason (for logs).
   public var onRetry: (@Sendable (Int, Duration, String) -> Void)? = nil
+  /// Called after each exchange (each redirect hop too) with the request, the status and the
+  /// time it took: a request trace for debug logs. Headers are not passed: they carry credentials.
+  public var onExchange: (@Sendable (Request, Int, Duration) -> Void)? = nil
 
   public init(transport: any Transport, retry: RetryPolicy = RetryPolicy()) {
     self.transport = transport
@@ -52,7 +55,9 @@ public struct HTTPClient: Sendable {
     var request = original
     let originAuthority = original.authority
     for _ in 0...maxRedirects {
+      let started = ContinuousClock.now
       let response = try await transport.perform(request)
+      onExchange?(request, response.status, started.duration(to: .now))
       guard response.isRedirect, let location = response.headers["Location"] else { return response }
       request = try Self.redirected(request, to: location, status: response.status, originAuthority: originAuthority)
     }

@@ -67,6 +67,36 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
     #expect(tokenRequests[0].headers["Authorization"]?.hasPrefix("Basic ") == true)
   }
 
+  @Test func theFirstRequestIsTheProbeAndConcurrentRequestsShareOneToken() async throws {
+    let (c, t) = client { r in
+      if r.url.host == "auth.example" { return Response(status: 200, body: Data(#"{"token":"T1","expires_in":300}"#.utf8), url: r.url) }
+      if r.headers["Authorization"] == "Bearer T1" { return Response(status: 404, url: r.url) }
+      return Response(status: 401, headers: ["WWW-Authenticate": #"Bearer realm="https://auth.example/token",service="ecr""#], url: r.url)
+    }
+    let found = try await boundedMap(Array(0..<6), concurrency: 6) { try await c.resolve("app", "t\($0)") }
+    #expect(found.allSatisfy { $0 == nil })
+    #expect(!t.requests.contains { $0.url.path == "/v2/" })
+    // One token for the scope, whoever asked first; only the probing request met the 401.
+    #expect(t.requests.filter { $0.url.host == "auth.example" }.count == 1)
+    #expect(t.requests.filter { $0.url.host != "auth.example" && $0.headers["Authorization"] == nil }.count == 1)
+    #expect(t.requests.filter { $0.headers["Authorization"] == "Bearer T1" }.count == 6)
+  }
+
+  @Test func aRegistryThatIsUnreachableIsNamedWithTheFix() async throws {
+    struct Refusing: Transport {
+      func perform(_ request: Request) async throws -> Response {
+        throw HTTPError.transport(url: request.url.absoluteString, code: 7, message: "Failed to connect", bytesDelivered: 0)
+      }
+    }
+    let c = RegistryClient(registry: "registry.example:5000", http: HTTPClient(transport: Refusing(), retry: .none), options: RegistryOptions())
+    await #expect {
+      _ = try await c.manifest("app", "v1")
+    } throws: { error in
+      guard case RegistryError.unreachable(let registry, let why) = error else { return false }
+      return registry == "registry.example:5000" && why.contains("Failed to connect") && why.contains("insecure-registries")
+    }
+  }
+
   @Test func resolveFallsBackToGETWhenHEADHasNoDigest() async throws {
     let body = manifest.bytes
     let (c, t) = client { r in
@@ -77,7 +107,8 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
     let d = try await c.resolve("app", "1.0")
     #expect(d?.digest == manifest.digest)
     #expect(d?.size == Int64(body.count))
-    #expect(t.requests.map(\.method) == ["GET", "HEAD", "GET"])
+    // No `GET /v2/` first: the HEAD itself found the registry.
+    #expect(t.requests.map(\.method) == ["HEAD", "GET"])
     #expect(t.requests.last?.headers["Accept"] == MediaType.manifestAccept)
   }
 

@@ -85,6 +85,36 @@ struct PromoteStageTests {
     #expect(try await dst.resolve("app", "live")?.digest == old.digest)
   }
 
+  @Test func aTargetThatHasTheImageNeedsNoSourceBlobsAndKeepsTagsInPlace() async throws {
+    let image = try await ImageFactory(client: src, repository: "app").pushImage(tag: "2.0.0", layerSizes: [4000, 6000])
+    let first = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:2.0.0", "INPUT_TARGET": "\(production.host)/app", "INPUT_TAGS": "2.0.0\nstable"])
+    #expect(first.outputs["status"] == "promoted")
+    // Another image takes `stable`; then staging loses a layer of 2.0.0 (garbage collection).
+    let other = try await ImageFactory(client: dst, repository: "app").pushImage(tag: "stable")
+    guard case .image(_, let layers, _, _) = image.content else { Issue.record("not an image"); return }
+    let del = try runCommand("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE", "http://\(staging.host)/v2/app/blobs/\(layers[1].digest)"])
+    #expect(del.stdout == "202")
+
+    // Production has every blob of 2.0.0, so promoting it again is sound: `stable` moves back,
+    // `2.0.0` (already there) is left alone, and a new tag is added.
+    let log = MemoryLogSink()
+    let again = try await runStage(
+      PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:2.0.0", "INPUT_TARGET": "\(production.host)/app", "INPUT_TAGS": "2.0.0\nstable\n2.0"], log: log)
+    #expect(again.failure == nil)
+    #expect(again.outputs["bytes-copied"] == "0")
+    for tag in ["2.0.0", "stable", "2.0"] {
+      #expect(try await dst.resolve("app", tag)?.digest == image.digest)
+    }
+    #expect(try await dst.resolve("app", "stable")?.digest != other.digest)
+    #expect(log.lines.contains { $0.contains("left as they are: 2.0.0") })
+    #expect(again.summary.render().contains("at the target already"))
+
+    // A target without the image still gets every source blob checked.
+    let fresh = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:2.0.0", "INPUT_TARGET": "\(production.host)/elsewhere:2.0.0"])
+    #expect(fresh.failure?.contains("blobs present") == true)
+    #expect(try await dst.resolve("elsewhere", "2.0.0") == nil)
+  }
+
   @Test func requiredLabelsAndNoClobberAreEnforced() async throws {
     try await ImageFactory(client: src, repository: "app").pushImage(tag: "a", labels: [:])
     let r = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:a", "INPUT_TARGET": "\(production.host)/app", "INPUT_REQUIRED-LABELS": "org.opencontainers.image.revision"])

@@ -300,6 +300,8 @@ final class WorkerPool: @unchecked Sendable {
   private var threads = 0
   /// Jobs queued or running; threads ≥ busy, so every job has a thread.
   private var busy = 0
+  /// Whether an idle thread is spinning for the next job.
+  private var spinning = false
 
   func submit(_ job: @escaping @Sendable () -> Void) {
     condition.lock()
@@ -320,13 +322,19 @@ final class WorkerPool: @unchecked Sendable {
     condition.lock()
     while true {
       // Sequential requests (health probes, manifest walks) come back within microseconds:
-      // a short spin before sleeping saves a thread wake-up per request.
-      var spins = 0
-      while jobs.isEmpty && spins < 2000 {
-        condition.unlock()
-        spins += 1
-        sched_yield()
-        condition.lock()
+      // a short spin before sleeping saves a thread wake-up per request. One thread spins at
+      // a time: after a wave of parallel requests a dozen spinning threads took the CPU the
+      // registries (on the same 2 cores, in tests and benchmarks) needed to answer.
+      if jobs.isEmpty && !spinning {
+        spinning = true
+        var spins = 0
+        while jobs.isEmpty && spins < 2000 {
+          condition.unlock()
+          spins += 1
+          sched_yield()
+          condition.lock()
+        }
+        spinning = false
       }
       while jobs.isEmpty { condition.wait() }
       let job = jobs.removeFirst()

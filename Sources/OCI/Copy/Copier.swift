@@ -36,7 +36,7 @@ public struct Copier: Sendable {
   public let sourceRepository: String
   public let target: RegistryClient
   public let targetRepository: String
-  public let options: CopyOptions
+  public var options: CopyOptions
 
   public init(source: RegistryClient, sourceRepository: String, target: RegistryClient, targetRepository: String, options: CopyOptions = CopyOptions()) {
     self.source = source

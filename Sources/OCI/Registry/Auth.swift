@@ -24,8 +24,10 @@ actor AuthState {
   private var challenge: AuthChallenge?
   private var tokens: [String: (header: String, expires: Date)] = [:]
   private var basic: String?
-  /// The probe in flight: concurrent first requests share it instead of each sending `GET /v2/`.
-  private var probing: Task<URL, any Error>?
+  /// The probe in flight: concurrent first requests share it instead of each probing.
+  private var probing: Task<(URL, Response), any Error>?
+  /// Token requests in flight, per scope: concurrent requests share one.
+  private var fetching: [String: Task<String, any Error>] = [:]
 
   init(host: String, allowPlainHTTP: Bool, credentials: Credentials?) {
     self.host = host
@@ -33,53 +35,71 @@ actor AuthState {
     self.credentials = credentials
   }
 
-  /// `https://host/`, or `http://host/` for insecure registries that do not speak TLS.
-  /// Learned once with `GET /v2/` ([API version check](https://github.com/opencontainers/distribution-spec/blob/main/spec.md#determining-support)).
-  func baseURL(http: HTTPClient, registry: String) async throws -> URL {
-    if let base { return base }
-    if let probing { return try await probing.value }
-    let task = Task { try await self.probe(http: http, registry: registry) }
+  /// Where to look for the registry, in order: `https://host/`, and `http://host/` for
+  /// insecure registries that do not speak TLS (first for loopback ones).
+  nonisolated var candidateBases: [URL] {
+    // Loopback registries are nearly always plain HTTP: asking them HTTP first saves a failed
+    // TLS handshake (and a CA bundle load, ~100 ms measured here). A TLS server answers an HTTP
+    // request with 400, which sends us on to https.
+    let loopback = host.hasPrefix("localhost") || host.hasPrefix("127.") || host.hasPrefix("[::1]")
+    let schemes = !allowPlainHTTP ? ["https"] : loopback ? ["http", "https"] : ["https", "http"]
+    return schemes.map { URL(string: "\($0)://\(host)/")! }
+  }
+
+  /// The base URL, learned once. The first request to the registry is the probe: sent to each
+  /// candidate base in turn until one answers (`probes`, one request per candidate base), its
+  /// response is returned with the base, so the probe costs no extra round trip. Without
+  /// probes, `GET /v2/` is sent ([API version check](https://github.com/opencontainers/distribution-spec/blob/main/spec.md#determining-support)).
+  /// Concurrent first requests wait for the one probe instead of each probing.
+  func base(http: HTTPClient, registry: String, probes: [Request]? = nil) async throws -> (URL, Response?) {
+    if let base { return (base, nil) }
+    if let probing { return (try await probing.value.0, nil) }
+    let bases = candidateBases
+    let requests = probes ?? bases.map { Request(url: $0.appendingPathComponent("v2/")) }
+    let task = Task { try await self.probe(http: http, registry: registry, attempts: Array(zip(bases, requests))) }
     probing = task
     do {
-      let url = try await task.value
+      let (url, response) = try await task.value
       base = url
       probing = nil
-      return url
+      return (url, probes == nil ? nil : response)
     } catch {
       probing = nil
       throw error
     }
   }
 
-  private func probe(http: HTTPClient, registry: String) async throws -> URL {
-    // Loopback registries are nearly always plain HTTP: asking them HTTP first saves a failed
-    // TLS handshake (and a CA bundle load, ~100 ms measured here). A TLS server answers an HTTP
-    // request with 400, which sends us on to https.
-    let loopback = host.hasPrefix("localhost") || host.hasPrefix("127.") || host.hasPrefix("[::1]")
-    let schemes = !allowPlainHTTP ? ["https"] : loopback ? ["http", "https"] : ["https", "http"]
+  private func probe(http: HTTPClient, registry: String, attempts: [(URL, Request)]) async throws -> (URL, Response) {
     var lastError = ""
-    for scheme in schemes {
-      let url = URL(string: "\(scheme)://\(host)/")!
+    for (i, (url, request)) in attempts.enumerated() {
+      let last = i == attempts.count - 1
       // When plain HTTP may follow, a TLS failure is an answer, not a reason to retry.
       var probe = http
-      if scheme != schemes.last { probe.retry = .none }
+      if !last { probe.retry = .none }
       do {
-        let r = try await probe.send(Request(url: url.appendingPathComponent("v2/")))
+        let r = try await probe.send(request)
         if r.status == 401, let h = r.headers["WWW-Authenticate"] { challenge = AuthChallenge.parse(h) }
-        if r.status == 400, scheme != schemes.last { continue }  // "client sent an HTTP request to an HTTPS server"
-        return url
+        if r.status == 400, !last { continue }  // "client sent an HTTP request to an HTTPS server"
+        return (url, r)
       } catch let e as HTTPError {
+        if case .cancelled = e { throw e }
         lastError = e.description
       }
     }
     throw RegistryError.unreachable(registry: registry, why: lastError + (allowPlainHTTP ? "" : " (list it in insecure-registries if it serves plain HTTP or a self-signed certificate)"))
   }
 
-  func header(for scope: Scope) -> String? {
+  /// The `Authorization` header for `scope`, if one is known or can be had without asking the
+  /// registry first: a cached token, Basic credentials, or — once the registry's Bearer
+  /// challenge is known — a token fetched now (one fetch per scope, however many requests
+  /// wait for it). Saves the 401 round trip every new scope would otherwise cost.
+  func header(for scope: Scope, http: HTTPClient, registry: String, side: String) async throws -> String? {
     if let t = tokens[scope.key], t.expires > Date() { return t.header }
     if let basic { return basic }
-    if challenge?.scheme == "basic", let credentials { return credentials.basicHeader }
-    return nil
+    guard let challenge else { return nil }
+    if challenge.scheme == "basic" { return credentials?.basicHeader }
+    guard challenge.scheme == "bearer" else { return nil }
+    return try await authorize(challenge: challenge, scope: scope, http: http, registry: registry, side: side)
   }
 
   nonisolated func hint(side: String) -> String {
@@ -98,53 +118,61 @@ actor AuthState {
       basic = credentials.basicHeader
       return basic
     case "bearer":
-      guard let realm = challenge.realm, var c = URLComponents(string: realm) else {
-        throw RegistryError.invalidResponse(registry: registry, why: "Bearer challenge without a realm")
-      }
-      var items = c.queryItems ?? []
-      if let service = challenge.service { items.append(URLQueryItem(name: "service", value: service)) }
-      for s in scope.entries { items.append(URLQueryItem(name: "scope", value: s)) }
-      var request: Request
-      if let token = credentials?.identityToken {
-        // OAuth2 refresh-token grant, as docker does with an identity token.
-        var form = URLComponents()
-        form.queryItems =
-          [
-            URLQueryItem(name: "grant_type", value: "refresh_token"), URLQueryItem(name: "refresh_token", value: token),
-            URLQueryItem(name: "client_id", value: "gantry"),
-          ] + items.filter { $0.name == "service" || $0.name == "scope" }
-        request = Request(method: "POST", url: c.url!, headers: ["Content-Type": "application/x-www-form-urlencoded"], body: .data(Data((form.percentEncodedQuery ?? "").utf8)))
-      } else {
-        c.queryItems = items
-        request = Request(url: c.url!)
-        if let credentials { request.headers.set("Authorization", credentials.basicHeader) }
-      }
-      let r: Response
-      do { r = try await http.send(request) } catch let e as HTTPError {
-        throw RegistryError.unreachable(registry: "\(registry) token service \(c.host ?? realm)", why: e.description)
-      }
-      guard r.isSuccess else {
-        if r.status == 401 || r.status == 403 {
-          throw RegistryError.unauthorized(registry: registry, hint: hint(side: side), detail: "token service answered \(r.status)")
-        }
-        throw RegistryError.unexpected(registry: registry, status: r.status, operation: "token request", detail: r.bodyText())
-      }
-      struct TokenResponse: Decodable {
-        var token: String?
-        var access_token: String?
-        var expires_in: Int?
-      }
-      let decoded = try JSONDecoderShared.decode(TokenResponse.self, from: r.body)
-      guard let token = decoded.token ?? decoded.access_token, !token.isEmpty else {
-        throw RegistryError.invalidResponse(registry: registry, why: "token response without token")
-      }
-      // Refresh a little early; the spec's default lifetime is 60 s.
-      let lifetime = max(10, (decoded.expires_in ?? 60) - 5)
-      let header = "Bearer \(token)"
-      tokens[scope.key] = (header, Date().addingTimeInterval(TimeInterval(lifetime)))
-      return header
+      if let inFlight = fetching[scope.key] { return try await inFlight.value }
+      let task = Task { try await self.fetchToken(challenge: challenge, scope: scope, http: http, registry: registry, side: side) }
+      fetching[scope.key] = task
+      defer { fetching[scope.key] = nil }
+      return try await task.value
     default:
       return nil
     }
+  }
+
+  private func fetchToken(challenge: AuthChallenge, scope: Scope, http: HTTPClient, registry: String, side: String) async throws -> String {
+    guard let realm = challenge.realm, var c = URLComponents(string: realm) else {
+      throw RegistryError.invalidResponse(registry: registry, why: "Bearer challenge without a realm")
+    }
+    var items = c.queryItems ?? []
+    if let service = challenge.service { items.append(URLQueryItem(name: "service", value: service)) }
+    for s in scope.entries { items.append(URLQueryItem(name: "scope", value: s)) }
+    var request: Request
+    if let token = credentials?.identityToken {
+      // OAuth2 refresh-token grant, as docker does with an identity token.
+      var form = URLComponents()
+      form.queryItems =
+        [
+          URLQueryItem(name: "grant_type", value: "refresh_token"), URLQueryItem(name: "refresh_token", value: token),
+          URLQueryItem(name: "client_id", value: "gantry"),
+        ] + items.filter { $0.name == "service" || $0.name == "scope" }
+      request = Request(method: "POST", url: c.url!, headers: ["Content-Type": "application/x-www-form-urlencoded"], body: .data(Data((form.percentEncodedQuery ?? "").utf8)))
+    } else {
+      c.queryItems = items
+      request = Request(url: c.url!)
+      if let credentials { request.headers.set("Authorization", credentials.basicHeader) }
+    }
+    let r: Response
+    do { r = try await http.send(request) } catch let e as HTTPError {
+      throw RegistryError.unreachable(registry: "\(registry) token service \(c.host ?? realm)", why: e.description)
+    }
+    guard r.isSuccess else {
+      if r.status == 401 || r.status == 403 {
+        throw RegistryError.unauthorized(registry: registry, hint: hint(side: side), detail: "token service answered \(r.status)")
+      }
+      throw RegistryError.unexpected(registry: registry, status: r.status, operation: "token request", detail: r.bodyText())
+    }
+    struct TokenResponse: Decodable {
+      var token: String?
+      var access_token: String?
+      var expires_in: Int?
+    }
+    let decoded = try JSONDecoderShared.decode(TokenResponse.self, from: r.body)
+    guard let token = decoded.token ?? decoded.access_token, !token.isEmpty else {
+      throw RegistryError.invalidResponse(registry: registry, why: "token response without token")
+    }
+    // Refresh a little early; the spec's default lifetime is 60 s.
+    let lifetime = max(10, (decoded.expires_in ?? 60) - 5)
+    let header = "Bearer \(token)"
+    tokens[scope.key] = (header, Date().addingTimeInterval(TimeInterval(lifetime)))
+    return header
   }
 }

@@ -38,7 +38,7 @@ public final class RegistryClient: Sendable {
   /// Learns the scheme (and any auth challenge) now, so a later first request does not pay for it:
   /// lets a caller warm the target while it still reads the source.
   public func connect() async throws {
-    _ = try await auth.baseURL(http: http, registry: registry)
+    _ = try await auth.base(http: http, registry: registry)
   }
 
   // MARK: Manifests
@@ -207,6 +207,23 @@ public final class RegistryClient: Sendable {
     return all
   }
 
+  /// The repository's tags when one page holds them all (no `Link` to a next page), else nil;
+  /// nil too when the registry refuses to list. One request: a caller that would otherwise ask
+  /// for several well-known tags one by one can answer from it.
+  public func allTagsInOnePage(_ repository: String, pageSize: Int = 1000) async -> Set<String>? {
+    guard
+      let response = try? await send(
+        scope: .pull(repository), operation: "list tags of \(repository)",
+        { base in
+          Request(url: URL(string: "v2/\(repository)/tags/list?n=\(pageSize)", relativeTo: base)!.absoluteURL)
+        })
+    else { return nil }
+    struct Page: Decodable { var tags: [String]? }
+    guard LinkHeader.next(response.headers["Link"]) == nil, let page = try? JSONDecoderShared.decode(Page.self, from: response.body) else { return nil }
+    let tags = page.tags ?? []
+    return tags.count < pageSize ? Set(tags) : nil
+  }
+
   // MARK: Sending with auth
 
   /// Sends with the cached credentials for `scope`; on 401 answers the challenge once.
@@ -215,10 +232,17 @@ public final class RegistryClient: Sendable {
     scope: Scope, operation: String, notFound: String? = nil, allow404: Bool = false, tag: String? = nil,
     _ build: (URL) -> Request
   ) async throws -> Response {
-    let base = try await auth.baseURL(http: http, registry: registry)
+    // The first request to a registry finds its base URL itself (see AuthState.base).
+    let probes = auth.candidateBases.map(build)
+    let (base, probed) = try await auth.base(http: http, registry: registry, probes: probes.allSatisfy(\.isReplayable) ? probes : nil)
     var request = build(base)
-    if let header = await auth.header(for: scope) { request.headers.set("Authorization", header) }
-    var response = try await perform(request)
+    var response: Response
+    if let probed {
+      response = probed
+    } else {
+      if let header = try await auth.header(for: scope, http: http, registry: registry, side: options.side) { request.headers.set("Authorization", header) }
+      response = try await perform(request)
+    }
     if response.status == 401, let challengeHeader = response.headers["WWW-Authenticate"], let challenge = AuthChallenge.parse(challengeHeader) {
       if let header = try await auth.authorize(challenge: challenge, scope: scope, http: http, registry: registry, side: options.side) {
         request = build(base)

@@ -45,12 +45,18 @@ public struct AttachmentFinder: Sendable {
     self.repository = repository
   }
 
-  public func find(for subjects: [Digest]) async throws -> [Attachment] {
-    // Five lookups per subject, all at once (on a far registry these are round trips): the
-    // three cosign tags, the referrers API and, in case the registry lacks it, the fallback tag.
+  /// What is attached to `subjects`. `tags`, when given, is every tag of the repository
+  /// (``RegistryClient/allTagsInOnePage(_:pageSize:)``): only the cosign and fallback tags in it
+  /// are fetched, instead of asking for each one.
+  public func find(for subjects: [Digest], tags: Set<String>? = nil) async throws -> [Attachment] {
+    // Up to five lookups per subject, all at once (on a far registry these are round trips):
+    // the three cosign tags, the referrers API and, in case the registry lacks it, the fallback tag.
     enum Lookup: Sendable { case tag(Digest, Cosign.Attachment), referrers(Digest), fallback(Digest) }
     enum Found: Sendable { case attachments([Attachment]), listed(Digest, [Descriptor]?), fallback(Digest, [Descriptor]?) }
-    let lookups = subjects.flatMap { s in Cosign.Attachment.allCases.map { Lookup.tag(s, $0) } + [.referrers(s), .fallback(s)] }
+    let exists = { (tag: String) in tags?.contains(tag) ?? true }
+    let lookups = subjects.flatMap { s in
+      Cosign.Attachment.allCases.filter { exists(Cosign.tag(s, $0)) }.map { Lookup.tag(s, $0) } + [.referrers(s)] + (exists(Cosign.referrersTag(s)) ? [.fallback(s)] : [])
+    }
     let client = self.client
     let repository = self.repository
     let found = try await boundedMap(lookups, concurrency: 8) { lookup -> Found in

@@ -83,11 +83,17 @@ public struct PromoteStage: Stage {
     let src = try RegistryInputs.client(for: source.registry, side: "source", context: context)
     let dst = try RegistryInputs.client(for: targetRef.registry, side: "target", context: context)
     let history = environment.map { History(client: dst, repository: targetRef.repository, environment: $0) }
-    // What the environment tag points at now: recorded as the previous digest, and re-read
-    // just before moving it to catch a concurrent promotion.
-    async let previousLookup: Digest?? = environment.asyncMap { try await dst.resolve(targetRef.repository, $0)?.digest }
+    // What every target tag points at now, read while the source is: tags already at the
+    // image are not put again, no-clobber reads them, and the environment tag's digest is
+    // recorded as the previous one (and re-read just before it moves, to catch a concurrent
+    // promotion).
+    let targetTags = tags
+    async let tagLookup: [Digest?] = boundedMap(targetTags, concurrency: 8) { try await dst.resolve(targetRef.repository, $0)?.digest }
+    // The source's tags, listed while its manifest is read: the cosign and referrers tags of
+    // the image are then looked up only if they exist (one request instead of four per manifest).
+    let wantAttachments = copyArtifacts || !keys.isEmpty || requireSignature
+    async let sourceTags: Set<String>? = wantAttachments ? src.allTagsInOnePage(source.repository) : nil
     async let historyLookup = history.asyncMap { try await $0.entries() }
-    async let targetReady: Void = dst.connect()
 
     // 1. Resolve.
     let root = try await src.manifest(source.repository, source.identifier)
@@ -95,20 +101,27 @@ public struct PromoteStage: Stage {
     async let rootAtTarget = dst.resolve(targetRef.repository, root.digest.description)
     let graph = try await ImageGraph.load(from: src, repository: source.repository, root: root)
 
+    var current: [String: Digest] = [:]
+    for (tag, digest) in zip(tags, try await tagLookup) { current[tag] = digest }
+    let previous = environment.flatMap { current[$0] }
+    // When the target has the image's manifest it has every blob the manifest names
+    // (registries refuse a manifest whose blobs are missing): the source's blobs need no check,
+    // and a source that lost some since can still be promoted to a new tag.
+    let rootThere = try await rootAtTarget?.digest == root.digest
+    let alreadyThere = rootThere || current.values.contains(root.digest)
+
     // 2. Validate. The checks, the attached artifacts and the target's history are independent
     // reads: on a far registry, doing them at once saves whole round trips.
-    let validator = Validator(client: src, repository: source.repository, maxSize: maxSize, requiredLabels: inputs.list("required-labels"), platforms: platforms)
+    let validator = Validator(
+      client: src, repository: source.repository, maxSize: maxSize, requiredLabels: inputs.list("required-labels"), platforms: platforms, blobsAtTarget: alreadyThere)
     async let validation = validator.validate(graph)
     // Signatures, attestations, SBOMs and referrers of the image and of each platform manifest.
-    let wantAttachments = copyArtifacts || !keys.isEmpty || requireSignature
+    let listedTags = await sourceTags
     async let attachmentLookup =
       wantAttachments
-      ? AttachmentFinder(client: src, repository: source.repository).find(for: [root.digest] + graph.children.map(\.digest)) : []
-    try await targetReady
-    let alreadyThere = try await rootAtTarget?.digest == root.digest
+      ? AttachmentFinder(client: src, repository: source.repository).find(for: [root.digest] + graph.children.map(\.digest), tags: listedTags) : []
     var (checks, platformInfo) = try await validation
     let attachments = try await attachmentLookup
-    let previous: Digest? = try await previousLookup ?? nil
     let gate = SignatureGate(client: src, repository: source.repository, verifier: SignatureVerifier(keys: keys), required: requireSignature)
     let (signatures, signatureCheck) = try await gate.evaluate(root.digest, attachments: attachments)
     if let signatureCheck { checks.append(signatureCheck) }
@@ -123,11 +136,7 @@ public struct PromoteStage: Stage {
       }
     }
     if noClobber {
-      var existing: [String: Digest] = [:]
-      for tag in tags where tag != environment {
-        if let d = try await dst.resolve(targetRef.repository, tag) { existing[tag] = d.digest }
-      }
-      let clobbered = existing.filter { $0.value != root.digest }.map { "\($0.key) → \($0.value.short)" }.sorted()
+      let clobbered = current.filter { $0.key != environment && $0.value != root.digest }.map { "\($0.key) → \($0.value.short)" }.sorted()
       checks.append(Check(name: "no clobber", passed: clobbered.isEmpty, detail: clobbered.isEmpty ? "no target tag points elsewhere" : "would move " + clobbered.joined(separator: ", ")))
     }
     let target = targetRef.with(tag: nil)
@@ -145,26 +154,8 @@ public struct PromoteStage: Stage {
     }
 
     // 3. Copy, blobs before manifests, children before the index.
-    let total = graph.blobs.reduce(Int64(0)) { $0 + $1.size }
-    let progress = ProgressCounter()
-    copyOptions.onProgress = { progress.add($0) }
-    // Every 3 s in a runner log; a live line, twice a second, on a terminal.
-    let live = log.isInteractive
-    let reporter = Task {
-      while !Task.isCancelled {
-        try await Task.sleep(for: live ? .milliseconds(500) : .seconds(3))
-        log.progress(progress.line(total: total, since: started, clock: clock))
-      }
-    }
     let copier = Copier(source: src, sourceRepository: source.repository, target: dst, targetRepository: targetRef.repository, options: copyOptions)
-    let report: CopyReport
-    do {
-      defer { reporter.cancel() }
-      report = try await log.group("Copy \(graph.blobs.count) blobs (\(ByteSize.format(total))) to \(target)") {
-        try await copier.copy(graph, rootPresent: alreadyThere)
-      }
-    }
-    if live { log.info("") }
+    let report = try await copy(graph, with: copier, to: target, rootPresent: alreadyThere, log: log, started: started)
 
     // Signatures and attestations travel before any tag moves, so `cosign verify` works against
     // the environment tag the moment it points here.
@@ -179,7 +170,10 @@ public struct PromoteStage: Stage {
     let writer = history.map { RecordWriter(history: $0, context: context) }
     _ = try await writer?.append(.inProgress, digest: root.descriptor, previous: previous, version: version, tags: tags, source: source.description)
     do {
-      try await moveTags(tags, to: root, of: target, client: dst, environment: environment, expected: previous, stage: "promote")
+      let moved = try await moveTags(tags, to: root, of: target, client: dst, environment: environment, expected: previous, stage: "promote", current: current)
+      if moved.count < tags.count {
+        log.info("already pointing at \(root.digest.short), left as they are: \(tags.filter { !moved.contains($0) }.joined(separator: ", "))")
+      }
     } catch {
       _ = try? await writer?.append(.failed, digest: root.descriptor, previous: previous, version: version, tags: tags, source: source.description, reason: "\(error)")
       throw error
@@ -191,6 +185,34 @@ public struct PromoteStage: Stage {
     log.notice("promoted \(root.digest) to \(target) as \(tags.joined(separator: ", "))", title: "Promoted")
     let o = outputs(root.digest, target, tags, platformInfo, report, started, clock, status: "promoted", signature: signatureStatus, artifactsCopied: carried.count)
     return StageResult(outputs: o, summary: summary.render())
+  }
+
+  /// Copies the image, with a progress line every 3 s in a runner log (twice a second on a
+  /// terminal); an image whose manifest the target has already is only counted.
+  private func copy(_ graph: ImageGraph, with copier: Copier, to target: Reference, rootPresent: Bool, log: Log, started: ContinuousClock.Instant) async throws -> CopyReport {
+    if rootPresent {
+      log.info("\(target) has \(graph.root.digest.short) already: nothing to copy")
+      return try await copier.copy(graph, rootPresent: true)
+    }
+    let clock = ContinuousClock()
+    let total = graph.blobs.reduce(Int64(0)) { $0 + $1.size }
+    let progress = ProgressCounter()
+    var copier = copier
+    copier.options.onProgress = { progress.add($0) }
+    let live = log.isInteractive
+    let reporter = Task {
+      while !Task.isCancelled {
+        try await Task.sleep(for: live ? .milliseconds(500) : .seconds(3))
+        log.progress(progress.line(total: total, since: started, clock: clock))
+      }
+    }
+    defer {
+      reporter.cancel()
+      if live { log.info("") }
+    }
+    return try await log.group("Copy \(graph.blobs.count) blobs (\(ByteSize.format(total))) to \(target)") {
+      try await copier.copy(graph, rootPresent: false)
+    }
   }
 
   private func outputs(

@@ -22,11 +22,18 @@ struct RecordWriter {
 /// Points `tags` at `manifest`, the last step of promote and rollback: first re-reads the
 /// environment tag and stops, moving nothing, if another run moved it away from `expected`;
 /// then puts every tag and reads every tag back (tags are independent: all at once).
+///
+/// `current` holds what tags were read to point at during this run: a tag already at
+/// `manifest` is neither put again nor re-read (that read is its read-back), as crane skips a
+/// manifest the registry already has under the tag. Returns the tags that were put.
+@discardableResult
 func moveTags(
-  _ tags: [String], to manifest: RawManifest, of target: Reference, client: RegistryClient, environment: String?, expected: Digest?, stage: String
-) async throws {
+  _ tags: [String], to manifest: RawManifest, of target: Reference, client: RegistryClient, environment: String?, expected: Digest?, stage: String,
+  current: [String: Digest] = [:]
+) async throws -> [String] {
   let repository = target.repository
-  if let environment {
+  let moving = tags.filter { current[$0] != manifest.digest }
+  if let environment, moving.contains(environment) {
     let now = try await client.resolve(repository, environment)?.digest
     guard now == expected else {
       throw StageFailure(
@@ -34,11 +41,12 @@ func moveTags(
         title: "\(stage) failed")
     }
   }
-  _ = try await boundedMap(tags, concurrency: 8) { try await client.putManifest(repository, $0, manifest) }
-  let readBack = try await boundedMap(tags, concurrency: 8) { try await client.resolve(repository, $0)?.digest }
-  for (tag, now) in zip(tags, readBack) where now != manifest.digest {
+  _ = try await boundedMap(moving, concurrency: 8) { try await client.putManifest(repository, $0, manifest) }
+  let readBack = try await boundedMap(moving, concurrency: 8) { try await client.resolve(repository, $0)?.digest }
+  for (tag, now) in zip(moving, readBack) where now != manifest.digest {
     throw StageFailure("read-back of \(target):\(tag) gave \(now?.description ?? "nothing"), expected \(manifest.digest)", title: "\(stage) failed")
   }
+  return moving
 }
 
 /// The environment's recent history as a summary table.

@@ -56,6 +56,13 @@ enum RegistryInputs {
     var http = HTTPClient(transport: CurlTransport(configuration: config), retry: RetryPolicy(retries: retries))
     let log = context.log
     http.onRetry = { attempt, delay, reason in log.info("retry \(attempt) in \(delay.formatted()) : \(reason)") }
+    if log.debugEnabled {
+      // RUNNER_DEBUG=1 ("Enable debug logging" on a re-run): every request, to see where time
+      // goes. Without the query: blob-storage redirects carry signatures there.
+      http.onExchange = { request, status, took in
+        log.debug("\(request.method) \(request.url.scheme ?? "")://\(request.url.authority)\(request.url.path) → \(status) in \(String(format: "%.1f", took.totalMilliseconds)) ms")
+      }
+    }
     return RegistryClient(registry: registry, http: http, options: RegistryOptions(credentials: credentials, insecure: insecure.contains(registry), side: side))
   }
 
