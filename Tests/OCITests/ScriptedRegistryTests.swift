@@ -9,9 +9,12 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
   private let lock = NSLock()
   private let answer: @Sendable (Request) -> Response
   private(set) var requests: [Request] = []
+  /// Time each answer takes, so concurrent requests really overlap.
+  var delay: Duration = .zero
   init(_ answer: @escaping @Sendable (Request) -> Response) { self.answer = answer }
   func perform(_ request: Request) async throws -> Response {
     lock.withLock { requests.append(request) }
+    if delay > .zero { try await Task.sleep(for: delay) }
     return answer(request)
   }
 }
@@ -73,13 +76,28 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
       if r.headers["Authorization"] == "Bearer T1" { return Response(status: 404, url: r.url) }
       return Response(status: 401, headers: ["WWW-Authenticate": #"Bearer realm="https://auth.example/token",service="ecr""#], url: r.url)
     }
+    t.delay = .milliseconds(20)
     let found = try await boundedMap(Array(0..<6), concurrency: 6) { try await c.resolve("app", "t\($0)") }
     #expect(found.allSatisfy { $0 == nil })
     #expect(!t.requests.contains { $0.url.path == "/v2/" })
-    // One token for the scope, whoever asked first; only the probing request met the 401.
+    // One token for the scope, however many first requests met the 401 at once.
     #expect(t.requests.filter { $0.url.host == "auth.example" }.count == 1)
-    #expect(t.requests.filter { $0.url.host != "auth.example" && $0.headers["Authorization"] == nil }.count == 1)
     #expect(t.requests.filter { $0.headers["Authorization"] == "Bearer T1" }.count == 6)
+    // Once it is known, a new request carries it from the start.
+    #expect(try await c.resolve("app", "later") == nil)
+    #expect(t.requests.last?.headers["Authorization"] == "Bearer T1")
+    #expect(t.requests.filter { $0.url.path.hasSuffix("/later") }.count == 1)
+  }
+
+  @Test func concurrentFirstRequestsToABasicRegistryAllGetIn() async throws {
+    let (c, t) = client { r in
+      if r.headers["Authorization"] == Credentials(username: "AWS", password: "p").basicHeader { return Response(status: 404, url: r.url) }
+      return Response(status: 401, headers: ["WWW-Authenticate": #"Basic realm="registry""#], url: r.url)
+    }
+    t.delay = .milliseconds(20)
+    let found = try await boundedMap(Array(0..<8), concurrency: 8) { try await c.resolve("app", "t\($0)") }
+    #expect(found.allSatisfy { $0 == nil })
+    #expect(t.requests.filter { $0.headers["Authorization"] != nil }.count == 8)
   }
 
   @Test func aRegistryThatIsUnreachableIsNamedWithTheFix() async throws {

@@ -46,9 +46,12 @@ public struct Copier: Sendable {
     self.options = options
   }
 
-  /// - Parameter rootPresent: whether the target already has the root manifest, when the
-  ///   caller looked it up already (nil: look it up).
-  public func copy(_ graph: ImageGraph, rootPresent: Bool? = nil) async throws -> CopyReport {
+  /// - Parameters:
+  ///   - rootPresent: whether the target already has the root manifest, when the caller
+  ///     looked it up already (nil: look it up).
+  ///   - pushRoot: false when the caller puts the root under its tags right after (a PUT by
+  ///     tag stores the manifest too): saves one manifest PUT. Counted in the report either way.
+  public func copy(_ graph: ImageGraph, rootPresent: Bool? = nil, pushRoot: Bool = true) async throws -> CopyReport {
     var report = CopyReport()
     let blobs = graph.blobs
     // A registry accepts a manifest only once everything it references is there, so a root
@@ -65,7 +68,9 @@ public struct Copier: Sendable {
       options.onProgress?(blobs.reduce(0) { $0 + $1.size })
       return report
     }
-    let outcomes = try await boundedMap(blobs, concurrency: options.concurrency) { try await self.copyBlobWithRetries($0) }
+    // Mounts move no bytes: more of them at once.
+    let concurrency = mounting ? max(options.concurrency, 8) : options.concurrency
+    let outcomes = try await boundedMap(blobs, concurrency: concurrency) { try await self.copyBlobWithRetries($0) }
     for outcome in outcomes {
       switch outcome {
       case .skipped: report.blobsSkipped += 1
@@ -77,21 +82,23 @@ public struct Copier: Sendable {
         report.bytesCopied += size
       }
     }
-    // Children before the index that names them; nested indexes after their own children.
-    for child in graph.children.reversed() {
-      try await pushManifestIfMissing(child)
-      report.manifestsPushed += 1
+    // Children before the index that names them: the platform images all at once, then
+    // nested indexes after their own children. The root is absent, so they most likely are
+    // too: put without asking first (a PUT of a manifest the registry has changes nothing).
+    let images = graph.children.filter { !$0.isIndex }
+    _ = try await boundedMap(images, concurrency: 8) { try await self.target.putManifest(self.targetRepository, $0.digest.description, $0) }
+    for index in graph.children.reversed() where index.isIndex {
+      try await target.putManifest(targetRepository, index.digest.description, index)
     }
-    try await pushManifestIfMissing(graph.root)
+    report.manifestsPushed += graph.children.count
+    if pushRoot { try await target.putManifest(targetRepository, graph.root.digest.description, graph.root) }
     report.manifestsPushed += 1
     return report
   }
 
-  private func pushManifestIfMissing(_ manifest: RawManifest) async throws {
-    if let existing = try await target.resolve(targetRepository, manifest.digest.description), existing.digest == manifest.digest {
-      return
-    }
-    try await target.putManifest(targetRepository, manifest.digest.description, manifest)
+  /// Whether blobs are mounted from the source repository instead of copied.
+  private var mounting: Bool {
+    source.registry == target.registry && options.mount && sourceRepository != targetRepository
   }
 
   enum BlobOutcome: Sendable {
@@ -111,10 +118,10 @@ public struct Copier: Sendable {
   }
 
   private func copyBlob(_ blob: Descriptor) async throws -> BlobOutcome {
-    if try await target.blobSize(targetRepository, blob.digest) != nil { return .skipped }
-    let sameRegistry = source.registry == target.registry
+    // A mount of a blob the target has already succeeds too, so it needs no HEAD first.
+    if !mounting, try await target.blobSize(targetRepository, blob.digest) != nil { return .skipped }
     let start: RegistryClient.UploadStart
-    if sameRegistry && options.mount && sourceRepository != targetRepository {
+    if mounting {
       do {
         start = try await target.startUpload(targetRepository, mount: blob.digest, from: sourceRepository)
       } catch let e as RegistryError where !e.isTransient {

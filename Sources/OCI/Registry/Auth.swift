@@ -24,8 +24,6 @@ actor AuthState {
   private var challenge: AuthChallenge?
   private var tokens: [String: (header: String, expires: Date)] = [:]
   private var basic: String?
-  /// The probe in flight: concurrent first requests share it instead of each probing.
-  private var probing: Task<(URL, Response), any Error>?
   /// Token requests in flight, per scope: concurrent requests share one.
   private var fetching: [String: Task<String, any Error>] = [:]
 
@@ -46,27 +44,21 @@ actor AuthState {
     return schemes.map { URL(string: "\($0)://\(host)/")! }
   }
 
-  /// The base URL, learned once. The first request to the registry is the probe: sent to each
-  /// candidate base in turn until one answers (`probes`, one request per candidate base), its
-  /// response is returned with the base, so the probe costs no extra round trip. Without
-  /// probes, `GET /v2/` is sent ([API version check](https://github.com/opencontainers/distribution-spec/blob/main/spec.md#determining-support)).
-  /// Concurrent first requests wait for the one probe instead of each probing.
+  /// The base URL, learned once. A request to a registry whose base is not known yet is its
+  /// own probe: sent to each candidate base in turn until one answers (`probes`, one request
+  /// per candidate base), its response is returned with the base, so finding the registry
+  /// costs no extra round trip. Without probes, `GET /v2/` is sent
+  /// ([API version check](https://github.com/opencontainers/distribution-spec/blob/main/spec.md#determining-support)).
+  /// Concurrent first requests each probe rather than wait for one another: a wait would put
+  /// a whole round trip in front of the request that matters (the source manifest behind a
+  /// tag listing, say), and they all learn the same answer.
   func base(http: HTTPClient, registry: String, probes: [Request]? = nil) async throws -> (URL, Response?) {
     if let base { return (base, nil) }
-    if let probing { return (try await probing.value.0, nil) }
     let bases = candidateBases
     let requests = probes ?? bases.map { Request(url: $0.appendingPathComponent("v2/")) }
-    let task = Task { try await self.probe(http: http, registry: registry, attempts: Array(zip(bases, requests))) }
-    probing = task
-    do {
-      let (url, response) = try await task.value
-      base = url
-      probing = nil
-      return (url, probes == nil ? nil : response)
-    } catch {
-      probing = nil
-      throw error
-    }
+    let (url, response) = try await probe(http: http, registry: registry, attempts: Array(zip(bases, requests)))
+    if base == nil { base = url }
+    return (url, probes == nil ? nil : response)
   }
 
   private func probe(http: HTTPClient, registry: String, attempts: [(URL, Request)]) async throws -> (URL, Response) {
@@ -110,14 +102,18 @@ actor AuthState {
 
   /// Answers a challenge: Basic with the credentials, or a Bearer token from the realm.
   /// Returns nil when there is nothing new to try.
-  func authorize(challenge: AuthChallenge, scope: Scope, http: HTTPClient, registry: String, side: String) async throws -> String? {
+  /// `rejected` is the header the refused request carried (nil: none): a header learned since
+  /// by a concurrent request is returned instead of asking again.
+  func authorize(challenge: AuthChallenge, scope: Scope, http: HTTPClient, registry: String, side: String, rejected: String? = nil) async throws -> String? {
     self.challenge = challenge
     switch challenge.scheme {
     case "basic":
-      guard let credentials, basic == nil else { return nil }
+      if let basic { return basic == rejected ? nil : basic }
+      guard let credentials else { return nil }
       basic = credentials.basicHeader
       return basic
     case "bearer":
+      if let t = tokens[scope.key], t.expires > Date(), t.header != rejected { return t.header }
       if let inFlight = fetching[scope.key] { return try await inFlight.value }
       let task = Task { try await self.fetchToken(challenge: challenge, scope: scope, http: http, registry: registry, side: side) }
       fetching[scope.key] = task

@@ -35,12 +35,6 @@ public final class RegistryClient: Sendable {
     self.auth = AuthState(host: host, allowPlainHTTP: options.insecure || local, credentials: options.credentials)
   }
 
-  /// Learns the scheme (and any auth challenge) now, so a later first request does not pay for it:
-  /// lets a caller warm the target while it still reads the source.
-  public func connect() async throws {
-    _ = try await auth.base(http: http, registry: registry)
-  }
-
   // MARK: Manifests
 
   /// Fetches a manifest by tag or digest, with the full Accept list, checking the digest.
@@ -244,7 +238,8 @@ public final class RegistryClient: Sendable {
       response = try await perform(request)
     }
     if response.status == 401, let challengeHeader = response.headers["WWW-Authenticate"], let challenge = AuthChallenge.parse(challengeHeader) {
-      if let header = try await auth.authorize(challenge: challenge, scope: scope, http: http, registry: registry, side: options.side) {
+      let rejected = request.headers["Authorization"]
+      if let header = try await auth.authorize(challenge: challenge, scope: scope, http: http, registry: registry, side: options.side, rejected: rejected) {
         request = build(base)
         request.headers.set("Authorization", header)
         response = try await perform(request)

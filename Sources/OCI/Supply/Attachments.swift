@@ -127,7 +127,8 @@ public struct AttachmentCopier: Sendable {
     var targetHasReferrersAPI: Bool?
     for a in attachments {
       let graph = try await ImageGraph.load(from: source, repository: sourceRepository, root: a.manifest)
-      _ = try await copier.copy(graph)
+      // A tagged attachment's manifest is stored by its tag PUT (or merged into the target's).
+      _ = try await copier.copy(graph, pushRoot: a.tag == nil)
       if let tag = a.tag {
         carried.append(try await putTag(a, tag))
       } else {

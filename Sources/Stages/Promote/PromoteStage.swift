@@ -98,17 +98,17 @@ public struct PromoteStage: Stage {
     // 1. Resolve.
     let root = try await src.manifest(source.repository, source.identifier)
     log.info("source \(source) → \(root.digest)")
-    async let rootAtTarget = dst.resolve(targetRef.repository, root.digest.description)
-    let graph = try await ImageGraph.load(from: src, repository: source.repository, root: root)
-
+    async let graphLoad = ImageGraph.load(from: src, repository: source.repository, root: root)
     var current: [String: Digest] = [:]
     for (tag, digest) in zip(tags, try await tagLookup) { current[tag] = digest }
     let previous = environment.flatMap { current[$0] }
     // When the target has the image's manifest it has every blob the manifest names
     // (registries refuse a manifest whose blobs are missing): the source's blobs need no check,
-    // and a source that lost some since can still be promoted to a new tag.
-    let rootThere = try await rootAtTarget?.digest == root.digest
-    let alreadyThere = rootThere || current.values.contains(root.digest)
+    // and a source that lost some since can still be promoted to a new tag. A target tag at the
+    // image already says so; else it is asked by digest, while the platform manifests load.
+    var alreadyThere = current.values.contains(root.digest)
+    if !alreadyThere { alreadyThere = try await dst.resolve(targetRef.repository, root.digest.description)?.digest == root.digest }
+    let graph = try await graphLoad
 
     // 2. Validate. The checks, the attached artifacts and the target's history are independent
     // reads: on a far registry, doing them at once saves whole round trips.
@@ -211,7 +211,7 @@ public struct PromoteStage: Stage {
       if live { log.info("") }
     }
     return try await log.group("Copy \(graph.blobs.count) blobs (\(ByteSize.format(total))) to \(target)") {
-      try await copier.copy(graph, rootPresent: false)
+      try await copier.copy(graph, rootPresent: false, pushRoot: false)
     }
   }
 
