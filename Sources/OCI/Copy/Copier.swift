@@ -69,7 +69,7 @@ public struct Copier: Sendable {
       return report
     }
     // Mounts move no bytes: more of them at once.
-    let concurrency = mounting ? max(options.concurrency, 8) : options.concurrency
+    let concurrency = mounting ? max(options.concurrency, 16) : options.concurrency
     let outcomes = try await boundedMap(blobs, concurrency: concurrency) { try await self.copyBlobWithRetries($0) }
     for outcome in outcomes {
       switch outcome {
