@@ -2,7 +2,8 @@
 # The build stage compiles a minimal static libcurl from Debian's curl source and links
 # gantry with -static-executable; the final image holds only the binary and the CA bundle.
 # Runs as root, as GitHub's container actions require (no USER).
-FROM swift:6.1-bookworm AS build
+# The toolchain the tests run with (scripts/test on Swift 6.3.1).
+FROM swift:6.3.1-bookworm AS build
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       build-essential pkg-config libssl-dev libnghttp2-dev zlib1g-dev dpkg-dev file ca-certificates \

@@ -28,7 +28,7 @@ let package = Package(
     .target(name: "Stages", dependencies: ["ActionsCore", "HTTP", "Versioning", "OCI", "Health", "GitHub"]),
     .target(name: "GantryCLI", dependencies: ["Stages", "ActionsCore"]),
     .executableTarget(name: "gantry", dependencies: ["GantryCLI"]),
-    .target(name: "TestSupport", dependencies: ["HTTP", "OCI", .product(name: "Crypto", package: "swift-crypto")]),
+    .target(name: "TestSupport", dependencies: ["HTTP", "OCI", "Versioning", .product(name: "Crypto", package: "swift-crypto")]),
     .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
     .testTarget(name: "ActionsCoreTests", dependencies: ["ActionsCore"]),
     .testTarget(name: "VersioningTests", dependencies: ["Versioning", "TestSupport"]),

@@ -1,4 +1,5 @@
 import Foundation
+import Versioning
 
 /// A helper process (server) owned by a test: started with a pipe on stdin so it exits when
 /// we do, and stopped by pid — never by name.
@@ -41,7 +42,7 @@ public final class ChildProcess: @unchecked Sendable {
     // Test servers keep nothing worth a graceful stop, and Foundation's children may start
     // with SIGTERM blocked: kill outright, by pid.
     kill(process.processIdentifier, SIGKILL)
-    waitForExit(process, timeout: .seconds(5))
+    Subprocess.waitForExit(process, timeout: .seconds(5))
   }
 
   deinit { stop() }
@@ -55,29 +56,8 @@ public struct TestSupportError: Error, CustomStringConvertible {
 /// Runs a command to completion and returns (status, stdout, stderr).
 @discardableResult
 public func runCommand(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
-  let p = Process()
-  p.executableURL = URL(fileURLWithPath: executable)
-  p.arguments = arguments
-  if let environment { p.environment = environment }
-  if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
-  let out = Pipe()
-  let err = Pipe()
-  p.standardOutput = out
-  p.standardError = err
-  p.standardInput = FileHandle.nullDevice
-  try p.run()
-  // Read both pipes before waiting, so a chatty child cannot block on a full pipe.
-  let group = DispatchGroup()
-  nonisolated(unsafe) var errData = Data()
-  group.enter()
-  DispatchQueue.global().async {
-    errData = err.fileHandleForReading.readDataToEndOfFile()
-    group.leave()
-  }
-  let outData = out.fileHandleForReading.readDataToEndOfFile()
-  group.wait()
-  _ = waitForExit(p, timeout: .seconds(600))
-  return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+  let r = try Subprocess.run(executable, arguments, environment: environment, directory: directory)
+  return (r.status, String(decoding: r.stdout, as: UTF8.self), String(decoding: r.stderr, as: UTF8.self))
 }
 
 /// Finds an executable on PATH.
@@ -88,16 +68,4 @@ public func which(_ name: String) -> String? {
     if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
   }
   return nil
-}
-
-/// Polls instead of `Process.waitUntilExit`, which spins a run loop at full CPU (and can
-/// hang) when called off the main thread on Linux.
-@discardableResult
-func waitForExit(_ p: Process, timeout: Duration) -> Bool {
-  let deadline = ContinuousClock.now + timeout
-  while p.isRunning {
-    if ContinuousClock.now > deadline { return false }
-    usleep(10_000)
-  }
-  return true
 }

@@ -54,22 +54,11 @@ public struct GitRepository: Sendable {
 
   @discardableResult
   public func run(_ args: [String], trim: Bool = true) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: git)
-    p.arguments = ["-C", path] + args
-    let out = Pipe()
-    let err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = FileHandle.nullDevice
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    while p.isRunning { usleep(1000) }
-    guard p.terminationStatus == 0 else {
-      throw VersionSourceError("git \(args.first ?? ""): \(String(decoding: errData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
+    let r = try Subprocess.run(git, ["-C", path] + args)
+    guard r.status == 0 else {
+      throw VersionSourceError("git \(args.first ?? ""): \(String(decoding: r.stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
     }
-    let s = String(decoding: data, as: UTF8.self)
+    let s = String(decoding: r.stdout, as: UTF8.self)
     return trim ? s.trimmingCharacters(in: .whitespacesAndNewlines) : s
   }
 }
