@@ -161,6 +161,26 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
     }
   }
 
+  @Test func referrerListsArePagedThroughLinkHeaders() async throws {
+    let subject = manifest.digest
+    @Sendable func page(_ n: Int) -> Data {
+      let d = Digest.sha256(Data("referrer \(n)".utf8))
+      return Data(
+        #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\#(d)","size":2,"artifactType":"application/spdx+json"}]}"#
+          .utf8)
+    }
+    let (c, t) = client { r in
+      let n = r.url.query?.contains("last=1") == true ? 2 : 1
+      var headers: Headers = ["Content-Type": MediaType.ociIndex]
+      if n == 1 { headers.add("Link", "</v2/app/referrers/\(subject)?n=1&last=1>; rel=\"next\"") }
+      return Response(status: 200, headers: headers, body: page(n), url: r.url)
+    }
+    let listed = try await c.referrers("app", subject)
+    #expect(listed?.count == 2)
+    #expect(listed?.map(\.digest) == [Digest.sha256(Data("referrer 1".utf8)), Digest.sha256(Data("referrer 2".utf8))])
+    #expect(t.requests.count == 2)
+  }
+
   @Test func attachmentsComeFromTheReferrersAPIWhereTheRegistryHasIt() async throws {
     let subject = Digest.sha256(Data("image".utf8))
     let referrer = manifest

@@ -167,14 +167,24 @@ public final class RegistryClient: Sendable {
   /// The manifests whose `subject` is `digest`, through the
   /// [referrers API](https://github.com/opencontainers/distribution-spec/blob/main/spec.md#listing-referrers),
   /// or nil when the registry does not have the API (docker-registry 2.8, Docker Hub answer
-  /// 404): then the `sha256-<hex>` fallback tag holds them (``Referrers``).
+  /// 404): then the `sha256-<hex>` fallback tag holds them (``Referrers``). Follows `Link`
+  /// pagination, which the spec allows for long lists.
   public func referrers(_ repository: String, _ digest: Digest) async throws -> [Descriptor]? {
-    let response = try await send(scope: .pull(repository), operation: "list referrers of \(digest.short)", allow404: true) { base in
-      Request(url: base.appendingPathComponent("v2/\(repository)/referrers/\(digest)"), headers: ["Accept": MediaType.ociIndex], destination: .buffer(limit: 4 << 20))
+    var all: [Descriptor] = []
+    var next: String? = "v2/\(repository)/referrers/\(digest)"
+    var pages = 0
+    while let path = next, pages < 1000 {
+      pages += 1
+      let response = try await send(scope: .pull(repository), operation: "list referrers of \(digest.short)", allow404: true) { base in
+        Request(url: URL(string: path, relativeTo: base)!.absoluteURL, headers: ["Accept": MediaType.ociIndex], destination: .buffer(limit: 4 << 20))
+      }
+      guard response.status == 200, (response.headers["Content-Type"] ?? "").hasPrefix(MediaType.ociIndex) else { return pages == 1 ? nil : all }
+      struct Page: Decodable { var manifests: [Descriptor]? }
+      let fresh = (try JSONDecoderShared.decode(Page.self, from: response.body).manifests ?? []).filter { d in !all.contains { $0.digest == d.digest } }
+      all += fresh
+      next = fresh.isEmpty ? nil : LinkHeader.next(response.headers["Link"]).map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
     }
-    guard response.status == 200, (response.headers["Content-Type"] ?? "").hasPrefix(MediaType.ociIndex) else { return nil }
-    struct Page: Decodable { var manifests: [Descriptor]? }
-    return try JSONDecoderShared.decode(Page.self, from: response.body).manifests ?? []
+    return all
   }
 
   // MARK: Tags
