@@ -49,37 +49,10 @@ public struct PromoteStage: Stage {
   public func run(_ context: StageContext) async throws -> StageResult {
     let clock = ContinuousClock()
     let started = clock.now
-    let inputs = context.inputs
     let log = context.log
-    let source = try RegistryInputs.reference("source", try inputs.require("source"))
-    let targetRef = try RegistryInputs.reference("target", try inputs.require("target"))
-    guard targetRef.digest == nil else { throw InputError("target", "give a repository or a tag, not a digest: the digest comes from the source") }
-    var tags = inputs.list("tags")
-    if tags.isEmpty, let t = targetRef.tag ?? source.tag { tags = [t] }
-    guard !tags.isEmpty else { throw InputError("tags", "the source is given by digest and the target has no tag: set `tags`") }
-    for t in tags where !Reference.isValidTag(t) { throw InputError("tags", "'\(t)' is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})") }
-    let platforms = try inputs.list("platforms").map { p in
-      guard let platform = Platform(parsing: p) else { throw InputError("platforms", "'\(p)' is not os/arch[/variant], e.g. linux/amd64") }
-      return platform
-    }
-    let maxSize = try ByteSize.parse(inputs.string("max-size", default: "1GB"), input: "max-size")
-    let noClobber = try inputs.bool("no-clobber")
-    let dryRun = try inputs.bool("dry-run")
-    var copyOptions = CopyOptions()
-    copyOptions.concurrency = try inputs.integer("concurrency", in: 1...64) ?? 4
-    copyOptions.retries = try inputs.integer("retries", in: 0...10) ?? 3
-    let environment = try inputs.string("environment").map(environmentTag)
-    if let environment, !tags.contains(environment) { tags.append(environment) }
-    let force = try inputs.bool("force")
-    let requireSignature = try inputs.bool("require-signature")
-    let keys =
-      try inputs.string("cosign-public-key").map { text in
-        try CosignPublicKey.parse(text, readFile: { try String(contentsOfFile: $0, encoding: .utf8) })
-      } ?? []
-    if requireSignature && keys.isEmpty {
-      throw InputError("cosign-public-key", "required when require-signature is true: the PEM public key (cosign.pub) or its path")
-    }
-    let copyArtifacts = try inputs.bool("copy-artifacts")
+    let settings = try PromoteSettings(context.inputs)
+    let (source, targetRef, tags, environment) = (settings.source, settings.target, settings.tags, settings.environment)
+    let target = targetRef.with(tag: nil)
     let src = try RegistryInputs.client(for: source.registry, side: "source", context: context)
     let dst = try RegistryInputs.client(for: targetRef.registry, side: "target", context: context)
     let history = environment.map { History(client: dst, repository: targetRef.repository, environment: $0) }
@@ -87,12 +60,10 @@ public struct PromoteStage: Stage {
     // image are not put again, no-clobber reads them, and the environment tag's digest is
     // recorded as the previous one (and re-read just before it moves, to catch a concurrent
     // promotion).
-    let targetTags = tags
-    async let tagLookup: [Digest?] = boundedMap(targetTags, concurrency: 8) { try await dst.resolve(targetRef.repository, $0)?.digest }
+    async let tagLookup: [Digest?] = boundedMap(tags, concurrency: 8) { try await dst.resolve(targetRef.repository, $0)?.digest }
     // The source's tags, listed while its manifest is read: the cosign and referrers tags of
     // the image are then looked up only if they exist (one request instead of four per manifest).
-    let wantAttachments = copyArtifacts || !keys.isEmpty || requireSignature
-    async let sourceTags: Set<String>? = wantAttachments ? src.allTagsInOnePage(source.repository) : nil
+    async let sourceTags: Set<String>? = settings.wantsAttachments ? src.allTagsInOnePage(source.repository) : nil
     async let historyLookup = history.asyncMap { try await $0.entries() }
 
     // 1. Resolve.
@@ -113,78 +84,84 @@ public struct PromoteStage: Stage {
     // 2. Validate. The checks, the attached artifacts and the target's history are independent
     // reads: on a far registry, doing them at once saves whole round trips.
     let validator = Validator(
-      client: src, repository: source.repository, maxSize: maxSize, requiredLabels: inputs.list("required-labels"), platforms: platforms, blobsAtTarget: alreadyThere)
+      client: src, repository: source.repository, maxSize: settings.maxSize, requiredLabels: settings.requiredLabels, platforms: settings.platforms, blobsAtTarget: alreadyThere)
     async let validation = validator.validate(graph)
     // Signatures, attestations, SBOMs and referrers of the image and of each platform manifest.
     let listedTags = await sourceTags
     async let attachmentLookup =
-      wantAttachments
+      settings.wantsAttachments
       ? AttachmentFinder(client: src, repository: source.repository).find(for: [root.digest] + graph.children.map(\.digest), tags: listedTags) : []
     var (checks, platformInfo) = try await validation
     let attachments = try await attachmentLookup
-    let gate = SignatureGate(client: src, repository: source.repository, verifier: SignatureVerifier(keys: keys), required: requireSignature)
+    let gate = SignatureGate(client: src, repository: source.repository, verifier: SignatureVerifier(keys: settings.keys), required: settings.requireSignature)
     let (signatures, signatureCheck) = try await gate.evaluate(root.digest, attachments: attachments)
     if let signatureCheck { checks.append(signatureCheck) }
-    if let history, let entries = try await historyLookup {
-      if let record = History.quarantined(entries)[root.digest] {
-        if force {
-          log.warning("\(root.digest) was rolled back from \(history.environment) (\(record)); promoting it again because force is true")
-        } else {
-          checks.append(
-            Check(name: "not quarantined", passed: false, detail: "\(root.digest.short) was rolled back from \(history.environment) (record \(record)); set force: true to promote it again"))
-        }
-      }
-    }
-    if noClobber {
-      let clobbered = current.filter { $0.key != environment && $0.value != root.digest }.map { "\($0.key) → \($0.value.short)" }.sorted()
-      checks.append(Check(name: "no clobber", passed: clobbered.isEmpty, detail: clobbered.isEmpty ? "no target tag points elsewhere" : "would move " + clobbered.joined(separator: ", ")))
-    }
-    let target = targetRef.with(tag: nil)
+    checks += policyChecks(root.digest, history: history, entries: try await historyLookup, current: current, settings: settings, log: log)
     var summary = PromoteSummary(source: source, target: target, digest: root.digest, tags: tags, checks: checks, platforms: platformInfo, signatures: signatures)
-    let signatureStatus = signatures.contains(where: \.isVerified) ? "verified" : signatures.isEmpty ? "unsigned" : keys.isEmpty ? "unchecked" : "unverified"
+    let signatureStatus = signatures.contains(where: \.isVerified) ? "verified" : signatures.isEmpty ? "unsigned" : settings.keys.isEmpty ? "unchecked" : "unverified"
     if let failed = checks.first(where: { !$0.passed }) {
       summary.status = "validation failed"
       return StageResult(summary: summary.render(), failure: "validation failed: \(failed.name): \(failed.detail); nothing was copied and no tag moved")
     }
-    if dryRun {
+    if settings.dryRun {
       summary.status = "dry-run"
-      summary.attachments = copyArtifacts ? attachments.map { CarriedAttachment(attachment: $0, targetDigest: $0.manifest.digest, merged: false) } : []
+      summary.attachments = settings.copyArtifacts ? attachments.map { CarriedAttachment(attachment: $0, targetDigest: $0.manifest.digest, merged: false) } : []
       let o = outputs(root.digest, target, tags, platformInfo, CopyReport(), started, clock, status: "dry-run", signature: signatureStatus, artifactsCopied: 0)
       return StageResult(outputs: o, summary: summary.render())
     }
 
     // 3. Copy, blobs before manifests, children before the index.
-    let copier = Copier(source: src, sourceRepository: source.repository, target: dst, targetRepository: targetRef.repository, options: copyOptions)
+    let copier = Copier(source: src, sourceRepository: source.repository, target: dst, targetRepository: targetRef.repository, options: settings.copy)
     let report = try await copy(graph, with: copier, to: target, rootPresent: alreadyThere, log: log, started: started)
 
     // Signatures and attestations travel before any tag moves, so `cosign verify` works against
     // the environment tag the moment it points here.
     let carried =
-      copyArtifacts && !attachments.isEmpty
+      settings.copyArtifacts && !attachments.isEmpty
       ? try await log.group("Carry \(attachments.count) signatures, attestations and referrers") {
         try await AttachmentCopier(copier: copier).carry(attachments)
       } : []
 
     // 4. Record, tag, then 5. read every tag back.
-    let version = inputs.string("version")
     let writer = history.map { RecordWriter(history: $0, context: context) }
-    _ = try await writer?.append(.inProgress, digest: root.descriptor, previous: previous, version: version, tags: tags, source: source.description)
+    let record = { (state: PromotionState, reason: String?) in
+      try await writer?.append(state, digest: root.descriptor, previous: previous, version: settings.version, tags: tags, source: source.description, reason: reason)
+    }
+    _ = try await record(.inProgress, nil)
     do {
       let moved = try await moveTags(tags, to: root, of: target, client: dst, environment: environment, expected: previous, stage: "promote", current: current)
       if moved.count < tags.count {
         log.info("already pointing at \(root.digest.short), left as they are: \(tags.filter { !moved.contains($0) }.joined(separator: ", "))")
       }
     } catch {
-      _ = try? await writer?.append(.failed, digest: root.descriptor, previous: previous, version: version, tags: tags, source: source.description, reason: "\(error)")
+      _ = try? await record(.failed, "\(error)")
       throw error
     }
-    _ = try await writer?.append(.completed, digest: root.descriptor, previous: previous, version: version, tags: tags, source: source.description)
+    _ = try await record(.completed, nil)
     summary.status = "promoted"
     summary.report = report
     summary.attachments = carried
     log.notice("promoted \(root.digest) to \(target) as \(tags.joined(separator: ", "))", title: "Promoted")
     let o = outputs(root.digest, target, tags, platformInfo, report, started, clock, status: "promoted", signature: signatureStatus, artifactsCopied: carried.count)
     return StageResult(outputs: o, summary: summary.render())
+  }
+
+  /// Checks that depend on the target's state: the image was not rolled back from this
+  /// environment (unless `force`), and with `no-clobber` no tag points elsewhere.
+  private func policyChecks(_ digest: Digest, history: History?, entries: [History.Entry]?, current: [String: Digest], settings: PromoteSettings, log: Log) -> [Check] {
+    var checks: [Check] = []
+    if let history, let entries, let record = History.quarantined(entries)[digest] {
+      if settings.force {
+        log.warning("\(digest) was rolled back from \(history.environment) (\(record)); promoting it again because force is true")
+      } else {
+        checks.append(Check(name: "not quarantined", passed: false, detail: "\(digest.short) was rolled back from \(history.environment) (record \(record)); set force: true to promote it again"))
+      }
+    }
+    if settings.noClobber {
+      let clobbered = current.filter { $0.key != settings.environment && $0.value != digest }.map { "\($0.key) → \($0.value.short)" }.sorted()
+      checks.append(Check(name: "no clobber", passed: clobbered.isEmpty, detail: clobbered.isEmpty ? "no target tag points elsewhere" : "would move " + clobbered.joined(separator: ", ")))
+    }
+    return checks
   }
 
   /// Copies the image, with a progress line every 3 s in a runner log (twice a second on a

@@ -1,0 +1,62 @@
+import ActionsCore
+import Foundation
+import OCI
+
+/// What `promote` reads from its inputs, checked up front so a bad input stops the stage
+/// before any request. Defaults are the inputs' (see ``PromoteStage/inputs``).
+struct PromoteSettings {
+  var source: Reference
+  /// The target repository's reference, as given (a tag in it is the default tag).
+  var target: Reference
+  /// Every tag to apply, the environment tag last when there is one.
+  var tags: [String]
+  var environment: String?
+  var platforms: [Platform]
+  var maxSize: Int64
+  var requiredLabels: [String]
+  var noClobber: Bool
+  var dryRun: Bool
+  var force: Bool
+  var requireSignature: Bool
+  var keys: [CosignPublicKey]
+  var copyArtifacts: Bool
+  var copy: CopyOptions
+  var version: String?
+
+  /// Whether the image's signatures and attachments must be looked up.
+  var wantsAttachments: Bool { copyArtifacts || !keys.isEmpty || requireSignature }
+
+  init(_ inputs: Inputs) throws {
+    source = try RegistryInputs.reference("source", try inputs.require("source"))
+    target = try RegistryInputs.reference("target", try inputs.require("target"))
+    guard target.digest == nil else { throw InputError("target", "give a repository or a tag, not a digest: the digest comes from the source") }
+    tags = inputs.list("tags")
+    if tags.isEmpty, let t = target.tag ?? source.tag { tags = [t] }
+    guard !tags.isEmpty else { throw InputError("tags", "the source is given by digest and the target has no tag: set `tags`") }
+    for t in tags where !Reference.isValidTag(t) { throw InputError("tags", "'\(t)' is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})") }
+    platforms = try inputs.list("platforms").map { p in
+      guard let platform = Platform(parsing: p) else { throw InputError("platforms", "'\(p)' is not os/arch[/variant], e.g. linux/amd64") }
+      return platform
+    }
+    maxSize = try ByteSize.parse(inputs.string("max-size", default: "1GB"), input: "max-size")
+    requiredLabels = inputs.list("required-labels")
+    noClobber = try inputs.bool("no-clobber")
+    dryRun = try inputs.bool("dry-run")
+    copy = CopyOptions()
+    copy.concurrency = try inputs.integer("concurrency", in: 1...64) ?? 4
+    copy.retries = try inputs.integer("retries", in: 0...10) ?? 3
+    environment = try inputs.string("environment").map(environmentTag)
+    if let environment, !tags.contains(environment) { tags.append(environment) }
+    force = try inputs.bool("force")
+    requireSignature = try inputs.bool("require-signature")
+    keys =
+      try inputs.string("cosign-public-key").map { text in
+        try CosignPublicKey.parse(text, readFile: { try String(contentsOfFile: $0, encoding: .utf8) })
+      } ?? []
+    if requireSignature && keys.isEmpty {
+      throw InputError("cosign-public-key", "required when require-signature is true: the PEM public key (cosign.pub) or its path")
+    }
+    copyArtifacts = try inputs.bool("copy-artifacts")
+    version = inputs.string("version")
+  }
+}
