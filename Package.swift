@@ -19,9 +19,11 @@ let package = Package(
       pkgConfig: "libcurl",
       providers: [.apt(["libcurl4-openssl-dev"])]
     ),
+    // zlib inflates git's objects (the action image has no git binary).
+    .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .target(name: "HTTP", dependencies: ["CCurl"]),
     .target(name: "ActionsCore"),
-    .target(name: "Versioning", dependencies: ["TOMLKit"]),
+    .target(name: "Versioning", dependencies: ["CZlib", "TOMLKit"]),
     .target(name: "OCI", dependencies: ["HTTP", .product(name: "Crypto", package: "swift-crypto")]),
     .target(name: "Health", dependencies: ["HTTP"]),
     .target(name: "GitHub", dependencies: ["HTTP"]),
