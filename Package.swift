@@ -20,7 +20,7 @@ let package = Package(
       providers: [.apt(["libcurl4-openssl-dev"])]
     ),
     // zlib inflates git's objects (the action image has no git binary).
-    .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
     .target(name: "HTTP", dependencies: ["CCurl"]),
     .target(name: "ActionsCore"),
     .target(name: "Versioning", dependencies: ["CZlib", "TOMLKit"]),

@@ -89,6 +89,28 @@ struct VersionStageTests {
     #expect(r.outputs["commits"] == "200")
   }
 
+  /// A runner's workspace mounted into the action's container belongs to another user, and
+  /// git refuses it ("dubious ownership"); the action image has no git at all. The stage reads
+  /// `.git` itself and gives the same answer.
+  @Test func aCheckoutGitRefusesIsReadDirectly() async throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: start")
+    try repo.git("tag", "-a", "v3.1.0", "-m", "3.1.0")
+    try repo.commit("fix: one")
+    let head = try repo.commit("feat: two")
+    let trusted = try await run(repo, ["INPUT_SOURCE": "conventional"])
+    let owner = try runCommand("/bin/chown", ["-R", "4242:4242", repo.path])
+    #expect(owner.status == 0)
+    #expect(try runCommand("/usr/bin/git", ["-C", repo.path, "rev-parse", "HEAD"]).stderr.contains("dubious ownership"))
+    let log = MemoryLogSink()
+    let r = try await runStage(VersionStage.self, ["GITHUB_WORKSPACE": repo.path, "INPUT_SOURCE": "conventional"], log: log)
+    #expect(r.outputs["version"] == "3.2.0")
+    #expect(r.outputs["sha"] == head)
+    #expect(r.outputs["history-source"] == "git")
+    #expect(r.outputs["changelog"] == trusted.outputs["changelog"])
+    #expect(log.lines.contains { $0.contains(".git directly") })
+  }
+
   @Test func badInputs() async throws {
     let repo = try TempGitRepo()
     try repo.commit("x")

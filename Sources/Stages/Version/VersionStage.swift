@@ -182,7 +182,10 @@ public struct VersionStage: Stage {
   ) throws -> (any CommitHistory)? {
     let mode = try context.inputs.choice("history") ?? "auto"
     let shallow = repo?.isShallow ?? false
-    if mode != "github-api", let repo, !shallow { return LocalCommitHistory(repo: repo) }
+    if mode != "github-api", let repo, !shallow {
+      if case .native = repo.reader { context.log.info("reading \(directory)/.git directly (git is not installed here, or refuses this checkout)") }
+      return LocalCommitHistory(repo: repo)
+    }
     let why = repo == nil ? "\(directory) is not a git checkout" : "\(directory) is a shallow checkout (tags and commits missing)"
     if mode == "git" {
       guard needed else { return nil }
