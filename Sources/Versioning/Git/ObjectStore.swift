@@ -28,12 +28,14 @@ final class ObjectStore: @unchecked Sendable {
 
   private func readLocked(_ sha: String) throws -> (kind: Kind, data: Data) {
     guard let name = ObjectName(hex: sha) else { throw GitStoreError("'\(sha)' is not an object name") }
+    // Packs first: after a clone or gc nearly everything is packed, and a failed open per
+    // object adds up over thousands of commits.
+    for (i, pack) in try loadPacks().enumerated() {
+      if let offset = pack.offset(of: name) { return try entry(pack: i, at: offset) }
+    }
     let loose = "\(objects)/\(sha.prefix(2))/\(sha.dropFirst(2))"
     if let raw = FileManager.default.contents(atPath: loose) {
       return try Self.parseLoose(try Inflate.stream(raw), sha: sha)
-    }
-    for (i, pack) in try loadPacks().enumerated() {
-      if let offset = pack.offset(of: name) { return try entry(pack: i, at: offset) }
     }
     throw GitStoreError("object \(sha) not found")
   }
