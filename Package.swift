@@ -1,8 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers import downward only (docs/architecture.md, DESIGN.md):
-// gantry → GantryCLI → Stages → (OCI, Versioning, Health, GitHub) → HTTP → CCurl; ActionsCore below Stages.
+// Layers import downward only (README "Layout", DESIGN.md):
+// gantry → GantryCLI → Stages → (OCI, Versioning, Health, GitHub) → HTTP → CCurl; ActionsCore below
+// Stages; Versioning → CZlib.
 let package = Package(
   name: "gantry",
   platforms: [.macOS(.v13)],

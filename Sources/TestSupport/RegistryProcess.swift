@@ -66,17 +66,21 @@ public final class RegistryProcess: @unchecked Sendable {
     }
     try config.write(toFile: directory.file("config.yml"), atomically: true, encoding: .utf8)
     child = try ChildProcess(binary, ["serve", directory.file("config.yml")], environment: ["PATH": "/usr/bin:/bin", "OTEL_TRACES_EXPORTER": "none"])
-    try waitUntilReady(tls: tls)
+    if case .none = auth { try waitUntilReady(tls: tls, answer: "200") } else { try waitUntilReady(tls: tls, answer: "401") }
   }
 
-  private func waitUntilReady(tls: TestCertificates?) throws {
+  /// Polls `/v2/` until it gives `answer` (200 open, 401 with auth): a different answer is
+  /// some other server on the port, not this registry.
+  private func waitUntilReady(tls: TestCertificates?, answer: String) throws {
     let deadline = ContinuousClock.now + .seconds(15)
     let scheme = tls == nil ? "http" : "https"
     while ContinuousClock.now < deadline {
       var args = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "\(scheme)://\(host)/v2/"]
       if let tls { args += ["--cacert", tls.caCert] }
-      if let r = try? runCommand("/usr/bin/curl", args), r.stdout == "200" || r.stdout == "401" { return }
-      guard child.process.isRunning else { throw TestSupportError("docker-registry exited early") }
+      let code = (try? runCommand("/usr/bin/curl", args))?.stdout ?? ""
+      guard child.process.isRunning else { throw TestSupportError("docker-registry exited early (port \(port) taken?)") }
+      if code == answer { return }
+      if code == "200" || code == "401" { throw TestSupportError("\(host) answers \(code), not \(answer): another server has the port") }
       usleep(50_000)
     }
     throw TestSupportError("docker-registry did not answer on \(host)")
@@ -94,18 +98,35 @@ public final class RegistryProcess: @unchecked Sendable {
   }
 }
 
-/// A free TCP port on 127.0.0.1 (bound, read, released).
+/// A free TCP port on 127.0.0.1 for a child server to bind. The port is released before the
+/// child binds it, so two things must not take it meanwhile: another registry of this test
+/// run (ports are handed out once per process) and the kernel, which gives ports of the
+/// ephemeral range to outgoing connections and `bind(0)` (ports come from below that range).
+/// A registry that lost its port to another would otherwise look ready — the other one
+/// answers — and tests would talk to the wrong registry.
 public func freePort() throws -> Int {
+  for _ in 0..<200 {
+    let port = Int.random(in: 20_000..<32_768)
+    guard PortLedger.shared.claim(port) else { continue }
+    if canBind(port) { return port }
+  }
+  throw TestSupportError("no free port below the ephemeral range")
+}
+
+private final class PortLedger: @unchecked Sendable {
+  static let shared = PortLedger()
+  private let lock = NSLock()
+  private var issued: Set<Int> = []
+  func claim(_ port: Int) -> Bool { lock.withLock { issued.insert(port).inserted } }
+}
+
+private func canBind(_ port: Int) -> Bool {
   let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-  guard fd >= 0 else { throw TestSupportError("socket() failed") }
+  guard fd >= 0 else { return false }
   defer { close(fd) }
   var addr = sockaddr_in()
   addr.sin_family = sa_family_t(AF_INET)
-  addr.sin_port = 0
+  addr.sin_port = in_port_t(UInt16(port).bigEndian)
   addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-  let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-  guard bound == 0 else { throw TestSupportError("bind() failed") }
-  var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-  _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-  return Int(UInt16(bigEndian: addr.sin_port))
+  return withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
 }

@@ -71,7 +71,7 @@ public struct GitRepository: Sendable {
   }
 
   /// Whether `ancestor` is reachable from `descendant` (git program only: refs as git names them).
-  public func isAncestor(_ ancestor: String, of descendant: String) -> Bool {
+  private func isAncestor(_ ancestor: String, of descendant: String) -> Bool {
     (try? run(["merge-base", "--is-ancestor", ancestor, descendant])) != nil
   }
 
@@ -104,7 +104,7 @@ public struct GitRepository: Sendable {
 
   /// Runs the git program in the checkout (with the native reader: an error).
   @discardableResult
-  public func run(_ args: [String], trim: Bool = true) throws -> String {
+  func run(_ args: [String], trim: Bool = true) throws -> String {
     guard case .program(let git) = reader else { throw VersionSourceError("git \(args.first ?? ""): git is not installed") }
     let r = try Subprocess.run(git, ["-C", path] + args)
     guard r.status == 0 else {
