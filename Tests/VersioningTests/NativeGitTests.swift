@@ -106,6 +106,13 @@ import Testing
     #expect(shallow.shallow)
     #expect(shallow.commits.count == 1)
 
+    // A clone that borrows the origin's objects (objects/info/alternates) and has none itself.
+    let shared = try TempDirectory(prefix: "gantry-shared")
+    #expect(try runCommand("/usr/bin/git", ["clone", "-q", "--shared", origin.path, shared.path + "/s"]).status == 0)
+    #expect(FileManager.default.fileExists(atPath: shared.path + "/s/.git/objects/info/alternates"))
+    let borrowed = try compare(shared.path + "/s", tags: ["v1.0.0", "v1.2.0"])
+    #expect(borrowed.latest == "v1.2.0")
+
     let worktree = try TempDirectory(prefix: "gantry-worktree")
     try origin.git("worktree", "add", "-q", worktree.path + "/w", "v1.2.0")
     let answers = try compare(worktree.path + "/w", tags: ["v1.0.0", "v1.2.0"])

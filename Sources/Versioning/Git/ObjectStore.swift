@@ -8,7 +8,9 @@ final class ObjectStore: @unchecked Sendable {
     case commit = 1, tree = 2, blob = 3, tag = 4
   }
 
-  private let objects: String
+  /// The repository's objects directory, then those it borrows from
+  /// (`objects/info/alternates`, as `git clone --shared` or `--reference` set up).
+  private let directories: [String]
   private var packs: [Pack]?
   /// Inflated pack entries by pack and offset: delta bases are shared by many objects.
   private var cache: [PackOffset: (Kind, Data)] = [:]
@@ -19,7 +21,20 @@ final class ObjectStore: @unchecked Sendable {
     let offset: Int
   }
 
-  init(objectsDirectory: String) { objects = objectsDirectory }
+  init(objectsDirectory: String) {
+    var found: [String] = []
+    var pending = [objectsDirectory]
+    while let dir = pending.first, found.count < 16 {
+      pending.removeFirst()
+      guard !found.contains(dir) else { continue }
+      found.append(dir)
+      let alternates = (try? String(contentsOfFile: "\(dir)/info/alternates", encoding: .utf8)) ?? ""
+      for line in alternates.split(separator: "\n") where !line.hasPrefix("#") && !line.isEmpty {
+        pending.append(line.hasPrefix("/") ? String(line) : URL(fileURLWithPath: "\(dir)/\(line)").standardized.path)
+      }
+    }
+    directories = found
+  }
 
   /// The object named `sha` (40 hex digits): its kind and content.
   func read(_ sha: String) throws -> (kind: Kind, data: Data) {
@@ -33,9 +48,10 @@ final class ObjectStore: @unchecked Sendable {
     for (i, pack) in try loadPacks().enumerated() {
       if let offset = pack.offset(of: name) { return try entry(pack: i, at: offset) }
     }
-    let loose = "\(objects)/\(sha.prefix(2))/\(sha.dropFirst(2))"
-    if let raw = FileManager.default.contents(atPath: loose) {
-      return try Self.parseLoose(try Inflate.stream(raw), sha: sha)
+    for objects in directories {
+      if let raw = FileManager.default.contents(atPath: "\(objects)/\(sha.prefix(2))/\(sha.dropFirst(2))") {
+        return try Self.parseLoose(try Inflate.stream(raw), sha: sha)
+      }
     }
     throw GitStoreError("object \(sha) not found")
   }
@@ -49,9 +65,11 @@ final class ObjectStore: @unchecked Sendable {
 
   private func loadPacks() throws -> [Pack] {
     if let packs { return packs }
-    let dir = "\(objects)/pack"
-    let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".idx") }.sorted()
-    let loaded = try names.map { try Pack(index: "\(dir)/\($0)", pack: "\(dir)/\($0.dropLast(4)).pack") }
+    let loaded = try directories.flatMap { objects in
+      let dir = "\(objects)/pack"
+      let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".idx") }.sorted()
+      return try names.map { try Pack(index: "\(dir)/\($0)", pack: "\(dir)/\($0.dropLast(4)).pack") }
+    }
     packs = loaded
     return loaded
   }
