@@ -57,7 +57,8 @@ public struct GitRepository: Sendable {
   /// highest first with `merge-base --is-ancestor`, which is exact; `git tag --merged` walks by
   /// commit date and misses tags when committer clocks were skewed.
   public func latestTag(prefix: String, includePrereleases: Bool = false) throws -> (tag: String, version: SemVer)? {
-    let tags = try native.map { Array($0.tags().keys) } ?? run(["tag", "--list", "\(prefix)*"]).split(separator: "\n").map(String.init)
+    let tagObjects = native?.tags() ?? [:]
+    let tags = native != nil ? Array(tagObjects.keys) : try run(["tag", "--list", "\(prefix)*"]).split(separator: "\n").map(String.init)
     let candidates = tags.compactMap { t -> (String, SemVer)? in
       guard let v = SemVer.parse(t, prefix: prefix), includePrereleases || !v.isPrerelease else { return nil }
       return (t, v)
@@ -65,7 +66,7 @@ public struct GitRepository: Sendable {
     if let native {
       // Every commit reachable from HEAD, once; then each candidate is a lookup.
       let reachable = try native.ancestors(of: try native.head())
-      return try candidates.first { reachable.contains(try native.peel(native.tags()[$0.0]!)) }
+      return try candidates.first { reachable.contains(try native.peel(tagObjects[$0.0]!)) }
     }
     return candidates.first { isAncestor("refs/tags/\($0.0)", of: "HEAD") }
   }
