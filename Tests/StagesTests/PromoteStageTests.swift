@@ -10,7 +10,7 @@ import Testing
 func runStage<S: Stage>(_ stage: S.Type, _ env: [String: String], log: MemoryLogSink = MemoryLogSink()) async throws -> StageResult {
   let environment = ActionEnvironment(env)
   let inputs = try Inputs(declarations: S.inputs, environment: environment)
-  return try await S().run(StageContext(inputs: inputs, environment: environment, log: Log(sink: log)))
+  return try await S().run(StageContext(inputs: inputs, environment: environment, log: Log(sink: log, debugEnabled: environment.isDebug)))
 }
 
 @Suite("promote and verify-digest against real registries", .serialized)
@@ -63,6 +63,27 @@ struct PromoteStageTests {
     let again = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app@\(index.digest)", "INPUT_TARGET": "\(production.host)/prod/app:1.2.0"])
     #expect(again.outputs["bytes-copied"] == "0")
     #expect(again.outputs["blobs-skipped"] == "6")
+  }
+
+  @Test func debugLoggingTracesEveryRequestWithoutSecrets() async throws {
+    let reg = try RegistryProcess(auth: .basic(username: "ci", password: "s3cret-pw"))
+    try await ImageFactory(client: testRegistryClient(reg.host, credentials: Credentials(username: "ci", password: "s3cret-pw")), repository: "app").pushImage(tag: "1.0.0")
+    let log = MemoryLogSink()
+    let r = try await runStage(
+      PromoteStage.self,
+      [
+        "RUNNER_DEBUG": "1", "INPUT_SOURCE": "\(reg.host)/app:1.0.0", "INPUT_TARGET": "\(reg.host)/prod", "INPUT_SOURCE-USERNAME": "ci", "INPUT_SOURCE-PASSWORD": "s3cret-pw",
+        "INPUT_TARGET-USERNAME": "ci", "INPUT_TARGET-PASSWORD": "s3cret-pw",
+      ], log: log)
+    #expect(r.outputs["status"] == "promoted")
+    let trace = log.lines.filter { $0.hasPrefix("::debug::") }
+    #expect(trace.contains { $0.contains("GET http://\(reg.host)/v2/app/manifests/1.0.0 → 200 in ") })
+    #expect(trace.contains { $0.contains("PUT http://\(reg.host)/v2/prod/manifests/1.0.0 → 201 in ") })
+    // The 401 that taught the client the challenge is there too; credentials never are, nor
+    // query strings (upload locations and storage redirects carry state and signatures there).
+    #expect(trace.contains { $0.contains("→ 401 in ") })
+    #expect(!log.lines.contains { !$0.hasPrefix("::add-mask::") && ($0.contains("s3cret-pw") || $0.contains("Basic ")) })
+    #expect(!trace.contains { $0.contains("?") })
   }
 
   @Test func dryRunCopiesNothing() async throws {
