@@ -129,6 +129,7 @@ struct PromoteStageTests {
     #expect(try await dst.resolve("app", "stable")?.digest != other.digest)
     #expect(log.lines.contains { $0.contains("left as they are: 2.0.0") })
     #expect(again.summary.render().contains("at the target already"))
+    #expect(again.summary.render().contains("`2.0.0` (already here) `stable` `2.0`"))
 
     // A target without the image still gets every source blob checked.
     let fresh = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:2.0.0", "INPUT_TARGET": "\(production.host)/elsewhere:2.0.0"])

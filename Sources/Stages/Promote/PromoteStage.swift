@@ -130,8 +130,9 @@ public struct PromoteStage: Stage {
     _ = try await record(.inProgress, nil)
     do {
       let moved = try await moveTags(tags, to: root, of: target, client: dst, environment: environment, expected: previous, stage: "promote", current: current)
-      if moved.count < tags.count {
-        log.info("already pointing at \(root.digest.short), left as they are: \(tags.filter { !moved.contains($0) }.joined(separator: ", "))")
+      summary.unchanged = Set(tags.filter { !moved.contains($0) })
+      if !summary.unchanged.isEmpty {
+        log.info("already pointing at \(root.digest.short), left as they are: \(tags.filter(summary.unchanged.contains).joined(separator: ", "))")
       }
     } catch {
       _ = try? await record(.failed, "\(error)")
@@ -241,6 +242,8 @@ struct PromoteSummary {
   var status = ""
   var report: CopyReport?
   var attachments: [CarriedAttachment] = []
+  /// Tags that already pointed at the image (not put again).
+  var unchanged: Set<String> = []
 
   func render() -> StepSummary {
     var s = StepSummary()
@@ -251,7 +254,7 @@ struct PromoteSummary {
         ["Source", Markdown.code(source.description)],
         ["Target", Markdown.code(target.description)],
         ["Digest", Markdown.code(digest.description)],
-        ["Tags", tags.map { Markdown.code($0) }.joined(separator: " ")],
+        ["Tags", tags.map { Markdown.code($0) + (unchanged.contains($0) ? " (already here)" : "") }.joined(separator: " ")],
       ])
     s.heading("Validation", level: 3)
     s.table(["Check", "", "Detail"], checks.map { [$0.name, $0.passed ? "✓" : "✗", Markdown.cell($0.detail)] })
