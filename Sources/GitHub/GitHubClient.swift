@@ -66,16 +66,23 @@ public struct GitHubClient: Sendable {
   /// `/repos/{owner}/{repo}` + `path`.
   public func repoPath(_ path: String) -> String { "repos/\(configuration.repository)\(path)" }
 
-  /// Sends and decodes. `allow404` returns nil for a 404.
+  /// Sends and decodes; a 404 is ``GitHubError/notFound(operation:message:)``.
   public func request<T: Decodable>(
-    _ method: String, _ path: String, query: [String: String] = [:], body: [String: Any]? = nil, operation: String, allow404: Bool = false, as: T.Type = T.self
-  ) async throws -> (value: T, response: Response)? {
+    _ method: String, _ path: String, query: [String: String] = [:], body: [String: Any]? = nil, operation: String, as: T.Type = T.self
+  ) async throws -> T {
     let response = try await send(method, url(path, query), body: body, operation: operation)
-    if response.status == 404 {
-      if allow404 { return nil }
-      throw GitHubError.notFound(operation: operation, message: Self.message(response.body))
-    }
-    do { return (try JSONDecoder().decode(T.self, from: response.body), response) } catch {
+    guard response.status != 404 else { throw GitHubError.notFound(operation: operation, message: Self.message(response.body)) }
+    return try Self.decode(T.self, response, operation: operation)
+  }
+
+  /// Sends and decodes; nil for a 404 (a tag or release that does not exist).
+  public func requestIfPresent<T: Decodable>(_ method: String, _ path: String, query: [String: String] = [:], operation: String, as: T.Type = T.self) async throws -> T? {
+    let response = try await send(method, url(path, query), body: nil, operation: operation)
+    return response.status == 404 ? nil : try Self.decode(T.self, response, operation: operation)
+  }
+
+  private static func decode<T: Decodable>(_ type: T.Type, _ response: Response, operation: String) throws -> T {
+    do { return try JSONDecoder().decode(T.self, from: response.body) } catch {
       throw GitHubError.unexpected(operation: operation, status: response.status, message: "response does not decode: \(error)")
     }
   }
@@ -86,9 +93,7 @@ public struct GitHubClient: Sendable {
     var next: URL? = url(path, query.merging(["per_page": "100"]) { a, _ in a })
     while let u = next, items.count < limit {
       let response = try await send("GET", u, body: nil, operation: operation)
-      do { items += try JSONDecoder().decode([T].self, from: response.body) } catch {
-        throw GitHubError.unexpected(operation: operation, status: response.status, message: "response does not decode: \(error)")
-      }
+      items += try Self.decode([T].self, response, operation: operation)
       next = LinkHeader.next(response.headers["Link"]).flatMap { URL(string: $0) }
     }
     return items
@@ -127,10 +132,11 @@ public struct GitHubClient: Sendable {
         continue
       }
       let message = Self.message(response.body)
+      let wait = Self.rateLimitWait(response)
       switch response.status {
       case 401: throw GitHubError.unauthorized(message)
-      case 403 where Self.rateLimitWait(response) != nil, 429:
-        throw GitHubError.rateLimited(operation: operation, resetIn: Int((Self.rateLimitWait(response) ?? .zero).totalMilliseconds / 1000))
+      case 403 where wait != nil, 429:
+        throw GitHubError.rateLimited(operation: operation, resetIn: Int((wait ?? .zero).totalMilliseconds / 1000))
       case 403: throw GitHubError.forbidden(operation: operation, message: message)
       case 422: throw GitHubError.unprocessable(operation: operation, message: message)
       default: throw GitHubError.unexpected(operation: operation, status: response.status, message: message)

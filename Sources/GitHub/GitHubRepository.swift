@@ -47,7 +47,7 @@ public struct GitHubRepository: Sendable {
     var status = ""
     var page = 1
     while true {
-      guard let (p, _) = try await client.request("GET", path, query: ["per_page": "100", "page": String(page)], operation: "compare \(base)...\(head)", allow404: true, as: Page.self) else {
+      guard let p = try await client.requestIfPresent("GET", path, query: ["per_page": "100", "page": String(page)], operation: "compare \(base)...\(head)", as: Page.self) else {
         throw GitHubError.notFound(operation: "compare \(base)...\(head)", message: "no such tag or commit")
       }
       status = p.status
@@ -70,9 +70,9 @@ public struct GitHubRepository: Sendable {
       struct Object: Decodable { var sha: String; var type: String }
       var object: Object
     }
-    guard let (ref, _) = try await client.request("GET", client.repoPath("/git/ref/tags/\(tag)"), operation: "read tag \(tag)", allow404: true, as: Ref.self) else { return nil }
+    guard let ref = try await client.requestIfPresent("GET", client.repoPath("/git/ref/tags/\(tag)"), operation: "read tag \(tag)", as: Ref.self) else { return nil }
     guard ref.object.type == "tag" else { return ref.object.sha }
-    guard let (annotated, _) = try await client.request("GET", client.repoPath("/git/tags/\(ref.object.sha)"), operation: "read tag object \(tag)", allow404: true, as: Ref.self) else { return nil }
+    guard let annotated = try await client.requestIfPresent("GET", client.repoPath("/git/tags/\(ref.object.sha)"), operation: "read tag object \(tag)", as: Ref.self) else { return nil }
     return annotated.object.sha
   }
 
@@ -82,18 +82,12 @@ public struct GitHubRepository: Sendable {
     struct Object: Decodable { var sha: String }
     var target = sha
     if let message {
-      guard
-        let (object, _) = try await client.request(
-          "POST", client.repoPath("/git/tags"), body: ["tag": tag, "message": message, "object": sha, "type": "commit"], operation: "create tag object \(tag)", as: Object.self)
-      else {
-        throw GitHubError.notFound(operation: "create tag object \(tag)", message: "commit \(sha)")
-      }
+      let object = try await client.request(
+        "POST", client.repoPath("/git/tags"), body: ["tag": tag, "message": message, "object": sha, "type": "commit"], operation: "create tag object \(tag)", as: Object.self)
       target = object.sha
     }
     struct Ref: Decodable { var ref: String }
-    guard try await client.request("POST", client.repoPath("/git/refs"), body: ["ref": "refs/tags/\(tag)", "sha": target], operation: "create tag \(tag)", as: Ref.self) != nil else {
-      throw GitHubError.notFound(operation: "create tag \(tag)", message: "commit \(sha)")
-    }
+    _ = try await client.request("POST", client.repoPath("/git/refs"), body: ["ref": "refs/tags/\(tag)", "sha": target], operation: "create tag \(tag)", as: Ref.self)
   }
 
   /// A release, as the API returns it.
@@ -104,7 +98,7 @@ public struct GitHubRepository: Sendable {
   }
 
   public func release(tag: String) async throws -> Release? {
-    try await client.request("GET", client.repoPath("/releases/tags/\(tag)"), operation: "read release \(tag)", allow404: true, as: Release.self)?.value
+    try await client.requestIfPresent("GET", client.repoPath("/releases/tags/\(tag)"), operation: "read release \(tag)", as: Release.self)
   }
 
   /// Creates a release ([releases](https://docs.github.com/en/rest/releases/releases#create-a-release)).
@@ -112,11 +106,6 @@ public struct GitHubRepository: Sendable {
   public func createRelease(tag: String, sha: String, name: String, body: String?, prerelease: Bool) async throws -> Release {
     var payload: [String: Any] = ["tag_name": tag, "target_commitish": sha, "name": name, "prerelease": prerelease, "draft": false]
     if let body { payload["body"] = body } else { payload["generate_release_notes"] = true }
-    guard let (release, _) = try await client.request("POST", client.repoPath("/releases"), body: payload, operation: "create release \(tag)", as: Release.self) else {
-      throw GitHubError.notFound(operation: "create release \(tag)", message: configuration)
-    }
-    return release
+    return try await client.request("POST", client.repoPath("/releases"), body: payload, operation: "create release \(tag)", as: Release.self)
   }
-
-  private var configuration: String { client.configuration.repository }
 }

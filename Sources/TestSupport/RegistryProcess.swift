@@ -56,10 +56,7 @@ public final class RegistryProcess: @unchecked Sendable {
       config += "auth:\n  htpasswd:\n    realm: gantry-test\n    path: \(directory.file("htpasswd"))\n"
     }
     if case .token(let user, let password, let certs) = auth {
-      guard let python = which("python3") else { throw TestSupportError("python3 is needed for the token issuer") }
-      let issuer = try ChildProcess(python, [RepoPaths.fixture("token_server.py"), certs.caKey, certs.caCert, "--user", user, "--password", password])
-      let line = try issuer.waitForLine { $0.hasPrefix("PORT ") }
-      let tokenPort = Int(line.dropFirst(5)) ?? 0
+      let (issuer, tokenPort) = try startFixture("token_server.py", [certs.caKey, certs.caCert, "--user", user, "--password", password])
       tokenServer = issuer
       self.tokenPort = tokenPort
       config += "auth:\n  token:\n    realm: http://127.0.0.1:\(tokenPort)/token\n    service: gantry-test\n    issuer: gantry-test-issuer\n    rootcertbundle: \(certs.caCert)\n"

@@ -161,6 +161,24 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
     }
   }
 
+  /// The tag list stands in for one-by-one lookups only when it is complete: a paged list or a
+  /// refusal gives nil, and the caller asks for each tag instead.
+  @Test func aTagListCountsOnlyWhenOnePageHoldsItAll() async throws {
+    let (complete, t) = client { r in Response(status: 200, body: Data(#"{"name":"app","tags":["v1","sha256-abc.sig"]}"#.utf8), url: r.url) }
+    #expect(await complete.allTagsInOnePage("app") == ["v1", "sha256-abc.sig"])
+    #expect(t.requests.last?.url.query == "n=1000")
+    let (paged, _) = client { r in
+      var headers: Headers = [:]
+      headers.add("Link", "</v2/app/tags/list?n=2&last=b>; rel=\"next\"")
+      return Response(status: 200, headers: headers, body: Data(#"{"name":"app","tags":["a","b"]}"#.utf8), url: r.url)
+    }
+    #expect(await paged.allTagsInOnePage("app", pageSize: 2) == nil)
+    let (full, _) = client { r in Response(status: 200, body: Data(#"{"name":"app","tags":["a","b"]}"#.utf8), url: r.url) }
+    #expect(await full.allTagsInOnePage("app", pageSize: 2) == nil)  // a full page may have a next one
+    let (refusing, _) = client { r in Response(status: 403, body: Data(#"{"errors":[{"code":"DENIED"}]}"#.utf8), url: r.url) }
+    #expect(await refusing.allTagsInOnePage("app") == nil)
+  }
+
   @Test func referrerListsArePagedThroughLinkHeaders() async throws {
     let subject = manifest.digest
     @Sendable func page(_ n: Int) -> Data {

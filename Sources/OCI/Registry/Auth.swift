@@ -20,7 +20,9 @@ actor AuthState {
   let host: String
   let allowPlainHTTP: Bool
   let credentials: Credentials?
-  private var base: URL?
+  /// The base URL once learned; readable without a hop onto the actor, so a request to a
+  /// known registry (nearly all of them) builds no probes.
+  private nonisolated let learned = LearnedBase()
   private var challenge: AuthChallenge?
   private var tokens: [String: (header: String, expires: Date)] = [:]
   private var basic: String?
@@ -53,13 +55,16 @@ actor AuthState {
   /// a whole round trip in front of the request that matters (the source manifest behind a
   /// tag listing, say), and they all learn the same answer.
   func base(http: HTTPClient, registry: String, probes: [Request]? = nil) async throws -> (URL, Response?) {
-    if let base { return (base, nil) }
+    if let known = knownBase { return (known, nil) }
     let bases = candidateBases
     let requests = probes ?? bases.map { Request(url: $0.appendingPathComponent("v2/")) }
     let (url, response) = try await probe(http: http, registry: registry, attempts: Array(zip(bases, requests)))
-    if base == nil { base = url }
+    learned.set(url)
     return (url, probes == nil ? nil : response)
   }
+
+  /// The base URL, when a request has learned it.
+  nonisolated var knownBase: URL? { learned.value }
 
   private func probe(http: HTTPClient, registry: String, attempts: [(URL, Request)]) async throws -> (URL, Response) {
     var lastError = ""
@@ -171,4 +176,12 @@ actor AuthState {
     tokens[scope.key] = (header, Date().addingTimeInterval(TimeInterval(lifetime)))
     return header
   }
+}
+
+/// A URL set once and read from any thread.
+private final class LearnedBase: @unchecked Sendable {
+  private let lock = NSLock()
+  private var url: URL?
+  var value: URL? { lock.withLock { url } }
+  func set(_ new: URL) { lock.withLock { if url == nil { url = new } } }
 }

@@ -171,6 +171,7 @@ public final class RegistryClient: Sendable {
   /// pagination, which the spec allows for long lists.
   public func referrers(_ repository: String, _ digest: Digest) async throws -> [Descriptor]? {
     var all: [Descriptor] = []
+    var seen = Set<Digest>()
     var next: String? = "v2/\(repository)/referrers/\(digest)"
     var pages = 0
     while let path = next, pages < 1000 {
@@ -180,9 +181,9 @@ public final class RegistryClient: Sendable {
       }
       guard response.status == 200, (response.headers["Content-Type"] ?? "").hasPrefix(MediaType.ociIndex) else { return pages == 1 ? nil : all }
       struct Page: Decodable { var manifests: [Descriptor]? }
-      let fresh = (try JSONDecoderShared.decode(Page.self, from: response.body).manifests ?? []).filter { d in !all.contains { $0.digest == d.digest } }
+      let fresh = (try JSONDecoderShared.decode(Page.self, from: response.body).manifests ?? []).filter { seen.insert($0.digest).inserted }
       all += fresh
-      next = fresh.isEmpty ? nil : LinkHeader.next(response.headers["Link"]).map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
+      next = fresh.isEmpty ? nil : Self.nextPage(response)
     }
     return all
   }
@@ -205,10 +206,15 @@ public final class RegistryClient: Sendable {
       let page = try JSONDecoderShared.decode(Page.self, from: response.body)
       let fresh = (page.tags ?? []).filter { seen.insert($0).inserted }
       all += fresh
-      next = LinkHeader.next(response.headers["Link"]).map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
+      next = Self.nextPage(response)
       if fresh.isEmpty { break }
     }
     return all
+  }
+
+  /// The next page of a paged list (`Link: <…>; rel="next"`), relative to the base URL.
+  private static func nextPage(_ response: Response) -> String? {
+    LinkHeader.next(response.headers["Link"]).map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
   }
 
   /// The repository's tags when one page holds them all (no `Link` to a next page), else nil;
@@ -236,9 +242,15 @@ public final class RegistryClient: Sendable {
     scope: Scope, operation: String, notFound: String? = nil, allow404: Bool = false, tag: String? = nil,
     _ build: (URL) -> Request
   ) async throws -> Response {
-    // The first request to a registry finds its base URL itself (see AuthState.base).
-    let probes = auth.candidateBases.map(build)
-    let (base, probed) = try await auth.base(http: http, registry: registry, probes: probes.allSatisfy(\.isReplayable) ? probes : nil)
+    // A first request to a registry finds its base URL itself (see AuthState.base).
+    let base: URL
+    var probed: Response?
+    if let known = auth.knownBase {
+      base = known
+    } else {
+      let probes = auth.candidateBases.map(build)
+      (base, probed) = try await auth.base(http: http, registry: registry, probes: probes.allSatisfy(\.isReplayable) ? probes : nil)
+    }
     var request = build(base)
     var response: Response
     if let probed {

@@ -69,8 +69,18 @@ final class NativeGit: @unchecked Sendable {
     throw VersionSourceError("HEAD's symbolic refs loop")
   }
 
-  /// Every tag and the object it names (a commit, or a tag object for annotated tags).
+  /// Every tag and the object it names (a commit, or a tag object for annotated tags). Read
+  /// once: a stage asks several times, and nothing it does changes the local refs.
   func tags() -> [String: String] {
+    lock.withLock {
+      if cachedTags == nil { cachedTags = readTags() }
+      return cachedTags!
+    }
+  }
+
+  private var cachedTags: [String: String]?
+
+  private func readTags() -> [String: String] {
     var tags: [String: String] = [:]
     for (ref, sha) in packedRefs() where ref.hasPrefix("refs/tags/") { tags[String(ref.dropFirst("refs/tags/".count))] = sha }
     let root = "\(commonDirectory)/refs/tags"
@@ -112,6 +122,9 @@ final class NativeGit: @unchecked Sendable {
 
   /// The parents, committer time and message of a commit object's bytes. Read as bytes:
   /// thousands of commits go through here, and String searching was most of the time.
+  private static let parentField = Array("parent ".utf8)
+  private static let committerField = Array("committer ".utf8)
+
   static func parseCommit(_ bytes: [UInt8]) -> Commit {
     var parents: [String] = []
     var time = 0
@@ -125,9 +138,9 @@ final class NativeGit: @unchecked Sendable {
       }
       if i == lineStart { break }  // the blank line before the message
       let line = bytes[lineStart..<i]
-      if line.starts(with: Array("parent ".utf8)) {
-        parents.append(String(decoding: line.dropFirst(7), as: UTF8.self))
-      } else if line.starts(with: Array("committer ".utf8)) {
+      if line.starts(with: Self.parentField) {
+        parents.append(String(decoding: line.dropFirst(Self.parentField.count), as: UTF8.self))
+      } else if line.starts(with: Self.committerField) {
         // "committer Name <mail> 1700000000 +0100": the next-to-last field.
         let fields = line.split(separator: UInt8(ascii: " "))
         if fields.count >= 2, let t = Int(String(decoding: fields[fields.count - 2], as: UTF8.self)) { time = t }
