@@ -31,6 +31,9 @@ let package = Package(
     .target(name: "Stages", dependencies: ["ActionsCore", "HTTP", "Versioning", "OCI", "Health", "GitHub"]),
     .target(name: "GantryCLI", dependencies: ["Stages", "ActionsCore"]),
     .executableTarget(name: "gantry", dependencies: ["GantryCLI"]),
+    // libFuzzer targets for the parsers hostile bytes reach (scripts/fuzz), and their replayer.
+    .target(name: "FuzzTargets", dependencies: ["HTTP", "Health", "OCI", "Versioning"]),
+    .executableTarget(name: "gantry-fuzz", dependencies: ["FuzzTargets"]),
     .target(name: "TestSupport", dependencies: ["HTTP", "OCI", "Versioning", .product(name: "Crypto", package: "swift-crypto")]),
     .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
     .testTarget(name: "ActionsCoreTests", dependencies: ["ActionsCore"]),
@@ -38,6 +41,7 @@ let package = Package(
     .testTarget(name: "HealthTests", dependencies: ["Health"]),
     .testTarget(name: "OCITests", dependencies: ["OCI", "TestSupport"]),
     .testTarget(name: "StagesTests", dependencies: ["Stages", "ActionsCore", "GantryCLI", "OCI", "GitHub", "HTTP", "TestSupport"]),
+    .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"]),
     .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "GantryCLI", "Stages", "OCI"]),
   ],
   swiftLanguageModes: [.v6]

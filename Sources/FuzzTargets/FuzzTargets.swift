@@ -1,0 +1,110 @@
+import Foundation
+import HTTP
+import Health
+import OCI
+import Versioning
+
+/// libFuzzer targets, one per parser that hostile bytes reach: registry answers (manifests,
+/// challenges, links, records), repository text (versions, commit messages) and inputs.
+///
+/// Each target parses the bytes and checks the parser's own promises (a parsed value prints
+/// back to itself); a broken promise traps, which is what a fuzzer reports. They run three
+/// ways: `scripts/fuzz` (coverage-guided, under AddressSanitizer), the `gantry-fuzz`
+/// replayer (`gantry-fuzz <target> <files…>`), and the test suite, which replays the committed
+/// seed corpus in `Tests/Fuzz/corpus/<target>/`.
+public enum FuzzTargets {
+  public typealias Target = @Sendable (Data) -> Void
+
+  /// Every target by name (the corpus folder names).
+  public static let all: [String: Target] = [
+    "reference": reference,
+    "digest": digest,
+    "semver": semver,
+    "conventional-commit": conventionalCommit,
+    "www-authenticate": wwwAuthenticate,
+    "link": link,
+    "retry-after": retryAfter,
+    "manifest": manifest,
+    "promotion-record": promotionRecord,
+    "status-set": statusSet,
+  ]
+
+  static func text(_ data: Data) -> String { String(decoding: data, as: UTF8.self) }
+
+  /// A promise the parser made and broke: trap so the fuzzer keeps the input.
+  static func expect(_ condition: Bool, _ what: @autoclosure () -> String) {
+    if !condition { fatalError("fuzz invariant broken: \(what())") }
+  }
+
+  static let reference: Target = { data in
+    guard let r = try? Reference(parsing: text(data)) else { return }
+    let again = try? Reference(parsing: r.description)
+    expect(again == r, "reference \(r) does not parse back to itself")
+    _ = r.apiHost
+    _ = r.identifier
+  }
+
+  static let digest: Target = { data in
+    guard let d = try? Digest(parsing: text(data)) else { return }
+    expect((try? Digest(parsing: d.description)) == d, "digest \(d) does not parse back")
+  }
+
+  static let semver: Target = { data in
+    let s = text(data)
+    guard let v = SemVer.parse(s, prefix: "v") ?? SemVer.parse(s) else { return }
+    expect(SemVer.parse(v.description) == v, "semver \(v) does not parse back")
+    for bump in Bump.allCases { _ = bump.apply(to: v) }
+    _ = v < SemVer(1, 0, 0)
+  }
+
+  static let conventionalCommit: Target = { data in
+    let c = ConventionalCommit(sha: "0000000", message: text(data))
+    _ = c.bump
+    _ = Changelog.markdown([c]) { $0 }
+  }
+
+  static let wwwAuthenticate: Target = { data in
+    guard let c = AuthChallenge.parse(text(data)) else { return }
+    _ = c.realm
+    _ = c.service
+  }
+
+  static let link: Target = { data in
+    _ = LinkHeader.next(text(data))
+  }
+
+  static let retryAfter: Target = { data in
+    if let d = RetryPolicy.parseRetryAfter(text(data), now: Date(timeIntervalSince1970: 1_800_000_000)) {
+      expect(d >= .zero, "Retry-After gave a negative wait \(d)")
+    }
+  }
+
+  static let manifest: Target = { data in
+    for type in [nil, MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerList] {
+      guard let m = try? RawManifest(bytes: data, mediaType: type) else { continue }
+      expect(m.digest == Digest.sha256(data), "manifest digest is not the digest of its bytes")
+      _ = m.descriptor
+    }
+  }
+
+  static let promotionRecord: Target = { data in
+    guard let r = try? PromotionRecord.decode(data), let bytes = try? r.encoded() else { return }
+    expect((try? PromotionRecord.decode(bytes)) != nil, "an encoded record does not decode")
+  }
+
+  static let statusSet: Target = { data in
+    guard let s = try? StatusSet(parsing: text(data)) else { return }
+    _ = s.description
+  }
+}
+
+extension FuzzTargets {
+  /// `path` itself when it is a file, else the files directly in that folder, sorted.
+  public static func files(at path: String) -> [String] {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return [] }
+    guard isDirectory.boolValue else { return [path] }
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+    return names.sorted().map { "\(path)/\($0)" }
+  }
+}
