@@ -11,14 +11,15 @@ command, briefly):
   - stdout carries no workflow command Gantry did not mean (a line starting with `::` that is
     not one of Gantry's own commands, outside a stop-commands block) and no raw control bytes.
 
-  fuzz-binary.py --binary PATH --registry HOST:PORT --image REPO:TAG [--runs N] [--seed S]
+  fuzz-binary.py --binary PATH --registry HOST:PORT --image REPO:TAG [--runs N] [--seed S] [--jobs J]
                  [--findings DIR]
 
 The registry holds the seeded image (scripts/fuzz starts it). The probed service, run here on
 127.0.0.1, answers every probe with a body full of workflow commands, as a hostile deployed
 service would.
 """
-import argparse, os, random, re, subprocess, sys, tempfile, threading
+import argparse, os, random, re, subprocess, sys, tempfile, threading, time
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
@@ -133,6 +134,7 @@ def main():
     ap.add_argument("--runs", type=int, default=500)
     ap.add_argument("--seed", type=int, default=int.from_bytes(os.urandom(4), "little"))
     ap.add_argument("--findings", default=None)
+    ap.add_argument("--jobs", type=int, default=4)
     args = ap.parse_args()
     rng = random.Random(args.seed)
 
@@ -178,7 +180,10 @@ def main():
     stages = list(bases)
     counts = {"runs": 0, "exit0": 0, "exit1": 0, "exit2": 0, "timeouts": 0}
     findings = []
+    seconds = {}
 
+    # The cases come from the seed alone, so a seed replays the same runs whatever the timing.
+    cases = []
     for run in range(args.runs):
         stage = stages[run % len(stages)]
         inputs = {name: "" for name in declared_inputs}
@@ -187,32 +192,33 @@ def main():
         candidates = list(bases[stage]) + rng.sample(declared_inputs, 2)
         mutated = set(rng.sample(candidates, rng.randint(1, 3))) - {"stage"}
         for name in mutated:
-            inputs[name] = mutate(inputs.get(name, ""), rng)
-        out_path = os.path.join(work, "output")
-        sum_path = os.path.join(work, "summary")
+            # The runner cannot pass NUL in an environment variable.
+            inputs[name] = mutate(inputs.get(name, ""), rng).replace("\x00", "")
+        cases.append((run, stage, inputs, mutated))
+
+    def execute(case):
+        run, stage, inputs, mutated = case
+        folder = os.path.join(work, f"run-{run}")
+        os.makedirs(folder)
+        out_path, sum_path = os.path.join(folder, "output"), os.path.join(folder, "summary")
         open(out_path, "w").close()
         open(sum_path, "w").close()
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": work, "GITHUB_ACTIONS": "true",
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": folder, "GITHUB_ACTIONS": "true",
                "GITHUB_OUTPUT": out_path, "GITHUB_STEP_SUMMARY": sum_path, "GITHUB_WORKSPACE": repo,
                "GITHUB_REPOSITORY": "acme/app", "GITHUB_SHA": sha, "GITHUB_REF": "refs/heads/main",
                "GITHUB_RUN_ID": "1", "GITHUB_SERVER_URL": "https://github.com", "GITHUB_ACTOR": "fuzz"}
-        bad_env = False
         for name, value in inputs.items():
-            if "\x00" in value:
-                value = value.replace("\x00", "")  # the runner cannot pass NUL in an environment
             env["INPUT_" + name.replace(" ", "_").upper()] = value
-        counts["runs"] += 1
+        started = time.monotonic()
         try:
-            p = subprocess.run([args.binary], env=env, capture_output=True, timeout=30, cwd=repo)
+            p = subprocess.run([os.path.abspath(args.binary)], env=env, capture_output=True, timeout=30, cwd=repo)
         except subprocess.TimeoutExpired:
-            counts["timeouts"] += 1  # a mutated wait or probe count may legitimately take long
-            continue
+            return stage, None, time.monotonic() - started, []  # a mutated wait or probe count may take long
+        elapsed = time.monotonic() - started
         stdout = p.stdout.decode("utf-8", errors="replace")
         problems = []
         if p.returncode not in (0, 1, 2):
             problems.append(f"exit status {p.returncode} (signal or trap)")
-        else:
-            counts[f"exit{p.returncode}"] += 1
         if p.returncode == 2:
             errors = [l for l in stdout.split("\n") if l.startswith("::error title=Invalid input::")]
             if len(errors) != 1:
@@ -237,16 +243,26 @@ def main():
         if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", stdout):
             problems.append("raw control bytes on stdout")
         if problems:
-            findings.append((stage, mutated, problems))
-            path = os.path.join(findings_dir, f"finding-{len(findings)}.txt")
-            with open(path, "w") as f:
+            with open(os.path.join(findings_dir, f"run-{run}.txt"), "w") as f:
                 f.write(f"stage: {stage}\nmutated: {sorted(mutated)}\nproblems: {problems}\n")
                 for name in sorted(mutated):
                     f.write(f"INPUT {name} = {inputs[name]!r}\n")
                 f.write(f"exit: {p.returncode}\n--- stdout\n{stdout}\n--- stderr\n{p.stderr.decode(errors='replace')}\n")
+        return stage, p.returncode, elapsed, [(stage, mutated, problems)] if problems else []
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for stage, status, elapsed, found in pool.map(execute, cases):
+            counts["runs"] += 1
+            seconds[stage] = seconds.get(stage, 0) + elapsed
+            if status is None:
+                counts["timeouts"] += 1
+            elif status in (0, 1, 2):
+                counts[f"exit{status}"] += 1
+            findings += found
 
     print(f"fuzz-binary: seed {args.seed}, {counts['runs']} runs (exit 0: {counts['exit0']}, 1: {counts['exit1']}, "
           f"2: {counts['exit2']}, stopped at 30 s: {counts['timeouts']}), {len(findings)} findings")
+    print("  seconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(seconds.items())))
     for stage, mutated, problems in findings[:20]:
         print(f"  {stage} {sorted(mutated)}: {'; '.join(problems)}"[:400])
     if findings:
