@@ -27,9 +27,12 @@ public enum HistoryRules {
     entries.filter { $0.record.state == .inProgress && !isClosed($0, by: entries) }.sorted { $0.tag < $1.tag }
   }
 
-  /// Unclosed intents whose lease still runs at `now` (live runs), oldest first.
+  /// Unclosed intents whose lease still runs at `now` (live runs), oldest first. An intent
+  /// older than the newest completed change is decided whatever its records say (its run
+  /// saw that change and lost, or will): its closing record may be damaged or on its way.
   public static func openIntents(_ entries: [HistoryEntry], now: Date, timeout: TimeInterval) -> [HistoryEntry] {
-    unclosedIntents(entries).filter { leaseEnd($0, timeout: timeout) > now }
+    let newestChange = entries.filter { $0.record.state == .completed }.map { $0.record.intent ?? $0.tag }.max() ?? ""
+    return unclosedIntents(entries).filter { leaseEnd($0, timeout: timeout) > now && $0.tag > newestChange }
   }
 
   /// Unclosed intents whose lease has ended at `now`: their runs died.
