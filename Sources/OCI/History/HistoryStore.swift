@@ -116,7 +116,10 @@ public struct HistoryStore: Sendable {
   /// concurrent writer can drop our entry: read back, and merge again until it is there.
   private func addToFallbackIndex(_ entry: Descriptor, subject: Digest) async throws {
     let tag = Cosign.referrersTag(subject)
-    for _ in 0..<5 {
+    for attempt in 0..<6 {
+      // Another writer replaced the index between our read and our PUT: wait a random
+      // moment (so two writers fall out of step) and merge again.
+      if attempt > 1 { try await Task.sleep(for: .milliseconds(Int.random(in: 20...120))) }
       var manifests: [[String: Any]] = []
       if let existing = try await client.manifestIfPresent(repository, tag), let doc = try JSONSerialization.jsonObject(with: existing.bytes) as? [String: Any] {
         manifests = doc["manifests"] as? [[String: Any]] ?? []
@@ -128,7 +131,6 @@ public struct HistoryStore: Sendable {
       let doc: [String: Any] = ["schemaVersion": 2, "mediaType": MediaType.ociIndex, "manifests": manifests]
       let bytes = try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .withoutEscapingSlashes])
       try await client.putManifest(repository, tag, try RawManifest(bytes: bytes, mediaType: MediaType.ociIndex))
-      try await Task.sleep(for: .milliseconds(Int.random(in: 20...80)))
     }
     throw RegistryError.invalidResponse(registry: client.registry, why: "the referrers index \(tag) kept losing the history record \(entry.digest.short) to concurrent writers")
   }
