@@ -228,7 +228,8 @@ public struct History: Sendable {
       for dead in HistoryRules.staleIntents(page.entries, now: now, timeout: leaseTimeout) where dead.tag != tag && !abandonedTags.contains(dead.tag) {
         abandonedTags.insert(dead.tag)
         let d = dead.record
-        let note = "the run \(d.runURL ?? "(unknown)") began changing \(environment) to \(d.digest.short) at \(RecordTime.iso(d.time)) and never finished (lease ended \(RecordTime.iso(HistoryRules.leaseEnd(dead, timeout: leaseTimeout))))"
+        let note =
+          "the run \(d.runURL ?? "(unknown)") began changing \(environment) to \(d.digest.short) at \(RecordTime.iso(d.time)) and never finished (lease ended \(RecordTime.iso(HistoryRules.leaseEnd(dead, timeout: leaseTimeout))))"
         var closing = record(
           .abandoned, Descriptor(mediaType: MediaType.ociManifest, digest: d.digest, size: 0),
           Details(operation: d.operation ?? "promote", previous: d.previousDigest, version: d.version, tags: d.tags, source: d.source), intent: dead.tag, reason: note)
