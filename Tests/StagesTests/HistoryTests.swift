@@ -384,6 +384,20 @@ struct HistoryTests {
     try await expectConsistent()
   }
 
+  @Test func aPromotionThatFinishedWhileAnotherCopiedIsNamed() async throws {
+    let (_, db) = try await twoImages("9.7.1", "9.7.2")
+    // A has read the environment tag and is copying when B comes and goes.
+    let r = try await interleave(
+      hold: .init("PUT", "/blobs/uploads/"), a: { await self.promote("9.7.1", host: $0, run: "101") }, b: { await self.promote("9.7.2", run: "202") })
+    #expect(failure(r.b) == nil)
+    let why = failure(r.a)
+    #expect(why?.contains("race:") == true)
+    #expect(why?.contains("to \(db)") == true)
+    #expect(why?.contains("by \(runURL("202"))") == true)
+    #expect(try await live() == db)
+    try await expectConsistent()
+  }
+
   @Test func theOlderIntentWaitsForTheYoungerToYield() async throws {
     let (da, _) = try await twoImages("9.4.1", "9.4.2")
     // A's intent is written; its read of the intents is held while B writes and reads.
