@@ -110,6 +110,10 @@ struct HistoryTests {
     #expect(EnvironmentName.key(String(repeating: "x", count: 92)) != EnvironmentName.key(String(repeating: "x", count: 93)))
     #expect(RecordTag("gantry-prod-eu-20261122T031500.123Z-1a2b3c4d")?.key == "prod-eu")
     #expect(RecordTag("gantry-prod-eu-20261122T031500.123Z-1A2B3C4D") == nil)
+    let t = Date(timeIntervalSince1970: 1_795_000_000.123)
+    #expect(RecordTime.parseCompact(RecordTime.compact(t)).map { abs($0.timeIntervalSince(t)) < 0.001 } == true)
+    #expect(RecordTime.parseCompact("20240229T235959.999Z")?.timeIntervalSince1970 == 1_709_251_199.999)
+    #expect(RecordTime.parseCompact("20241301T000000.000Z") == nil)
     #expect(EnvironmentName.problem("gantry-x") != nil)
     #expect(EnvironmentName.problem("sha256-x") != nil)
   }
