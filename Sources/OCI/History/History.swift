@@ -82,12 +82,12 @@ public struct History: Sendable {
   }
 
   /// The records a lease decision needs: every record of the last lease period (and a bit,
-  /// for clock skew), and at least the newest 20.
+  /// for clock skew), and at least the newest 10.
   func window() async throws -> Page {
     let since = clock.now().addingTimeInterval(-leaseTimeout - 120)
     let all = try await tags()
     let recent = all.prefix { $0.time >= since }.count
-    return try await read(all.prefix(max(20, recent)))
+    return try await read(all.prefix(max(10, recent)))
   }
 
   /// The record that says `digest` was rolled back from this environment, if one does. Asks
