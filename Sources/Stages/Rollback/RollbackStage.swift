@@ -119,8 +119,10 @@ public struct RollbackStage: Stage {
       var bad = details
       bad.version = badVersion
       bad.reason = reason
-      try await history.append(.rolledBack, live, bad, intent: lease.intent.tag)
-      try await history.complete(lease, manifest.descriptor, details)
+      let rolledBack = try await history.append(.rolledBack, live, bad, intent: lease.intent.tag)
+      let completed = try await history.complete(lease, manifest.descriptor, details)
+      // The summary's history: what the lease read, and what this run wrote (no new listing).
+      recent = [completed, rolledBack] + lease.recent
       log.notice("\(environment) rolled back from \(live.digest.short) to \(chosen.digest.short) (\(chosen.version ?? "no version"))", title: "Rolled back")
     }
 
@@ -141,7 +143,7 @@ public struct RollbackStage: Stage {
         passedOver.map { [Markdown.code($0.entry.record.digest.short), Markdown.cell($0.entry.record.version ?? ""), OCILabelsTime.format($0.entry.record.time), Markdown.cell($0.why)] })
     }
     s.heading("Recent history of \(environment)", level: 3)
-    historyTable(dryRun ? recent : try await history.entries(limit: 10).entries, into: &s)
+    historyTable(recent, into: &s)
     return StageResult(outputs: outputs, summary: s)
   }
 }
