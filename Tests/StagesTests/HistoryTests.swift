@@ -402,13 +402,43 @@ struct HistoryTests {
     try await expectConsistent()
   }
 
-  @Test func theOlderIntentWaitsForTheYoungerToYield() async throws {
+  @Test func theOlderIntentSeesTheYoungerYielded() async throws {
     let (da, _) = try await twoImages("9.4.1", "9.4.2")
     // A's intent is written; its read of the intents is held while B writes and reads.
+    let log = MemoryLogSink()
     let r = try await interleave(
-      hold: .init("GET", "/tags/list", nth: 2), a: { await self.promote("9.4.1", host: $0, run: "101") }, b: { await self.promote("9.4.2", run: "202") })
+      hold: .init("GET", "/tags/list", nth: 2), a: { await self.promote("9.4.1", host: $0, run: "101", log: log) }, b: { await self.promote("9.4.2", run: "202") })
     #expect(failure(r.a) == nil)
     #expect(failure(r.b)?.contains("another run is promoting \(da)") == true)
+    #expect(try await live() == da)
+    try await expectConsistent()
+  }
+
+  @Test func theOlderIntentWaitsWhileTheYoungerDecides() async throws {
+    let (da, _) = try await twoImages("9.8.1", "9.8.2")
+    // A's read of the intents is held; B, through its own proxy, writes its intent, sees A's
+    // and yields, but its `failed` record is held: A reads B's intent open and must wait.
+    let proxyA = try FaultProxy(upstreamPort: production.port, hold: .init("GET", "/tags/list", nth: 2))
+    let proxyB = try FaultProxy(upstreamPort: production.port, hold: .init("PUT", "/manifests/gantry-production-", nth: 2))
+    defer {
+      proxyA.stop()
+      proxyB.stop()
+    }
+    let log = MemoryLogSink()
+    let a = Task { await self.promote("9.8.1", host: proxyA.host, run: "101", log: log) }
+    try await proxyA.waitUntilHeld()
+    let b = Task { await self.promote("9.8.2", host: proxyB.host, run: "202") }
+    try await proxyB.waitUntilHeld()
+    try proxyA.release()
+    let deadline = ContinuousClock.now + .seconds(20)
+    while !log.lines.contains(where: { $0.hasPrefix("history: waiting for \(runURL("202"))") }), ContinuousClock.now < deadline {
+      try await Task.sleep(for: .milliseconds(50))
+    }
+    #expect(log.lines.contains { $0.hasPrefix("history: waiting for \(runURL("202"))") })
+    try proxyB.release()
+    let (ra, rb) = (await a.value, await b.value)
+    #expect(failure(ra) == nil)
+    #expect(failure(rb)?.contains("another run is promoting \(da)") == true)
     #expect(try await live() == da)
     try await expectConsistent()
   }

@@ -213,13 +213,15 @@ public struct History: Sendable {
 
   /// Takes the environment's lease for changing it to `subject` (see the type's overview).
   /// Throws ``LeaseLost`` (after closing this run's intent as failed) when another run has it.
-  public func begin(_ subject: Descriptor, _ details: Details) async throws -> Lease {
+  /// `waiting` is told once about each younger run this one waits for.
+  public func begin(_ subject: Descriptor, _ details: Details, waiting: @Sendable (HistoryEntry) -> Void = { _ in }) async throws -> Lease {
     let start = clock.now()
     var intent = record(.inProgress, subject, details, intent: nil, leaseExpires: start.addingTimeInterval(leaseTimeout))
     intent.time = start
     let tag = try await store.write(intent, subject: subject)
     var lease = Lease(intent: HistoryEntry(tag: tag, record: intent))
     var abandonedTags = Set<String>()
+    var waitedFor = Set<String>()
     while true {
       let page = try await window()
       lease.recent = page.entries
@@ -245,6 +247,7 @@ public struct History: Sendable {
       let open = HistoryRules.openIntents(page.entries, now: now, timeout: leaseTimeout).filter { $0.tag != tag }
       if let older = open.first(where: { $0.tag < tag }) { throw try await yield(lease, subject, details, to: older) }
       if open.isEmpty { return lease }
+      for younger in open where waitedFor.insert(younger.tag).inserted { waiting(younger) }
       try await clock.sleep(for: pollInterval)
     }
   }

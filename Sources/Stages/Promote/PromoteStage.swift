@@ -137,7 +137,7 @@ public struct PromoteStage: Stage {
     let lease: History.Lease?
     if let history, let environment, previous != root.digest {
       do {
-        lease = try await history.begin(root.descriptor, details)
+        lease = try await history.begin(root.descriptor, details, waiting: waitingNote(environment, log: log))
       } catch let lost as History.LeaseLost {
         reportAbandoned(lost.abandoned, environment: environment, log: log)
         throw leaseFailure(lost, stage: "promote")

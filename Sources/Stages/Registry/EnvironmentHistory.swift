@@ -26,6 +26,15 @@ func reportAbandoned(_ abandoned: [HistoryEntry], environment: String, log: Log)
   }
 }
 
+/// Logs a younger run this one waits for (it yields, or finishes first and wins).
+func waitingNote(_ environment: String, log: Log) -> @Sendable (HistoryEntry) -> Void {
+  { other in
+    log.info(
+      "history: waiting for \(other.record.runURL ?? "another run"), which began changing \(environment) to \(other.record.digest.short) just after this run (its lease ends \(RecordTime.iso(other.record.leaseExpires ?? other.record.time)))"
+    )
+  }
+}
+
 /// The failure of a run that lost the environment's lease to another run.
 func leaseFailure(_ lost: History.LeaseLost, stage: String) -> StageFailure {
   StageFailure("race: \(lost.description); this \(stage) moved no tag", title: "\(stage) failed")

@@ -103,7 +103,7 @@ public struct RollbackStage: Stage {
       let details = History.Details(operation: "rollback", previous: live.digest, version: chosen.version, tags: tags, source: nil, reason: "rollback: \(reason)")
       let lease: History.Lease
       do {
-        lease = try await history.begin(manifest.descriptor, details)
+        lease = try await history.begin(manifest.descriptor, details, waiting: waitingNote(environment, log: log))
       } catch let lost as History.LeaseLost {
         reportAbandoned(lost.abandoned, environment: environment, log: log)
         throw leaseFailure(lost, stage: "rollback")
