@@ -9,15 +9,22 @@ public final class ChildProcess: @unchecked Sendable {
   private let stdoutPipe = Pipe()
   private let stderrPipe = Pipe()
 
-  public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil) throws {
+  /// `logFile`: where the child's stdout and stderr go instead of pipes, for a chatty server
+  /// nobody reads (a full pipe would block it: docker-registry logs every 404 at error level).
+  public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil, logFile: String? = nil) throws {
     process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     if let environment { process.environment = environment }
     if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     process.standardInput = stdinPipe
-    process.standardOutput = stdoutPipe
-    process.standardError = stderrPipe
+    if let logFile, FileManager.default.createFile(atPath: logFile, contents: nil), let handle = FileHandle(forWritingAtPath: logFile) {
+      process.standardOutput = handle
+      process.standardError = handle
+    } else {
+      process.standardOutput = stdoutPipe
+      process.standardError = stderrPipe
+    }
     try process.run()
   }
 

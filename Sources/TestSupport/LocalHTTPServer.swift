@@ -58,8 +58,22 @@ public final class FaultProxy: @unchecked Sendable {
   private let child: ChildProcess
   public var host: String { "127.0.0.1:\(port)" }
 
-  public init(upstreamPort: Int, failEvery: Int = 0, throttleFirstBlob: Bool = false, resetFirstBlob: Bool = false) throws {
+  /// A request to hold: the `nth` request with `method` whose path matches the regular
+  /// expression `path` waits until ``release()``.
+  public struct Hold: Sendable {
+    public var method: String
+    public var path: String
+    public var nth: Int
+    public init(_ method: String, _ path: String, nth: Int = 1) {
+      self.method = method
+      self.path = path
+      self.nth = nth
+    }
+  }
+
+  public init(upstreamPort: Int, failEvery: Int = 0, throttleFirstBlob: Bool = false, resetFirstBlob: Bool = false, hold: Hold? = nil) throws {
     var args = [String(upstreamPort)]
+    if let hold { args += ["--hold", hold.method, hold.path, String(hold.nth)] }
     if failEvery > 0 { args += ["--fail-every", String(failEvery)] }
     if throttleFirstBlob { args.append("--throttle-first-blob") }
     if resetFirstBlob { args.append("--reset-first-blob") }
@@ -70,6 +84,24 @@ public final class FaultProxy: @unchecked Sendable {
   public func faults() throws -> Int {
     Int(try runCommand("/usr/bin/curl", ["-s", "http://\(host)/faults"]).stdout) ?? -1
   }
+
+  /// How many requests are being held now.
+  public func held() throws -> Int {
+    Int(try runCommand("/usr/bin/curl", ["-s", "http://\(host)/held"]).stdout) ?? -1
+  }
+
+  /// Waits (at most `seconds`) until the held request has arrived.
+  public func waitUntilHeld(seconds: Double = 20) async throws {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+      if try held() > 0 { return }
+      try await Task.sleep(for: .milliseconds(20))
+    }
+    throw TestSupportError("no request was held within \(seconds) s")
+  }
+
+  /// Lets the held request go on.
+  public func release() throws { _ = try runCommand("/usr/bin/curl", ["-s", "-X", "POST", "http://\(host)/release"]) }
 
   public func stop() { child.stop() }
 }

@@ -62,7 +62,8 @@ public final class RegistryProcess: @unchecked Sendable {
       config += "auth:\n  token:\n    realm: http://127.0.0.1:\(tokenPort)/token\n    service: gantry-test\n    issuer: gantry-test-issuer\n    rootcertbundle: \(certs.caCert)\n"
     }
     try config.write(toFile: directory.file("config.yml"), atomically: true, encoding: .utf8)
-    child = try ChildProcess(binary, ["serve", directory.file("config.yml")], environment: ["PATH": "/usr/bin:/bin", "OTEL_TRACES_EXPORTER": "none"])
+    child = try ChildProcess(
+      binary, ["serve", directory.file("config.yml")], environment: ["PATH": "/usr/bin:/bin", "OTEL_TRACES_EXPORTER": "none"], logFile: directory.file("registry.log"))
     if case .none = auth { try waitUntilReady(tls: tls, answer: "200") } else { try waitUntilReady(tls: tls, answer: "401") }
   }
 

@@ -1,19 +1,24 @@
 #!/usr/bin/env python3
 """A fault-injecting reverse proxy in front of a registry, for Gantry's tests (127.0.0.1 only).
 
-fault_proxy.py UPSTREAM_PORT [--fail-every N] [--throttle-first-blob] [--reset-first-blob] [--delay-ms N]
+fault_proxy.py UPSTREAM_PORT [--fail-every N] [--throttle-first-blob] [--reset-first-blob] [--delay-ms N] [--hold METHOD REGEX NTH]
   --fail-every N         every Nth request (not /v2/ pings) answers 500
   --throttle-first-blob  the first blob GET answers 429 with Retry-After: 1
   --reset-first-blob     the first blob GET larger than 10 kB sends half its body, then resets
   --delay-ms N           every request takes N ms longer (half on the way in, half out): a far registry
+  --hold METHOD REGEX NTH the NTH request (1-based) whose method is METHOD and whose path matches
+                         REGEX waits, before reaching the registry, until POST /release (at most
+                         30 s); GET /held answers how many requests are waiting. Forces one
+                         interleaving of two clients deterministically, never by timing luck.
 Prints "PORT <n>"; exits when stdin closes. Request bodies are read whole (test sizes only).
 """
-import argparse, http.client, os, socket, sys, threading, time
+import argparse, http.client, os, re, socket, sys, threading, time
 from http.server import BaseHTTPRequestHandler
 
 from serve import serve
 
-STATE = {"count": 0, "throttled": False, "reset": False, "faults": 0}
+STATE = {"count": 0, "throttled": False, "reset": False, "faults": 0, "matches": 0, "held": 0}
+RELEASE = threading.Event()
 LOCK = threading.Lock()
 ARGS = None
 
@@ -47,11 +52,27 @@ class Proxy(BaseHTTPRequestHandler):
                 STATE["throttled"] = True
         if self.path == "/faults":
             return self.answer(200, str(STATE["faults"]).encode())
+        if self.path == "/held":
+            return self.answer(200, str(STATE["held"]).encode())
+        if self.path == "/release":
+            RELEASE.set()
+            return self.answer(200, b"released")
+        hold = False
+        if ARGS.hold and self.command == ARGS.hold[0] and re.search(ARGS.hold[1], self.path):
+            with LOCK:
+                STATE["matches"] += 1
+                hold = STATE["matches"] == int(ARGS.hold[2])
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             body = self.read_chunked()
         else:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
+        if hold:
+            with LOCK:
+                STATE["held"] += 1
+            RELEASE.wait(30)
+            with LOCK:
+                STATE["held"] -= 1
         if ARGS.delay_ms:
             time.sleep(ARGS.delay_ms / 2000)
         if throttle:
@@ -114,6 +135,7 @@ def main():
     ap.add_argument("--throttle-first-blob", action="store_true")
     ap.add_argument("--reset-first-blob", action="store_true")
     ap.add_argument("--delay-ms", type=int, default=0)
+    ap.add_argument("--hold", nargs=3, metavar=("METHOD", "REGEX", "NTH"))
     ARGS = ap.parse_args()
     serve(Proxy)
 

@@ -1,79 +1,272 @@
 import Foundation
 import HTTP
 
-/// Promotion history kept in the target repository itself: one small OCI artifact per event
-/// (`subject` = the image, one JSON blob), under a tag that sorts by time. Any OCI tool can
-/// read it (`skopeo inspect --raw docker://repo:gantry-production-…`).
+/// Promotion history of one environment, kept in the target repository itself (see
+/// ``HistoryStore`` for the storage, ``HistoryRules`` for the rules, ``RecordTag`` for names).
+///
+/// promote and rollback change an environment under a lease:
+/// 1. ``begin(_:)`` writes an intent (`in-progress`, with a lease end), reads the environment's
+///    recent records, records dead runs' intents (lease ended) as `abandoned`, and compares
+///    the open intents. An older open intent wins: this run closes its intent as `failed` and
+///    throws ``LeaseLost``. A younger open intent is waited for: it either saw ours and
+///    yields, or did not (its intent landed after our read) and goes on — then its
+///    `completed` record makes us lose. Every pair of runs has at least one that sees the
+///    other (each reads after its own write), so at most one moves the tag.
+/// 2. The caller moves the tag and reads it back, then ``complete(_:_:)`` or ``fail(_:reason:)``.
 public struct History: Sendable {
-  public let client: RegistryClient
-  public let repository: String
+  public let store: HistoryStore
   public let environment: String
+  public let run: HistoryRun
+  public let clock: any HistoryClock
+  /// How long an intent holds the environment; after that its run is taken for dead.
+  public let leaseTimeout: TimeInterval
+  /// How often a run waiting for a younger intent looks again.
+  public var pollInterval: Duration = .milliseconds(200)
 
-  public init(client: RegistryClient, repository: String, environment: String) {
-    self.client = client
-    self.repository = repository
+  public init(
+    client: RegistryClient, repository: String, environment: String, run: HistoryRun = HistoryRun(runURL: nil, actor: nil, sha: nil), clock: any HistoryClock = SystemHistoryClock(),
+    leaseTimeout: TimeInterval = 600
+  ) {
+    self.store = HistoryStore(client: client, repository: repository)
     self.environment = environment
+    self.run = run
+    self.clock = clock
+    self.leaseTimeout = leaseTimeout
   }
 
-  /// A stored record and the tag it lives under.
-  public struct Entry: Sendable, Equatable {
-    public var tag: String
-    public var record: PromotionRecord
+  /// Records of this environment read so far, newest first, and those skipped as damaged.
+  public struct Page: Sendable {
+    public var entries: [HistoryEntry] = []
+    public var skipped: [SkippedRecord] = []
+    /// Whether older records exist beyond these.
+    public var more = false
   }
 
-  /// Appends a record. Returns its tag.
-  @discardableResult
-  public func append(_ record: PromotionRecord, subject: Descriptor) async throws -> String {
-    let blob = try record.encoded()
-    let layer = try await client.pushBlob(repository, blob, mediaType: PromotionRecord.artifactType)
-    let empty = try await client.pushBlob(repository, Data("{}".utf8), mediaType: MediaType.ociEmpty)
-    let tag = PromotionRecord.tag(environment: environment, time: record.time)
-    let document: [String: Any] = [
-      "schemaVersion": 2, "mediaType": MediaType.ociManifest, "artifactType": PromotionRecord.artifactType,
-      "config": ["mediaType": MediaType.ociEmpty, "digest": empty.digest.description, "size": empty.size],
-      "layers": [["mediaType": PromotionRecord.artifactType, "digest": layer.digest.description, "size": layer.size]],
-      "subject": ["mediaType": subject.mediaType, "digest": subject.digest.description, "size": subject.size],
-      "annotations": [
-        "org.opencontainers.image.created": ISO8601DateFormatter().string(from: record.time),
-        "dev.gantry.environment": environment, "dev.gantry.state": record.state.rawValue,
-      ],
-    ]
-    let bytes = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
-    let manifest = try RawManifest(bytes: bytes, mediaType: MediaType.ociManifest)
-    try await client.putManifest(repository, tag, manifest)
-    return tag
-  }
+  // MARK: Reading
 
-  /// The environment's records, newest first (at most `limit`).
-  public func entries(limit: Int = 100) async throws -> [Entry] {
-    let prefix = PromotionRecord.tagPrefix(environment)
-    let tags = try await client.tags(repository).filter { $0.hasPrefix(prefix) }.sorted(by: >).prefix(limit)
-    // Two small requests per record: read several records at once.
-    let client = self.client
-    let repository = self.repository
-    let entries = try await boundedMap(Array(tags), concurrency: 8) { tag -> Entry? in
-      let manifest = try await client.manifest(repository, tag)
-      guard case .image(_, let layers, _, _) = manifest.content, let layer = layers.first(where: { $0.mediaType == PromotionRecord.artifactType }) else { return nil }
-      let data = try await client.blob(repository, layer.digest, limit: 1 << 20)
-      return (try? PromotionRecord.decode(data)).map { Entry(tag: tag, record: $0) }
+  /// The environment's record tags, newest first.
+  func tags() async throws -> [RecordTag] { try await store.recordTags(key: EnvironmentName.key(environment)) }
+
+  /// Reads `tags` (several at once), keeping the records of this environment: the JSON says
+  /// which environment a record is of, whatever its tag looks like.
+  func read(_ tags: some Collection<RecordTag>) async throws -> Page {
+    let store = self.store
+    let results = try await boundedMap(Array(tags), concurrency: 8) { try await store.read($0.tag) }
+    var page = Page()
+    for (tag, result) in zip(tags, results) {
+      switch result {
+      case .success(let record) where record.environment == environment: page.entries.append(HistoryEntry(tag: tag.tag, record: record))
+      case .success: continue
+      case .failure(let skipped): page.skipped.append(skipped)
+      }
     }
-    return entries.compactMap { $0 }
+    return page
   }
 
-  /// Digests rolled back from this environment, with the record tag that says so.
-  public static func quarantined(_ entries: [Entry]) -> [Digest: String] {
-    var out: [Digest: String] = [:]
-    for e in entries where e.record.state == .rolledBack { out[e.record.digest] = out[e.record.digest] ?? e.tag }
+  /// The newest `limit` records (after `states`, when given), newest first. Reads pages of
+  /// records until it has enough, so a filter over a long history reads further back.
+  public func entries(limit: Int = 100, states: Set<PromotionState>? = nil) async throws -> Page {
+    let all = try await tags()
+    var out = Page()
+    var position = 0
+    while position < all.count, out.entries.count < limit {
+      let batch = all[position..<min(all.count, position + max(16, limit - out.entries.count))]
+      position = batch.endIndex
+      let page = try await read(batch)
+      out.entries += page.entries.filter { states?.contains($0.record.state) ?? true }
+      out.skipped += page.skipped
+    }
+    out.more = position < all.count || out.entries.count > limit
+    out.entries = Array(out.entries.prefix(limit))
     return out
   }
 
-  /// Rollback candidates, best first: completed promotions of images other than `current`,
-  /// newest first, each digest once, quarantined ones left out.
-  public static func candidates(_ entries: [Entry], current: Digest?) -> [Entry] {
-    let bad = quarantined(entries)
-    var seen = Set<Digest>()
-    return entries.filter { e in
-      e.record.state == .completed && e.record.digest != current && bad[e.record.digest] == nil && seen.insert(e.record.digest).inserted
+  /// The records a lease decision needs: every record of the last lease period (and a bit,
+  /// for clock skew), and at least the newest 10.
+  func window() async throws -> Page {
+    let since = clock.now().addingTimeInterval(-leaseTimeout - 120)
+    let all = try await tags()
+    let recent = all.prefix { $0.time >= since }.count
+    return try await read(all.prefix(max(10, recent)))
+  }
+
+  /// The record that says `digest` was rolled back from this environment, if one does. Asks
+  /// the registry about the digest (its records, through referrers or the fallback index), so
+  /// the answer does not depend on how long the history is; `recent` covers records written
+  /// by earlier Gantry versions on registries without the referrers API (not indexed).
+  public func quarantine(of digest: Digest, recent: [HistoryEntry] = []) async throws -> (record: HistoryEntry?, skipped: [SkippedRecord]) {
+    let listed = try await store.recordsAbout(digest).filter { d in
+      let a = d.annotations ?? [:]
+      let rolledBack = PromotionState.rolledBack.rawValue
+      return (a[HistoryStore.environmentAnnotation] ?? environment) == environment && (a[HistoryStore.stateAnnotation] ?? rolledBack) == rolledBack
     }
+    var skipped: [SkippedRecord] = []
+    for d in listed {
+      switch try await store.read(manifest: d.digest) {
+      case .success(let r) where r.environment == environment && r.state == .rolledBack && r.digest == digest:
+        return (HistoryEntry(tag: d.annotations?[HistoryStore.tagAnnotation] ?? d.digest.description, record: r), skipped)
+      case .success: continue
+      case .failure(let s): skipped.append(s)
+      }
+    }
+    return (HistoryRules.rolledBack(recent, digest: digest), skipped)
+  }
+
+  /// What rollback may restore: the newest completed image other than `current` that is not
+  /// quarantined and is whole. Reads records page by page, newest first, until it finds one.
+  public func rollbackCandidate(current: Digest) async throws -> Candidates {
+    let all = try await tags()
+    var out = Candidates()
+    var seen = Set<Digest>()
+    var position = 0
+    while position < all.count {
+      let batch = all[position..<min(all.count, position + 16)]
+      position = batch.endIndex
+      let page = try await read(batch)
+      out.skipped += page.skipped
+      out.entries += page.entries
+      for candidate in HistoryRules.candidates(page.entries, current: current, seen: &seen) {
+        let q = try await quarantine(of: candidate.record.digest, recent: out.entries)
+        out.skipped += q.skipped
+        if let bad = q.record {
+          out.passedOver.append((candidate, "it was rolled back from \(environment) (\(RecordTime.iso(bad.record.time)))"))
+          continue
+        }
+        if let missing = try await store.missingPart(of: candidate.record.digest) {
+          out.passedOver.append((candidate, missing))
+          continue
+        }
+        out.chosen = candidate
+        return out
+      }
+    }
+    return out
+  }
+
+  /// What ``rollbackCandidate(current:)`` found.
+  public struct Candidates: Sendable {
+    public var chosen: HistoryEntry?
+    /// Completed images not chosen, and why.
+    public var passedOver: [(entry: HistoryEntry, why: String)] = []
+    public var skipped: [SkippedRecord] = []
+    /// The records of this environment read, newest first.
+    public var entries: [HistoryEntry] = []
+  }
+
+  // MARK: Writing under the lease
+
+  /// An intent this run holds.
+  public struct Lease: Sendable {
+    public let intent: HistoryEntry
+    /// Dead runs' intents this run recorded as abandoned.
+    public var abandoned: [HistoryEntry] = []
+    /// Damaged records met on the way.
+    public var skipped: [SkippedRecord] = []
+    /// The records read last (newest first): enough to name the run that moved the tag.
+    public var recent: [HistoryEntry] = []
+  }
+
+  /// What the run that lost the lease is told.
+  public struct LeaseLost: Error, Sendable, CustomStringConvertible {
+    /// The other run's intent, or the record it closed it with.
+    public let other: HistoryEntry
+    public let environment: String
+    public var abandoned: [HistoryEntry] = []
+    public var description: String {
+      let r = other.record
+      let what = r.state == .completed ? "made \(r.digest) live" : "is \(r.operation == "rollback" ? "rolling back to" : "promoting") \(r.digest)"
+      return "another run \(what) in \(environment) (\(r.runURL ?? "run unknown"), record \(other.tag))"
+    }
+  }
+
+  /// The fields a record of this run carries beyond its state and image.
+  public struct Details: Sendable {
+    public var operation: String
+    public var previous: Digest?
+    public var version: String?
+    public var tags: [String]
+    public var source: String?
+    public var reason: String?
+
+    public init(operation: String, previous: Digest?, version: String?, tags: [String], source: String?, reason: String? = nil) {
+      self.operation = operation
+      self.previous = previous
+      self.version = version
+      self.tags = tags
+      self.source = source
+      self.reason = reason
+    }
+  }
+
+  private func record(_ state: PromotionState, _ subject: Descriptor, _ details: Details, intent: String?, leaseExpires: Date? = nil, reason: String? = nil) -> PromotionRecord {
+    PromotionRecord(
+      environment: environment, state: state, digest: subject.digest, previousDigest: details.previous, version: details.version, tags: details.tags, source: details.source,
+      time: clock.now(), reason: reason ?? details.reason, runURL: run.runURL, actor: run.actor, sha: run.sha, operation: details.operation, leaseExpires: leaseExpires, intent: intent)
+  }
+
+  /// Writes a record of this run and returns it with its tag.
+  @discardableResult
+  public func append(_ state: PromotionState, _ subject: Descriptor, _ details: Details, intent: String?, reason: String? = nil) async throws -> HistoryEntry {
+    let r = record(state, subject, details, intent: intent, reason: reason)
+    return HistoryEntry(tag: try await store.write(r, subject: subject), record: r)
+  }
+
+  /// Takes the environment's lease for changing it to `subject` (see the type's overview).
+  /// Throws ``LeaseLost`` (after closing this run's intent as failed) when another run has it.
+  /// `waiting` is told once about each younger run this one waits for.
+  public func begin(_ subject: Descriptor, _ details: Details, waiting: @Sendable (HistoryEntry) -> Void = { _ in }) async throws -> Lease {
+    let start = clock.now()
+    var intent = record(.inProgress, subject, details, intent: nil, leaseExpires: start.addingTimeInterval(leaseTimeout))
+    intent.time = start
+    let tag = try await store.write(intent, subject: subject)
+    var lease = Lease(intent: HistoryEntry(tag: tag, record: intent))
+    var abandonedTags = Set<String>()
+    var waitedFor = Set<String>()
+    while true {
+      let page = try await window()
+      lease.recent = page.entries
+      lease.skipped = page.skipped
+      let now = clock.now()
+      for dead in HistoryRules.staleIntents(page.entries, now: now, timeout: leaseTimeout) where dead.tag != tag && !abandonedTags.contains(dead.tag) {
+        abandonedTags.insert(dead.tag)
+        let d = dead.record
+        let note =
+          "the run \(d.runURL ?? "(unknown)") began changing \(environment) to \(d.digest.short) at \(RecordTime.iso(d.time)) and never finished (lease ended \(RecordTime.iso(HistoryRules.leaseEnd(dead, timeout: leaseTimeout))))"
+        var closing = record(
+          .abandoned, Descriptor(mediaType: MediaType.ociManifest, digest: d.digest, size: 0),
+          Details(operation: d.operation ?? "promote", previous: d.previousDigest, version: d.version, tags: d.tags, source: d.source), intent: dead.tag, reason: note)
+        closing.runURL = run.runURL
+        let subjectDescriptor = try await store.client.resolve(store.repository, d.digest.description) ?? Descriptor(mediaType: MediaType.ociManifest, digest: d.digest, size: 0)
+        _ = try await store.write(closing, subject: subjectDescriptor)
+        lease.abandoned.append(dead)
+      }
+      // A younger run that did not see our intent and went on: it has changed the environment.
+      if let done = page.entries.first(where: { $0.record.state == .completed && ($0.record.intent ?? "") > tag }) {
+        throw try await yield(lease, subject, details, to: done)
+      }
+      let open = HistoryRules.openIntents(page.entries, now: now, timeout: leaseTimeout).filter { $0.tag != tag }
+      if let older = open.first(where: { $0.tag < tag }) { throw try await yield(lease, subject, details, to: older) }
+      if open.isEmpty { return lease }
+      for younger in open where waitedFor.insert(younger.tag).inserted { waiting(younger) }
+      try await clock.sleep(for: pollInterval)
+    }
+  }
+
+  private func yield(_ lease: Lease, _ subject: Descriptor, _ details: Details, to other: HistoryEntry) async throws -> LeaseLost {
+    let lost = LeaseLost(other: other, environment: environment, abandoned: lease.abandoned)
+    _ = try await append(.failed, subject, details, intent: lease.intent.tag, reason: "nothing moved: \(lost.description)")
+    return lost
+  }
+
+  /// Closes the lease: the change is done (the tag moved and was read back).
+  @discardableResult
+  public func complete(_ lease: Lease, _ subject: Descriptor, _ details: Details) async throws -> HistoryEntry {
+    try await append(.completed, subject, details, intent: lease.intent.tag)
+  }
+
+  /// Closes the lease: the change failed.
+  @discardableResult
+  public func fail(_ lease: Lease, _ subject: Descriptor, _ details: Details, reason: String) async throws -> HistoryEntry {
+    try await append(.failed, subject, details, intent: lease.intent.tag, reason: reason)
   }
 }

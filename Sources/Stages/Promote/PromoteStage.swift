@@ -55,7 +55,7 @@ public struct PromoteStage: Stage {
     let target = targetRef.with(tag: nil)
     let src = try RegistryInputs.client(for: source.registry, side: "source", context: context)
     let dst = try RegistryInputs.client(for: targetRef.registry, side: "target", context: context)
-    let history = environment.map { History(client: dst, repository: targetRef.repository, environment: $0) }
+    let history = environment.map { environmentHistory(client: dst, repository: targetRef.repository, environment: $0, context: context) }
     // What every target tag points at now, read while the source is: tags already at the
     // image are not put again, no-clobber reads them, and the environment tag's digest is
     // recorded as the previous one (and re-read just before it moves, to catch a concurrent
@@ -64,7 +64,9 @@ public struct PromoteStage: Stage {
     // The source's tags, listed while its manifest is read: the cosign and referrers tags of
     // the image are then looked up only if they exist (one request instead of four per manifest).
     async let sourceTags: Set<String>? = settings.wantsAttachments ? src.allTagsInOnePage(source.repository) : nil
-    async let historyLookup = history.asyncMap { try await $0.entries() }
+    // The newest records: the quarantine check asks the registry about the image itself, and
+    // these cover records of earlier Gantry versions that no index lists.
+    async let historyLookup = history.asyncMap { try await $0.entries(limit: 20) }
 
     // 1. Resolve.
     let root = try await src.manifest(source.repository, source.identifier)
@@ -96,7 +98,13 @@ public struct PromoteStage: Stage {
     let gate = SignatureGate(client: src, repository: source.repository, verifier: SignatureVerifier(keys: settings.keys), required: settings.requireSignature)
     let (signatures, signatureCheck) = try await gate.evaluate(root.digest, attachments: attachments)
     if let signatureCheck { checks.append(signatureCheck) }
-    checks += policyChecks(root.digest, history: history, entries: try await historyLookup, current: current, settings: settings, log: log)
+    var quarantine: HistoryEntry?
+    if let history, let recent = try await historyLookup {
+      let q = try await history.quarantine(of: root.digest, recent: recent.entries)
+      warnSkipped(recent.skipped + q.skipped, log: log)
+      quarantine = q.record
+    }
+    checks += policyChecks(root.digest, environment: environment, quarantine: quarantine, current: current, settings: settings, log: log)
     var summary = PromoteSummary(source: source, target: target, digest: root.digest, tags: tags, checks: checks, platforms: platformInfo, signatures: signatures)
     let signatureStatus = signatures.contains(where: \.isVerified) ? "verified" : signatures.isEmpty ? "unsigned" : settings.keys.isEmpty ? "unchecked" : "unverified"
     if let failed = checks.first(where: { !$0.passed }) {
@@ -122,23 +130,39 @@ public struct PromoteStage: Stage {
         try await AttachmentCopier(copier: copier).carry(attachments)
       } : []
 
-    // 4. Record, tag, then 5. read every tag back.
-    let writer = history.map { RecordWriter(history: $0, context: context) }
-    let record = { (state: PromotionState, reason: String?) in
-      try await writer?.append(state, digest: root.descriptor, previous: previous, version: settings.version, tags: tags, source: source.description, reason: reason)
+    // 4. Take the environment's lease (an intent record), tag, 5. read every tag back, and
+    // record the outcome. An image already live in the environment changes nothing there:
+    // nothing is recorded (its other tags are still put).
+    let details = History.Details(operation: "promote", previous: previous, version: settings.version, tags: tags, source: source.description)
+    let lease: History.Lease?
+    if let history, let environment, previous != root.digest {
+      do {
+        lease = try await history.begin(root.descriptor, details, waiting: waitingNote(environment, log: log))
+      } catch let lost as History.LeaseLost {
+        reportAbandoned(lost.abandoned, environment: environment, log: log)
+        throw leaseFailure(lost, stage: "promote")
+      }
+    } else {
+      lease = nil
+      if let environment { log.info("\(root.digest.short) is live in \(environment) already: nothing recorded") }
     }
-    _ = try await record(.inProgress, nil)
+    if let lease, let environment {
+      reportAbandoned(lease.abandoned, environment: environment, log: log)
+      warnSkipped(lease.skipped, log: log)
+    }
     do {
-      let moved = try await moveTags(tags, to: root, of: target, client: dst, environment: environment, expected: previous, stage: "promote", current: current)
+      let recent = lease?.recent ?? []
+      let moved = try await moveTags(
+        tags, to: root, of: target, client: dst, environment: environment, expected: previous, stage: "promote", current: current, mover: { moverNote($0, recent) })
       summary.unchanged = Set(tags.filter { !moved.contains($0) })
       if !summary.unchanged.isEmpty {
         log.info("already pointing at \(root.digest.short), left as they are: \(tags.filter(summary.unchanged.contains).joined(separator: ", "))")
       }
     } catch {
-      _ = try? await record(.failed, "\(error)")
+      if let history, let lease { _ = try? await history.fail(lease, root.descriptor, details, reason: "\(error)") }
       throw error
     }
-    _ = try await record(.completed, nil)
+    if let history, let lease { try await history.complete(lease, root.descriptor, details) }
     summary.status = "promoted"
     summary.report = report
     summary.attachments = carried
@@ -149,13 +173,14 @@ public struct PromoteStage: Stage {
 
   /// Checks that depend on the target's state: the image was not rolled back from this
   /// environment (unless `force`), and with `no-clobber` no tag points elsewhere.
-  private func policyChecks(_ digest: Digest, history: History?, entries: [History.Entry]?, current: [String: Digest], settings: PromoteSettings, log: Log) -> [Check] {
+  private func policyChecks(_ digest: Digest, environment: String?, quarantine: HistoryEntry?, current: [String: Digest], settings: PromoteSettings, log: Log) -> [Check] {
     var checks: [Check] = []
-    if let history, let entries, let record = History.quarantined(entries)[digest] {
+    if let environment, let record = quarantine {
+      let when = RecordTime.iso(record.record.time)
       if settings.force {
-        log.warning("\(digest) was rolled back from \(history.environment) (\(record)); promoting it again because force is true")
+        log.warning("\(digest) was rolled back from \(environment) (\(when), record \(record.tag)); promoting it again because force is true")
       } else {
-        checks.append(Check(name: "not quarantined", passed: false, detail: "\(digest.short) was rolled back from \(history.environment) (record \(record)); set force: true to promote it again"))
+        checks.append(Check(name: "not quarantined", passed: false, detail: "\(digest.short) was rolled back from \(environment) (\(when), record \(record.tag)); set force: true to promote it again"))
       }
     }
     if settings.noClobber {

@@ -3,25 +3,47 @@ import Foundation
 import HTTP
 import OCI
 
-/// Writing history records with the GitHub context filled in, shared by promote and rollback.
-struct RecordWriter {
-  let history: History
-  let context: StageContext
+/// The environment's history as this run sees it: the GitHub run stamped into its records, the
+/// lease timeout from `GANTRY_LEASE_SECONDS` (default 600).
+func environmentHistory(client: RegistryClient, repository: String, environment: String, context: StageContext) -> History {
+  let env = context.environment
+  let timeout = env["GANTRY_LEASE_SECONDS"].flatMap { TimeInterval($0) }.flatMap { $0 > 0 && $0 <= 86_400 ? $0 : nil } ?? 600
+  return History(client: client, repository: repository, environment: environment, run: HistoryRun(runURL: env.runURL, actor: env.actor, sha: env.sha), leaseTimeout: timeout)
+}
 
-  func append(_ state: PromotionState, digest: Descriptor, previous: Digest?, version: String?, tags: [String], source: String?, reason: String? = nil) async throws -> String {
-    let env = context.environment
-    let record = PromotionRecord(
-      environment: history.environment, state: state, digest: digest.digest, previousDigest: previous, version: version, tags: tags,
-      source: source, time: Date(), reason: reason, runURL: env.runURL, actor: env.actor, sha: env.sha)
-    let tag = try await history.append(record, subject: digest)
-    context.log.info("history: \(state.rawValue) \(digest.digest.short) recorded as \(tag)")
-    return tag
+/// Logs each damaged record once, as a warning (record text goes through the log's escaping).
+func warnSkipped(_ skipped: [SkippedRecord], log: Log) {
+  var seen = Set<String>()
+  for s in skipped where seen.insert(s.tag).inserted { log.warning(s.description) }
+}
+
+/// Logs the dead runs' intents this run recorded as abandoned.
+func reportAbandoned(_ abandoned: [HistoryEntry], environment: String, log: Log) {
+  for a in abandoned {
+    log.warning(
+      "history: a run (\(a.record.runURL ?? "unknown")) began changing \(environment) to \(a.record.digest.short) at \(RecordTime.iso(a.record.time)) and never finished; its lease ended, recorded it as abandoned"
+    )
   }
 }
 
-/// Points `tags` at `manifest`, the last step of promote and rollback: first re-reads the
-/// environment tag and stops, moving nothing, if another run moved it away from `expected`;
-/// then puts every tag and reads every tag back (tags are independent: all at once).
+/// Logs a younger run this one waits for (it yields, or finishes first and wins).
+func waitingNote(_ environment: String, log: Log) -> @Sendable (HistoryEntry) -> Void {
+  { other in
+    log.info(
+      "history: waiting for \(other.record.runURL ?? "another run"), which began changing \(environment) to \(other.record.digest.short) just after this run (its lease ends \(RecordTime.iso(other.record.leaseExpires ?? other.record.time)))"
+    )
+  }
+}
+
+/// The failure of a run that lost the environment's lease to another run.
+func leaseFailure(_ lost: History.LeaseLost, stage: String) -> StageFailure {
+  StageFailure("race: \(lost.description); this \(stage) moved no tag", title: "\(stage) failed")
+}
+
+/// Points `tags` at `manifest`, the last step of promote and rollback (under the
+/// environment's lease): first re-reads the environment tag and stops, moving nothing, if it
+/// is no longer `expected` (a run that finished before this one took the lease moved it:
+/// `mover` names it); then puts every tag and reads every tag back (all at once).
 ///
 /// `current` holds what tags were read to point at during this run: a tag already at
 /// `manifest` is neither put again nor re-read (that read is its read-back), as crane skips a
@@ -29,7 +51,7 @@ struct RecordWriter {
 @discardableResult
 func moveTags(
   _ tags: [String], to manifest: RawManifest, of target: Reference, client: RegistryClient, environment: String?, expected: Digest?, stage: String,
-  current: [String: Digest] = [:]
+  current: [String: Digest] = [:], mover: (Digest?) -> String = { _ in "" }
 ) async throws -> [String] {
   let repository = target.repository
   let moving = tags.filter { current[$0] != manifest.digest }
@@ -37,7 +59,7 @@ func moveTags(
     let now = try await client.resolve(repository, environment)?.digest
     guard now == expected else {
       throw StageFailure(
-        "race: \(target):\(environment) moved from \(expected?.description ?? "nothing") to \(now?.description ?? "nothing") while this \(stage) ran; no tag was moved",
+        "race: \(target):\(environment) moved from \(expected?.description ?? "nothing") to \(now?.description ?? "nothing") while this \(stage) ran\(mover(now)); no tag was moved",
         title: "\(stage) failed")
     }
   }
@@ -49,8 +71,14 @@ func moveTags(
   return moving
 }
 
+/// " (<run URL>, record <tag>)" for the newest completed record that made `digest` live.
+func moverNote(_ digest: Digest?, _ recent: [HistoryEntry]) -> String {
+  guard let e = HistoryRules.liveRecord(recent, digest: digest) else { return "" }
+  return " (by \(e.record.runURL ?? "an unknown run"), record \(e.tag))"
+}
+
 /// The environment's recent history as a summary table.
-func historyTable(_ entries: [History.Entry], into summary: inout StepSummary, limit: Int = 10) {
+func historyTable(_ entries: [HistoryEntry], into summary: inout StepSummary, limit: Int = 10) {
   guard !entries.isEmpty else { return }
   summary.table(
     ["Time (UTC)", "State", "Digest", "Version", "Actor", "Reason"],
@@ -72,10 +100,10 @@ enum OCILabelsTime {
   }
 }
 
-/// Environment names become tags: they must be valid tags themselves.
+/// Environment names become tags and name record tags (grammar: ``EnvironmentName``).
 func environmentTag(_ name: String) throws -> String {
-  guard Reference.isValidTag(name), !name.hasPrefix("gantry-") else {
-    throw InputError("environment", "'\(name)' cannot be a tag name ([A-Za-z0-9_][A-Za-z0-9._-]{0,127}, not starting with gantry-)")
+  if let problem = EnvironmentName.problem(name) {
+    throw InputError("environment", "'\(name)' cannot be an environment name: \(problem)")
   }
   return name
 }

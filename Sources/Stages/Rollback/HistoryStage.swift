@@ -12,34 +12,54 @@ public struct HistoryStage: Stage {
       RegistryInputs.target,
       RegistryInputs.environment.asRequired(),
       InputDeclaration("limit", "history: records to show, newest first", kind: .integer, default: "20"),
+      InputDeclaration(
+        "state", "history: only records in these states (in-progress, completed, failed, rolled-back, abandoned), one per line. Default: all", kind: .list),
     ] + RegistryInputs.credentials("target") + RegistryInputs.connection
 
   public static let outputs: [OutputDeclaration] = [
-    OutputDeclaration("history", "history: the records as a JSON array, newest first")
+    OutputDeclaration("history", "history: the records as a JSON array, newest first: [{\"tag\": record tag, \"record\": the record's JSON}] (README: History records)")
   ]
 
   public init() {}
 
+  /// One element of the `history` output. The schema is stable: fields may be added, none
+  /// renamed or removed (README: History records).
+  struct Row: Encodable {
+    var tag: String
+    var record: PromotionRecord
+  }
+
   public func run(_ context: StageContext) async throws -> StageResult {
+    // Settings.
     let inputs = context.inputs
     let target = try RegistryInputs.reference("target", try inputs.require("target")).with(tag: nil)
     let environment = try environmentTag(try inputs.require("environment"))
     let limit = try inputs.integer("limit", in: 1...1000) ?? 20
-    let client = try RegistryInputs.client(for: target.registry, side: "target", context: context)
-    let entries = try await History(client: client, repository: target.repository, environment: environment).entries(limit: limit)
-    let live = try await client.resolve(target.repository, environment)?.digest
-
-    struct Row: Encodable {
-      var tag: String
-      var record: PromotionRecord
+    let states = try inputs.list("state").map { s in
+      guard let state = PromotionState(rawValue: s) else {
+        throw InputError("state", "'\(s)' is not a state (\(PromotionState.allCases.map(\.rawValue).joined(separator: ", ")))")
+      }
+      return state
     }
+    let client = try RegistryInputs.client(for: target.registry, side: "target", context: context)
+
+    // Read.
+    let history = environmentHistory(client: client, repository: target.repository, environment: environment, context: context)
+    async let page = history.entries(limit: limit, states: states.isEmpty ? nil : Set(states))
+    let live = try await client.resolve(target.repository, environment)?.digest
+    let found = try await page
+    let entries = found.entries
+    warnSkipped(found.skipped, log: context.log)
+
+    // Report.
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    encoder.dateEncodingStrategy = .iso8601
+    encoder.dateEncodingStrategy = .custom { date, encoder in
+      var c = encoder.singleValueContainer()
+      try c.encode(RecordTime.iso(date))
+    }
     var outputs = Outputs()
     outputs["history"] = String(decoding: try encoder.encode(entries.map { Row(tag: $0.tag, record: $0.record) }), as: UTF8.self)
-
-    // A plain table on the log too, for `gantry history` by hand.
     context.log.info("\(target) \(environment): live \(live?.description ?? "nothing")")
     for e in entries {
       context.log.info(
@@ -50,7 +70,11 @@ public struct HistoryStage: Stage {
     s.heading("History of \(environment) in \(target)")
     s.paragraph("Live: \(live?.description ?? "nothing")")
     historyTable(entries, into: &s, limit: limit)
-    if entries.isEmpty { s.paragraph("No promotions of \(environment) are recorded.") }
+    if entries.isEmpty { s.paragraph("No \(states.isEmpty ? "" : "matching ")records of \(environment) are recorded.") }
+    if !found.skipped.isEmpty {
+      s.heading("Damaged records skipped", level: 3)
+      s.list(found.skipped.map { Markdown.text($0.description) })
+    }
     return StageResult(outputs: outputs, summary: s)
   }
 }

@@ -2,9 +2,9 @@ import ActionsCore
 import Foundation
 import OCI
 
-/// `rollback`: put the environment tag back on the newest earlier image recorded for it that
-/// still exists (or on `to`), read it back, and record the bad image as rolled back so
-/// `promote` refuses it later (unless forced).
+/// `rollback`: put the environment tag back on the newest earlier recorded image that is still
+/// whole and not quarantined (or on `to`), under the environment's lease, read it back, and
+/// record the bad image as rolled back so `promote` refuses it later (unless forced).
 public struct RollbackStage: Stage {
   public static let name = "rollback"
   public static let abstract = "Re-point the environment tag to the previous recorded image and quarantine the bad one"
@@ -38,48 +38,57 @@ public struct RollbackStage: Stage {
     let dryRun = try inputs.bool("dry-run")
     let extraTags = inputs.list("tags")
     for t in extraTags where !Reference.isValidTag(t) { throw InputError("tags", "'\(t)' is not a valid tag") }
+    let to = try inputs.string("to").map { to in
+      if to.hasPrefix("sha256:") {
+        do { _ = try Digest(parsing: to) } catch { throw InputError("to", "\(error)") }
+      } else if !Reference.isValidTag(to) {
+        throw InputError("to", "'\(to)' is neither a tag nor a sha256 digest")
+      }
+      return to
+    }
     let client = try RegistryInputs.client(for: target.registry, side: "target", context: context)
-    let history = History(client: client, repository: target.repository, environment: environment)
+    let history = environmentHistory(client: client, repository: target.repository, environment: environment, context: context)
     let repo = target.repository
 
-    let entries = try await history.entries()
     guard let live = try await client.resolve(repo, environment) else {
       throw StageFailure("\(target):\(environment) does not exist: nothing is live in \(environment) to roll back", title: "rollback failed")
     }
 
-    // Choose what to restore.
-    var notes: [String] = []
-    var chosen: (digest: Digest, version: String?)?
-    if let to = inputs.string("to") {
-      if to.hasPrefix("sha256:") {
-        do { _ = try Digest(parsing: to) } catch { throw InputError("to", error.description) }
-      } else if !Reference.isValidTag(to) {
-        throw InputError("to", "'\(to)' is neither a tag nor a sha256 digest")
-      }
+    // Plan: choose what to restore.
+    var passedOver: [(entry: HistoryEntry, why: String)] = []
+    var recent: [HistoryEntry]
+    let chosen: (digest: Digest, version: String?)
+    if let to {
+      let page = try await history.entries(limit: 100)
+      warnSkipped(page.skipped, log: log)
+      recent = page.entries
       guard let d = try await client.resolve(repo, to) else {
         throw StageFailure("\(target):\(to) does not exist; nothing was changed", title: "rollback failed")
       }
-      chosen = (d.digest, entries.first { $0.record.digest == d.digest }?.record.version ?? (to.hasPrefix("sha256:") ? nil : to))
-    } else {
-      for candidate in History.candidates(entries, current: live.digest) {
-        if try await client.resolve(repo, candidate.record.digest.description) != nil {
-          chosen = (candidate.record.digest, candidate.record.version)
-          break
-        }
-        let note = "skipped \(candidate.record.digest.short) (\(candidate.record.version ?? "no version"), promoted \(OCILabelsTime.format(candidate.record.time))): it no longer exists in \(target)"
-        log.warning(note)
-        notes.append(note)
+      if let missing = try await history.store.missingPart(of: d.digest) {
+        throw StageFailure("\(target):\(to) cannot be restored: \(missing); nothing was changed", title: "rollback failed")
       }
-    }
-    guard let chosen else {
-      let why = entries.isEmpty ? "no earlier promotion of \(environment) recorded in \(target)" : "no earlier image of \(environment) recorded in \(target) still exists and is not quarantined"
-      throw StageFailure("\(why); nothing was changed", title: "rollback failed")
+      chosen = (d.digest, recent.first { $0.record.digest == d.digest }?.record.version ?? (to.hasPrefix("sha256:") ? nil : to))
+    } else {
+      let found = try await history.rollbackCandidate(current: live.digest)
+      warnSkipped(found.skipped, log: log)
+      recent = found.entries
+      passedOver = found.passedOver
+      for p in passedOver {
+        log.warning("skipped \(p.entry.record.digest.short) (\(p.entry.record.version ?? "no version"), promoted \(OCILabelsTime.format(p.entry.record.time))): \(p.why)")
+      }
+      guard let c = found.chosen else {
+        let why = found.entries.isEmpty ? "no earlier promotion of \(environment) recorded in \(target)" : "no earlier image of \(environment) recorded in \(target) is whole and not quarantined"
+        throw StageFailure("\(why); nothing was changed", title: "rollback failed")
+      }
+      chosen = (c.record.digest, c.record.version)
     }
     guard chosen.digest != live.digest else {
       throw StageFailure("\(chosen.digest) is already live in \(environment); nothing was changed", title: "rollback failed")
     }
     let manifest = try await client.manifest(repo, chosen.digest.description)
     let tags = [environment] + extraTags.filter { $0 != environment }
+    let badVersion = HistoryRules.liveRecord(recent, digest: live.digest)?.record.version ?? recent.first { $0.record.digest == live.digest }?.record.version
 
     var outputs = Outputs()
     outputs["digest"] = chosen.digest.description
@@ -88,28 +97,53 @@ public struct RollbackStage: Stage {
     outputs["rolled-back-digest"] = live.digest.description
     outputs["version"] = chosen.version ?? ""
 
+    // Execute under the environment's lease: a concurrent promotion or rollback wins or loses
+    // as a whole, and the loser changes nothing.
     if !dryRun {
-      // A concurrent promotion wins: we change nothing.
-      try await moveTags(tags, to: manifest, of: target, client: client, environment: environment, expected: live.digest, stage: "rollback")
-      let writer = RecordWriter(history: history, context: context)
-      let bad = entries.first { $0.record.digest == live.digest }?.record
-      _ = try await writer.append(.rolledBack, digest: live, previous: live.digest, version: bad?.version, tags: tags, source: nil, reason: reason)
-      _ = try await writer.append(.completed, digest: manifest.descriptor, previous: live.digest, version: chosen.version, tags: tags, source: nil, reason: "rollback: \(reason)")
+      let details = History.Details(operation: "rollback", previous: live.digest, version: chosen.version, tags: tags, source: nil, reason: "rollback: \(reason)")
+      let lease: History.Lease
+      do {
+        lease = try await history.begin(manifest.descriptor, details, waiting: waitingNote(environment, log: log))
+      } catch let lost as History.LeaseLost {
+        reportAbandoned(lost.abandoned, environment: environment, log: log)
+        throw leaseFailure(lost, stage: "rollback")
+      }
+      reportAbandoned(lease.abandoned, environment: environment, log: log)
+      do {
+        let seen = lease.recent
+        try await moveTags(tags, to: manifest, of: target, client: client, environment: environment, expected: live.digest, stage: "rollback", mover: { moverNote($0, seen) })
+      } catch {
+        _ = try? await history.fail(lease, manifest.descriptor, details, reason: "\(error)")
+        throw error
+      }
+      var bad = details
+      bad.version = badVersion
+      bad.reason = reason
+      let rolledBack = try await history.append(.rolledBack, live, bad, intent: lease.intent.tag)
+      let completed = try await history.complete(lease, manifest.descriptor, details)
+      // The summary's history: what the lease read, and what this run wrote (no new listing).
+      recent = [completed, rolledBack] + lease.recent
       log.notice("\(environment) rolled back from \(live.digest.short) to \(chosen.digest.short) (\(chosen.version ?? "no version"))", title: "Rolled back")
     }
 
+    // Report.
     var s = StepSummary()
     s.heading(dryRun ? "Rollback of \(environment) (dry run)" : "Rolled back \(environment)")
     s.table(
       ["", "Digest", "Version"],
       [
-        ["Was live", Markdown.code(live.digest.description), Markdown.cell(entries.first { $0.record.digest == live.digest }?.record.version ?? "")],
+        ["Was live", Markdown.code(live.digest.description), Markdown.cell(badVersion ?? "")],
         [dryRun ? "Would be live" : "Live now", Markdown.code(chosen.digest.description), Markdown.cell(chosen.version ?? "")],
       ])
     s.paragraph("Reason: \(reason)")
-    if !notes.isEmpty { s.list(notes.map(Markdown.text)) }
+    if !passedOver.isEmpty {
+      s.heading("Candidates passed over", level: 3)
+      s.table(
+        ["Digest", "Version", "Promoted (UTC)", "Why"],
+        passedOver.map { [Markdown.code($0.entry.record.digest.short), Markdown.cell($0.entry.record.version ?? ""), OCILabelsTime.format($0.entry.record.time), Markdown.cell($0.why)] })
+    }
     s.heading("Recent history of \(environment)", level: 3)
-    historyTable(dryRun ? entries : try await history.entries(limit: 10), into: &s)
+    historyTable(recent, into: &s)
     return StageResult(outputs: outputs, summary: s)
   }
 }

@@ -1,0 +1,195 @@
+import Foundation
+import HTTP
+
+/// A record as stored: the tag it lives under and what it says.
+public struct HistoryEntry: Sendable, Equatable {
+  public var tag: String
+  public var record: PromotionRecord
+
+  public init(tag: String, record: PromotionRecord) {
+    self.tag = tag
+    self.record = record
+  }
+}
+
+/// A record that could not be used, and why (one warning each; never fatal).
+public struct SkippedRecord: Error, Sendable, Equatable, CustomStringConvertible {
+  public var tag: String
+  public var why: String
+  public var description: String { "history record \(tag) skipped: \(why)" }
+}
+
+/// The registry side of history: record artifacts written and read in one repository.
+///
+/// A record is an OCI image manifest with `artifactType` = ``PromotionRecord/artifactType``,
+/// the empty config, one layer (the record's JSON), `subject` = the image, and annotations
+/// `dev.gantry.environment` / `dev.gantry.state`. On registries without the referrers API the
+/// store also adds the record to the image's `sha256-<hex>` fallback index, so "which records
+/// are about this image" is one request on every registry.
+public struct HistoryStore: Sendable {
+  public let client: RegistryClient
+  public let repository: String
+  private let referrersAPI = Flag()
+
+  public init(client: RegistryClient, repository: String) {
+    self.client = client
+    self.repository = repository
+  }
+
+  static let environmentAnnotation = "dev.gantry.environment"
+  static let stateAnnotation = "dev.gantry.state"
+  static let tagAnnotation = "dev.gantry.tag"
+
+  /// The record tags whose key is `key`, newest first (one tag listing).
+  func recordTags(key: String) async throws -> [RecordTag] {
+    try await client.tags(repository).compactMap { RecordTag($0) }.filter { $0.key == key }.sorted(by: >)
+  }
+
+  /// Reads one record; a damaged one (manifest or blob gone, too large, not JSON, a future
+  /// format) is returned as skipped. Only transient registry trouble throws.
+  func read(_ tag: String) async throws -> Result<PromotionRecord, SkippedRecord> {
+    let skip = { (why: String) in Result<PromotionRecord, SkippedRecord>.failure(SkippedRecord(tag: tag, why: why)) }
+    let manifest: RawManifest
+    do {
+      guard let m = try await client.manifestIfPresent(repository, tag) else { return skip("its manifest is gone") }
+      manifest = m
+    } catch let e as RegistryError where !e.isTransient {
+      return skip("its manifest cannot be read (\(e))")
+    } catch is ManifestError {
+      return skip("its manifest is not an OCI manifest")
+    }
+    guard case .image(_, let layers, _, _) = manifest.content, let layer = layers.first(where: { $0.mediaType == PromotionRecord.artifactType }) else {
+      return skip("it has no \(PromotionRecord.artifactType) layer")
+    }
+    guard layer.size <= Int64(PromotionRecord.sizeLimit) else { return skip("its record is \(layer.size) bytes, over the \(PromotionRecord.sizeLimit)-byte limit") }
+    let data: Data
+    do {
+      data = try await client.blob(repository, layer.digest, limit: PromotionRecord.sizeLimit)
+    } catch let e as RegistryError where !e.isTransient {
+      if case .notFound = e { return skip("its record blob \(layer.digest.short) is gone") }
+      return skip("its record blob cannot be read (\(e))")
+    } catch let e as RegistryError {
+      throw e
+    } catch {
+      return skip("its record blob cannot be read (\(error))")
+    }
+    do throws(PromotionRecord.DecodeError) { return .success(try PromotionRecord.decode(data)) } catch { return skip(error.description) }
+  }
+
+  /// Stores `record` under a fresh tag (made from its environment and time) and indexes it
+  /// under its subject. Returns the tag.
+  func write(_ record: PromotionRecord, subject: Descriptor) async throws -> String {
+    let blob = try record.encoded()
+    let layer = try await client.pushBlob(repository, blob, mediaType: PromotionRecord.artifactType)
+    let empty = try await client.pushBlob(repository, Data("{}".utf8), mediaType: MediaType.ociEmpty)
+    let tag = RecordTag.make(environment: record.environment, time: record.time)
+    let annotations = [
+      "org.opencontainers.image.created": RecordTime.iso(record.time), Self.environmentAnnotation: record.environment, Self.stateAnnotation: record.state.rawValue,
+      Self.tagAnnotation: tag,
+    ]
+    let document: [String: Any] = [
+      "schemaVersion": 2, "mediaType": MediaType.ociManifest, "artifactType": PromotionRecord.artifactType,
+      "config": ["mediaType": MediaType.ociEmpty, "digest": empty.digest.description, "size": empty.size],
+      "layers": [["mediaType": PromotionRecord.artifactType, "digest": layer.digest.description, "size": layer.size]],
+      "subject": ["mediaType": subject.mediaType, "digest": subject.digest.description, "size": subject.size],
+      "annotations": annotations,
+    ]
+    let bytes = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
+    let manifest = try RawManifest(bytes: bytes, mediaType: MediaType.ociManifest)
+    try await client.putManifest(repository, tag, manifest)
+    if try await hasReferrersAPI(subject.digest) == false {
+      let entry = Descriptor(mediaType: MediaType.ociManifest, digest: manifest.digest, size: Int64(bytes.count), annotations: annotations, artifactType: PromotionRecord.artifactType)
+      try await addToFallbackIndex(entry, subject: subject.digest)
+    }
+    return tag
+  }
+
+  /// Whether the registry answers the referrers API (asked once per store).
+  private func hasReferrersAPI(_ digest: Digest) async throws -> Bool {
+    if let known = referrersAPI.value { return known }
+    let has = try await client.referrers(repository, digest) != nil
+    referrersAPI.value = has
+    return has
+  }
+
+  /// Adds `entry` to `subject`'s `sha256-<hex>` index. The index is read-modify-written, so a
+  /// concurrent writer can drop our entry: read back, and merge again until it is there.
+  private func addToFallbackIndex(_ entry: Descriptor, subject: Digest) async throws {
+    let tag = Cosign.referrersTag(subject)
+    for attempt in 0..<6 {
+      // Another writer replaced the index between our read and our PUT: wait a random
+      // moment (so two writers fall out of step) and merge again.
+      if attempt > 1 { try await Task.sleep(for: .milliseconds(Int.random(in: 20...120))) }
+      var manifests: [[String: Any]] = []
+      if let existing = try await client.manifestIfPresent(repository, tag), let doc = try JSONSerialization.jsonObject(with: existing.bytes) as? [String: Any] {
+        manifests = doc["manifests"] as? [[String: Any]] ?? []
+      }
+      if manifests.contains(where: { ($0["digest"] as? String) == entry.digest.description }) { return }
+      var item: [String: Any] = ["mediaType": entry.mediaType, "digest": entry.digest.description, "size": entry.size, "artifactType": PromotionRecord.artifactType]
+      if let a = entry.annotations { item["annotations"] = a }
+      manifests.append(item)
+      let doc: [String: Any] = ["schemaVersion": 2, "mediaType": MediaType.ociIndex, "manifests": manifests]
+      let bytes = try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .withoutEscapingSlashes])
+      try await client.putManifest(repository, tag, try RawManifest(bytes: bytes, mediaType: MediaType.ociIndex))
+    }
+    throw RegistryError.invalidResponse(registry: client.registry, why: "the referrers index \(tag) kept losing the history record \(entry.digest.short) to concurrent writers")
+  }
+
+  /// Gantry records whose subject is `digest` (referrers API, else the fallback index), as
+  /// listed: digest and annotations, without reading them.
+  func recordsAbout(_ digest: Digest) async throws -> [Descriptor] {
+    var listed = try await client.referrers(repository, digest)
+    if listed == nil {
+      if let index = try await client.manifestIfPresent(repository, Cosign.referrersTag(digest)), case .index(let manifests, _) = index.content {
+        listed = manifests
+      }
+    }
+    return (listed ?? []).filter { $0.artifactType == PromotionRecord.artifactType }
+  }
+
+  /// Reads the record stored under manifest `digest` (as ``read(_:)``).
+  func read(manifest digest: Digest) async throws -> Result<PromotionRecord, SkippedRecord> {
+    try await read(digest.description)
+  }
+
+  /// Why the image `digest` cannot be restored (manifest, a child or a blob gone), or nil when
+  /// it is whole. Blobs are asked with HEADs, all at once.
+  public func missingPart(of digest: Digest) async throws -> String? {
+    guard let root = try await client.manifestIfPresent(repository, digest.description) else { return "its manifest no longer exists" }
+    var images: [(label: String, manifest: RawManifest)] = []
+    switch root.content {
+    case .image: images = [("image", root)]
+    case .index(let children, _):
+      let client = self.client
+      let repository = self.repository
+      let loaded = try await boundedMap(children, concurrency: 8) { try await client.manifestIfPresent(repository, $0.digest.description) }
+      for (child, manifest) in zip(children, loaded) {
+        let label = child.platform.map { "\($0)" } ?? child.digest.short
+        guard let manifest else { return "its \(label) manifest \(child.digest.short) no longer exists" }
+        images.append((label, manifest))
+      }
+    }
+    var blobs: [(label: String, blob: Descriptor)] = []
+    for (label, m) in images {
+      if case .image(let config, let layers, _, _) = m.content {
+        blobs.append(("config of \(label)", config))
+        blobs += layers.map { ("layer of \(label)", $0) }
+      }
+    }
+    let client = self.client
+    let repository = self.repository
+    let sizes = try await boundedMap(blobs.map(\.blob.digest), concurrency: 8) { try await client.blobSize(repository, $0) }
+    if let gone = zip(blobs, sizes).first(where: { $0.1 == nil }) { return "its \(gone.0.label) \(gone.0.blob.digest.short) no longer exists" }
+    return nil
+  }
+}
+
+/// A value learnt once and shared by copies of a struct.
+final class Flag: @unchecked Sendable {
+  private let lock = NSLock()
+  private var stored: Bool?
+  var value: Bool? {
+    get { lock.withLock { stored } }
+    set { lock.withLock { stored = newValue } }
+  }
+}

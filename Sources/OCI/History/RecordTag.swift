@@ -1,0 +1,59 @@
+import Crypto
+import Foundation
+
+/// Environment names and the tags records live under.
+///
+/// An environment name is itself a tag (the environment tag): `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`,
+/// not starting with `gantry-` (the records' namespace) nor `sha256-` (the referrers fallback
+/// tags). Its records are tagged `gantry-<key>-<UTC time>-<random>`, where the key is the name
+/// itself when the tag fits in 128 characters (names up to 91 characters), else the name's
+/// first 60 characters, `.`, and 16 hex digits of its SHA-256. The tag only narrows which records
+/// are read: a record belongs to the environment its JSON names.
+public enum EnvironmentName {
+  /// Why `name` is not an environment name, or nil when it is one.
+  public static func problem(_ name: String) -> String? {
+    guard Reference.isValidTag(name) else { return "it is not a tag name ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})" }
+    if name.hasPrefix("gantry-") { return "names starting with gantry- are reserved for history records" }
+    if name.hasPrefix("sha256-") { return "names starting with sha256- are reserved for referrers fallback tags" }
+    return nil
+  }
+
+  /// The part of record tags that names the environment.
+  public static func key(_ name: String) -> String {
+    guard name.count > longestPlain else { return name }
+    let hash = SHA256.hash(data: Data(name.utf8)).map { String(format: "%02x", $0) }.joined()
+    return "\(name.prefix(60)).\(hash.prefix(16))"
+  }
+
+  /// `gantry-` + name + `-` + time (20) + `-` + random (8) = 128 characters at most.
+  static let longestPlain = 128 - 7 - 1 - 20 - 1 - 8
+}
+
+/// A record tag taken apart: `gantry-<key>-<yyyyMMddTHHmmss.SSSZ>-<8 random [0-9a-z]>`.
+/// Tags written by earlier Gantry versions have the same shape (their key is the name).
+public struct RecordTag: Sendable, Hashable, Comparable {
+  public var tag: String
+  public var key: String
+  public var time: Date
+
+  public init?(_ tag: String) {
+    // Fixed-width tail: "-" + 20 + "-" + 8.
+    guard tag.hasPrefix("gantry-"), tag.count > 7 + 30 else { return nil }
+    let tail = tag.suffix(30)
+    let parts = tail.split(separator: "-", omittingEmptySubsequences: false)
+    guard parts.count == 3, parts[0].isEmpty, parts[2].count == 8, parts[2].allSatisfy({ $0.isASCII && ($0.isNumber || $0.isLowercase) }),
+      let time = RecordTime.parseCompact(String(parts[1]))
+    else { return nil }
+    self.tag = tag
+    self.key = String(tag.dropFirst(7).dropLast(30))
+    self.time = time
+  }
+
+  /// A fresh tag for a record of `environment` made at `time`.
+  public static func make(environment: String, time: Date, random: String = String(UUID().uuidString.lowercased().prefix(8))) -> String {
+    "gantry-\(EnvironmentName.key(environment))-\(RecordTime.compact(time))-\(random)"
+  }
+
+  /// Same key: tags sort by time, then by their random part (a deterministic tie-break).
+  public static func < (a: RecordTag, b: RecordTag) -> Bool { a.tag < b.tag }
+}
