@@ -8,6 +8,8 @@ import Versioning
 struct ReleaseHistory {
   var last: (tag: String, version: SemVer)?
   var commits: [ConventionalCommit]
+  /// Tags passed over because they could not be read (named, for a warning each).
+  var warnings: [String] = []
 }
 
 /// Where the version stage reads tags and commits: the checkout, or the GitHub API when the
@@ -20,11 +22,15 @@ protocol CommitHistory: Sendable {
 
 struct LocalCommitHistory: CommitHistory {
   let repo: GitRepository
+  /// The commit whose history is read (the `sha` input, or HEAD).
+  let tip: String
   var kind: String { "git" }
 
   func release(prefix: String) async throws -> ReleaseHistory {
-    let last = try repo.latestTag(prefix: prefix)
-    return ReleaseHistory(last: last, commits: try repo.commits(since: last?.tag))
+    var warnings: [String] = []
+    let last = try repo.latestTag(prefix: prefix, from: tip) { warnings.append($0) }
+    let commits = try repo.commits(since: last?.commit, to: tip)
+    return ReleaseHistory(last: last.map { ($0.tag, $0.version) }, commits: commits, warnings: warnings)
   }
 }
 
@@ -40,10 +46,7 @@ struct GitHubCommitHistory: CommitHistory {
   var kind: String { "github-api" }
 
   func release(prefix: String) async throws -> ReleaseHistory {
-    let candidates = try await repo.tags().compactMap { t -> (String, SemVer)? in
-      guard let v = SemVer.parse(t.name, prefix: prefix), !v.isPrerelease else { return nil }
-      return (t.name, v)
-    }.sorted { $0.1 > $1.1 }
+    let candidates = ReleaseTags.candidates(try await repo.tags().map(\.name), prefix: prefix)
     for (tag, version) in candidates.prefix(maxCandidates) {
       let comparison = try await repo.compare(tag, head)
       guard comparison.status == "ahead" || comparison.status == "identical" else { continue }
