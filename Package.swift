@@ -34,7 +34,7 @@ let package = Package(
     .target(name: "TestSupport", dependencies: ["HTTP", "OCI", "Versioning", .product(name: "Crypto", package: "swift-crypto")]),
     .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
     .testTarget(name: "ActionsCoreTests", dependencies: ["ActionsCore"]),
-    .testTarget(name: "VersioningTests", dependencies: ["Versioning", "TestSupport"]),
+    .testTarget(name: "VersioningTests", dependencies: ["Versioning", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
     .testTarget(name: "HealthTests", dependencies: ["Health"]),
     .testTarget(name: "OCITests", dependencies: ["OCI", "TestSupport"]),
     .testTarget(name: "StagesTests", dependencies: ["Stages", "ActionsCore", "GantryCLI", "OCI", "GitHub", "HTTP", "TestSupport"]),
