@@ -105,15 +105,23 @@ public struct GitRepository: Sendable {
       }
       return nil
     }
-    // `show-ref -d` prints each tag, then for annotated tags the fully peeled object.
-    let shown = try run(["show-ref", "--tags", "-d"], allowEmptyFailure: true)
+    // Each tag with its object and, for annotated tags, the object it names (one level:
+    // tags of tags are peeled below). for-each-ref passes over broken refs with a warning
+    // on stderr, as the native reader does.
+    let listed = try run(["for-each-ref", "--format=%(objectname) %(*objectname) %(*objecttype) %(refname)", "refs/tags/"])
     var objects: [String: String] = [:]
-    for line in shown.split(separator: "\n") {
-      let parts = line.split(separator: " ", maxSplits: 1)
-      guard parts.count == 2, ObjectName.isValid(parts[0]), parts[1].hasPrefix("refs/tags/") else { continue }
-      var name = parts[1].dropFirst("refs/tags/".count)
-      if name.hasSuffix("^{}") { name = name.dropLast(3) }
-      objects[String(name)] = String(parts[0])  // the peeled line comes last
+    var nested: [String] = []
+    for line in listed.split(separator: "\n") {
+      let parts = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
+      guard parts.count == 4, ObjectName.isValid(parts[0]), parts[3].hasPrefix("refs/tags/") else { continue }
+      let name = String(parts[3].dropFirst("refs/tags/".count))
+      objects[name] = String(ObjectName.isValid(parts[1]) ? parts[1] : parts[0])
+      if parts[2] == "tag" { nested.append(name) }
+    }
+    // Tags of tags (rare): peeled fully by rev-parse, in batches; unreadable ones stay unpeeled.
+    for batch in stride(from: 0, to: nested.count, by: 200).map({ Array(nested[$0..<min($0 + 200, nested.count)]) }) {
+      guard let peeled = try? run(["rev-parse"] + batch.map { "refs/tags/\($0)^{}" }).split(separator: "\n"), peeled.count == batch.count else { continue }
+      for (name, sha) in zip(batch, peeled) where ObjectName.isValid(sha) { objects[name] = String(sha) }
     }
     let candidates = ReleaseTags.candidates(objects.keys, prefix: prefix, includePrereleases: includePrereleases)
     guard !candidates.isEmpty else { return nil }
