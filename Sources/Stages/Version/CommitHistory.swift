@@ -47,12 +47,18 @@ struct GitHubCommitHistory: CommitHistory {
 
   func release(prefix: String) async throws -> ReleaseHistory {
     let candidates = ReleaseTags.candidates(try await repo.tags().map(\.name), prefix: prefix)
+    var warnings: [String] = []
     for (tag, version) in candidates.prefix(maxCandidates) {
-      let comparison = try await repo.compare(tag, head)
+      let comparison: GitHubComparison
+      do { comparison = try await repo.compare(tag, head) } catch GitHubError.notFound {
+        // A tag at a blob or tree has no commit to compare: passed over, as the local readers do.
+        warnings.append("tag \(tag) skipped: GitHub cannot compare it with \(head.prefix(12)) (it names no commit)")
+        continue
+      }
       guard comparison.status == "ahead" || comparison.status == "identical" else { continue }
-      return ReleaseHistory(last: (tag, version), commits: comparison.commits.map(Self.commit))
+      return ReleaseHistory(last: (tag, version), commits: comparison.commits.map(Self.commit), warnings: warnings)
     }
-    return ReleaseHistory(last: nil, commits: try await repo.history(head).map(Self.commit))
+    return ReleaseHistory(last: nil, commits: try await repo.history(head).map(Self.commit), warnings: warnings)
   }
 
   static func commit(_ c: GitHubCommit) -> ConventionalCommit {
