@@ -76,12 +76,10 @@ final class NativeGit: @unchecked Sendable {
   /// tags), and a warning for each tag ref that could not be read. Read once: a stage asks
   /// several times, and nothing it does changes the local refs.
   func tags() -> (tags: [String: String], warnings: [String]) {
-    lock.withLock {
-      if let cachedTags { return cachedTags }
-      let read = readTags()
-      cachedTags = read
-      return read
-    }
+    if let hit = lock.withLock({ cachedTags }) { return hit }
+    let read = readTags()
+    lock.withLock { cachedTags = read }
+    return read
   }
 
   private var cachedTags: (tags: [String: String], warnings: [String])?
@@ -105,8 +103,18 @@ final class NativeGit: @unchecked Sendable {
     return (tags, warnings)
   }
 
-  /// The commit an object leads to, through annotated tags.
+  /// The commit an object leads to, through annotated tags. Remembered: many tags often name
+  /// one commit.
   func peel(_ sha: String) throws -> String {
+    if let hit = lock.withLock({ peeled[sha] }) { return hit }
+    let commit = try peelUncached(sha)
+    lock.withLock { peeled[sha] = commit }
+    return commit
+  }
+
+  private var peeled: [String: String] = [:]
+
+  private func peelUncached(_ sha: String) throws -> String {
     var current = sha
     for _ in 0..<GitLimits.maxTagNesting {
       let (kind, data) = try store.read(current)
@@ -284,7 +292,17 @@ final class NativeGit: @unchecked Sendable {
     String(String(text).unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : Character($0) }.prefix(120))
   }
 
+  /// `packed-refs`, read once (a repository can hold tens of thousands of tags there).
   private func packedRefs() -> [String: String] {
+    if let hit = lock.withLock({ cachedPackedRefs }) { return hit }
+    let refs = readPackedRefs()
+    lock.withLock { cachedPackedRefs = refs }
+    return refs
+  }
+
+  private var cachedPackedRefs: [String: String]?
+
+  private func readPackedRefs() -> [String: String] {
     let text = (try? String(contentsOfFile: "\(commonDirectory)/packed-refs", encoding: .utf8)) ?? ""
     var refs: [String: String] = [:]
     for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.hasPrefix("^") {
