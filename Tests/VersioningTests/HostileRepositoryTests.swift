@@ -272,7 +272,8 @@ import Testing
     let objects = dir.file(".git/objects/\(hex.prefix(2))")
     try FileManager.default.createDirectory(atPath: objects, withIntermediateDirectories: true)
     let path = "\(objects)/\(hex.dropFirst(2))"
-    let script = "import zlib,sys\nc=zlib.compressobj(9)\nout=[c.compress(b'commit 300000000\\0')]\nz=bytes(1<<20)\nfor _ in range(300): out.append(c.compress(z))\nout.append(c.flush())\nopen(sys.argv[1],'wb').write(b''.join(out))\n"
+    let script =
+      "import zlib,sys\nc=zlib.compressobj(9)\nout=[c.compress(b'commit 300000000\\0')]\nz=bytes(1<<20)\nfor _ in range(300): out.append(c.compress(z))\nout.append(c.flush())\nopen(sys.argv[1],'wb').write(b''.join(out))\n"
     #expect(try runCommand("/usr/bin/python3", ["-c", script, path]).status == 0)
     func error() -> String {
       do {
