@@ -59,6 +59,18 @@ struct RepositoryReaderAgreementTests {
       try repo.git("tag", "v1.2.0")
       try repo.emptyCommits(["fix(io): windows\r\n\r\nA body.\r\n\r\nBREAKING CHANGE: paths changed\r\n"])
     },
+    Case(name: "a hundred higher tags on an unmerged commit", version: "1.1.0", previous: "1.0.0") { repo in
+      try repo.commit("feat: start")
+      try repo.git("tag", "v1.0.0")
+      try repo.git("checkout", "-q", "-b", "side")
+      let side = try repo.commit("feat: side", file: "side.txt")
+      try repo.git("checkout", "-q", "main")
+      try repo.commit("feat: main")
+      let refs = (1...100).map { "create refs/tags/v2.\($0).0 \(side)\n" }.joined()
+      try refs.write(toFile: repo.directory.file("refs.txt"), atomically: true, encoding: .utf8)
+      #expect(try runCommand("/bin/sh", ["-c", "git -C '\(repo.path)' update-ref --stdin < '\(repo.directory.file("refs.txt"))'"]).status == 0)
+      try FileManager.default.removeItem(atPath: repo.directory.file("refs.txt"))
+    },
     Case(name: "tags at a blob and a tree are passed over", version: "1.1.0", previous: "1.0.0") { repo in
       try repo.commit("feat: start")
       try repo.git("tag", "-a", "v1.0.0", "-m", "1.0.0")

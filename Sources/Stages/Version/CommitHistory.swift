@@ -40,15 +40,25 @@ struct LocalCommitHistory: CommitHistory {
 struct GitHubCommitHistory: CommitHistory {
   let repo: GitHubRepository
   let head: String
-  /// Candidate tags checked for ancestry, highest first; bounds the requests on repositories
-  /// with many release branches.
+  /// Commits checked for ancestry (candidate tags highest first, one request per distinct
+  /// commit); bounds the requests on repositories with many release branches.
   var maxCandidates = 30
   var kind: String { "github-api" }
 
   func release(prefix: String) async throws -> ReleaseHistory {
-    let candidates = ReleaseTags.candidates(try await repo.tags().map(\.name), prefix: prefix)
+    let tags = try await repo.tags()
+    let commitOf = Dictionary(tags.map { ($0.name, $0.commit.sha) }) { first, _ in first }
+    let candidates = ReleaseTags.candidates(tags.map(\.name), prefix: prefix)
     var warnings: [String] = []
-    for (tag, version) in candidates.prefix(maxCandidates) {
+    // Commits already found not to be ancestors: thousands of tags on one unmerged commit
+    // cost one request, as they cost one lookup locally.
+    var passed: Set<String> = []
+    var requests = 0
+    for (tag, version) in candidates {
+      if let commit = commitOf[tag], passed.contains(commit) { continue }
+      guard requests < maxCandidates else { break }
+      requests += 1
+      if let commit = commitOf[tag] { passed.insert(commit) }
       let comparison: GitHubComparison
       do { comparison = try await repo.compare(tag, head) } catch GitHubError.notFound {
         // A tag at a blob or tree has no commit to compare: passed over, as the local readers do.
