@@ -190,6 +190,10 @@ struct VersionStageTests {
     try repo.git("tag", "v1.0.9223372036854775807")
     try repo.commit("fix: more")
     await #expect { _ = try await run(repo, ["INPUT_SOURCE": "conventional"]) } throws: { $0 is StageFailure && "\($0)".contains("v1.0.9223372036854775807") }
+    // Where the bump is not the answer, it is only a warning.
+    let tags = try await run(repo, ["INPUT_SOURCE": "tags"])
+    #expect(tags.outputs["version"] == "1.0.9223372036854775807")
+    #expect(tags.outputs["next-version"] == "1.0.9223372036854775807")
     await #expect { _ = try await run(repo, ["INPUT_SOURCE": "conventional", "INPUT_INITIAL-VERSION": "1.0.9223372036854775808"]) } throws: {
       ($0 as? InputError)?.input == "initial-version"
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import Versioning
@@ -26,5 +27,21 @@ import Testing
     } throws: { error in
       "\(error)".hasPrefix("git rev-parse: ") && "\(error)".contains("HEAD")
     }
+  }
+
+  /// posix_spawn, not Foundation's Process (which crashes intermittently on Linux): the
+  /// directory, the environment, stdin from /dev/null, a signal's status, a missing program.
+  @Test func directoryEnvironmentAndStatus() throws {
+    let r = try Subprocess.run("/bin/sh", ["-c", "pwd; echo \"$GANTRY_X\"; cat"], environment: ["GANTRY_X": "a b"], directory: "/tmp")
+    #expect(String(decoding: r.stdout, as: UTF8.self) == "/tmp\na b\n")
+    #expect(try Subprocess.run("/bin/sh", ["-c", "kill -9 $$"]).status == 137)
+    #expect(throws: Subprocess.SpawnError.self) { try Subprocess.run("/nonexistent/program", []) }
+    // Many at once from many threads: none crashes, each gets its own output.
+    let results = Mutex<[String]>([])
+    DispatchQueue.concurrentPerform(iterations: 64) { i in
+      let out = (try? Subprocess.run("/bin/echo", ["\(i)"]).stdout).map { String(decoding: $0, as: UTF8.self) } ?? ""
+      results.withLock { $0.append(out) }
+    }
+    #expect(Set(results.withLock { $0 }) == Set((0..<64).map { "\($0)\n" }))
   }
 }

@@ -77,16 +77,22 @@ public struct VersionStage: Stage {
     let repo = try? GitRepository(path: directory)
     let envSHA = try Self.commitSHA(env.sha, name: "GITHUB_SHA")
     var sha = shaInput ?? envSHA ?? (try? repo?.head()) ?? ""
+    var readHistory = true
     if let repo, !sha.isEmpty, !repo.isShallow, try inputs.choice("history") != "github-api" {
       do { sha = try repo.resolveCommit(sha) } catch let e as VersionSourceError {
-        guard shaInput == nil, let head = try? repo.head() else {
-          throw StageFailure("sha \(sha): \(e.description) at \(directory): check out that commit, or leave sha unset to version HEAD", title: "version failed")
+        if shaInput == nil, let head = try? repo.head() {
+          context.log.warning("GITHUB_SHA \(sha.prefix(12)) is not in the checkout at \(directory); versioning its HEAD \(head.prefix(12)) (set sha to choose the commit)")
+          sha = head
+        } else if source == "file" {
+          // The file gives the version; only previous-version and the changelog need history.
+          context.log.warning("sha \(sha.prefix(12)): \(e.description); previous-version and changelog are left empty")
+          readHistory = false
+        } else {
+          throw StageFailure("sha \(sha.prefix(12)): \(e.description) at \(directory): check out that commit, or leave sha unset to version HEAD", title: "version failed")
         }
-        context.log.warning("GITHUB_SHA \(sha.prefix(12)) is not in the checkout at \(directory); versioning its HEAD \(head.prefix(12)) (set sha to choose the commit)")
-        sha = head
       }
     }
-    let history = try chooseHistory(context, repo: repo, directory: directory, sha: sha, needed: source != "file")
+    let history = readHistory ? try chooseHistory(context, repo: repo, directory: directory, sha: sha, needed: source != "file") : nil
     let found = try await history?.release(prefix: prefix)
     for warning in found?.warnings ?? [] { context.log.warning(warning) }
     let last = found?.last
@@ -95,8 +101,15 @@ public struct VersionStage: Stage {
     let bump = commits.map(\.bump).max() ?? .none
     let next: SemVer
     do { next = try bump.apply(to: previous, majorOnZero: majorOnZero) } catch let e as SemVerError {
-      guard last != nil else { throw InputError("initial-version", "\(e.description); a \(bump.rawValue) bump is due") }
-      throw StageFailure("the latest release tag \(last?.tag ?? ""): \(e.description); a \(bump.rawValue) bump is due", title: "version failed")
+      // Fatal only when the bumped version is the answer (conventional, without release-as).
+      if source != "conventional" || inputs.string("release-as") != nil {
+        context.log.warning("next-version: \(e.description); left at \(previous)")
+        next = previous
+      } else if last == nil {
+        throw InputError("initial-version", "\(e.description); a \(bump.rawValue) bump is due")
+      } else {
+        throw StageFailure("the latest release tag \(last?.tag ?? ""): \(e.description); a \(bump.rawValue) bump is due", title: "version failed")
+      }
     }
 
     let version: SemVer
