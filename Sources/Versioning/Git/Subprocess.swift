@@ -40,6 +40,7 @@ public enum Subprocess {
     // Close-on-exec: a child started meanwhile by another thread must not keep these ends
     // (it would hold our pipe open); dup2 onto 1 and 2 clears the flag in this child.
     for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+    closeOnExecAll()
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -63,16 +64,18 @@ public enum Subprocess {
       close(errPipe[0])
       throw SpawnError(description: "cannot run \(executable): \(String(cString: strerror(spawned)))")
     }
-    let group = DispatchGroup()
+    // stderr on a thread of its own, not a dispatch queue: a caller that occupies the global
+    // queue's threads (many subprocesses at once) would otherwise starve its own reader.
+    let done = DispatchSemaphore(value: 0)
     nonisolated(unsafe) var errData = Data()
     let errFD = errPipe[0]
-    group.enter()
-    DispatchQueue.global().async {
+    let reader = Thread {
       errData = readAll(errFD)
-      group.leave()
+      done.signal()
     }
+    reader.start()
     let outData = readAll(outPipe[0])
-    group.wait()
+    done.wait()
     close(outPipe[0])
     close(errPipe[0])
     var status: Int32 = 0
@@ -80,6 +83,18 @@ public enum Subprocess {
     // Exit code, or 128 + signal as a shell reports it.
     let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     return Result(status: code, stdout: outData, stderr: errData)
+  }
+
+  /// Marks every open descriptor above 2 close-on-exec, so the child gets only its three
+  /// (as Process does by closing them): no socket or pipe of this process is held open by a
+  /// git that outlives a request. The flag only matters at exec; this process is unaffected.
+  private static func closeOnExecAll() {
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
+    for name in names {
+      guard let fd = Int32(name), fd > 2 else { continue }
+      let flags = fcntl(fd, F_GETFD)
+      if flags >= 0, flags & FD_CLOEXEC == 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+    }
   }
 
   private static func readAll(_ fd: Int32) -> Data {
