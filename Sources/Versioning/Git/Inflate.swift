@@ -64,8 +64,10 @@ enum GitLimits {
   /// The longest delta chain followed. git's own packer allows at most 4095 (`pack.depth`);
   /// the chain is followed in a loop, not by recursion, so a deep chain cannot exhaust a stack.
   static let maxDeltaDepth = 4095
-  /// Annotated tags pointing at annotated tags, peeled at most this deep.
-  static let maxTagNesting = 64
+  /// Annotated tags pointing at annotated tags, peeled at most this deep. git peels without
+  /// a limit (a chain cannot loop in a sound store: each tag names its target by hash); this
+  /// only stops a corrupt store whose tag objects point at each other.
+  static let maxTagNesting = 4096
 }
 
 /// A git object store that cannot be read as expected: corrupt, truncated or malicious.
