@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers import downward only (README "Layout", DESIGN.md):
 // gantry → GantryCLI → Stages → (OCI, Versioning, Health, GitHub) → HTTP → CCurl; ActionsCore below
-// Stages; Versioning → CZlib.
+// Stages; Versioning → CZlib, Crypto (SHA-1 of packs).
 let package = Package(
   name: "gantry",
   platforms: [.macOS(.v13)],
@@ -24,7 +24,7 @@ let package = Package(
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
     .target(name: "HTTP", dependencies: ["CCurl"]),
     .target(name: "ActionsCore"),
-    .target(name: "Versioning", dependencies: ["CZlib", "TOMLKit"]),
+    .target(name: "Versioning", dependencies: ["CZlib", "TOMLKit", .product(name: "Crypto", package: "swift-crypto")]),
     .target(name: "OCI", dependencies: ["HTTP", .product(name: "Crypto", package: "swift-crypto")]),
     .target(name: "Health", dependencies: ["HTTP"]),
     .target(name: "GitHub", dependencies: ["HTTP"]),
@@ -37,7 +37,7 @@ let package = Package(
     .target(name: "TestSupport", dependencies: ["HTTP", "OCI", "Versioning", .product(name: "Crypto", package: "swift-crypto")]),
     .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
     .testTarget(name: "ActionsCoreTests", dependencies: ["ActionsCore"]),
-    .testTarget(name: "VersioningTests", dependencies: ["Versioning", "TestSupport"]),
+    .testTarget(name: "VersioningTests", dependencies: ["Versioning", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
     .testTarget(name: "HealthTests", dependencies: ["Health"]),
     .testTarget(name: "OCITests", dependencies: ["OCI", "TestSupport"]),
     .testTarget(name: "StagesTests", dependencies: ["Stages", "ActionsCore", "GantryCLI", "OCI", "GitHub", "HTTP", "TestSupport"]),

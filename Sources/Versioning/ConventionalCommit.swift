@@ -11,7 +11,8 @@ public struct ConventionalCommit: Sendable, Equatable {
 
   public init(sha: String, message: String) {
     self.sha = sha
-    let lines = message.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    // CRLF line ends (commits made on Windows, or through some web editors) read as LF.
+    let lines = message.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     subject = lines.first?.trimmingSpacesOnly() ?? ""
     let footerBreaking = lines.dropFirst().contains { $0.hasPrefix("BREAKING CHANGE:") || $0.hasPrefix("BREAKING-CHANGE:") }
     // type(scope)!: description
@@ -58,17 +59,33 @@ public struct ConventionalCommit: Sendable, Equatable {
 public enum Bump: String, Sendable, Comparable, CaseIterable {
   case none, patch, minor, major
 
-  public static func < (a: Bump, b: Bump) -> Bool { allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)! }
+  private var rank: Int {
+    switch self {
+    case .none: 0
+    case .patch: 1
+    case .minor: 2
+    case .major: 3
+    }
+  }
 
-  /// Applies the bump. With `zeroMajorBreaking` false (semantic-release's default for 0.x is
+  public static func < (a: Bump, b: Bump) -> Bool { a.rank < b.rank }
+
+  /// Applies the bump. With `majorOnZero` false (semantic-release's default for 0.x is
   /// not to leave 0 on a breaking change; many teams prefer to stay), a breaking change on
   /// 0.y.z bumps the minor instead.
-  public func apply(to v: SemVer, majorOnZero: Bool = false) -> SemVer {
+  /// - Throws: ``SemVerError`` when the number to raise is already Int.max (a tag such as
+  ///   `v1.0.9223372036854775807` can be pushed by anyone who can push tags).
+  public func apply(to v: SemVer, majorOnZero: Bool = false) throws -> SemVer {
+    func raise(_ n: Int, _ part: String) throws -> Int {
+      let (r, overflow) = n.addingReportingOverflow(1)
+      guard !overflow else { throw SemVerError(text: v.description, reason: "its \(part) number cannot be raised (\(n) is the largest Gantry handles)") }
+      return r
+    }
     switch self {
     case .none: return v
-    case .patch: return SemVer(v.major, v.minor, v.patch + 1)
-    case .minor: return SemVer(v.major, v.minor + 1, 0)
-    case .major: return v.major == 0 && !majorOnZero ? SemVer(0, v.minor + 1, 0) : SemVer(v.major + 1, 0, 0)
+    case .patch: return SemVer(v.major, v.minor, try raise(v.patch, "patch"))
+    case .minor: return SemVer(v.major, try raise(v.minor, "minor"), 0)
+    case .major: return v.major == 0 && !majorOnZero ? SemVer(0, try raise(v.minor, "minor"), 0) : SemVer(try raise(v.major, "major"), 0, 0)
     }
   }
 }

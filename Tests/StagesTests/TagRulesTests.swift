@@ -15,6 +15,22 @@ import Versioning
     return try TagRules.plan(r).map(\.tag)
   }
 
+  /// An invalid tag made by the prefix or the suffix names that input, not version or sha.
+  @Test func affixErrorsNameTheAffix() throws {
+    func culprit(_ configure: (inout TagRequest) -> Void, kinds: [TagKind]? = nil) -> String? {
+      do {
+        _ = try plan("production", "1.2.3", kinds: kinds, configure: configure)
+        return nil
+      } catch { return (error as? InputError)?.input }
+    }
+    #expect(culprit { $0.prefix = "bad prefix/" } == "tag-prefix")
+    #expect(culprit { $0.prefix = "-" } == "tag-prefix")
+    #expect(culprit { $0.suffix = "/x" } == "tag-suffix")
+    #expect(culprit { $0.suffix = String(repeating: "s", count: 130) } == "tag-suffix")
+    #expect(culprit({ $0.prefix = "p:" }, kinds: [.sha]) == "tag-prefix")
+    #expect(culprit({ $0.suffix = " " }, kinds: [.sha]) == "tag-suffix")
+  }
+
   @Test func productionStableRelease() throws {
     #expect(try plan("production", "1.2.3") == ["1.2.3", "1.2", "1", "latest"])
   }

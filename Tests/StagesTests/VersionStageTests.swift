@@ -118,4 +118,84 @@ struct VersionStageTests {
     await #expect { _ = try await run(repo, ["INPUT_SOURCE": "file"]) } throws: { ($0 as? InputError)?.input == "file" }
     await #expect { _ = try await run(repo, ["INPUT_SOURCE": "conventional", "INPUT_RELEASE-AS": "1.0"]) } throws: { ($0 as? InputError)?.input == "release-as" }
   }
+
+  /// The sha input is the commit whose history is read: `version` and `snapshot-tag` describe
+  /// the same commit, with git, natively and through the API.
+  @Test func historyIsReadFromTheShaInput() async throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: start")
+    try repo.git("tag", "v1.0.0")
+    let old = try repo.commit("fix: one")
+    try repo.commit("feat!: two")
+    let env = ["INPUT_SOURCE": "conventional", "INPUT_SHA": old]
+    let local = try await run(repo, env)
+    #expect(local.outputs["version"] == "1.0.1")
+    #expect(local.outputs["sha"] == old)
+    #expect(local.outputs["snapshot-tag"] == "1.0.1-SNAPSHOT-\(old.prefix(7))")
+    // Abbreviated: resolved to the full name.
+    #expect(try await run(repo, env.merging(["INPUT_SHA": String(old.prefix(10))]) { $1 }).outputs["sha"] == old)
+    let copy = try TempDirectory(prefix: "gantry-native")
+    #expect(try runCommand("/bin/cp", ["-a", repo.path, copy.file("r")]).status == 0)
+    #expect(try runCommand("/bin/chown", ["-R", "4242:4242", copy.file("r")]).status == 0)
+    let native = try await runStage(VersionStage.self, env.merging(["GITHUB_WORKSPACE": copy.file("r")]) { $1 })
+    #expect(native.outputs["version"] == "1.0.1")
+    let api = try GitHubAPIServer(repository: repo.path)
+    let remote = try await runStage(
+      VersionStage.self,
+      env.merging(["GITHUB_WORKSPACE": "/nonexistent", "GITHUB_REPOSITORY": "acme/app", "GITHUB_API_URL": api.apiURL(enterprise: false), "INPUT_GITHUB-TOKEN": api.token]) { $1 })
+    #expect(remote.outputs["version"] == "1.0.1")
+    #expect(remote.outputs["changelog"] == local.outputs["changelog"])
+
+    // A sha the checkout does not have is refused, naming sha; a GITHUB_SHA it does not have
+    // (another ref checked out) versions HEAD, with a warning.
+    await #expect { _ = try await run(repo, env.merging(["INPUT_SHA": String(repeating: "e", count: 40)]) { $1 }) } throws: { "\($0)".contains("sha eeeeeee") }
+    let log = MemoryLogSink()
+    let head = try repo.git("rev-parse", "HEAD")
+    let r = try await runStage(VersionStage.self, ["GITHUB_WORKSPACE": repo.path, "INPUT_SOURCE": "conventional", "GITHUB_SHA": String(repeating: "e", count: 40)], log: log)
+    #expect(r.outputs["sha"] == head)
+    #expect(r.outputs["version"] == "2.0.0")
+    #expect(log.lines.contains { $0.contains("GITHUB_SHA eeeeeeeeeeee is not in the checkout") })
+  }
+
+  /// Input checks name the input at fault; tag-prefix none selects unprefixed tags.
+  @Test func versionInputsAreCheckedAndNamed() async throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: start")
+    try repo.git("tag", "01.2.0")
+    try repo.git("tag", "1.5.0")
+    try repo.commit("fix: one")
+    for bad in ["ab:cd/e", "abc", "xyz1234", String(repeating: "a", count: 65)] {
+      await #expect { _ = try await run(repo, ["INPUT_SHA": bad]) } throws: { ($0 as? InputError)?.input == "sha" }
+    }
+    for bad in ["a b", "v..", "x~", "-v", "a\u{1b}b"] {
+      await #expect { _ = try await run(repo, ["INPUT_TAG-PREFIX": bad]) } throws: { ($0 as? InputError)?.input == "tag-prefix" }
+    }
+    // `tag-prefix: 0` is a prefix, not a broken initial-version.
+    let zero = try await run(repo, ["INPUT_SOURCE": "conventional", "INPUT_TAG-PREFIX": "0"])
+    #expect(zero.outputs["previous-version"] == "1.2.0")
+    #expect(zero.outputs["tag"] == "01.2.1")
+    let none = try await run(repo, ["INPUT_SOURCE": "conventional", "INPUT_TAG-PREFIX": "none"])
+    #expect(none.outputs["previous-version"] == "1.5.0")
+    #expect(none.outputs["tag"] == "1.5.1")
+    await #expect { _ = try await run(repo, ["INPUT_INITIAL-VERSION": "1.x"]) } throws: { ($0 as? InputError)?.input == "initial-version" }
+  }
+
+  /// A release tag or initial-version at Int.max: a clean error when a bump is due, no trap.
+  @Test func versionsAtIntMaxFailCleanly() async throws {
+    let repo = try TempGitRepo()
+    try repo.commit("fix: start")
+    await #expect {
+      _ = try await run(repo, ["INPUT_SOURCE": "conventional", "INPUT_INITIAL-VERSION": "1.0.9223372036854775807"])
+    } throws: { ($0 as? InputError)?.input == "initial-version" && "\($0)".contains("cannot be raised") }
+    try repo.git("tag", "v1.0.9223372036854775807")
+    try repo.commit("fix: more")
+    await #expect { _ = try await run(repo, ["INPUT_SOURCE": "conventional"]) } throws: { $0 is StageFailure && "\($0)".contains("v1.0.9223372036854775807") }
+    // Where the bump is not the answer, it is only a warning.
+    let tags = try await run(repo, ["INPUT_SOURCE": "tags"])
+    #expect(tags.outputs["version"] == "1.0.9223372036854775807")
+    #expect(tags.outputs["next-version"] == "1.0.9223372036854775807")
+    await #expect { _ = try await run(repo, ["INPUT_SOURCE": "conventional", "INPUT_INITIAL-VERSION": "1.0.9223372036854775808"]) } throws: {
+      ($0 as? InputError)?.input == "initial-version"
+    }
+  }
 }

@@ -24,13 +24,13 @@ import Testing
     #expect(c.breaking == breaking)
   }
 
-  @Test func bumps() {
-    #expect(Bump.patch.apply(to: SemVer(1, 2, 3)) == SemVer(1, 2, 4))
-    #expect(Bump.minor.apply(to: SemVer(1, 2, 3)) == SemVer(1, 3, 0))
-    #expect(Bump.major.apply(to: SemVer(1, 2, 3)) == SemVer(2, 0, 0))
-    #expect(Bump.major.apply(to: SemVer(0, 4, 1)) == SemVer(0, 5, 0))
-    #expect(Bump.major.apply(to: SemVer(0, 4, 1), majorOnZero: true) == SemVer(1, 0, 0))
-    #expect(Bump.none.apply(to: SemVer(1, 0, 0)) == SemVer(1, 0, 0))
+  @Test func bumps() throws {
+    #expect(try Bump.patch.apply(to: SemVer(1, 2, 3)) == SemVer(1, 2, 4))
+    #expect(try Bump.minor.apply(to: SemVer(1, 2, 3)) == SemVer(1, 3, 0))
+    #expect(try Bump.major.apply(to: SemVer(1, 2, 3)) == SemVer(2, 0, 0))
+    #expect(try Bump.major.apply(to: SemVer(0, 4, 1)) == SemVer(0, 5, 0))
+    #expect(try Bump.major.apply(to: SemVer(0, 4, 1), majorOnZero: true) == SemVer(1, 0, 0))
+    #expect(try Bump.none.apply(to: SemVer(1, 0, 0)) == SemVer(1, 0, 0))
   }
 
   @Test func changelogGroupsAndEscapes() {

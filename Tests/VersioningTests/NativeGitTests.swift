@@ -16,20 +16,20 @@ import Testing
     var parsed: [ConventionalCommit]
     var tagCommits: [String?]
 
-    init(_ repo: GitRepository, prefix: String = "v", tags: [String]) throws {
+    init(_ repo: GitRepository, prefix: String = "v", tags: [String], tip: String? = nil) throws {
       head = try repo.head()
       shallow = repo.isShallow
-      latest = try repo.latestTag(prefix: prefix)?.tag
-      let since = try repo.commits(since: latest)
+      latest = try repo.latestTag(prefix: prefix, from: tip)?.tag
+      let since = try repo.commits(since: latest, to: tip)
       commits = since.map(\.sha)
       parsed = since
       tagCommits = tags.map { repo.commit(ofTag: $0) }
     }
   }
 
-  func compare(_ path: String, prefix: String = "v", tags: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> Answers {
-    let program = try Answers(GitRepository(path: path, reader: .program("/usr/bin/git")), prefix: prefix, tags: tags)
-    let native = try Answers(GitRepository(path: path, reader: .native), prefix: prefix, tags: tags)
+  func compare(_ path: String, prefix: String = "v", tags: [String], tip: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws -> Answers {
+    let program = try Answers(GitRepository(path: path, reader: .program("/usr/bin/git")), prefix: prefix, tags: tags, tip: tip)
+    let native = try Answers(GitRepository(path: path, reader: .native), prefix: prefix, tags: tags, tip: tip)
     #expect(native == program, sourceLocation: sourceLocation)
     return native
   }
@@ -143,5 +143,136 @@ import Testing
     } throws: { error in
       "\(error)".contains("without commits")
     }
+  }
+
+  /// Commits with exact message bytes (and an optional `encoding` header), through
+  /// `git fast-import`: what a hostile or unusual client can write.
+  func importCommits(_ repo: TempGitRepo, _ commits: [(message: [UInt8], encoding: String?)]) throws {
+    let branch = try repo.git("symbolic-ref", "HEAD")
+    var stream: [UInt8] = []
+    let start = Int(Date().timeIntervalSince1970) + 1
+    for (i, c) in commits.enumerated() {
+      stream += Array("commit \(branch)\ncommitter T <t@example.com> \(start + i) +0000\n".utf8)
+      if let e = c.encoding { stream += Array("encoding \(e)\n".utf8) }
+      stream += Array("data \(c.message.count)\n".utf8) + c.message + Array("\n".utf8)
+      if i == 0 { stream += Array("from \(branch)^0\n".utf8) }
+      stream += Array("\n".utf8)
+    }
+    let file = repo.directory.file(".fast-import")
+    #expect(FileManager.default.createFile(atPath: file, contents: Data(stream)))
+    defer { try? FileManager.default.removeItem(atPath: file) }
+    let r = try runCommand("/bin/sh", ["-c", "git -C '\(repo.path)' fast-import --quiet < '\(file)'"])
+    #expect(r.status == 0, "\(r.stderr)")
+  }
+
+  /// 0x1E/0x1F in a message cannot forge a commit: the git program's output is NUL-separated.
+  @Test func messagesCannotForgeCommits() throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: start")
+    try repo.git("tag", "v1.0.0")
+    let forged = "fix: innocent\u{1e}\n\(String(repeating: "0", count: 40))\u{1f}feat!: forged\u{1e}"
+    try importCommits(repo, [(Array(forged.utf8), nil)])
+    let answers = try compare(repo.path, tags: [])
+    #expect(answers.parsed.map(\.bump) == [.patch])
+    #expect(answers.commits.count == 1)
+  }
+
+  /// A `BREAKING CHANGE:` footer after CRLF line ends is found by both readers.
+  @Test func crlfMessagesParseLikeLF() throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: start")
+    try repo.git("tag", "v1.0.0")
+    try importCommits(repo, [(Array("fix(api): a\r\n\r\nBody.\r\n\r\nBREAKING CHANGE: b\r\n".utf8), nil)])
+    let answers = try compare(repo.path, tags: [])
+    #expect(answers.parsed.first?.breaking == true)
+    #expect(answers.parsed.first?.scope == "api")
+    #expect(answers.parsed.first?.bump == .major)
+  }
+
+  /// A commit with an `encoding ISO-8859-1` header reads as git re-encodes it.
+  @Test func latin1CommitsAreReencoded() throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: start")
+    try importCommits(repo, [([UInt8]("fix: caf".utf8) + [0xe9, 0x20, 0xe0, 0x20, 0xc9, 0x74, 0xe9], "ISO-8859-1")])
+    let answers = try compare(repo.path, tags: [])
+    #expect(answers.parsed.last?.subject == "fix: café à Été")
+  }
+
+  /// Tags without the prefix are never releases when a prefix is set; the empty prefix
+  /// selects only bare versions.
+  @Test func unprefixedTagsAreNotReleases() throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: start")
+    try repo.git("tag", "v1.0.0")
+    try repo.commit("feat: more")
+    try repo.git("tag", "2.0.0")
+    try repo.git("tag", "release-3.0.0")
+    try repo.commit("fix: last")
+    #expect(try compare(repo.path, tags: []).latest == "v1.0.0")
+    #expect(try compare(repo.path, prefix: "", tags: []).latest == "2.0.0")
+    #expect(try compare(repo.path, prefix: "release-", tags: []).latest == "release-3.0.0")
+  }
+
+  /// Tags pointing at a blob or a tree, a ref that is not an object name, and annotated
+  /// tags nested 20 deep: passed over (natively with a warning naming each), as git does.
+  @Test func unreadableTagsArePassedOver() throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: start")
+    try repo.git("tag", "-a", "nest0", "-m", "0")
+    for i in 1..<20 { try repo.git("-c", "advice.nestedTag=false", "tag", "-a", i == 19 ? "v5.0.0" : "nest\(i)", "-m", "\(i)", "nest\(i - 1)") }
+    try repo.commit("fix: after")
+    try repo.git("tag", "v9.0.0", try repo.git("hash-object", "-w", repo.directory.file("log.txt")))
+    try repo.git("tag", "v8.0.0", "HEAD^{tree}")
+    try "not an object name\n".write(toFile: repo.directory.file(".git/refs/tags/v7.0.0"), atomically: true, encoding: .utf8)
+    let answers = try compare(repo.path, tags: ["v5.0.0"])
+    #expect(answers.latest == "v5.0.0")
+    #expect(answers.commits.count == 1)
+    var warnings: [String] = []
+    _ = try GitRepository(path: repo.path, reader: .native).latestTag(prefix: "v") { warnings.append($0) }
+    #expect(warnings.contains { $0.contains("v9.0.0") && $0.contains("blob") })
+    #expect(warnings.contains { $0.contains("v8.0.0") && $0.contains("tree") })
+    #expect(warnings.contains { $0.contains("v7.0.0") })
+  }
+
+  /// The history is read from the commit asked for, not HEAD.
+  @Test func historyFromAGivenCommit() throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: start")
+    try repo.git("tag", "v1.0.0")
+    let old = try repo.commit("fix: one")
+    try repo.commit("feat: two")
+    try repo.git("tag", "v1.1.0")
+    let answers = try compare(repo.path, tags: [], tip: old)
+    #expect(answers.latest == "v1.0.0")
+    #expect(answers.parsed.map(\.subject) == ["fix: one"])
+    for reader in [GitRepository.Reader.program("/usr/bin/git"), .native] {
+      let r = try GitRepository(path: repo.path, reader: reader)
+      #expect(try r.resolveCommit(old) == old)
+      #expect(try r.resolveCommit(String(try r.head().prefix(7))) == (try r.head()))
+      #expect(throws: VersionSourceError.self) { try r.resolveCommit(String(repeating: "e", count: 40)) }
+    }
+  }
+
+  /// Thousands of higher tags on commits HEAD cannot reach: one pass, same answer.
+  @Test func thousandsOfUnreachableHigherTags() throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: start")
+    try repo.git("tag", "v1.0.0")
+    try repo.git("checkout", "-q", "-b", "side")
+    let side = try repo.commit("feat: side", file: "side.txt")
+    try repo.git("checkout", "-q", "main")
+    try repo.commit("fix: main")
+    // Written as packed refs: 3,000 `git tag` runs would take a minute.
+    var packed = "# pack-refs with: peeled fully-peeled sorted\n"
+    for i in 1...3_000 { packed += "\(side) refs/tags/v2.\(i).0\n" }
+    let existing = (try? String(contentsOfFile: repo.directory.file(".git/packed-refs"), encoding: .utf8)) ?? ""
+    try (packed + existing.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0 + "\n" }.joined()).write(
+      toFile: repo.directory.file(".git/packed-refs"), atomically: true, encoding: .utf8)
+    let clock = ContinuousClock()
+    var answers: Answers?
+    let elapsed = try clock.measure { answers = try compare(repo.path, tags: ["v2.3000.0"]) }
+    #expect(answers?.latest == "v1.0.0")
+    #expect(answers?.tagCommits == [side])
+    print("3,000 unreachable higher tags, both readers: \(elapsed)")
   }
 }

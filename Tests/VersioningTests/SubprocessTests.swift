@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import Versioning
@@ -26,5 +27,26 @@ import Testing
     } throws: { error in
       "\(error)".hasPrefix("git rev-parse: ") && "\(error)".contains("HEAD")
     }
+  }
+
+  /// posix_spawn, not Foundation's Process (which crashes intermittently on Linux): the
+  /// directory, the environment, stdin from /dev/null, a signal's status, a missing program.
+  @Test func directoryEnvironmentAndStatus() throws {
+    let r = try Subprocess.run("/bin/sh", ["-c", "pwd; echo \"$GANTRY_X\"; cat"], environment: ["GANTRY_X": "a b"], directory: "/tmp")
+    #expect(String(decoding: r.stdout, as: UTF8.self) == "/tmp\na b\n")
+    #expect(try Subprocess.run("/bin/sh", ["-c", "kill -9 $$"]).status == 137)
+    #expect(throws: Subprocess.SpawnError.self) { try Subprocess.run("/nonexistent/program", []) }
+    // Several at once from threads of their own: none crashes, each gets its own output.
+    let results = Mutex<[String]>([])
+    let finished = DispatchSemaphore(value: 0)
+    for i in 0..<16 {
+      Thread {
+        let out = (try? Subprocess.run("/bin/echo", ["\(i)"]).stdout).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        results.withLock { $0.append(out) }
+        finished.signal()
+      }.start()
+    }
+    for _ in 0..<16 { finished.wait() }
+    #expect(Set(results.withLock { $0 }) == Set((0..<16).map { "\($0)\n" }))
   }
 }

@@ -108,7 +108,9 @@ public enum TagRules {
     func add(_ tag: String, _ kind: String, input: String, affix: Bool = true) throws {
       let full = affix ? r.prefix + tag + r.suffix : tag
       guard isValidTag(full) else {
-        throw InputError(input, "'\(full)' is not a valid image tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})")
+        // Blame what made the tag invalid: the value, else the prefix, else the suffix.
+        let culprit = !affix || !isValidTag(tag) ? input : (!isValidTag(r.prefix + tag) ? "tag-prefix" : "tag-suffix")
+        throw InputError(culprit, "'\(full)' is not a valid image tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})")
       }
       if !out.contains(where: { $0.tag == full }) { out.append(PlannedTag(tag: full, kind: kind)) }
     }

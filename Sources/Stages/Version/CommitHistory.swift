@@ -8,6 +8,8 @@ import Versioning
 struct ReleaseHistory {
   var last: (tag: String, version: SemVer)?
   var commits: [ConventionalCommit]
+  /// Tags passed over because they could not be read (named, for a warning each).
+  var warnings: [String] = []
 }
 
 /// Where the version stage reads tags and commits: the checkout, or the GitHub API when the
@@ -20,11 +22,15 @@ protocol CommitHistory: Sendable {
 
 struct LocalCommitHistory: CommitHistory {
   let repo: GitRepository
+  /// The commit whose history is read (the `sha` input, or HEAD).
+  let tip: String
   var kind: String { "git" }
 
   func release(prefix: String) async throws -> ReleaseHistory {
-    let last = try repo.latestTag(prefix: prefix)
-    return ReleaseHistory(last: last, commits: try repo.commits(since: last?.tag))
+    var warnings: [String] = []
+    let last = try repo.latestTag(prefix: prefix, from: tip) { warnings.append($0) }
+    let commits = try repo.commits(since: last?.commit, to: tip)
+    return ReleaseHistory(last: last.map { ($0.tag, $0.version) }, commits: commits, warnings: warnings)
   }
 }
 
@@ -34,22 +40,35 @@ struct LocalCommitHistory: CommitHistory {
 struct GitHubCommitHistory: CommitHistory {
   let repo: GitHubRepository
   let head: String
-  /// Candidate tags checked for ancestry, highest first; bounds the requests on repositories
-  /// with many release branches.
+  /// Commits checked for ancestry (candidate tags highest first, one request per distinct
+  /// commit); bounds the requests on repositories with many release branches.
   var maxCandidates = 30
   var kind: String { "github-api" }
 
   func release(prefix: String) async throws -> ReleaseHistory {
-    let candidates = try await repo.tags().compactMap { t -> (String, SemVer)? in
-      guard let v = SemVer.parse(t.name, prefix: prefix), !v.isPrerelease else { return nil }
-      return (t.name, v)
-    }.sorted { $0.1 > $1.1 }
-    for (tag, version) in candidates.prefix(maxCandidates) {
-      let comparison = try await repo.compare(tag, head)
+    let tags = try await repo.tags()
+    let commitOf = Dictionary(tags.map { ($0.name, $0.commit.sha) }) { first, _ in first }
+    let candidates = ReleaseTags.candidates(tags.map(\.name), prefix: prefix)
+    var warnings: [String] = []
+    // Commits already found not to be ancestors: thousands of tags on one unmerged commit
+    // cost one request, as they cost one lookup locally.
+    var passed: Set<String> = []
+    var requests = 0
+    for (tag, version) in candidates {
+      if let commit = commitOf[tag], passed.contains(commit) { continue }
+      guard requests < maxCandidates else { break }
+      requests += 1
+      if let commit = commitOf[tag] { passed.insert(commit) }
+      let comparison: GitHubComparison
+      do { comparison = try await repo.compare(tag, head) } catch GitHubError.notFound {
+        // A tag at a blob or tree has no commit to compare: passed over, as the local readers do.
+        warnings.append("tag \(tag) skipped: GitHub cannot compare it with \(head.prefix(12)) (it names no commit)")
+        continue
+      }
       guard comparison.status == "ahead" || comparison.status == "identical" else { continue }
-      return ReleaseHistory(last: (tag, version), commits: comparison.commits.map(Self.commit))
+      return ReleaseHistory(last: (tag, version), commits: comparison.commits.map(Self.commit), warnings: warnings)
     }
-    return ReleaseHistory(last: nil, commits: try await repo.history(head).map(Self.commit))
+    return ReleaseHistory(last: nil, commits: try await repo.history(head).map(Self.commit), warnings: warnings)
   }
 
   static func commit(_ c: GitHubCommit) -> ConventionalCommit {

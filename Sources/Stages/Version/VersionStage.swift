@@ -15,11 +15,11 @@ public struct VersionStage: Stage {
     InputDeclaration(
       "file", "version: manifest file (pyproject.toml, package.json, Cargo.toml, Chart.yaml, pom.xml, gradle.properties, VERSION or any file with `pattern`), relative to the workspace"),
     InputDeclaration("pattern", "version: regex whose first group is the version, for files Gantry does not know"),
-    InputDeclaration("tag-prefix", "version: prefix of release tags", default: "v"),
+    InputDeclaration("tag-prefix", "version: prefix of release tags; none for unprefixed tags (1.2.3). Tags without the prefix are not releases", default: "v"),
     InputDeclaration("release-as", "version: force this version (conventional source)"),
     InputDeclaration("initial-version", "version: the version before any tag exists", default: "0.0.0"),
     InputDeclaration("major-on-zero", "version: let a breaking change on 0.x bump to 1.0.0 (default: bump the minor)", kind: .boolean, default: "false"),
-    InputDeclaration("sha", "Commit SHA. Default: GITHUB_SHA"),
+    InputDeclaration("sha", "Commit SHA (7 to 64 hex digits); version reads the history from this commit. Default: GITHUB_SHA"),
     InputDeclaration("working-directory", "version: the checkout (default: GITHUB_WORKSPACE, else the current directory)"),
     InputDeclaration(
       "history", "version: where tags and commits are read: auto (the checkout when it has full history, else the GitHub API), git, github-api", kind: .choice(["auto", "git", "github-api"]),
@@ -64,27 +64,53 @@ public struct VersionStage: Stage {
     let directory =
       inputs.string("working-directory").map { $0.hasPrefix("/") ? $0 : (env.workspace ?? FileManager.default.currentDirectoryPath) + "/" + $0 }
       ?? env.workspace ?? FileManager.default.currentDirectoryPath
-    let prefix = inputs.string("tag-prefix", default: "v")
+    let prefix = try Self.tagPrefix(inputs)
     let majorOnZero = try inputs.bool("major-on-zero")
-    let initial: SemVer
-    do { initial = try SemVer(parsing: inputs.string("initial-version", default: "0.0.0"), prefix: prefix) } catch let e as SemVerError {
-      throw InputError("initial-version", e.description)
-    }
+    let initial = try Self.version(inputs, "initial-version", default: "0.0.0", prefix: prefix)
     var source = try inputs.choice("source") ?? "auto"
     let explicitFile = inputs.string("file").map { $0.hasPrefix("/") ? $0 : "\(directory)/\($0)" }
     if source == "auto" { source = (explicitFile != nil || ManifestFiles.find(in: directory) != nil) ? "file" : "tags" }
 
-    // The last release and the commits since. A file source uses them when a history is at
-    // hand (for previous-version and the changelog); the others need them.
+    // The commit: the sha input, else GITHUB_SHA, else HEAD. The history is read from that
+    // same commit, so `version` and `snapshot-tag` always describe one commit.
+    let shaInput = try Self.commitSHA(inputs.string("sha"), name: "the sha input")
     let repo = try? GitRepository(path: directory)
-    let sha = inputs.string("sha") ?? env.sha ?? (try? repo?.head()) ?? ""
-    let history = try chooseHistory(context, repo: repo, directory: directory, sha: sha, needed: source != "file")
+    let envSHA = try Self.commitSHA(env.sha, name: "GITHUB_SHA")
+    var sha = shaInput ?? envSHA ?? (try? repo?.head()) ?? ""
+    var readHistory = true
+    if let repo, !sha.isEmpty, !repo.isShallow, try inputs.choice("history") != "github-api" {
+      do { sha = try repo.resolveCommit(sha) } catch let e as VersionSourceError {
+        if shaInput == nil, let head = try? repo.head() {
+          context.log.warning("GITHUB_SHA \(sha.prefix(12)) is not in the checkout at \(directory); versioning its HEAD \(head.prefix(12)) (set sha to choose the commit)")
+          sha = head
+        } else if source == "file" {
+          // The file gives the version; only previous-version and the changelog need history.
+          context.log.warning("sha \(sha.prefix(12)): \(e.description); previous-version and changelog are left empty")
+          readHistory = false
+        } else {
+          throw StageFailure("sha \(sha.prefix(12)): \(e.description) at \(directory): check out that commit, or leave sha unset to version HEAD", title: "version failed")
+        }
+      }
+    }
+    let history = readHistory ? try chooseHistory(context, repo: repo, directory: directory, sha: sha, needed: source != "file") : nil
     let found = try await history?.release(prefix: prefix)
+    for warning in found?.warnings ?? [] { context.log.warning(warning) }
     let last = found?.last
     let commits = found?.commits ?? []
     let previous = last?.version ?? initial
     let bump = commits.map(\.bump).max() ?? .none
-    let next = bump.apply(to: previous, majorOnZero: majorOnZero)
+    let next: SemVer
+    do { next = try bump.apply(to: previous, majorOnZero: majorOnZero) } catch let e as SemVerError {
+      // Fatal only when the bumped version is the answer (conventional, without release-as).
+      if source != "conventional" || inputs.string("release-as") != nil {
+        context.log.warning("next-version: \(e.description); left at \(previous)")
+        next = previous
+      } else if last == nil {
+        throw InputError("initial-version", "\(e.description); a \(bump.rawValue) bump is due")
+      } else {
+        throw StageFailure("the latest release tag \(last?.tag ?? ""): \(e.description); a \(bump.rawValue) bump is due", title: "version failed")
+      }
+    }
 
     let version: SemVer
     let origin: String
@@ -104,7 +130,7 @@ public struct VersionStage: Stage {
       origin = last.map { "tag \($0.tag)" } ?? "initial-version \(initial) (no \(prefix)* tag yet)"
     default:
       if let forced = inputs.string("release-as") {
-        do { version = try SemVer(parsing: forced, prefix: prefix) } catch let e as SemVerError { throw InputError("release-as", e.description) }
+        version = try Self.version(inputs, "release-as", default: forced, prefix: prefix)
         origin = "release-as"
       } else {
         version = next
@@ -176,6 +202,40 @@ public struct VersionStage: Stage {
     return StageResult(outputs: o, summary: s)
   }
 
+  /// The `tag-prefix` input: `none` selects unprefixed tags (`1.2.3`), since an empty input
+  /// cannot be told from an unset one (the runner passes every declared input, empty when
+  /// unset) and so means the default `v`. A prefix must be usable in a tag name.
+  static func tagPrefix(_ inputs: Inputs) throws -> String {
+    let value = inputs.string("tag-prefix", default: "v")
+    if value == "none" { return "" }
+    let forbidden = Set(" ~^:?*[\\".unicodeScalars)
+    guard value.count <= 100, !value.contains(".."), !value.contains("@{"), !value.hasPrefix("-"), !value.hasPrefix("/"),
+      !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || forbidden.contains($0) })
+    else {
+      throw InputError("tag-prefix", "must be the start of a git tag name (no spaces, control characters, `..` or any of ~^:?*[\\), or none for unprefixed tags")
+    }
+    return value
+  }
+
+  /// A version input: a semantic version, with or without the tag prefix.
+  static func version(_ inputs: Inputs, _ name: String, default fallback: String, prefix: String) throws -> SemVer {
+    let text = inputs.string(name, default: fallback)
+    do { return try SemVer(parsing: text) } catch let e as SemVerError {
+      if !prefix.isEmpty, text.hasPrefix(prefix), let v = SemVer.parse(String(text.dropFirst(prefix.count))) { return v }
+      throw InputError(name, e.description)
+    }
+  }
+
+  /// A commit SHA from the sha input or GITHUB_SHA: 7 to 64 hex digits (SHA-256
+  /// repositories have 64), nil when unset. The sha input's errors name `sha`.
+  static func commitSHA(_ value: String?, name: String) throws -> String? {
+    guard let value, !value.isEmpty else { return nil }
+    guard (7...64).contains(value.count), value.allSatisfy(\.isHexDigit) else {
+      throw InputError("sha", "\(name) must be a commit SHA of 7 to 64 hex digits, got '\(value.prefix(80))'")
+    }
+    return value.lowercased()
+  }
+
   /// The checkout when it has the whole history; else the GitHub API; never a truncated history.
   private func chooseHistory(
     _ context: StageContext, repo: GitRepository?, directory: String, sha: String, needed: Bool
@@ -184,7 +244,7 @@ public struct VersionStage: Stage {
     let shallow = repo?.isShallow ?? false
     if mode != "github-api", let repo, !shallow {
       if case .native = repo.reader { context.log.info("reading \(directory)/.git directly (git is not installed here, or refuses this checkout)") }
-      return LocalCommitHistory(repo: repo)
+      return LocalCommitHistory(repo: repo, tip: sha.isEmpty ? try repo.head() : sha)
     }
     let why = repo == nil ? "\(directory) is not a git checkout" : "\(directory) is a shallow checkout (tags and commits missing)"
     if mode == "git" {

@@ -4,6 +4,10 @@ import Foundation
 /// commits — without the git program: the action image is an empty image with one static
 /// binary, and a checkout mounted from the runner belongs to another user, which git itself
 /// refuses ("dubious ownership"). Answers as the git commands ``GitRepository`` runs do.
+///
+/// Refs are untrusted text: a ref name is checked as `git check-ref-format` would before it
+/// becomes a path, ref files are read only inside the repository, and a ref file's content
+/// never reaches an error message (a HEAD of `ref: ../../../etc/passwd` must not print it).
 final class NativeGit: @unchecked Sendable {
   let gitDirectory: String
   private let store: ObjectStore
@@ -59,56 +63,75 @@ final class NativeGit: @unchecked Sendable {
   func head() throws -> String {
     var ref = "HEAD"
     for _ in 0..<10 {
-      guard let value = try resolveRef(ref) else { throw VersionSourceError("HEAD does not name a commit yet (a repository without commits)") }
-      if value.hasPrefix("ref:") {
-        ref = value.dropFirst(4).trimmingCharacters(in: .whitespaces)
-      } else {
-        return try peel(value)
+      switch try resolveRef(ref) {
+      case nil: throw VersionSourceError("HEAD does not name a commit yet (a repository without commits)")
+      case .symbolic(let target): ref = target
+      case .object(let sha): return try peel(sha)
       }
     }
     throw VersionSourceError("HEAD's symbolic refs loop")
   }
 
-  /// Every tag and the object it names (a commit, or a tag object for annotated tags). Read
-  /// once: a stage asks several times, and nothing it does changes the local refs.
-  func tags() -> [String: String] {
-    lock.withLock {
-      if cachedTags == nil { cachedTags = readTags() }
-      return cachedTags!
-    }
+  /// Every readable tag and the object it names (a commit, or a tag object for annotated
+  /// tags), and a warning for each tag ref that could not be read. Read once: a stage asks
+  /// several times, and nothing it does changes the local refs.
+  func tags() -> (tags: [String: String], warnings: [String]) {
+    if let hit = lock.withLock({ cachedTags }) { return hit }
+    let read = readTags()
+    lock.withLock { cachedTags = read }
+    return read
   }
 
-  private var cachedTags: [String: String]?
+  private var cachedTags: (tags: [String: String], warnings: [String])?
 
-  private func readTags() -> [String: String] {
+  private func readTags() -> (tags: [String: String], warnings: [String]) {
     var tags: [String: String] = [:]
+    var warnings: [String] = []
     for (ref, sha) in packedRefs() where ref.hasPrefix("refs/tags/") { tags[String(ref.dropFirst("refs/tags/".count))] = sha }
     let root = "\(commonDirectory)/refs/tags"
     if let walker = FileManager.default.enumerator(atPath: root) {
       while let name = walker.nextObject() as? String {
-        if let sha = try? String(contentsOfFile: "\(root)/\(name)", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), sha.count == 40 {
-          tags[name] = sha
+        guard walker.fileAttributes?[.type] as? FileAttributeType != .typeDirectory else { continue }
+        switch try? resolveRef("refs/tags/\(name)") {
+        case .object(let sha): tags[name] = sha
+        default:
+          tags[name] = nil
+          warnings.append("tag \(Self.printable(name)) skipped: its ref is not readable as an object name")
         }
       }
     }
-    return tags
+    return (tags, warnings)
   }
 
-  /// The commit an object leads to, through annotated tags.
+  /// The commit an object leads to, through annotated tags. Remembered: many tags often name
+  /// one commit.
   func peel(_ sha: String) throws -> String {
+    if let hit = lock.withLock({ peeled[sha] }) { return hit }
+    let commit = try peelUncached(sha)
+    lock.withLock { peeled[sha] = commit }
+    return commit
+  }
+
+  private var peeled: [String: String] = [:]
+
+  private func peelUncached(_ sha: String) throws -> String {
     var current = sha
-    for _ in 0..<10 {
+    for _ in 0..<GitLimits.maxTagNesting {
       let (kind, data) = try store.read(current)
       switch kind {
       case .commit: return current
       case .tag:
-        let text = String(decoding: data, as: UTF8.self)
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("object ") }) else { throw GitStoreError("tag object \(current) names no object") }
-        current = String(line.dropFirst("object ".count))
+        // "object <sha>" is the tag object's first line.
+        guard let line = data.split(separator: UInt8(ascii: "\n"), maxSplits: 1).first, line.starts(with: Array("object ".utf8)) else {
+          throw GitStoreError("tag object \(current) names no object")
+        }
+        let target = String(decoding: line.dropFirst("object ".count), as: UTF8.self)
+        guard ObjectName.isValid(target) else { throw GitStoreError("tag object \(current) names no object") }
+        current = target
       default: throw GitStoreError("\(sha) names a \(kind), not a commit")
       }
     }
-    throw GitStoreError("tag \(sha) nests too deep")
+    throw GitStoreError("tag \(sha) nests more than \(GitLimits.maxTagNesting) annotated tags")
   }
 
   func commit(_ sha: String) throws -> Commit {
@@ -124,10 +147,12 @@ final class NativeGit: @unchecked Sendable {
   /// thousands of commits go through here, and String searching was most of the time.
   private static let parentField = Array("parent ".utf8)
   private static let committerField = Array("committer ".utf8)
+  private static let encodingField = Array("encoding ".utf8)
 
   static func parseCommit(_ bytes: [UInt8]) -> Commit {
     var parents: [String] = []
     var time = 0
+    var encoding: String?
     var lineStart = 0
     var i = 0
     let newline = UInt8(ascii: "\n")
@@ -144,12 +169,28 @@ final class NativeGit: @unchecked Sendable {
         // "committer Name <mail> 1700000000 +0100": the next-to-last field.
         let fields = line.split(separator: UInt8(ascii: " "))
         if fields.count >= 2, let t = Int(String(decoding: fields[fields.count - 2], as: UTF8.self)) { time = t }
+      } else if line.starts(with: Self.encodingField) {
+        encoding = String(decoding: line.dropFirst(Self.encodingField.count), as: UTF8.self)
       }
       i += 1
       lineStart = i
     }
-    let message = i < bytes.count ? String(decoding: bytes[(i + 1)...], as: UTF8.self) : ""
-    return Commit(parents: parents, time: time, message: message)
+    let body = i < bytes.count ? Array(bytes[(i + 1)...]) : []
+    return Commit(parents: parents, time: time, message: decodeMessage(body, encoding: encoding))
+  }
+
+  /// A message as `git log` prints it: re-encoded to UTF-8 from the commit's `encoding`
+  /// header (as git's i18n.logOutputEncoding default does); bytes that are not valid become
+  /// U+FFFD either way.
+  static func decodeMessage(_ bytes: [UInt8], encoding: String?) -> String {
+    switch encoding?.lowercased() {
+    case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "iso_8859-1":
+      return String(data: Data(bytes), encoding: .isoLatin1) ?? String(decoding: bytes, as: UTF8.self)
+    case "windows-1252", "cp1252":
+      return String(data: Data(bytes), encoding: .windowsCP1252) ?? String(decoding: bytes, as: UTF8.self)
+    default:
+      return String(decoding: bytes, as: UTF8.self)
+    }
   }
 
   /// Every commit reachable from `tip`.
@@ -171,11 +212,10 @@ final class NativeGit: @unchecked Sendable {
     var seen: Set<String> = [tip]
     var out: [(String, Commit)] = []
     if !excluded.contains(tip) { queue.append((try commit(tip).time, 0, tip)) }
-    while !queue.isEmpty {
-      // Few commits are ever queued at once (one per open branch): a linear scan is enough.
-      let next = queue.indices.max { a, b in
-        queue[a].time != queue[b].time ? queue[a].time < queue[b].time : queue[a].order > queue[b].order
-      }!
+    // Few commits are ever queued at once (one per open branch): a linear scan is enough.
+    while let next = queue.indices.max(by: { a, b in
+      queue[a].time != queue[b].time ? queue[a].time < queue[b].time : queue[a].order > queue[b].order
+    }) {
       let sha = queue.remove(at: next).sha
       let c = try commit(sha)
       out.append((sha, c))
@@ -193,22 +233,81 @@ final class NativeGit: @unchecked Sendable {
     shallowCommits.contains(sha) ? [] : try commit(sha).parents
   }
 
-  /// A ref's value: a file under the git directory, else a line of `packed-refs`.
-  private func resolveRef(_ ref: String) throws -> String? {
-    for dir in [gitDirectory, commonDirectory] {
-      if let value = try? String(contentsOfFile: "\(dir)/\(ref)", encoding: .utf8) {
-        return value.trimmingCharacters(in: .whitespacesAndNewlines)
-      }
-    }
-    return packedRefs()[ref]
+  /// What a ref holds.
+  enum RefValue: Equatable {
+    case object(String)
+    case symbolic(String)
   }
 
+  /// A ref's value: a file under the git directory, else a line of `packed-refs`; nil when
+  /// the ref does not exist.
+  func resolveRef(_ ref: String) throws -> RefValue? {
+    guard Self.isSafeRefName(ref) else { throw VersionSourceError("'\(Self.printable(ref))' is not a valid ref name (refs must stay inside .git)") }
+    for dir in [gitDirectory, commonDirectory] {
+      if let bytes = try Self.readConfined("\(dir)/\(ref)", inside: dir) {
+        let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.hasPrefix("ref:") {
+          let target = text.dropFirst(4).trimmingCharacters(in: .whitespaces)
+          guard Self.isSafeRefName(target), target.hasPrefix("refs/") else {
+            throw VersionSourceError("\(ref) points at '\(Self.printable(target))', which is not a ref under refs/")
+          }
+          return .symbolic(target)
+        }
+        guard ObjectName.isValid(text) else { throw VersionSourceError("\(ref) holds neither an object name nor a symbolic ref") }
+        return .object(text.lowercased())
+      }
+    }
+    return packedRefs()[ref].map(RefValue.object)
+  }
+
+  /// The bytes of a regular file that is inside `directory` once symbolic links are
+  /// resolved; nil when there is no such file.
+  private static func readConfined(_ path: String, inside directory: String) throws -> [UInt8]? {
+    guard FileManager.default.fileExists(atPath: path) else { return nil }
+    let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+    let root = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
+    guard real.hasPrefix(root + "/") else { throw VersionSourceError("a ref file links outside the repository") }
+    guard (try? FileManager.default.attributesOfItem(atPath: real)[.type] as? FileAttributeType) == .typeRegular else {
+      throw VersionSourceError("a ref is not a regular file")
+    }
+    guard let handle = FileHandle(forReadingAtPath: real) else { return nil }
+    defer { try? handle.close() }
+    // A ref is one line; more than this is not a ref.
+    return [UInt8](try handle.read(upToCount: 4096) ?? Data())
+  }
+
+  /// `git check-ref-format`'s rules, for names read from the repository before they become
+  /// paths: no `..`, no component starting with `.`, no control characters or `~^:?*[\`.
+  static func isSafeRefName(_ ref: String) -> Bool {
+    guard ref == "HEAD" || ref.hasPrefix("refs/"), ref.utf8.count <= 1024, !ref.contains(".."), !ref.contains("@{") else { return false }
+    for component in ref.split(separator: "/", omittingEmptySubsequences: false) {
+      if component.isEmpty || component.hasPrefix(".") || component.hasSuffix(".lock") { return false }
+    }
+    let forbidden = Set(" ~^:?*[\\".utf8)
+    return !ref.utf8.contains { $0 < 0x20 || $0 == 0x7f || forbidden.contains($0) }
+  }
+
+  /// Untrusted names shortened and stripped of control characters, for messages.
+  static func printable(_ text: some StringProtocol) -> String {
+    String(String(text).unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : Character($0) }.prefix(120))
+  }
+
+  /// `packed-refs`, read once (a repository can hold tens of thousands of tags there).
   private func packedRefs() -> [String: String] {
+    if let hit = lock.withLock({ cachedPackedRefs }) { return hit }
+    let refs = readPackedRefs()
+    lock.withLock { cachedPackedRefs = refs }
+    return refs
+  }
+
+  private var cachedPackedRefs: [String: String]?
+
+  private func readPackedRefs() -> [String: String] {
     let text = (try? String(contentsOfFile: "\(commonDirectory)/packed-refs", encoding: .utf8)) ?? ""
     var refs: [String: String] = [:]
     for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.hasPrefix("^") {
       let parts = line.split(separator: " ", maxSplits: 1)
-      if parts.count == 2 { refs[String(parts[1])] = String(parts[0]) }
+      if parts.count == 2, ObjectName.isValid(parts[0]), Self.isSafeRefName(String(parts[1])) { refs[String(parts[1])] = parts[0].lowercased() }
     }
     return refs
   }
