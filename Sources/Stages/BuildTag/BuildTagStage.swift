@@ -1,5 +1,6 @@
 import ActionsCore
 import Foundation
+import OCI
 import Versioning
 
 /// `build-tag`: image tags and OCI labels for an environment, with no network.
@@ -66,8 +67,9 @@ public struct BuildTagStage: Stage {
     }
 
     let images = try inputs.list("images").map { image in
-      let lower = image.lowercased()
-      guard lower == image, !image.contains("@"), !(image.split(separator: "/").last ?? "").contains(":") else {
+      // The reference grammar refuses tabs, spaces, `..` and the like; the name is kept as written.
+      let parsed = try? Reference(parsing: image)
+      guard image.lowercased() == image, let parsed, parsed.tag == nil, parsed.digest == nil, UntrustedText.isSingleLine(image), !image.contains(" ") else {
         throw InputError("images", "'\(image)' must be a lower-case image name without tag or digest, e.g. ghcr.io/acme/app")
       }
       return image
@@ -126,27 +128,34 @@ public struct BuildTagStage: Stage {
 
   static func labels(_ inputs: Inputs, _ env: ActionEnvironment, version: SemVer?, fallbackVersion: String, sha: String, now: Date) throws -> [(String, String)] {
     let created: String
-    if let c = inputs.string("created") {
+    if let c = try inputs.line("created") {
       created = c
     } else if let epoch = env["SOURCE_DATE_EPOCH"] {
-      guard let seconds = Double(epoch) else { throw InputError("SOURCE_DATE_EPOCH", "expected seconds since 1970, got '\(epoch)'") }
-      created = OCILabels.timestamp(Date(timeIntervalSince1970: seconds))
+      // Whole seconds, as reproducible-builds.org defines it; nan, inf or a year past 9999 is
+      // bad input (exit 2), never an empty `created`.
+      guard let seconds = Int64(epoch.trimmingCharacters(in: .whitespaces)), (0...253_402_300_799).contains(seconds) else {
+        throw InputError("SOURCE_DATE_EPOCH", "expected whole seconds since 1970 from 0 to 253402300799, got '\(epoch)'")
+      }
+      created = OCILabels.timestamp(Date(timeIntervalSince1970: TimeInterval(seconds)))
     } else {
       created = OCILabels.timestamp(now)
     }
-    let source = inputs.string("source-url") ?? env.repositoryURL
+    let source = try inputs.line("source-url") ?? env.repositoryURL
     var labels: [(String, String)] = [(OCILabels.created, created)]
     func add(_ key: String, _ value: String?) { if let value, !value.isEmpty { labels.append((key, value)) } }
     add(OCILabels.revision, sha)
     add(OCILabels.version, version?.description ?? fallbackVersion)
     add(OCILabels.source, source)
     add(OCILabels.url, source)
-    add(OCILabels.title, inputs.string("title") ?? env.repository.map { String($0.split(separator: "/").last ?? "") })
-    add(OCILabels.description, inputs.string("description"))
-    add(OCILabels.licenses, inputs.string("licenses"))
+    add(OCILabels.title, try inputs.line("title") ?? env.repository.map { String($0.split(separator: "/").last ?? "") })
+    add(OCILabels.description, try inputs.line("description"))
+    add(OCILabels.licenses, try inputs.line("licenses"))
     let extra: [(String, String)]
     do { extra = try OCILabels.parsePairs(inputs.list("labels", commas: false), input: "labels") } catch {
       throw InputError("labels", "'\(error.line)' is not key=value")
+    }
+    for (k, v) in extra where !UntrustedText.isSingleLine(k + v) {
+      throw InputError("labels", "'\(k)=\(v)' holds a control character")
     }
     for (k, v) in extra {
       labels.removeAll { $0.0 == k }

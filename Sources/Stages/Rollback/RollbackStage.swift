@@ -86,7 +86,7 @@ public struct RollbackStage: Stage {
     outputs["image"] = target.with(digest: chosen.digest).description
     outputs["previous-digest"] = live.digest.description
     outputs["rolled-back-digest"] = live.digest.description
-    outputs["version"] = chosen.version ?? ""
+    outputs["version"] = OutputValue.version(chosen.version, log: log)
 
     if !dryRun {
       // A concurrent promotion wins: we change nothing.

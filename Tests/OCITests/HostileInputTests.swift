@@ -1,0 +1,28 @@
+import Foundation
+import Testing
+
+@testable import OCI
+
+/// Hosts that make no URL, and sizes that overflow when added, are clean errors, never traps.
+@Suite struct HostileInputTests {
+  @Test(arguments: ["127.0.0.1:1x5/app", "a%b.io/app", "a b.io/app", "a\u{1B}.io/app", "a\u{0}.io/app", "host.io:0/app", "host.io:65536/app", "host.io:/app", "-a.io/app", "a..io/app", "[::1/app", "[zz::1]:5000/app", "x.io:99999999999999999999/app"])
+  func invalidRegistryHostsAreRefused(_ text: String) {
+    #expect(throws: ReferenceError.self) { try Reference(parsing: text) }
+  }
+
+  @Test(arguments: ["127.0.0.1:5000/app", "localhost:5000/a/b:1", "ghcr.io/acme/app@sha256:" + String(repeating: "a", count: 64), "[::1]:5000/app", "[::1]/app", "Registry.Example.COM/app", "a-b.io:65535/app"])
+  func validRegistryHostsAreAccepted(_ text: String) throws {
+    let r = try Reference(parsing: text)
+    #expect(Reference.isValidHost(r.registry))
+  }
+
+  @Test func sizesNear2To63AreSummedWithoutTrapping() throws {
+    let d = Digest.sha256(Data("x".utf8))
+    let big = Descriptor(mediaType: "a", digest: d, size: Int64.max - 1)
+    #expect(Descriptor.totalSize([big, big]) == nil)
+    #expect(Descriptor.totalSize([Descriptor(mediaType: "a", digest: d, size: -1)]) == nil)
+    #expect(Descriptor.totalSize([Descriptor(mediaType: "a", digest: d, size: 2), Descriptor(mediaType: "a", digest: d, size: 3)]) == 5)
+    #expect(Int64.max.addingSaturating(1) == .max)
+    #expect(Int64.min.addingSaturating(-1) == .min)
+  }
+}
