@@ -15,7 +15,9 @@ public enum WorkflowCommand {
   /// `::name key=value,key=value::message`, escaped, with control characters made visible
   /// (``UntrustedText/visible(_:)``) but in `add-mask`, whose value must stay the secret itself.
   public static func format(_ name: String, properties: [(String, String)] = [], message: String = "") -> String {
-    let shown: (String) -> String = name == "add-mask" ? { $0 } : UntrustedText.visible
+    let isMask = name == "add-mask"
+    // `##[` would be a v1 command to a runner that read the line as no v2 one.
+    func shown(_ s: String) -> String { isMask ? s : UntrustedText.visible(s).replacingOccurrences(of: "##[", with: "##%5B") }
     let props = properties.filter { !$0.1.isEmpty }.map { "\($0.0)=\(shown(escapeProperty($0.1)))" }.joined(separator: ",")
     return "::\(name)\(props.isEmpty ? "" : " " + props)::\(shown(escapeData(message)))"
   }

@@ -37,12 +37,12 @@ struct HostileInputTests {
     Case(input: "description", env: buildTag.merging(["INPUT_DESCRIPTION": "a\nextra=line"]) { $1 }),
     Case(input: "title", env: buildTag.merging(["INPUT_TITLE": "a\rb"]) { $1 }),
     Case(input: "licenses", env: buildTag.merging(["INPUT_LICENSES": "MIT\nx=y"]) { $1 }),
-    Case(input: "created", env: ["INPUT_STAGE": "build-tag", "INPUT_VERSION": "1.2.3", "INPUT_CREATED": "2026\nx=1"]),
+    Case(input: "created", env: ["INPUT_STAGE": "build-tag", "INPUT_VERSION": "1.2.3", "INPUT_SHA": "7d2a1b4c9e0f", "INPUT_CREATED": "2026\nx=1"]),
     Case(input: "source-url", env: buildTag.merging(["INPUT_SOURCE-URL": "https://x\n::set-output name=a::b"]) { $1 }),
     Case(input: "images", env: buildTag.merging(["INPUT_IMAGES": "ghcr.io/acme\t/app"]) { $1 }),
     Case(input: "images", env: buildTag.merging(["INPUT_IMAGES": "ghcr.io/acme/../app"]) { $1 }),
-    Case(input: "SOURCE_DATE_EPOCH", env: ["INPUT_STAGE": "build-tag", "INPUT_VERSION": "1.2.3", "SOURCE_DATE_EPOCH": "nan"]),
-    Case(input: "SOURCE_DATE_EPOCH", env: ["INPUT_STAGE": "build-tag", "INPUT_VERSION": "1.2.3", "SOURCE_DATE_EPOCH": "1e300"]),
+    Case(input: "SOURCE_DATE_EPOCH", env: ["INPUT_STAGE": "build-tag", "INPUT_VERSION": "1.2.3", "INPUT_SHA": "7d2a1b4c9e0f", "SOURCE_DATE_EPOCH": "nan"]),
+    Case(input: "SOURCE_DATE_EPOCH", env: ["INPUT_STAGE": "build-tag", "INPUT_VERSION": "1.2.3", "INPUT_SHA": "7d2a1b4c9e0f", "SOURCE_DATE_EPOCH": "1e300"]),
   ]
 
   @Test(arguments: cases)
