@@ -61,7 +61,7 @@ struct HostileTextBinaryTests {
     #expect(health.status == 1)
     // The body did reach the log, made inert.
     #expect(health.stdout.contains("waiting: JSON version is 'x%0A::set-output name=injected::1%0A"))
-    #expect(health.stdout.contains("\\x1B[31m red \\x07bell ##%5Badd-mask]z"))
+    #expect(health.stdout.contains("\\x1B[31m red \\x07bell\\x1B]0;title\\x07 ##%5Badd-mask]z"))
 
     try expectInert(try run(["INPUT_STAGE": "verify-digest", "INPUT_SOURCE": "\(h)/app:1", "INPUT_TARGET": "\(h)/app:1"]), "verify-digest")
     try expectInert(try run(["INPUT_STAGE": "promote", "INPUT_SOURCE": "\(h)/app:1", "INPUT_TARGET": "\(h)/prod"]), "promote")
@@ -102,11 +102,17 @@ struct HostileTextBinaryTests {
     // An image whose config names a hostile platform: promoted, but kept out of `platforms`.
     let staged = try await ImageFactory(client: testRegistryClient(staging.host), repository: "app").pushImage(
       tag: "3.0.0", layerSizes: [100], platform: Platform(os: "linux\n::set-output name=p::1", architecture: "amd64\u{1B}[1m"))
-    let promote = try run(["INPUT_STAGE": "promote", "INPUT_SOURCE": "\(staging.host)/app:3.0.0", "INPUT_TARGET": "\(production.host)/app"])
+    // …with a referrer whose artifactType is markdown and a terminal escape.
+    _ = try await CosignSigner.attachReferrer(
+      ImageFactory(client: testRegistryClient(staging.host), repository: "app"), to: staged, artifactType: "application/x [click](https://evil.example) <img src=x> \u{1B}[1m",
+      content: Data("{}".utf8))
+    let promote = try run(["INPUT_STAGE": "promote", "INPUT_SOURCE": "\(staging.host)/app:3.0.0", "INPUT_TARGET": "\(production.host)/app", "INPUT_COPY-ARTIFACTS": "true"])
     try expectInert(promote, "promote")
     #expect(promote.status == 0, "\(promote.stdout)")
     let promoted = try String(contentsOfFile: dir.file("output"), encoding: .utf8)
     #expect(promoted.contains(staged.digest.description))
     #expect(!promoted.contains("set-output"))
+    let summary = try String(contentsOfFile: dir.file("summary"), encoding: .utf8)
+    #expect(summary.contains("referrer application/x \\[click\\](https://evil.example) &lt;img src=x&gt; \\\\x1B\\[1m"), "\(summary)")
   }
 }
