@@ -1,4 +1,6 @@
 // Target: manifest and index JSON (OCI/Types/Manifest), as a registry would send it.
+import Foundation
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   let bytes = Data(UnsafeBufferPointer(start: data, count: size))

@@ -5,7 +5,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   if let r = try? Reference(parsing: text) {
     // A parsed reference prints as one that parses again to the same value.
     guard let again = try? Reference(parsing: r.description), again == r else { fatalError("round trip: \(text.debugDescription) → \(r)") }
-    _ = Reference.isValidHost(r.registry) ? () : fatalError("invalid host accepted: \(r.registry.debugDescription)")
+    if r.registry != Reference.dockerHub, !Reference.isValidHost(r.registry) { fatalError("invalid host accepted: \(r.registry.debugDescription)") }
   }
   _ = try? Digest(parsing: text)
   return 0

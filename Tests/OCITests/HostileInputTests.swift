@@ -16,6 +16,15 @@ import Testing
     #expect(Reference.isValidHost(r.registry))
   }
 
+  /// Found by scripts/fuzz: `StringDic/ic` named registry `stringdic`, whose printed form
+  /// `stringdic/ic` reads as Docker Hub's `stringdic/ic`.
+  @Test func aCapitalisedSingleLabelRegistryPrintsAsItself() throws {
+    let r = try Reference(parsing: "StringDic/ic:1")
+    #expect(r.registry == "StringDic")
+    #expect(try Reference(parsing: r.description) == r)
+    #expect(try Reference(parsing: "GHCR.IO/acme/app").registry == "ghcr.io")
+  }
+
   @Test func sizesNear2To63AreSummedWithoutTrapping() throws {
     let d = Digest.sha256(Data("x".utf8))
     let big = Descriptor(mediaType: "a", digest: d, size: Int64.max - 1)

@@ -43,7 +43,10 @@ public struct Reference: Sendable, Hashable, CustomStringConvertible {
       guard Reference.isValidHost(first) else {
         throw ReferenceError(text: text, reason: "registry '\(first)' is not host[:port] (host: DNS labels of letters, digits and '-' joined by '.', an IPv4 address or [IPv6]; port: 1-65535)")
       }
-      registry = first.lowercased()
+      // Lower-cased only while that still reads as a registry: `Host/app` (a single label
+      // told apart by its capital) printed as `host/app` would name Docker Hub's `host/app`.
+      let lower = first.lowercased()
+      registry = lower.contains(".") || lower.contains(":") || lower == "localhost" ? lower : first
       parts.removeFirst()
       if registry == "index.docker.io" || registry == "registry-1.docker.io" { registry = Reference.dockerHub }
     }
