@@ -58,8 +58,8 @@ public struct BuildTagStage: Stage {
       branch: Self.branch(ref), kinds: kinds)
     request.style = TagStyle(rawValue: try inputs.choice("tag-style") ?? "plain") ?? .plain
     request.latest = try inputs.choice("latest") ?? "auto"
-    request.prefix = inputs.string("tag-prefix") ?? ""
-    request.suffix = inputs.string("tag-suffix") ?? ""
+    request.prefix = try Self.affix(inputs, "tag-prefix", first: true)
+    request.suffix = try Self.affix(inputs, "tag-suffix", first: false)
     request.extraTemplates = inputs.list("extra-tags", commas: false)
     let tags = try TagRules.plan(request)
     if tags.isEmpty {
@@ -93,6 +93,17 @@ public struct BuildTagStage: Stage {
     }
     summary.table(["Label", "Value"], labels.map { [Markdown.code($0.0), Markdown.cell($0.1)] })
     return StageResult(outputs: outputs, summary: summary)
+  }
+
+  /// A tag prefix (it starts the tag: `[A-Za-z0-9_][A-Za-z0-9._-]*`) or suffix (`[A-Za-z0-9._-]*`),
+  /// up to 64 characters, checked here so a bad one is named rather than the tag it spoils.
+  static func affix(_ inputs: Inputs, _ name: String, first: Bool) throws -> String {
+    guard let v = inputs.string(name) else { return "" }
+    let allowed: (Character) -> Bool = { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+    guard v.count <= 64, v.allSatisfy(allowed), !first || (v.first.map { $0 != "." && $0 != "-" } ?? true) else {
+      throw InputError(name, "'\(v)' must be up to 64 of A-Z a-z 0-9 . _ -\(first ? ", not starting with . or -" : "")")
+    }
+    return v
   }
 
   /// The version from the input, else from a tag ref.
