@@ -28,6 +28,7 @@ struct HostileInputTests {
     Case(input: "max-size", env: promote.merging(["INPUT_MAX-SIZE": "99999999999999tb"]) { $1 }),
     Case(input: "max-size", env: promote.merging(["INPUT_MAX-SIZE": "9223372036854775808"]) { $1 }),
     Case(input: "max-size", env: promote.merging(["INPUT_MAX-SIZE": "1e400"]) { $1 }),
+    Case(input: "version", env: promote.merging(["INPUT_VERSION": "1.2.3\n::set-output name=x::1"]) { $1 }),
     Case(input: "cosign-public-key", env: promote.merging(["INPUT_COSIGN-PUBLIC-KEY": bad]) { $1 }),
     Case(input: "wait-timeout", env: health.merging(["INPUT_WAIT-TIMEOUT": "9999999999999999h"]) { $1 }),
     Case(input: "interval", env: health.merging(["INPUT_INTERVAL": "99999999999999999999"]) { $1 }),

@@ -30,7 +30,7 @@ public struct BuildTagStage: Stage {
     InputDeclaration("description", "org.opencontainers.image.description"),
     InputDeclaration("licenses", "org.opencontainers.image.licenses (SPDX expression)"),
     InputDeclaration("source-url", "org.opencontainers.image.source and .url. Default: the GitHub repository URL"),
-    InputDeclaration("created", "org.opencontainers.image.created (RFC 3339). Default: SOURCE_DATE_EPOCH, else now"),
+    InputDeclaration("created", "org.opencontainers.image.created (RFC 3339). Default: SOURCE_DATE_EPOCH (whole seconds), else now"),
     InputDeclaration("labels", "Extra labels, key=value, one per line; they override generated ones", kind: .list),
   ]
 

@@ -62,6 +62,7 @@ struct PromoteSettings {
       throw InputError("cosign-public-key", "required when require-signature is true: the PEM public key (cosign.pub) or its path")
     }
     copyArtifacts = try inputs.bool("copy-artifacts")
-    version = inputs.string("version")
+    // Recorded in the history, then read back as rollback's `version` output: one line.
+    version = try inputs.line("version")
   }
 }
