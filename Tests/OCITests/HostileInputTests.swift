@@ -5,12 +5,17 @@ import Testing
 
 /// Hosts that make no URL, and sizes that overflow when added, are clean errors, never traps.
 @Suite struct HostileInputTests {
-  @Test(arguments: ["127.0.0.1:1x5/app", "a%b.io/app", "a b.io/app", "a\u{1B}.io/app", "a\u{0}.io/app", "host.io:0/app", "host.io:65536/app", "host.io:/app", "-a.io/app", "a..io/app", "[::1/app", "[zz::1]:5000/app", "x.io:99999999999999999999/app"])
+  @Test(arguments: [
+    "127.0.0.1:1x5/app", "a%b.io/app", "a b.io/app", "a\u{1B}.io/app", "a\u{0}.io/app", "host.io:0/app", "host.io:65536/app", "host.io:/app", "-a.io/app", "a..io/app", "[::1/app", "[zz::1]:5000/app",
+    "x.io:99999999999999999999/app",
+  ])
   func invalidRegistryHostsAreRefused(_ text: String) {
     #expect(throws: ReferenceError.self) { try Reference(parsing: text) }
   }
 
-  @Test(arguments: ["127.0.0.1:5000/app", "localhost:5000/a/b:1", "ghcr.io/acme/app@sha256:" + String(repeating: "a", count: 64), "[::1]:5000/app", "[::1]/app", "Registry.Example.COM/app", "a-b.io:65535/app"])
+  @Test(arguments: [
+    "127.0.0.1:5000/app", "localhost:5000/a/b:1", "ghcr.io/acme/app@sha256:" + String(repeating: "a", count: 64), "[::1]:5000/app", "[::1]/app", "Registry.Example.COM/app", "a-b.io:65535/app",
+  ])
   func validRegistryHostsAreAccepted(_ text: String) throws {
     let r = try Reference(parsing: text)
     #expect(Reference.isValidHost(r.registry))
