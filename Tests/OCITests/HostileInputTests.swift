@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 import Testing
 
 @testable import OCI
@@ -38,5 +39,35 @@ import Testing
     #expect(Descriptor.totalSize([Descriptor(mediaType: "a", digest: d, size: 2), Descriptor(mediaType: "a", digest: d, size: 3)]) == 5)
     #expect(Int64.max.addingSaturating(1) == .max)
     #expect(Int64.min.addingSaturating(-1) == .min)
+  }
+
+  func client(_ answer: @escaping @Sendable (Request) -> Response) -> RegistryClient {
+    RegistryClient(
+      registry: "registry.example", http: HTTPClient(transport: ScriptedTransport(answer), retry: .none),
+      options: RegistryOptions(credentials: Credentials(username: "u", password: "p")))
+  }
+
+  @Test(arguments: ["-9223372036854775808", "9223372036854775807", "0"])
+  func tokenLifetimesAtTheEdgesAreClamped(_ expiresIn: String) async throws {
+    let c = client { r in
+      if r.url.host == "auth.example" { return Response(status: 200, body: Data(#"{"token":"T","expires_in":\#(expiresIn)}"#.utf8), url: r.url) }
+      if r.headers["Authorization"] == "Bearer T" { return Response(status: 404, url: r.url) }
+      return Response(status: 401, headers: ["WWW-Authenticate": #"Bearer realm="https://auth.example/token",service="x""#], url: r.url)
+    }
+    #expect(try await c.resolve("app", "1") == nil)
+  }
+
+  @Test func aRealmOrALinkThatIsNoURLIsAnInvalidAnswer() async throws {
+    let badRealm = client { r in
+      Response(status: 401, headers: ["WWW-Authenticate": "Bearer realm=\"ht tp://a b\u{1B}\",service=\"x\""], url: r.url)
+    }
+    await #expect(throws: RegistryError.self) { try await badRealm.resolve("app", "1") }
+    let badLink = client { r in
+      Response(
+        status: 200, headers: ["Content-Type": "application/json", "Link": "<http://[zz/v2/app/tags/list?last=a b>; rel=\"next\""],
+        body: Data(#"{"tags":["a"]}"#.utf8), url: r.url)
+    }
+    // Either refused as an invalid answer or read as far as it goes: never a trap.
+    _ = try? await badLink.tags("app")
   }
 }
