@@ -115,4 +115,18 @@ struct HostileTextBinaryTests {
     let summary = try String(contentsOfFile: dir.file("summary"), encoding: .utf8)
     #expect(summary.contains("referrer application/x \\[click\\](https://evil.example) &lt;img src=x&gt; \\\\x1B\\[1m"), "\(summary)")
   }
+
+  @Test func aHostileCheckoutPathAndCommitMessages() throws {
+    let repo = try TempGitRepo()
+    _ = try repo.commit("feat: x\n\n::set-output name=injected::1\n\u{1B}[31m ##[add-mask]y")
+    _ = try repo.git("tag", "v1.0.0")
+    _ = try repo.commit("fix: ::error title=Injected::gotcha\u{07}")
+    // A checkout whose path holds a new line, a command and an escape.
+    let hostile = dir.file("co\n::set-output name=injected::1\u{1B}[1m")
+    _ = try runCommand("/bin/cp", ["-a", repo.path, hostile])
+    for path in [hostile, hostile + "/missing"] {
+      let r = try run(["INPUT_STAGE": "version", "INPUT_WORKING-DIRECTORY": path, "GITHUB_SHA": "", "GITHUB_REF": "refs/heads/main"])
+      try expectInert(r, "version in \(path.debugDescription)")
+    }
+  }
 }
