@@ -15,7 +15,15 @@ struct HostileTextBinaryTests {
   let dir: TempDirectory
   init() throws { dir = try TempDirectory() }
 
-  func run(_ inputs: [String: String]) throws -> (status: Int32, stdout: String, stderr: String) {
+  /// Runs the binary on a thread of its own: waiting for it on the cooperative pool (two
+  /// threads on two cores) would stall every other suite's awaits, timing tests among them.
+  func run(_ inputs: [String: String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+    try await withCheckedThrowingContinuation { continuation in
+      Thread { continuation.resume(with: Result { try runBlocking(inputs) }) }.start()
+    }
+  }
+
+  func runBlocking(_ inputs: [String: String]) throws -> (status: Int32, stdout: String, stderr: String) {
     try? FileManager.default.removeItem(atPath: dir.file("output"))
     try? FileManager.default.removeItem(atPath: dir.file("summary"))
     let env = [
@@ -50,11 +58,11 @@ struct HostileTextBinaryTests {
     }
   }
 
-  @Test func aHostileServiceAndRegistryAnswerEveryStage() throws {
+  @Test func aHostileServiceAndRegistryAnswerEveryStage() async throws {
     let server = try HostileServer()
     defer { server.stop() }
     let h = server.host
-    let health = try run([
+    let health = try await run([
       "INPUT_STAGE": "health-check", "INPUT_URL": "http://\(h)/health", "INPUT_EXPECTED-JSON": "version=1.0.0", "INPUT_WAIT-TIMEOUT": "700ms", "INPUT_INTERVAL": "100ms",
     ])
     try expectInert(health, "health-check")
@@ -63,10 +71,10 @@ struct HostileTextBinaryTests {
     #expect(health.stdout.contains("waiting: JSON version is 'x%0A::set-output name=injected::1%0A"))
     #expect(health.stdout.contains("\\x1B[31m red \\x07bell\\x1B]0;title\\x07 ##%5Badd-mask]z"))
 
-    try expectInert(try run(["INPUT_STAGE": "verify-digest", "INPUT_SOURCE": "\(h)/app:1", "INPUT_TARGET": "\(h)/app:1"]), "verify-digest")
-    try expectInert(try run(["INPUT_STAGE": "promote", "INPUT_SOURCE": "\(h)/app:1", "INPUT_TARGET": "\(h)/prod"]), "promote")
-    try expectInert(try run(["INPUT_STAGE": "rollback", "INPUT_TARGET": "\(h)/app", "INPUT_ENVIRONMENT": "production"]), "rollback")
-    try expectInert(try run(["INPUT_STAGE": "history", "INPUT_TARGET": "\(h)/app", "INPUT_ENVIRONMENT": "production"]), "history")
+    try expectInert(try await run(["INPUT_STAGE": "verify-digest", "INPUT_SOURCE": "\(h)/app:1", "INPUT_TARGET": "\(h)/app:1"]), "verify-digest")
+    try expectInert(try await run(["INPUT_STAGE": "promote", "INPUT_SOURCE": "\(h)/app:1", "INPUT_TARGET": "\(h)/prod"]), "promote")
+    try expectInert(try await run(["INPUT_STAGE": "rollback", "INPUT_TARGET": "\(h)/app", "INPUT_ENVIRONMENT": "production"]), "rollback")
+    try expectInert(try await run(["INPUT_STAGE": "history", "INPUT_TARGET": "\(h)/app", "INPUT_ENVIRONMENT": "production"]), "history")
   }
 
   @Test func hostileRecordsAndImagesInARealRegistry() async throws {
@@ -86,12 +94,12 @@ struct HostileTextBinaryTests {
       try await history.append(record, subject: image.descriptor)
     }
 
-    let h = try run(["INPUT_STAGE": "history", "INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production"])
+    let h = try await run(["INPUT_STAGE": "history", "INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production"])
     try expectInert(h, "history")
     #expect(h.status == 0, "\(h.stdout)")
     #expect(h.stdout.contains("x%0A::set-output name=injected::1"))
 
-    let r = try run(["INPUT_STAGE": "rollback", "INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production"])
+    let r = try await run(["INPUT_STAGE": "rollback", "INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production"])
     try expectInert(r, "rollback")
     #expect(r.status == 0, "\(r.stdout)")
     let outputs = try String(contentsOfFile: dir.file("output"), encoding: .utf8)
@@ -106,7 +114,7 @@ struct HostileTextBinaryTests {
     _ = try await CosignSigner.attachReferrer(
       ImageFactory(client: testRegistryClient(staging.host), repository: "app"), to: staged, artifactType: "application/x [click](https://evil.example) <img src=x> \u{1B}[1m",
       content: Data("{}".utf8))
-    let promote = try run(["INPUT_STAGE": "promote", "INPUT_SOURCE": "\(staging.host)/app:3.0.0", "INPUT_TARGET": "\(production.host)/app", "INPUT_COPY-ARTIFACTS": "true"])
+    let promote = try await run(["INPUT_STAGE": "promote", "INPUT_SOURCE": "\(staging.host)/app:3.0.0", "INPUT_TARGET": "\(production.host)/app", "INPUT_COPY-ARTIFACTS": "true"])
     try expectInert(promote, "promote")
     #expect(promote.status == 0, "\(promote.stdout)")
     let promoted = try String(contentsOfFile: dir.file("output"), encoding: .utf8)
@@ -116,7 +124,7 @@ struct HostileTextBinaryTests {
     #expect(summary.contains("referrer application/x \\[click\\](https://evil.example) &lt;img src=x&gt; \\\\x1B\\[1m"), "\(summary)")
   }
 
-  @Test func aHostileCheckoutPathAndCommitMessages() throws {
+  @Test func aHostileCheckoutPathAndCommitMessages() async throws {
     let repo = try TempGitRepo()
     _ = try repo.commit("feat: x\n\n::set-output name=injected::1\n\u{1B}[31m ##[add-mask]y")
     _ = try repo.git("tag", "v1.0.0")
@@ -125,7 +133,7 @@ struct HostileTextBinaryTests {
     let hostile = dir.file("co\n::set-output name=injected::1\u{1B}[1m")
     _ = try runCommand("/bin/cp", ["-a", repo.path, hostile])
     for path in [hostile, hostile + "/missing"] {
-      let r = try run(["INPUT_STAGE": "version", "INPUT_WORKING-DIRECTORY": path, "GITHUB_SHA": "", "GITHUB_REF": "refs/heads/main"])
+      let r = try await run(["INPUT_STAGE": "version", "INPUT_WORKING-DIRECTORY": path, "GITHUB_SHA": "", "GITHUB_REF": "refs/heads/main"])
       try expectInert(r, "version in \(path.debugDescription)")
     }
   }
