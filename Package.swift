@@ -32,7 +32,7 @@ let package = Package(
     .target(name: "GantryCLI", dependencies: ["Stages", "ActionsCore"]),
     .executableTarget(name: "gantry", dependencies: ["GantryCLI"]),
     // libFuzzer targets for the parsers hostile bytes reach (scripts/fuzz), and their replayer.
-    .target(name: "FuzzTargets", dependencies: ["HTTP", "Health", "OCI", "Versioning"]),
+    .target(name: "FuzzTargets", dependencies: ["HTTP", "Health", "OCI", "Versioning", "Stages"]),
     .executableTarget(name: "gantry-fuzz", dependencies: ["FuzzTargets"]),
     .target(name: "TestSupport", dependencies: ["HTTP", "OCI", "Versioning", .product(name: "Crypto", package: "swift-crypto")]),
     .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),

@@ -76,6 +76,17 @@ public struct Inputs: Sendable {
     return items.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
   }
 
+  /// A value that must stay on one line (it becomes a header, a label, one output line):
+  /// nil when empty.
+  /// - Throws: ``InputError`` when it holds CR, LF or another control character.
+  public func line(_ name: String) throws -> String? {
+    guard let v = string(name) else { return nil }
+    guard UntrustedText.isSingleLine(v) else {
+      throw InputError(name, "must be one line without control characters (CR, LF, ESC, …), got '\(v)'")
+    }
+    return v
+  }
+
   /// One of the declared choices.
   public func choice(_ name: String) throws -> String? {
     guard let v = string(name) else { return nil }

@@ -67,11 +67,13 @@ public struct StepSummary: Sendable, Equatable {
 
 /// Escaping helpers for untrusted text in markdown.
 public enum Markdown {
-  /// Escapes markdown punctuation and HTML so the text shows literally.
+  /// Escapes markdown punctuation and HTML so the text shows literally; line breaks become
+  /// spaces (a new line could start a heading, a list or a table row) and other control
+  /// characters visible escapes.
   public static func text(_ s: String) -> String {
     var out = ""
     out.reserveCapacity(s.count)
-    for ch in s {
+    for ch in UntrustedText.visible(oneLine(s)) {
       switch ch {
       case "\\", "`", "*", "_", "[", "]", "#", "|", "~", "!", "{", "}": out.append("\\"); out.append(ch)
       case "<": out += "&lt;"
@@ -85,12 +87,17 @@ public enum Markdown {
 
   /// Text for a table cell: escaped, newlines as `<br>`.
   public static func cell(_ s: String) -> String {
-    text(s).replacingOccurrences(of: "\r\n", with: "<br>").replacingOccurrences(of: "\n", with: "<br>")
+    s.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }).map { text(String($0)) }.joined(separator: "<br>")
+  }
+
+  /// `s` with every line break as a space.
+  static func oneLine(_ s: String) -> String {
+    String(s.map { $0 == "\n" || $0 == "\r\n" || $0 == "\r" || $0 == "\u{2028}" || $0 == "\u{2029}" ? " " : $0 })
   }
 
   /// Inline code (digests, tags): backticks chosen so the content cannot close them.
   public static func code(_ s: String) -> String {
-    let flat = s.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "|", with: "\\|")
+    let flat = UntrustedText.visible(oneLine(s)).replacingOccurrences(of: "|", with: "\\|")
     let fence = fence(for: flat, minimum: 1)
     let pad = flat.hasPrefix("`") || flat.hasSuffix("`") ? " " : ""
     return fence + pad + flat + pad + fence

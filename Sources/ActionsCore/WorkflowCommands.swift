@@ -12,10 +12,14 @@ public enum WorkflowCommand {
     escapeData(s).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C")
   }
 
-  /// `::name key=value,key=value::message`
+  /// `::name key=value,key=value::message`, escaped, with control characters made visible
+  /// (``UntrustedText/visible(_:)``) but in `add-mask`, whose value must stay the secret itself.
   public static func format(_ name: String, properties: [(String, String)] = [], message: String = "") -> String {
-    let props = properties.filter { !$0.1.isEmpty }.map { "\($0.0)=\(escapeProperty($0.1))" }.joined(separator: ",")
-    return "::\(name)\(props.isEmpty ? "" : " " + props)::\(escapeData(message))"
+    let isMask = name == "add-mask"
+    // `##[` would be a v1 command to a runner that read the line as no v2 one.
+    func shown(_ s: String) -> String { isMask ? s : UntrustedText.visible(s).replacingOccurrences(of: "##[", with: "##%5B") }
+    let props = properties.filter { !$0.1.isEmpty }.map { "\($0.0)=\(shown(escapeProperty($0.1)))" }.joined(separator: ",")
+    return "::\(name)\(props.isEmpty ? "" : " " + props)::\(shown(escapeData(message)))"
   }
 }
 
@@ -52,21 +56,28 @@ public struct Log: Sendable {
     self.workflowCommands = workflowCommands
   }
 
-  public func info(_ message: String) { sink.write(message) }
+  /// A plain log line. Escaped by default (``UntrustedText/line(_:)``): a message that carries
+  /// a registry's, a service's or a repository's text cannot speak workflow commands, and no
+  /// caller can forget to escape it.
+  public func info(_ message: String) { sink.write(UntrustedText.line(message)) }
+
+  /// Gantry's own constant text, written as it is (the one unescaped path for plain lines).
+  public func info(trusted message: StaticString) { sink.write(message.description) }
 
   /// Progress of a long operation: a live line on a terminal, a plain line in a runner log.
-  public func progress(_ message: String) { sink.progress(message) }
+  /// Escaped as ``info(_:)``.
+  public func progress(_ message: String) { sink.progress(UntrustedText.line(message)) }
 
   public var isInteractive: Bool { sink.isInteractive }
 
   public func debug(_ message: String) {
     guard debugEnabled else { return }
-    sink.write(workflowCommands ? WorkflowCommand.format("debug", message: message) : "debug: \(message)")
+    sink.write(workflowCommands ? WorkflowCommand.format("debug", message: message) : UntrustedText.line("debug: \(message)"))
   }
 
   public func annotate(_ level: AnnotationLevel, _ message: String, title: String? = nil, file: String? = nil, line: Int? = nil) {
     guard workflowCommands else {
-      sink.write("\(level.rawValue): \(title.map { "\($0): " } ?? "")\(message)")
+      sink.write(UntrustedText.line("\(level.rawValue): \(title.map { "\($0): " } ?? "")\(message)"))
       return
     }
     var props: [(String, String)] = []
@@ -90,7 +101,7 @@ public struct Log: Sendable {
   }
 
   public func group<T>(_ title: String, _ body: () async throws -> T) async rethrows -> T {
-    sink.write(workflowCommands ? WorkflowCommand.format("group", message: title) : "▸ \(title)")
+    sink.write(workflowCommands ? WorkflowCommand.format("group", message: title) : UntrustedText.line("▸ \(title)"))
     defer { if workflowCommands { sink.write("::endgroup::") } }
     return try await body()
   }

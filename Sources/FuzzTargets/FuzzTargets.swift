@@ -2,6 +2,7 @@ import Foundation
 import HTTP
 import Health
 import OCI
+import Stages
 import Versioning
 
 /// libFuzzer targets, one per parser that hostile bytes reach: registry answers (manifests,
@@ -27,6 +28,10 @@ public enum FuzzTargets {
     "manifest": manifest,
     "promotion-record": promotionRecord,
     "status-set": statusSet,
+    "sizes": sizes,
+    "git-delta": gitDelta,
+    "git-inflate": gitInflate,
+    "git-commit": gitCommit,
   ]
 
   static func text(_ data: Data) -> String { String(decoding: data, as: UTF8.self) }
@@ -53,7 +58,7 @@ public enum FuzzTargets {
     let s = text(data)
     guard let v = SemVer.parse(s, prefix: "v") ?? SemVer.parse(s) else { return }
     expect(SemVer.parse(v.description) == v, "semver \(v) does not parse back")
-    for bump in Bump.allCases { _ = bump.apply(to: v) }
+    for bump in Bump.allCases { _ = try? bump.apply(to: v) }
     _ = v < SemVer(1, 0, 0)
   }
 
@@ -99,6 +104,44 @@ public enum FuzzTargets {
 }
 
 extension FuzzTargets {
+  /// Durations and sizes: an accepted value lies within the documented range.
+  static let sizes: Target = { data in
+    let t = text(data)
+    if let d = try? DurationInput.parse(t, input: "interval", max: .seconds(3600)) {
+      expect(d >= .zero && d <= .seconds(3600), "duration \(t.debugDescription) → \(d) is out of range")
+    }
+    if let n = try? ByteSize.parse(t, input: "max-size") {
+      expect(n >= 0 && n <= ByteSize.maximum, "size \(t.debugDescription) → \(n) is out of range")
+    }
+  }
+
+  /// A delta and its base from one input: the first byte says how long the base is.
+  static let gitDelta: Target = { data in
+    guard let first = data.first else { return }
+    let rest = data.dropFirst()
+    let split = min(Int(first), rest.count)
+    let base = Data(rest.prefix(split))
+    let delta = Data(rest.dropFirst(split))
+    if let out = try? GitParsers.applyDelta(delta, to: base) {
+      expect(out.count <= GitParsers.maxObjectSize, "a delta made \(out.count) bytes")
+    }
+  }
+
+  static let gitInflate: Target = { data in
+    // The first two bytes: the size the pack entry would declare.
+    guard data.count >= 2 else { return }
+    let declared = Int(data[data.startIndex]) << 8 | Int(data[data.startIndex + 1])
+    if let out = try? GitParsers.inflate(Data(data.dropFirst(2)), expectedSize: declared) {
+      expect(out.count <= declared, "inflated \(out.count) bytes where \(declared) were declared")
+    }
+  }
+
+  static let gitCommit: Target = { data in
+    let c = GitParsers.commit([UInt8](data))
+    for p in c.parents { _ = GitParsers.isSafeRefName("refs/heads/\(p)") }
+    _ = GitParsers.isSafeRefName(text(data))
+  }
+
   /// `path` itself when it is a file, else the files directly in that folder, sorted.
   public static func files(at path: String) -> [String] {
     var isDirectory: ObjCBool = false

@@ -84,10 +84,17 @@ public enum GantryCLI {
     }
 
     do {
-      try write(result, environment: environment, summaryFile: summaryFile, log: log, stderr: stderr)
+      try writeOutputs(result.outputs, environment: environment, log: log)
     } catch {
-      log.error("could not write the stage's results: \(error)", title: "\(stage.name) failed")
+      log.error("could not write the stage's outputs: \(error)", title: "\(stage.name) failed")
       return failure
+    }
+    // After the outputs, and never fatal: by now tags may have moved, and a lost summary
+    // must not turn a finished promotion into a failure.
+    do {
+      try writeSummary(result.summary, environment: environment, summaryFile: summaryFile, stderr: stderr)
+    } catch {
+      log.warning("could not write the step summary: \(error)", title: "Summary not written")
     }
     if let message = result.failure {
       log.error(message, title: "\(stage.name) failed")
@@ -96,17 +103,20 @@ public enum GantryCLI {
     return success
   }
 
-  /// Outputs to `$GITHUB_OUTPUT` (or stdout), the summary to `--summary-file`,
-  /// `$GITHUB_STEP_SUMMARY` or stderr. Each is built whole before one append.
-  static func write(_ result: StageResult, environment: ActionEnvironment, summaryFile: String?, log: Log, stderr: FileDescriptorSink) throws {
+  /// Outputs to `$GITHUB_OUTPUT` (or stdout, a line at a time through the escaping log),
+  /// built whole before one append.
+  static func writeOutputs(_ outputs: Outputs, environment: ActionEnvironment, log: Log) throws {
     if let path = environment.outputPath {
-      try FileAppender.append(try result.outputs.fileCommands(), to: path)
+      try FileAppender.append(try outputs.fileCommands(), to: path)
     } else {
-      let text = result.outputs.plainText()
-      if !text.isEmpty { log.info(String(text.dropLast())) }
+      for line in outputs.plainText().split(separator: "\n", omittingEmptySubsequences: false).dropLast() { log.info(String(line)) }
     }
-    guard !result.summary.isEmpty else { return }
-    let markdown = result.summary.render()
+  }
+
+  /// The summary to `--summary-file`, `$GITHUB_STEP_SUMMARY` or stderr, in one append.
+  static func writeSummary(_ summary: StepSummary, environment: ActionEnvironment, summaryFile: String?, stderr: FileDescriptorSink) throws {
+    guard !summary.isEmpty else { return }
+    let markdown = summary.render()
     if let path = summaryFile ?? environment.summaryPath {
       try FileAppender.append(markdown, to: path)
     } else {

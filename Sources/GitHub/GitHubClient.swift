@@ -70,14 +70,14 @@ public struct GitHubClient: Sendable {
   public func request<T: Decodable>(
     _ method: String, _ path: String, query: [String: String] = [:], body: [String: Any]? = nil, operation: String, as: T.Type = T.self
   ) async throws -> T {
-    let response = try await send(method, url(path, query), body: body, operation: operation)
+    let response = try await send(method, try url(path, query), body: body, operation: operation)
     guard response.status != 404 else { throw GitHubError.notFound(operation: operation, message: Self.message(response.body)) }
     return try Self.decode(T.self, response, operation: operation)
   }
 
   /// Sends and decodes; nil for a 404 (a tag or release that does not exist).
   public func requestIfPresent<T: Decodable>(_ method: String, _ path: String, query: [String: String] = [:], operation: String, as: T.Type = T.self) async throws -> T? {
-    let response = try await send(method, url(path, query), body: nil, operation: operation)
+    let response = try await send(method, try url(path, query), body: nil, operation: operation)
     return response.status == 404 ? nil : try Self.decode(T.self, response, operation: operation)
   }
 
@@ -90,7 +90,7 @@ public struct GitHubClient: Sendable {
   /// Every page of a list endpoint (`per_page=100`, following `Link: rel="next"`).
   public func all<T: Decodable>(_ path: String, query: [String: String] = [:], operation: String, limit: Int = 10_000) async throws -> [T] {
     var items: [T] = []
-    var next: URL? = url(path, query.merging(["per_page": "100"]) { a, _ in a })
+    var next: URL? = try url(path, query.merging(["per_page": "100"]) { a, _ in a })
     while let u = next, items.count < limit {
       let response = try await send("GET", u, body: nil, operation: operation)
       items += try Self.decode([T].self, response, operation: operation)
@@ -99,12 +99,15 @@ public struct GitHubClient: Sendable {
     return items
   }
 
-  func url(_ path: String, _ query: [String: String]) -> URL {
+  /// - Throws: ``GitHubError/unreachable(_:)`` when the path (a repository or tag name from
+  ///   the environment or the API) makes no URL.
+  func url(_ path: String, _ query: [String: String]) throws -> URL {
     var base = configuration.apiURL.absoluteString
     if !base.hasSuffix("/") { base += "/" }
-    var c = URLComponents(string: base + path)!
+    guard var c = URLComponents(string: base + path) else { throw GitHubError.unreachable("'\(base + path)' is not a URL") }
     if !query.isEmpty { c.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) } }
-    return c.url!
+    guard let url = c.url else { throw GitHubError.unreachable("'\(base + path)' is not a URL") }
+    return url
   }
 
   func send(_ method: String, _ url: URL, body: [String: Any]?, operation: String) async throws -> Response {
@@ -124,7 +127,7 @@ public struct GitHubClient: Sendable {
       if response.isSuccess || response.status == 404 { return response }
       if let wait = Self.rateLimitWait(response), attempt < configuration.rateLimitRetries {
         guard wait <= configuration.maxRateLimitWait else {
-          throw GitHubError.rateLimited(operation: operation, resetIn: Int(wait.totalMilliseconds / 1000))
+          throw GitHubError.rateLimited(operation: operation, resetIn: Self.seconds(wait))
         }
         onRateLimit?(wait, operation)
         try await sleep(wait)
@@ -136,7 +139,7 @@ public struct GitHubClient: Sendable {
       switch response.status {
       case 401: throw GitHubError.unauthorized(message)
       case 403 where wait != nil, 429:
-        throw GitHubError.rateLimited(operation: operation, resetIn: Int((wait ?? .zero).totalMilliseconds / 1000))
+        throw GitHubError.rateLimited(operation: operation, resetIn: Self.seconds(wait ?? .zero))
       case 403: throw GitHubError.forbidden(operation: operation, message: message)
       case 422: throw GitHubError.unprocessable(operation: operation, message: message)
       default: throw GitHubError.unexpected(operation: operation, status: response.status, message: message)
@@ -149,12 +152,17 @@ public struct GitHubClient: Sendable {
   static func rateLimitWait(_ response: Response, now: Date = Date()) -> Duration? {
     guard response.status == 403 || response.status == 429 else { return nil }
     if let ra = response.headers["Retry-After"], let d = RetryPolicy.parseRetryAfter(ra, now: now) { return d }
-    if response.headers["x-ratelimit-remaining"] == "0", let reset = response.headers["x-ratelimit-reset"].flatMap(Double.init) {
-      return .milliseconds(max(0, Int((reset - now.timeIntervalSince1970) * 1000)) + 1000)
+    if response.headers["x-ratelimit-remaining"] == "0", let reset = response.headers["x-ratelimit-reset"].flatMap(Double.init), reset.isFinite {
+      // Clamped to a day before converting: the header is the service's text.
+      let seconds = min(max(0, reset - now.timeIntervalSince1970), 86_400)
+      return .milliseconds(Int64(seconds * 1000) + 1000)
     }
     if response.status == 429 { return .seconds(60) }
     return nil
   }
+
+  /// Whole seconds of `d`, saturating (a hostile `Retry-After` can be near `Int64.max` seconds).
+  static func seconds(_ d: Duration) -> Int { Int(d.components.seconds) }
 
   /// GitHub's `{"message": …, "errors": [...]}`.
   static func message(_ body: Data) -> String {

@@ -43,6 +43,7 @@ public struct RetryPolicy: Sendable {
     f.timeZone = TimeZone(identifier: "GMT")
     f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
     guard let date = f.date(from: v) else { return nil }
-    return .milliseconds(max(0, Int(date.timeIntervalSince(now) * 1000)))
+    // Clamped to a year before converting: a far-future date must not overflow.
+    return .milliseconds(Int64(min(max(0, date.timeIntervalSince(now)), 31_536_000) * 1000))
   }
 }

@@ -16,10 +16,9 @@ public struct StatusSet: Sendable, Equatable, CustomStringConvertible {
         continue
       }
       let bounds = part.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-      guard (1...2).contains(bounds.count), bounds.allSatisfy({ $0 != nil }) else {
+      guard (1...2).contains(bounds.count), let first = bounds.first, let lo = first, let last = bounds.last, let hi = last else {
         throw HealthInputError("'\(part)' is not a status code, a range like 200-399, or a class like 2xx")
       }
-      let lo = bounds[0]!, hi = bounds.last!!
       guard (100...599).contains(lo), (100...599).contains(hi), lo <= hi else {
         throw HealthInputError("'\(part)' is not within 100-599 with low ≤ high")
       }
@@ -116,7 +115,7 @@ indirect enum JSONValue: Decodable {
     case .bool(let b): String(b)
     case .null: "null"
     case .array(let a): "[" + a.map(\.text).joined(separator: ",") + "]"
-    case .object(let o): "{" + o.keys.sorted().map { "\($0):\(o[$0]!.text)" }.joined(separator: ",") + "}"
+    case .object(let o): "{" + o.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value.text)" }.joined(separator: ",") + "}"
     }
   }
 }

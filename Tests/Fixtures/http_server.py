@@ -71,13 +71,20 @@ class Handler(BaseHTTPRequestHandler):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             chunked = True
             while True:
-                size = int(self.rfile.readline().strip().split(b";")[0], 16)
+                line = self.rfile.readline()
+                if not line:
+                    return count, ok, chunked
+                size = int(line.strip().split(b";")[0], 16)
                 if size == 0:
                     self.rfile.readline()
                     break
                 left = size
                 while left:
                     chunk = self.rfile.read(min(left, 1 << 20))
+                    if not chunk:
+                        # The client went away mid-chunk (a cancelled upload): without this the
+                        # thread spun on EOF and took a core from every other test.
+                        return count, ok, chunked
                     check(chunk)
                     left -= len(chunk)
                 self.rfile.readline()

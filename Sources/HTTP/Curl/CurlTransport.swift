@@ -164,7 +164,13 @@ public final class CurlTransport: Transport, @unchecked Sendable {
 /// State of one transfer, reached from libcurl's callbacks through `Unmanaged` userdata.
 final class Transfer: @unchecked Sendable {
   let request: Request
-  var source: (any BodySource)?
+  /// The upload body. Set on the worker thread while the transfer is configured and read by
+  /// `cancel()` from any thread: behind the lock (ThreadSanitizer found the race).
+  var source: (any BodySource)? {
+    get { lock.withLock { storedSource } }
+    set { lock.withLock { storedSource = newValue } }
+  }
+  private var storedSource: (any BodySource)?
   private(set) var status = 0
   private var headers = Headers()
   private var body = Data()
@@ -182,7 +188,10 @@ final class Transfer: @unchecked Sendable {
   var isCancelled: Bool { lock.withLock { cancelled } }
 
   func cancel() {
-    lock.withLock { cancelled = true }
+    let source = lock.withLock {
+      cancelled = true
+      return storedSource
+    }
     (source as? BodyPipe)?.cancel()
     if case .sink(let sink) = request.destination { (sink as? BodyPipe)?.cancel() }
   }
@@ -358,9 +367,13 @@ extension Duration {
     Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
   }
 
-  /// Whole milliseconds, for libcurl's `_MS` options and `duration-ms` outputs.
+  /// Whole milliseconds, for libcurl's `_MS` options and `duration-ms` outputs; saturating
+  /// (a `Retry-After` of `Int64.max` seconds must not trap).
   public var milliseconds: Int {
     let (s, atto) = components
-    return Int(s) * 1000 + Int(atto / 1_000_000_000_000_000)
+    let (ms, overflow) = Int(s).multipliedReportingOverflow(by: 1000)
+    guard !overflow else { return s < 0 ? .min : .max }
+    let (total, overflow2) = ms.addingReportingOverflow(Int(atto / 1_000_000_000_000_000))
+    return overflow2 ? (ms < 0 ? .min : .max) : total
   }
 }

@@ -65,7 +65,7 @@ public struct Copier: Sendable {
     }
     if present {
       report.blobsSkipped = blobs.count
-      options.onProgress?(blobs.reduce(0) { $0 + $1.size })
+      options.onProgress?(Descriptor.totalSize(blobs) ?? .max)
       return report
     }
     // Mounts move no bytes: more of them at once.
@@ -76,10 +76,10 @@ public struct Copier: Sendable {
       case .skipped: report.blobsSkipped += 1
       case .mounted(let size):
         report.blobsMounted += 1
-        report.bytesMounted += size
+        report.bytesMounted = report.bytesMounted.addingSaturating(size)
       case .copied(let size):
         report.blobsCopied += 1
-        report.bytesCopied += size
+        report.bytesCopied = report.bytesCopied.addingSaturating(size)
       }
     }
     // Children before the index that names them: the platform images all at once, then

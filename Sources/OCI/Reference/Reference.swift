@@ -30,16 +30,23 @@ public struct Reference: Sendable, Hashable, CustomStringConvertible {
     var tag: String?
     let lastSlash = rest.lastIndex(of: "/")
     if let colon = rest.lastIndex(of: ":"), lastSlash.map({ colon > $0 }) ?? true {
-      tag = String(rest[rest.index(after: colon)...])
+      let name = String(rest[rest.index(after: colon)...])
       rest = rest[..<colon]
-      guard Reference.isValidTag(tag!) else {
-        throw ReferenceError(text: text, reason: "tag '\(tag!)' must match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+      guard Reference.isValidTag(name) else {
+        throw ReferenceError(text: text, reason: "tag '\(name)' must match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
       }
+      tag = name
     }
     var parts = rest.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
     var registry = Reference.dockerHub
     if parts.count > 1, let first = parts.first, first.contains(".") || first.contains(":") || first == "localhost" || first.first?.isUppercase == true {
-      registry = first.lowercased()
+      guard Reference.isValidHost(first) else {
+        throw ReferenceError(text: text, reason: "registry '\(first)' is not host[:port] (host: DNS labels of letters, digits and '-' joined by '.', an IPv4 address or [IPv6]; port: 1-65535)")
+      }
+      // Lower-cased only while that still reads as a registry: `Host/app` (a single label
+      // told apart by its capital) printed as `host/app` would name Docker Hub's `host/app`.
+      let lower = first.lowercased()
+      registry = lower.contains(".") || lower.contains(":") || lower == "localhost" ? lower : first
       parts.removeFirst()
       if registry == "index.docker.io" || registry == "registry-1.docker.io" { registry = Reference.dockerHub }
     }
@@ -78,6 +85,36 @@ public struct Reference: Sendable, Hashable, CustomStringConvertible {
       return false
     }
     return tag.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+  }
+
+  /// `host[:port]` as the distribution grammar has it: DNS labels (`[A-Za-z0-9]`, `-` inside)
+  /// joined by `.`, or `[IPv6]`; a port of 1-65535. Anything else would make no URL.
+  public static func isValidHost(_ text: String) -> Bool {
+    var host = Substring(text)
+    if host.hasPrefix("[") {
+      guard let close = host.firstIndex(of: "]") else { return false }
+      let inside = host[host.index(after: host.startIndex)..<close]
+      guard inside.count >= 2, inside.count <= 45, inside.contains(":"), inside.allSatisfy({ $0.isASCII && ($0.isHexDigit || $0 == ":" || $0 == ".") }) else { return false }
+      host = host[host.index(after: close)...]
+      if host.isEmpty { return true }
+      guard host.first == ":" else { return false }
+      return isValidPort(host.dropFirst())
+    }
+    if let colon = host.firstIndex(of: ":") {
+      guard isValidPort(host[host.index(after: colon)...]) else { return false }
+      host = host[..<colon]
+    }
+    guard !host.isEmpty, host.utf8.count <= 253 else { return false }
+    return host.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+      guard let f = label.first, let l = label.last, label.count <= 63 else { return false }
+      let alnum: (Character) -> Bool = { $0.isASCII && ($0.isLetter || $0.isNumber) }
+      return alnum(f) && alnum(l) && label.allSatisfy { alnum($0) || $0 == "-" }
+    }
+  }
+
+  private static func isValidPort(_ text: Substring) -> Bool {
+    guard (1...5).contains(text.count), text.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(text) else { return false }
+    return (1...65_535).contains(n)
   }
 
   /// `[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*`

@@ -43,7 +43,7 @@ actor AuthState {
     // request with 400, which sends us on to https.
     let loopback = host.hasPrefix("localhost") || host.hasPrefix("127.") || host.hasPrefix("[::1]")
     let schemes = !allowPlainHTTP ? ["https"] : loopback ? ["http", "https"] : ["https", "http"]
-    return schemes.map { URL(string: "\($0)://\(host)/")! }
+    return schemes.compactMap { URL(string: "\($0)://\(host)/") }
   }
 
   /// The base URL, learned once. A request to a registry whose base is not known yet is its
@@ -134,6 +134,11 @@ actor AuthState {
       throw RegistryError.invalidResponse(registry: registry, why: "Bearer challenge without a realm")
     }
     var items = c.queryItems ?? []
+    // The realm is the registry's text: one that makes no URL is an invalid answer.
+    func url(_ c: URLComponents) throws -> URL {
+      guard let url = c.url, url.host != nil else { throw RegistryError.invalidResponse(registry: registry, why: "Bearer realm '\(realm.prefix(200))' is not a URL") }
+      return url
+    }
     if let service = challenge.service { items.append(URLQueryItem(name: "service", value: service)) }
     for s in scope.entries { items.append(URLQueryItem(name: "scope", value: s)) }
     var request: Request
@@ -145,10 +150,10 @@ actor AuthState {
           URLQueryItem(name: "grant_type", value: "refresh_token"), URLQueryItem(name: "refresh_token", value: token),
           URLQueryItem(name: "client_id", value: "gantry"),
         ] + items.filter { $0.name == "service" || $0.name == "scope" }
-      request = Request(method: "POST", url: c.url!, headers: ["Content-Type": "application/x-www-form-urlencoded"], body: .data(Data((form.percentEncodedQuery ?? "").utf8)))
+      request = Request(method: "POST", url: try url(c), headers: ["Content-Type": "application/x-www-form-urlencoded"], body: .data(Data((form.percentEncodedQuery ?? "").utf8)))
     } else {
       c.queryItems = items
-      request = Request(url: c.url!)
+      request = Request(url: try url(c))
       if let credentials { request.headers.set("Authorization", credentials.basicHeader) }
     }
     let r: Response
@@ -171,7 +176,8 @@ actor AuthState {
       throw RegistryError.invalidResponse(registry: registry, why: "token response without token")
     }
     // Refresh a little early; the spec's default lifetime is 60 s.
-    let lifetime = max(10, (decoded.expires_in ?? 60) - 5)
+    // Clamped first: a hostile `expires_in` (Int.min, Int.max) must not overflow.
+    let lifetime = min(max(decoded.expires_in ?? 60, 15), 86_400) - 5
     let header = "Bearer \(token)"
     tokens[scope.key] = (header, Date().addingTimeInterval(TimeInterval(lifetime)))
     return header

@@ -128,9 +128,7 @@ public final class RegistryClient: Sendable {
     let response = try await send(scope: scope, operation: "start upload to \(repository)") { base in
       var url = base.appendingPathComponent("v2/\(repository)/blobs/uploads/")
       if let digest, let mountFrom {
-        var c = URLComponents(url: url, resolvingAgainstBaseURL: false)!
-        c.queryItems = [URLQueryItem(name: "mount", value: digest.description), URLQueryItem(name: "from", value: mountFrom)]
-        url = c.url!
+        url = try self.url(url, adding: [URLQueryItem(name: "mount", value: digest.description), URLQueryItem(name: "from", value: mountFrom)])
       }
       return Request(method: "POST", url: url)
     }
@@ -143,9 +141,7 @@ public final class RegistryClient: Sendable {
 
   /// Completes an upload in one PUT (monolithic) with the digest; the body may stream.
   public func finishUpload(_ repository: String, at location: URL, digest: Digest, body: RequestBody) async throws {
-    var c = URLComponents(url: location, resolvingAgainstBaseURL: false)!
-    c.queryItems = (c.queryItems ?? []) + [URLQueryItem(name: "digest", value: digest.description)]
-    let url = c.url!
+    let url = try self.url(location, adding: [URLQueryItem(name: "digest", value: digest.description)])
     _ = try await send(scope: .push(repository), operation: "upload blob \(digest.short) to \(repository)") { _ in
       Request(method: "PUT", url: url, headers: ["Content-Type": "application/octet-stream"], body: body)
     }
@@ -177,7 +173,7 @@ public final class RegistryClient: Sendable {
     while let path = next, pages < 1000 {
       pages += 1
       let response = try await send(scope: .pull(repository), operation: "list referrers of \(digest.short)", allow404: true) { base in
-        Request(url: URL(string: path, relativeTo: base)!.absoluteURL, headers: ["Accept": MediaType.ociIndex], destination: .buffer(limit: 4 << 20))
+        Request(url: try self.url(path, relativeTo: base), headers: ["Accept": MediaType.ociIndex], destination: .buffer(limit: 4 << 20))
       }
       guard response.status == 200, (response.headers["Content-Type"] ?? "").hasPrefix(MediaType.ociIndex) else { return pages == 1 ? nil : all }
       struct Page: Decodable { var manifests: [Descriptor]? }
@@ -199,7 +195,7 @@ public final class RegistryClient: Sendable {
     while let path = next, pages < 10_000 {
       pages += 1
       let response = try await send(scope: .pull(repository), operation: "list tags of \(repository)", allow404: true) { base in
-        Request(url: URL(string: path, relativeTo: base)!.absoluteURL)
+        Request(url: try self.url(path, relativeTo: base))
       }
       if response.status == 404 { return [] }
       struct Page: Decodable { var tags: [String]? }
@@ -225,7 +221,7 @@ public final class RegistryClient: Sendable {
       let response = try? await send(
         scope: .pull(repository), operation: "list tags of \(repository)",
         { base in
-          Request(url: URL(string: "v2/\(repository)/tags/list?n=\(pageSize)", relativeTo: base)!.absoluteURL)
+          Request(url: try self.url("v2/\(repository)/tags/list?n=\(pageSize)", relativeTo: base))
         })
     else { return nil }
     struct Page: Decodable { var tags: [String]? }
@@ -240,7 +236,7 @@ public final class RegistryClient: Sendable {
   /// Maps failing statuses to ``RegistryError``.
   func send(
     scope: Scope, operation: String, notFound: String? = nil, allow404: Bool = false, tag: String? = nil,
-    _ build: (URL) -> Request
+    _ build: (URL) throws -> Request
   ) async throws -> Response {
     // A first request to a registry finds its base URL itself (see AuthState.base).
     let base: URL
@@ -248,10 +244,10 @@ public final class RegistryClient: Sendable {
     if let known = auth.knownBase {
       base = known
     } else {
-      let probes = auth.candidateBases.map(build)
+      let probes = try auth.candidateBases.map(build)
       (base, probed) = try await auth.base(http: http, registry: registry, probes: probes.allSatisfy(\.isReplayable) ? probes : nil)
     }
-    var request = build(base)
+    var request = try build(base)
     var response: Response
     if let probed {
       response = probed
@@ -262,7 +258,7 @@ public final class RegistryClient: Sendable {
     if response.status == 401, let challengeHeader = response.headers["WWW-Authenticate"], let challenge = AuthChallenge.parse(challengeHeader) {
       let rejected = request.headers["Authorization"]
       if let header = try await auth.authorize(challenge: challenge, scope: scope, http: http, registry: registry, side: options.side, rejected: rejected) {
-        request = build(base)
+        request = try build(base)
         request.headers.set("Authorization", header)
         response = try await perform(request)
       }

@@ -49,3 +49,27 @@ public struct Platform: Sendable, Hashable, Codable, CustomStringConvertible {
     os == other.os && architecture == other.architecture && (variant == nil || variant == other.variant)
   }
 }
+
+extension Descriptor {
+  /// The sum of the descriptors' sizes, or nil when one is negative or the sum passes
+  /// `Int64.max`: sizes are the registry's numbers, and two near 2^63 must not trap.
+  public static func totalSize(_ descriptors: some Sequence<Descriptor>) -> Int64? {
+    var total: Int64 = 0
+    for d in descriptors {
+      guard d.size >= 0 else { return nil }
+      let (sum, overflow) = total.addingReportingOverflow(d.size)
+      guard !overflow else { return nil }
+      total = sum
+    }
+    return total
+  }
+}
+
+extension Int64 {
+  /// `self + other`, held at `Int64.max`/`.min` instead of trapping (byte counts built from
+  /// a registry's sizes).
+  public func addingSaturating(_ other: Int64) -> Int64 {
+    let (sum, overflow) = addingReportingOverflow(other)
+    return overflow ? (other > 0 ? .max : .min) : sum
+  }
+}

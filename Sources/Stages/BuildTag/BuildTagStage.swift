@@ -1,5 +1,6 @@
 import ActionsCore
 import Foundation
+import OCI
 import Versioning
 
 /// `build-tag`: image tags and OCI labels for an environment, with no network.
@@ -29,7 +30,7 @@ public struct BuildTagStage: Stage {
     InputDeclaration("description", "org.opencontainers.image.description"),
     InputDeclaration("licenses", "org.opencontainers.image.licenses (SPDX expression)"),
     InputDeclaration("source-url", "org.opencontainers.image.source and .url. Default: the GitHub repository URL"),
-    InputDeclaration("created", "org.opencontainers.image.created (RFC 3339). Default: SOURCE_DATE_EPOCH, else now"),
+    InputDeclaration("created", "org.opencontainers.image.created (RFC 3339). Default: SOURCE_DATE_EPOCH (whole seconds), else now"),
     InputDeclaration("labels", "Extra labels, key=value, one per line; they override generated ones", kind: .list),
   ]
 
@@ -57,8 +58,8 @@ public struct BuildTagStage: Stage {
       branch: Self.branch(ref), kinds: kinds)
     request.style = TagStyle(rawValue: try inputs.choice("tag-style") ?? "plain") ?? .plain
     request.latest = try inputs.choice("latest") ?? "auto"
-    request.prefix = inputs.string("tag-prefix") ?? ""
-    request.suffix = inputs.string("tag-suffix") ?? ""
+    request.prefix = try Self.affix(inputs, "tag-prefix", first: true)
+    request.suffix = try Self.affix(inputs, "tag-suffix", first: false)
     request.extraTemplates = inputs.list("extra-tags", commas: false)
     let tags = try TagRules.plan(request)
     if tags.isEmpty {
@@ -66,8 +67,9 @@ public struct BuildTagStage: Stage {
     }
 
     let images = try inputs.list("images").map { image in
-      let lower = image.lowercased()
-      guard lower == image, !image.contains("@"), !(image.split(separator: "/").last ?? "").contains(":") else {
+      // The reference grammar refuses tabs, spaces, `..` and the like; the name is kept as written.
+      let parsed = try? Reference(parsing: image)
+      guard image.lowercased() == image, let parsed, parsed.tag == nil, parsed.digest == nil, UntrustedText.isSingleLine(image), !image.contains(" ") else {
         throw InputError("images", "'\(image)' must be a lower-case image name without tag or digest, e.g. ghcr.io/acme/app")
       }
       return image
@@ -91,6 +93,17 @@ public struct BuildTagStage: Stage {
     }
     summary.table(["Label", "Value"], labels.map { [Markdown.code($0.0), Markdown.cell($0.1)] })
     return StageResult(outputs: outputs, summary: summary)
+  }
+
+  /// A tag prefix (it starts the tag: `[A-Za-z0-9_][A-Za-z0-9._-]*`) or suffix (`[A-Za-z0-9._-]*`),
+  /// up to 64 characters, checked here so a bad one is named rather than the tag it spoils.
+  static func affix(_ inputs: Inputs, _ name: String, first: Bool) throws -> String {
+    guard let v = inputs.string(name) else { return "" }
+    let allowed: (Character) -> Bool = { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+    guard v.count <= 64, v.allSatisfy(allowed), !first || (v.first.map { $0 != "." && $0 != "-" } ?? true) else {
+      throw InputError(name, "'\(v)' must be up to 64 of A-Z a-z 0-9 . _ -\(first ? ", not starting with . or -" : "")")
+    }
+    return v
   }
 
   /// The version from the input, else from a tag ref.
@@ -126,27 +139,34 @@ public struct BuildTagStage: Stage {
 
   static func labels(_ inputs: Inputs, _ env: ActionEnvironment, version: SemVer?, fallbackVersion: String, sha: String, now: Date) throws -> [(String, String)] {
     let created: String
-    if let c = inputs.string("created") {
+    if let c = try inputs.line("created") {
       created = c
     } else if let epoch = env["SOURCE_DATE_EPOCH"] {
-      guard let seconds = Double(epoch) else { throw InputError("SOURCE_DATE_EPOCH", "expected seconds since 1970, got '\(epoch)'") }
-      created = OCILabels.timestamp(Date(timeIntervalSince1970: seconds))
+      // Whole seconds, as reproducible-builds.org defines it; nan, inf or a year past 9999 is
+      // bad input (exit 2), never an empty `created`.
+      guard let seconds = Int64(epoch.trimmingCharacters(in: .whitespaces)), (0...253_402_300_799).contains(seconds) else {
+        throw InputError("SOURCE_DATE_EPOCH", "expected whole seconds since 1970 from 0 to 253402300799, got '\(epoch)'")
+      }
+      created = OCILabels.timestamp(Date(timeIntervalSince1970: TimeInterval(seconds)))
     } else {
       created = OCILabels.timestamp(now)
     }
-    let source = inputs.string("source-url") ?? env.repositoryURL
+    let source = try inputs.line("source-url") ?? env.repositoryURL
     var labels: [(String, String)] = [(OCILabels.created, created)]
     func add(_ key: String, _ value: String?) { if let value, !value.isEmpty { labels.append((key, value)) } }
     add(OCILabels.revision, sha)
     add(OCILabels.version, version?.description ?? fallbackVersion)
     add(OCILabels.source, source)
     add(OCILabels.url, source)
-    add(OCILabels.title, inputs.string("title") ?? env.repository.map { String($0.split(separator: "/").last ?? "") })
-    add(OCILabels.description, inputs.string("description"))
-    add(OCILabels.licenses, inputs.string("licenses"))
+    add(OCILabels.title, try inputs.line("title") ?? env.repository.map { String($0.split(separator: "/").last ?? "") })
+    add(OCILabels.description, try inputs.line("description"))
+    add(OCILabels.licenses, try inputs.line("licenses"))
     let extra: [(String, String)]
     do { extra = try OCILabels.parsePairs(inputs.list("labels", commas: false), input: "labels") } catch {
       throw InputError("labels", "'\(error.line)' is not key=value")
+    }
+    for (k, v) in extra where !UntrustedText.isSingleLine(k + v) {
+      throw InputError("labels", "'\(k)=\(v)' holds a control character")
     }
     for (k, v) in extra {
       labels.removeAll { $0.0 == k }

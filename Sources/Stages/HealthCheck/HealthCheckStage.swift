@@ -17,8 +17,8 @@ public struct HealthCheckStage: Stage {
     InputDeclaration("expected-status", "Accepted status codes: codes, ranges, classes (200,204 · 200-399 · 2xx)", default: "200-399"),
     InputDeclaration("expected-body", "Text the body must contain, or /regex/"),
     InputDeclaration("expected-json", "JSON path=value pairs the body must hold, one per line (e.g. version=1.2.3, build.sha=7d2a1b4)", kind: .list),
-    InputDeclaration("wait-timeout", "How long to wait for the first healthy answer while the deploy rolls out", default: "5m"),
-    InputDeclaration("interval", "Pause between waiting probes", default: "5s"),
+    InputDeclaration("wait-timeout", "How long to wait for the first healthy answer while the deploy rolls out (up to 6h)", default: "5m"),
+    InputDeclaration("interval", "Pause between waiting probes (up to 1h)", default: "5s"),
     InputDeclaration("probes", "Measured probes once healthy", kind: .integer, default: "20"),
     InputDeclaration("concurrency", "Parallel work: blobs copied at once (promote), measured probes in flight (health-check)", kind: .integer, default: "1"),
     InputDeclaration("min-success-rate", "Percent of measured probes that must succeed (0-100)", default: "95"),
@@ -54,8 +54,8 @@ public struct HealthCheckStage: Stage {
     }
     guard !urls.isEmpty else { throw InputError("url", "required") }
     let prober = try Self.prober(inputs, context: context, urls: urls)
-    let waitTimeout = try DurationInput.parse(inputs.string("wait-timeout", default: "5m"), input: "wait-timeout")
-    let interval = try DurationInput.parse(inputs.string("interval", default: "5s"), input: "interval")
+    let waitTimeout = try DurationInput.parse(inputs.string("wait-timeout", default: "5m"), input: "wait-timeout", max: .seconds(6 * 3600))
+    let interval = try DurationInput.parse(inputs.string("interval", default: "5s"), input: "interval", max: .seconds(3600))
     let probes = try inputs.integer("probes", in: 1...100_000) ?? 20
     let concurrency = try inputs.integer("concurrency", in: 1...256) ?? 1
     let thresholds = try Self.thresholds(inputs)
@@ -133,7 +133,12 @@ public struct HealthCheckStage: Stage {
       throw InputError(inputs.string("expected-body").map { $0.hasPrefix("/") } == true ? "expected-body" : "expected-json", error.description)
     }
     var prober = Prober(client: HTTPClient(transport: CurlTransport(configuration: config), retry: .none), expectedStatus: status, expectation: expectation, timeout: .milliseconds(timeoutMs))
-    prober.method = inputs.string("method", default: "GET").uppercased()
+    // A method is an RFC 9110 token: anything else (CR/LF above all) would inject into the request.
+    let method = try inputs.line("method") ?? "GET"
+    guard !method.isEmpty, method.count <= 32, method.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "!#$%&'*+-.^_`|~".contains($0)) }) else {
+      throw InputError("method", "expected an HTTP method token such as GET, HEAD or POST, got '\(method)'")
+    }
+    prober.method = method.uppercased()
     for line in inputs.list("headers", commas: false) {
       guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else { throw InputError("headers", "'\(line.prefix(20))…' is not `Name: value`") }
       let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)

@@ -49,14 +49,20 @@ struct PromoteSettings {
     if let environment, !tags.contains(environment) { tags.append(environment) }
     force = try inputs.bool("force")
     requireSignature = try inputs.bool("require-signature")
-    keys =
-      try inputs.string("cosign-public-key").map { text in
-        try CosignPublicKey.parse(text, readFile: { try String(contentsOfFile: $0, encoding: .utf8) })
-      } ?? []
+    do {
+      keys =
+        try inputs.string("cosign-public-key").map { text in
+          try CosignPublicKey.parse(text, readFile: { try String(contentsOfFile: $0, encoding: .utf8) })
+        } ?? []
+    } catch let e as SignatureError {
+      // A key that is not a key is the input's fault: exit 2, not a failed promotion.
+      throw InputError("cosign-public-key", e.description)
+    }
     if requireSignature && keys.isEmpty {
       throw InputError("cosign-public-key", "required when require-signature is true: the PEM public key (cosign.pub) or its path")
     }
     copyArtifacts = try inputs.bool("copy-artifacts")
-    version = inputs.string("version")
+    // Recorded in the history, then read back as rollback's `version` output: one line.
+    version = try inputs.line("version")
   }
 }

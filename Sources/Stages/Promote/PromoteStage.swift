@@ -114,7 +114,7 @@ public struct PromoteStage: Stage {
     if settings.dryRun {
       summary.status = "dry-run"
       summary.attachments = settings.copyArtifacts ? attachments.map { CarriedAttachment(attachment: $0, targetDigest: $0.manifest.digest, merged: false) } : []
-      let o = outputs(root.digest, target, tags, platformInfo, CopyReport(), started, clock, status: "dry-run", signature: signatureStatus, artifactsCopied: 0)
+      let o = outputs(root.digest, target, tags, platformInfo, CopyReport(), started, clock, status: "dry-run", signature: signatureStatus, artifactsCopied: 0, log: log)
       return StageResult(outputs: o, summary: summary.render())
     }
 
@@ -167,7 +167,7 @@ public struct PromoteStage: Stage {
     summary.report = report
     summary.attachments = carried
     log.notice("promoted \(root.digest) to \(target) as \(tags.joined(separator: ", "))", title: "Promoted")
-    let o = outputs(root.digest, target, tags, platformInfo, report, started, clock, status: "promoted", signature: signatureStatus, artifactsCopied: carried.count)
+    let o = outputs(root.digest, target, tags, platformInfo, report, started, clock, status: "promoted", signature: signatureStatus, artifactsCopied: carried.count, log: log)
     return StageResult(outputs: o, summary: summary.render())
   }
 
@@ -198,7 +198,7 @@ public struct PromoteStage: Stage {
       return try await copier.copy(graph, rootPresent: true)
     }
     let clock = ContinuousClock()
-    let total = graph.blobs.reduce(Int64(0)) { $0 + $1.size }
+    let total = Descriptor.totalSize(graph.blobs) ?? .max
     let progress = ProgressCounter()
     var copier = copier
     copier.options.onProgress = { progress.add($0) }
@@ -220,13 +220,13 @@ public struct PromoteStage: Stage {
 
   private func outputs(
     _ digest: Digest, _ target: Reference, _ tags: [String], _ platforms: [PlatformInfo], _ report: CopyReport, _ started: ContinuousClock.Instant, _ clock: ContinuousClock, status: String,
-    signature: String, artifactsCopied: Int
+    signature: String, artifactsCopied: Int, log: Log
   ) -> Outputs {
     var o = Outputs()
     o["digest"] = digest.description
     o["image"] = target.with(digest: digest).description
     o["tags"] = tags.joined(separator: "\n")
-    o["platforms"] = platforms.map(\.platform).joined(separator: "\n")
+    o["platforms"] = OutputValue.platforms(platforms.map(\.platform), log: log).joined(separator: "\n")
     o["bytes-copied"] = String(report.bytesCopied)
     o["bytes-mounted"] = String(report.bytesMounted)
     o["blobs-skipped"] = String(report.blobsSkipped)
@@ -243,15 +243,16 @@ public struct PromoteStage: Stage {
 final class ProgressCounter: @unchecked Sendable {
   private let lock = NSLock()
   private var bytes: Int64 = 0
-  func add(_ n: Int64) { lock.withLock { bytes += n } }
+  func add(_ n: Int64) { lock.withLock { bytes = bytes.addingSaturating(n) } }
   var value: Int64 { lock.withLock { bytes } }
 
   func line(total: Int64, since start: ContinuousClock.Instant, clock: ContinuousClock) -> String {
     let done = value
     let seconds = max(0.001, (clock.now - start).totalMilliseconds / 1000)
     let rate = Double(done) / seconds
-    let eta = rate > 0 ? Double(total - done) / rate : 0
-    return "copied \(ByteSize.format(done)) of \(ByteSize.format(total)) at \(ByteSize.format(Int64(rate)))/s, ETA \(Int(eta.rounded()))s"
+    // Clamped before converting: sizes are the registry's numbers.
+    let eta = rate > 0 ? min(max(0, Double(total) - Double(done)) / rate, 1e9) : 0
+    return "copied \(ByteSize.format(done)) of \(ByteSize.format(total)) at \(ByteSize.format(Int64(min(rate, 1e15))))/s, ETA \(Int(eta.rounded()))s"
   }
 }
 
@@ -306,7 +307,7 @@ struct PromoteSummary {
       s.table(
         ["Artifact", "Of", "At the target"],
         attachments.map { c in
-          [c.attachment.label, Markdown.code(c.attachment.subject.short), Markdown.code(c.attachment.tag ?? c.targetDigest.short) + (c.merged ? " (merged with the target's)" : "")]
+          [Markdown.cell(c.attachment.label), Markdown.code(c.attachment.subject.short), Markdown.code(c.attachment.tag ?? c.targetDigest.short) + (c.merged ? " (merged with the target's)" : "")]
         })
     }
     return s

@@ -92,7 +92,8 @@ struct Validator {
     var labelProblems: [String] = []
     for image in graph.images {
       guard case .image(let config, let layers, _, _) = image.content else { continue }
-      let size = config.size + layers.reduce(0) { $0 + $1.size }
+      // nil (a negative size, or a sum past Int64.max) fails the size limit cleanly.
+      let size = Descriptor.totalSize([config] + layers) ?? .max
       var name = graph.platforms[image.digest]?.description
       if missing.contains(where: { $0.hasPrefix(config.digest.description) }) {
         configProblems.append("\(image.digest.short): config blob missing")

@@ -77,26 +77,3 @@ extension Duration {
     return ms >= 1000 ? String(format: "%.1fs", ms / 1000) : String(format: "%.0fms", ms)
   }
 }
-
-/// Byte sizes for inputs and summaries.
-enum ByteSize {
-  /// `1GB`, `500MB`, `1GiB`, `12345` → bytes. Decimal units (kB, MB, GB) and binary (KiB, MiB, GiB).
-  static func parse(_ text: String, input: String) throws -> Int64 {
-    let t = text.trimmingCharacters(in: .whitespaces)
-    let digits = t.prefix { $0.isNumber || $0 == "." }
-    let unit = t.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).lowercased()
-    let factors: [String: Double] = ["": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9, "t": 1e12, "tb": 1e12, "kib": 1024, "mib": 1_048_576, "gib": 1_073_741_824]
-    guard let n = Double(digits), let f = factors[unit], n >= 0 else {
-      throw InputError(input, "expected a size such as 500MB, 1GB or 2GiB, got '\(text)'")
-    }
-    return Int64(n * f)
-  }
-
-  static func format(_ bytes: Int64) -> String {
-    let b = Double(bytes)
-    if b >= 1e9 { return String(format: "%.2f GB", b / 1e9) }
-    if b >= 1e6 { return String(format: "%.1f MB", b / 1e6) }
-    if b >= 1e3 { return String(format: "%.1f kB", b / 1e3) }
-    return "\(bytes) B"
-  }
-}

@@ -95,7 +95,7 @@ public struct RollbackStage: Stage {
     outputs["image"] = target.with(digest: chosen.digest).description
     outputs["previous-digest"] = live.digest.description
     outputs["rolled-back-digest"] = live.digest.description
-    outputs["version"] = chosen.version ?? ""
+    outputs["version"] = OutputValue.version(chosen.version, log: log)
 
     // Execute under the environment's lease: a concurrent promotion or rollback wins or loses
     // as a whole, and the loser changes nothing.

@@ -24,26 +24,36 @@ public struct VerifyDigestStage: Stage {
 
   public func run(_ context: StageContext) async throws -> StageResult {
     let inputs = context.inputs
+    // Every input is read before the first request: bad input is exit 2 whatever the network does.
     let source = try RegistryInputs.reference("source", try inputs.require("source"))
+    var expectedDigest: Digest?
+    var target: Reference?
+    if let expected = inputs.string("expected-digest") {
+      do { expectedDigest = try Digest(parsing: expected) } catch { throw InputError("expected-digest", error.description) }
+    } else {
+      let parsed = try RegistryInputs.reference("target", try inputs.require("target"))
+      guard parsed.tag != nil || parsed.digest != nil else {
+        throw InputError("target", "give a tag or digest to compare, e.g. \(parsed.name):1.2.3")
+      }
+      target = parsed
+    }
     let src = try RegistryInputs.client(for: source.registry, side: "source", context: context)
     let sourceManifest = try await src.manifest(source.repository, source.identifier)
 
     let targetLabel: String
     let targetDigest: Digest
     var targetChildren: [Descriptor] = []
-    if let expected = inputs.string("expected-digest") {
-      do { targetDigest = try Digest(parsing: expected) } catch { throw InputError("expected-digest", error.description) }
+    if let expectedDigest {
+      targetDigest = expectedDigest
       targetLabel = "expected"
-    } else {
-      let target = try RegistryInputs.reference("target", try inputs.require("target"))
-      guard target.tag != nil || target.digest != nil else {
-        throw InputError("target", "give a tag or digest to compare, e.g. \(target.name):1.2.3")
-      }
+    } else if let target {
       let dst = try RegistryInputs.client(for: target.registry, side: "target", context: context)
       let m = try await dst.manifest(target.repository, target.identifier)
       targetDigest = m.digest
       if case .index(let children, _) = m.content { targetChildren = children }
       targetLabel = target.description
+    } else {
+      throw InputError("target", "required when expected-digest is empty")
     }
     var sourceChildren: [Descriptor] = []
     if case .index(let children, _) = sourceManifest.content { sourceChildren = children }

@@ -1,0 +1,48 @@
+/// The one way text that Gantry did not write (registry and service answers, repository
+/// contents, history records, inputs) reaches stdout. The runner executes any stdout line that
+/// starts with `::` (after leading blanks) and any `##[command]` within a line, and a
+/// terminal obeys escape sequences: this makes such text inert but still readable.
+public enum UntrustedText {
+  /// Control characters (C0 but tab, DEL, C1, and the Unicode line and paragraph separators)
+  /// written as visible `\xNN` / `\u{NNNN}` escapes: ESC and BEL reach no terminal, and
+  /// nothing but LF can start a new line.
+  public static func visible(_ s: String) -> String {
+    guard s.unicodeScalars.contains(where: isControl) else { return s }
+    var out = String.UnicodeScalarView()
+    for scalar in s.unicodeScalars {
+      if isControl(scalar) {
+        let hex = String(scalar.value, radix: 16, uppercase: true)
+        let escaped = scalar.value <= 0xFF ? "\\x" + (hex.count < 2 ? "0" + hex : hex) : "\\u{\(hex)}"
+        out.append(contentsOf: escaped.unicodeScalars)
+      } else {
+        out.append(scalar)
+      }
+    }
+    return String(out)
+  }
+
+  /// One inert log line: `%`, CR and LF escaped as actions/toolkit escapes command data
+  /// (`%25`, `%0D`, `%0A`), other control characters made visible, a leading `::` written
+  /// `%3A:` and `##[` written `##%5B`, so the runner reads no command in it.
+  public static func line(_ s: String) -> String {
+    var t = visible(WorkflowCommand.escapeData(s))
+    if t.contains("##[") { t = t.replacingOccurrences(of: "##[", with: "##%5B") }
+    let blanks = t.prefix { $0 == " " || $0 == "\t" }
+    if t.dropFirst(blanks.count).hasPrefix("::") {
+      t = String(blanks) + "%3A" + t.dropFirst(blanks.count + 1)
+    }
+    return t
+  }
+
+  /// Whether `s` holds no line break or other control character (a value safe in one line).
+  public static func isSingleLine(_ s: String) -> Bool { !s.unicodeScalars.contains(where: isControl) }
+
+  /// C0 but tab, DEL, C1 (NEL among them), U+2028 and U+2029.
+  static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+    switch scalar.value {
+    case 0x09: false
+    case 0x00...0x1F, 0x7F...0x9F, 0x2028, 0x2029: true
+    default: false
+    }
+  }
+}

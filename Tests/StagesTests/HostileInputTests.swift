@@ -1,0 +1,88 @@
+import ActionsCore
+import Foundation
+import GantryCLI
+import Testing
+
+/// Bad input, however hostile, ends in exactly one `::error title=Invalid input::` naming the
+/// input, exit 2, and nothing written: no trap (SIGILL), no exit 1, no outputs, no summary.
+@Suite("hostile inputs are refused cleanly")
+struct HostileInputTests {
+  struct Case: Sendable, CustomTestStringConvertible {
+    var input: String
+    var env: [String: String]
+    var testDescription: String { "\(input): \(env.filter { $0.key != "INPUT_STAGE" }.values.sorted().joined(separator: " ").prefix(60))" }
+  }
+
+  static let bad = "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----"
+  static let promote = ["INPUT_STAGE": "promote", "INPUT_SOURCE": "127.0.0.1:1/a:1", "INPUT_TARGET": "127.0.0.1:1/b"]
+  static let health = ["INPUT_STAGE": "health-check", "INPUT_URL": "http://127.0.0.1:1/health"]
+  static let buildTag = ["INPUT_STAGE": "build-tag", "INPUT_VERSION": "1.2.3", "INPUT_SHA": "7d2a1b4c9e0f", "INPUT_CREATED": "2026-01-01T00:00:00Z"]
+
+  static let cases: [Case] = [
+    Case(input: "source", env: promote.merging(["INPUT_SOURCE": "127.0.0.1:1x5/app:1"]) { $1 }),
+    Case(input: "target", env: promote.merging(["INPUT_TARGET": "a%b.io/app"]) { $1 }),
+    Case(input: "source", env: ["INPUT_STAGE": "verify-digest", "INPUT_SOURCE": "a b.io/app:1", "INPUT_TARGET": "127.0.0.1:1/b:1"]),
+    Case(input: "target", env: ["INPUT_STAGE": "verify-digest", "INPUT_SOURCE": "127.0.0.1:1/a:1", "INPUT_TARGET": "x.io:99999999999999999999/b:1"]),
+    Case(input: "target", env: ["INPUT_STAGE": "rollback", "INPUT_TARGET": "127.0.0.1:1x5/app", "INPUT_ENVIRONMENT": "production"]),
+    Case(input: "target", env: ["INPUT_STAGE": "history", "INPUT_TARGET": "a\u{1B}]0;x\u{07}.io/app", "INPUT_ENVIRONMENT": "production"]),
+    Case(input: "max-size", env: promote.merging(["INPUT_MAX-SIZE": "99999999999999tb"]) { $1 }),
+    Case(input: "max-size", env: promote.merging(["INPUT_MAX-SIZE": "9223372036854775808"]) { $1 }),
+    Case(input: "max-size", env: promote.merging(["INPUT_MAX-SIZE": "1e400"]) { $1 }),
+    Case(input: "version", env: promote.merging(["INPUT_VERSION": "1.2.3\n::set-output name=x::1"]) { $1 }),
+    Case(input: "cosign-public-key", env: promote.merging(["INPUT_COSIGN-PUBLIC-KEY": bad]) { $1 }),
+    Case(input: "wait-timeout", env: health.merging(["INPUT_WAIT-TIMEOUT": "9999999999999999h"]) { $1 }),
+    Case(input: "interval", env: health.merging(["INPUT_INTERVAL": "99999999999999999999"]) { $1 }),
+    Case(input: "interval", env: health.merging(["INPUT_INTERVAL": "9223372036854775808"]) { $1 }),
+    Case(input: "method", env: health.merging(["INPUT_METHOD": "GET\r\nX-Injected: 1"]) { $1 }),
+    Case(input: "method", env: health.merging(["INPUT_METHOD": "GET /x"]) { $1 }),
+    Case(input: "description", env: buildTag.merging(["INPUT_DESCRIPTION": "a\nextra=line"]) { $1 }),
+    Case(input: "title", env: buildTag.merging(["INPUT_TITLE": "a\rb"]) { $1 }),
+    Case(input: "licenses", env: buildTag.merging(["INPUT_LICENSES": "MIT\nx=y"]) { $1 }),
+    Case(input: "created", env: ["INPUT_STAGE": "build-tag", "INPUT_VERSION": "1.2.3", "INPUT_SHA": "7d2a1b4c9e0f", "INPUT_CREATED": "2026\nx=1"]),
+    Case(input: "source-url", env: buildTag.merging(["INPUT_SOURCE-URL": "https://x\n::set-output name=a::b"]) { $1 }),
+    Case(input: "tag-prefix", env: buildTag.merging(["INPUT_TAG-PREFIX": "a:b"]) { $1 }),
+    Case(input: "tag-prefix", env: buildTag.merging(["INPUT_TAG-PREFIX": "-x"]) { $1 }),
+    Case(input: "tag-suffix", env: buildTag.merging(["INPUT_TAG-SUFFIX": "x/y"]) { $1 }),
+    Case(input: "images", env: buildTag.merging(["INPUT_IMAGES": "ghcr.io/acme\t/app"]) { $1 }),
+    Case(input: "images", env: buildTag.merging(["INPUT_IMAGES": "ghcr.io/acme/../app"]) { $1 }),
+    Case(input: "SOURCE_DATE_EPOCH", env: ["INPUT_STAGE": "build-tag", "INPUT_VERSION": "1.2.3", "INPUT_SHA": "7d2a1b4c9e0f", "SOURCE_DATE_EPOCH": "nan"]),
+    Case(input: "SOURCE_DATE_EPOCH", env: ["INPUT_STAGE": "build-tag", "INPUT_VERSION": "1.2.3", "INPUT_SHA": "7d2a1b4c9e0f", "SOURCE_DATE_EPOCH": "1e300"]),
+  ]
+
+  @Test(arguments: cases)
+  func refusedWithOneErrorNamingTheInput(_ c: Case) async throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var env = c.env
+    env["GITHUB_ACTIONS"] = "true"
+    env["GITHUB_OUTPUT"] = dir + "/output"
+    env["GITHUB_STEP_SUMMARY"] = dir + "/summary"
+    let out = MemoryLogSink()
+    let status = await GantryCLI.run(arguments: [], environment: env, stdout: out)
+    #expect(status == 2)
+    let errors = out.lines.filter { $0.hasPrefix("::error") }
+    #expect(errors.count == 1)
+    #expect(errors.first?.hasPrefix("::error title=Invalid input::input '\(c.input)'") == true, "\(errors)")
+    #expect(!out.lines.contains { $0.contains("\n") || $0.contains("\r") || $0.contains("\u{1B}") })
+    #expect(!FileManager.default.fileExists(atPath: dir + "/output"))
+    #expect(!FileManager.default.fileExists(atPath: dir + "/summary"))
+  }
+
+  @Test func anUnwritableSummaryIsAWarningAfterTheOutputs() async throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("summary-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir + "/summary-is-a-directory", withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var env = Self.buildTag
+    env["GITHUB_ACTIONS"] = "true"
+    env["GITHUB_OUTPUT"] = dir + "/output"
+    env["GITHUB_STEP_SUMMARY"] = dir + "/summary-is-a-directory"
+    let out = MemoryLogSink()
+    let status = await GantryCLI.run(arguments: [], environment: env, stdout: out)
+    #expect(status == 0)
+    #expect(out.lines.filter { $0.hasPrefix("::warning title=Summary not written::") }.count == 1)
+    #expect(!out.lines.contains { $0.hasPrefix("::error") })
+    let outputs = try String(contentsOfFile: dir + "/output", encoding: .utf8)
+    #expect(outputs.contains("version<<ghadelimiter_"))
+  }
+}
