@@ -3,7 +3,8 @@ import Foundation
 /// Failures below the HTTP status level. A status code is never an error here: callers
 /// (the registry client, the health probe) decide what a 404 means.
 public enum HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
-  /// libcurl failed the transfer (connection refused, timeout, TLS…). `code` is the CURLcode.
+  /// libcurl failed the transfer (connection refused, timeout, TLS…). `code` is the CURLcode;
+  /// ``kind`` names the class of failure. URLs in errors are printable (no query).
   case transport(url: String, code: Int, message: String, bytesDelivered: Int64)
   case bodyTooLarge(url: String, limit: Int)
   case tooManyRedirects(url: String, limit: Int)
@@ -37,6 +38,31 @@ public enum HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     56,  // RECV_ERROR
     92,  // HTTP2_STREAM
   ]
+
+  /// Classes of transport failure, for retry decisions and messages.
+  public enum Kind: Sendable, Equatable {
+    /// No connection: refused, unresolvable, unreachable.
+    case connect
+    /// The connect timeout, the request deadline or the low-speed limit.
+    case timeout
+    /// The connection broke (reset, closed early, short body).
+    case reset
+    /// The TLS handshake or certificate check failed.
+    case tls
+    case other
+  }
+
+  /// The class of a ``transport(url:code:message:bytesDelivered:)`` failure (nil for others).
+  public var kind: Kind? {
+    guard case .transport(_, let code, _, _) = self else { return nil }
+    switch code {
+    case 5, 6, 7: return .connect
+    case 28: return .timeout
+    case 16, 18, 52, 55, 56, 92: return .reset
+    case 35, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91: return .tls
+    default: return .other
+    }
+  }
 
   /// Whether a new attempt may succeed.
   public var isRetryable: Bool {

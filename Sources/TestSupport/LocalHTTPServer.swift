@@ -22,7 +22,8 @@ public final class LocalHTTPServer: @unchecked Sendable {
   public func stop() { child.stop() }
 }
 
-/// A self-signed CA and a server certificate for 127.0.0.1 and localhost, made with openssl.
+/// A self-signed CA and a server certificate for 127.0.0.1 and localhost (and `registry.test`,
+/// `evil.test`: names tests map to 127.0.0.1 to stand for non-loopback hosts), made with openssl.
 public struct TestCertificates: Sendable {
   public let caCert: String
   public let caKey: String
@@ -37,7 +38,7 @@ public struct TestCertificates: Sendable {
     serverKey = "\(d)/server.key"
     guard let openssl = which("openssl") else { throw TestSupportError("openssl is needed for TLS tests") }
     let ext = "\(d)/san.ext"
-    try "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+    try "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:registry.test,DNS:evil.test\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
       .write(toFile: ext, atomically: true, encoding: .utf8)
     let steps: [[String]] = [
       ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(d)/ca.key", "-out", caCert, "-days", "2", "-subj", "/CN=Gantry Test CA"],

@@ -51,7 +51,11 @@ public final class CurlTransport: Transport, @unchecked Sendable {
     let h = handle.raw
     let request = transfer.request
     var headerList: UnsafeMutablePointer<curl_slist>? = nil
-    defer { curl_slist_free_all(headerList) }
+    var resolveList: UnsafeMutablePointer<curl_slist>? = nil
+    defer {
+      curl_slist_free_all(headerList)
+      curl_slist_free_all(resolveList)
+    }
 
     curl_easy_reset(h)
     var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
@@ -74,14 +78,18 @@ public final class CurlTransport: Transport, @unchecked Sendable {
         if let total = request.timeout ?? configuration.totalTimeout {
           ccurl_setopt_long(h, CURLOPT_TIMEOUT_MS, total.milliseconds)
         }
-        ccurl_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, configuration.lowSpeedLimit)
-        ccurl_setopt_long(h, CURLOPT_LOW_SPEED_TIME, max(1, configuration.lowSpeedTime.milliseconds / 1000))
+        ccurl_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, request.lowSpeedLimit ?? configuration.lowSpeedLimit)
+        ccurl_setopt_long(h, CURLOPT_LOW_SPEED_TIME, max(1, (request.lowSpeedTime ?? configuration.lowSpeedTime).milliseconds / 1000))
         if let ca = configuration.caFile { ccurl_setopt_string(h, CURLOPT_CAINFO, ca) }
         if configuration.isInsecure(request.authority) {
           ccurl_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 0)
           ccurl_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 0)
         }
         if configuration.verbose { ccurl_setopt_long(h, CURLOPT_VERBOSE, 1) }
+        if !configuration.resolve.isEmpty {
+          for entry in configuration.resolve { resolveList = curl_slist_append(resolveList, entry) }
+          ccurl_setopt_slist(h, CURLOPT_RESOLVE, resolveList)
+        }
 
         try configureMethodAndBody(h, transfer)
         for field in request.headers {
@@ -112,7 +120,7 @@ public final class CurlTransport: Transport, @unchecked Sendable {
       let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
       let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
       throw HTTPError.transport(
-        url: request.url.absoluteString, code: Int(code.rawValue), message: message,
+        url: request.url.redacted, code: Int(code.rawValue), message: message,
         bytesDelivered: transfer.deliveredToSink)
     }
     var version = 0
@@ -164,7 +172,12 @@ public final class CurlTransport: Transport, @unchecked Sendable {
 /// State of one transfer, reached from libcurl's callbacks through `Unmanaged` userdata.
 final class Transfer: @unchecked Sendable {
   let request: Request
-  var source: (any BodySource)?
+  /// Set on the transfer's thread, read by `cancel()` from any thread: behind the lock.
+  var source: (any BodySource)? {
+    get { lock.withLock { _source } }
+    set { lock.withLock { _source = newValue } }
+  }
+  private var _source: (any BodySource)?
   private(set) var status = 0
   private var headers = Headers()
   private var body = Data()
@@ -182,7 +195,10 @@ final class Transfer: @unchecked Sendable {
   var isCancelled: Bool { lock.withLock { cancelled } }
 
   func cancel() {
-    lock.withLock { cancelled = true }
+    let source = lock.withLock {
+      cancelled = true
+      return _source
+    }
     (source as? BodyPipe)?.cancel()
     if case .sink(let sink) = request.destination { (sink as? BodyPipe)?.cancel() }
   }
@@ -212,7 +228,7 @@ final class Transfer: @unchecked Sendable {
       return true
     case .buffer(let limit):
       if body.count + bytes.count > limit {
-        failure = HTTPError.bodyTooLarge(url: request.url.absoluteString, limit: limit)
+        failure = HTTPError.bodyTooLarge(url: request.url.redacted, limit: limit)
         return false
       }
       body.append(contentsOf: bytes)

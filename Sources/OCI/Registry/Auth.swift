@@ -29,10 +29,18 @@ actor AuthState {
   /// Token requests in flight, per scope: concurrent requests share one.
   private var fetching: [String: Task<String, any Error>] = [:]
 
-  init(host: String, allowPlainHTTP: Bool, credentials: Credentials?) {
+  /// Told every token obtained, to mask it.
+  let onSecret: (@Sendable (String) -> Void)?
+
+  /// The deadline of a token request.
+  let requestTimeout: Duration
+
+  init(host: String, allowPlainHTTP: Bool, credentials: Credentials?, onSecret: (@Sendable (String) -> Void)? = nil, requestTimeout: Duration = .seconds(60)) {
+    self.requestTimeout = requestTimeout
     self.host = host
     self.allowPlainHTTP = allowPlainHTTP
     self.credentials = credentials
+    self.onSecret = onSecret
   }
 
   /// Where to look for the registry, in order: `https://host/`, and `http://host/` for
@@ -130,8 +138,15 @@ actor AuthState {
   }
 
   private func fetchToken(challenge: AuthChallenge, scope: Scope, http: HTTPClient, registry: String, side: String) async throws -> String {
-    guard let realm = challenge.realm, var c = URLComponents(string: realm) else {
-      throw RegistryError.invalidResponse(registry: registry, why: "Bearer challenge without a realm")
+    guard let realm = challenge.realm, var c = URLComponents(string: realm), let realmURL = c.url, let realmOrigin = realmURL.origin else {
+      throw RegistryError.invalidResponse(registry: registry, why: "Bearer challenge without an http(s) realm")
+    }
+    // The realm gets the credentials (or the refresh token): never in clear, unless the user
+    // listed this registry as insecure or it is on this machine.
+    if !realmOrigin.isSecure, !allowPlainHTTP {
+      throw RegistryError.invalidResponse(
+        registry: registry,
+        why: "its token service \(realmURL.redacted) is plain http; credentials are not sent in clear (list \(registry) in insecure-registries to allow it)")
     }
     var items = c.queryItems ?? []
     if let service = challenge.service { items.append(URLQueryItem(name: "service", value: service)) }
@@ -145,15 +160,17 @@ actor AuthState {
           URLQueryItem(name: "grant_type", value: "refresh_token"), URLQueryItem(name: "refresh_token", value: token),
           URLQueryItem(name: "client_id", value: "gantry"),
         ] + items.filter { $0.name == "service" || $0.name == "scope" }
-      request = Request(method: "POST", url: c.url!, headers: ["Content-Type": "application/x-www-form-urlencoded"], body: .data(Data((form.percentEncodedQuery ?? "").utf8)))
+      request = Request(
+        method: "POST", url: realmURL, headers: ["Content-Type": "application/x-www-form-urlencoded"], body: .data(Data((form.percentEncodedQuery ?? "").utf8)),
+        timeout: requestTimeout)
     } else {
       c.queryItems = items
-      request = Request(url: c.url!)
+      request = Request(url: c.url ?? realmURL, timeout: requestTimeout)
       if let credentials { request.headers.set("Authorization", credentials.basicHeader) }
     }
     let r: Response
     do { r = try await http.send(request) } catch let e as HTTPError {
-      throw RegistryError.unreachable(registry: "\(registry) token service \(c.host ?? realm)", why: e.description)
+      throw RegistryError.unreachable(registry: "\(registry) token service \(realmOrigin)", why: e.description)
     }
     guard r.isSuccess else {
       if r.status == 401 || r.status == 403 {
@@ -172,6 +189,7 @@ actor AuthState {
     }
     // Refresh a little early; the spec's default lifetime is 60 s.
     let lifetime = max(10, (decoded.expires_in ?? 60) - 5)
+    onSecret?(token)
     let header = "Bearer \(token)"
     tokens[scope.key] = (header, Date().addingTimeInterval(TimeInterval(lifetime)))
     return header

@@ -9,6 +9,16 @@ public struct RegistryOptions: Sendable {
   public var insecure: Bool = false
   /// Which side this registry is, for messages that name the input to fix ("source", "target").
   public var side: String = "target"
+  /// Called with every secret Gantry obtains from a token service, before it is used, so the
+  /// caller can mask it (`::add-mask::`).
+  public var onSecret: (@Sendable (String) -> Void)? = nil
+  /// The deadline of each small request (manifests, tokens, tag and referrer pages). Blobs have
+  /// none: the transport's low-speed limit catches a stalled one. Default 60 s.
+  public var requestTimeout: Duration = .seconds(60)
+  /// Most tags ``RegistryClient/tags(_:pageSize:)`` collects, and most pages it reads, before
+  /// failing: a registry handing out endless pages must not grow memory without bound.
+  public var maxTags: Int = 100_000
+  public var maxPages: Int = 1_000
 
   public init(credentials: Credentials? = nil, insecure: Bool = false, side: String = "target") {
     self.credentials = credentials
@@ -32,7 +42,7 @@ public final class RegistryClient: Sendable {
     self.options = options
     let host = registry == Reference.dockerHub ? "registry-1.docker.io" : registry
     let local = host.hasPrefix("localhost") || host.hasPrefix("127.") || host.hasPrefix("[::1]")
-    self.auth = AuthState(host: host, allowPlainHTTP: options.insecure || local, credentials: options.credentials)
+    self.auth = AuthState(host: host, allowPlainHTTP: options.insecure || local, credentials: options.credentials, onSecret: options.onSecret, requestTimeout: options.requestTimeout)
   }
 
   // MARK: Manifests
@@ -40,7 +50,7 @@ public final class RegistryClient: Sendable {
   /// Fetches a manifest by tag or digest, with the full Accept list, checking the digest.
   public func manifest(_ repository: String, _ identifier: String) async throws -> RawManifest {
     let response = try await send(scope: .pull(repository), operation: "GET manifest \(repository):\(identifier)", notFound: "manifest \(repository):\(identifier)") { base in
-      Request(url: base.appendingPathComponent("v2/\(repository)/manifests/\(identifier)"), headers: ["Accept": MediaType.manifestAccept], destination: .buffer(limit: 4 << 20))
+      Request(url: base.appendingPathComponent("v2/\(repository)/manifests/\(identifier)"), headers: ["Accept": MediaType.manifestAccept], destination: .buffer(limit: 4 << 20), timeout: self.options.requestTimeout)
     }
     let manifest: RawManifest
     do { manifest = try RawManifest(bytes: response.body, mediaType: response.headers["Content-Type"]) } catch {
@@ -64,7 +74,7 @@ public final class RegistryClient: Sendable {
   /// GET when the registry sends no `Docker-Content-Digest`.
   public func resolve(_ repository: String, _ identifier: String) async throws -> Descriptor? {
     let response = try await send(scope: .pull(repository), operation: "HEAD manifest \(repository):\(identifier)", allow404: true) { base in
-      Request(method: "HEAD", url: base.appendingPathComponent("v2/\(repository)/manifests/\(identifier)"), headers: ["Accept": MediaType.manifestAccept])
+      Request(method: "HEAD", url: base.appendingPathComponent("v2/\(repository)/manifests/\(identifier)"), headers: ["Accept": MediaType.manifestAccept], timeout: self.options.requestTimeout)
     }
     if response.status == 404 { return nil }
     if let header = response.headers["Docker-Content-Digest"], let digest = try? Digest(parsing: header),
@@ -78,7 +88,7 @@ public final class RegistryClient: Sendable {
   /// Uploads manifest bytes unchanged under a tag or its digest; checks the registry agrees on the digest.
   public func putManifest(_ repository: String, _ reference: String, _ manifest: RawManifest) async throws {
     let response = try await send(scope: .push(repository), operation: "PUT manifest \(repository):\(reference)", tag: reference) { base in
-      Request(method: "PUT", url: base.appendingPathComponent("v2/\(repository)/manifests/\(reference)"), headers: ["Content-Type": manifest.mediaType], body: .data(manifest.bytes))
+      Request(method: "PUT", url: base.appendingPathComponent("v2/\(repository)/manifests/\(reference)"), headers: ["Content-Type": manifest.mediaType], body: .data(manifest.bytes), timeout: self.options.requestTimeout)
     }
     if let header = response.headers["Docker-Content-Digest"], header.hasPrefix("sha256:"), header != manifest.digest.description {
       throw RegistryError.digestMismatch(expected: manifest.digest.description, got: header, registry: registry)
@@ -90,7 +100,7 @@ public final class RegistryClient: Sendable {
   /// The blob's size, or nil when the repository does not have it.
   public func blobSize(_ repository: String, _ digest: Digest) async throws -> Int64? {
     let response = try await send(scope: .pull(repository), operation: "HEAD blob \(digest.short)", allow404: true) { base in
-      Request(method: "HEAD", url: base.appendingPathComponent("v2/\(repository)/blobs/\(digest)"))
+      Request(method: "HEAD", url: base.appendingPathComponent("v2/\(repository)/blobs/\(digest)"), timeout: self.options.requestTimeout)
     }
     guard response.status != 404 else { return nil }
     return response.headers["Content-Length"].flatMap { Int64($0) } ?? -1
@@ -174,16 +184,20 @@ public final class RegistryClient: Sendable {
     var seen = Set<Digest>()
     var next: String? = "v2/\(repository)/referrers/\(digest)"
     var pages = 0
-    while let path = next, pages < 1000 {
+    while let path = next {
       pages += 1
+      try checkPageCount(pages, of: "referrers of \(digest.short)")
       let response = try await send(scope: .pull(repository), operation: "list referrers of \(digest.short)", allow404: true) { base in
-        Request(url: URL(string: path, relativeTo: base)!.absoluteURL, headers: ["Accept": MediaType.ociIndex], destination: .buffer(limit: 4 << 20))
+        Request(url: Self.pageURL(path, base), headers: ["Accept": MediaType.ociIndex], destination: .buffer(limit: 4 << 20), timeout: self.options.requestTimeout)
       }
       guard response.status == 200, (response.headers["Content-Type"] ?? "").hasPrefix(MediaType.ociIndex) else { return pages == 1 ? nil : all }
       struct Page: Decodable { var manifests: [Descriptor]? }
       let fresh = (try JSONDecoderShared.decode(Page.self, from: response.body).manifests ?? []).filter { seen.insert($0.digest).inserted }
       all += fresh
-      next = fresh.isEmpty ? nil : Self.nextPage(response)
+      guard all.count <= options.maxTags else {
+        throw RegistryError.invalidResponse(registry: registry, why: "more than \(options.maxTags) referrers of \(digest.short); stopped reading")
+      }
+      next = fresh.isEmpty ? nil : try nextPage(response)
     }
     return all
   }
@@ -196,25 +210,48 @@ public final class RegistryClient: Sendable {
     var seen = Set<String>()
     var next: String? = "v2/\(repository)/tags/list?n=\(pageSize)"
     var pages = 0
-    while let path = next, pages < 10_000 {
+    while let path = next {
       pages += 1
+      try checkPageCount(pages, of: "tags of \(repository)")
       let response = try await send(scope: .pull(repository), operation: "list tags of \(repository)", allow404: true) { base in
-        Request(url: URL(string: path, relativeTo: base)!.absoluteURL)
+        Request(url: Self.pageURL(path, base), destination: .buffer(limit: 4 << 20), timeout: self.options.requestTimeout)
       }
       if response.status == 404 { return [] }
       struct Page: Decodable { var tags: [String]? }
       let page = try JSONDecoderShared.decode(Page.self, from: response.body)
       let fresh = (page.tags ?? []).filter { seen.insert($0).inserted }
       all += fresh
-      next = Self.nextPage(response)
+      guard all.count <= options.maxTags else {
+        throw RegistryError.invalidResponse(registry: registry, why: "\(repository) lists more than \(options.maxTags) tags; stopped reading (a registry paging without end?)")
+      }
+      next = try nextPage(response)
       if fresh.isEmpty { break }
     }
     return all
   }
 
-  /// The next page of a paged list (`Link: <…>; rel="next"`), relative to the base URL.
-  private static func nextPage(_ response: Response) -> String? {
-    LinkHeader.next(response.headers["Link"]).map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
+  /// The next page of a paged list (`Link: <…>; rel="next"`), relative to the base URL. A
+  /// next page on another origin is refused: the registry's credentials would follow it.
+  private func nextPage(_ response: Response) throws -> String? {
+    guard let link = LinkHeader.next(response.headers["Link"]) else { return nil }
+    guard let target = URL(string: link, relativeTo: response.url)?.absoluteURL, let origin = target.origin else {
+      throw RegistryError.invalidResponse(registry: registry, why: "next page link is not a URL")
+    }
+    guard origin == response.url.origin else {
+      throw RegistryError.invalidResponse(registry: registry, why: "next page \(target.redacted) is on another origin than \(response.url.redacted); not followed")
+    }
+    return link.hasPrefix("/") ? String(link.dropFirst()) : link
+  }
+
+  /// A page path (or absolute URL from a `Link`) against the base URL.
+  private static func pageURL(_ path: String, _ base: URL) -> URL {
+    URL(string: path, relativeTo: base)?.absoluteURL ?? base
+  }
+
+  private func checkPageCount(_ pages: Int, of what: String) throws {
+    guard pages <= options.maxPages else {
+      throw RegistryError.invalidResponse(registry: registry, why: "\(what): more than \(options.maxPages) pages; stopped reading")
+    }
   }
 
   /// The repository's tags when one page holds them all (no `Link` to a next page), else nil;
@@ -225,7 +262,7 @@ public final class RegistryClient: Sendable {
       let response = try? await send(
         scope: .pull(repository), operation: "list tags of \(repository)",
         { base in
-          Request(url: URL(string: "v2/\(repository)/tags/list?n=\(pageSize)", relativeTo: base)!.absoluteURL)
+          Request(url: Self.pageURL("v2/\(repository)/tags/list?n=\(pageSize)", base), destination: .buffer(limit: 4 << 20), timeout: self.options.requestTimeout)
         })
     else { return nil }
     struct Page: Decodable { var tags: [String]? }
@@ -252,14 +289,21 @@ public final class RegistryClient: Sendable {
       (base, probed) = try await auth.base(http: http, registry: registry, probes: probes.allSatisfy(\.isReplayable) ? probes : nil)
     }
     var request = build(base)
+    // Credentials are bound to the registry's origin (scheme, host, port): a URL the registry
+    // handed back (an upload Location) on another origin is sent without them, and one that
+    // would go from https to plain http is not sent at all.
+    let sameOrigin = request.url.origin == base.origin
+    if !sameOrigin, base.origin?.isSecure == true, request.url.origin?.isSecure != true {
+      throw RegistryError.invalidResponse(registry: registry, why: "\(operation): refused to send to \(request.url.redacted), plain http handed out by an https registry")
+    }
     var response: Response
     if let probed {
       response = probed
     } else {
-      if let header = try await auth.header(for: scope, http: http, registry: registry, side: options.side) { request.headers.set("Authorization", header) }
+      if sameOrigin, let header = try await auth.header(for: scope, http: http, registry: registry, side: options.side) { request.headers.set("Authorization", header) }
       response = try await perform(request)
     }
-    if response.status == 401, let challengeHeader = response.headers["WWW-Authenticate"], let challenge = AuthChallenge.parse(challengeHeader) {
+    if sameOrigin, response.status == 401, let challengeHeader = response.headers["WWW-Authenticate"], let challenge = AuthChallenge.parse(challengeHeader) {
       let rejected = request.headers["Authorization"]
       if let header = try await auth.authorize(challenge: challenge, scope: scope, http: http, registry: registry, side: options.side, rejected: rejected) {
         request = build(base)
