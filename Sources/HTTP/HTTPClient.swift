@@ -20,20 +20,27 @@ public struct HTTPClient: Sendable {
     self.retry = retry
   }
 
-  /// Performs `request`, following redirects and retrying.
+  /// True while an outer loop owns the retries of everything sent in its scope (the copier's
+  /// per-blob retry): requests then make one attempt each, so attempts never multiply (3 inner
+  /// × 4 outer was 16 attempts per request).
+  @TaskLocal public static var retriesOwnedByCaller = false
+
+  /// Performs `request`, following redirects and retrying transient failures (connect,
+  /// timeout, reset, 408, 429, 5xx) unless ``retriesOwnedByCaller``.
   public func send(_ request: Request) async throws -> Response {
     var attempt = 0
+    let retries = Self.retriesOwnedByCaller ? 0 : retry.retries
     while true {
       do {
         let response = try await followingRedirects(request)
-        if retry.retryStatuses.contains(response.status), attempt < retry.retries, request.isReplayable {
+        if retry.retryStatuses.contains(response.status), attempt < retries, request.isReplayable {
           try await wait(attempt: attempt, retryAfter: response.headers["Retry-After"], reason: "HTTP \(response.status) from \(response.url.authority)")
           attempt += 1
           continue
         }
         return response
       } catch let error as HTTPError {
-        guard error.isRetryable, attempt < retry.retries, request.isReplayable, Self.deliveredNothing(error) else { throw error }
+        guard error.isRetryable, attempt < retries, request.isReplayable, Self.deliveredNothing(error) else { throw error }
         try await wait(attempt: attempt, retryAfter: nil, reason: error.description)
         attempt += 1
       }

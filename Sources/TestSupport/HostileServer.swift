@@ -22,6 +22,8 @@ public final class HostileServer: @unchecked Sendable {
     public var trickle: Int?
     /// Answers this many times, then is skipped.
     public var times: Int?
+    /// A tag list page of this many new tags with a `Link` to the next page, for ever.
+    public var endlessTags: Int?
 
     public init(
       _ method: String? = nil, _ path: String, status: Int = 200, headers: [String: String] = [:], body: Data = Data(), length: Int? = nil,
@@ -43,6 +45,7 @@ public final class HostileServer: @unchecked Sendable {
       if let length { j["length"] = length }
       if let trickle { j["trickle"] = trickle }
       if let times { j["times"] = times }
+      if let endlessTags { j["endless_tags"] = endlessTags }
       return j
     }
   }

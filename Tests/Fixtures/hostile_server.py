@@ -13,7 +13,9 @@ Control (any scheme):
                    "status": 200, "headers": {...}, "body": "text"? | "body_hex": "..."?,
                    "length": n? (Content-Length announced; default the body's),
                    "trickle": bytes_per_second? (send the body that slowly, max 60 s),
-                   "times": n? (the rule answers n times, then is skipped)}
+                   "times": n? (the rule answers n times, then is skipped),
+                   "endless_tags": n? (a tag list page of n new tags with a Link to the next
+                   page, for ever)}
                   No rule: 404.
   GET  /_log      JSON list of what was received, in order: {"scheme", "method", "path" (with
                   query), "headers" {lower-case name: value}, "body" (first 4 KiB as text),
@@ -136,6 +138,14 @@ class Handler(BaseHTTPRequestHandler):
         if rule is None:
             return self.answer(404, b"no rule")
         data = bytes.fromhex(rule["body_hex"]) if "body_hex" in rule else rule.get("body", "").encode()
+        if rule.get("endless_tags"):
+            with LOCK:
+                page = sum(1 for e in LOG if e["path"].split("?")[0] == path)
+            n = rule["endless_tags"]
+            tags = ["p%d-%d-%s" % (page, i, "x" * 40) for i in range(n)]
+            data = json.dumps({"name": "app", "tags": tags}).encode()
+            link = '<%s?n=%d&last=%s>; rel="next"' % (path, n, tags[-1])
+            return self.answer(200, data, {"Content-Type": "application/json", "Link": link})
         self.answer(rule.get("status", 200), data, rule.get("headers"), rule.get("length"), rule.get("trickle"))
 
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any

@@ -77,3 +77,44 @@ struct VerifiedCopyTests {
     #expect(!received.contains { $0.path.contains("/manifests/") && $0.method == "PUT" })
   }
 }
+
+/// A registry handing out tag pages without end: reading stops at a cap on tags held (memory)
+/// or on pages read, with a clear error, instead of growing memory for ever.
+@Suite("Endless tag pages are capped", .serialized)
+struct EndlessPagesTests {
+  func client(_ server: HostileServer, maxTags: Int, maxPages: Int) -> RegistryClient {
+    var options = RegistryOptions()
+    options.maxTags = maxTags
+    options.maxPages = maxPages
+    return RegistryClient(registry: "127.0.0.1:\(server.port)", http: HTTPClient(transport: CurlTransport(), retry: .none), options: options)
+  }
+
+  @Test func tagsHeldAreCapped() async throws {
+    let server = try HostileServer()
+    defer { server.stop() }
+    var rule = HostileServer.Rule("GET", "/v2/app/tags/list")
+    rule.endlessTags = 1000
+    try server.script([rule])
+    await #expect {
+      _ = try await client(server, maxTags: 5000, maxPages: 1000).tags("app")
+    } throws: { error in
+      "\(error)".contains("more than 5000 tags")
+    }
+    // Six pages of 1000 passed the cap: no more were asked for.
+    #expect(try server.received().count == 6)
+  }
+
+  @Test func pagesReadAreCapped() async throws {
+    let server = try HostileServer()
+    defer { server.stop() }
+    var rule = HostileServer.Rule("GET", "/v2/app/tags/list")
+    rule.endlessTags = 2
+    try server.script([rule])
+    await #expect {
+      _ = try await client(server, maxTags: 100_000, maxPages: 5).tags("app")
+    } throws: { error in
+      "\(error)".contains("more than 5 pages")
+    }
+    #expect(try server.received().count == 5)
+  }
+}

@@ -352,7 +352,15 @@ final class WorkerPool: @unchecked Sendable {
         }
         spinning = false
       }
-      while jobs.isEmpty { condition.wait() }
+      // An idle thread exits after a while: a run that once had many transfers in flight
+      // does not keep their threads for ever.
+      while jobs.isEmpty {
+        if !condition.wait(until: Date().addingTimeInterval(10)), jobs.isEmpty {
+          threads -= 1
+          condition.unlock()
+          return
+        }
+      }
       let job = jobs.removeFirst()
       condition.unlock()
       job()

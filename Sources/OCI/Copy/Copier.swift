@@ -110,7 +110,9 @@ public struct Copier: Sendable {
     var attempt = 0
     while true {
       do {
-        return try await copyBlob(blob)
+        // This loop owns the retries of the blob's requests: the HTTP client makes one
+        // attempt each, so attempts do not multiply.
+        return try await HTTPClient.$retriesOwnedByCaller.withValue(options.retries > 0) { try await copyBlob(blob) }
       } catch let error as RegistryError where error.isTransient && attempt < options.retries {
         attempt += 1
         try await Task.sleep(for: .milliseconds(200 * (1 << min(attempt, 6))))

@@ -74,24 +74,52 @@ actor AuthState {
   /// The base URL, when a request has learned it.
   nonisolated var knownBase: URL? { learned.value }
 
+  /// Tries each candidate base once per round: a TLS failure or a 400 ("an HTTP request to an
+  /// HTTPS server") sends the probe on to the next candidate. Rounds repeat under the client's
+  /// retry policy only while some candidate failed in a way that may pass (connect, timeout,
+  /// reset); a candidate that answered is the base, its answer retried there if it is a
+  /// transient status. The error lists what every candidate answered: a plain-http failure is
+  /// not hidden behind the https fallback's unrelated TLS error.
   private func probe(http: HTTPClient, registry: String, attempts: [(URL, Request)]) async throws -> (URL, Response) {
-    var lastError = ""
-    for (i, (url, request)) in attempts.enumerated() {
-      let last = i == attempts.count - 1
-      // When plain HTTP may follow, a TLS failure is an answer, not a reason to retry.
-      var probe = http
-      if !last { probe.retry = .none }
-      do {
-        let r = try await probe.send(request)
-        if r.status == 401, let h = r.headers["WWW-Authenticate"] { challenge = AuthChallenge.parse(h) }
-        if r.status == 400, !last { continue }  // "client sent an HTTP request to an HTTPS server"
-        return (url, r)
-      } catch let e as HTTPError {
-        if case .cancelled = e { throw e }
-        lastError = e.description
+    var once = http
+    once.retry = .none
+    let rounds = HTTPClient.retriesOwnedByCaller ? 1 : http.retry.retries + 1
+    var tried: [String] = []
+    var round = 0
+    while true {
+      tried = []
+      var transient = false
+      for (i, (url, request)) in attempts.enumerated() {
+        let last = i == attempts.count - 1
+        do {
+          var r = try await once.send(request)
+          if r.status == 400, !last {
+            tried.append("\(url.redacted) answered HTTP 400")
+            continue
+          }
+          if http.retry.retryStatuses.contains(r.status), http.retry.retries > 0, !HTTPClient.retriesOwnedByCaller, request.isReplayable {
+            r = try await http.send(request)
+          }
+          if r.status == 401, let h = r.headers["WWW-Authenticate"] { challenge = AuthChallenge.parse(h) }
+          return (url, r)
+        } catch let e as HTTPError {
+          if case .cancelled = e { throw e }
+          // A refused redirect or an oversized body is this candidate's answer, not a miss.
+          if e.kind == nil { throw RegistryClient.registryError(e, registry: registry) }
+          tried.append(e.description)
+          if let kind = e.kind, [.connect, .timeout, .reset].contains(kind) { transient = true }
+        }
       }
+      round += 1
+      guard transient, round < rounds else { break }
+      let delay = http.retry.delay(afterAttempt: round - 1, retryAfter: nil, unit: Double.random(in: 0..<1))
+      http.onRetry?(round, delay, "cannot reach \(registry): \(tried.joined(separator: "; "))")
+      try await http.sleep(delay)
     }
-    throw RegistryError.unreachable(registry: registry, why: lastError + (allowPlainHTTP ? "" : " (list it in insecure-registries if it serves plain HTTP or a self-signed certificate)"))
+    let attemptsNote = round > 1 ? " (\(round) attempts)" : ""
+    throw RegistryError.unreachable(
+      registry: registry,
+      why: tried.joined(separator: "; ") + attemptsNote + (allowPlainHTTP ? "" : " (list it in insecure-registries if it serves plain HTTP or a self-signed certificate)"))
   }
 
   /// The `Authorization` header for `scope`, if one is known or can be had without asking the
@@ -170,7 +198,7 @@ actor AuthState {
     }
     let r: Response
     do { r = try await http.send(request) } catch let e as HTTPError {
-      throw RegistryError.unreachable(registry: "\(registry) token service \(realmOrigin)", why: e.description)
+      throw RegistryClient.registryError(e, registry: "\(registry) token service \(realmOrigin)")
     }
     guard r.isSuccess else {
       if r.status == 401 || r.status == 403 {

@@ -304,6 +304,11 @@ public final class RegistryClient: Sendable {
       response = try await perform(request)
     }
     if sameOrigin, response.status == 401, let challengeHeader = response.headers["WWW-Authenticate"], let challenge = AuthChallenge.parse(challengeHeader) {
+      // A streamed body (a blob piped from the source) was partly read by the refused
+      // attempt: sending it again would send its tail as the whole. Refused knowingly.
+      guard build(base).isReplayable else {
+        throw RegistryError.unauthorized(registry: registry, hint: auth.hint(side: options.side), detail: "\(operation) was refused and its streamed body cannot be sent twice")
+      }
       let rejected = request.headers["Authorization"]
       if let header = try await auth.authorize(challenge: challenge, scope: scope, http: http, registry: registry, side: options.side, rejected: rejected) {
         request = build(base)
@@ -327,7 +332,14 @@ public final class RegistryClient: Sendable {
   private func perform(_ request: Request) async throws -> Response {
     do { return try await http.send(request) } catch let e as HTTPError {
       if case .cancelled = e { throw e }
-      throw RegistryError.unreachable(registry: registry, why: e.description)
+      throw Self.registryError(e, registry: registry)
     }
+  }
+
+  /// Transient transport failures (connect, timeout, reset) are ``RegistryError/unreachable(registry:why:)``,
+  /// worth another attempt; the rest (TLS, refused redirects, bodies over their limit) fail for good.
+  static func registryError(_ e: HTTPError, registry: String) -> RegistryError {
+    if let kind = e.kind, [.connect, .timeout, .reset].contains(kind) { return .unreachable(registry: registry, why: e.description) }
+    return .failed(registry: registry, why: e.description)
   }
 }
