@@ -144,7 +144,8 @@ struct HostileRegistryTests {
   @Test func everyTokenIsMasked() async throws {
     let registry = try HostileServer(tls: certs)
     defer { registry.stop() }
-    let manifest = #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#
+    let manifest =
+      #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#
     try registry.script([
       .init(
         "GET", "/v2/app/manifests/", status: 401, headers: ["WWW-Authenticate": #"Bearer realm="\#(registry.url("/token", host: "registry.test"))",service="s""#],

@@ -50,7 +50,9 @@ public final class RegistryClient: Sendable {
   /// Fetches a manifest by tag or digest, with the full Accept list, checking the digest.
   public func manifest(_ repository: String, _ identifier: String) async throws -> RawManifest {
     let response = try await send(scope: .pull(repository), operation: "GET manifest \(repository):\(identifier)", notFound: "manifest \(repository):\(identifier)") { base in
-      Request(url: base.appendingPathComponent("v2/\(repository)/manifests/\(identifier)"), headers: ["Accept": MediaType.manifestAccept], destination: .buffer(limit: 4 << 20), timeout: self.options.requestTimeout)
+      Request(
+        url: base.appendingPathComponent("v2/\(repository)/manifests/\(identifier)"), headers: ["Accept": MediaType.manifestAccept], destination: .buffer(limit: 4 << 20),
+        timeout: self.options.requestTimeout)
     }
     let manifest: RawManifest
     do { manifest = try RawManifest(bytes: response.body, mediaType: response.headers["Content-Type"]) } catch {
@@ -88,7 +90,9 @@ public final class RegistryClient: Sendable {
   /// Uploads manifest bytes unchanged under a tag or its digest; checks the registry agrees on the digest.
   public func putManifest(_ repository: String, _ reference: String, _ manifest: RawManifest) async throws {
     let response = try await send(scope: .push(repository), operation: "PUT manifest \(repository):\(reference)", tag: reference) { base in
-      Request(method: "PUT", url: base.appendingPathComponent("v2/\(repository)/manifests/\(reference)"), headers: ["Content-Type": manifest.mediaType], body: .data(manifest.bytes), timeout: self.options.requestTimeout)
+      Request(
+        method: "PUT", url: base.appendingPathComponent("v2/\(repository)/manifests/\(reference)"), headers: ["Content-Type": manifest.mediaType], body: .data(manifest.bytes),
+        timeout: self.options.requestTimeout)
     }
     if let header = response.headers["Docker-Content-Digest"], header.hasPrefix("sha256:"), header != manifest.digest.description {
       throw RegistryError.digestMismatch(expected: manifest.digest.description, got: header, registry: registry)
