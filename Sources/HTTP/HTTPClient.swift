@@ -38,9 +38,17 @@ public struct HTTPClient: Sendable {
           attempt += 1
           continue
         }
-        return response
+        var answered = response
+        answered.attempts = attempt + 1
+        return answered
       } catch let error as HTTPError {
-        guard error.isRetryable, attempt < retries, request.isReplayable, Self.deliveredNothing(error) else { throw error }
+        guard error.isRetryable, attempt < retries, request.isReplayable, Self.deliveredNothing(error) else {
+          // Say what was tried: "… (4 attempts)".
+          if attempt > 0, case .transport(let url, let code, let message, let delivered) = error {
+            throw HTTPError.transport(url: url, code: code, message: "\(message) (\(attempt + 1) attempts)", bytesDelivered: delivered)
+          }
+          throw error
+        }
         try await wait(attempt: attempt, retryAfter: nil, reason: error.description)
         attempt += 1
       }

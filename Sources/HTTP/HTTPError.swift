@@ -23,22 +23,6 @@ public enum HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     }
   }
 
-  /// CURLcodes worth another attempt: the connection or the peer failed, not the request.
-  /// https://curl.se/libcurl/c/libcurl-errors.html
-  static let retryableCurlCodes: Set<Int> = [
-    5,  // COULDNT_RESOLVE_PROXY
-    6,  // COULDNT_RESOLVE_HOST (flaky DNS on runners)
-    7,  // COULDNT_CONNECT
-    16,  // HTTP2 framing
-    18,  // PARTIAL_FILE
-    28,  // OPERATION_TIMEDOUT
-    35,  // SSL_CONNECT_ERROR
-    52,  // GOT_NOTHING
-    55,  // SEND_ERROR
-    56,  // RECV_ERROR
-    92,  // HTTP2_STREAM
-  ]
-
   /// Classes of transport failure, for retry decisions and messages.
   public enum Kind: Sendable, Equatable {
     /// No connection: refused, unresolvable, unreachable.
@@ -64,9 +48,11 @@ public enum HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     }
   }
 
-  /// Whether a new attempt may succeed.
+  /// Whether a new attempt may succeed: the connection or the peer failed (connect, timeout,
+  /// reset), not the request. A TLS failure, a refused redirect or a body over its limit would
+  /// fail the same way again. https://curl.se/libcurl/c/libcurl-errors.html
   public var isRetryable: Bool {
-    if case .transport(_, let code, _, _) = self { return Self.retryableCurlCodes.contains(code) }
-    return false
+    guard let kind else { return false }
+    return kind == .connect || kind == .timeout || kind == .reset
   }
 }

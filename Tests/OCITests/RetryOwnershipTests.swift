@@ -76,4 +76,33 @@ import Testing
     }
     #expect(retries.withLock { $0 } == 2)
   }
+
+  /// Only transient failures are retried: a certificate failure fails at once; a 503 is
+  /// retried, and the error says how many attempts were made.
+  @Test func tlsFailuresAreNotRetriedAndStatusErrorsCountTheirAttempts() async throws {
+    let tls = ScriptedTransport { r in Response(status: 200, url: r.url) }
+    struct BadCertificate: Transport {
+      let counter: ScriptedTransport
+      func perform(_ request: Request) async throws -> Response {
+        _ = try await counter.perform(request)
+        throw HTTPError.transport(url: request.url.redacted, code: 60, message: "SSL certificate problem", bytesDelivered: 0)
+      }
+    }
+    var http = HTTPClient(transport: BadCertificate(counter: tls), retry: RetryPolicy(retries: 3, baseDelay: .milliseconds(1)))
+    http.sleep = { _ in }
+    await #expect(throws: HTTPError.self) { _ = try await http.send(Request(url: URL(string: "https://r.example/v2/")!)) }
+    #expect(tls.requests.count == 1)
+
+    let busy = ScriptedTransport { r in
+      r.url.path == "/v2/" ? Response(status: 200, url: r.url) : Response(status: 503, body: Data("busy".utf8), url: r.url)
+    }
+    var client = HTTPClient(transport: busy, retry: RetryPolicy(retries: 3, baseDelay: .milliseconds(1)))
+    client.sleep = { _ in }
+    let c = RegistryClient(registry: "r.example", http: client)
+    await #expect {
+      _ = try await c.manifest("app", "v1")
+    } throws: { error in
+      "\(error)".contains("HTTP 503") && "\(error)".contains("4 attempts")
+    }
+  }
 }

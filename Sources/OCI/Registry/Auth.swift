@@ -98,7 +98,14 @@ actor AuthState {
             continue
           }
           if http.retry.retryStatuses.contains(r.status), http.retry.retries > 0, !HTTPClient.retriesOwnedByCaller, request.isReplayable {
-            r = try await http.send(request)
+            // This answer was the first attempt: the rest follow the client's policy.
+            var rest = http
+            rest.retry.retries -= 1
+            let delay = http.retry.delay(afterAttempt: 0, retryAfter: r.headers["Retry-After"], unit: Double.random(in: 0..<1))
+            http.onRetry?(1, delay, "HTTP \(r.status) from \(url.authority)")
+            try await http.sleep(delay)
+            r = try await rest.send(request)
+            r.attempts += 1
           }
           if r.status == 401, let h = r.headers["WWW-Authenticate"] { challenge = AuthChallenge.parse(h) }
           return (url, r)

@@ -321,7 +321,8 @@ public final class RegistryClient: Sendable {
       }
     }
     if response.isSuccess || (allow404 && response.status == 404) { return response }
-    let detail = RegistryErrorBody.describe(Array(response.body))
+    var detail = RegistryErrorBody.describe(Array(response.body))
+    if response.attempts > 1 { detail += detail.isEmpty ? "\(response.attempts) attempts" : " (\(response.attempts) attempts)" }
     switch response.status {
     case 401: throw RegistryError.unauthorized(registry: registry, hint: auth.hint(side: options.side), detail: detail)
     case 403: throw RegistryError.forbidden(registry: registry, repository: scope.repositories.joined(separator: ", "), detail: detail)
