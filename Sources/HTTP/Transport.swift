@@ -7,7 +7,7 @@ public protocol Transport: Sendable {
 }
 
 /// Transport settings, with the defaults Gantry ships.
-public struct TransportConfiguration: Sendable {
+public struct TransportConfiguration: Sendable, Hashable {
   /// Time allowed to establish a connection (TCP + TLS). Default 10 s.
   public var connectTimeout: Duration = .seconds(10)
   /// Time allowed for a whole request; `nil` (default) lets big blobs take as long as they

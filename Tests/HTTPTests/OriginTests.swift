@@ -150,7 +150,7 @@ struct LimitTests {
   @Test func aBodyTricklingBelowTheLowSpeedLimitIsAborted() async throws {
     let server = try HostileServer()
     defer { server.stop() }
-    try server.script([.init("GET", "/blob", body: Data(repeating: 7, count: 400), trickle: 40)])
+    try server.script([.init("GET", "/blob", body: Data(repeating: 7, count: 2000), trickle: 40)])
     var config = TransportConfiguration()
     config.lowSpeedLimit = 1024
     config.lowSpeedTime = .seconds(1)
@@ -162,14 +162,15 @@ struct LimitTests {
     } catch let error as HTTPError {
       #expect(error.kind == .timeout)
     }
-    #expect(started.duration(to: .now) < .seconds(5))
+    // The whole body would take 50 s; generous for a loaded machine.
+    #expect(started.duration(to: .now) < .seconds(10))
   }
 
   /// A small request has a deadline: a body fast enough for the low-speed limit still ends.
   @Test func aSmallRequestEndsAtItsDeadline() async throws {
     let server = try HostileServer()
     defer { server.stop() }
-    try server.script([.init("GET", "/manifest", body: Data(repeating: 7, count: 400), trickle: 100)])
+    try server.script([.init("GET", "/manifest", body: Data(repeating: 7, count: 2000), trickle: 100)])
     var config = TransportConfiguration()
     config.lowSpeedLimit = 1
     let c = HTTPClient(transport: CurlTransport(configuration: config), retry: .none)
@@ -179,6 +180,7 @@ struct LimitTests {
     } throws: { error in
       (error as? HTTPError)?.kind == .timeout
     }
-    #expect(started.duration(to: .now) < .seconds(4))
+    // The whole body would take 20 s.
+    #expect(started.duration(to: .now) < .seconds(10))
   }
 }

@@ -21,6 +21,13 @@ public final class CurlTransport: Transport, @unchecked Sendable {
     self.pool = HandlePool(limit: configuration.maxIdleHandles)
   }
 
+  /// The process's transport for `configuration`: one per distinct configuration, created on
+  /// first use. The stages of a run — and both registries of a promote — share its handles
+  /// (connections, TLS sessions) and threads instead of each building their own.
+  public static func shared(_ configuration: TransportConfiguration) -> CurlTransport {
+    SharedTransports.instance.transport(for: configuration)
+  }
+
   /// libcurl's version and features, for `--version` and diagnostics.
   public static var libraryDescription: String {
     CurlGlobal.ensureInitialised()
@@ -366,6 +373,22 @@ final class WorkerPool: @unchecked Sendable {
       job()
       condition.lock()
       busy -= 1
+    }
+  }
+}
+
+/// The transports of this process, by configuration.
+final class SharedTransports: @unchecked Sendable {
+  static let instance = SharedTransports()
+  private let lock = NSLock()
+  private var transports: [TransportConfiguration: CurlTransport] = [:]
+
+  func transport(for configuration: TransportConfiguration) -> CurlTransport {
+    lock.withLock {
+      if let t = transports[configuration] { return t }
+      let t = CurlTransport(configuration: configuration)
+      transports[configuration] = t
+      return t
     }
   }
 }
