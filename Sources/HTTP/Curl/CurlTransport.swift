@@ -359,15 +359,7 @@ final class WorkerPool: @unchecked Sendable {
         }
         spinning = false
       }
-      // An idle thread exits after a while: a run that once had many transfers in flight
-      // does not keep their threads for ever.
-      while jobs.isEmpty {
-        if !condition.wait(until: Date().addingTimeInterval(10)), jobs.isEmpty {
-          threads -= 1
-          condition.unlock()
-          return
-        }
-      }
+      while jobs.isEmpty { condition.wait() }
       let job = jobs.removeFirst()
       condition.unlock()
       job()

@@ -241,8 +241,10 @@ public final class RegistryClient: Sendable {
     guard let target = URL(string: link, relativeTo: response.url)?.absoluteURL, let origin = target.origin else {
       throw RegistryError.invalidResponse(registry: registry, why: "next page link is not a URL")
     }
-    guard origin == response.url.origin else {
-      throw RegistryError.invalidResponse(registry: registry, why: "next page \(target.redacted) is on another origin than \(response.url.redacted); not followed")
+    let registryOrigin = auth.knownBase?.origin ?? response.url.origin
+    guard origin == registryOrigin else {
+      throw RegistryError.invalidResponse(
+        registry: registry, why: "next page \(target.redacted) is on another origin than \(registryOrigin?.description ?? response.url.redacted); not followed")
     }
     return link.hasPrefix("/") ? String(link.dropFirst()) : link
   }

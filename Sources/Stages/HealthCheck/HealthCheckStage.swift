@@ -132,7 +132,7 @@ public struct HealthCheckStage: Stage {
     do { expectation = try BodyExpectation(body: inputs.string("expected-body"), json: inputs.list("expected-json", commas: false)) } catch {
       throw InputError(inputs.string("expected-body").map { $0.hasPrefix("/") } == true ? "expected-body" : "expected-json", error.description)
     }
-    var prober = Prober(client: HTTPClient(transport: CurlTransport.shared(config), retry: .none), expectedStatus: status, expectation: expectation, timeout: .milliseconds(timeoutMs))
+    var prober = Prober(client: HTTPClient(transport: CurlTransport(configuration: config), retry: .none), expectedStatus: status, expectation: expectation, timeout: .milliseconds(timeoutMs))
     prober.method = inputs.string("method", default: "GET").uppercased()
     for line in inputs.list("headers", commas: false) {
       guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else { throw InputError("headers", "'\(line.prefix(20))…' is not `Name: value`") }

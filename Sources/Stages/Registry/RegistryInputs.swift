@@ -53,7 +53,7 @@ enum RegistryInputs {
     }
     let insecure = Set(inputs.list("insecure-registries"))
     config.insecureHosts = insecure
-    var http = HTTPClient(transport: CurlTransport.shared(config), retry: RetryPolicy(retries: retries))
+    var http = HTTPClient(transport: CurlTransport(configuration: config), retry: RetryPolicy(retries: retries))
     let log = context.log
     http.onRetry = { attempt, delay, reason in log.info("retry \(attempt) in \(delay.formatted()) : \(reason)") }
     if log.debugEnabled {

@@ -63,7 +63,7 @@ extension GitHubRepository {
   static func from(_ context: StageContext) -> GitHubRepository? {
     let env = context.environment
     guard let token = context.inputs.string("github-token"), let repository = env.repository, let api = URL(string: env.apiURL) else { return nil }
-    var client = GitHubClient(configuration: GitHubConfiguration(apiURL: api, repository: repository, token: token), transport: CurlTransport.shared(.fromEnvironment(env.variables)))
+    var client = GitHubClient(configuration: GitHubConfiguration(apiURL: api, repository: repository, token: token), transport: CurlTransport(configuration: .fromEnvironment(env.variables)))
     let log = context.log
     client.onRateLimit = { wait, operation in log.warning("GitHub API rate limit during \(operation): waiting \(wait.formatted())") }
     return GitHubRepository(client: client)
