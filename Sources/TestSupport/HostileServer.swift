@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 
 /// Tests/Fixtures/hostile_server.py: a scripted server on 127.0.0.1 that plays a broken or
 /// hostile party (registry, token service, probed service, object store) and records every
@@ -81,20 +82,18 @@ public final class HostileServer: @unchecked Sendable {
     "\(scheme ?? self.scheme)://\(host):\(port)\(path)"
   }
 
-  /// Replaces the script.
-  public func script(_ rules: [Rule]) throws {
+  /// Replaces the script. Async, through Gantry's own HTTP client: a blocking `curl`
+  /// subprocess here would hold one of the few cooperative threads every test shares.
+  public func script(_ rules: [Rule]) async throws {
     let data = try JSONSerialization.data(withJSONObject: rules.map(\.json))
-    let file = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-\(port)-\(UInt32.random(in: 0...UInt32.max)).json")
-    try data.write(to: file)
-    defer { try? FileManager.default.removeItem(at: file) }
-    let r = try runCommand("/usr/bin/curl", control + ["-X", "POST", "--data-binary", "@\(file.path)", url("/_script")])
-    guard r.status == 0, r.stdout == "ok" else { throw TestSupportError("hostile_server script failed: \(r.stderr)") }
+    let r = try await control.send(Request(method: "POST", url: try controlURL("/_script"), body: .data(data)))
+    guard r.status == 200 else { throw TestSupportError("hostile_server script failed: HTTP \(r.status)") }
   }
 
   /// Every request received so far, in order.
-  public func received() throws -> [Received] {
-    let out = try runCommand("/usr/bin/curl", control + [url("/_log")]).stdout
-    let list = (try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]]) ?? []
+  public func received() async throws -> [Received] {
+    let out = try await control.send(Request(url: try controlURL("/_log"))).body
+    let list = (try JSONSerialization.jsonObject(with: out) as? [[String: Any]]) ?? []
     return list.map {
       Received(
         scheme: $0["scheme"] as? String ?? "", method: $0["method"] as? String ?? "", path: $0["path"] as? String ?? "",
@@ -103,7 +102,33 @@ public final class HostileServer: @unchecked Sendable {
     }
   }
 
-  private var control: [String] { ["-s", "--max-time", "10"] + (caFile.map { ["--cacert", $0] } ?? []) }
+  private var control: HTTPClient {
+    var config = TransportConfiguration()
+    config.caFile = caFile
+    return HTTPClient(transport: HostileServer.transports.transport(config), retry: .none)
+  }
+
+  private func controlURL(_ path: String) throws -> URL {
+    guard let u = URL(string: url(path)) else { throw TestSupportError("bad control URL") }
+    return u
+  }
+
+  /// One transport per CA file for every server's control requests.
+  private static let transports = ControlTransports()
 
   public func stop() { child.stop() }
+}
+
+private final class ControlTransports: @unchecked Sendable {
+  private let lock = NSLock()
+  private var byCA: [String: CurlTransport] = [:]
+  func transport(_ config: TransportConfiguration) -> CurlTransport {
+    lock.withLock {
+      let key = config.caFile ?? ""
+      if let t = byCA[key] { return t }
+      let t = CurlTransport(configuration: config)
+      byCA[key] = t
+      return t
+    }
+  }
 }

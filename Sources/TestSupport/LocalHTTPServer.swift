@@ -30,6 +30,12 @@ public struct TestCertificates: Sendable {
   public let serverCert: String
   public let serverKey: String
 
+  /// One set for the whole test process: openssl runs once, not in every test's set-up
+  /// (where its blocking runs hold threads other tests' requests need).
+  public static func shared() throws -> TestCertificates {
+    try sharedCertificates.get()
+  }
+
   public init(in directory: TempDirectory) throws {
     let d = directory.path
     caCert = "\(d)/ca.crt"
@@ -50,6 +56,12 @@ public struct TestCertificates: Sendable {
       guard r.status == 0 else { throw TestSupportError("openssl \(args[0]) failed: \(r.stderr)") }
     }
   }
+}
+
+/// The directory lives as long as the process: its files are the certificates.
+private let sharedCertificateDirectory = Result { try TempDirectory(prefix: "gantry-shared-certs") }
+private let sharedCertificates: Result<TestCertificates, any Error> = Result {
+  try TestCertificates(in: sharedCertificateDirectory.get())
 }
 
 /// Tests/Fixtures/fault_proxy.py in front of a registry: injected 500s, 429 with

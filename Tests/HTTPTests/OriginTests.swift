@@ -9,11 +9,9 @@ import Testing
 @Suite("Origins: credentials and custom headers stay with their origin", .serialized)
 struct OriginTests {
   let certs: TestCertificates
-  let dir: TempDirectory
 
   init() throws {
-    dir = try TempDirectory(prefix: "gantry-origins")
-    certs = try TestCertificates(in: dir)
+    certs = try TestCertificates.shared()
   }
 
   func client(resolve: [String] = []) -> HTTPClient {
@@ -47,7 +45,7 @@ struct OriginTests {
   @Test func httpsToHTTPOnTheSameHostAndPortIsRefused() async throws {
     let server = try HostileServer(tls: certs, dual: true)
     defer { server.stop() }
-    try server.script([
+    try await server.script([
       .init("GET", "/start", status: 302, headers: ["Location": server.url("/landing", scheme: "http")]),
       .init("GET", "/landing", body: Data("in clear".utf8)),
     ])
@@ -58,7 +56,7 @@ struct OriginTests {
       guard case HTTPError.redirectRefused(_, _, let reason) = error else { return false }
       return reason.contains("plain http")
     }
-    let received = try server.received()
+    let received = try await server.received()
     #expect(received.map(\.path) == ["/start"])
     #expect(received.allSatisfy { $0.scheme == "https" })
   }
@@ -76,18 +74,18 @@ struct OriginTests {
     // Another host: evil.test pinned to 127.0.0.1 (the same address, another name). Another
     // port: 127.0.0.1 at the other server's port.
     let host = differing == "host" ? "evil.test" : "127.0.0.1"
-    try origin.script([.init("GET", "/start", status: 307, headers: ["Location": other.url("/landing?sig=s3cr3t", host: host)])])
-    try other.script([.init("GET", "/landing", body: Data("ok".utf8))])
+    try await origin.script([.init("GET", "/start", status: 307, headers: ["Location": other.url("/landing?sig=s3cr3t", host: host)])])
+    try await other.script([.init("GET", "/landing", body: Data("ok".utf8))])
     let request = Request(url: URL(string: origin.url("/start"))!, headers: Self.secretHeaders)
     let response = try await client(resolve: ["evil.test:\(other.port):127.0.0.1"]).send(request)
     #expect(response.status == 200)
-    let landed = try #require(try other.received().first)
+    let landed = try #require(try await other.received().first)
     #expect(landed.headers["authorization"] == nil)
     #expect(landed.headers["x-api-key"] == nil)
     #expect(landed.headers["cookie"] == nil)
     #expect(landed.headers["accept"] == "application/json")
     // The first hop did carry them: the test would notice a client that sent none at all.
-    #expect(try origin.received().first?.headers["x-api-key"] == "k-secret")
+    #expect(try await origin.received().first?.headers["x-api-key"] == "k-secret")
   }
 
   /// A 307 on a request with a body (a token request carrying a refresh token) is not
@@ -99,12 +97,12 @@ struct OriginTests {
       origin.stop()
       other.stop()
     }
-    try origin.script([.init("POST", "/token", status: 307, headers: ["Location": other.url("/token")])])
-    try other.script([.init("POST", "/token", body: Data(#"{"token":"x"}"#.utf8))])
+    try await origin.script([.init("POST", "/token", status: 307, headers: ["Location": other.url("/token")])])
+    try await other.script([.init("POST", "/token", body: Data(#"{"token":"x"}"#.utf8))])
     let request = Request(method: "POST", url: URL(string: origin.url("/token"))!, body: .data(Data("grant_type=refresh_token&refresh_token=RT-SECRET".utf8)))
     await #expect(throws: HTTPError.self) { _ = try await client().send(request) }
-    #expect(try other.received().isEmpty)
-    #expect(try origin.received().first?.body.contains("RT-SECRET") == true)
+    #expect(try await other.received().isEmpty)
+    #expect(try await origin.received().first?.body.contains("RT-SECRET") == true)
   }
 
   /// Retry lines and errors print URLs without their query (signed URLs live there).
@@ -150,7 +148,7 @@ struct LimitTests {
   @Test func aBodyTricklingBelowTheLowSpeedLimitIsAborted() async throws {
     let server = try HostileServer()
     defer { server.stop() }
-    try server.script([.init("GET", "/blob", body: Data(repeating: 7, count: 2000), trickle: 40)])
+    try await server.script([.init("GET", "/blob", body: Data(repeating: 7, count: 2000), trickle: 40)])
     var config = TransportConfiguration()
     config.lowSpeedLimit = 1024
     config.lowSpeedTime = .seconds(1)
@@ -170,7 +168,7 @@ struct LimitTests {
   @Test func aSmallRequestEndsAtItsDeadline() async throws {
     let server = try HostileServer()
     defer { server.stop() }
-    try server.script([.init("GET", "/manifest", body: Data(repeating: 7, count: 2000), trickle: 100)])
+    try await server.script([.init("GET", "/manifest", body: Data(repeating: 7, count: 2000), trickle: 100)])
     var config = TransportConfiguration()
     config.lowSpeedLimit = 1
     let c = HTTPClient(transport: CurlTransport(configuration: config), retry: .none)

@@ -11,11 +11,9 @@ import Testing
 @Suite("Hostile registries: credentials stay with the registry's origin", .serialized)
 struct HostileRegistryTests {
   let certs: TestCertificates
-  let dir: TempDirectory
 
   init() throws {
-    dir = try TempDirectory(prefix: "gantry-hostile")
-    certs = try TestCertificates(in: dir)
+    certs = try TestCertificates.shared()
   }
 
   static let basicOnce = HostileServer.Rule(nil, "/v2/", status: 401, headers: ["WWW-Authenticate": #"Basic realm="r""#], times: 1)
@@ -44,17 +42,17 @@ struct HostileRegistryTests {
       evil.stop()
     }
     let next = kind == "other-host" ? evil.url("/v2/app/tags/list?last=a", host: "evil.test") : registry.url("/v2/app/tags/list?last=a", host: "registry.test", scheme: "http")
-    try registry.script([
+    try await registry.script([
       Self.basicOnce, .init("GET", "/v2/app/tags/list", body: Data(#"{"name":"app","tags":["a"]}"#.utf8), headers_: ["Link": "<\(next)>; rel=\"next\""]),
     ])
-    try evil.script([.init(nil, "/", body: Data(#"{"tags":["b"]}"#.utf8))])
+    try await evil.script([.init(nil, "/", body: Data(#"{"tags":["b"]}"#.utf8))])
     await #expect {
       _ = try await client(registry, others: [evil]).tags("app")
     } throws: { error in
       "\(error)".contains("another origin")
     }
-    #expect(try evil.received().isEmpty)
-    let got = try registry.received()
+    #expect(try await evil.received().isEmpty)
+    let got = try await registry.received()
     #expect(got.allSatisfy { $0.scheme == "https" })
     #expect(got.last?.headers["authorization"] != nil)
   }
@@ -68,23 +66,23 @@ struct HostileRegistryTests {
       registry.stop()
       evil.stop()
     }
-    try registry.script([
+    try await registry.script([
       Self.basicOnce, .init("HEAD", "/v2/app/blobs/", status: 404),
       .init("POST", "/v2/app/blobs/uploads/", status: 202, headers: ["Location": evil.url("/upload/1?_state=S3CRET", host: "evil.test")]),
     ])
-    try evil.script([.init("PUT", "/upload/1", status: 201)])
+    try await evil.script([.init("PUT", "/upload/1", status: 201)])
     try await client(registry, others: [evil]).pushBlob("app", Data("config".utf8))
-    let put = try #require(try evil.received().first)
+    let put = try #require(try await evil.received().first)
     #expect(put.method == "PUT")
     #expect(put.headers["authorization"] == nil)
     #expect(put.bodyComplete)
-    #expect(try registry.received().last?.headers["authorization"] != nil)
+    #expect(try await registry.received().last?.headers["authorization"] != nil)
   }
 
   @Test func anUploadLocationOnPlainHTTPIsRefused() async throws {
     let registry = try HostileServer(tls: certs, dual: true)
     defer { registry.stop() }
-    try registry.script([
+    try await registry.script([
       Self.basicOnce, .init("HEAD", "/v2/app/blobs/", status: 404),
       .init("POST", "/v2/app/blobs/uploads/", status: 202, headers: ["Location": registry.url("/upload/1", host: "registry.test", scheme: "http")]),
       .init("PUT", "/upload/1", status: 201),
@@ -94,7 +92,7 @@ struct HostileRegistryTests {
     } throws: { error in
       "\(error)".contains("plain http")
     }
-    #expect(try registry.received().allSatisfy { $0.scheme == "https" && $0.method != "PUT" })
+    #expect(try await registry.received().allSatisfy { $0.scheme == "https" && $0.method != "PUT" })
   }
 
   /// A Bearer realm on plain http for an https registry gets no user:password — unless the
@@ -107,13 +105,13 @@ struct HostileRegistryTests {
       registry.stop()
       realm.stop()
     }
-    try registry.script([
+    try await registry.script([
       .init("GET", "/v2/app/manifests/", status: 401, headers: ["WWW-Authenticate": #"Bearer realm="\#(realm.url("/token", host: "evil.test"))",service="s""#])
     ])
-    try realm.script([.init("GET", "/token", body: Data(#"{"token":"t"}"#.utf8))])
+    try await realm.script([.init("GET", "/token", body: Data(#"{"token":"t"}"#.utf8))])
     let c = client(registry, others: [realm], insecure: insecure)
     await #expect(throws: RegistryError.self) { _ = try await c.manifest("app", "latest") }
-    let asked = try realm.received()
+    let asked = try await realm.received()
     if insecure {
       #expect(asked.first?.headers["authorization"] == Self.credentials.basicHeader)
     } else {
@@ -129,15 +127,15 @@ struct HostileRegistryTests {
       registry.stop()
       evil.stop()
     }
-    try registry.script([
+    try await registry.script([
       .init("GET", "/v2/app/manifests/", status: 401, headers: ["WWW-Authenticate": #"Bearer realm="\#(registry.url("/token", host: "registry.test"))",service="s""#]),
       .init("POST", "/token", status: 307, headers: ["Location": evil.url("/token", host: "evil.test")]),
     ])
-    try evil.script([.init(nil, "/token", body: Data(#"{"token":"t"}"#.utf8))])
+    try await evil.script([.init(nil, "/token", body: Data(#"{"token":"t"}"#.utf8))])
     let c = client(registry, others: [evil], credentials: Credentials(username: "<token>", password: "", identityToken: "RT-SECRET"))
     await #expect(throws: RegistryError.self) { _ = try await c.manifest("app", "latest") }
-    #expect(try evil.received().isEmpty)
-    #expect(try registry.received().contains { $0.path == "/token" && $0.body.contains("RT-SECRET") })
+    #expect(try await evil.received().isEmpty)
+    #expect(try await registry.received().contains { $0.path == "/token" && $0.body.contains("RT-SECRET") })
   }
 
   /// Every token obtained is handed to the masking callback before use.
@@ -146,7 +144,7 @@ struct HostileRegistryTests {
     defer { registry.stop() }
     let manifest =
       #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#
-    try registry.script([
+    try await registry.script([
       .init(
         "GET", "/v2/app/manifests/", status: 401, headers: ["WWW-Authenticate": #"Bearer realm="\#(registry.url("/token", host: "registry.test"))",service="s""#],
         times: 1),
@@ -157,19 +155,19 @@ struct HostileRegistryTests {
     let c = client(registry, onSecret: { s in masked.withLock { $0.append(s) } })
     _ = try await c.manifest("app", "latest")
     #expect(masked.withLock { $0 } == ["TOK-8c1f"])
-    #expect(try registry.received().last?.headers["authorization"] == "Bearer TOK-8c1f")
+    #expect(try await registry.received().last?.headers["authorization"] == "Bearer TOK-8c1f")
   }
 
   /// A blob redirect from https to plain http on the registry's own host and port is refused.
   @Test func aBlobRedirectToPlainHTTPIsRefused() async throws {
     let registry = try HostileServer(tls: certs, dual: true)
     defer { registry.stop() }
-    try registry.script([
+    try await registry.script([
       Self.basicOnce, .init("GET", "/v2/app/blobs/", status: 307, headers: ["Location": registry.url("/blobdata", host: "registry.test", scheme: "http")]),
       .init("GET", "/blobdata", body: Data("x".utf8)),
     ])
     await #expect(throws: RegistryError.self) { _ = try await client(registry).blob("app", Digest.sha256(Data("x".utf8))) }
-    #expect(try registry.received().allSatisfy { $0.scheme == "https" })
+    #expect(try await registry.received().allSatisfy { $0.scheme == "https" })
   }
 }
 

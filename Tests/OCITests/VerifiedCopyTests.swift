@@ -48,8 +48,8 @@ struct VerifiedCopyTests {
       served = served.prefix(served.count / 2)
     case .long: served.append(contentsOf: [1, 2, 3])
     }
-    try source.script([.init("GET", "/v2/src/blobs/\(digest)", body: served, length: length)])
-    try target.script([
+    try await source.script([.init("GET", "/v2/src/blobs/\(digest)", body: served, length: length)])
+    try await target.script([
       .init("HEAD", "/v2/dst/blobs/", status: 404),
       .init("POST", "/v2/dst/blobs/uploads/", status: 202, headers: ["Location": "/upload/1?_state=abc"]),
       .init("PUT", "/upload/1", status: 201),
@@ -64,14 +64,14 @@ struct VerifiedCopyTests {
     if fault == .none {
       let report = try await copier.copy(graph, rootPresent: false)
       #expect(report.blobsCopied == 1)
-      let put = try #require(try target.received().first { $0.method == "PUT" && $0.path.hasPrefix("/upload/1") })
+      let put = try #require(try await target.received().first { $0.method == "PUT" && $0.path.hasPrefix("/upload/1") })
       #expect(put.bodyComplete && put.bodyBytes == Self.blob.count)
       return
     }
     await #expect(throws: RegistryError.self) { _ = try await copier.copy(graph, rootPresent: false) }
     // Let the target finish reading whatever the aborted PUT sent.
     try await Task.sleep(for: .milliseconds(200))
-    let received = try target.received()
+    let received = try await target.received()
     let puts = received.filter { $0.method == "PUT" && $0.path.hasPrefix("/upload/1") }
     #expect(puts.allSatisfy { !$0.bodyComplete })
     #expect(!received.contains { $0.path.contains("/manifests/") && $0.method == "PUT" })
@@ -94,14 +94,14 @@ struct EndlessPagesTests {
     defer { server.stop() }
     var rule = HostileServer.Rule("GET", "/v2/app/tags/list")
     rule.endlessTags = 1000
-    try server.script([rule])
+    try await server.script([rule])
     await #expect {
       _ = try await client(server, maxTags: 5000, maxPages: 1000).tags("app")
     } throws: { error in
       "\(error)".contains("more than 5000 tags")
     }
     // Six pages of 1000 passed the cap: no more were asked for.
-    #expect(try server.received().count == 6)
+    #expect(try await server.received().count == 6)
   }
 
   @Test func pagesReadAreCapped() async throws {
@@ -109,12 +109,12 @@ struct EndlessPagesTests {
     defer { server.stop() }
     var rule = HostileServer.Rule("GET", "/v2/app/tags/list")
     rule.endlessTags = 2
-    try server.script([rule])
+    try await server.script([rule])
     await #expect {
       _ = try await client(server, maxTags: 100_000, maxPages: 5).tags("app")
     } throws: { error in
       "\(error)".contains("more than 5 pages")
     }
-    #expect(try server.received().count == 5)
+    #expect(try await server.received().count == 5)
   }
 }

@@ -33,7 +33,7 @@ struct CorruptSourceTests {
       served = layer.prefix(layer.count - 5000)
     }
     let manifestHeaders = ["Content-Type": "application/vnd.oci.image.manifest.v1+json", "Docker-Content-Digest": manifestDigest]
-    try source.script([
+    try await source.script([
       .init("HEAD", "/v2/app/manifests/1.0.0", headers: manifestHeaders, body: manifest),
       .init("GET", "/v2/app/manifests/1.0.0", headers: manifestHeaders, body: manifest),
       .init("GET", "/v2/app/manifests/\(manifestDigest)", headers: manifestHeaders, body: manifest),
@@ -42,7 +42,7 @@ struct CorruptSourceTests {
       .init("GET", "/v2/app/blobs/\(Digest.sha256(config))", body: config),
       .init("GET", "/v2/app/blobs/\(Digest.sha256(layer))", body: served, length: length),
     ])
-    try target.script([
+    try await target.script([
       .init("POST", "/v2/prod/blobs/uploads/", status: 202, headers: ["Location": "/upload/\(UUID().uuidString)"]),
       .init("PUT", "/upload/", status: 201),
       .init("PUT", "/v2/prod/manifests/", status: 201),
@@ -56,7 +56,7 @@ struct CorruptSourceTests {
     // The layer's own failure (digest mismatch, short body) is what is reported.
     #expect(failure?.contains(Digest.sha256(layer).description) == true)
     try await Task.sleep(for: .milliseconds(200))
-    let received = try target.received()
+    let received = try await target.received()
     // The layer's upload started (the target saw its PUT) but never completed; the config
     // blob may have been uploaded whole.
     #expect(received.contains { $0.method == "PUT" && $0.path.hasPrefix("/upload/") && !$0.bodyComplete })

@@ -19,7 +19,7 @@ struct GitHubLimitsTests {
   @Test func endlessPagesStopAtTheCap() async throws {
     let api = try HostileServer()
     defer { api.stop() }
-    try api.script([
+    try await api.script([
       .init("GET", "/repos/o/r/tags", headers: ["Link": "<\(api.url("/repos/o/r/tags?page=2"))>; rel=\"next\""], body: Data(#"[{"name":"v1"}]"#.utf8))
     ])
     await #expect {
@@ -27,7 +27,7 @@ struct GitHubLimitsTests {
     } throws: { error in
       "\(error)".contains("more than 4 pages")
     }
-    #expect(try api.received().count == 4)
+    #expect(try await api.received().count == 4)
   }
 
   @Test func aNextPageOnAnotherOriginIsNotFollowed() async throws {
@@ -37,16 +37,16 @@ struct GitHubLimitsTests {
       api.stop()
       evil.stop()
     }
-    try api.script([
+    try await api.script([
       .init("GET", "/repos/o/r/tags", headers: ["Link": "<\(evil.url("/repos/o/r/tags?page=2"))>; rel=\"next\""], body: Data(#"[{"name":"v1"}]"#.utf8))
     ])
-    try evil.script([.init(nil, "/", body: Data("[]".utf8))])
+    try await evil.script([.init(nil, "/", body: Data("[]".utf8))])
     await #expect {
       let _: [Item] = try await client(api).all("repos/o/r/tags", operation: "list tags")
     } throws: { error in
       "\(error)".contains("not followed")
     }
-    #expect(try evil.received().isEmpty)
-    #expect(try api.received().first?.headers["authorization"] == "Bearer ghs_SECRET")
+    #expect(try await evil.received().isEmpty)
+    #expect(try await api.received().first?.headers["authorization"] == "Bearer ghs_SECRET")
   }
 }

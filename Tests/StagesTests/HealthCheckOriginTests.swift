@@ -12,11 +12,10 @@ struct HealthCheckOriginTests {
   static let headers = "X-Api-Key: k-secret\nAuthorization: Basic dXNlcjpwYXNz"
 
   @Test func anHTTPSProbeRedirectedToPlainHTTPSendsNothingInClear() async throws {
-    let dir = try TempDirectory(prefix: "gantry-health-origin")
-    let certs = try TestCertificates(in: dir)
+    let certs = try TestCertificates.shared()
     let server = try HostileServer(tls: certs, dual: true)
     defer { server.stop() }
-    try server.script([
+    try await server.script([
       .init("GET", "/health", status: 302, headers: ["Location": server.url("/landing", scheme: "http")]),
       .init("GET", "/landing"),
     ])
@@ -28,7 +27,7 @@ struct HealthCheckOriginTests {
       ])
     #expect(r.outputs["healthy"] == "false")
     #expect(r.failure?.contains("plain http") == true)
-    let received = try server.received()
+    let received = try await server.received()
     #expect(!received.isEmpty)
     #expect(received.allSatisfy { $0.scheme == "https" && $0.path == "/health" })
   }
@@ -40,13 +39,13 @@ struct HealthCheckOriginTests {
       probed.stop()
       other.stop()
     }
-    try probed.script([.init("GET", "/health", status: 302, headers: ["Location": other.url("/ok")])])
-    try other.script([.init("GET", "/ok", body: Data("ok".utf8))])
+    try await probed.script([.init("GET", "/health", status: 302, headers: ["Location": other.url("/ok")])])
+    try await other.script([.init("GET", "/ok", body: Data("ok".utf8))])
     let r = try await runStage(
       HealthCheckStage.self, ["INPUT_URL": probed.url("/health"), "INPUT_HEADERS": Self.headers, "INPUT_INTERVAL": "100ms", "INPUT_PROBES": "2"])
     #expect(r.outputs["healthy"] == "true")
-    #expect(try probed.received().first?.headers["x-api-key"] == "k-secret")
-    let landed = try other.received()
+    #expect(try await probed.received().first?.headers["x-api-key"] == "k-secret")
+    let landed = try await other.received()
     #expect(landed.count >= 2)
     #expect(landed.allSatisfy { $0.headers["x-api-key"] == nil && $0.headers["authorization"] == nil })
   }

@@ -113,7 +113,7 @@ public final class RegistryClient: Sendable {
   /// A small blob (a config) in memory, verified against its digest.
   public func blob(_ repository: String, _ digest: Digest, limit: Int = 16 << 20) async throws -> Data {
     let response = try await send(scope: .pull(repository), operation: "GET blob \(digest.short)", notFound: "blob \(digest) in \(repository)") { base in
-      Request(url: base.appendingPathComponent("v2/\(repository)/blobs/\(digest)"), destination: .buffer(limit: limit))
+      Request(url: base.appendingPathComponent("v2/\(repository)/blobs/\(digest)"), destination: .buffer(limit: limit), timeout: self.options.requestTimeout)
     }
     let got = Digest.sha256(response.body)
     guard got == digest else { throw RegistryError.digestMismatch(expected: digest.description, got: got.description, registry: registry) }
@@ -146,7 +146,7 @@ public final class RegistryClient: Sendable {
         c.queryItems = [URLQueryItem(name: "mount", value: digest.description), URLQueryItem(name: "from", value: mountFrom)]
         url = c.url!
       }
-      return Request(method: "POST", url: url)
+      return Request(method: "POST", url: url, timeout: self.options.requestTimeout)
     }
     if response.status == 201, mountFrom != nil { return .mounted }
     guard let location = response.headers["Location"], let url = URL(string: location, relativeTo: response.url)?.absoluteURL else {
