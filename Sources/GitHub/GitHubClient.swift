@@ -13,6 +13,10 @@ public struct GitHubConfiguration: Sendable {
   public var maxRateLimitWait: Duration = .seconds(60)
   /// Attempts after a rate-limit answer. Default 3.
   public var rateLimitRetries: Int = 3
+  /// The deadline of each API request. Default 60 s.
+  public var requestTimeout: Duration = .seconds(60)
+  /// Most pages one list reads before failing (an API paging without end). Default 100.
+  public var maxPages: Int = 100
 
   public init(apiURL: URL, repository: String, token: String?) {
     self.apiURL = apiURL
@@ -91,10 +95,21 @@ public struct GitHubClient: Sendable {
   public func all<T: Decodable>(_ path: String, query: [String: String] = [:], operation: String, limit: Int = 10_000) async throws -> [T] {
     var items: [T] = []
     var next: URL? = try url(path, query.merging(["per_page": "100"]) { a, _ in a })
+    var pages = 0
     while let u = next, items.count < limit {
+      pages += 1
+      guard pages <= configuration.maxPages else {
+        throw GitHubError.unexpected(operation: operation, status: 200, message: "more than \(configuration.maxPages) pages; stopped reading")
+      }
       let response = try await send("GET", u, body: nil, operation: operation)
-      items += try Self.decode([T].self, response, operation: operation)
-      next = LinkHeader.next(response.headers["Link"]).flatMap { URL(string: $0) }
+      let page = try Self.decode([T].self, response, operation: operation)
+      items += page
+      guard !page.isEmpty, let link = LinkHeader.next(response.headers["Link"]) else { break }
+      // The token goes only to the API's origin: a next page elsewhere is not followed.
+      guard let target = URL(string: link, relativeTo: u)?.absoluteURL, target.origin == configuration.apiURL.origin else {
+        throw GitHubError.unexpected(operation: operation, status: response.status, message: "next page \(link.redactedURL) is not on \(configuration.apiURL.redacted); not followed")
+      }
+      next = target
     }
     return items
   }
@@ -121,7 +136,9 @@ public struct GitHubClient: Sendable {
     var attempt = 0
     while true {
       let response: Response
-      do { response = try await http.send(Request(method: method, url: url, headers: headers, body: payload)) } catch let e as HTTPError {
+      do {
+        response = try await http.send(Request(method: method, url: url, headers: headers, body: payload, timeout: configuration.requestTimeout))
+      } catch let e as HTTPError {
         throw GitHubError.unreachable(e.description)
       }
       if response.isSuccess || response.status == 404 { return response }

@@ -12,14 +12,21 @@ public final class BodyPipe: BodySource, BodySink, @unchecked Sendable {
   private var failure: (any Error)?
   private var cancelled = false
   private let condition = NSCondition()
+  /// Bytes the consumer cannot read until the producer closes cleanly.
+  private let holdBack: Int
 
   /// - Parameters:
   ///   - length: the body length when known (a blob's descriptor size).
   ///   - capacity: bytes held at most between the two sides (default 1 MiB).
-  public init(length: Int64?, capacity: Int = 1 << 20) {
+  ///   - holdingLastByte: the last byte reaches the consumer only once the producer closes
+  ///     without an error: an upload fed from this pipe cannot complete (a registry commits a
+  ///     blob on its last byte, or on a chunked body's end) before the producer has checked
+  ///     what it wrote — a digest mismatch then aborts the upload instead of storing bad bytes.
+  public init(length: Int64?, capacity: Int = 1 << 20, holdingLastByte: Bool = false) {
     self.length = length
-    self.capacity = capacity
-    buffer.reserveCapacity(capacity)
+    self.capacity = max(capacity, 2)
+    self.holdBack = holdingLastByte ? 1 : 0
+    buffer.reserveCapacity(self.capacity)
   }
 
   /// Producer side: blocks while the pipe is full.
@@ -59,17 +66,17 @@ public final class BodyPipe: BodySource, BodySink, @unchecked Sendable {
     condition.unlock()
   }
 
-  /// Consumer side: blocks until bytes arrive or the producer closes.
+  /// Consumer side: blocks until bytes arrive or the producer closes. A producer's failure
+  /// is thrown at once, even with bytes still buffered.
   public func read(into out: UnsafeMutableRawBufferPointer) throws -> Int {
     condition.lock()
     defer { condition.unlock() }
-    while head == buffer.count && !closed && !cancelled { condition.wait() }
+    while buffer.count - head <= holdBack && !closed && !cancelled { condition.wait() }
     if cancelled { throw HTTPError.cancelled }
-    if head == buffer.count {
-      if let failure { throw failure }
-      return 0
-    }
-    let n = min(out.count, buffer.count - head)
+    if let failure { throw failure }
+    let readable = closed ? buffer.count - head : buffer.count - head - holdBack
+    if readable == 0 { return 0 }
+    let n = min(out.count, readable)
     buffer.withUnsafeBytes { src in
       out.baseAddress!.copyMemory(from: src.baseAddress! + head, byteCount: n)
     }

@@ -20,20 +20,35 @@ public struct HTTPClient: Sendable {
     self.retry = retry
   }
 
-  /// Performs `request`, following redirects and retrying.
+  /// True while an outer loop owns the retries of everything sent in its scope (the copier's
+  /// per-blob retry): requests then make one attempt each, so attempts never multiply (3 inner
+  /// × 4 outer was 16 attempts per request).
+  @TaskLocal public static var retriesOwnedByCaller = false
+
+  /// Performs `request`, following redirects and retrying transient failures (connect,
+  /// timeout, reset, 408, 429, 5xx) unless ``retriesOwnedByCaller``.
   public func send(_ request: Request) async throws -> Response {
     var attempt = 0
+    let retries = Self.retriesOwnedByCaller ? 0 : retry.retries
     while true {
       do {
         let response = try await followingRedirects(request)
-        if retry.retryStatuses.contains(response.status), attempt < retry.retries, request.isReplayable {
+        if retry.retryStatuses.contains(response.status), attempt < retries, request.isReplayable {
           try await wait(attempt: attempt, retryAfter: response.headers["Retry-After"], reason: "HTTP \(response.status) from \(response.url.authority)")
           attempt += 1
           continue
         }
-        return response
+        var answered = response
+        answered.attempts = attempt + 1
+        return answered
       } catch let error as HTTPError {
-        guard error.isRetryable, attempt < retry.retries, request.isReplayable, Self.deliveredNothing(error) else { throw error }
+        guard error.isRetryable, attempt < retries, request.isReplayable, Self.deliveredNothing(error) else {
+          // Say what was tried: "… (4 attempts)".
+          if attempt > 0, case .transport(let url, let code, let message, let delivered) = error {
+            throw HTTPError.transport(url: url, code: code, message: "\(message) (\(attempt + 1) attempts)", bytesDelivered: delivered)
+          }
+          throw error
+        }
         try await wait(attempt: attempt, retryAfter: nil, reason: error.description)
         attempt += 1
       }
@@ -53,40 +68,55 @@ public struct HTTPClient: Sendable {
 
   private func followingRedirects(_ original: Request) async throws -> Response {
     var request = original
-    let originAuthority = original.authority
     for _ in 0...maxRedirects {
       let started = ContinuousClock.now
       let response = try await transport.perform(request)
       onExchange?(request, response.status, started.duration(to: .now))
       guard response.isRedirect, let location = response.headers["Location"] else { return response }
-      request = try Self.redirected(request, to: location, status: response.status, originAuthority: originAuthority)
+      request = try Self.redirected(request, to: location, status: response.status, origin: original.url.origin)
     }
-    throw HTTPError.tooManyRedirects(url: original.url.absoluteString, limit: maxRedirects)
+    throw HTTPError.tooManyRedirects(url: original.url.redacted, limit: maxRedirects)
   }
 
-  /// The request to send after a redirect. `Authorization` (and cookies) are dropped as soon
-  /// as the target leaves the original host, as curl's `--location` without
-  /// `--location-trusted` does; a 303 becomes a GET.
-  static func redirected(_ request: Request, to location: String, status: Int, originAuthority: String) throws -> Request {
+  /// Headers that may follow a redirect to another origin: they describe the request, not who
+  /// sends it. Everything else — `Authorization`, cookies, a health check's `X-Api-Key` — is
+  /// bound to the origin it was written for.
+  static let portableHeaders: Set<String> = ["accept", "accept-encoding", "accept-language", "content-type", "content-length", "range", "if-none-match", "if-match"]
+
+  /// The request to send after a redirect. Another origin (scheme, host or port) gets none of
+  /// the request's own headers but ``portableHeaders`` (curl's `--location` without
+  /// `--location-trusted` drops only `Authorization`); an https → http downgrade is refused
+  /// outright, as is re-sending a body to another origin (a 307 from a token service must not
+  /// carry a refresh token elsewhere); a 303 becomes a GET.
+  static func redirected(_ request: Request, to location: String, status: Int, origin: Origin?) throws -> Request {
+    let from = request.url.redacted
     guard let target = URL(string: location, relativeTo: request.url)?.absoluteURL else {
-      throw HTTPError.redirectRefused(url: request.url.absoluteString, location: location, reason: "not a URL")
+      throw HTTPError.redirectRefused(url: from, location: location.redactedURL, reason: "not a URL")
     }
-    guard let scheme = target.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
-      throw HTTPError.redirectRefused(url: request.url.absoluteString, location: location, reason: "only http and https are followed")
+    guard let targetOrigin = target.origin else {
+      throw HTTPError.redirectRefused(url: from, location: target.redacted, reason: "only http and https are followed")
+    }
+    if request.url.origin?.isSecure == true, !targetOrigin.isSecure {
+      throw HTTPError.redirectRefused(url: from, location: target.redacted, reason: "a redirect from https to plain http is not followed")
     }
     var next = request
     next.url = target
-    if target.authority != originAuthority {
-      next.headers.remove("Authorization")
-      next.headers.remove("Cookie")
+    let crossOrigin = targetOrigin != origin
+    if crossOrigin {
+      next.headers = Headers(request.headers.fields.filter { portableHeaders.contains($0.name.lowercased()) }.map { ($0.name, $0.value) })
     }
     if status == 303 || ((status == 301 || status == 302) && request.method == "POST") {
       next.method = "GET"
       next.body = .empty
       next.headers.remove("Content-Type")
       next.headers.remove("Content-Length")
-    } else if !request.isReplayable {
-      throw HTTPError.redirectRefused(url: request.url.absoluteString, location: location, reason: "the request body cannot be sent twice")
+    } else if request.body.length != 0 {
+      if crossOrigin {
+        throw HTTPError.redirectRefused(url: from, location: target.redacted, reason: "a request body is not sent to another origin")
+      }
+      if !request.isReplayable {
+        throw HTTPError.redirectRefused(url: from, location: target.redacted, reason: "the request body cannot be sent twice")
+      }
     }
     return next
   }

@@ -3,7 +3,8 @@ import Foundation
 /// Failures below the HTTP status level. A status code is never an error here: callers
 /// (the registry client, the health probe) decide what a 404 means.
 public enum HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
-  /// libcurl failed the transfer (connection refused, timeout, TLS…). `code` is the CURLcode.
+  /// libcurl failed the transfer (connection refused, timeout, TLS…). `code` is the CURLcode;
+  /// ``kind`` names the class of failure. URLs in errors are printable (no query).
   case transport(url: String, code: Int, message: String, bytesDelivered: Int64)
   case bodyTooLarge(url: String, limit: Int)
   case tooManyRedirects(url: String, limit: Int)
@@ -22,25 +23,36 @@ public enum HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     }
   }
 
-  /// CURLcodes worth another attempt: the connection or the peer failed, not the request.
-  /// https://curl.se/libcurl/c/libcurl-errors.html
-  static let retryableCurlCodes: Set<Int> = [
-    5,  // COULDNT_RESOLVE_PROXY
-    6,  // COULDNT_RESOLVE_HOST (flaky DNS on runners)
-    7,  // COULDNT_CONNECT
-    16,  // HTTP2 framing
-    18,  // PARTIAL_FILE
-    28,  // OPERATION_TIMEDOUT
-    35,  // SSL_CONNECT_ERROR
-    52,  // GOT_NOTHING
-    55,  // SEND_ERROR
-    56,  // RECV_ERROR
-    92,  // HTTP2_STREAM
-  ]
+  /// Classes of transport failure, for retry decisions and messages.
+  public enum Kind: Sendable, Equatable {
+    /// No connection: refused, unresolvable, unreachable.
+    case connect
+    /// The connect timeout, the request deadline or the low-speed limit.
+    case timeout
+    /// The connection broke (reset, closed early, short body).
+    case reset
+    /// The TLS handshake or certificate check failed.
+    case tls
+    case other
+  }
 
-  /// Whether a new attempt may succeed.
+  /// The class of a ``transport(url:code:message:bytesDelivered:)`` failure (nil for others).
+  public var kind: Kind? {
+    guard case .transport(_, let code, _, _) = self else { return nil }
+    switch code {
+    case 5, 6, 7: return .connect
+    case 28: return .timeout
+    case 16, 18, 52, 55, 56, 92: return .reset
+    case 35, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91: return .tls
+    default: return .other
+    }
+  }
+
+  /// Whether a new attempt may succeed: the connection or the peer failed (connect, timeout,
+  /// reset), not the request. A TLS failure, a refused redirect or a body over its limit would
+  /// fail the same way again. https://curl.se/libcurl/c/libcurl-errors.html
   public var isRetryable: Bool {
-    if case .transport(_, let code, _, _) = self { return Self.retryableCurlCodes.contains(code) }
-    return false
+    guard let kind else { return false }
+    return kind == .connect || kind == .timeout || kind == .reset
   }
 }

@@ -7,8 +7,12 @@ public struct Request: Sendable {
   public var headers: Headers
   public var body: RequestBody
   public var destination: ResponseDestination
-  /// Overrides the transport's total timeout for this request.
+  /// Overrides the transport's total timeout for this request: the deadline of a small
+  /// request (a manifest, a token, a tag page), after which it fails as a timeout.
   public var timeout: Duration?
+  /// Override the transport's low-speed limit (bytes/s) and the time below it that aborts.
+  public var lowSpeedLimit: Int?
+  public var lowSpeedTime: Duration?
 
   public init(
     method: String = "GET", url: URL, headers: Headers = [:], body: RequestBody = .empty,

@@ -11,6 +11,8 @@ public struct Response: Sendable {
   public var url: URL
   /// "1.1", "2" or "3".
   public var httpVersion: String
+  /// Attempts the client made for this answer (more than 1 after retries), for messages.
+  public var attempts: Int = 1
 
   public init(
     status: Int, headers: Headers = [:], body: Data = Data(), bodyBytes: Int64? = nil, url: URL,

@@ -7,15 +7,19 @@ public protocol Transport: Sendable {
 }
 
 /// Transport settings, with the defaults Gantry ships.
-public struct TransportConfiguration: Sendable {
+public struct TransportConfiguration: Sendable, Hashable {
   /// Time allowed to establish a connection (TCP + TLS). Default 10 s.
   public var connectTimeout: Duration = .seconds(10)
   /// Time allowed for a whole request; `nil` (default) lets big blobs take as long as they
   /// move: stalled transfers are caught by the low-speed limit instead.
   public var totalTimeout: Duration? = nil
-  /// A transfer slower than `lowSpeedLimit` bytes/s for `lowSpeedTime` is aborted. Default 1 B/s for 30 s.
-  public var lowSpeedLimit: Int = 1
+  /// A transfer slower than `lowSpeedLimit` bytes/s for `lowSpeedTime` is aborted. Default
+  /// 1 KiB/s for 30 s: 1 B/s let a body trickling at 2 B/s run for weeks.
+  public var lowSpeedLimit: Int = 1024
   public var lowSpeedTime: Duration = .seconds(30)
+  /// `host:port:address` entries that pin a name to an address (curl's `--resolve`), so tests
+  /// can stand a non-loopback name such as `registry.test` on 127.0.0.1. Empty by default.
+  public var resolve: [String] = []
   /// CA bundle (PEM). Default: `SSL_CERT_FILE` when set, else libcurl's built-in path.
   public var caFile: String? = nil
   /// `host` or `host:port` entries whose TLS certificate is not verified. Empty by default.

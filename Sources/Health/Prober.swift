@@ -3,6 +3,7 @@ import HTTP
 
 /// One probe's outcome.
 public struct ProbeResult: Sendable, Equatable, Codable {
+  /// The probed URL as it may be printed: without its query (keys and signatures live there).
   public var url: String
   /// HTTP status, or nil when no answer came (refused, timeout, reset).
   public var status: Int?
@@ -38,14 +39,14 @@ public struct Prober: Sendable {
       let response = try await client.send(request)
       let ms = (clock.now - start).totalMilliseconds
       guard expectedStatus.contains(response.status) else {
-        return ProbeResult(url: url.absoluteString, status: response.status, latencyMs: ms, failure: "HTTP \(response.status), expected \(expectedStatus)")
+        return ProbeResult(url: url.redacted, status: response.status, latencyMs: ms, failure: "HTTP \(response.status), expected \(expectedStatus)")
       }
       if let why = expectation.mismatch(response.body) {
-        return ProbeResult(url: url.absoluteString, status: response.status, latencyMs: ms, failure: why)
+        return ProbeResult(url: url.redacted, status: response.status, latencyMs: ms, failure: why)
       }
-      return ProbeResult(url: url.absoluteString, status: response.status, latencyMs: ms, failure: nil)
+      return ProbeResult(url: url.redacted, status: response.status, latencyMs: ms, failure: nil)
     } catch {
-      return ProbeResult(url: url.absoluteString, status: nil, latencyMs: (clock.now - start).totalMilliseconds, failure: Self.reason(error))
+      return ProbeResult(url: url.redacted, status: nil, latencyMs: (clock.now - start).totalMilliseconds, failure: Self.reason(error))
     }
   }
 

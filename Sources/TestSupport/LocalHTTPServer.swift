@@ -22,12 +22,19 @@ public final class LocalHTTPServer: @unchecked Sendable {
   public func stop() { child.stop() }
 }
 
-/// A self-signed CA and a server certificate for 127.0.0.1 and localhost, made with openssl.
+/// A self-signed CA and a server certificate for 127.0.0.1 and localhost (and `registry.test`,
+/// `evil.test`: names tests map to 127.0.0.1 to stand for non-loopback hosts), made with openssl.
 public struct TestCertificates: Sendable {
   public let caCert: String
   public let caKey: String
   public let serverCert: String
   public let serverKey: String
+
+  /// One set for the whole test process: openssl runs once, not in every test's set-up
+  /// (where its blocking runs hold threads other tests' requests need).
+  public static func shared() throws -> TestCertificates {
+    try sharedCertificates.get()
+  }
 
   public init(in directory: TempDirectory) throws {
     let d = directory.path
@@ -37,7 +44,7 @@ public struct TestCertificates: Sendable {
     serverKey = "\(d)/server.key"
     guard let openssl = which("openssl") else { throw TestSupportError("openssl is needed for TLS tests") }
     let ext = "\(d)/san.ext"
-    try "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+    try "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:registry.test,DNS:evil.test\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
       .write(toFile: ext, atomically: true, encoding: .utf8)
     let steps: [[String]] = [
       ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(d)/ca.key", "-out", caCert, "-days", "2", "-subj", "/CN=Gantry Test CA"],
@@ -49,6 +56,12 @@ public struct TestCertificates: Sendable {
       guard r.status == 0 else { throw TestSupportError("openssl \(args[0]) failed: \(r.stderr)") }
     }
   }
+}
+
+/// The directory lives as long as the process: its files are the certificates.
+private let sharedCertificateDirectory = Result { try TempDirectory(prefix: "gantry-shared-certs") }
+private let sharedCertificates: Result<TestCertificates, any Error> = Result {
+  try TestCertificates(in: sharedCertificateDirectory.get())
 }
 
 /// Tests/Fixtures/fault_proxy.py in front of a registry: injected 500s, 429 with

@@ -59,7 +59,7 @@ struct HostileTextBinaryTests {
   }
 
   @Test func aHostileServiceAndRegistryAnswerEveryStage() async throws {
-    let server = try HostileServer()
+    let server = try HostileTextServer()
     defer { server.stop() }
     let h = server.host
     let health = try await run([

@@ -47,18 +47,18 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
   }
 
   @Test func relativeLocationsResolveAgainstTheRequest() throws {
-    let next = try HTTPClient.redirected(request(), to: "/v2/app/blobs/uploads/1", status: 307, originAuthority: base.authority)
+    let next = try HTTPClient.redirected(request(), to: "/v2/app/blobs/uploads/1", status: 307, origin: base.origin)
     #expect(next.url.absoluteString == "https://registry.example:5000/v2/app/blobs/uploads/1")
     #expect(next.headers["Authorization"] == "Bearer t")
   }
 
   @Test func anotherHostLosesCredentials() throws {
-    let next = try HTTPClient.redirected(request(), to: "https://storage.example/blob?sig=1", status: 302, originAuthority: base.authority)
+    let next = try HTTPClient.redirected(request(), to: "https://storage.example/blob?sig=1", status: 302, origin: base.origin)
     #expect(next.headers["Authorization"] == nil)
   }
 
   @Test func anotherPortIsAnotherOrigin() throws {
-    let next = try HTTPClient.redirected(request(), to: "https://registry.example:5001/x", status: 302, originAuthority: base.authority)
+    let next = try HTTPClient.redirected(request(), to: "https://registry.example:5001/x", status: 302, origin: base.origin)
     #expect(next.headers["Authorization"] == nil)
   }
 
@@ -66,7 +66,7 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
     var r = request()
     r.method = "POST"
     r.body = .data(Data("x".utf8))
-    let next = try HTTPClient.redirected(r, to: "/done", status: 303, originAuthority: base.authority)
+    let next = try HTTPClient.redirected(r, to: "/done", status: 303, origin: base.origin)
     #expect(next.method == "GET")
   }
 

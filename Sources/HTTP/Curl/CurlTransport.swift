@@ -21,6 +21,13 @@ public final class CurlTransport: Transport, @unchecked Sendable {
     self.pool = HandlePool(limit: configuration.maxIdleHandles)
   }
 
+  /// The process's transport for `configuration`: one per distinct configuration, created on
+  /// first use. The stages of a run — and both registries of a promote — share its handles
+  /// (connections, TLS sessions) and threads instead of each building their own.
+  public static func shared(_ configuration: TransportConfiguration) -> CurlTransport {
+    SharedTransports.instance.transport(for: configuration)
+  }
+
   /// libcurl's version and features, for `--version` and diagnostics.
   public static var libraryDescription: String {
     CurlGlobal.ensureInitialised()
@@ -51,7 +58,11 @@ public final class CurlTransport: Transport, @unchecked Sendable {
     let h = handle.raw
     let request = transfer.request
     var headerList: UnsafeMutablePointer<curl_slist>? = nil
-    defer { curl_slist_free_all(headerList) }
+    var resolveList: UnsafeMutablePointer<curl_slist>? = nil
+    defer {
+      curl_slist_free_all(headerList)
+      curl_slist_free_all(resolveList)
+    }
 
     curl_easy_reset(h)
     var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
@@ -74,14 +85,18 @@ public final class CurlTransport: Transport, @unchecked Sendable {
         if let total = request.timeout ?? configuration.totalTimeout {
           ccurl_setopt_long(h, CURLOPT_TIMEOUT_MS, total.milliseconds)
         }
-        ccurl_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, configuration.lowSpeedLimit)
-        ccurl_setopt_long(h, CURLOPT_LOW_SPEED_TIME, max(1, configuration.lowSpeedTime.milliseconds / 1000))
+        ccurl_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, request.lowSpeedLimit ?? configuration.lowSpeedLimit)
+        ccurl_setopt_long(h, CURLOPT_LOW_SPEED_TIME, max(1, (request.lowSpeedTime ?? configuration.lowSpeedTime).milliseconds / 1000))
         if let ca = configuration.caFile { ccurl_setopt_string(h, CURLOPT_CAINFO, ca) }
         if configuration.isInsecure(request.authority) {
           ccurl_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 0)
           ccurl_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 0)
         }
         if configuration.verbose { ccurl_setopt_long(h, CURLOPT_VERBOSE, 1) }
+        if !configuration.resolve.isEmpty {
+          for entry in configuration.resolve { resolveList = curl_slist_append(resolveList, entry) }
+          ccurl_setopt_slist(h, CURLOPT_RESOLVE, resolveList)
+        }
 
         try configureMethodAndBody(h, transfer)
         for field in request.headers {
@@ -112,7 +127,7 @@ public final class CurlTransport: Transport, @unchecked Sendable {
       let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
       let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
       throw HTTPError.transport(
-        url: request.url.absoluteString, code: Int(code.rawValue), message: message,
+        url: request.url.redacted, code: Int(code.rawValue), message: message,
         bytesDelivered: transfer.deliveredToSink)
     }
     var version = 0
@@ -221,7 +236,7 @@ final class Transfer: @unchecked Sendable {
       return true
     case .buffer(let limit):
       if body.count + bytes.count > limit {
-        failure = HTTPError.bodyTooLarge(url: request.url.absoluteString, limit: limit)
+        failure = HTTPError.bodyTooLarge(url: request.url.redacted, limit: limit)
         return false
       }
       body.append(contentsOf: bytes)
@@ -351,6 +366,22 @@ final class WorkerPool: @unchecked Sendable {
       job()
       condition.lock()
       busy -= 1
+    }
+  }
+}
+
+/// The transports of this process, by configuration.
+final class SharedTransports: @unchecked Sendable {
+  static let instance = SharedTransports()
+  private let lock = NSLock()
+  private var transports: [TransportConfiguration: CurlTransport] = [:]
+
+  func transport(for configuration: TransportConfiguration) -> CurlTransport {
+    lock.withLock {
+      if let t = transports[configuration] { return t }
+      let t = CurlTransport(configuration: configuration)
+      transports[configuration] = t
+      return t
     }
   }
 }

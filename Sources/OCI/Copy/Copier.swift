@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTP
 
@@ -109,7 +110,9 @@ public struct Copier: Sendable {
     var attempt = 0
     while true {
       do {
-        return try await copyBlob(blob)
+        // This loop owns the retries of the blob's requests: the HTTP client makes one
+        // attempt each, so attempts do not multiply.
+        return try await HTTPClient.$retriesOwnedByCaller.withValue(options.retries > 0) { try await copyBlob(blob) }
       } catch let error as RegistryError where error.isTransient && attempt < options.retries {
         attempt += 1
         try await Task.sleep(for: .milliseconds(200 * (1 << min(attempt, 6))))
@@ -135,13 +138,16 @@ public struct Copier: Sendable {
       options.onProgress?(blob.size)
       return .mounted(blob.size)
     }
-    // Stream: the GET fills a bounded pipe that the PUT drains.
-    let pipe = BodyPipe(length: blob.size)
+    // Stream: the GET fills a bounded pipe that the PUT drains. Every byte is hashed and
+    // counted on the way; the pipe keeps the last byte back until the whole body checked out,
+    // so a corrupt or short blob aborts the upload before the target can commit it.
+    let pipe = BodyPipe(length: blob.size, holdingLastByte: true)
     let progress = options.onProgress
-    let sink = ProgressSink(pipe: pipe, onProgress: progress)
+    let sink = VerifyingSink(pipe: pipe, expected: blob, registry: source.registry, onProgress: progress)
     async let download: Int64 = {
       do {
-        let n = try await source.streamBlob(sourceRepository, blob.digest, into: sink)
+        _ = try await source.streamBlob(sourceRepository, blob.digest, into: sink)
+        let n = try sink.verify()
         pipe.close()
         return n
       } catch {
@@ -153,27 +159,55 @@ public struct Copier: Sendable {
       try await target.finishUpload(targetRepository, at: location, digest: blob.digest, body: .source(pipe))
     } catch {
       pipe.cancel()
-      _ = try? await download
+      // The source's failure (a digest mismatch, a short body) is the cause; the upload's
+      // abort only follows from it.
+      do { _ = try await download } catch let cause as RegistryError { throw cause } catch {}
       throw error
     }
-    let n = try await download
-    guard n == blob.size else {
-      throw RegistryError.invalidResponse(registry: source.registry, why: "blob \(blob.digest.short) is \(n) bytes, its descriptor says \(blob.size)")
-    }
-    return .copied(n)
+    return .copied(try await download)
   }
 }
 
-/// Forwards bytes to the pipe and reports them.
-final class ProgressSink: BodySink, @unchecked Sendable {
+/// Forwards a blob's bytes to the pipe, hashing (SHA-256) and counting them as they pass,
+/// and reports progress. Written by one transfer thread at a time.
+final class VerifyingSink: BodySink, @unchecked Sendable {
   let pipe: BodyPipe
+  let expected: Descriptor
+  let registry: String
   let onProgress: (@Sendable (Int64) -> Void)?
-  init(pipe: BodyPipe, onProgress: (@Sendable (Int64) -> Void)?) {
+  private let lock = NSLock()
+  private var hasher = SHA256()
+  private var count: Int64 = 0
+
+  init(pipe: BodyPipe, expected: Descriptor, registry: String, onProgress: (@Sendable (Int64) -> Void)?) {
     self.pipe = pipe
+    self.expected = expected
+    self.registry = registry
     self.onProgress = onProgress
   }
+
   func write(_ bytes: UnsafeRawBufferPointer) throws {
+    try lock.withLock {
+      count += Int64(bytes.count)
+      // More bytes than the descriptor says: fail now, before they reach the target.
+      guard count <= expected.size else {
+        throw RegistryError.invalidResponse(registry: registry, why: "blob \(expected.digest.short) is longer than its descriptor's \(expected.size) bytes")
+      }
+      hasher.update(bufferPointer: bytes)
+    }
     try pipe.write(bytes)
     onProgress?(Int64(bytes.count))
+  }
+
+  /// The byte count once the body ended, if it is the descriptor's size and hashes to its digest.
+  func verify() throws -> Int64 {
+    let (n, digest) = lock.withLock { (count, hasher.finalize().map { String(format: "%02x", $0) }.joined()) }
+    guard n == expected.size else {
+      throw RegistryError.invalidResponse(registry: registry, why: "blob \(expected.digest.short) is \(n) bytes, its descriptor says \(expected.size)")
+    }
+    guard "sha256:\(digest)" == expected.digest.description else {
+      throw RegistryError.digestMismatch(expected: expected.digest.description, got: "sha256:\(digest)", registry: registry)
+    }
+    return n
   }
 }

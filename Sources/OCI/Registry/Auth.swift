@@ -29,10 +29,18 @@ actor AuthState {
   /// Token requests in flight, per scope: concurrent requests share one.
   private var fetching: [String: Task<String, any Error>] = [:]
 
-  init(host: String, allowPlainHTTP: Bool, credentials: Credentials?) {
+  /// Told every token obtained, to mask it.
+  let onSecret: (@Sendable (String) -> Void)?
+
+  /// The deadline of a token request.
+  let requestTimeout: Duration
+
+  init(host: String, allowPlainHTTP: Bool, credentials: Credentials?, onSecret: (@Sendable (String) -> Void)? = nil, requestTimeout: Duration = .seconds(60)) {
+    self.requestTimeout = requestTimeout
     self.host = host
     self.allowPlainHTTP = allowPlainHTTP
     self.credentials = credentials
+    self.onSecret = onSecret
   }
 
   /// Where to look for the registry, in order: `https://host/`, and `http://host/` for
@@ -66,24 +74,59 @@ actor AuthState {
   /// The base URL, when a request has learned it.
   nonisolated var knownBase: URL? { learned.value }
 
+  /// Tries each candidate base once per round: a TLS failure or a 400 ("an HTTP request to an
+  /// HTTPS server") sends the probe on to the next candidate. Rounds repeat under the client's
+  /// retry policy only while some candidate failed in a way that may pass (connect, timeout,
+  /// reset); a candidate that answered is the base, its answer retried there if it is a
+  /// transient status. The error lists what every candidate answered: a plain-http failure is
+  /// not hidden behind the https fallback's unrelated TLS error.
   private func probe(http: HTTPClient, registry: String, attempts: [(URL, Request)]) async throws -> (URL, Response) {
-    var lastError = ""
-    for (i, (url, request)) in attempts.enumerated() {
-      let last = i == attempts.count - 1
-      // When plain HTTP may follow, a TLS failure is an answer, not a reason to retry.
-      var probe = http
-      if !last { probe.retry = .none }
-      do {
-        let r = try await probe.send(request)
-        if r.status == 401, let h = r.headers["WWW-Authenticate"] { challenge = AuthChallenge.parse(h) }
-        if r.status == 400, !last { continue }  // "client sent an HTTP request to an HTTPS server"
-        return (url, r)
-      } catch let e as HTTPError {
-        if case .cancelled = e { throw e }
-        lastError = e.description
+    var once = http
+    once.retry = .none
+    let rounds = HTTPClient.retriesOwnedByCaller ? 1 : http.retry.retries + 1
+    var tried: [String] = []
+    var round = 0
+    while true {
+      tried = []
+      var transient = false
+      for (i, (url, request)) in attempts.enumerated() {
+        let last = i == attempts.count - 1
+        do {
+          var r = try await once.send(request)
+          if r.status == 400, !last {
+            tried.append("\(url.redacted) answered HTTP 400")
+            continue
+          }
+          if http.retry.retryStatuses.contains(r.status), http.retry.retries > 0, !HTTPClient.retriesOwnedByCaller, request.isReplayable {
+            // This answer was the first attempt: the rest follow the client's policy.
+            var rest = http
+            rest.retry.retries -= 1
+            let delay = http.retry.delay(afterAttempt: 0, retryAfter: r.headers["Retry-After"], unit: Double.random(in: 0..<1))
+            http.onRetry?(1, delay, "HTTP \(r.status) from \(url.authority)")
+            try await http.sleep(delay)
+            r = try await rest.send(request)
+            r.attempts += 1
+          }
+          if r.status == 401, let h = r.headers["WWW-Authenticate"] { challenge = AuthChallenge.parse(h) }
+          return (url, r)
+        } catch let e as HTTPError {
+          if case .cancelled = e { throw e }
+          // A refused redirect or an oversized body is this candidate's answer, not a miss.
+          if e.kind == nil { throw RegistryClient.registryError(e, registry: registry) }
+          tried.append(e.description)
+          if let kind = e.kind, [.connect, .timeout, .reset].contains(kind) { transient = true }
+        }
       }
+      round += 1
+      guard transient, round < rounds else { break }
+      let delay = http.retry.delay(afterAttempt: round - 1, retryAfter: nil, unit: Double.random(in: 0..<1))
+      http.onRetry?(round, delay, "cannot reach \(registry): \(tried.joined(separator: "; "))")
+      try await http.sleep(delay)
     }
-    throw RegistryError.unreachable(registry: registry, why: lastError + (allowPlainHTTP ? "" : " (list it in insecure-registries if it serves plain HTTP or a self-signed certificate)"))
+    let attemptsNote = round > 1 ? " (\(round) attempts)" : ""
+    throw RegistryError.unreachable(
+      registry: registry,
+      why: tried.joined(separator: "; ") + attemptsNote + (allowPlainHTTP ? "" : " (list it in insecure-registries if it serves plain HTTP or a self-signed certificate)"))
   }
 
   /// The `Authorization` header for `scope`, if one is known or can be had without asking the
@@ -130,8 +173,15 @@ actor AuthState {
   }
 
   private func fetchToken(challenge: AuthChallenge, scope: Scope, http: HTTPClient, registry: String, side: String) async throws -> String {
-    guard let realm = challenge.realm, var c = URLComponents(string: realm) else {
-      throw RegistryError.invalidResponse(registry: registry, why: "Bearer challenge without a realm")
+    guard let realm = challenge.realm, var c = URLComponents(string: realm), let realmURL = c.url, let realmOrigin = realmURL.origin else {
+      throw RegistryError.invalidResponse(registry: registry, why: "Bearer challenge without an http(s) realm")
+    }
+    // The realm gets the credentials (or the refresh token): never in clear, unless the user
+    // listed this registry as insecure or it is on this machine.
+    if !realmOrigin.isSecure, !allowPlainHTTP {
+      throw RegistryError.invalidResponse(
+        registry: registry,
+        why: "its token service \(realmURL.redacted) is plain http; credentials are not sent in clear (list \(registry) in insecure-registries to allow it)")
     }
     var items = c.queryItems ?? []
     // The realm is the registry's text: one that makes no URL is an invalid answer.
@@ -150,15 +200,17 @@ actor AuthState {
           URLQueryItem(name: "grant_type", value: "refresh_token"), URLQueryItem(name: "refresh_token", value: token),
           URLQueryItem(name: "client_id", value: "gantry"),
         ] + items.filter { $0.name == "service" || $0.name == "scope" }
-      request = Request(method: "POST", url: try url(c), headers: ["Content-Type": "application/x-www-form-urlencoded"], body: .data(Data((form.percentEncodedQuery ?? "").utf8)))
+      request = Request(
+        method: "POST", url: realmURL, headers: ["Content-Type": "application/x-www-form-urlencoded"], body: .data(Data((form.percentEncodedQuery ?? "").utf8)),
+        timeout: requestTimeout)
     } else {
       c.queryItems = items
-      request = Request(url: try url(c))
+      request = Request(url: try url(c), timeout: requestTimeout)
       if let credentials { request.headers.set("Authorization", credentials.basicHeader) }
     }
     let r: Response
     do { r = try await http.send(request) } catch let e as HTTPError {
-      throw RegistryError.unreachable(registry: "\(registry) token service \(c.host ?? realm)", why: e.description)
+      throw RegistryClient.registryError(e, registry: "\(registry) token service \(realmOrigin)")
     }
     guard r.isSuccess else {
       if r.status == 401 || r.status == 403 {
@@ -178,6 +230,7 @@ actor AuthState {
     // Refresh a little early; the spec's default lifetime is 60 s.
     // Clamped first: a hostile `expires_in` (Int.min, Int.max) must not overflow.
     let lifetime = min(max(decoded.expires_in ?? 60, 15), 86_400) - 5
+    onSecret?(token)
     let header = "Bearer \(token)"
     tokens[scope.key] = (header, Date().addingTimeInterval(TimeInterval(lifetime)))
     return header

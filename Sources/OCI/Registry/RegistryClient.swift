@@ -9,6 +9,16 @@ public struct RegistryOptions: Sendable {
   public var insecure: Bool = false
   /// Which side this registry is, for messages that name the input to fix ("source", "target").
   public var side: String = "target"
+  /// Called with every secret Gantry obtains from a token service, before it is used, so the
+  /// caller can mask it (`::add-mask::`).
+  public var onSecret: (@Sendable (String) -> Void)? = nil
+  /// The deadline of each small request (manifests, tokens, tag and referrer pages). Blobs have
+  /// none: the transport's low-speed limit catches a stalled one. Default 60 s.
+  public var requestTimeout: Duration = .seconds(60)
+  /// Most tags ``RegistryClient/tags(_:pageSize:)`` collects, and most pages it reads, before
+  /// failing: a registry handing out endless pages must not grow memory without bound.
+  public var maxTags: Int = 100_000
+  public var maxPages: Int = 1_000
 
   public init(credentials: Credentials? = nil, insecure: Bool = false, side: String = "target") {
     self.credentials = credentials
@@ -32,7 +42,7 @@ public final class RegistryClient: Sendable {
     self.options = options
     let host = registry == Reference.dockerHub ? "registry-1.docker.io" : registry
     let local = host.hasPrefix("localhost") || host.hasPrefix("127.") || host.hasPrefix("[::1]")
-    self.auth = AuthState(host: host, allowPlainHTTP: options.insecure || local, credentials: options.credentials)
+    self.auth = AuthState(host: host, allowPlainHTTP: options.insecure || local, credentials: options.credentials, onSecret: options.onSecret, requestTimeout: options.requestTimeout)
   }
 
   // MARK: Manifests
@@ -40,7 +50,9 @@ public final class RegistryClient: Sendable {
   /// Fetches a manifest by tag or digest, with the full Accept list, checking the digest.
   public func manifest(_ repository: String, _ identifier: String) async throws -> RawManifest {
     let response = try await send(scope: .pull(repository), operation: "GET manifest \(repository):\(identifier)", notFound: "manifest \(repository):\(identifier)") { base in
-      Request(url: base.appendingPathComponent("v2/\(repository)/manifests/\(identifier)"), headers: ["Accept": MediaType.manifestAccept], destination: .buffer(limit: 4 << 20))
+      Request(
+        url: base.appendingPathComponent("v2/\(repository)/manifests/\(identifier)"), headers: ["Accept": MediaType.manifestAccept], destination: .buffer(limit: 4 << 20),
+        timeout: self.options.requestTimeout)
     }
     let manifest: RawManifest
     do { manifest = try RawManifest(bytes: response.body, mediaType: response.headers["Content-Type"]) } catch {
@@ -64,7 +76,7 @@ public final class RegistryClient: Sendable {
   /// GET when the registry sends no `Docker-Content-Digest`.
   public func resolve(_ repository: String, _ identifier: String) async throws -> Descriptor? {
     let response = try await send(scope: .pull(repository), operation: "HEAD manifest \(repository):\(identifier)", allow404: true) { base in
-      Request(method: "HEAD", url: base.appendingPathComponent("v2/\(repository)/manifests/\(identifier)"), headers: ["Accept": MediaType.manifestAccept])
+      Request(method: "HEAD", url: base.appendingPathComponent("v2/\(repository)/manifests/\(identifier)"), headers: ["Accept": MediaType.manifestAccept], timeout: self.options.requestTimeout)
     }
     if response.status == 404 { return nil }
     if let header = response.headers["Docker-Content-Digest"], let digest = try? Digest(parsing: header),
@@ -78,7 +90,9 @@ public final class RegistryClient: Sendable {
   /// Uploads manifest bytes unchanged under a tag or its digest; checks the registry agrees on the digest.
   public func putManifest(_ repository: String, _ reference: String, _ manifest: RawManifest) async throws {
     let response = try await send(scope: .push(repository), operation: "PUT manifest \(repository):\(reference)", tag: reference) { base in
-      Request(method: "PUT", url: base.appendingPathComponent("v2/\(repository)/manifests/\(reference)"), headers: ["Content-Type": manifest.mediaType], body: .data(manifest.bytes))
+      Request(
+        method: "PUT", url: base.appendingPathComponent("v2/\(repository)/manifests/\(reference)"), headers: ["Content-Type": manifest.mediaType], body: .data(manifest.bytes),
+        timeout: self.options.requestTimeout)
     }
     if let header = response.headers["Docker-Content-Digest"], header.hasPrefix("sha256:"), header != manifest.digest.description {
       throw RegistryError.digestMismatch(expected: manifest.digest.description, got: header, registry: registry)
@@ -90,7 +104,7 @@ public final class RegistryClient: Sendable {
   /// The blob's size, or nil when the repository does not have it.
   public func blobSize(_ repository: String, _ digest: Digest) async throws -> Int64? {
     let response = try await send(scope: .pull(repository), operation: "HEAD blob \(digest.short)", allow404: true) { base in
-      Request(method: "HEAD", url: base.appendingPathComponent("v2/\(repository)/blobs/\(digest)"))
+      Request(method: "HEAD", url: base.appendingPathComponent("v2/\(repository)/blobs/\(digest)"), timeout: self.options.requestTimeout)
     }
     guard response.status != 404 else { return nil }
     return response.headers["Content-Length"].flatMap { Int64($0) } ?? -1
@@ -99,7 +113,7 @@ public final class RegistryClient: Sendable {
   /// A small blob (a config) in memory, verified against its digest.
   public func blob(_ repository: String, _ digest: Digest, limit: Int = 16 << 20) async throws -> Data {
     let response = try await send(scope: .pull(repository), operation: "GET blob \(digest.short)", notFound: "blob \(digest) in \(repository)") { base in
-      Request(url: base.appendingPathComponent("v2/\(repository)/blobs/\(digest)"), destination: .buffer(limit: limit))
+      Request(url: base.appendingPathComponent("v2/\(repository)/blobs/\(digest)"), destination: .buffer(limit: limit), timeout: self.options.requestTimeout)
     }
     let got = Digest.sha256(response.body)
     guard got == digest else { throw RegistryError.digestMismatch(expected: digest.description, got: got.description, registry: registry) }
@@ -130,7 +144,7 @@ public final class RegistryClient: Sendable {
       if let digest, let mountFrom {
         url = try self.url(url, adding: [URLQueryItem(name: "mount", value: digest.description), URLQueryItem(name: "from", value: mountFrom)])
       }
-      return Request(method: "POST", url: url)
+      return Request(method: "POST", url: url, timeout: self.options.requestTimeout)
     }
     if response.status == 201, mountFrom != nil { return .mounted }
     guard let location = response.headers["Location"], let url = URL(string: location, relativeTo: response.url)?.absoluteURL else {
@@ -170,16 +184,20 @@ public final class RegistryClient: Sendable {
     var seen = Set<Digest>()
     var next: String? = "v2/\(repository)/referrers/\(digest)"
     var pages = 0
-    while let path = next, pages < 1000 {
+    while let path = next {
       pages += 1
+      try checkPageCount(pages, of: "referrers of \(digest.short)")
       let response = try await send(scope: .pull(repository), operation: "list referrers of \(digest.short)", allow404: true) { base in
-        Request(url: try self.url(path, relativeTo: base), headers: ["Accept": MediaType.ociIndex], destination: .buffer(limit: 4 << 20))
+        Request(url: try self.url(path, relativeTo: base), headers: ["Accept": MediaType.ociIndex], destination: .buffer(limit: 4 << 20), timeout: self.options.requestTimeout)
       }
       guard response.status == 200, (response.headers["Content-Type"] ?? "").hasPrefix(MediaType.ociIndex) else { return pages == 1 ? nil : all }
       struct Page: Decodable { var manifests: [Descriptor]? }
       let fresh = (try JSONDecoderShared.decode(Page.self, from: response.body).manifests ?? []).filter { seen.insert($0.digest).inserted }
       all += fresh
-      next = fresh.isEmpty ? nil : Self.nextPage(response)
+      guard all.count <= options.maxTags else {
+        throw RegistryError.invalidResponse(registry: registry, why: "more than \(options.maxTags) referrers of \(digest.short); stopped reading")
+      }
+      next = fresh.isEmpty ? nil : try nextPage(response)
     }
     return all
   }
@@ -192,25 +210,45 @@ public final class RegistryClient: Sendable {
     var seen = Set<String>()
     var next: String? = "v2/\(repository)/tags/list?n=\(pageSize)"
     var pages = 0
-    while let path = next, pages < 10_000 {
+    while let path = next {
       pages += 1
+      try checkPageCount(pages, of: "tags of \(repository)")
       let response = try await send(scope: .pull(repository), operation: "list tags of \(repository)", allow404: true) { base in
-        Request(url: try self.url(path, relativeTo: base))
+        Request(url: try self.url(path, relativeTo: base), destination: .buffer(limit: 4 << 20), timeout: self.options.requestTimeout)
       }
       if response.status == 404 { return [] }
       struct Page: Decodable { var tags: [String]? }
       let page = try JSONDecoderShared.decode(Page.self, from: response.body)
       let fresh = (page.tags ?? []).filter { seen.insert($0).inserted }
       all += fresh
-      next = Self.nextPage(response)
+      guard all.count <= options.maxTags else {
+        throw RegistryError.invalidResponse(registry: registry, why: "\(repository) lists more than \(options.maxTags) tags; stopped reading (a registry paging without end?)")
+      }
+      next = try nextPage(response)
       if fresh.isEmpty { break }
     }
     return all
   }
 
-  /// The next page of a paged list (`Link: <…>; rel="next"`), relative to the base URL.
-  private static func nextPage(_ response: Response) -> String? {
-    LinkHeader.next(response.headers["Link"]).map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
+  /// The next page of a paged list (`Link: <…>; rel="next"`), relative to the base URL. A
+  /// next page on another origin is refused: the registry's credentials would follow it.
+  private func nextPage(_ response: Response) throws -> String? {
+    guard let link = LinkHeader.next(response.headers["Link"]) else { return nil }
+    guard let target = URL(string: link, relativeTo: response.url)?.absoluteURL, let origin = target.origin else {
+      throw RegistryError.invalidResponse(registry: registry, why: "next page link is not a URL")
+    }
+    let registryOrigin = auth.knownBase?.origin ?? response.url.origin
+    guard origin == registryOrigin else {
+      throw RegistryError.invalidResponse(
+        registry: registry, why: "next page \(target.redacted) is on another origin than \(registryOrigin?.description ?? response.url.redacted); not followed")
+    }
+    return link.hasPrefix("/") ? String(link.dropFirst()) : link
+  }
+
+  private func checkPageCount(_ pages: Int, of what: String) throws {
+    guard pages <= options.maxPages else {
+      throw RegistryError.invalidResponse(registry: registry, why: "\(what): more than \(options.maxPages) pages; stopped reading")
+    }
   }
 
   /// The repository's tags when one page holds them all (no `Link` to a next page), else nil;
@@ -221,7 +259,7 @@ public final class RegistryClient: Sendable {
       let response = try? await send(
         scope: .pull(repository), operation: "list tags of \(repository)",
         { base in
-          Request(url: try self.url("v2/\(repository)/tags/list?n=\(pageSize)", relativeTo: base))
+          Request(url: try self.url("v2/\(repository)/tags/list?n=\(pageSize)", relativeTo: base), destination: .buffer(limit: 4 << 20), timeout: self.options.requestTimeout)
         })
     else { return nil }
     struct Page: Decodable { var tags: [String]? }
@@ -248,14 +286,26 @@ public final class RegistryClient: Sendable {
       (base, probed) = try await auth.base(http: http, registry: registry, probes: probes.allSatisfy(\.isReplayable) ? probes : nil)
     }
     var request = try build(base)
+    // Credentials are bound to the registry's origin (scheme, host, port): a URL the registry
+    // handed back (an upload Location) on another origin is sent without them, and one that
+    // would go from https to plain http is not sent at all.
+    let sameOrigin = request.url.origin == base.origin
+    if !sameOrigin, base.origin?.isSecure == true, request.url.origin?.isSecure != true {
+      throw RegistryError.invalidResponse(registry: registry, why: "\(operation): refused to send to \(request.url.redacted), plain http handed out by an https registry")
+    }
     var response: Response
     if let probed {
       response = probed
     } else {
-      if let header = try await auth.header(for: scope, http: http, registry: registry, side: options.side) { request.headers.set("Authorization", header) }
+      if sameOrigin, let header = try await auth.header(for: scope, http: http, registry: registry, side: options.side) { request.headers.set("Authorization", header) }
       response = try await perform(request)
     }
-    if response.status == 401, let challengeHeader = response.headers["WWW-Authenticate"], let challenge = AuthChallenge.parse(challengeHeader) {
+    if sameOrigin, response.status == 401, let challengeHeader = response.headers["WWW-Authenticate"], let challenge = AuthChallenge.parse(challengeHeader) {
+      // A streamed body (a blob piped from the source) was partly read by the refused
+      // attempt: sending it again would send its tail as the whole. Refused knowingly.
+      guard try build(base).isReplayable else {
+        throw RegistryError.unauthorized(registry: registry, hint: auth.hint(side: options.side), detail: "\(operation) was refused and its streamed body cannot be sent twice")
+      }
       let rejected = request.headers["Authorization"]
       if let header = try await auth.authorize(challenge: challenge, scope: scope, http: http, registry: registry, side: options.side, rejected: rejected) {
         request = try build(base)
@@ -264,7 +314,8 @@ public final class RegistryClient: Sendable {
       }
     }
     if response.isSuccess || (allow404 && response.status == 404) { return response }
-    let detail = RegistryErrorBody.describe(Array(response.body))
+    var detail = RegistryErrorBody.describe(Array(response.body))
+    if response.attempts > 1 { detail += detail.isEmpty ? "\(response.attempts) attempts" : " (\(response.attempts) attempts)" }
     switch response.status {
     case 401: throw RegistryError.unauthorized(registry: registry, hint: auth.hint(side: options.side), detail: detail)
     case 403: throw RegistryError.forbidden(registry: registry, repository: scope.repositories.joined(separator: ", "), detail: detail)
@@ -279,7 +330,14 @@ public final class RegistryClient: Sendable {
   private func perform(_ request: Request) async throws -> Response {
     do { return try await http.send(request) } catch let e as HTTPError {
       if case .cancelled = e { throw e }
-      throw RegistryError.unreachable(registry: registry, why: e.description)
+      throw Self.registryError(e, registry: registry)
     }
+  }
+
+  /// Transient transport failures (connect, timeout, reset) are ``RegistryError/unreachable(registry:why:)``,
+  /// worth another attempt; the rest (TLS, refused redirects, bodies over their limit) fail for good.
+  static func registryError(_ e: HTTPError, registry: String) -> RegistryError {
+    if let kind = e.kind, [.connect, .timeout, .reset].contains(kind) { return .unreachable(registry: registry, why: e.description) }
+    return .failed(registry: registry, why: e.description)
   }
 }

@@ -10,19 +10,23 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
   case digestMismatch(expected: String, got: String, registry: String)
   case invalidResponse(registry: String, why: String)
   case unreachable(registry: String, why: String)
+  /// A request failed in a way another attempt would not fix: a TLS or certificate failure,
+  /// a refused redirect, a body over its limit.
+  case failed(registry: String, why: String)
 
   public var description: String {
     switch self {
     case .unauthorized(let r, let hint, let d): "unauthorized at \(r): \(hint)\(d.isEmpty ? "" : " (\(d))")"
     case .forbidden(let r, let repo, let d): "forbidden at \(r): the credentials may not access \(repo)\(d.isEmpty ? "" : " (\(d))")"
     case .notFound(let what, let r, let d): "\(what) not found at \(r)\(d.isEmpty ? "" : " (\(d))")"
-    case .tooManyRequests(let r, let d): "rate limited by \(r) (HTTP 429) after retries\(d.isEmpty ? "" : ": \(d)")"
+    case .tooManyRequests(let r, let d): "rate limited by \(r) (HTTP 429)\(d.isEmpty ? "" : ": \(d)")"
     case .tagImmutable(let r, let repo, let tag, let d):
       "\(r)/\(repo): tag '\(tag)' cannot be moved — the repository has immutable tags (\(d)). Use a new tag per release, or allow tag mutability for the environment tag"
     case .unexpected(let r, let s, let op, let d): "\(op) at \(r) failed with HTTP \(s)\(d.isEmpty ? "" : ": \(d)")"
     case .digestMismatch(let e, let g, let r): "\(r) served content with digest \(g), expected \(e)"
     case .invalidResponse(let r, let why): "unexpected answer from \(r): \(why)"
     case .unreachable(let r, let why): "cannot reach \(r): \(why)"
+    case .failed(let r, let why): "request to \(r) failed: \(why)"
     }
   }
 

@@ -63,7 +63,10 @@ enum RegistryInputs {
         log.debug("\(request.method) \(request.url.scheme ?? "")://\(request.url.authority)\(request.url.path) → \(status) in \(String(format: "%.1f", took.totalMilliseconds)) ms")
       }
     }
-    return RegistryClient(registry: registry, http: http, options: RegistryOptions(credentials: credentials, insecure: insecure.contains(registry), side: side))
+    var options = RegistryOptions(credentials: credentials, insecure: insecure.contains(registry), side: side)
+    // Every token a token service hands out is masked before it can reach a log line.
+    options.onSecret = { log.mask($0) }
+    return RegistryClient(registry: registry, http: http, options: options)
   }
 
   static func reference(_ input: String, _ value: String) throws -> Reference {

@@ -1,0 +1,52 @@
+import ActionsCore
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Stages
+
+/// health-check's custom headers (an API key, Basic credentials) stay with the probed URL's
+/// origin: hostile servers on 127.0.0.1 redirect elsewhere and record what they received.
+@Suite("health-check headers stay with their origin", .serialized)
+struct HealthCheckOriginTests {
+  static let headers = "X-Api-Key: k-secret\nAuthorization: Basic dXNlcjpwYXNz"
+
+  @Test func anHTTPSProbeRedirectedToPlainHTTPSendsNothingInClear() async throws {
+    let certs = try TestCertificates.shared()
+    let server = try HostileServer(tls: certs, dual: true)
+    defer { server.stop() }
+    try await server.script([
+      .init("GET", "/health", status: 302, headers: ["Location": server.url("/landing", scheme: "http")]),
+      .init("GET", "/landing"),
+    ])
+    let r = try await runStage(
+      HealthCheckStage.self,
+      [
+        "INPUT_URL": server.url("/health"), "INPUT_HEADERS": Self.headers, "INPUT_CA-FILE": certs.caCert, "INPUT_WAIT-TIMEOUT": "300ms",
+        "INPUT_INTERVAL": "100ms", "INPUT_PROBES": "1",
+      ])
+    #expect(r.outputs["healthy"] == "false")
+    #expect(r.failure?.contains("plain http") == true)
+    let received = try await server.received()
+    #expect(!received.isEmpty)
+    #expect(received.allSatisfy { $0.scheme == "https" && $0.path == "/health" })
+  }
+
+  @Test func aProbeRedirectedToAnotherOriginLeavesItsHeadersBehind() async throws {
+    let probed = try HostileServer()
+    let other = try HostileServer()
+    defer {
+      probed.stop()
+      other.stop()
+    }
+    try await probed.script([.init("GET", "/health", status: 302, headers: ["Location": other.url("/ok")])])
+    try await other.script([.init("GET", "/ok", body: Data("ok".utf8))])
+    let r = try await runStage(
+      HealthCheckStage.self, ["INPUT_URL": probed.url("/health"), "INPUT_HEADERS": Self.headers, "INPUT_INTERVAL": "100ms", "INPUT_PROBES": "2"])
+    #expect(r.outputs["healthy"] == "true")
+    #expect(try await probed.received().first?.headers["x-api-key"] == "k-secret")
+    let landed = try await other.received()
+    #expect(landed.count >= 2)
+    #expect(landed.allSatisfy { $0.headers["x-api-key"] == nil && $0.headers["authorization"] == nil })
+  }
+}
