@@ -18,7 +18,7 @@ The registry holds the seeded image (scripts/fuzz starts it). The probed service
 127.0.0.1, answers every probe with a body full of workflow commands, as a hostile deployed
 service would.
 """
-import argparse, os, random, re, subprocess, sys, tempfile, threading, time
+import argparse, os, random, re, shutil, subprocess, sys, tempfile, threading, time
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -143,6 +143,7 @@ def main():
     declared_outputs = set(action.get("outputs", {}))
     work = tempfile.mkdtemp(prefix="gantry-fuzz-binary.")
     findings_dir = args.findings or os.path.join(work, "findings")
+    shutil.rmtree(findings_dir, ignore_errors=True)  # only this run's findings
     os.makedirs(findings_dir, exist_ok=True)
 
     # A repository for version: a release tag, a fix and a feature since.
@@ -223,7 +224,9 @@ def main():
             errors = [l for l in stdout.split("\n") if l.startswith("::error title=Invalid input::")]
             if len(errors) != 1:
                 problems.append(f"exit 2 with {len(errors)} Invalid input errors")
-            elif not any(f"'{m}'" in errors[0] for m in mutated):
+            # The error may name the input that must change with a mutated one ("target-username is
+            # set but target-password is empty"): the mutated one must appear in it as a name.
+            elif not any(re.search(rf"(?<![\w-]){re.escape(m)}(?![\w-])", errors[0]) for m in mutated):
                 problems.append(f"exit 2 names no mutated input ({sorted(mutated)}): {errors[0][:300]}")
             if os.path.getsize(out_path) or os.path.getsize(sum_path):
                 problems.append("exit 2 but outputs or summary were written")
@@ -240,7 +243,9 @@ def main():
         stray = stray_commands(stdout)
         if stray:
             problems.append(f"stray workflow commands: {stray[:3]!r}")
-        if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", stdout):
+        # A mask command carries the secret byte for byte (the runner consumes it, never shows it).
+        shown = "\n".join(l for l in stdout.split("\n") if not l.startswith("::add-mask::"))
+        if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", shown):
             problems.append("raw control bytes on stdout")
         if problems:
             with open(os.path.join(findings_dir, f"run-{run}.txt"), "w") as f:
