@@ -24,21 +24,14 @@ Control (any scheme):
 import argparse, json, socket, ssl, sys, os, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from serve import QuietHandler
+
 RULES = []
 LOG = []
 LOCK = threading.Lock()
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def setup(self):
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
+class Handler(QuietHandler):
     def answer(self, code, body=b"", headers=None, length=None, trickle=None):
         self.send_response(code)
         headers = dict(headers or {})

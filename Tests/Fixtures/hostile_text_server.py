@@ -16,7 +16,7 @@ Routes:
 import json, socket
 from http.server import BaseHTTPRequestHandler
 
-from serve import serve
+from serve import QuietHandler, serve
 
 PAYLOAD = (
     "x\n::set-output name=injected::1\n::add-mask::visible\n::stop-commands::tok\n"
@@ -25,16 +25,7 @@ PAYLOAD = (
 )
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def setup(self):
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
+class Handler(QuietHandler):
     def answer(self, code, body, headers=None, ctype="application/json"):
         data = body.encode() if isinstance(body, str) else body
         self.send_response(code)

@@ -24,7 +24,7 @@ Routes (all bounded in size and time):
 import argparse, json, os, socket, ssl, sys, threading, time
 from http.server import BaseHTTPRequestHandler
 
-from serve import serve
+from serve import QuietHandler, serve
 from urllib.parse import urlparse, parse_qs
 
 HITS = {}
@@ -34,18 +34,7 @@ MAX_BYTES = 2 << 30
 PATTERN = bytes(i % 251 for i in range(251 * 4300))
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def setup(self):
-        super().setup()
-        # Headers and body go out in separate writes: without NODELAY, Nagle and delayed
-        # ACKs add ~40 ms to every keep-alive request.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
+class Handler(QuietHandler):
     def send_body(self, code, body, ctype="text/plain", headers=None):
         data = body.encode() if isinstance(body, str) else body
         self.send_response(code)
