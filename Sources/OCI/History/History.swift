@@ -44,12 +44,15 @@ public struct History: Sendable {
 
   // MARK: Reading
 
-  /// The environment's record tags, newest first.
-  func tags() async throws -> [RecordTag] { try await store.recordTags(key: EnvironmentName.key(environment)) }
+  /// The names of the environment's record tags, newest first (parsed when read).
+  func tags() async throws -> [String] { try await store.recordTags(key: EnvironmentName.key(environment)) }
 
-  /// Reads `tags` (several at once), keeping the records of this environment: the JSON says
-  /// which environment a record is of, whatever its tag looks like.
-  func read(_ tags: some Collection<RecordTag>) async throws -> Page {
+  /// Reads `names` (several at once; names that are not record tags of this environment are
+  /// passed over), keeping the records of this environment: the JSON says which environment a
+  /// record is of, whatever its tag looks like.
+  func read(_ names: some Collection<String>) async throws -> Page {
+    let key = EnvironmentName.key(environment)
+    let tags = names.compactMap { RecordTag($0) }.filter { $0.key == key }
     let store = self.store
     let results = try await boundedMap(Array(tags), concurrency: 8) { try await store.read($0.tag) }
     var page = Page()
@@ -85,9 +88,15 @@ public struct History: Sendable {
   /// for clock skew), and at least the newest 10.
   func window() async throws -> Page {
     let since = clock.now().addingTimeInterval(-leaseTimeout - 120)
-    let all = try await tags()
-    let recent = all.prefix { $0.time >= since }.count
-    return try await read(all.prefix(max(10, recent)))
+    let key = EnvironmentName.key(environment)
+    var picked: [String] = []
+    // Newest first: parse only until a record older than the window, once 10 are picked.
+    for name in try await tags() {
+      guard let tag = RecordTag(name), tag.key == key else { continue }
+      if picked.count >= 10, tag.time < since { break }
+      picked.append(name)
+    }
+    return try await read(picked)
   }
 
   /// The record that says `digest` was rolled back from this environment, if one does. Asks

@@ -40,9 +40,24 @@ public struct HistoryStore: Sendable {
   static let stateAnnotation = "dev.gantry.state"
   static let tagAnnotation = "dev.gantry.tag"
 
-  /// The record tags whose key is `key`, newest first (one tag listing).
-  func recordTags(key: String) async throws -> [RecordTag] {
-    try await client.tags(repository).compactMap { RecordTag($0) }.filter { $0.key == key }.sorted(by: >)
+  /// The names of the record tags whose key is `key`, newest first (one tag listing).
+  ///
+  /// A listing can hold 10,000 record tags, so each is only checked for its prefix and length
+  /// here (bytes, no parsing); callers parse (``RecordTag``) just the ones they read. Same key
+  /// and length means same shape up to the time and random parts, and the time is fixed-width:
+  /// the names sort as their records' times.
+  func recordTags(key: String) async throws -> [String] {
+    let prefix = Array("gantry-\(key)-".utf8)
+    let length = prefix.count + RecordTag.tailLength - 1
+    var names = try await client.tags(repository).filter { name in
+      name.utf8.count == length && name.utf8.starts(with: prefix)
+    }
+    names.sort()
+    // A registry that repeats a tag in its answer does not make a record appear twice.
+    var unique: [String] = []
+    unique.reserveCapacity(names.count)
+    for name in names.reversed() where name != unique.last { unique.append(name) }
+    return unique
   }
 
   /// Reads one record; a damaged one (manifest or blob gone, too large, not JSON, a future

@@ -204,9 +204,11 @@ public final class RegistryClient: Sendable {
       if response.status == 404 { return [] }
       struct Page: Decodable { var tags: [String]? }
       let page = try JSONDecoderShared.decode(Page.self, from: response.body)
+      next = Self.nextPage(response)
+      // One page (registries that ignore `n` answer every tag at once): nothing to merge.
+      if pages == 1, next == nil { return page.tags ?? [] }
       let fresh = (page.tags ?? []).filter { seen.insert($0).inserted }
       all += fresh
-      next = Self.nextPage(response)
       if fresh.isEmpty { break }
     }
     return all
