@@ -47,11 +47,9 @@ public struct HistoryStore: Sendable {
   /// and length means same shape up to the time and random parts, and the time is fixed-width:
   /// the names sort as their records' times.
   func recordTags(key: String) async throws -> [String] {
-    let prefix = Array("gantry-\(key)-".utf8)
-    let length = prefix.count + RecordTag.tailLength - 1
-    var names = try await client.tags(repository).filter { name in
-      name.utf8.count == length && name.utf8.starts(with: prefix)
-    }
+    let prefix = "gantry-\(key)-"
+    let length = prefix.utf8.count + RecordTag.tailLength - 1
+    var names = try await client.tags(repository).filter { $0.utf8.count == length && $0.hasPrefix(prefix) }
     names.sort()
     // A registry that repeats a tag in its answer does not make a record appear twice.
     var unique: [String] = []
