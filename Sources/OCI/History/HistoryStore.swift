@@ -40,22 +40,15 @@ public struct HistoryStore: Sendable {
   static let stateAnnotation = "dev.gantry.state"
   static let tagAnnotation = "dev.gantry.tag"
 
-  /// The names of the record tags whose key is `key`, newest first (one tag listing).
+  /// The names of the record tags whose key is `key` (one tag listing).
   ///
   /// A listing can hold 10,000 record tags, so each is only checked for its prefix and length
-  /// here (bytes, no parsing); callers parse (``RecordTag``) just the ones they read. Same key
-  /// and length means same shape up to the time and random parts, and the time is fixed-width:
-  /// the names sort as their records' times.
-  func recordTags(key: String) async throws -> [String] {
+  /// here (no parsing, no sorting); callers take them newest first from ``RecordNames`` and
+  /// parse (``RecordTag``) just the ones they read.
+  func recordTags(key: String) async throws -> RecordNames {
     let prefix = "gantry-\(key)-"
     let length = prefix.utf8.count + RecordTag.tailLength - 1
-    var names = try await client.tags(repository).filter { $0.utf8.count == length && $0.hasPrefix(prefix) }
-    names.sort()
-    // A registry that repeats a tag in its answer does not make a record appear twice.
-    var unique: [String] = []
-    unique.reserveCapacity(names.count)
-    for name in names.reversed() where name != unique.last { unique.append(name) }
-    return unique
+    return RecordNames(try await client.tags(repository).filter { $0.utf8.count == length && $0.hasPrefix(prefix) })
   }
 
   /// Reads one record; a damaged one (manifest or blob gone, too large, not JSON, a future
