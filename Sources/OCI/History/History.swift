@@ -44,12 +44,15 @@ public struct History: Sendable {
 
   // MARK: Reading
 
-  /// The environment's record tags, newest first.
-  func tags() async throws -> [RecordTag] { try await store.recordTags(key: EnvironmentName.key(environment)) }
+  /// The names of the environment's record tags (taken newest first; parsed when read).
+  func tags() async throws -> RecordNames { try await store.recordTags(key: EnvironmentName.key(environment)) }
 
-  /// Reads `tags` (several at once), keeping the records of this environment: the JSON says
-  /// which environment a record is of, whatever its tag looks like.
-  func read(_ tags: some Collection<RecordTag>) async throws -> Page {
+  /// Reads `names` (several at once; names that are not record tags of this environment are
+  /// passed over), keeping the records of this environment: the JSON says which environment a
+  /// record is of, whatever its tag looks like.
+  func read(_ names: some Collection<String>) async throws -> Page {
+    let key = EnvironmentName.key(environment)
+    let tags = names.compactMap { RecordTag($0) }.filter { $0.key == key }
     let store = self.store
     let results = try await boundedMap(Array(tags), concurrency: 8) { try await store.read($0.tag) }
     var page = Page()
@@ -66,17 +69,16 @@ public struct History: Sendable {
   /// The newest `limit` records (after `states`, when given), newest first. Reads pages of
   /// records until it has enough, so a filter over a long history reads further back.
   public func entries(limit: Int = 100, states: Set<PromotionState>? = nil) async throws -> Page {
-    let all = try await tags()
+    var names = try await tags()
     var out = Page()
-    var position = 0
-    while position < all.count, out.entries.count < limit {
-      let batch = all[position..<min(all.count, position + max(16, limit - out.entries.count))]
-      position = batch.endIndex
+    while out.entries.count < limit {
+      let batch = names.next(max(16, limit - out.entries.count))
+      if batch.isEmpty { break }
       let page = try await read(batch)
       out.entries += page.entries.filter { states?.contains($0.record.state) ?? true }
       out.skipped += page.skipped
     }
-    out.more = position < all.count || out.entries.count > limit
+    out.more = names.hasMore || out.entries.count > limit
     out.entries = Array(out.entries.prefix(limit))
     return out
   }
@@ -85,9 +87,20 @@ public struct History: Sendable {
   /// for clock skew), and at least the newest 10.
   func window() async throws -> Page {
     let since = clock.now().addingTimeInterval(-leaseTimeout - 120)
-    let all = try await tags()
-    let recent = all.prefix { $0.time >= since }.count
-    return try await read(all.prefix(max(10, recent)))
+    let key = EnvironmentName.key(environment)
+    var names = try await tags()
+    var picked: [String] = []
+    // Newest first: parse only until a record older than the window, once 10 are picked.
+    pages: while true {
+      let page = names.next(16)
+      if page.isEmpty { break }
+      for name in page {
+        guard let tag = RecordTag(name), tag.key == key else { continue }
+        if picked.count >= 10, tag.time < since { break pages }
+        picked.append(name)
+      }
+    }
+    return try await read(picked)
   }
 
   /// The record that says `digest` was rolled back from this environment, if one does. Asks
@@ -115,13 +128,12 @@ public struct History: Sendable {
   /// What rollback may restore: the newest completed image other than `current` that is not
   /// quarantined and is whole. Reads records page by page, newest first, until it finds one.
   public func rollbackCandidate(current: Digest) async throws -> Candidates {
-    let all = try await tags()
+    var names = try await tags()
     var out = Candidates()
     var seen = Set<Digest>()
-    var position = 0
-    while position < all.count {
-      let batch = all[position..<min(all.count, position + 16)]
-      position = batch.endIndex
+    while true {
+      let batch = names.next(16)
+      if batch.isEmpty { break }
       let page = try await read(batch)
       out.skipped += page.skipped
       out.entries += page.entries

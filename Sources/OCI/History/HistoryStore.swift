@@ -40,9 +40,15 @@ public struct HistoryStore: Sendable {
   static let stateAnnotation = "dev.gantry.state"
   static let tagAnnotation = "dev.gantry.tag"
 
-  /// The record tags whose key is `key`, newest first (one tag listing).
-  func recordTags(key: String) async throws -> [RecordTag] {
-    try await client.tags(repository).compactMap { RecordTag($0) }.filter { $0.key == key }.sorted(by: >)
+  /// The names of the record tags whose key is `key` (one tag listing).
+  ///
+  /// A listing can hold 10,000 record tags, so each is only checked for its prefix and length
+  /// here (no parsing, no sorting); callers take them newest first from ``RecordNames`` and
+  /// parse (``RecordTag``) just the ones they read.
+  func recordTags(key: String) async throws -> RecordNames {
+    let prefix = "gantry-\(key)-"
+    let length = prefix.utf8.count + RecordTag.tailLength - 1
+    return RecordNames(try await client.tags(repository).filter { $0.utf8.count == length && $0.hasPrefix(prefix) })
   }
 
   /// Reads one record; a damaged one (manifest or blob gone, too large, not JSON, a future

@@ -38,16 +38,19 @@ public struct RecordTag: Sendable, Hashable, Comparable {
 
   public init?(_ tag: String) {
     // Fixed-width tail: "-" + 20 + "-" + 8.
-    guard tag.hasPrefix("gantry-"), tag.count > 7 + 30 else { return nil }
-    let tail = tag.suffix(30)
+    guard tag.hasPrefix("gantry-"), tag.count > 7 + Self.tailLength else { return nil }
+    let tail = tag.suffix(Self.tailLength)
     let parts = tail.split(separator: "-", omittingEmptySubsequences: false)
     guard parts.count == 3, parts[0].isEmpty, parts[2].count == 8, parts[2].allSatisfy({ $0.isASCII && ($0.isNumber || $0.isLowercase) }),
       let time = RecordTime.parseCompact(String(parts[1]))
     else { return nil }
     self.tag = tag
-    self.key = String(tag.dropFirst(7).dropLast(30))
+    self.key = String(tag.dropFirst(7).dropLast(Self.tailLength))
     self.time = time
   }
+
+  /// `-<yyyyMMddTHHmmss.SSSZ>-<random>`: the characters after the key.
+  static let tailLength = 30
 
   /// A fresh tag for a record of `environment` made at `time`.
   public static func make(environment: String, time: Date, random: String = String(UUID().uuidString.lowercased().prefix(8))) -> String {

@@ -219,12 +219,14 @@ public final class RegistryClient: Sendable {
       if response.status == 404 { return [] }
       struct Page: Decodable { var tags: [String]? }
       let page = try JSONDecoderShared.decode(Page.self, from: response.body)
+      next = try nextPage(response)
+      // One page (registries that ignore `n` answer every tag at once): nothing to merge.
+      if pages == 1, next == nil { return page.tags ?? [] }
       let fresh = (page.tags ?? []).filter { seen.insert($0).inserted }
       all += fresh
       guard all.count <= options.maxTags else {
         throw RegistryError.invalidResponse(registry: registry, why: "\(repository) lists more than \(options.maxTags) tags; stopped reading (a registry paging without end?)")
       }
-      next = try nextPage(response)
       if fresh.isEmpty { break }
     }
     return all
