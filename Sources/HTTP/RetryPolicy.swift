@@ -38,6 +38,9 @@ public struct RetryPolicy: Sendable {
   public static func parseRetryAfter(_ value: String, now: Date) -> Duration? {
     let v = value.trimmingCharacters(in: .whitespaces)
     if let seconds = Int(v), seconds >= 0 { return .seconds(seconds) }
+    // Foundation's DateFormatter traps on some non-ASCII text (found by scripts/fuzz): an
+    // HTTP-date is 29 ASCII characters, so nothing else reaches it.
+    guard v.utf8.count <= 64, v.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) else { return nil }
     let f = DateFormatter()
     f.locale = Locale(identifier: "en_US_POSIX")
     f.timeZone = TimeZone(identifier: "GMT")

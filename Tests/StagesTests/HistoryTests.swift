@@ -214,6 +214,33 @@ struct HistoryTests {
 
   // MARK: Legacy records
 
+  /// A rolled-back record of the earlier format (never in the fallback index), followed by
+  /// more records than the recent window holds: still quarantined, through the one-time index.
+  @Test func earlierRecordsStayQuarantinedHoweverOld() async throws {
+    let v1 = try await image("5.1.1")
+    let v3 = try await image("5.1.3")
+    for (v, d) in [("5.1.1", v1), ("5.1.3", v3)] {
+      let m = try await stage.manifest("app", d.description)
+      for case .image(let config, let layers, _, _) in [m.content] {
+        for b in [config] + layers { _ = try await prod.pushBlob("app", try await stage.blob("app", b.digest)) }
+      }
+      try await prod.putManifest("app", v, m)
+    }
+    for i in 0..<26 {
+      let time = Date(timeIntervalSince1970: 1_790_000_000 + Double(i))
+      let (state, d) = i == 0 ? ("rolled-back", v3) : ("completed", v1)
+      let json = #"{"digest":"\#(d)","environment":"production","state":"\#(state)","tags":["production"],"time":"\#(ISO8601DateFormatter().string(from: time))"}"#
+      _ = try await storeRaw(Data(json.utf8), subject: d, tag: "gantry-production-\(RecordTime.compact(time))-\(String(format: "%08x", i))")
+    }
+    try await prod.putManifest("app", "production", try await prod.manifest("app", v1.description))
+    #expect(try await prod.resolve("app", HistoryStore.indexedMarker("production")) == nil)
+    #expect(failure(await promote("5.1.3"))?.contains("was rolled back from production (") == true)
+    #expect(try await prod.resolve("app", HistoryStore.indexedMarker("production")) != nil)
+    // Indexed once: the next run finds it through the index alone.
+    #expect(failure(await promote("5.1.3"))?.contains("was rolled back from production (") == true)
+    #expect(try await live() == v1)
+  }
+
   @Test func recordsOfTheEarlierFormatAreReadShownAndUsed() async throws {
     let v1 = try await image("5.0.1")
     let v2 = try await image("5.0.2")

@@ -105,9 +105,12 @@ public struct History: Sendable {
 
   /// The record that says `digest` was rolled back from this environment, if one does. Asks
   /// the registry about the digest (its records, through referrers or the fallback index), so
-  /// the answer does not depend on how long the history is; `recent` covers records written
-  /// by earlier Gantry versions on registries without the referrers API (not indexed).
+  /// the answer does not depend on how long the history is. Records written by earlier Gantry
+  /// versions on registries without the referrers API are indexed once per environment first
+  /// (``HistoryStore/indexEarlierRecords(key:environment:)``); `recent` covers what changes
+  /// meanwhile.
   public func quarantine(of digest: Digest, recent: [HistoryEntry] = []) async throws -> (record: HistoryEntry?, skipped: [SkippedRecord]) {
+    _ = try await store.indexEarlierRecords(key: EnvironmentName.key(environment), environment: environment)
     let listed = try await store.recordsAbout(digest).filter { d in
       let a = d.annotations ?? [:]
       let rolledBack = PromotionState.rolledBack.rawValue

@@ -110,6 +110,51 @@ public struct HistoryStore: Sendable {
     return tag
   }
 
+  /// The tag that says ``indexEarlierRecords(key:environment:)`` ran for an environment key
+  /// (outside the record tags' `gantry-` prefix, within the tag grammar for every key).
+  public static func indexedMarker(_ key: String) -> String { "gantry_indexed-\(key)" }
+
+  /// Records written by Gantry before the fallback index was kept are not in it: on a
+  /// registry without the referrers API a rolled-back one would drop out of the quarantine
+  /// check once it is no longer among the newest records. Once per environment (a marker tag
+  /// says it was done), every record of it is read and each rolled-back one is added to its
+  /// image's `sha256-<hex>` index, so quarantine never expires for them either. Returns how
+  /// many were indexed, or nil when there was nothing to do.
+  func indexEarlierRecords(key: String, environment: String) async throws -> Int? {
+    let empty = Data("{}".utf8)
+    guard try await hasReferrersAPI(Digest.sha256(empty)) == false else { return nil }
+    let marker = Self.indexedMarker(key)
+    if try await client.resolve(repository, marker) != nil { return nil }
+    var names = try await recordTags(key: key)
+    var indexed = 0
+    while true {
+      let batch = names.next(64)
+      if batch.isEmpty { break }
+      let client = self.client
+      let repository = self.repository
+      let found = try await boundedMap(batch, concurrency: 8) { name -> (Descriptor, Digest)? in
+        guard case .success(let r) = try await self.read(name), r.environment == environment, r.state == .rolledBack,
+          let m = try await client.manifestIfPresent(repository, name)
+        else { return nil }
+        let annotations = [Self.environmentAnnotation: r.environment, Self.stateAnnotation: r.state.rawValue, Self.tagAnnotation: name]
+        return (Descriptor(mediaType: MediaType.ociManifest, digest: m.digest, size: Int64(m.bytes.count), annotations: annotations, artifactType: PromotionRecord.artifactType), r.digest)
+      }
+      for case let (entry, subject)? in found {
+        try await addToFallbackIndex(entry, subject: subject)
+        indexed += 1
+      }
+    }
+    let blob = try await client.pushBlob(repository, empty, mediaType: MediaType.ociEmpty)
+    let emptyDescriptor: [String: Any] = ["mediaType": MediaType.ociEmpty, "digest": blob.digest.description, "size": blob.size]
+    let document: [String: Any] = [
+      "schemaVersion": 2, "mediaType": MediaType.ociManifest, "artifactType": "application/vnd.gantry.history-indexed.v1+json",
+      "config": emptyDescriptor, "layers": [emptyDescriptor], "annotations": [Self.environmentAnnotation: environment],
+    ]
+    let bytes = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
+    try await client.putManifest(repository, marker, try RawManifest(bytes: bytes, mediaType: MediaType.ociManifest))
+    return indexed
+  }
+
   /// Whether the registry answers the referrers API (asked once per store).
   private func hasReferrersAPI(_ digest: Digest) async throws -> Bool {
     if let known = referrersAPI.value { return known }

@@ -125,7 +125,9 @@ public enum RecordTime {
   public static func iso(_ date: Date) -> String { formatter("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").string(from: date) }
 
   public static func parseISO(_ text: String) -> Date? {
-    formatter("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").date(from: text) ?? formatter("yyyy-MM-dd'T'HH:mm:ss'Z'").date(from: text)
+    // Record text is untrusted and Foundation's DateFormatter traps on some non-ASCII text.
+    guard text.utf8.count <= 64, text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) else { return nil }
+    return formatter("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").date(from: text) ?? formatter("yyyy-MM-dd'T'HH:mm:ss'Z'").date(from: text)
   }
 
   /// `20261122T031500.123Z`, as in record tags: fixed width, so tags sort by time.
