@@ -234,6 +234,10 @@ struct HistoryTests {
     }
     try await prod.putManifest("app", "production", try await prod.manifest("app", v1.description))
     #expect(try await prod.resolve("app", HistoryStore.indexedMarker("production")) == nil)
+    // A dry run finds it too, and writes nothing (no marker, no index).
+    #expect(failure(await promote("5.1.3", extra: ["INPUT_DRY-RUN": "true"]))?.contains("was rolled back from production (") == true)
+    #expect(try await prod.resolve("app", HistoryStore.indexedMarker("production")) == nil)
+    #expect(try await prod.resolve("app", Cosign.referrersTag(v3)) == nil)
     #expect(failure(await promote("5.1.3"))?.contains("was rolled back from production (") == true)
     #expect(try await prod.resolve("app", HistoryStore.indexedMarker("production")) != nil)
     // Indexed once: the next run finds it through the index alone.

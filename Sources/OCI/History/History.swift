@@ -22,6 +22,9 @@ public struct History: Sendable {
   public let leaseTimeout: TimeInterval
   /// How often a run waiting for a younger intent looks again.
   public var pollInterval: Duration = .milliseconds(200)
+  /// Reads only: nothing is written to the registry (dry runs). Only the one-time indexing of
+  /// earlier records is gated here; the writing calls are simply not made in a dry run.
+  public var readOnly = false
 
   public init(
     client: RegistryClient, repository: String, environment: String, run: HistoryRun = HistoryRun(runURL: nil, actor: nil, sha: nil), clock: any HistoryClock = SystemHistoryClock(),
@@ -106,11 +109,15 @@ public struct History: Sendable {
   /// The record that says `digest` was rolled back from this environment, if one does. Asks
   /// the registry about the digest (its records, through referrers or the fallback index), so
   /// the answer does not depend on how long the history is. Records written by earlier Gantry
-  /// versions on registries without the referrers API are indexed once per environment first
-  /// (``HistoryStore/indexEarlierRecords(key:environment:)``); `recent` covers what changes
-  /// meanwhile.
+  /// versions on registries without the referrers API are found by reading the environment's
+  /// records once, and indexed then unless the history is ``readOnly`` (a dry run changes
+  /// nothing); `recent` covers what changes meanwhile.
   public func quarantine(of digest: Digest, recent: [HistoryEntry] = []) async throws -> (record: HistoryEntry?, skipped: [SkippedRecord]) {
-    _ = try await store.indexEarlierRecords(key: EnvironmentName.key(environment), environment: environment)
+    let key = EnvironmentName.key(environment)
+    if let earlier = try await store.earlierRolledBack(key: key, environment: environment) {
+      if !readOnly { try await store.indexEarlier(earlier, key: key, environment: environment) }
+      if let hit = earlier.first(where: { $0.record.digest == digest }) { return (HistoryEntry(tag: hit.tag, record: hit.record), []) }
+    }
     let listed = try await store.recordsAbout(digest).filter { d in
       let a = d.annotations ?? [:]
       let rolledBack = PromotionState.rolledBack.rawValue

@@ -114,45 +114,54 @@ public struct HistoryStore: Sendable {
   /// (outside the record tags' `gantry-` prefix, within the tag grammar for every key).
   public static func indexedMarker(_ key: String) -> String { "gantry_indexed-\(key)" }
 
+  /// A rolled-back record written by Gantry before the fallback index was kept, and the index
+  /// entry it should have.
+  struct EarlierRecord: Sendable {
+    var tag: String
+    var record: PromotionRecord
+    var entry: Descriptor
+  }
+
   /// Records written by Gantry before the fallback index was kept are not in it: on a
   /// registry without the referrers API a rolled-back one would drop out of the quarantine
-  /// check once it is no longer among the newest records. Once per environment (a marker tag
-  /// says it was done), every record of it is read and each rolled-back one is added to its
-  /// image's `sha256-<hex>` index, so quarantine never expires for them either. Returns how
-  /// many were indexed, or nil when there was nothing to do.
-  func indexEarlierRecords(key: String, environment: String) async throws -> Int? {
-    let empty = Data("{}".utf8)
-    guard try await hasReferrersAPI(Digest.sha256(empty)) == false else { return nil }
-    let marker = Self.indexedMarker(key)
-    if try await client.resolve(repository, marker) != nil { return nil }
+  /// check once it is no longer among the newest records. Until a marker tag says they were
+  /// indexed (``indexEarlier(_:key:environment:)``), every record of the environment is read
+  /// and the rolled-back ones returned. Nil when there is nothing to look at: the registry
+  /// has the referrers API, or the environment was indexed. Reads only.
+  func earlierRolledBack(key: String, environment: String) async throws -> [EarlierRecord]? {
+    guard try await hasReferrersAPI(Digest.sha256(Data("{}".utf8))) == false else { return nil }
+    if try await client.resolve(repository, Self.indexedMarker(key)) != nil { return nil }
     var names = try await recordTags(key: key)
-    var indexed = 0
+    var out: [EarlierRecord] = []
+    let client = self.client
+    let repository = self.repository
     while true {
       let batch = names.next(64)
       if batch.isEmpty { break }
-      let client = self.client
-      let repository = self.repository
-      let found = try await boundedMap(batch, concurrency: 8) { name -> (Descriptor, Digest)? in
+      out += try await boundedMap(batch, concurrency: 8) { name -> EarlierRecord? in
         guard case .success(let r) = try await self.read(name), r.environment == environment, r.state == .rolledBack,
           let m = try await client.manifestIfPresent(repository, name)
         else { return nil }
         let annotations = [Self.environmentAnnotation: r.environment, Self.stateAnnotation: r.state.rawValue, Self.tagAnnotation: name]
-        return (Descriptor(mediaType: MediaType.ociManifest, digest: m.digest, size: Int64(m.bytes.count), annotations: annotations, artifactType: PromotionRecord.artifactType), r.digest)
-      }
-      for case let (entry, subject)? in found {
-        try await addToFallbackIndex(entry, subject: subject)
-        indexed += 1
-      }
+        let entry = Descriptor(mediaType: MediaType.ociManifest, digest: m.digest, size: Int64(m.bytes.count), annotations: annotations, artifactType: PromotionRecord.artifactType)
+        return EarlierRecord(tag: name, record: r, entry: entry)
+      }.compactMap { $0 }
     }
-    let blob = try await client.pushBlob(repository, empty, mediaType: MediaType.ociEmpty)
+    return out
+  }
+
+  /// Adds `earlier` to their images' fallback indexes and leaves the marker tag, once per
+  /// environment, so that later runs ask the indexes alone.
+  func indexEarlier(_ earlier: [EarlierRecord], key: String, environment: String) async throws {
+    for e in earlier { try await addToFallbackIndex(e.entry, subject: e.record.digest) }
+    let blob = try await client.pushBlob(repository, Data("{}".utf8), mediaType: MediaType.ociEmpty)
     let emptyDescriptor: [String: Any] = ["mediaType": MediaType.ociEmpty, "digest": blob.digest.description, "size": blob.size]
     let document: [String: Any] = [
       "schemaVersion": 2, "mediaType": MediaType.ociManifest, "artifactType": "application/vnd.gantry.history-indexed.v1+json",
       "config": emptyDescriptor, "layers": [emptyDescriptor], "annotations": [Self.environmentAnnotation: environment],
     ]
     let bytes = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
-    try await client.putManifest(repository, marker, try RawManifest(bytes: bytes, mediaType: MediaType.ociManifest))
-    return indexed
+    try await client.putManifest(repository, Self.indexedMarker(key), try RawManifest(bytes: bytes, mediaType: MediaType.ociManifest))
   }
 
   /// Whether the registry answers the referrers API (asked once per store).

@@ -55,7 +55,7 @@ public struct PromoteStage: Stage {
     let target = targetRef.with(tag: nil)
     let src = try RegistryInputs.client(for: source.registry, side: "source", context: context)
     let dst = try RegistryInputs.client(for: targetRef.registry, side: "target", context: context)
-    let history = environment.map { environmentHistory(client: dst, repository: targetRef.repository, environment: $0, context: context) }
+    let history = environment.map { environmentHistory(client: dst, repository: targetRef.repository, environment: $0, context: context, readOnly: settings.dryRun) }
     // What every target tag points at now, read while the source is: tags already at the
     // image are not put again, no-clobber reads them, and the environment tag's digest is
     // recorded as the previous one (and re-read just before it moves, to catch a concurrent

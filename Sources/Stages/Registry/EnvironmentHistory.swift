@@ -5,10 +5,12 @@ import OCI
 
 /// The environment's history as this run sees it: the GitHub run stamped into its records, the
 /// lease timeout from `GANTRY_LEASE_SECONDS` (default 600).
-func environmentHistory(client: RegistryClient, repository: String, environment: String, context: StageContext) -> History {
+func environmentHistory(client: RegistryClient, repository: String, environment: String, context: StageContext, readOnly: Bool) -> History {
   let env = context.environment
   let timeout = env["GANTRY_LEASE_SECONDS"].flatMap { TimeInterval($0) }.flatMap { $0 > 0 && $0 <= 86_400 ? $0 : nil } ?? 600
-  return History(client: client, repository: repository, environment: environment, run: HistoryRun(runURL: env.runURL, actor: env.actor, sha: env.sha), leaseTimeout: timeout)
+  var history = History(client: client, repository: repository, environment: environment, run: HistoryRun(runURL: env.runURL, actor: env.actor, sha: env.sha), leaseTimeout: timeout)
+  history.readOnly = readOnly
+  return history
 }
 
 /// Logs each damaged record once, as a warning (record text goes through the log's escaping).

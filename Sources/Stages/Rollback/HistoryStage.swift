@@ -44,7 +44,7 @@ public struct HistoryStage: Stage {
     let client = try RegistryInputs.client(for: target.registry, side: "target", context: context)
 
     // Read.
-    let history = environmentHistory(client: client, repository: target.repository, environment: environment, context: context)
+    let history = environmentHistory(client: client, repository: target.repository, environment: environment, context: context, readOnly: true)
     async let page = history.entries(limit: limit, states: states.isEmpty ? nil : Set(states))
     let live = try await client.resolve(target.repository, environment)?.digest
     let found = try await page

@@ -47,7 +47,7 @@ public struct RollbackStage: Stage {
       return to
     }
     let client = try RegistryInputs.client(for: target.registry, side: "target", context: context)
-    let history = environmentHistory(client: client, repository: target.repository, environment: environment, context: context)
+    let history = environmentHistory(client: client, repository: target.repository, environment: environment, context: context, readOnly: dryRun)
     let repo = target.repository
 
     guard let live = try await client.resolve(repo, environment) else {
