@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers import downward only (README "Layout", DESIGN.md):
 // gantry → GantryCLI → Stages → (OCI, Versioning, Health, GitHub) → HTTP → CCurl; ActionsCore below
-// Stages; Versioning → CZlib, Crypto (SHA-1 of packs).
+// Stages; Versioning → CZlib, Crypto (SHA-1 of packs); Basics at the bottom of everything.
 let package = Package(
   name: "gantry",
   platforms: [.macOS(.v13)],
@@ -22,14 +22,17 @@ let package = Package(
     ),
     // zlib inflates git's objects (the action image has no git binary).
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
-    .target(name: "HTTP", dependencies: ["CCurl"]),
-    .target(name: "ActionsCore"),
-    .target(name: "Versioning", dependencies: ["CZlib", "TOMLKit", .product(name: "Crypto", package: "swift-crypto")]),
-    .target(name: "OCI", dependencies: ["HTTP", .product(name: "Crypto", package: "swift-crypto")]),
-    .target(name: "Health", dependencies: ["HTTP"]),
-    .target(name: "GitHub", dependencies: ["HTTP"]),
-    .target(name: "Stages", dependencies: ["ActionsCore", "HTTP", "Versioning", "OCI", "Health", "GitHub"]),
-    .target(name: "GantryCLI", dependencies: ["Stages", "ActionsCore"]),
+    // What Gantry used from Foundation beyond FoundationEssentials (locks, string helpers, UTC
+    // times, JSON values, file descriptors): importing Foundation itself links ICU (issue 17).
+    .target(name: "Basics"),
+    .target(name: "HTTP", dependencies: ["Basics", "CCurl"]),
+    .target(name: "ActionsCore", dependencies: ["Basics"]),
+    .target(name: "Versioning", dependencies: ["Basics", "CZlib", "TOMLKit", .product(name: "Crypto", package: "swift-crypto")]),
+    .target(name: "OCI", dependencies: ["Basics", "HTTP", .product(name: "Crypto", package: "swift-crypto")]),
+    .target(name: "Health", dependencies: ["Basics", "HTTP"]),
+    .target(name: "GitHub", dependencies: ["Basics", "HTTP"]),
+    .target(name: "Stages", dependencies: ["Basics", "ActionsCore", "HTTP", "Versioning", "OCI", "Health", "GitHub"]),
+    .target(name: "GantryCLI", dependencies: ["Basics", "Stages", "ActionsCore"]),
     .executableTarget(name: "gantry", dependencies: ["GantryCLI"]),
     // libFuzzer targets for the parsers hostile bytes reach (scripts/fuzz), and their replayer.
     .target(name: "FuzzTargets", dependencies: ["HTTP", "Health", "OCI", "Versioning", "Stages"]),
@@ -37,6 +40,7 @@ let package = Package(
     .target(name: "TestSupport", dependencies: ["HTTP", "OCI", "Versioning", .product(name: "Crypto", package: "swift-crypto")]),
     .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
     .testTarget(name: "ActionsCoreTests", dependencies: ["ActionsCore"]),
+    .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
     .testTarget(name: "VersioningTests", dependencies: ["Versioning", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
     .testTarget(name: "HealthTests", dependencies: ["Health"]),
     .testTarget(name: "OCITests", dependencies: ["OCI", "TestSupport"]),
@@ -46,3 +50,9 @@ let package = Package(
   ],
   swiftLanguageModes: [.v6]
 )
+
+// Members come only from modules a file imports itself (SE-0444): Foundation reaches our
+// targets through dependencies, and its `String` API must not be used by accident (issue 17).
+for target in package.targets where target.type != .system {
+  target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("MemberImportVisibility")]
+}

@@ -1,3 +1,5 @@
+import Basics
+
 /// What kind of value an input holds, which decides how it is parsed and shown in help.
 public enum InputKind: Sendable, Equatable {
   case string

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// Input values resolved from flags, then `INPUT_*` variables, then declared defaults,
 /// with the parsing rules of @actions/core

@@ -1,11 +1,7 @@
-import Foundation
+import Basics
 
-/// A small lock wrapper so callers need not import Foundation's NSLock API.
+/// A small lock wrapper with the `locked` spelling ActionsCore uses.
 final class NSLockShim: @unchecked Sendable {
-  private let lock = NSLock()
-  func locked<T>(_ body: () throws -> T) rethrows -> T {
-    lock.lock()
-    defer { lock.unlock() }
-    return try body()
-  }
+  private let lock = Lock()
+  func locked<T>(_ body: () throws -> T) rethrows -> T { try lock.withLock(body) }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// Step outputs in declaration order, and their encodings for `$GITHUB_OUTPUT`
 /// ([workflow commands: setting an output](https://docs.github.com/en/actions/reference/workflow-commands-for-github-actions#setting-an-output-parameter)).

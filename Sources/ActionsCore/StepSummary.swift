@@ -1,3 +1,5 @@
+import Basics
+
 /// A job summary in GitHub-flavoured markdown
 /// ([adding a job summary](https://docs.github.com/en/actions/reference/workflow-commands-for-github-actions#adding-a-job-summary)).
 /// Untrusted text (commit messages, tags, registry errors) goes through ``Markdown/text(_:)``

@@ -1,3 +1,5 @@
+import Basics
+
 /// The one way text that Gantry did not write (registry and service answers, repository
 /// contents, history records, inputs) reaches stdout. The runner executes any stdout line that
 /// starts with `::` (after leading blanks) and any `##[command]` within a line, and a

@@ -1,3 +1,5 @@
+import Basics
+
 /// Workflow commands written to stdout, escaped as the runner decodes them
 /// ([actions/toolkit command.ts](https://github.com/actions/toolkit/blob/main/packages/core/src/command.ts)).
 public enum WorkflowCommand {

@@ -1,5 +1,10 @@
 import ActionsCore
-import Foundation
+import Basics
+import FoundationEssentials
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// Writes whole lines to a file descriptor (stdout or stderr) with `write(2)`:
 /// Swift 6 treats the C `stdout`/`stderr` globals as not concurrency-safe.
@@ -23,22 +28,14 @@ public struct FileDescriptorSink: LogSink {
   }
 
   public func writeRaw(_ text: String) {
-    try? FileHandle(fileDescriptor: fd, closeOnDealloc: false).write(contentsOf: Data(text.utf8))
+    try? Files.write(Array(text.utf8), to: fd)
   }
 }
 
 /// Appends text to a file, creating it when needed (the runner's file commands).
 enum FileAppender {
   static func append(_ text: String, to path: String) throws {
-    if !FileManager.default.fileExists(atPath: path) {
-      guard FileManager.default.createFile(atPath: path, contents: nil) else {
-        throw CLIError("cannot create \(path)")
-      }
-    }
-    guard let handle = FileHandle(forWritingAtPath: path) else { throw CLIError("cannot open \(path) for writing") }
-    defer { try? handle.close() }
-    try handle.seekToEnd()
-    try handle.write(contentsOf: Data(text.utf8))
+    do { try Files.append(text, to: path) } catch { throw CLIError(error.description) }
   }
 }
 

@@ -1,4 +1,5 @@
 import ActionsCore
+import Basics
 import Stages
 
 /// Files derived from the stage declarations; tests fail when the committed copies differ.

@@ -1,4 +1,5 @@
 import ActionsCore
+import Basics
 import HTTP
 import Stages
 

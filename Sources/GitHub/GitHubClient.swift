@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 import HTTP
 
 /// Settings for talking to the GitHub REST API, with documented defaults.
@@ -72,7 +73,7 @@ public struct GitHubClient: Sendable {
 
   /// Sends and decodes; a 404 is ``GitHubError/notFound(operation:message:)``.
   public func request<T: Decodable>(
-    _ method: String, _ path: String, query: [String: String] = [:], body: [String: Any]? = nil, operation: String, as: T.Type = T.self
+    _ method: String, _ path: String, query: [String: String] = [:], body: (any Encodable)? = nil, operation: String, as: T.Type = T.self
   ) async throws -> T {
     let response = try await send(method, try url(path, query), body: body, operation: operation)
     guard response.status != 404 else { throw GitHubError.notFound(operation: operation, message: Self.message(response.body)) }
@@ -125,13 +126,15 @@ public struct GitHubClient: Sendable {
     return url
   }
 
-  func send(_ method: String, _ url: URL, body: [String: Any]?, operation: String) async throws -> Response {
+  func send(_ method: String, _ url: URL, body: (any Encodable)?, operation: String) async throws -> Response {
     var headers: Headers = ["Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"]
     if let token = configuration.token, !token.isEmpty { headers.set("Authorization", "Bearer \(token)") }
     var payload = RequestBody.empty
     if let body {
       headers.set("Content-Type", "application/json")
-      payload = .data(try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys]
+      payload = .data(try encoder.encode(body))
     }
     var attempt = 0
     while true {

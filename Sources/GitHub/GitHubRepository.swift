@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// A commit as the API lists it.
 public struct GitHubCommit: Sendable, Decodable, Equatable {
@@ -104,8 +105,8 @@ public struct GitHubRepository: Sendable {
   /// Creates a release ([releases](https://docs.github.com/en/rest/releases/releases#create-a-release)).
   /// With `body` nil, GitHub generates the notes.
   public func createRelease(tag: String, sha: String, name: String, body: String?, prerelease: Bool) async throws -> Release {
-    var payload: [String: Any] = ["tag_name": tag, "target_commitish": sha, "name": name, "prerelease": prerelease, "draft": false]
-    if let body { payload["body"] = body } else { payload["generate_release_notes"] = true }
+    var payload: [String: JSONValue] = ["tag_name": .string(tag), "target_commitish": .string(sha), "name": .string(name), "prerelease": .bool(prerelease), "draft": false]
+    if let body { payload["body"] = .string(body) } else { payload["generate_release_notes"] = true }
     return try await client.request("POST", client.repoPath("/releases"), body: payload, operation: "create release \(tag)", as: Release.self)
   }
 }

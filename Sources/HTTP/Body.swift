@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// A request body the transport pulls from, on its own thread; `read` may block.
 public protocol BodySource: AnyObject, Sendable {
@@ -27,7 +28,7 @@ public enum RequestBody: Sendable {
     switch self {
     case .empty: 0
     case .data(let d): Int64(d.count)
-    case .file(let path): (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
+    case .file(let path): (try? Files.Reader(path: path))?.size
     case .source(let s): s.length
     }
   }
@@ -48,32 +49,25 @@ public enum ResponseDestination: Sendable {
 
 /// Reads a file in pieces, for uploads that must not sit in memory.
 public final class FileBodySource: BodySource, @unchecked Sendable {
-  private let handle: FileHandle
-  public let length: Int64?
+  private let reader: Files.Reader
+  public var length: Int64? { reader.size }
 
   public init(path: String) throws {
-    guard let h = FileHandle(forReadingAtPath: path) else {
-      throw HTTPError.invalidRequest("cannot open \(path) for reading")
-    }
-    handle = h
-    length = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
+    do { reader = try Files.Reader(path: path) } catch { throw HTTPError.invalidRequest(error.description) }
   }
-
-  deinit { try? handle.close() }
 
   public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-    guard let data = try handle.read(upToCount: buffer.count), !data.isEmpty else { return 0 }
-    return data.copyBytes(to: buffer)
+    do { return try reader.read(into: buffer) } catch { throw HTTPError.invalidRequest(error.description) }
   }
 
-  public func rewind() -> Bool { (try? handle.seek(toOffset: 0)) != nil }
+  public func rewind() -> Bool { reader.rewind() }
 }
 
 /// Serves bytes already in memory.
 public final class DataBodySource: BodySource, @unchecked Sendable {
   private let data: Data
   private var offset = 0
-  private let lock = NSLock()
+  private let lock = Lock()
   public var length: Int64? { Int64(data.count) }
 
   public init(_ data: Data) { self.data = data }
@@ -83,7 +77,8 @@ public final class DataBodySource: BodySource, @unchecked Sendable {
       let n = min(buffer.count, data.count - offset)
       guard n > 0 else { return 0 }
       data.withUnsafeBytes { src in
-        buffer.baseAddress!.copyMemory(from: src.baseAddress! + offset, byteCount: n)
+        guard let to = buffer.baseAddress, let from = src.baseAddress else { return }
+        to.copyMemory(from: from + offset, byteCount: n)
       }
       offset += n
       return n

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// A bounded, blocking byte pipe: one transfer's response body becomes another's request
 /// body (registry GET → registry PUT) without touching disk. Memory stays at `capacity`
@@ -11,7 +12,7 @@ public final class BodyPipe: BodySource, BodySink, @unchecked Sendable {
   private var closed = false
   private var failure: (any Error)?
   private var cancelled = false
-  private let condition = NSCondition()
+  private let condition = Condition()
   /// Bytes the consumer cannot read until the producer closes cleanly.
   private let holdBack: Int
 

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// Sends requests through a ``Transport``, following redirects itself (so credentials never
 /// cross hosts) and retrying what is safe to retry under a ``RetryPolicy``.

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// Failures below the HTTP status level. A status code is never an error here: callers
 /// (the registry client, the health probe) decide what a 404 means.

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// Scheme + host + port ([RFC 6454](https://www.rfc-editor.org/rfc/rfc6454)): the unit
 /// credentials are bound to. `https://r.example` and `http://r.example:443` are two origins:

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// One HTTP exchange to perform. A value: retries and redirects copy and adjust it.
 public struct Request: Sendable {

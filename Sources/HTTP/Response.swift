@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// What came back. `body` holds the bytes when they were buffered (always for non-2xx).
 public struct Response: Sendable {

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// When and how long to wait before another attempt: exponential backoff with full jitter
 /// (https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/), honouring
@@ -38,14 +39,7 @@ public struct RetryPolicy: Sendable {
   public static func parseRetryAfter(_ value: String, now: Date) -> Duration? {
     let v = value.trimmingCharacters(in: .whitespaces)
     if let seconds = Int(v), seconds >= 0 { return .seconds(seconds) }
-    // Foundation's DateFormatter traps on some non-ASCII text (found by scripts/fuzz): an
-    // HTTP-date is 29 ASCII characters, so nothing else reaches it.
-    guard v.utf8.count <= 64, v.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) else { return nil }
-    let f = DateFormatter()
-    f.locale = Locale(identifier: "en_US_POSIX")
-    f.timeZone = TimeZone(identifier: "GMT")
-    f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-    guard let date = f.date(from: v) else { return nil }
+    guard let date = UTCTime.parseHTTPDate(v) else { return nil }
     // Clamped to a year before converting: a far-future date must not overflow.
     return .milliseconds(Int64(min(max(0, date.timeIntervalSince(now)), 31_536_000) * 1000))
   }

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// Performs exactly one HTTP exchange: no redirects followed, no retries. The seam where
 /// unit tests script exchanges; ``CurlTransport`` is the real one.

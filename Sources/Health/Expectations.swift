@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// Status codes a probe accepts: `200-399`, `200,204`, `2xx`.
 public struct StatusSet: Sendable, Equatable, CustomStringConvertible {
@@ -46,7 +47,7 @@ public struct BodyExpectation: Sendable {
   public init(body: String?, json: [String]) throws(HealthInputError) {
     if let body, body.count >= 2, body.hasPrefix("/"), body.hasSuffix("/") {
       let pattern = String(body.dropFirst().dropLast())
-      guard (try? NSRegularExpression(pattern: pattern)) != nil else { throw HealthInputError("'\(body)' is not a valid regular expression") }
+      guard (try? Regex(pattern)) != nil else { throw HealthInputError("'\(body)' is not a valid regular expression") }
       regex = pattern
     } else {
       substring = body
@@ -63,7 +64,7 @@ public struct BodyExpectation: Sendable {
   public func mismatch(_ body: Data) -> String? {
     let text = String(decoding: body, as: UTF8.self)
     if let substring, !text.contains(substring) { return "body does not contain '\(substring)'" }
-    if let regex, text.range(of: regex, options: .regularExpression) == nil { return "body does not match /\(regex)/" }
+    if let regex, (try? Regex(regex)).map({ text.contains($0) }) != true { return "body does not match /\(regex)/" }
     guard !json.isEmpty else { return nil }
     guard let root = try? JSONDecoder().decode(JSONValue.self, from: body) else { return "body is not JSON" }
     for (path, want) in json {

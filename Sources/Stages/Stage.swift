@@ -1,5 +1,6 @@
 import ActionsCore
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// One pipeline stage: declared inputs and outputs, and a `run` that turns resolved inputs
 /// into a ``StageResult``. A stage does no output-file or summary I/O of its own: the CLI

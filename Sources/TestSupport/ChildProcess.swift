@@ -49,10 +49,22 @@ public final class ChildProcess: @unchecked Sendable {
     // Test servers keep nothing worth a graceful stop, and Foundation's children may start
     // with SIGTERM blocked: kill outright, by pid.
     kill(process.processIdentifier, SIGKILL)
-    Subprocess.waitForExit(process, timeout: .seconds(5))
+    ChildProcess.waitForExit(process, timeout: .seconds(5))
   }
 
   deinit { stop() }
+
+  /// Polls instead of `Process.waitUntilExit`, which spins a run loop at full CPU (and can
+  /// hang) when called off the main thread on Linux. Returns false on timeout.
+  @discardableResult
+  static func waitForExit(_ p: Process, timeout: Duration = .seconds(600)) -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while p.isRunning {
+      if ContinuousClock.now > deadline { return false }
+      usleep(1_000)
+    }
+    return true
+  }
 }
 
 public struct TestSupportError: Error, CustomStringConvertible {

@@ -1,3 +1,5 @@
+import Basics
+
 /// A commit message read as a [Conventional Commit](https://www.conventionalcommits.org/en/v1.0.0/):
 /// `type(scope)!: description`, with `BREAKING CHANGE:` / `BREAKING-CHANGE:` footers.
 public struct ConventionalCommit: Sendable, Equatable {

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 import TOMLKit
 
 /// Reads a project's version from its manifest file.
@@ -16,15 +17,15 @@ public enum ManifestFiles {
   public static func read(_ path: String, pattern: String? = nil) throws -> String {
     guard let data = FileManager.default.contents(atPath: path) else { throw VersionSourceError("cannot read \(path)") }
     let text = String(decoding: data, as: UTF8.self)
-    let name = (path as NSString).lastPathComponent
+    let name = path.lastPathComponent
     if let pattern {
-      guard let re = try? NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines]) else {
+      guard let re = try? Regex(pattern) else {
         throw VersionSourceError("'\(pattern)' is not a valid regular expression")
       }
-      guard let m = re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)), m.numberOfRanges > 1, let r = Range(m.range(at: 1), in: text) else {
+      guard let m = text.firstMatch(of: re.anchorsMatchLineEndings()), m.output.count > 1, let group = m.output[1].substring else {
         throw VersionSourceError("\(name): pattern '\(pattern)' did not match (it needs one capture group around the version)")
       }
-      return String(text[r])
+      return String(group)
     }
     switch name {
     case "pyproject.toml":
@@ -38,7 +39,7 @@ public enum ManifestFiles {
       if let v = table["workspace"]?["package"]?["version"]?.string { return v }
       throw VersionSourceError("Cargo.toml has no [package].version")
     case "package.json":
-      guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let v = json["version"] as? String else {
+      guard let v = JSONValue.parse(data)?["version"]?.string else {
         throw VersionSourceError("package.json has no \"version\"")
       }
       return v
@@ -48,8 +49,8 @@ public enum ManifestFiles {
       return try firstMatch(#"^\s*version\s*[=:]\s*(\S+)"#, text, name, what: "version=")
     case "pom.xml":
       // The project's own <version>, not the parent's or a dependency's.
-      let withoutParent = text.replacingOccurrences(of: #"<parent>[\s\S]*?</parent>"#, with: "", options: .regularExpression)
-      let noDeps = withoutParent.replacingOccurrences(of: #"<(dependencies|dependencyManagement|build|plugins|profiles)>[\s\S]*?</\1>"#, with: "", options: .regularExpression)
+      let withoutParent = text.replacing(#/<parent>[\s\S]*?</parent>/#, with: "")
+      let noDeps = withoutParent.replacing(#/<(dependencies|dependencyManagement|build|plugins|profiles)>[\s\S]*?</\1>/#, with: "")
       return try firstMatch(#"<version>\s*([^<\s]+)\s*</version>"#, noDeps, name, what: "a project <version>")
     default:
       let v = text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -63,11 +64,11 @@ public enum ManifestFiles {
   }
 
   private static func firstMatch(_ pattern: String, _ text: String, _ name: String, what: String) throws -> String {
-    let re = try NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines])
-    guard let m = re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)), let r = Range(m.range(at: 1), in: text) else {
+    let re = try Regex(pattern).anchorsMatchLineEndings()
+    guard let m = text.firstMatch(of: re), m.output.count > 1, let group = m.output[1].substring else {
       throw VersionSourceError("\(name) has no \(what)")
     }
-    return String(text[r])
+    return String(group)
   }
 }
 

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// A Semantic Version 2.0.0 ([semver.org](https://semver.org/spec/v2.0.0.html)): parsing,
 /// precedence (§11) and bumps. Build metadata is kept but ignored for precedence.

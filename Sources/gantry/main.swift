@@ -1,6 +1,10 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
 import GantryCLI
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 // Everything lives in GantryCLI so tests can reach it; this only connects the process.
 //

@@ -1,3 +1,4 @@
+import ActionsCore
 import Foundation
 import GantryCLI
 import Stages

@@ -1,6 +1,11 @@
+import Basics
 // The only Swift file that imports CCurl: every libcurl call lives here.
 import CCurl
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// The real ``Transport``: libcurl easy handles, one blocking `curl_easy_perform` per request
 /// on its own thread, bridged to async/await. Handles are pooled, so connections (and TLS
@@ -192,7 +197,7 @@ final class Transfer: @unchecked Sendable {
   private(set) var bodyBytes: Int64 = 0
   private(set) var deliveredToSink: Int64 = 0
   private(set) var failure: (any Error)?
-  private let lock = NSLock()
+  private let lock = Lock()
   private var cancelled = false
 
   /// Error bodies are kept up to this size for messages.
@@ -300,7 +305,7 @@ final class EasyHandle: @unchecked Sendable {
 final class HandlePool: @unchecked Sendable {
   private var idle: [EasyHandle] = []
   private let limit: Int
-  private let lock = NSLock()
+  private let lock = Lock()
 
   init(limit: Int) { self.limit = limit }
 
@@ -319,7 +324,7 @@ final class HandlePool: @unchecked Sendable {
 /// copy needs its GET and PUT running at once), kept alive afterwards: creating a thread per
 /// request doubled the cost of a small request.
 final class WorkerPool: @unchecked Sendable {
-  private let condition = NSCondition()
+  private let condition = Condition()
   private var jobs: [@Sendable () -> Void] = []
   private var threads = 0
   /// Jobs queued or running; threads ≥ busy, so every job has a thread.
@@ -333,10 +338,7 @@ final class WorkerPool: @unchecked Sendable {
     busy += 1
     if busy > threads {
       threads += 1
-      let t = Thread { [self] in loop() }
-      t.name = "gantry-curl"
-      t.stackSize = 512 << 10
-      t.start()
+      Threads.detach(name: "gantry-curl") { [self] in loop() }
     }
     condition.signal()
     condition.unlock()
@@ -373,7 +375,7 @@ final class WorkerPool: @unchecked Sendable {
 /// The transports of this process, by configuration.
 final class SharedTransports: @unchecked Sendable {
   static let instance = SharedTransports()
-  private let lock = NSLock()
+  private let lock = Lock()
   private var transports: [TransportConfiguration: CurlTransport] = [:]
 
   func transport(for configuration: TransportConfiguration) -> CurlTransport {

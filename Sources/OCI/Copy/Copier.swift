@@ -1,5 +1,6 @@
+import Basics
 import Crypto
-import Foundation
+import FoundationEssentials
 import HTTP
 
 /// Settings for a copy, with the defaults Gantry ships.
@@ -175,7 +176,7 @@ final class VerifyingSink: BodySink, @unchecked Sendable {
   let expected: Descriptor
   let registry: String
   let onProgress: (@Sendable (Int64) -> Void)?
-  private let lock = NSLock()
+  private let lock = Lock()
   private var hasher = SHA256()
   private var count: Int64 = 0
 
@@ -201,7 +202,7 @@ final class VerifyingSink: BodySink, @unchecked Sendable {
 
   /// The byte count once the body ended, if it is the descriptor's size and hashes to its digest.
   func verify() throws -> Int64 {
-    let (n, digest) = lock.withLock { (count, hasher.finalize().map { String(format: "%02x", $0) }.joined()) }
+    let (n, digest) = lock.withLock { (count, Format.hex(hasher.finalize())) }
     guard n == expected.size else {
       throw RegistryError.invalidResponse(registry: registry, why: "blob \(expected.digest.short) is \(n) bytes, its descriptor says \(expected.size)")
     }

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// Where history gets the time from, and how it waits: the system clock in production, a
 /// clock the test moves in tests (lease expiry without waiting ten minutes).

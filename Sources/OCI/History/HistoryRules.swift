@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// The rules history is read by: pure functions of records already read, so they are the
 /// same for promote, rollback and history, and testable without a registry.

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 import HTTP
 
 /// A record as stored: the tag it lives under and what it says.
@@ -93,14 +94,14 @@ public struct HistoryStore: Sendable {
       "org.opencontainers.image.created": RecordTime.iso(record.time), Self.environmentAnnotation: record.environment, Self.stateAnnotation: record.state.rawValue,
       Self.tagAnnotation: tag,
     ]
-    let document: [String: Any] = [
-      "schemaVersion": 2, "mediaType": MediaType.ociManifest, "artifactType": PromotionRecord.artifactType,
-      "config": ["mediaType": MediaType.ociEmpty, "digest": empty.digest.description, "size": empty.size],
-      "layers": [["mediaType": PromotionRecord.artifactType, "digest": layer.digest.description, "size": layer.size]],
-      "subject": ["mediaType": subject.mediaType, "digest": subject.digest.description, "size": subject.size],
-      "annotations": annotations,
+    let document: JSONValue = [
+      "schemaVersion": 2, "mediaType": .string(MediaType.ociManifest), "artifactType": .string(PromotionRecord.artifactType),
+      "config": ["mediaType": .string(MediaType.ociEmpty), "digest": .string(empty.digest.description), "size": .int(empty.size)],
+      "layers": [["mediaType": .string(PromotionRecord.artifactType), "digest": .string(layer.digest.description), "size": .int(layer.size)]],
+      "subject": ["mediaType": .string(subject.mediaType), "digest": .string(subject.digest.description), "size": .int(subject.size)],
+      "annotations": .object(annotations.mapValues { .string($0) }),
     ]
-    let bytes = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
+    let bytes = try document.serialized()
     let manifest = try RawManifest(bytes: bytes, mediaType: MediaType.ociManifest)
     try await client.putManifest(repository, tag, manifest)
     if try await hasReferrersAPI(subject.digest) == false {
@@ -155,12 +156,12 @@ public struct HistoryStore: Sendable {
   func indexEarlier(_ earlier: [EarlierRecord], key: String, environment: String) async throws {
     for e in earlier { try await addToFallbackIndex(e.entry, subject: e.record.digest) }
     let blob = try await client.pushBlob(repository, Data("{}".utf8), mediaType: MediaType.ociEmpty)
-    let emptyDescriptor: [String: Any] = ["mediaType": MediaType.ociEmpty, "digest": blob.digest.description, "size": blob.size]
-    let document: [String: Any] = [
-      "schemaVersion": 2, "mediaType": MediaType.ociManifest, "artifactType": "application/vnd.gantry.history-indexed.v1+json",
-      "config": emptyDescriptor, "layers": [emptyDescriptor], "annotations": [Self.environmentAnnotation: environment],
+    let emptyDescriptor: JSONValue = ["mediaType": .string(MediaType.ociEmpty), "digest": .string(blob.digest.description), "size": .int(blob.size)]
+    let document: JSONValue = [
+      "schemaVersion": 2, "mediaType": .string(MediaType.ociManifest), "artifactType": "application/vnd.gantry.history-indexed.v1+json",
+      "config": emptyDescriptor, "layers": [emptyDescriptor], "annotations": .object([Self.environmentAnnotation: .string(environment)]),
     ]
-    let bytes = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
+    let bytes = try document.serialized()
     try await client.putManifest(repository, Self.indexedMarker(key), try RawManifest(bytes: bytes, mediaType: MediaType.ociManifest))
   }
 
@@ -180,16 +181,18 @@ public struct HistoryStore: Sendable {
       // Another writer replaced the index between our read and our PUT: wait a random
       // moment (so two writers fall out of step) and merge again.
       if attempt > 1 { try await Task.sleep(for: .milliseconds(Int.random(in: 20...120))) }
-      var manifests: [[String: Any]] = []
-      if let existing = try await client.manifestIfPresent(repository, tag), let doc = try JSONSerialization.jsonObject(with: existing.bytes) as? [String: Any] {
-        manifests = doc["manifests"] as? [[String: Any]] ?? []
+      var manifests: [JSONValue] = []
+      if let existing = try await client.manifestIfPresent(repository, tag) {
+        manifests = JSONValue.parse(existing.bytes)?["manifests"]?.array ?? []
       }
-      if manifests.contains(where: { ($0["digest"] as? String) == entry.digest.description }) { return }
-      var item: [String: Any] = ["mediaType": entry.mediaType, "digest": entry.digest.description, "size": entry.size, "artifactType": PromotionRecord.artifactType]
-      if let a = entry.annotations { item["annotations"] = a }
-      manifests.append(item)
-      let doc: [String: Any] = ["schemaVersion": 2, "mediaType": MediaType.ociIndex, "manifests": manifests]
-      let bytes = try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .withoutEscapingSlashes])
+      if manifests.contains(where: { $0["digest"]?.string == entry.digest.description }) { return }
+      var item: [String: JSONValue] = [
+        "mediaType": .string(entry.mediaType), "digest": .string(entry.digest.description), "size": .int(entry.size), "artifactType": .string(PromotionRecord.artifactType),
+      ]
+      if let a = entry.annotations { item["annotations"] = .object(a.mapValues { .string($0) }) }
+      manifests.append(.object(item))
+      let doc: JSONValue = ["schemaVersion": 2, "mediaType": .string(MediaType.ociIndex), "manifests": .array(manifests)]
+      let bytes = try doc.serialized()
       try await client.putManifest(repository, tag, try RawManifest(bytes: bytes, mediaType: MediaType.ociIndex))
     }
     throw RegistryError.invalidResponse(registry: client.registry, why: "the referrers index \(tag) kept losing the history record \(entry.digest.short) to concurrent writers")
@@ -246,7 +249,7 @@ public struct HistoryStore: Sendable {
 
 /// A value learnt once and shared by copies of a struct.
 final class Flag: @unchecked Sendable {
-  private let lock = NSLock()
+  private let lock = Lock()
   private var stored: Bool?
   var value: Bool? {
     get { lock.withLock { stored } }

@@ -1,5 +1,6 @@
+import Basics
 import Crypto
-import Foundation
+import FoundationEssentials
 
 /// Environment names and the tags records live under.
 ///
@@ -21,7 +22,7 @@ public enum EnvironmentName {
   /// The part of record tags that names the environment.
   public static func key(_ name: String) -> String {
     guard name.count > longestPlain else { return name }
-    let hash = SHA256.hash(data: Data(name.utf8)).map { String(format: "%02x", $0) }.joined()
+    let hash = Format.hex(SHA256.hash(data: Data(name.utf8)))
     return "\(name.prefix(60)).\(hash.prefix(16))"
   }
 

@@ -1,5 +1,6 @@
+import Basics
 import Crypto
-import Foundation
+import FoundationEssentials
 
 /// A content digest, `sha256:<64 lower-case hex>`
 /// ([image-spec descriptor.md#digests](https://github.com/opencontainers/image-spec/blob/main/descriptor.md#digests)).
@@ -23,7 +24,7 @@ public struct Digest: Sendable, Hashable, Codable, CustomStringConvertible {
 
   /// The digest of exactly these bytes.
   public static func sha256(_ data: Data) -> Digest {
-    Digest(hex: SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined())
+    Digest(hex: Format.hex(SHA256.hash(data: data)))
   }
 
   private init(hex: String) { self.hex = hex }

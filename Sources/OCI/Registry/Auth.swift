@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 import HTTP
 
 /// Access a request needs, as token scopes (`repository:<name>:push,pull` — push first).
@@ -239,7 +240,7 @@ actor AuthState {
 
 /// A URL set once and read from any thread.
 private final class LearnedBase: @unchecked Sendable {
-  private let lock = NSLock()
+  private let lock = Lock()
   private var url: URL?
   var value: URL? { lock.withLock { url } }
   func set(_ new: URL) { lock.withLock { if url == nil { url = new } } }

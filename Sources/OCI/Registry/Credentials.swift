@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// Credentials for one registry: a username and password (or token), or an identity token
 /// (a refresh token for the Bearer flow, as docker's `identitytoken`).
@@ -19,16 +20,15 @@ public struct Credentials: Sendable, Equatable {
   /// `identitytoken`), found at `$DOCKER_CONFIG/config.json`.
   public static func fromDockerConfig(directory: String, registry: String) -> Credentials? {
     guard let data = FileManager.default.contents(atPath: directory + "/config.json"),
-      let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-      let auths = json["auths"] as? [String: Any]
+      let auths = JSONValue.parse(data)?["auths"]?.object
     else { return nil }
     let keys = registry == "docker.io" ? ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"] : [registry, "https://\(registry)", "http://\(registry)"]
     for key in keys {
-      guard let entry = auths[key] as? [String: Any] ?? auths[key + "/"] as? [String: Any] else { continue }
-      if let token = entry["identitytoken"] as? String, !token.isEmpty {
+      guard let entry = auths[key]?.object ?? auths[key + "/"]?.object else { continue }
+      if let token = entry["identitytoken"]?.string, !token.isEmpty {
         return Credentials(username: "<token>", password: "", identityToken: token)
       }
-      if let auth = entry["auth"] as? String, let decoded = Data(base64Encoded: auth).map({ String(decoding: $0, as: UTF8.self) }),
+      if let auth = entry["auth"]?.string, let decoded = Data(base64Encoded: auth).map({ String(decoding: $0, as: UTF8.self) }),
         let colon = decoded.firstIndex(of: ":")
       {
         return Credentials(username: String(decoded[..<colon]), password: String(decoded[decoded.index(after: colon)...]))

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// Shared decoding helpers (JSONDecoder is cheap, but one place keeps options consistent).
 enum JSONDecoderShared {

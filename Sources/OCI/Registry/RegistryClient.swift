@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 import HTTP
 
 /// How to reach one registry.
@@ -323,7 +324,7 @@ public final class RegistryClient: Sendable {
     case 403: throw RegistryError.forbidden(registry: registry, repository: scope.repositories.joined(separator: ", "), detail: detail)
     case 404: throw RegistryError.notFound(what: notFound ?? operation, registry: registry, detail: detail)
     case 429: throw RegistryError.tooManyRequests(registry: registry, detail: detail)
-    case 400 where tag != nil && (detail.contains("TAG_INVALID") || detail.localizedCaseInsensitiveContains("immutable")):
+    case 400 where tag != nil && (detail.contains("TAG_INVALID") || detail.lowercased().contains("immutable")):
       throw RegistryError.tagImmutable(registry: registry, repository: scope.repositories.first ?? "", tag: tag!, detail: detail)
     default: throw RegistryError.unexpected(registry: registry, status: response.status, operation: operation, detail: detail)
     }

@@ -1,3 +1,5 @@
+import Basics
+
 /// A registry said no, in words a user can act on. `side` is "source" or "target" (or the
 /// registry name) so the message can name the input to fix.
 public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// URL building that cannot trap: a registry's `Link` or `Location` text that makes no URL is
 /// an invalid response, not a crash.

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 import HTTP
 
 /// A manifest attached to an image: a cosign tag (`sha256-<hex>.sig|.att|.sbom`) or an OCI 1.1
@@ -154,15 +155,13 @@ public struct AttachmentCopier: Sendable {
 
   /// `base` with the layers of `extra` it lacks appended (other fields from `base`).
   static func mergeLayers(into base: RawManifest, from extra: RawManifest) throws -> RawManifest {
-    guard var doc = try JSONSerialization.jsonObject(with: base.bytes) as? [String: Any],
-      let extraDoc = try JSONSerialization.jsonObject(with: extra.bytes) as? [String: Any]
-    else { return extra }
-    let baseLayers = doc["layers"] as? [[String: Any]] ?? []
-    let have = Set(baseLayers.compactMap { $0["digest"] as? String })
-    let added = (extraDoc["layers"] as? [[String: Any]] ?? []).filter { !have.contains($0["digest"] as? String ?? "") }
+    guard var doc = JSONValue.parse(base.bytes)?.object, let extraDoc = JSONValue.parse(extra.bytes) else { return extra }
+    let baseLayers = doc["layers"]?.array ?? []
+    let have = Set(baseLayers.compactMap { $0["digest"]?.string })
+    let added = (extraDoc["layers"]?.array ?? []).filter { !have.contains($0["digest"]?.string ?? "") }
     guard !added.isEmpty else { return base }
-    doc["layers"] = baseLayers + added
-    let bytes = try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .withoutEscapingSlashes])
+    doc["layers"] = .array(baseLayers + added)
+    let bytes = try JSONValue.object(doc).serialized()
     return try RawManifest(bytes: bytes, mediaType: base.mediaType)
   }
 
@@ -170,19 +169,17 @@ public struct AttachmentCopier: Sendable {
   /// referrers itself. (With the API, pushing the manifest with its `subject` is enough.)
   private func addToFallbackIndex(_ a: Attachment) async throws {
     let tag = Cosign.referrersTag(a.subject)
-    var manifests: [[String: Any]] = []
-    if let existing = try await target.manifestIfPresent(targetRepository, tag),
-      let doc = try JSONSerialization.jsonObject(with: existing.bytes) as? [String: Any]
-    {
-      manifests = doc["manifests"] as? [[String: Any]] ?? []
+    var manifests: [JSONValue] = []
+    if let existing = try await target.manifestIfPresent(targetRepository, tag) {
+      manifests = JSONValue.parse(existing.bytes)?["manifests"]?.array ?? []
     }
-    if manifests.contains(where: { ($0["digest"] as? String) == a.manifest.digest.description }) { return }
-    var entry: [String: Any] = ["mediaType": a.manifest.mediaType, "digest": a.manifest.digest.description, "size": a.manifest.bytes.count]
-    if let t = a.descriptor.artifactType { entry["artifactType"] = t }
-    if let ann = a.descriptor.annotations, !ann.isEmpty { entry["annotations"] = ann }
-    manifests.append(entry)
-    let doc: [String: Any] = ["schemaVersion": 2, "mediaType": MediaType.ociIndex, "manifests": manifests]
-    let bytes = try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .withoutEscapingSlashes])
+    if manifests.contains(where: { $0["digest"]?.string == a.manifest.digest.description }) { return }
+    var entry: [String: JSONValue] = ["mediaType": .string(a.manifest.mediaType), "digest": .string(a.manifest.digest.description), "size": .int(Int64(a.manifest.bytes.count))]
+    if let t = a.descriptor.artifactType { entry["artifactType"] = .string(t) }
+    if let ann = a.descriptor.annotations, !ann.isEmpty { entry["annotations"] = .object(ann.mapValues { .string($0) }) }
+    manifests.append(.object(entry))
+    let doc: JSONValue = ["schemaVersion": 2, "mediaType": .string(MediaType.ociIndex), "manifests": .array(manifests)]
+    let bytes = try doc.serialized()
     try await target.putManifest(targetRepository, tag, try RawManifest(bytes: bytes, mediaType: MediaType.ociIndex))
   }
 }

@@ -1,5 +1,6 @@
+import Basics
 import Crypto
-import Foundation
+import FoundationEssentials
 
 /// Names from cosign's [signature specification](https://github.com/sigstore/cosign/blob/main/specs/SIGNATURE_SPEC.md)
 /// and its tag conventions (`sha256-<hex>.sig|.att|.sbom`).
@@ -89,7 +90,7 @@ public struct CosignPublicKey: Sendable {
         }
       } else {
         let pem: String
-        do { pem = try readFile(line) } catch { throw .badKey(name: line, why: "cannot read the file (\(error.localizedDescription))") }
+        do { pem = try readFile(line) } catch { throw .badKey(name: line, why: "cannot read the file (\(error))") }
         keys.append(try CosignPublicKey(pem: pem, name: line))
       }
     }

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// A manifest as the registry served it: the exact bytes (so a re-PUT is byte-identical and
 /// the digest stays), its media type and digest, and the parsed structure.

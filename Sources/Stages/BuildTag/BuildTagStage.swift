@@ -1,5 +1,6 @@
 import ActionsCore
-import Foundation
+import Basics
+import FoundationEssentials
 import OCI
 import Versioning
 

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// The OCI image annotations `build-tag` fills in
 /// ([annotations spec](https://github.com/opencontainers/image-spec/blob/main/annotations.md#pre-defined-annotation-keys)).
@@ -14,10 +15,7 @@ public enum OCILabels {
 
   /// RFC 3339 in UTC, second precision, as the spec asks for `created`.
   public static func timestamp(_ date: Date) -> String {
-    let f = ISO8601DateFormatter()
-    f.formatOptions = [.withInternetDateTime]
-    f.timeZone = TimeZone(identifier: "UTC")
-    return f.string(from: date)
+    UTCTime(date).iso8601()
   }
 
   /// Parses `key=value` lines; the value may contain `=`.

@@ -1,5 +1,6 @@
 import ActionsCore
-import Foundation
+import Basics
+import FoundationEssentials
 import OCI
 import Versioning
 
@@ -182,9 +183,9 @@ public enum TagRules {
   static func render(_ template: String, _ r: TagRequest) throws -> String {
     var out = ""
     var rest = Substring(template)
-    while let open = rest.range(of: "{{") {
+    while let open = rest.firstRange(of: "{{") {
       out += rest[..<open.lowerBound]
-      guard let close = rest[open.upperBound...].range(of: "}}") else {
+      guard let close = rest[open.upperBound...].firstRange(of: "}}") else {
         throw InputError("extra-tags", "unclosed '{{' in '\(template)'")
       }
       let name = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)

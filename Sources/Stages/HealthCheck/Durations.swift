@@ -1,5 +1,6 @@
 import ActionsCore
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// `30s`, `5m`, `1h`, `250ms`, or plain seconds → Duration, within a documented range.
 public enum DurationInput {

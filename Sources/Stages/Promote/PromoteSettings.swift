@@ -1,5 +1,6 @@
 import ActionsCore
-import Foundation
+import Basics
+import FoundationEssentials
 import OCI
 
 /// What `promote` reads from its inputs, checked up front so a bad input stops the stage

@@ -1,5 +1,6 @@
 import ActionsCore
-import Foundation
+import Basics
+import FoundationEssentials
 import HTTP
 import OCI
 
@@ -241,7 +242,7 @@ public struct PromoteStage: Stage {
 
 /// Bytes moved so far, shared with the copy tasks.
 final class ProgressCounter: @unchecked Sendable {
-  private let lock = NSLock()
+  private let lock = Lock()
   private var bytes: Int64 = 0
   func add(_ n: Int64) { lock.withLock { bytes = bytes.addingSaturating(n) } }
   var value: Int64 { lock.withLock { bytes } }

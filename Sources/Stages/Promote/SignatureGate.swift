@@ -1,5 +1,6 @@
 import ActionsCore
-import Foundation
+import Basics
+import FoundationEssentials
 import OCI
 
 /// The `require-signature` gate: checks every cosign signature attached to the promoted digest

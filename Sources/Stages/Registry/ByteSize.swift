@@ -1,5 +1,6 @@
 import ActionsCore
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// Byte sizes for inputs and summaries.
 public enum ByteSize {
@@ -22,9 +23,9 @@ public enum ByteSize {
 
   static func format(_ bytes: Int64) -> String {
     let b = Double(bytes)
-    if b >= 1e9 { return String(format: "%.2f GB", b / 1e9) }
-    if b >= 1e6 { return String(format: "%.1f MB", b / 1e6) }
-    if b >= 1e3 { return String(format: "%.1f kB", b / 1e3) }
+    if b >= 1e9 { return Format.fixed(b / 1e9, digits: 2) + " GB" }
+    if b >= 1e6 { return Format.fixed(b / 1e6, digits: 1) + " MB" }
+    if b >= 1e3 { return Format.fixed(b / 1e3, digits: 1) + " kB" }
     return "\(bytes) B"
   }
 }

@@ -1,5 +1,6 @@
 import ActionsCore
-import Foundation
+import Basics
+import FoundationEssentials
 import HTTP
 import OCI
 
@@ -94,11 +95,7 @@ func historyTable(_ entries: [HistoryEntry], into summary: inout StepSummary, li
 
 enum OCILabelsTime {
   static func format(_ date: Date) -> String {
-    let f = DateFormatter()
-    f.locale = Locale(identifier: "en_US_POSIX")
-    f.timeZone = TimeZone(identifier: "UTC")
-    f.dateFormat = "yyyy-MM-dd HH:mm:ss"
-    return f.string(from: date)
+    UTCTime(date).dateTime
   }
 }
 

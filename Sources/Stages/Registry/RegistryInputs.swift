@@ -1,5 +1,6 @@
 import ActionsCore
-import Foundation
+import Basics
+import FoundationEssentials
 import HTTP
 import OCI
 
@@ -60,7 +61,7 @@ enum RegistryInputs {
       // RUNNER_DEBUG=1 ("Enable debug logging" on a re-run): every request, to see where time
       // goes. Without the query: blob-storage redirects carry signatures there.
       http.onExchange = { request, status, took in
-        log.debug("\(request.method) \(request.url.scheme ?? "")://\(request.url.authority)\(request.url.path) → \(status) in \(String(format: "%.1f", took.totalMilliseconds)) ms")
+        log.debug("\(request.method) \(request.url.scheme ?? "")://\(request.url.authority)\(request.url.path) → \(status) in \(Format.fixed(took.totalMilliseconds, digits: 1)) ms")
       }
     }
     var options = RegistryOptions(credentials: credentials, insecure: insecure.contains(registry), side: side)
@@ -77,6 +78,6 @@ enum RegistryInputs {
 extension Duration {
   func formatted() -> String {
     let ms = totalMilliseconds
-    return ms >= 1000 ? String(format: "%.1fs", ms / 1000) : String(format: "%.0fms", ms)
+    return ms >= 1000 ? Format.fixed(ms / 1000, digits: 1) + "s" : Format.fixed(ms, digits: 0) + "ms"
   }
 }

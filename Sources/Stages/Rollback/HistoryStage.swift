@@ -1,5 +1,6 @@
 import ActionsCore
-import Foundation
+import Basics
+import FoundationEssentials
 import OCI
 
 /// `history`: an environment's promotion records, newest first, as a table and as JSON.

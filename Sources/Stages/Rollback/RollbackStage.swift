@@ -1,5 +1,6 @@
 import ActionsCore
-import Foundation
+import Basics
+import FoundationEssentials
 import OCI
 
 /// `rollback`: put the environment tag back on the newest earlier recorded image that is still

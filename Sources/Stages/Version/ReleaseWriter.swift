@@ -1,5 +1,6 @@
 import ActionsCore
-import Foundation
+import Basics
+import FoundationEssentials
 import GitHub
 
 /// The version stage's only writes, each asked for explicitly: the release tag and a GitHub

@@ -1,5 +1,6 @@
 import ActionsCore
-import Foundation
+import Basics
+import FoundationEssentials
 import GitHub
 import Versioning
 
@@ -123,8 +124,8 @@ public struct VersionStage: Stage {
       do { text = try ManifestFiles.read(path, pattern: inputs.string("pattern")) } catch let e as VersionSourceError {
         throw InputError(inputs.string("pattern") != nil ? "pattern" : "file", e.description)
       }
-      do { version = try SemVer(parsing: text, prefix: "v") } catch let e as SemVerError { throw StageFailure("\((path as NSString).lastPathComponent): \(e.description)", title: "version failed") }
-      origin = (path as NSString).lastPathComponent
+      do { version = try SemVer(parsing: text, prefix: "v") } catch let e as SemVerError { throw StageFailure("\(path.lastPathComponent): \(e.description)", title: "version failed") }
+      origin = path.lastPathComponent
     case "tags":
       version = previous
       origin = last.map { "tag \($0.tag)" } ?? "initial-version \(initial) (no \(prefix)* tag yet)"

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// The byte-level parsers of Gantry's `.git` reader, reachable from outside the module for the
 /// fuzzers (`Sources/FuzzTargets`): every byte they see can come from a hostile repository.

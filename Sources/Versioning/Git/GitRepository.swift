@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// The git facts the version stage needs, read from a checkout: with the git program when it
 /// is installed and accepts the checkout, else straight from `.git` (``NativeGit``) — the

@@ -1,5 +1,6 @@
+import Basics
 import CZlib
-import Foundation
+import FoundationEssentials
 
 /// zlib streams as git stores them: loose objects are one stream per file; in a pack each
 /// object's stream starts at a known offset and its end is only found by inflating it.

@@ -1,4 +1,4 @@
-import Foundation
+import Foundation  // Until the libgit2 reader replaces this file (issue 14): it links ICU.
 
 /// Reads what the version stage needs straight from a `.git` directory — refs, tags and
 /// commits — without the git program: the action image is an empty image with one static

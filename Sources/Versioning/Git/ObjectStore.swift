@@ -1,5 +1,6 @@
+import Basics
 import Crypto
-import Foundation
+import FoundationEssentials
 
 /// Reads git objects from a repository's `objects/` directory: loose objects and packs
 /// (index v2, offset and ref deltas), as described in git's
@@ -22,7 +23,7 @@ final class ObjectStore: @unchecked Sendable {
   private var verifiedPacks: Set<Int> = []
   /// Inflated pack entries by pack and offset: delta bases are shared by many objects.
   private var cache: [PackOffset: (Kind, Data)] = [:]
-  private let lock = NSLock()
+  private let lock = Lock()
 
   private struct PackOffset: Hashable {
     let pack: Int
@@ -212,7 +213,7 @@ struct Pack {
   private static let names = 8 + 1024
 
   init(index indexPath: String, pack packPath: String) throws {
-    let name = (packPath as NSString).lastPathComponent
+    let name = packPath.lastPathComponent
     guard let index = try? Data(contentsOf: URL(fileURLWithPath: indexPath), options: .alwaysMapped),
       let data = try? Data(contentsOf: URL(fileURLWithPath: packPath), options: .alwaysMapped)
     else { throw GitStoreError("cannot read \(name) and its index") }
@@ -260,7 +261,7 @@ struct Pack {
     guard data.count <= Self.verifiedPackSize else { return }
     let start = data.startIndex
     let sum = Data(Insecure.SHA1.hash(data: data[start..<(start + data.count - 20)]))
-    guard sum.elementsEqual(data.suffix(20)) else { throw GitStoreError("\((path as NSString).lastPathComponent) is corrupt (its SHA-1 checksum does not match)") }
+    guard sum.elementsEqual(data.suffix(20)) else { throw GitStoreError("\(path.lastPathComponent) is corrupt (its SHA-1 checksum does not match)") }
   }
 
   /// Where the object is in the pack, if it is in this one.

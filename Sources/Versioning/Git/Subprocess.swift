@@ -1,5 +1,6 @@
+import Basics
 import Dispatch
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
   import Glibc
@@ -69,11 +70,14 @@ public enum Subprocess {
     let done = DispatchSemaphore(value: 0)
     nonisolated(unsafe) var errData = Data()
     let errFD = errPipe[0]
-    let reader = Thread {
+    let started = Threads.detach(name: "gantry-stderr") {
       errData = readAll(errFD)
       done.signal()
     }
-    reader.start()
+    if !started {
+      errData = readAll(errFD)
+      done.signal()
+    }
     let outData = readAll(outPipe[0])
     done.wait()
     close(outPipe[0])
@@ -108,17 +112,5 @@ public enum Subprocess {
         return data
       }
     }
-  }
-
-  /// Polls instead of `Process.waitUntilExit`, which spins a run loop at full CPU (and can
-  /// hang) when called off the main thread on Linux. Returns false on timeout.
-  @discardableResult
-  public static func waitForExit(_ p: Process, timeout: Duration = .seconds(600)) -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while p.isRunning {
-      if ContinuousClock.now > deadline { return false }
-      usleep(1_000)
-    }
-    return true
   }
 }

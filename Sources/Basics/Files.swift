@@ -1,0 +1,72 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+private func systemWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int { write(fd, p, n) }
+private func systemRead(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int) -> Int { read(fd, p, n) }
+
+/// File descriptors for what Foundation's `FileHandle` did (it links all of Foundation).
+public enum Files {
+  public struct Failure: Error, Sendable, CustomStringConvertible {
+    public let description: String
+  }
+
+  /// Writes all of `bytes` to `fd`, retrying short writes and EINTR.
+  public static func write(_ bytes: some Collection<UInt8>, to fd: Int32) throws(Failure) {
+    let array = Array(bytes)
+    var offset = 0
+    while offset < array.count {
+      let n = array.withUnsafeBytes { raw -> Int in
+        guard let base = raw.baseAddress else { return 0 }
+        return systemWrite(fd, base + offset, raw.count - offset)
+      }
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw Failure(description: String(cString: strerror(errno)))
+      }
+      offset += n
+    }
+  }
+
+  /// Appends `text` to the file at `path`, creating it (mode 0644) when needed.
+  public static func append(_ text: String, to path: String) throws(Failure) {
+    let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw Failure(description: "cannot open \(path) for writing: \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    do { try write(Array(text.utf8), to: fd) } catch { throw Failure(description: "cannot write \(path): \(error.description)") }
+  }
+
+  /// A file opened for reading in pieces.
+  public final class Reader: @unchecked Sendable {
+    private let fd: Int32
+    /// The size when the file was opened, or `nil` when it is not a regular file.
+    public let size: Int64?
+
+    public init(path: String) throws(Failure) {
+      fd = open(path, O_RDONLY | O_CLOEXEC)
+      guard fd >= 0 else { throw Failure(description: "cannot open \(path) for reading: \(String(cString: strerror(errno)))") }
+      var st = stat()
+      size = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int64(st.st_size) : nil
+    }
+
+    deinit { close(fd) }
+
+    /// Reads up to `buffer.count` bytes; 0 at the end.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(Failure) -> Int {
+      guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+      while true {
+        let n = systemRead(fd, base, buffer.count)
+        if n >= 0 { return n }
+        if errno == EINTR { continue }
+        throw Failure(description: String(cString: strerror(errno)))
+      }
+    }
+
+    /// Back to the first byte.
+    public func rewind() -> Bool { lseek(fd, 0, SEEK_SET) == 0 }
+  }
+}

@@ -1,0 +1,74 @@
+import Basics
+import FoundationEssentials
+import Testing
+
+@Suite struct UTCTimeTests {
+  @Test func printsAndParsesTheFormatsGantryWrites() throws {
+    let date = Date(timeIntervalSince1970: 1_795_835_700.123)  // 2026-11-28T03:15:00.123Z
+    let t = UTCTime(date)
+    #expect(t.iso8601() == "2026-11-28T03:15:00Z")
+    #expect(t.iso8601(milliseconds: true) == "2026-11-28T03:15:00.123Z")
+    #expect(t.compact == "20261128T031500.123Z")
+    #expect(t.dateTime == "2026-11-28 03:15:00")
+    #expect(UTCTime.parseISO8601("2026-11-28T03:15:00.123Z") == date)
+    #expect(UTCTime.parseCompact("20261128T031500.123Z") == date)
+    #expect(UTCTime.parseISO8601("2026-11-28T04:15:00+01:00") == Date(timeIntervalSince1970: 1_795_835_700))
+    #expect(UTCTime.parseHTTPDate("Sat, 28 Nov 2026 03:15:00 GMT") == Date(timeIntervalSince1970: 1_795_835_700))
+  }
+
+  @Test func agreesWithTheCalendarAcrossLeapYearsAndCenturies() {
+    for (text, seconds) in [("1970-01-01T00:00:00Z", 0.0), ("2000-02-29T12:00:00Z", 951_825_600), ("1900-03-01T00:00:00Z", -2_203_891_200), ("2100-03-01T00:00:00Z", 4_107_542_400)] {
+      #expect(UTCTime.parseISO8601(text) == Date(timeIntervalSince1970: seconds), "\(text)")
+      #expect(UTCTime(Date(timeIntervalSince1970: seconds)).iso8601() == text)
+    }
+  }
+
+  @Test(arguments: [
+    "", "2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-28T24:00:00Z", "2026-11-28T01:15:00", "2026-11-28T01:15:00.Z", "2026-11-28T01:15:00.1234567890Z",
+    "2026-11-28T01:15:00Zjunk", "２０２６-11-28T01:15:00Z", "2026-11-28T01:15:00+25:00", "Sat, 28 Nov 2026 01:15:00 UTC", "Xyz, 28 Nov 2026 01:15:00 GMT",
+    String(repeating: "9", count: 10_000),
+  ])
+  func refusesWhatIsNotADate(_ text: String) {
+    #expect(UTCTime.parseISO8601(text) == nil)
+    #expect(UTCTime.parseCompact(text) == nil)
+    #expect(UTCTime.parseHTTPDate(text) == nil)
+  }
+
+  @Test func clampsDatesItCannotPrint() {
+    #expect(UTCTime(Date(timeIntervalSince1970: 1e300)).year == 9999)
+    #expect(UTCTime(Date(timeIntervalSince1970: -1e300)).year == 1)
+    #expect(UTCTime(Date(timeIntervalSince1970: .nan)).iso8601() == "1970-01-01T00:00:00Z")
+  }
+}
+
+@Suite struct FormatAndTextTests {
+  @Test func formatsLikePrintf() {
+    #expect(Format.hex([0x00, 0x0f, 0xa5, 0xff]) == "000fa5ff")
+    #expect(Format.fixed(1.25, digits: 1) == "1.3")
+    #expect(Format.fixed(-0.04, digits: 1) == "0.0")
+    #expect(Format.fixed(12.5, digits: 0) == "13")
+    #expect(Format.fixed(3.14159, digits: 2) == "3.14")
+    #expect(Format.fixed(0.05, digits: 3) == "0.050")
+    #expect(Format.fixed(.infinity, digits: 1) == "inf")
+  }
+
+  @Test func trimsReplacesAndPadsAsFoundationDid() {
+    #expect(" \t a b \u{00A0}".trimmingCharacters(in: .whitespaces) == "a b")
+    #expect("\n a \r\n".trimmingCharacters(in: .whitespacesAndNewlines) == "a")
+    #expect("  ".trimmingCharacters(in: .whitespaces) == "")
+    #expect("a::b::".replacingOccurrences(of: "::", with: "%3A") == "a%3Ab%3A")
+    #expect("a\r\nb".replacingOccurrences(of: "\r", with: "%0D") == "a%0D\nb")
+    #expect("ab".padding(toLength: 4, withPad: " ", startingAt: 0) == "ab  ")
+    #expect("abcdef".padding(toLength: 3, withPad: " ", startingAt: 0) == "abc")
+    #expect("/a/b/pyproject.toml".lastPathComponent == "pyproject.toml")
+    #expect("dir/".lastPathComponent == "dir")
+  }
+
+  @Test func jsonValuesKeepIntegersAndSortKeys() throws {
+    let doc = JSONValue.parse(Data(#"{"size": 9223372036854775807, "b": [1.5, null, true], "a": "x/y"}"#.utf8))
+    #expect(doc?["size"] == .int(Int64.max))
+    let bytes = try #require(doc).serialized()
+    #expect(String(decoding: bytes, as: UTF8.self) == #"{"a":"x/y","b":[1.5,null,true],"size":9223372036854775807}"#)
+    #expect(JSONValue.parse(Data("{".utf8)) == nil)
+  }
+}
