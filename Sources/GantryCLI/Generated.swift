@@ -4,6 +4,10 @@ import Stages
 
 /// Files derived from the stage declarations; tests fail when the committed copies differ.
 public enum Generated {
+  /// The image `action.yml` on main runs: built from main by CI (`.github/workflows/ci.yml`,
+  /// job `edge`); a release commit replaces it with the released image's digest.
+  public static let actionImage = "docker://ghcr.io/gantry-dev/gantry:edge"
+
   /// action.yml ([metadata syntax](https://docs.github.com/en/actions/reference/metadata-syntax-for-github-actions)).
   public static func actionYAML() -> String {
     var s = """
@@ -30,7 +34,7 @@ public enum Generated {
     s += """
       runs:
         using: docker
-        image: Dockerfile
+        image: "\(actionImage)"
 
       """
     return s

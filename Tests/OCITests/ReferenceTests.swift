@@ -82,9 +82,13 @@ import Testing
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     let auth = Data("user:p:ss".utf8).base64EncodedString()
-    try #"{"auths":{"ghcr.io":{"auth":"\#(auth)"},"https://index.docker.io/v1/":{"identitytoken":"tok"}}}"#.write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+    try #"{"auths":{"ghcr.io":{"auth":"\#(auth)"},"https://index.docker.io/v1/":{"identitytoken":"tok"},"quay.io":{"username":"q","password":"pw"},"x.io":{"auth":7}}}"#.write(
+      to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
     #expect(Credentials.fromDockerConfig(directory: dir.path, registry: "ghcr.io") == Credentials(username: "user", password: "p:ss"))
     #expect(Credentials.fromDockerConfig(directory: dir.path, registry: "docker.io")?.identityToken == "tok")
-    #expect(Credentials.fromDockerConfig(directory: dir.path, registry: "quay.io") == nil)
+    // Plain username/password entries (podman, some credential helpers write these).
+    #expect(Credentials.fromDockerConfig(directory: dir.path, registry: "quay.io") == Credentials(username: "q", password: "pw"))
+    #expect(Credentials.fromDockerConfig(directory: dir.path, registry: "x.io") == nil)
+    #expect(Credentials.fromDockerConfig(directory: dir.path, registry: "example.com") == nil)
   }
 }

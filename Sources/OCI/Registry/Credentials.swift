@@ -33,7 +33,7 @@ public struct Credentials: Sendable, Equatable {
       {
         return Credentials(username: String(decoded[..<colon]), password: String(decoded[decoded.index(after: colon)...]))
       }
-      if let u = entry["username"] as? String, let p = entry["password"] as? String {
+      if let u = entry["username"]?.string, let p = entry["password"]?.string {
         return Credentials(username: u, password: p)
       }
     }
