@@ -61,6 +61,37 @@ public enum JSONValue: Sendable, Hashable, Codable {
     return nil
   }
 
+  /// The value at a dotted path (`version`, `build.sha`, `items.0.name`).
+  public func value(atPath path: String) -> JSONValue? {
+    var node = self
+    for key in path.split(separator: ".") {
+      switch node {
+      case .object(let o):
+        guard let next = o[String(key)] else { return nil }
+        node = next
+      case .array(let a):
+        guard let i = Int(key), a.indices.contains(i) else { return nil }
+        node = a[i]
+      default: return nil
+      }
+    }
+    return node
+  }
+
+  /// The value as text to compare with what a user typed: `1.2.3`, `true`, `42`, `null`;
+  /// arrays and objects compactly, keys sorted.
+  public var text: String {
+    switch self {
+    case .string(let s): s
+    case .int(let i): String(i)
+    case .double(let n): n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
+    case .bool(let b): String(b)
+    case .null: "null"
+    case .array(let a): "[" + a.map(\.text).joined(separator: ",") + "]"
+    case .object(let o): "{" + o.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value.text)" }.joined(separator: ",") + "}"
+    }
+  }
+
   public var string: String? {
     if case .string(let s) = self { return s }
     return nil

@@ -66,58 +66,12 @@ public struct BodyExpectation: Sendable {
     if let substring, !text.contains(substring) { return "body does not contain '\(substring)'" }
     if let regex, (try? Regex(regex)).map({ text.contains($0) }) != true { return "body does not match /\(regex)/" }
     guard !json.isEmpty else { return nil }
-    guard let root = try? JSONDecoder().decode(JSONValue.self, from: body) else { return "body is not JSON" }
+    guard let root = JSONValue.parse(body) else { return "body is not JSON" }
     for (path, want) in json {
-      guard let got = root.lookup(path) else { return "JSON has no \(path)" }
+      guard let got = root.value(atPath: path)?.text else { return "JSON has no \(path)" }
       if got != want { return "JSON \(path) is '\(got)', expected '\(want)'" }
     }
     return nil
-  }
-}
-
-/// A decoded JSON value, for path lookups.
-indirect enum JSONValue: Decodable {
-  case string(String), number(Double), bool(Bool), null, array([JSONValue]), object([String: JSONValue])
-
-  init(from decoder: any Decoder) throws {
-    let c = try decoder.singleValueContainer()
-    if c.decodeNil() {
-      self = .null
-    } else if let b = try? c.decode(Bool.self) {
-      self = .bool(b)
-    } else if let n = try? c.decode(Double.self) {
-      self = .number(n)
-    } else if let s = try? c.decode(String.self) {
-      self = .string(s)
-    } else if let a = try? c.decode([JSONValue].self) {
-      self = .array(a)
-    } else {
-      self = .object(try c.decode([String: JSONValue].self))
-    }
-  }
-
-  /// The value at a dotted path, as text (`1.2.3`, `true`, `42`).
-  func lookup(_ path: String) -> String? {
-    var node = self
-    for key in path.split(separator: ".") {
-      switch node {
-      case .object(let o): guard let next = o[String(key)] else { return nil }; node = next
-      case .array(let a): guard let i = Int(key), a.indices.contains(i) else { return nil }; node = a[i]
-      default: return nil
-      }
-    }
-    return node.text
-  }
-
-  var text: String {
-    switch self {
-    case .string(let s): s
-    case .number(let n): n == n.rounded() && abs(n) < 1e15 ? String(Int(n)) : String(n)
-    case .bool(let b): String(b)
-    case .null: "null"
-    case .array(let a): "[" + a.map(\.text).joined(separator: ",") + "]"
-    case .object(let o): "{" + o.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value.text)" }.joined(separator: ",") + "}"
-    }
   }
 }
 
