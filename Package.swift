@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers import downward only (README "Layout", DESIGN.md):
 // gantry → GantryCLI → Stages → (OCI, Versioning, Health, GitHub) → HTTP → CCurl; ActionsCore below
-// Stages; Versioning → CZlib, Crypto (SHA-1 of packs).
+// Stages; Versioning → CGit2 (libgit2).
 let package = Package(
   name: "gantry",
   platforms: [.macOS(.v13)],
@@ -20,11 +20,16 @@ let package = Package(
       pkgConfig: "libcurl",
       providers: [.apt(["libcurl4-openssl-dev"])]
     ),
-    // zlib inflates git's objects (the action image has no git binary).
-    .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+    // libgit2 reads repositories (the action image has no git binary); built from Debian's
+    // source with only what reading needs for the static binary (scripts/build-static).
+    .systemLibrary(
+      name: "CGit2",
+      pkgConfig: "libgit2",
+      providers: [.apt(["libgit2-dev"])]
+    ),
     .target(name: "HTTP", dependencies: ["CCurl"]),
     .target(name: "ActionsCore"),
-    .target(name: "Versioning", dependencies: ["CZlib", "TOMLKit", .product(name: "Crypto", package: "swift-crypto")]),
+    .target(name: "Versioning", dependencies: ["CGit2", "TOMLKit"]),
     .target(name: "OCI", dependencies: ["HTTP", .product(name: "Crypto", package: "swift-crypto")]),
     .target(name: "Health", dependencies: ["HTTP"]),
     .target(name: "GitHub", dependencies: ["HTTP"]),
