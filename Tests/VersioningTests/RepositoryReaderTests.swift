@@ -284,14 +284,22 @@ import Testing
     try repo.git("tag", "v9.0.0", try repo.git("hash-object", "-w", repo.directory.file("log.txt")))
     try repo.git("tag", "v8.0.0", "HEAD^{tree}")
     try "not an object name\n".write(toFile: repo.directory.file(".git/refs/tags/v7.0.0"), atomically: true, encoding: .utf8)
+    // Refs that lead outside the repository: a symbolic ref, and a link to a file.
+    try "ref: ../../../../../../etc/passwd\n".write(toFile: repo.directory.file(".git/refs/tags/v6.0.0"), atomically: true, encoding: .utf8)
+    try FileManager.default.createSymbolicLink(atPath: repo.directory.file(".git/refs/tags/v6.5.0"), withDestinationPath: "/etc/passwd")
     let answers = try compare(repo.path, tags: ["v5.0.0"])
     #expect(answers.latest == "v5.0.0")
     #expect(answers.commits.count == 1)
     var warnings: [String] = []
     _ = try GitRepository(path: repo.path).latestTag(prefix: "v") { warnings.append($0) }
+    // One warning per tag, naming it and why; never the text of a file outside the repository.
+    #expect(warnings.count == 5, "\(warnings.joined(separator: " | "))")
     #expect(warnings.contains { $0.contains("v9.0.0") && $0.contains("blob") })
     #expect(warnings.contains { $0.contains("v8.0.0") && $0.contains("tree") })
     #expect(warnings.contains { $0.contains("v7.0.0") })
+    #expect(warnings.contains { $0.contains("v6.0.0") && $0.contains("not a ref under refs/") })
+    #expect(warnings.contains { $0.contains("v6.5.0") })
+    #expect(!warnings.contains { $0.contains("root:") || $0.contains("\n") })
   }
 
   /// The history is read from the commit asked for, not HEAD.

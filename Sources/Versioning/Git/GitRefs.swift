@@ -75,6 +75,7 @@ enum GitRefs {
     defer { git_reference_iterator_free(iterator) }
     var tags: [String: git_oid] = [:]
     var unreadable: [(String, String)] = []
+    var listed: Set<String> = []
     while true {
       var ref: OpaquePointer?
       let code = git_reference_next(&ref, iterator)
@@ -86,6 +87,7 @@ enum GitRefs {
       let full = String(cString: cName)
       guard full.hasPrefix("refs/tags/") else { continue }
       let name = String(full.dropFirst("refs/tags/".count))
+      listed.insert(name)
       if git_reference_type(ref) == GIT_REFERENCE_DIRECT, let target = git_reference_target(ref) {
         tags[name] = target.pointee
       } else {
@@ -94,7 +96,7 @@ enum GitRefs {
         } catch { unreadable.append((name, "\(error)")) }
       }
     }
-    for name in looseTagNames(repo) where tags[name] == nil {
+    for name in looseTagNames(repo) where !listed.contains(name) {
       do {
         if let oid = try resolve(repo, "refs/tags/\(name)") { tags[name] = oid }
       } catch { unreadable.append((name, "\(error)")) }
