@@ -120,7 +120,7 @@ struct VersionStageTests {
   }
 
   /// The sha input is the commit whose history is read: `version` and `snapshot-tag` describe
-  /// the same commit, with git, natively and through the API.
+  /// the same commit, from the checkout (also one owned by another user) and through the API.
   @Test func historyIsReadFromTheShaInput() async throws {
     let repo = try TempGitRepo()
     try repo.commit("feat: start")

@@ -1,8 +1,7 @@
 import Foundation
 import Synchronization
-import Testing
-
 import TestSupport
+import Testing
 
 @Suite struct SubprocessTests {
   /// A program that fills stderr past a pipe's 64 KiB while we would still be reading stdout
