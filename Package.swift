@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers import downward only (README "Layout", DESIGN.md):
 // gantry → GantryCLI → Stages → (OCI, Versioning, Health, GitHub) → HTTP → CCurl; ActionsCore below
-// Stages; Versioning → CZlib, Crypto (SHA-1 of packs); Basics at the bottom of everything.
+// Stages; Versioning → CGit2 (libgit2); Basics at the bottom of everything.
 let package = Package(
   name: "gantry",
   platforms: [.macOS(.v13)],
@@ -20,14 +20,19 @@ let package = Package(
       pkgConfig: "libcurl",
       providers: [.apt(["libcurl4-openssl-dev"])]
     ),
-    // zlib inflates git's objects (the action image has no git binary).
-    .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+    // libgit2 reads repositories (the action image has no git binary); built from Debian's
+    // source with only what reading needs for the static binary (scripts/build-static).
+    .systemLibrary(
+      name: "CGit2",
+      pkgConfig: "libgit2",
+      providers: [.apt(["libgit2-dev"])]
+    ),
     // What Gantry used from Foundation beyond FoundationEssentials (locks, string helpers, UTC
     // times, JSON values, file descriptors): importing Foundation itself links ICU (issue 17).
     .target(name: "Basics"),
     .target(name: "HTTP", dependencies: ["Basics", "CCurl"]),
     .target(name: "ActionsCore", dependencies: ["Basics"]),
-    .target(name: "Versioning", dependencies: ["Basics", "CZlib", "TOMLKit", .product(name: "Crypto", package: "swift-crypto")]),
+    .target(name: "Versioning", dependencies: ["Basics", "CGit2", "TOMLKit"]),
     .target(name: "OCI", dependencies: ["Basics", "HTTP", .product(name: "Crypto", package: "swift-crypto")]),
     .target(name: "Health", dependencies: ["Basics", "HTTP"]),
     .target(name: "GitHub", dependencies: ["Basics", "HTTP"]),

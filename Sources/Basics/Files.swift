@@ -40,6 +40,36 @@ public enum Files {
     do { try write(Array(text.utf8), to: fd) } catch { throw Failure(description: "cannot write \(path): \(error.description)") }
   }
 
+  /// What a path names, without following a final symbolic link (`lstat`); nil when nothing.
+  public enum Kind: Sendable { case regular, directory, symbolicLink, other }
+
+  public static func kind(atPath path: String) -> Kind? {
+    var st = stat()
+    guard lstat(path, &st) == 0 else { return nil }
+    switch st.st_mode & S_IFMT {
+    case S_IFREG: return .regular
+    case S_IFDIR: return .directory
+    case S_IFLNK: return .symbolicLink
+    default: return .other
+    }
+  }
+
+  /// The first bytes of a file, at most `limit` (fewer when the file is shorter); nil when it
+  /// cannot be opened.
+  public static func readPrefix(_ path: String, limit: Int) -> [UInt8]? {
+    guard let reader = try? Reader(path: path) else { return nil }
+    var out = [UInt8](repeating: 0, count: max(0, limit))
+    var filled = 0
+    while filled < out.count {
+      let n = out.withUnsafeMutableBytes { raw in
+        (try? reader.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))) ?? 0
+      }
+      if n <= 0 { break }
+      filled += n
+    }
+    return Array(out.prefix(filled))
+  }
+
   /// A file opened for reading in pieces.
   public final class Reader: @unchecked Sendable {
     private let fd: Int32

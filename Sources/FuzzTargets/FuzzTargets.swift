@@ -29,9 +29,6 @@ public enum FuzzTargets {
     "promotion-record": promotionRecord,
     "status-set": statusSet,
     "sizes": sizes,
-    "git-delta": gitDelta,
-    "git-inflate": gitInflate,
-    "git-commit": gitCommit,
   ]
 
   static func text(_ data: Data) -> String { String(decoding: data, as: UTF8.self) }
@@ -113,33 +110,6 @@ extension FuzzTargets {
     if let n = try? ByteSize.parse(t, input: "max-size") {
       expect(n >= 0 && n <= ByteSize.maximum, "size \(t.debugDescription) → \(n) is out of range")
     }
-  }
-
-  /// A delta and its base from one input: the first byte says how long the base is.
-  static let gitDelta: Target = { data in
-    guard let first = data.first else { return }
-    let rest = data.dropFirst()
-    let split = min(Int(first), rest.count)
-    let base = Data(rest.prefix(split))
-    let delta = Data(rest.dropFirst(split))
-    if let out = try? GitParsers.applyDelta(delta, to: base) {
-      expect(out.count <= GitParsers.maxObjectSize, "a delta made \(out.count) bytes")
-    }
-  }
-
-  static let gitInflate: Target = { data in
-    // The first two bytes: the size the pack entry would declare.
-    guard data.count >= 2 else { return }
-    let declared = Int(data[data.startIndex]) << 8 | Int(data[data.startIndex + 1])
-    if let out = try? GitParsers.inflate(Data(data.dropFirst(2)), expectedSize: declared) {
-      expect(out.count <= declared, "inflated \(out.count) bytes where \(declared) were declared")
-    }
-  }
-
-  static let gitCommit: Target = { data in
-    let c = GitParsers.commit([UInt8](data))
-    for p in c.parents { _ = GitParsers.isSafeRefName("refs/heads/\(p)") }
-    _ = GitParsers.isSafeRefName(text(data))
   }
 
   /// `path` itself when it is a file, else the files directly in that folder, sorted.

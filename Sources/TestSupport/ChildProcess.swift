@@ -1,5 +1,4 @@
 import Foundation
-import Versioning
 
 /// A helper process (server) owned by a test: started with a pipe on stdin so it exits when
 /// we do, and stopped by pid — never by name.

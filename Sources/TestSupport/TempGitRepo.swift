@@ -53,4 +53,25 @@ public final class TempGitRepo: @unchecked Sendable {
     let r = try runCommand("/bin/sh", ["-c", "git -C '\(path)' fast-import --quiet < '\(file)'"], environment: env)
     guard r.status == 0 else { throw TestSupportError("git fast-import: \(r.stderr)") }
   }
+
+  /// Appends commits with these exact message bytes and, when given, an `encoding` header, in
+  /// one `git fast-import`: what a hostile or unusual client can write (separator bytes,
+  /// CRLF, Latin-1).
+  public func rawCommits(_ commits: [(message: [UInt8], encoding: String?)]) throws {
+    let branch = try git("symbolic-ref", "HEAD")
+    var stream: [UInt8] = []
+    let start = Int(Date().timeIntervalSince1970) + 1
+    for (i, c) in commits.enumerated() {
+      stream += Array("commit \(branch)\ncommitter T <t@example.com> \(start + i) +0000\n".utf8)
+      if let e = c.encoding { stream += Array("encoding \(e)\n".utf8) }
+      stream += Array("data \(c.message.count)\n".utf8) + c.message + Array("\n".utf8)
+      if i == 0 { stream += Array("from \(branch)^0\n".utf8) }
+      stream += Array("\n".utf8)
+    }
+    let file = directory.file(".fast-import")
+    guard FileManager.default.createFile(atPath: file, contents: Data(stream)) else { throw TestSupportError("cannot write \(file)") }
+    defer { try? FileManager.default.removeItem(atPath: file) }
+    let r = try runCommand("/bin/sh", ["-c", "git -C '\(path)' fast-import --quiet < '\(file)'"], environment: env)
+    guard r.status == 0 else { throw TestSupportError("git fast-import: \(r.stderr)") }
+  }
 }

@@ -1,5 +1,5 @@
-/// Which tags are releases, the same for every way history is read (the git program, the
-/// native `.git` reader and the GitHub API): the name is the prefix followed by a semantic
+/// Which tags are releases, the same for every way history is read (the repository through
+/// libgit2, and the GitHub API): the name is the prefix followed by a semantic
 /// version. A tag without the prefix never counts when one is set; with the empty prefix
 /// only bare versions (`1.2.3`) count.
 public enum ReleaseTags {

@@ -41,15 +41,55 @@ def resolve(rev):
         return None
 
 
-def commits_json(*log_args):
-    """Commits as the API shows them, from one git log call."""
-    out = git("log", "--format=%H%x1f%P%x1f%B%x1e", *log_args)
-    commits = []
-    for entry in out.split("\x1e"):
-        parts = entry.lstrip("\n").split("\x1f")
-        if len(parts) == 3:
-            commits.append({"sha": parts[0], "commit": {"message": parts[2].strip()}, "parents": [{"sha": p} for p in parts[1].split()]})
+def rev_list(*args):
+    """Commit names from git rev-list: one 40-hex name a line, nothing a message can forge."""
+    out = git("rev-list", *args)
+    return [line for line in out.splitlines() if re.fullmatch(r"[0-9a-f]{40}", line)]
+
+
+def commits_json(shas):
+    """Commits as the API shows them, read with one `git cat-file --batch`: every object comes
+    with its byte length, so no message text can split or forge an entry (splitting `git log`
+    output on separator bytes could be forged by a message holding them). The message is
+    re-encoded to UTF-8 from the commit's `encoding` header, as GitHub shows it."""
+    if not shas:
+        return []
+    r = subprocess.run(["git", "-C", REPO, "cat-file", "--batch"], input=("\n".join(shas) + "\n").encode(), capture_output=True)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr.decode(errors="replace").strip())
+    data, pos, commits = r.stdout, 0, []
+    for sha in shas:
+        newline = data.index(b"\n", pos)
+        name, kind, size = data[pos:newline].split()
+        body = data[newline + 1:newline + 1 + int(size)]
+        pos = newline + 1 + int(size) + 1
+        if name.decode() != sha or kind != b"commit":
+            raise RuntimeError(f"cat-file answered {name!r} {kind!r} for {sha}")
+        headers, _, message = body.partition(b"\n\n")
+        lines = headers.split(b"\n")
+        parents = [line[len(b"parent "):].decode() for line in lines if line.startswith(b"parent ")]
+        encoding = next((line[len(b"encoding "):].decode() for line in lines if line.startswith(b"encoding ")), "utf-8")
+        try:
+            text = message.decode(encoding, errors="replace")
+        except LookupError:
+            text = message.decode("utf-8", errors="replace")
+        # GitHub shows the message as stored, without its last newline; clients trim.
+        commits.append({"sha": sha, "commit": {"message": text.rstrip("\n")}, "parents": [{"sha": p} for p in parents]})
     return commits
+
+
+def tag_commits():
+    """Every tag and the object it names once annotated tags (nested ones too) are peeled;
+    a tag of a blob or tree names that object, as GitHub shows it."""
+    refs = git("for-each-ref", "--sort=-creatordate", "--format=%(refname:strip=2) %(objectname) %(*objectname) %(*objecttype)", "refs/tags").splitlines()
+    tags = []
+    for line in refs:
+        parts = line.split()
+        name, sha = parts[0], (parts[2] if len(parts) > 2 else parts[1])
+        if len(parts) > 3 and parts[3] == "tag":
+            sha = git("rev-parse", f"refs/tags/{name}^{{}}")
+        tags.append({"name": name, "commit": {"sha": sha}})
+    return tags
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -119,12 +159,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def route(self, method, rest, query, body, path):
         if method == "GET" and rest == "/tags":
-            refs = git("for-each-ref", "--sort=-creatordate", "--format=%(refname:short) %(objectname) %(*objectname)", "refs/tags").splitlines()
-            tags = []
-            for line in refs:
-                parts = line.split()
-                tags.append({"name": parts[0], "commit": {"sha": parts[2] if len(parts) > 2 else parts[1]}})
-            chunk, headers = self.page(tags, query, path)
+            chunk, headers = self.page(tag_commits(), query, path)
             return self.send_json(200, chunk, headers)
         m = re.match(r"^/compare/(.+)\.\.\.(.+)$", rest)
         if method == "GET" and m:
@@ -139,17 +174,18 @@ class Handler(BaseHTTPRequestHandler):
                 status = "behind"
             else:
                 status = "diverged"
-            shas = commits_json("--reverse", f"{base}..{head}")
+            shas = rev_list("--reverse", f"{base}..{head}")
             if "page" in query or "per_page" in query:
                 per = min(int(query.get("per_page", ["250"])[0]), 100)
                 page = int(query.get("page", ["1"])[0])
                 shown = shas[(page - 1) * per: page * per]
             else:
                 shown = shas[:250]
-            return self.send_json(200, {"status": status, "ahead_by": len(shas), "total_commits": len(shas), "commits": shown})
+            return self.send_json(200, {"status": status, "ahead_by": len(shas), "total_commits": len(shas), "commits": commits_json(shown)})
         if method == "GET" and rest == "/commits":
             head = resolve(query.get("sha", ["HEAD"])[0])
-            chunk, headers = self.page(commits_json(head), query, path)
+            chunk, headers = self.page(rev_list(head), query, path)
+            chunk = commits_json(chunk)
             return self.send_json(200, chunk, headers)
         m = re.match(r"^/git/ref/tags/(.+)$", rest)
         if method == "GET" and m:

@@ -90,8 +90,8 @@ struct VersionStageTests {
   }
 
   /// A runner's workspace mounted into the action's container belongs to another user, and
-  /// git refuses it ("dubious ownership"); the action image has no git at all. The stage reads
-  /// `.git` itself and gives the same answer.
+  /// git refuses it ("dubious ownership"); the action image has no git at all. libgit2 reads
+  /// it with its owner check off and gives the same answer.
   @Test func aCheckoutGitRefusesIsReadDirectly() async throws {
     let repo = try TempGitRepo()
     try repo.commit("feat: start")
@@ -108,7 +108,7 @@ struct VersionStageTests {
     #expect(r.outputs["sha"] == head)
     #expect(r.outputs["history-source"] == "git")
     #expect(r.outputs["changelog"] == trusted.outputs["changelog"])
-    #expect(log.lines.contains { $0.contains(".git directly") })
+    #expect(!log.lines.contains { $0.contains("dubious") || $0.contains("safe.directory") })
   }
 
   @Test func badInputs() async throws {
@@ -120,7 +120,7 @@ struct VersionStageTests {
   }
 
   /// The sha input is the commit whose history is read: `version` and `snapshot-tag` describe
-  /// the same commit, with git, natively and through the API.
+  /// the same commit, from the checkout (also one owned by another user) and through the API.
   @Test func historyIsReadFromTheShaInput() async throws {
     let repo = try TempGitRepo()
     try repo.commit("feat: start")

@@ -5,9 +5,9 @@ import Testing
 
 @testable import Versioning
 
-/// Corrupt and malicious `.git` directories, written byte by byte: the native reader must
-/// answer each with a thrown error that says what is wrong — never a crash, a hang, a huge
-/// allocation, or a file's text from outside the repository.
+/// Corrupt and malicious `.git` directories, written byte by byte: the libgit2 reader must
+/// answer each with a thrown one-line error that says what is wrong — never a crash, a hang,
+/// a huge allocation, or a file's text from outside the repository.
 @Suite struct HostileRepositoryTests {
   /// A pack and its version 2 index built from raw entries, with correct checksums.
   struct PackBuilder {
@@ -111,7 +111,8 @@ import Testing
   static func be32(_ v: Int) -> [UInt8] { [UInt8((v >> 24) & 0xff), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)] }
 
   static let commitText = Array("tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor T <t@example.com> 1700000000 +0000\ncommitter T <t@example.com> 1700000000 +0000\n\nfix: a bug\n".utf8)
-  static let commitName = [UInt8](repeating: 0xaa, count: 20)
+  /// The commit's real name: libgit2 checks every object it reads against its name.
+  static let commitName = Array(Insecure.SHA1.hash(data: Array("commit \(commitText.count)\0".utf8) + commitText))
   static let otherName = [UInt8](repeating: 0xbb, count: 20)
   static func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
 
@@ -127,16 +128,18 @@ import Testing
     return dir
   }
 
-  /// Reads HEAD's history natively; returns the error's text (the test fails if nothing is thrown).
+  /// Reads HEAD's history; returns the error's text (the test fails if nothing is thrown).
   static func failure(pack: [UInt8], index: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
     let dir = try repository(pack: pack, index: index)
     do {
-      let repo = try GitRepository(path: dir.path, reader: .native)
+      let repo = try GitRepository(path: dir.path)
       _ = try repo.commits(since: nil)
       Issue.record("no error", sourceLocation: sourceLocation)
       return ""
     } catch {
-      #expect(error is GitStoreError || error is VersionSourceError, "\(type(of: error))", sourceLocation: sourceLocation)
+      #expect(error is VersionSourceError, "\(type(of: error))", sourceLocation: sourceLocation)
+      // One line, short, and nothing but printable text: it goes into a workflow command.
+      #expect(!"\(error)".contains(where: \.isNewline) && "\(error)".count < 400, "\(error)", sourceLocation: sourceLocation)
       return "\(error)"
     }
   }
@@ -150,20 +153,20 @@ import Testing
   @Test func theWellFormedPackIsRead() throws {
     let (pack, index) = Self.valid().build()
     let dir = try Self.repository(pack: pack, index: index)
-    let commits = try GitRepository(path: dir.path, reader: .native).commits(since: nil)
+    let commits = try GitRepository(path: dir.path).commits(since: nil)
     #expect(commits.map(\.subject) == ["fix: a bug"])
   }
 
   @Test func corruptIndexes() throws {
     let (pack, index) = Self.valid().build()
-    #expect(try Self.failure(pack: pack, index: Array(index.prefix(index.count / 2))).contains("index of pack-test.pack"))
-    #expect(try Self.failure(pack: pack, index: Array(index.prefix(600))).contains("not a version 2 pack index"))
+    #expect(try Self.failure(pack: pack, index: Array(index.prefix(index.count / 2))).contains("pack index pack-test.idx is corrupt: 550 bytes is too short"))
+    #expect(try Self.failure(pack: pack, index: Array(index.prefix(600))).contains("pack index pack-test.idx is corrupt"))
     var flipped = index
     flipped[8 + 1024 + 3] ^= 0xff
-    #expect(try Self.failure(pack: pack, index: flipped).contains("SHA-1 checksum"))
+    #expect(try Self.failure(pack: pack, index: flipped).contains("not found"))
     // An object count of 0x7fffffff (checksum made valid again).
     var huge = index
-    for i in 0xaa..<256 { huge.replaceSubrange((8 + i * 4)..<(8 + i * 4 + 4), with: Self.be32(0x7fff_ffff)) }
+    for i in Int(Self.commitName[0])..<256 { huge.replaceSubrange((8 + i * 4)..<(8 + i * 4 + 4), with: Self.be32(0x7fff_ffff)) }
     #expect(try Self.failure(pack: pack, index: PackBuilder.reseal(huge)).contains("do not fit"))
     // A fan-out table that decreases.
     var fanout = index
@@ -173,49 +176,49 @@ import Testing
     var large = index
     let offsetAt = 8 + 1024 + 20 + 4
     large.replaceSubrange(offsetAt..<(offsetAt + 4), with: Self.be32(0x8000_0005))
-    #expect(try Self.failure(pack: pack, index: PackBuilder.reseal(large)).contains("large offset"))
+    #expect(try Self.failure(pack: pack, index: PackBuilder.reseal(large)).contains("not found"))
     // An offset outside the pack.
     var outside = index
     outside.replaceSubrange(offsetAt..<(offsetAt + 4), with: Self.be32(0x7000_0000))
-    #expect(try Self.failure(pack: pack, index: PackBuilder.reseal(outside)).contains("outside the pack"))
+    #expect(try Self.failure(pack: pack, index: PackBuilder.reseal(outside)).contains("cannot read object"))
   }
 
   @Test func corruptPacks() throws {
     let (pack, index) = Self.valid().build()
-    #expect(try Self.failure(pack: Array(pack.prefix(pack.count - 7)), index: index).contains("does not match its index"))
-    #expect(try Self.failure(pack: Array(pack.prefix(20)), index: index).contains("not a pack"))
+    #expect(try Self.failure(pack: Array(pack.prefix(pack.count - 7)), index: index).contains("not found"))
+    #expect(try Self.failure(pack: Array(pack.prefix(20)), index: index).contains("not found"))
     var body = pack
     body[20] ^= 0x01
-    #expect(try Self.failure(pack: body, index: index).contains("pack-test.pack is corrupt (its SHA-1 checksum"))
+    #expect(try Self.failure(pack: body, index: index).contains("cannot read object"))
     var count = pack
     count.replaceSubrange(8..<12, with: Self.be32(9))
     count.replaceSubrange((count.count - 20)..<count.count, with: Array(Insecure.SHA1.hash(data: count.dropLast(20))))
     var countIndex = index
     countIndex.replaceSubrange((index.count - 40)..<(index.count - 20), with: count.suffix(20))
-    #expect(try Self.failure(pack: count, index: PackBuilder.reseal(countIndex)).contains("disagree on the number of objects"))
+    #expect(try Self.failure(pack: count, index: PackBuilder.reseal(countIndex)).contains("not found"))
   }
 
   @Test func lyingEntryHeaders() throws {
     // An entry claiming 32 GiB: refused before anything is allocated.
     var giant = PackBuilder()
     giant.add(Self.commitName, PackBuilder.header(1, 32 << 30) + PackBuilder.zlib(Self.commitText))
-    #expect(try Self.failure(pack: giant.build().pack, index: giant.build().index).contains("declares 34359738368 bytes"))
+    #expect(try Self.failure(pack: giant.build().pack, index: giant.build().index).contains("cannot read object"))
     // A zlib bomb: declares 10 bytes, inflates to a megabyte; stopped at byte 11.
     var bomb = PackBuilder()
     bomb.add(Self.commitName, PackBuilder.header(1, 10) + PackBuilder.zlib([UInt8](repeating: 0x61, count: 1 << 20)))
-    #expect(try Self.failure(pack: bomb.build().pack, index: bomb.build().index).contains("more than the 10 bytes its header declares"))
+    #expect(try Self.failure(pack: bomb.build().pack, index: bomb.build().index).contains("error inflating zlib stream"))
     // A size varint that never ends.
     var endless = PackBuilder()
     endless.add(Self.commitName, [UInt8](repeating: 0xff, count: 12) + [0x01])
-    #expect(try Self.failure(pack: endless.build().pack, index: endless.build().index).contains("overlong size"))
+    #expect(try Self.failure(pack: endless.build().pack, index: endless.build().index).contains("invalid pack file"))
     // An entry cut off by the end of the pack.
     var cut = PackBuilder()
     cut.add(Self.commitName, [0x91])
-    #expect(try Self.failure(pack: cut.build().pack, index: cut.build().index).contains("truncated"))
+    #expect(try Self.failure(pack: cut.build().pack, index: cut.build().index).contains("cannot read object"))
     // Object type 5 is reserved.
     var reserved = PackBuilder()
     reserved.add(Self.commitName, PackBuilder.header(5, 3) + PackBuilder.zlib([1, 2, 3]))
-    #expect(try Self.failure(pack: reserved.build().pack, index: reserved.build().index).contains("unknown object type 5"))
+    #expect(try Self.failure(pack: reserved.build().pack, index: reserved.build().index).contains("invalid packfile type"))
   }
 
   @Test func hostileDeltas() throws {
@@ -224,16 +227,16 @@ import Testing
     for back in [500, 0] {
       var b = PackBuilder()
       b.add(Self.commitName, PackBuilder.header(6, copyAll.count) + PackBuilder.ofs(back) + PackBuilder.zlib(copyAll))
-      #expect(try Self.failure(pack: b.build().pack, index: b.build().index).contains("outside the pack"))
+      #expect(try Self.failure(pack: b.build().pack, index: b.build().index).contains("out of bounds"))
     }
     // REF_DELTA naming itself, and two naming each other.
     var selfRef = PackBuilder()
     selfRef.add(Self.commitName, PackBuilder.header(7, copyAll.count) + Self.commitName + PackBuilder.zlib(copyAll))
-    #expect(try Self.failure(pack: selfRef.build().pack, index: selfRef.build().index).contains("loops back"))
+    #expect(try Self.failure(pack: selfRef.build().pack, index: selfRef.build().index).contains("cannot read object"))
     var cycle = PackBuilder()
     cycle.add(Self.commitName, PackBuilder.header(7, copyAll.count) + Self.otherName + PackBuilder.zlib(copyAll))
     cycle.add(Self.otherName, PackBuilder.header(7, copyAll.count) + Self.commitName + PackBuilder.zlib(copyAll))
-    #expect(try Self.failure(pack: cycle.build().pack, index: cycle.build().index).contains("loops back"))
+    #expect(try Self.failure(pack: cycle.build().pack, index: cycle.build().index).contains("cannot read object"))
     // A chain deeper than git ever writes (4,100 deltas): refused, without recursion.
     var chain = PackBuilder()
     let entrySize = (PackBuilder.header(6, copyAll.count) + PackBuilder.ofs(1) + PackBuilder.zlib(copyAll)).count
@@ -244,7 +247,7 @@ import Testing
       chain.add(name, PackBuilder.header(6, copyAll.count) + PackBuilder.ofs(lastSize) + PackBuilder.zlib(copyAll))
       lastSize = entrySize
     }
-    #expect(try Self.failure(pack: chain.build().pack, index: chain.build().index).contains("deeper than 4095"))
+    #expect(try Self.failure(pack: chain.build().pack, index: chain.build().index).contains("cannot read object"))
     // Deltas whose instructions reach outside their base or their own bytes.
     for instructions: [UInt8] in [[0x91, 0xff, 0x10], [0x91], [0x7f, 1, 2], [0x00]] {
       var b = PackBuilder()
@@ -261,7 +264,7 @@ import Testing
     let grow = PackBuilder.delta(source: Self.commitText.count, target: 4, [0x90, UInt8(Self.commitText.count)])
     let at = 12 + PackBuilder.header(1, Self.commitText.count).count + PackBuilder.zlib(Self.commitText).count
     over.add(Self.commitName, PackBuilder.header(6, grow.count) + PackBuilder.ofs(at - base) + PackBuilder.zlib(grow))
-    #expect(try Self.failure(pack: over.build().pack, index: over.build().index).contains("more than its declared 4 bytes"))
+    #expect(try Self.failure(pack: over.build().pack, index: over.build().index).contains("failed to apply delta"))
   }
 
   /// Loose objects: a zlib bomb far over the per-object limit, a header that lies, garbage.
@@ -277,15 +280,15 @@ import Testing
     #expect(try runCommand("/usr/bin/python3", ["-c", script, path]).status == 0)
     func error() -> String {
       do {
-        _ = try GitRepository(path: dir.path, reader: .native).head()
+        _ = try GitRepository(path: dir.path).head()
         return "no error"
       } catch { return "\(error)" }
     }
-    #expect(error().contains("Gantry's limit for one object"))
+    #expect(error().contains("cannot read object"))
     #expect(FileManager.default.createFile(atPath: path, contents: Data(PackBuilder.zlib(Array("commit 5\0fix: a bug\n".utf8)))))
-    #expect(error().contains("wrong size"))
+    #expect(error().contains("cannot read object"))
     #expect(FileManager.default.createFile(atPath: path, contents: Data("not zlib at all".utf8)))
-    #expect(error().contains("corrupt zlib stream"))
+    #expect(error().contains("failed to inflate loose object"))
   }
 
   /// Refs that lead outside `.git`: a clean error that does not carry the file's text.
@@ -295,7 +298,7 @@ import Testing
     let git = dir.file(".git")
     func headError() -> String {
       do {
-        _ = try GitRepository(path: dir.path, reader: .native).head()
+        _ = try GitRepository(path: dir.path).head()
         return "no error"
       } catch {
         #expect(error is VersionSourceError)
@@ -305,17 +308,17 @@ import Testing
     for target in ["../../../../../../etc/passwd", "refs/../../../../../../etc/passwd", "/etc/passwd", "refs/heads/.hidden"] {
       try "ref: \(target)\n".write(toFile: "\(git)/HEAD", atomically: true, encoding: .utf8)
       let message = headError()
-      #expect(message.contains("is not a ref under refs/") || message.contains("not a valid ref name"), "\(message)")
+      #expect(message.contains("is not a ref under refs/"), "\(message)")
       #expect(!message.contains("root:"))
     }
     try "ref: refs/heads/main\n".write(toFile: "\(git)/HEAD", atomically: true, encoding: .utf8)
     try FileManager.default.removeItem(atPath: "\(git)/refs/heads/main")
     try FileManager.default.createSymbolicLink(atPath: "\(git)/refs/heads/main", withDestinationPath: "/etc/passwd")
-    #expect(headError().contains("links outside the repository"))
+    #expect(headError().contains("corrupted loose reference file"))
     try FileManager.default.removeItem(atPath: "\(git)/refs/heads/main")
     try "root:x:0:0:root:/root:/bin/bash\n".write(toFile: "\(git)/refs/heads/main", atomically: true, encoding: .utf8)
     let garbage = headError()
-    #expect(garbage.contains("holds neither an object name nor a symbolic ref"))
+    #expect(garbage.contains("corrupted loose reference file"))
     #expect(!garbage.contains("root:"))
   }
 }

@@ -1,8 +1,7 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
-
-@testable import Versioning
 
 @Suite struct SubprocessTests {
   /// A program that fills stderr past a pipe's 64 KiB while we would still be reading stdout
@@ -12,21 +11,6 @@ import Testing
     #expect(r.status == 3)
     #expect(String(decoding: r.stdout, as: UTF8.self) == "done\n")
     #expect(r.stderr.count == 200_000)
-  }
-
-  @Test func gitErrorsCarryGitsOwnWords() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gantry-subprocess-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    #expect(throws: VersionSourceError.self) { try GitRepository(path: dir) }
-    #expect(try Subprocess.run("/usr/bin/git", ["-C", dir, "init", "-q"]).status == 0)
-    let repo = try GitRepository(path: dir)
-    // A repository without commits: git explains that HEAD is unknown, and the error says so.
-    #expect {
-      try repo.head()
-    } throws: { error in
-      "\(error)".hasPrefix("git rev-parse: ") && "\(error)".contains("HEAD")
-    }
   }
 
   /// posix_spawn, not Foundation's Process (which crashes intermittently on Linux): the

@@ -244,7 +244,6 @@ public struct VersionStage: Stage {
     let mode = try context.inputs.choice("history") ?? "auto"
     let shallow = repo?.isShallow ?? false
     if mode != "github-api", let repo, !shallow {
-      if case .native = repo.reader { context.log.info("reading \(directory)/.git directly (git is not installed here, or refuses this checkout)") }
       return LocalCommitHistory(repo: repo, tip: sha.isEmpty ? try repo.head() : sha)
     }
     let why = repo == nil ? "\(directory) is not a git checkout" : "\(directory) is a shallow checkout (tags and commits missing)"

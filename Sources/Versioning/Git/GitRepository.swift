@@ -1,184 +1,140 @@
 import Basics
+import CGit2
 import FoundationEssentials
 
-/// The git facts the version stage needs, read from a checkout: with the git program when it
-/// is installed and accepts the checkout, else straight from `.git` (``NativeGit``) — the
-/// action image has no git, and git refuses a checkout owned by another user. Both readers
-/// answer every question the same way (NativeGitTests and RepositoryReaderTests ask both).
+/// The git facts the version stage needs, read from a checkout through libgit2 (no git
+/// program: the action image has none, and a checkout mounted from the runner belongs to
+/// another user, which git refuses as "dubious ownership"; libgit2's owner check is off).
+///
+/// Corrupt and malicious repositories give a ``VersionSourceError`` with one printable line
+/// (never a crash, and never a file's text from outside the repository); a tag that cannot
+/// be read is passed over with a warning naming it.
 public struct GitRepository: Sendable {
   public let path: String
+  private let handle: RepositoryHandle
 
-  /// How the repository is read.
-  public enum Reader: Sendable {
-    /// The git program at this path.
-    case program(String)
-    /// Gantry's own reader of `.git`.
-    case native
-  }
-  public let reader: Reader
-  private let native: NativeGit?
-
-  /// Opens the checkout at `path`; `reader` nil picks git when it works here, else the
-  /// native reader.
-  public init(path: String, reader: Reader? = nil) throws {
-    switch reader {
-    case .program(let git):
-      self.path = path
-      self.reader = .program(git)
-      native = nil
-      guard (try? run(["rev-parse", "--git-dir"])) != nil else { throw VersionSourceError("\(path) is not a git checkout") }
-    case .native:
-      self.path = path
-      self.reader = .native
-      native = try NativeGit(path: path)
-    case nil:
-      if let git = Self.findGit(), let repo = try? GitRepository(path: path, reader: .program(git)) {
-        self = repo
-      } else {
-        self = try GitRepository(path: path, reader: .native)
-      }
-    }
-  }
-
-  static func findGit() -> String? {
-    ["/usr/bin/git", "/usr/local/bin/git", "/bin/git"].first { FileManager.default.isExecutableFile(atPath: $0) }
+  /// Opens the checkout at `path` (or the repository it is inside).
+  /// - Throws: ``VersionSourceError`` when there is no readable repository there.
+  public init(path: String) throws {
+    self.path = path
+    handle = try RepositoryHandle(path: path)
   }
 
   /// A checkout made by actions/checkout with its default fetch-depth 1 has no history.
-  public var isShallow: Bool {
-    if let native { return native.isShallow }
-    return (try? run(["rev-parse", "--is-shallow-repository"])) == "true"
+  public var isShallow: Bool { handle.locked { git_repository_is_shallow($0) == 1 } }
+
+  /// The commit HEAD names.
+  public func head() throws -> String { try handle.locked { LibGit2.hex(try headCommit($0)) } }
+
+  private func headCommit(_ repo: OpaquePointer) throws -> git_oid {
+    guard let oid = try GitRefs.resolve(repo, "HEAD") else { throw VersionSourceError("HEAD does not name a commit yet (a repository without commits)") }
+    if case .unreadable(let reason) = GitRefs.peel(repo, oid) { throw VersionSourceError("HEAD does not name a readable commit: \(reason)") }
+    guard case .commit(let commit) = GitRefs.peel(repo, oid) else { throw VersionSourceError("HEAD does not name a readable commit") }
+    return commit
   }
 
-  public func head() throws -> String {
-    if let native { return try native.head() }
-    return try run(["rev-parse", "HEAD"])
-  }
-
-  /// The full name of the commit `sha` (7 to 40 hex digits) names in this checkout.
-  /// Without git an abbreviation can only name HEAD.
+  /// The full name of the commit `sha` (7 to 40 hex digits, or a tag object's name) names in
+  /// this checkout.
   /// - Throws: ``VersionSourceError`` when the checkout has no such commit.
   public func resolveCommit(_ sha: String) throws -> String {
     let sha = sha.lowercased()
-    guard sha.count >= 7, sha.count <= 40, sha.allSatisfy(\.isHexDigit) else { throw VersionSourceError("'\(sha.prefix(80))' is not a commit SHA of 7 to 40 hex digits") }
-    if let native {
-      if sha.count == 40 {
-        guard (try? native.commit(sha)) != nil else { throw VersionSourceError("commit \(sha) is not in the checkout") }
-        return sha
-      }
-      let head = try native.head()
-      guard head.hasPrefix(sha) else { throw VersionSourceError("commit \(sha) is not HEAD; without git only HEAD may be abbreviated: give all 40 hex digits") }
-      return head
+    guard sha.utf8.count >= 7, sha.utf8.count <= 40, sha.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+      throw VersionSourceError("'\(LibGit2.printable(sha, limit: 80))' is not a commit SHA of 7 to 40 hex digits")
     }
-    guard let full = try? run(["rev-parse", "--verify", "--quiet", "\(sha)^{commit}"]), ObjectName.isValid(full) else {
-      throw VersionSourceError("commit \(sha) is not in the checkout")
+    return try handle.locked { repo in
+      var prefix = git_oid()
+      try LibGit2.check(git_oid_fromstrn(&prefix, sha, sha.utf8.count), "'\(sha)' is not a commit SHA")
+      var object: OpaquePointer?
+      let code = git_object_lookup_prefix(&object, repo, &prefix, sha.utf8.count, GIT_OBJECT_ANY)
+      if code == GIT_ENOTFOUND.rawValue { throw VersionSourceError("commit \(sha) is not in the checkout") }
+      if code == GIT_EAMBIGUOUS.rawValue { throw VersionSourceError("\(sha) names more than one object in the checkout: give more hex digits") }
+      try LibGit2.check(code, "cannot read commit \(sha)")
+      guard let object, let id = git_object_id(object)?.pointee else { throw VersionSourceError("commit \(sha) is not in the checkout") }
+      git_object_free(object)
+      guard case .commit(let commit) = GitRefs.peel(repo, id) else { throw VersionSourceError("\(sha) does not name a commit") }
+      return LibGit2.hex(commit)
     }
-    return full
   }
 
   /// The highest release tag (``ReleaseTags``) whose commit is reachable from `tip` (default
   /// HEAD), found in one pass: every commit reachable from the tip is listed once, then the
-  /// candidates are checked highest first by lookup — not one `merge-base` per candidate,
-  /// which cost seconds with thousands of unreachable higher tags. Exact where
-  /// `git tag --merged` walks by commit date and misses tags when committer clocks were
-  /// skewed. Tags that cannot be read (pointing at a blob or tree, a broken ref, nested too
-  /// deep) are passed over, each reported through `warn`.
+  /// candidates are checked highest first by lookup — thousands of unreachable higher tags
+  /// cost one lookup each. Exact where `git tag --merged` walks by commit date and misses
+  /// tags when committer clocks were skewed. Tags that cannot be read (pointing at a blob or
+  /// tree, a broken ref) are passed over, each reported once through `warn`.
   public func latestTag(
     prefix: String, includePrereleases: Bool = false, from tip: String? = nil, warn: (String) -> Void = { _ in }
   ) throws -> (tag: String, version: SemVer, commit: String)? {
-    let tip = try tip ?? head()
-    if let native {
-      let (tags, warnings) = native.tags()
-      warnings.forEach(warn)
-      let candidates = ReleaseTags.candidates(tags.keys, prefix: prefix, includePrereleases: includePrereleases)
-      guard !candidates.isEmpty else { return nil }
-      let reachable = try native.ancestors(of: tip)
-      for c in candidates {
+    try handle.locked { repo in
+      try refuseShallow(repo)
+      let tipOid = try tip.map { try objectID($0) } ?? headCommit(repo)
+      let (tags, unreadable) = try GitRefs.tags(repo)
+      let releases = ReleaseTags.candidates(tags.keys, prefix: prefix, includePrereleases: includePrereleases)
+      for (name, reason) in unreadable where ReleaseTags.version(of: name, prefix: prefix) != nil {
+        warn("tag \(LibGit2.printable(name)) skipped: \(reason)")
+      }
+      guard !releases.isEmpty else { return nil }
+      let reachable = try GitWalk.ancestors(repo, of: tipOid)
+      // Peeled once per object: thousands of tags on one commit cost one read.
+      var peeled: [String: GitRefs.Peeled] = [:]
+      for c in releases {
         guard let object = tags[c.tag] else { continue }
+        let hex = LibGit2.hex(object)
         // A lightweight tag of a reachable commit needs no object read.
-        if reachable.contains(object) { return (c.tag, c.version, object) }
-        let commit: String
-        do { commit = try native.peel(object) } catch {
-          warn("tag \(NativeGit.printable(c.tag)) skipped: \(error)")
-          continue
+        if reachable.contains(hex) { return (c.tag, c.version, hex) }
+        let result = peeled[hex] ?? GitRefs.peel(repo, object)
+        peeled[hex] = result
+        switch result {
+        case .commit(let commit):
+          let name = LibGit2.hex(commit)
+          if reachable.contains(name) { return (c.tag, c.version, name) }
+        case .unreadable(let reason):
+          warn("tag \(LibGit2.printable(c.tag)) skipped: \(reason)")
         }
-        if reachable.contains(commit) { return (c.tag, c.version, commit) }
       }
       return nil
     }
-    // Each tag with its object and, for annotated tags, the object it names (one level:
-    // tags of tags are peeled below). for-each-ref passes over broken refs with a warning
-    // on stderr, as the native reader does.
-    let listed = try run(["for-each-ref", "--format=%(objectname) %(*objectname) %(*objecttype) %(refname)", "refs/tags/"])
-    var objects: [String: String] = [:]
-    var nested: [String] = []
-    for line in listed.split(separator: "\n") {
-      let parts = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
-      guard parts.count == 4, ObjectName.isValid(parts[0]), parts[3].hasPrefix("refs/tags/") else { continue }
-      let name = String(parts[3].dropFirst("refs/tags/".count))
-      objects[name] = String(ObjectName.isValid(parts[1]) ? parts[1] : parts[0])
-      if parts[2] == "tag" { nested.append(name) }
-    }
-    // Tags of tags (rare): peeled fully by rev-parse, in batches; unreadable ones stay unpeeled.
-    for batch in stride(from: 0, to: nested.count, by: 200).map({ Array(nested[$0..<min($0 + 200, nested.count)]) }) {
-      guard let peeled = try? run(["rev-parse"] + batch.map { "refs/tags/\($0)^{}" }).split(separator: "\n"), peeled.count == batch.count else { continue }
-      for (name, sha) in zip(batch, peeled) where ObjectName.isValid(sha) { objects[name] = String(sha) }
-    }
-    let candidates = ReleaseTags.candidates(objects.keys, prefix: prefix, includePrereleases: includePrereleases)
-    guard !candidates.isEmpty else { return nil }
-    let reachable = Set(try run(["rev-list", tip]).split(separator: "\n").map(String.init))
-    for c in candidates {
-      if let commit = objects[c.tag], reachable.contains(commit) { return (c.tag, c.version, commit) }
-    }
-    return nil
   }
 
   /// Commits after `base` (a tag name or a commit; all when nil) up to `tip` (default HEAD),
   /// oldest first.
   public func commits(since base: String?, to tip: String? = nil) throws -> [ConventionalCommit] {
-    let tip = try tip ?? head()
-    let baseCommit = try base.map { b -> String in
-      if ObjectName.isValid(b) { return b.lowercased() }
-      guard let c = commit(ofTag: b) else { throw VersionSourceError("no tag \(NativeGit.printable(b))") }
-      return c
-    }
-    if let native {
-      let excluded = try baseCommit.map { try native.ancestors(of: $0) } ?? []
-      return try native.log(from: tip, excluding: excluded).map {
-        ConventionalCommit(sha: $0.sha, message: $0.commit.message.trimmingCharacters(in: .whitespacesAndNewlines))
+    try handle.locked { repo in
+      try refuseShallow(repo)
+      let tipOid = try tip.map { try objectID($0) } ?? headCommit(repo)
+      let baseOid = try base.map { b -> git_oid in
+        if let oid = try? objectID(b) { return oid }
+        guard let c = commit(repo, ofTag: b) else { throw VersionSourceError("no tag \(LibGit2.printable(b))") }
+        return c
       }
-    }
-    // NUL-separated: a commit message cannot hold NUL, so no message can forge an entry
-    // (0x1E/0x1F separators could be written into a message). `--format` ends every entry
-    // with the separator: "sha\0message\0" per commit.
-    let out = try run(["log", "--reverse", "-z", "--format=%H%x00%B", tip] + (baseCommit.map { ["^\($0)"] } ?? []), trim: false)
-    var fields = out.split(separator: "\0", omittingEmptySubsequences: false)
-    if fields.last == "" { fields.removeLast() }
-    guard fields.count % 2 == 0 else { throw VersionSourceError("git log printed a malformed history") }
-    return try stride(from: 0, to: fields.count, by: 2).map { i in
-      guard ObjectName.isValid(fields[i]) else { throw VersionSourceError("git log printed a malformed history") }
-      return ConventionalCommit(sha: String(fields[i]), message: String(fields[i + 1]).trimmingCharacters(in: .whitespacesAndNewlines))
+      return try GitWalk.log(repo, from: tipOid, excluding: baseOid)
     }
   }
 
   /// Whether `tag` exists and at which commit.
   public func commit(ofTag tag: String) -> String? {
-    if let native { return native.tags().tags[tag].flatMap { try? native.peel($0) } }
-    guard NativeGit.isSafeRefName("refs/tags/\(tag)") else { return nil }
-    return try? run(["rev-list", "-n", "1", "refs/tags/\(tag)"])
+    handle.locked { repo in commit(repo, ofTag: tag).map(LibGit2.hex) }
   }
 
-  /// Runs the git program in the checkout (with the native reader: an error).
-  /// `allowEmptyFailure`: status 1 with no output is an empty answer (`show-ref` without tags).
-  @discardableResult
-  func run(_ args: [String], trim: Bool = true, allowEmptyFailure: Bool = false) throws -> String {
-    guard case .program(let git) = reader else { throw VersionSourceError("git \(args.first ?? ""): git is not installed") }
-    let r = try Subprocess.run(git, ["-C", path] + args)
-    if allowEmptyFailure, r.status == 1, r.stdout.isEmpty { return "" }
-    guard r.status == 0 else {
-      throw VersionSourceError("git \(args.first ?? ""): \(String(decoding: r.stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
-    }
-    let s = String(decoding: r.stdout, as: UTF8.self)
-    return trim ? s.trimmingCharacters(in: .whitespacesAndNewlines) : s
+  private func commit(_ repo: OpaquePointer, ofTag tag: String) -> git_oid? {
+    let name = "refs/tags/\(tag)"
+    guard LibGit2.isValidRefName(name), let object = try? GitRefs.resolve(repo, name), case .commit(let c) = GitRefs.peel(repo, object) else { return nil }
+    return c
+  }
+
+  /// A shallow checkout's history stops at commits whose parents were not fetched; libgit2
+  /// 1.5 cannot walk it (it has no shallow grafts). The version stage reads such a checkout's
+  /// history through the GitHub API instead (``isShallow``).
+  private func refuseShallow(_ repo: OpaquePointer) throws {
+    guard git_repository_is_shallow(repo) == 1 else { return }
+    throw VersionSourceError("\(LibGit2.printable(path)) is a shallow checkout: its history is incomplete (set fetch-depth: 0 on actions/checkout)")
+  }
+
+  /// A full object name (40 hex digits).
+  private func objectID(_ hex: String) throws -> git_oid {
+    guard hex.utf8.count == 40 else { throw VersionSourceError("'\(LibGit2.printable(hex, limit: 80))' is not a full commit SHA") }
+    var oid = git_oid()
+    try LibGit2.check(git_oid_fromstr(&oid, hex), "'\(LibGit2.printable(hex, limit: 80))' is not a commit SHA")
+    return oid
   }
 }

@@ -4,10 +4,10 @@ import Testing
 
 @testable import Versioning
 
-/// Gantry's own `.git` reader must answer exactly as the git program does: every test builds a
-/// real repository with git and asks both.
-@Suite struct NativeGitTests {
-  /// Both readers' answers for the version stage's questions.
+/// The libgit2 reader must answer exactly as the git program does: every test builds a real
+/// repository with git, asks ``GitRepository`` and asks git itself (``GitOracle``).
+@Suite struct RepositoryReaderTests {
+  /// The answers to the version stage's questions.
   struct Answers: Equatable {
     var head: String
     var shallow: Bool
@@ -25,13 +25,70 @@ import Testing
       parsed = since
       tagCommits = tags.map { repo.commit(ofTag: $0) }
     }
+
+    init(_ git: GitOracle, prefix: String = "v", tags: [String], tip: String? = nil) throws {
+      head = try git.run("rev-parse", "HEAD")
+      shallow = try git.run("rev-parse", "--is-shallow-repository") == "true"
+      latest = try git.latestTag(prefix: prefix, tip: tip ?? head)
+      parsed = try git.log(tip: tip ?? head, base: latest)
+      commits = parsed.map(\.sha)
+      tagCommits = try tags.map { try git.commit(ofTag: $0) }
+    }
+  }
+
+  /// The same questions answered by the git program, as the version stage once asked it.
+  struct GitOracle {
+    var path: String
+
+    @discardableResult
+    func run(_ args: String..., input: String? = nil, trim: Bool = true) throws -> String { try run(args, trim: trim) }
+
+    func run(_ args: [String], trim: Bool = true, allowFailure: Bool = false) throws -> String {
+      let r = try Subprocess.run("/usr/bin/git", ["-C", path] + args)
+      guard r.status == 0 || allowFailure else { throw VersionSourceError("git \(args.joined(separator: " ")): \(String(decoding: r.stderr, as: UTF8.self))") }
+      let out = String(decoding: r.stdout, as: UTF8.self)
+      return trim ? out.trimmingCharacters(in: .whitespacesAndNewlines) : out
+    }
+
+    func commit(ofTag tag: String) throws -> String? {
+      let out = try run(["rev-parse", "--verify", "--quiet", "refs/tags/\(tag)^{commit}"], allowFailure: true)
+      return out.isEmpty ? nil : out
+    }
+
+    /// The highest release tag whose commit `git rev-list tip` lists; tags git cannot peel
+    /// to a commit (`cat-file --batch-check` says missing) are passed over.
+    func latestTag(prefix: String, tip: String) throws -> String? {
+      let names = try run("for-each-ref", "--format=%(refname:strip=2)", "refs/tags/").split(separator: "\n").map(String.init)
+      let candidates = ReleaseTags.candidates(names, prefix: prefix)
+      let reachable = Set(try run("rev-list", tip).split(separator: "\n").map(String.init))
+      let file = FileManager.default.temporaryDirectory.appendingPathComponent("gantry-oracle-\(UUID().uuidString)").path
+      try candidates.map { "refs/tags/\($0.tag)^{commit}\n" }.joined().write(toFile: file, atomically: true, encoding: .utf8)
+      defer { try? FileManager.default.removeItem(atPath: file) }
+      let r = try Subprocess.run("/bin/sh", ["-c", "git -C \"$0\" cat-file --batch-check < \"$1\"", path, file])
+      let lines = String(decoding: r.stdout, as: UTF8.self).split(separator: "\n")
+      for (c, line) in zip(candidates, lines) {
+        let sha = String(line.prefix(40))
+        if line.hasSuffix(" missing") == false, reachable.contains(sha) { return c.tag }
+      }
+      return nil
+    }
+
+    /// `git log --reverse`, NUL-separated: no message can forge an entry.
+    func log(tip: String, base: String?) throws -> [ConventionalCommit] {
+      let out = try run(["log", "--reverse", "-z", "--format=%H%x00%B", tip] + (base.map { ["^refs/tags/\($0)"] } ?? []), trim: false)
+      var fields = out.split(separator: "\0", omittingEmptySubsequences: false)
+      if fields.last == "" { fields.removeLast() }
+      return stride(from: 0, to: fields.count - 1, by: 2).map {
+        ConventionalCommit(sha: String(fields[$0]), message: String(fields[$0 + 1]).trimmingCharacters(in: .whitespacesAndNewlines))
+      }
+    }
   }
 
   func compare(_ path: String, prefix: String = "v", tags: [String], tip: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws -> Answers {
-    let program = try Answers(GitRepository(path: path, reader: .program("/usr/bin/git")), prefix: prefix, tags: tags, tip: tip)
-    let native = try Answers(GitRepository(path: path, reader: .native), prefix: prefix, tags: tags, tip: tip)
-    #expect(native == program, sourceLocation: sourceLocation)
-    return native
+    let program = try Answers(GitOracle(path: path), prefix: prefix, tags: tags, tip: tip)
+    let libgit2 = try Answers(GitRepository(path: path), prefix: prefix, tags: tags, tip: tip)
+    #expect(libgit2 == program, sourceLocation: sourceLocation)
+    return libgit2
   }
 
   /// A history with annotated and lightweight tags, a prerelease, a merged branch and a tag on
@@ -102,9 +159,12 @@ import Testing
     let clone = try TempDirectory(prefix: "gantry-shallow")
     let r = try runCommand("/usr/bin/git", ["clone", "-q", "--depth", "1", "file://\(origin.path)", clone.path + "/c"])
     #expect(r.status == 0)
-    let shallow = try compare(clone.path + "/c", tags: [])
-    #expect(shallow.shallow)
-    #expect(shallow.commits.count == 1)
+    // Its history is cut: said plainly (the version stage reads it through the GitHub API).
+    let shallow = try GitRepository(path: clone.path + "/c")
+    #expect(shallow.isShallow)
+    #expect(try shallow.head() == (try origin.git("rev-parse", "HEAD")))
+    #expect(throws: VersionSourceError.self) { try shallow.commits(since: nil) }
+    #expect(try GitOracle(path: clone.path + "/c").run("rev-parse", "--is-shallow-repository") == "true")
 
     // A clone that borrows the origin's objects (objects/info/alternates) and has none itself.
     let shared = try TempDirectory(prefix: "gantry-shared")
@@ -133,13 +193,13 @@ import Testing
   @Test func notARepositoryIsSaidPlainly() throws {
     let dir = try TempDirectory(prefix: "gantry-nogit")
     #expect {
-      try GitRepository(path: dir.path, reader: .native)
+      try GitRepository(path: dir.path)
     } throws: { error in
       "\(error)".contains("is not a git checkout")
     }
     let empty = try TempGitRepo()
     #expect {
-      try GitRepository(path: empty.path, reader: .native).head()
+      try GitRepository(path: empty.path).head()
     } throws: { error in
       "\(error)".contains("without commits")
     }
@@ -177,7 +237,7 @@ import Testing
     #expect(answers.commits.count == 1)
   }
 
-  /// A `BREAKING CHANGE:` footer after CRLF line ends is found by both readers.
+  /// A `BREAKING CHANGE:` footer after CRLF line ends is found as with LF.
   @Test func crlfMessagesParseLikeLF() throws {
     let repo = try TempGitRepo()
     try repo.commit("feat: start")
@@ -214,7 +274,7 @@ import Testing
   }
 
   /// Tags pointing at a blob or a tree, a ref that is not an object name, and annotated
-  /// tags nested 20 deep: passed over (natively with a warning naming each), as git does.
+  /// tags nested 20 deep: passed over with a warning naming each, as git does.
   @Test func unreadableTagsArePassedOver() throws {
     let repo = try TempGitRepo()
     try repo.commit("feat: start")
@@ -224,14 +284,22 @@ import Testing
     try repo.git("tag", "v9.0.0", try repo.git("hash-object", "-w", repo.directory.file("log.txt")))
     try repo.git("tag", "v8.0.0", "HEAD^{tree}")
     try "not an object name\n".write(toFile: repo.directory.file(".git/refs/tags/v7.0.0"), atomically: true, encoding: .utf8)
+    // Refs that lead outside the repository: a symbolic ref, and a link to a file.
+    try "ref: ../../../../../../etc/passwd\n".write(toFile: repo.directory.file(".git/refs/tags/v6.0.0"), atomically: true, encoding: .utf8)
+    try FileManager.default.createSymbolicLink(atPath: repo.directory.file(".git/refs/tags/v6.5.0"), withDestinationPath: "/etc/passwd")
     let answers = try compare(repo.path, tags: ["v5.0.0"])
     #expect(answers.latest == "v5.0.0")
     #expect(answers.commits.count == 1)
     var warnings: [String] = []
-    _ = try GitRepository(path: repo.path, reader: .native).latestTag(prefix: "v") { warnings.append($0) }
+    _ = try GitRepository(path: repo.path).latestTag(prefix: "v") { warnings.append($0) }
+    // One warning per tag, naming it and why; never the text of a file outside the repository.
+    #expect(warnings.count == 5, "\(warnings.joined(separator: " | "))")
     #expect(warnings.contains { $0.contains("v9.0.0") && $0.contains("blob") })
     #expect(warnings.contains { $0.contains("v8.0.0") && $0.contains("tree") })
     #expect(warnings.contains { $0.contains("v7.0.0") })
+    #expect(warnings.contains { $0.contains("v6.0.0") && $0.contains("not a ref under refs/") })
+    #expect(warnings.contains { $0.contains("v6.5.0") })
+    #expect(!warnings.contains { $0.contains("root:") || $0.contains("\n") })
   }
 
   /// The history is read from the commit asked for, not HEAD.
@@ -245,8 +313,8 @@ import Testing
     let answers = try compare(repo.path, tags: [], tip: old)
     #expect(answers.latest == "v1.0.0")
     #expect(answers.parsed.map(\.subject) == ["fix: one"])
-    for reader in [GitRepository.Reader.program("/usr/bin/git"), .native] {
-      let r = try GitRepository(path: repo.path, reader: reader)
+    do {
+      let r = try GitRepository(path: repo.path)
       #expect(try r.resolveCommit(old) == old)
       #expect(try r.resolveCommit(String(try r.head().prefix(7))) == (try r.head()))
       #expect(throws: VersionSourceError.self) { try r.resolveCommit(String(repeating: "e", count: 40)) }
@@ -273,6 +341,6 @@ import Testing
     let elapsed = try clock.measure { answers = try compare(repo.path, tags: ["v2.3000.0"]) }
     #expect(answers?.latest == "v1.0.0")
     #expect(answers?.tagCommits == [side])
-    print("3,000 unreachable higher tags, both readers: \(elapsed)")
+    print("3,000 unreachable higher tags, libgit2 and git: \(elapsed)")
   }
 }

@@ -8,11 +8,11 @@ import FoundationEssentials
   import Darwin
 #endif
 
-/// Runs a program to completion: how the version stage calls `git` (and tests their tools).
+/// Runs a program to completion: how the tests run git, registries and their other tools.
 ///
 /// Spawned with `posix_spawn`, not Foundation's `Process`: on Linux `Process.run()` crashes
 /// intermittently (SIGSEGV in a buffer over-read while it lists `/proc/self/fd`,
-/// swiftlang/swift-corelibs-foundation#5472, Swift 6.3.1), and the version stage must not.
+/// swiftlang/swift-corelibs-foundation#5472, Swift 6.3.1), and the tests must not.
 public enum Subprocess {
   /// What the program did.
   public struct Result: Sendable {

@@ -1,0 +1,81 @@
+import Basics
+import CGit2
+import FoundationEssentials
+
+/// An open libgit2 repository. libgit2 forbids using one `git_repository` from two threads
+/// at once, so every use goes through ``locked(_:)``; freed when the last
+/// ``GitRepository`` copy goes.
+final class RepositoryHandle: @unchecked Sendable {
+  private let pointer: OpaquePointer
+  private let lock = Lock()
+
+  /// Opens the repository of the checkout at `path`, searching upward as git does (a
+  /// `working-directory` inside a checkout), through `.git` files of worktrees and
+  /// submodules, and bare repositories.
+  init(path: String) throws {
+    try LibGit2.start()
+    var repo: OpaquePointer?
+    let code = git_repository_open_ext(&repo, path, 0, nil)
+    if code == GIT_ENOTFOUND.rawValue { throw VersionSourceError("\(LibGit2.printable(path)) is not a git checkout") }
+    try LibGit2.check(code, "cannot open the git repository at \(LibGit2.printable(path))")
+    guard let repo else { throw VersionSourceError("cannot open the git repository at \(LibGit2.printable(path))") }
+    do {
+      try PackIndexCheck.verify(objects: (git_repository_commondir(repo).map { String(cString: $0) } ?? "") + "objects")
+    } catch {
+      git_repository_free(repo)
+      throw error
+    }
+    pointer = repo
+  }
+
+  deinit { git_repository_free(pointer) }
+
+  /// Runs `body` with the repository, one thread at a time.
+  func locked<T>(_ body: (OpaquePointer) throws -> T) rethrows -> T {
+    try lock.withLock { try body(pointer) }
+  }
+}
+
+/// Owned libgit2 handles, each freed when its scope ends.
+enum Owned {
+  /// Looks an object up, hands it to `body`, frees it.
+  static func object<T>(_ repo: OpaquePointer, _ id: git_oid, _ body: (OpaquePointer) throws -> T) throws -> T {
+    var id = id
+    var object: OpaquePointer?
+    try LibGit2.check(git_object_lookup(&object, repo, &id, GIT_OBJECT_ANY), "cannot read object \(LibGit2.hex(id))")
+    guard let object else { throw VersionSourceError("cannot read object \(LibGit2.hex(id))") }
+    defer { git_object_free(object) }
+    return try body(object)
+  }
+
+  /// Looks a commit up, hands it to `body`, frees it.
+  static func commit<T>(_ repo: OpaquePointer, _ id: git_oid, _ body: (OpaquePointer) throws -> T) throws -> T {
+    var id = id
+    var commit: OpaquePointer?
+    try LibGit2.check(git_commit_lookup(&commit, repo, &id), "cannot read commit \(LibGit2.hex(id))")
+    guard let commit else { throw VersionSourceError("cannot read commit \(LibGit2.hex(id))") }
+    defer { git_commit_free(commit) }
+    return try body(commit)
+  }
+
+  /// Looks a ref up without following symbolic refs, hands it to `body`, frees it; nil when
+  /// there is no such ref.
+  static func reference<T>(_ repo: OpaquePointer, _ name: String, _ body: (OpaquePointer) throws -> T) throws -> T? {
+    var ref: OpaquePointer?
+    let code = git_reference_lookup(&ref, repo, name)
+    if code == GIT_ENOTFOUND.rawValue { return nil }
+    try LibGit2.check(code, "cannot read \(LibGit2.printable(name))")
+    guard let ref else { return nil }
+    defer { git_reference_free(ref) }
+    return try body(ref)
+  }
+
+  /// A revision walk, freed after `body`.
+  static func revwalk<T>(_ repo: OpaquePointer, _ body: (OpaquePointer) throws -> T) throws -> T {
+    var walk: OpaquePointer?
+    try LibGit2.check(git_revwalk_new(&walk, repo), "cannot walk the history")
+    guard let walk else { throw VersionSourceError("cannot walk the history") }
+    defer { git_revwalk_free(walk) }
+    return try body(walk)
+  }
+}

@@ -1,0 +1,56 @@
+import Basics
+import FoundationEssentials
+
+/// The one check Gantry makes before libgit2 reads a repository's pack indexes.
+///
+/// libgit2 1.5.1 (Debian bookworm's, and the static binary's) computes a version 2 index's
+/// expected size in 32-bit arithmetic (`pack_index_check_locked`): an index whose fan-out
+/// table claims 0x7fffffff objects passes that check and the lookups then read far past the
+/// mapped file (SIGSEGV). Each index's fan-out table is checked here against its size the
+/// way libgit2 means to, in 64-bit arithmetic, before libgit2 opens any of them. Everything
+/// else in an index or a pack (names, offsets, checksums, deltas, zlib) is libgit2's.
+enum PackIndexCheck {
+  /// Checks every `pack/*.idx` under `objects` and under the object directories it borrows
+  /// (`info/alternates`, followed 5 deep as libgit2 does).
+  static func verify(objects: String, depth: Int = 0) throws {
+    let fm = FileManager.default
+    let packs = "\(objects)/pack"
+    for name in ((try? fm.contentsOfDirectory(atPath: packs)) ?? []).sorted() where name.hasSuffix(".idx") {
+      try verifyIndex("\(packs)/\(name)", name: name)
+    }
+    guard depth < 5, let bytes = Files.readPrefix("\(objects)/info/alternates", limit: 64 << 10) else { return }
+    let text = String(decoding: bytes, as: UTF8.self)
+    for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+      let path = line.trimmingCharacters(in: .whitespaces)
+      guard !path.isEmpty else { continue }
+      try verify(objects: path.hasPrefix("/") ? path : "\(objects)/\(path)", depth: depth + 1)
+    }
+  }
+
+  /// One index: its fan-out table must rise and the object count it ends with must fit the
+  /// file's size (names, CRCs and offsets per object, 64-bit offsets at most one per object).
+  static func verifyIndex(_ path: String, name: String) throws {
+    guard let size = (try? Files.Reader(path: path))?.size, let head = Files.readPrefix(path, limit: 8 + 1024) else { return }
+    let shown = LibGit2.printable(name)
+    guard head.count == 8 + 1024 else { throw VersionSourceError("pack index \(shown) is corrupt: \(size) bytes is too short") }
+    func be32(_ at: Int) -> Int { head[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
+    let v2 = head.starts(with: [0xff, 0x74, 0x4f, 0x63])
+    // Other versions: libgit2 refuses them itself, safely.
+    if v2, be32(4) != 2 { return }
+    let table = v2 ? 8 : 0
+    var count = 0
+    for i in 0..<256 {
+      let n = be32(table + 4 * i)
+      guard n >= count else { throw VersionSourceError("pack index \(shown) is corrupt: its fan-out table decreases") }
+      count = n
+    }
+    let fits: Bool
+    if v2 {
+      let least = 8 + 1024 + count * 28 + 40
+      fits = Int(size) >= least && Int(size) <= least + max(count - 1, 0) * 8
+    } else {
+      fits = Int(size) == 1024 + count * 24 + 40
+    }
+    guard fits else { throw VersionSourceError("pack index \(shown) is corrupt: it lists \(count) objects, which do not fit its \(size) bytes") }
+  }
+}
