@@ -114,6 +114,27 @@ struct DeploymentTests {
     #expect(!log.lines.contains { $0.contains(api.token) })
   }
 
+  @Test func deploymentsOfOtherToolsAreNeverReused() async throws {
+    // Another tool's deployment of the same commit and environment: a string payload, and an
+    // object without a digest. Neither is Gantry's, so promote makes its own.
+    for payload in [#""deployed by hand""#, #"{"image":"elsewhere"}"#] {
+      let body = #"{"ref":"\#(first)","environment":"production","payload":\#(payload),"required_contexts":[]}"#
+      let r = try runCommand(
+        "/usr/bin/curl",
+        [
+          "-sf", "-X", "POST", "-H", "Authorization: Bearer \(api.token)", "-H", "Accept: application/vnd.github+json", "-d", body,
+          "\(api.apiURL())/repos/acme/app/deployments",
+        ])
+      #expect(r.status == 0)
+    }
+    let (_, r) = try await promote("1.0.0", sha: first, run: "41")
+    #expect(r.outputs["deployment-id"] == "1003")
+    let (deployments, statuses) = try api.deployments()
+    #expect(deployments.count == 3)
+    #expect(states(statuses, of: 1001).isEmpty && states(statuses, of: 1002).isEmpty)
+    #expect(states(statuses, of: 1003) == ["in_progress", "success"])
+  }
+
   @Test func aRefusedDeploymentWarnsAndThePromotionGoesOn() async throws {
     try api.refuseDeployments(true)
     let log = MemoryLogSink()
