@@ -178,7 +178,7 @@ public struct PromoteStage: Stage {
     summary.attachments = carried
     log.notice("promoted \(root.digest) to \(target) as \(tags.joined(separator: ", "))", title: "Promoted")
     var o = outputs(root.digest, target, tags, platformInfo, report, started, clock, status: "promoted", signature: signatureStatus, artifactsCopied: carried.count, log: log)
-    o["deployment-id"] = deploymentID.map(String.init) ?? ""
+    if recorder != nil { o["deployment-id"] = deploymentID.map(String.init) ?? "" }
     return StageResult(outputs: o, summary: summary.render())
   }
 
