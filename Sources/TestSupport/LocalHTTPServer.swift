@@ -150,6 +150,19 @@ public final class GitHubAPIServer: @unchecked Sendable {
     return (try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: [String: Any]]) ?? [:]
   }
 
+  /// The deployments created so far (as the API received them, with `id`) and every status
+  /// posted, in order (as received, with `deployment`).
+  public func deployments() throws -> (deployments: [[String: Any]], statuses: [[String: Any]]) {
+    let out = try runCommand("/usr/bin/curl", ["-s", "\(apiURL())/_deployments"]).stdout
+    let o = (try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]) ?? [:]
+    return ((o["deployments"] as? [[String: Any]]) ?? [], (o["statuses"] as? [[String: Any]]) ?? [])
+  }
+
+  /// POST deployments answers 403 (a token without `deployments: write`) while `refuse` is true.
+  public func refuseDeployments(_ refuse: Bool) throws {
+    _ = try runCommand("/usr/bin/curl", ["-s", "-X", "POST", "-d", #"{"refuse_deployments":\#(refuse)}"#, "-H", "Content-Type: application/json", "\(apiURL())/_control"])
+  }
+
   public func stop() { child.stop() }
 }
 

@@ -7,9 +7,14 @@ Serves, for any owner/name, in GitHub's response shapes (also under /api/v3, as 
 Enterprise Server does): tags (paginated with Link), compare base...head (at most 250
 commits unless paginated with page/per_page, as GitHub), commits?sha=, git/ref/tags/T,
 git/tags/SHA, POST git/tags (a real tag object via git mktag), POST git/refs (git update-ref),
-releases/tags/T and POST releases (kept in memory). Control: POST /_control with
-{"ratelimit": N, "mode": "retry-after"|"reset"} makes the next N requests rate limited;
-GET /_requests lists "METHOD path" of every request so far; GET /_releases the releases as created. Prints "PORT <n>" when ready.
+releases/tags/T and POST releases (kept in memory), deployments (GET with sha, task,
+environment filters, newest first, paginated; POST: the ref must name a commit of the
+repository) and POST deployments/ID/statuses (kept in memory). Control: POST /_control with
+{"ratelimit": N, "mode": "retry-after"|"reset"} makes the next N requests rate limited, with
+{"refuse_deployments": true} POST deployments answers 403 as for a token without
+deployments: write; GET /_requests lists "METHOD path" of every request so far; GET
+/_releases the releases as created; GET /_deployments {"deployments": [...as received, with
+id], "statuses": [{"deployment": id, ...as received}, in order]}. Prints "PORT <n>" when ready.
 """
 import json
 import re
@@ -24,7 +29,8 @@ from urllib.parse import urlparse, parse_qs
 
 REPO, TOKEN = sys.argv[1], sys.argv[2]
 lock = threading.Lock()
-state = {"ratelimit": 0, "mode": "retry-after", "requests": [], "releases": {}}
+state = {"ratelimit": 0, "mode": "retry-after", "requests": [], "releases": {}, "deployments": [], "statuses": [], "refuse_deployments": False}
+DEPLOYMENT_STATES = {"error", "failure", "inactive", "in_progress", "queued", "pending", "success"}
 
 
 def git(*args, input=None):
@@ -132,6 +138,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_releases":
             with lock:
                 return self.send_json(200, state["releases"])
+        if path == "/_deployments":
+            with lock:
+                return self.send_json(200, {"deployments": state["deployments"], "statuses": state["statuses"]})
         if path == "/_requests":
             with lock:
                 return self.send_json(200, state["requests"])
@@ -227,7 +236,45 @@ class Handler(BaseHTTPRequestHandler):
             if resolve(body["tag_name"]) is None:
                 git("update-ref", f"refs/tags/{body['tag_name']}", body["target_commitish"])
             return self.send_json(201, release)
+        if rest == "/deployments":
+            return self.deployments(method, query, body, path)
+        m = re.match(r"^/deployments/(\d+)/statuses$", rest)
+        if method == "POST" and m:
+            return self.deployment_status(int(m.group(1)), body)
         return self.send_json(404, {"message": "Not Found"})
+
+    def deployments(self, method, query, body, path):
+        """GET lists (filters as GitHub's: sha, ref, task, environment), POST creates."""
+        if method == "GET":
+            with lock:
+                found = [d for d in reversed(state["deployments"])
+                         if all(query.get(k, [d[k]])[0] == d[k] for k in ("sha", "ref", "task", "environment"))]
+            chunk, headers = self.page(found, query, path)
+            return self.send_json(200, chunk, headers)
+        if state["refuse_deployments"]:
+            return self.send_json(403, {"message": "Resource not accessible by integration"})
+        if not isinstance(body.get("ref"), str) or not isinstance(body.get("required_contexts", []), list):
+            return self.send_json(422, {"message": "Invalid request", "errors": [{"field": "ref", "code": "invalid"}]})
+        sha = resolve(body["ref"])
+        if sha is None:
+            return self.send_json(422, {"message": f"No ref found for: {body['ref']}"})
+        with lock:
+            d = dict(body, id=len(state["deployments"]) + 1001, sha=sha, task=body.get("task", "deploy"),
+                     environment=body.get("environment", "production"), payload=body.get("payload", {}))
+            state["deployments"].append(d)
+        return self.send_json(201, d)
+
+    def deployment_status(self, deployment, body):
+        with lock:
+            known = any(d["id"] == deployment for d in state["deployments"])
+            if known and body.get("state") in DEPLOYMENT_STATES:
+                status = dict(body, deployment=deployment, id=len(state["statuses"]) + 1)
+                state["statuses"].append(status)
+        if not known:
+            return self.send_json(404, {"message": "Not Found"})
+        if body.get("state") not in DEPLOYMENT_STATES:
+            return self.send_json(422, {"message": "Validation Failed", "errors": [{"field": "state", "code": "invalid"}]})
+        return self.send_json(201, status)
 
     def do_GET(self):
         self.handle_any("GET")

@@ -1,6 +1,7 @@
 import ActionsCore
 import Basics
 import FoundationEssentials
+import GitHub
 import HTTP
 import OCI
 
@@ -29,7 +30,7 @@ public struct PromoteStage: Stage {
       InputDeclaration("cosign-public-key", "Cosign public keys (ECDSA P-256 PEM, as cosign generate-key-pair writes), inline or as file paths, one per line"),
       InputDeclaration("copy-artifacts", "Also copy the image's cosign signatures, attestations and SBOMs (sha256-<hex>.sig/.att/.sbom) and OCI referrers", kind: .boolean, default: "true"),
       InputDeclaration("concurrency", "Parallel work: blobs copied at once (promote), measured probes in flight (health-check)", kind: .integer, default: "4"),
-    ] + RegistryInputs.connection
+    ] + RegistryInputs.connection + DeploymentInputs.all
 
   public static let outputs: [OutputDeclaration] = [
     RegistryInputs.digestOutput,
@@ -43,6 +44,7 @@ public struct PromoteStage: Stage {
     OutputDeclaration("status", "promote: promoted, dry-run"),
     OutputDeclaration("signature", "promote: verified, unverified (signatures found, none verified), unsigned, or unchecked (no key given)"),
     OutputDeclaration("artifacts-copied", "promote: signatures, attestations, SBOMs and referrers carried to the target"),
+    DeploymentInputs.idOutput,
   ]
 
   public init() {}
@@ -54,6 +56,7 @@ public struct PromoteStage: Stage {
     let settings = try PromoteSettings(context.inputs)
     let (source, targetRef, tags, environment) = (settings.source, settings.target, settings.tags, settings.environment)
     let target = targetRef.with(tag: nil)
+    let recorder = try DeploymentSettings.from(context, environment: environment).map { DeploymentRecorder(settings: $0, log: log) }
     let src = try RegistryInputs.client(for: source.registry, side: "source", context: context)
     let dst = try RegistryInputs.client(for: targetRef.registry, side: "target", context: context)
     let history = environment.map { environmentHistory(client: dst, repository: targetRef.repository, environment: $0, context: context, readOnly: settings.dryRun) }
@@ -151,6 +154,12 @@ public struct PromoteStage: Stage {
       reportAbandoned(lease.abandoned, environment: environment, log: log)
       warnSkipped(lease.skipped, log: log)
     }
+    // The GitHub deployment (deployment: true), in progress while the tags move.
+    var deploymentID: Int64?
+    if let recorder, let environment {
+      deploymentID = await recorder.beginPromotion(
+        environment: environment, image: target.with(digest: root.digest).description, digest: root.digest.description, tags: tags, version: settings.version)
+    }
     do {
       let recent = lease?.recent ?? []
       let moved = try await moveTags(
@@ -161,14 +170,17 @@ public struct PromoteStage: Stage {
       }
     } catch {
       if let history, let lease { _ = try? await history.fail(lease, root.descriptor, details, reason: "\(error)") }
+      if let recorder, let deploymentID { await recorder.mark(deploymentID, .failure, description: "promotion failed: the tags did not move") }
       throw error
     }
     if let history, let lease { try await history.complete(lease, root.descriptor, details) }
+    if let recorder, let deploymentID { await recorder.mark(deploymentID, .success, description: "promoted \(root.digest.short)") }
     summary.status = "promoted"
     summary.report = report
     summary.attachments = carried
     log.notice("promoted \(root.digest) to \(target) as \(tags.joined(separator: ", "))", title: "Promoted")
-    let o = outputs(root.digest, target, tags, platformInfo, report, started, clock, status: "promoted", signature: signatureStatus, artifactsCopied: carried.count, log: log)
+    var o = outputs(root.digest, target, tags, platformInfo, report, started, clock, status: "promoted", signature: signatureStatus, artifactsCopied: carried.count, log: log)
+    if recorder != nil { o["deployment-id"] = deploymentID.map(String.init) ?? "" }
     return StageResult(outputs: o, summary: summary.render())
   }
 

@@ -1,6 +1,7 @@
 import ActionsCore
 import Basics
 import FoundationEssentials
+import GitHub
 import OCI
 
 /// `rollback`: put the environment tag back on the newest earlier recorded image that is still
@@ -18,7 +19,7 @@ public struct RollbackStage: Stage {
       InputDeclaration("reason", "rollback: why, recorded in the history and the summary", default: "health check failed"),
       RegistryInputs.tags,
       RegistryInputs.dryRun,
-    ] + RegistryInputs.credentials("target") + RegistryInputs.connection
+    ] + RegistryInputs.credentials("target") + RegistryInputs.connection + DeploymentInputs.all
 
   public static let outputs: [OutputDeclaration] = [
     RegistryInputs.digestOutput,
@@ -26,6 +27,7 @@ public struct RollbackStage: Stage {
     OutputDeclaration("previous-digest", "rollback: what was live before"),
     OutputDeclaration("rolled-back-digest", "rollback: the digest now quarantined for this environment"),
     RegistryInputs.versionOutput,
+    DeploymentInputs.idOutput,
   ]
 
   public init() {}
@@ -47,6 +49,7 @@ public struct RollbackStage: Stage {
       }
       return to
     }
+    let recorder = try DeploymentSettings.from(context, environment: environment).map { DeploymentRecorder(settings: $0, log: log) }
     let client = try RegistryInputs.client(for: target.registry, side: "target", context: context)
     let history = environmentHistory(client: client, repository: target.repository, environment: environment, context: context, readOnly: dryRun)
     let repo = target.repository
@@ -110,11 +113,19 @@ public struct RollbackStage: Stage {
         throw leaseFailure(lost, stage: "rollback")
       }
       reportAbandoned(lease.abandoned, environment: environment, log: log)
+      // The GitHub deployment of the restored image (deployment: true), in progress while the tags move.
+      var deploymentID: Int64?
+      if let recorder {
+        let recordedSHA = recent.first { $0.record.digest == chosen.digest && $0.record.sha != nil }?.record.sha
+        deploymentID = await recorder.beginRestore(
+          environment: environment, image: target.with(digest: chosen.digest).description, digest: chosen.digest.description, tags: tags, version: chosen.version, recordedSHA: recordedSHA)
+      }
       do {
         let seen = lease.recent
         try await moveTags(tags, to: manifest, of: target, client: client, environment: environment, expected: live.digest, stage: "rollback", mover: { moverNote($0, seen) })
       } catch {
         _ = try? await history.fail(lease, manifest.descriptor, details, reason: "\(error)")
+        if let recorder, let deploymentID { await recorder.mark(deploymentID, .failure, description: "rollback failed: the tags did not move") }
         throw error
       }
       var bad = details
@@ -122,6 +133,11 @@ public struct RollbackStage: Stage {
       bad.reason = reason
       let rolledBack = try await history.append(.rolledBack, live, bad, intent: lease.intent.tag)
       let completed = try await history.complete(lease, manifest.descriptor, details)
+      if let recorder {
+        _ = await recorder.markRolledBack(digest: live.digest.description, environment: environment, reason: reason)
+        if let deploymentID { await recorder.mark(deploymentID, .success, description: "restored \(chosen.digest.short)") }
+        outputs["deployment-id"] = deploymentID.map(String.init) ?? ""
+      }
       // The summary's history: what the lease read, and what this run wrote (no new listing).
       recent = [completed, rolledBack] + lease.recent
       log.notice("\(environment) rolled back from \(live.digest.short) to \(chosen.digest.short) (\(chosen.version ?? "no version"))", title: "Rolled back")

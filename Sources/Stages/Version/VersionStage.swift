@@ -25,7 +25,7 @@ public struct VersionStage: Stage {
     InputDeclaration(
       "history", "version: where tags and commits are read: auto (the checkout when it has full history, else the GitHub API), git, github-api", kind: .choice(["auto", "git", "github-api"]),
       default: "auto"),
-    InputDeclaration("github-token", "version: token for the GitHub API (shallow checkouts, create-tag, create-release)", actionDefault: "${{ github.token }}", secret: true),
+    GitHubInputs.token,
     InputDeclaration("create-tag", "version: create the release tag (tag-prefix + version) at the commit through the GitHub API", kind: .boolean, default: "false"),
     InputDeclaration("tag-message", "version: make the created tag annotated, with this message (default: lightweight)"),
     InputDeclaration("create-release", "version: create a GitHub release for the tag", kind: .boolean, default: "false"),

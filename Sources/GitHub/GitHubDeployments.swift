@@ -1,0 +1,97 @@
+import Basics
+import FoundationEssentials
+
+/// What Gantry puts in a deployment's `payload`: the image, so the Environments page and the
+/// API say which digest an environment runs. Read back leniently: deployments made by other
+/// tools carry other payloads (or a string), which decode as "not Gantry's".
+public struct DeploymentPayload: Sendable, Equatable, Decodable {
+  /// The manifest digest deployed (`sha256:…`).
+  public var digest: String
+  /// target@digest.
+  public var image: String
+  /// The tags the stage put on it.
+  public var tags: [String]
+  /// The run that made the deployment (its URL), when known.
+  public var run: String?
+
+  public init(digest: String, image: String, tags: [String], run: String?) {
+    self.digest = digest
+    self.image = image
+    self.tags = tags
+    self.run = run
+  }
+
+  /// The JSON object sent as `payload`.
+  var json: JSONValue {
+    var o: [String: JSONValue] = ["digest": .string(digest), "image": .string(image), "tags": .array(tags.map { .string($0) }), "tool": "gantry"]
+    if let run { o["run"] = .string(run) }
+    return .object(o)
+  }
+}
+
+/// A deployment as `GET /repos/{owner}/{repo}/deployments` lists it (the fields Gantry reads).
+public struct GitHubDeployment: Sendable, Equatable, Decodable {
+  public var id: Int64
+  public var sha: String
+  public var environment: String
+  public var task: String
+  /// Gantry's payload, or nil when the deployment carries another (not one of Gantry's).
+  public var payload: DeploymentPayload?
+
+  enum CodingKeys: String, CodingKey { case id, sha, environment, task, payload }
+
+  public init(id: Int64, sha: String, environment: String, task: String, payload: DeploymentPayload?) {
+    self.id = id
+    self.sha = sha
+    self.environment = environment
+    self.task = task
+    self.payload = payload
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    id = try c.decode(Int64.self, forKey: .id)
+    sha = try c.decode(String.self, forKey: .sha)
+    environment = try c.decode(String.self, forKey: .environment)
+    task = (try? c.decodeIfPresent(String.self, forKey: .task)) ?? "deploy"
+    payload = try? c.decodeIfPresent(DeploymentPayload.self, forKey: .payload)
+  }
+}
+
+/// [Deployments](https://docs.github.com/en/rest/deployments/deployments): find Gantry's
+/// deployment of a digest, or create it. Statuses are ``GitHubDeploymentStatuses``.
+public struct GitHubDeployments: Sendable {
+  public let client: GitHubClient
+
+  public init(client: GitHubClient) { self.client = client }
+
+  /// Gantry's deployments of `environment`, newest first (as the API lists them), optionally
+  /// only those of one commit and task. At most `limit` are read (pages of 100).
+  public func list(environment: String, sha: String? = nil, task: String? = nil, limit: Int = 100) async throws -> [GitHubDeployment] {
+    var query = ["environment": environment]
+    if let sha { query["sha"] = sha }
+    if let task { query["task"] = task }
+    let all: [GitHubDeployment] = try await client.all(client.repoPath("/deployments"), query: query, operation: "list deployments of \(environment)", limit: limit)
+    return all.filter { $0.payload != nil && $0.environment == environment }
+  }
+
+  /// The newest of Gantry's deployments of `digest` to `environment` that `matches` accepts
+  /// (commit, task, run: whatever makes a re-run the same deployment).
+  public func find(environment: String, digest: String, sha: String? = nil, task: String? = nil, matching matches: (GitHubDeployment) -> Bool = { _ in true }) async throws
+    -> GitHubDeployment?
+  {
+    try await list(environment: environment, sha: sha, task: task).first { $0.payload?.digest == digest && matches($0) }
+  }
+
+  /// Creates a deployment of `ref` (a commit SHA) to `environment`
+  /// ([create](https://docs.github.com/en/rest/deployments/deployments#create-a-deployment)):
+  /// no auto-merge of the default branch and no required commit statuses, since the image was
+  /// tested before it reached Gantry.
+  public func create(ref: String, environment: String, task: String, payload: DeploymentPayload, description: String) async throws -> GitHubDeployment {
+    let body: JSONValue = [
+      "ref": .string(ref), "environment": .string(environment), "task": .string(task), "payload": payload.json, "description": .string(String(description.prefix(140))),
+      "auto_merge": false, "required_contexts": [], "transient_environment": false,
+    ]
+    return try await client.request("POST", client.repoPath("/deployments"), body: body, operation: "create deployment to \(environment)", as: GitHubDeployment.self)
+  }
+}

@@ -1,0 +1,109 @@
+import Basics
+import ActionsCore
+import FoundationEssentials
+import GitHub
+
+/// Records promotions and rollbacks as GitHub deployments, so the repository's Environments
+/// page shows which image each environment runs.
+///
+/// The registry (tags and Gantry's history records) is the truth; a deployment is a view of it.
+/// So nothing here fails a stage: when GitHub refuses or is unreachable, a warning says what to
+/// fix and the promotion or rollback goes on (before the tags move as after), with an empty
+/// `deployment-id`. Re-runs reuse the deployment they made instead of adding one.
+struct DeploymentRecorder: Sendable {
+  /// The task of a promotion's deployment (GitHub's default).
+  static let promoteTask = "deploy"
+  /// The task of the deployment a rollback makes for the image it restores: its own, so a
+  /// re-run of the original promotion never picks it up, and the other way round.
+  static let rollbackTask = "deploy:rollback"
+
+  var settings: DeploymentSettings
+  var log: Log
+
+  /// Finds the deployment of `payload.digest` to `environment` made for `ref` by `task` (and,
+  /// for a rollback, by this run), or creates it; then marks it `in_progress`.
+  /// - Returns: its id, or nil (with a warning) when GitHub refused.
+  func begin(environment: String, ref: String, task: String, payload: DeploymentPayload, description: String, sameRunOnly: Bool) async -> Int64? {
+    do {
+      let run = payload.run
+      let existing = try await settings.deployments.find(environment: environment, digest: payload.digest, sha: ref, task: task) { d in
+        !sameRunOnly || run == nil || d.payload?.run == run
+      }
+      let deployment: GitHubDeployment
+      if let existing {
+        log.info("GitHub deployment \(existing.id) of \(payload.digest) to \(environment) exists (a re-run): reusing it")
+        deployment = existing
+      } else {
+        deployment = try await settings.deployments.create(ref: ref, environment: environment, task: task, payload: payload, description: description)
+        log.info("GitHub deployment \(deployment.id) of \(payload.digest) to \(environment) created")
+      }
+      try await settings.statuses.create(deployment: deployment.id, state: .inProgress, description: description, logURL: settings.runURL, environmentURL: settings.environmentURL)
+      return deployment.id
+    } catch {
+      warn(error, doing: "record the deployment to \(environment)")
+      return nil
+    }
+  }
+
+  /// Adds `state` to deployment `id`. A refusal is a warning.
+  func mark(_ id: Int64, _ state: DeploymentState, description: String) async {
+    do {
+      try await settings.statuses.create(deployment: id, state: state, description: description, logURL: settings.runURL, environmentURL: settings.environmentURL)
+    } catch {
+      warn(error, doing: "mark deployment \(id) \(state.rawValue)")
+    }
+  }
+
+  /// Marks the newest of Gantry's deployments of `digest` to `environment` (made by promote)
+  /// `failure`: the image was rolled back from it.
+  /// - Returns: its id, or nil when there is none (promoted without `deployment: true`) or GitHub refused.
+  func markRolledBack(digest: String, environment: String, reason: String) async -> Int64? {
+    do {
+      guard let bad = try await settings.deployments.find(environment: environment, digest: digest, task: Self.promoteTask) else {
+        log.info("no GitHub deployment of \(digest) to \(environment) to mark as rolled back")
+        return nil
+      }
+      try await settings.statuses.create(
+        deployment: bad.id, state: .failure, description: "rolled back: \(reason)", logURL: settings.runURL, environmentURL: settings.environmentURL)
+      return bad.id
+    } catch {
+      warn(error, doing: "mark the rolled-back deployment of \(environment)")
+      return nil
+    }
+  }
+
+  /// Promote: the deployment of this commit (`GITHUB_SHA`), in progress while the tags move.
+  func beginPromotion(environment: String, image: String, digest: String, tags: [String], version: String?) async -> Int64? {
+    await begin(
+      environment: environment, ref: settings.sha, task: Self.promoteTask, payload: DeploymentPayload(digest: digest, image: image, tags: tags, run: settings.runURL),
+      description: "Gantry: promote \(version ?? digest)", sameRunOnly: false)
+  }
+
+  /// Rollback: a deployment of the restored image, for the commit that first promoted it when
+  /// its record says which (else `GITHUB_SHA`); one per run, so a later rollback to the same
+  /// image is its own deployment.
+  func beginRestore(environment: String, image: String, digest: String, tags: [String], version: String?, recordedSHA: String?) async -> Int64? {
+    await begin(
+      environment: environment, ref: DeploymentPayload.commit(recordedSHA) ?? settings.sha, task: Self.rollbackTask,
+      payload: DeploymentPayload(digest: digest, image: image, tags: tags, run: settings.runURL), description: "Gantry: roll back to \(version ?? digest)", sameRunOnly: true)
+  }
+
+  private func warn(_ error: any Error, doing what: String) {
+    let why: String
+    if case GitHubError.forbidden(let operation, let message) = error {
+      why = "GitHub API: \(operation) is forbidden (\(message)): the token needs `permissions: deployments: write`"
+    } else {
+      why = "\(error)"
+    }
+    log.warning("could not \(what): \(why); the registry is unaffected", title: "GitHub deployment")
+  }
+}
+
+extension DeploymentPayload {
+  /// A commit SHA from a history record (registry data): used as a deployment's ref only
+  /// when it looks like one.
+  static func commit(_ sha: String?) -> String? {
+    guard let sha, (40...64).contains(sha.count), sha.allSatisfy(\.isHexDigit) else { return nil }
+    return sha.lowercased()
+  }
+}
