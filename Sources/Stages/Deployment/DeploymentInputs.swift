@@ -1,5 +1,5 @@
-import Basics
 import ActionsCore
+import Basics
 import FoundationEssentials
 import GitHub
 import HTTP
