@@ -1,6 +1,10 @@
 import CGit2
 import Foundation
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Refs and tags, read so that a hostile repository can neither lead the reader outside
 /// `.git` nor fail the whole stage with one bad tag.
 ///
@@ -106,23 +110,31 @@ enum GitRefs {
 
   /// The names of the loose tag files (`refs/tags/**` in the common git directory), at most
   /// 100,000, without following symbolic links; names git would refuse are left out.
+  ///
+  /// Listed with `readdir` and `lstat`, not Foundation's resource values: those look the
+  /// owner's name up (`getpwuid_r`), which crashes a fully static binary on a host whose
+  /// name service loads a module (libnss_systemd).
   private static func looseTagNames(_ repo: OpaquePointer) -> [String] {
     guard let common = git_repository_commondir(repo) else { return [] }
-    let root = URL(fileURLWithPath: String(cString: common)).appendingPathComponent("refs/tags")
-    guard
-      let files = FileManager.default.enumerator(
-        at: root, includingPropertiesForKeys: [.isRegularFileKey, .isSymbolicLinkKey], options: [], errorHandler: { _, _ in true })
-    else { return [] }
+    let root = String(cString: common) + "refs/tags"
     var names: [String] = []
-    let base = root.standardizedFileURL.path + "/"
-    for case let file as URL in files {
-      guard names.count < 100_000 else { break }
-      let values = try? file.resourceValues(forKeys: [.isRegularFileKey, .isSymbolicLinkKey])
-      guard values?.isRegularFile == true || values?.isSymbolicLink == true else { continue }
-      let path = file.standardizedFileURL.path
-      guard path.hasPrefix(base) else { continue }
-      let name = String(path.dropFirst(base.count))
-      if LibGit2.isValidRefName("refs/tags/\(name)") { names.append(name) }
+    var pending = [""]
+    while let relative = pending.popLast(), names.count < 100_000 {
+      let directory = relative.isEmpty ? root : "\(root)/\(relative)"
+      guard let handle = opendir(directory) else { continue }
+      defer { closedir(handle) }
+      while let entry = readdir(handle), names.count < 100_000 {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard name != ".", name != ".." else { continue }
+        let tag = relative.isEmpty ? name : "\(relative)/\(name)"
+        var info = stat()
+        guard lstat("\(directory)/\(name)", &info) == 0 else { continue }
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR: if pending.count < 10_000 { pending.append(tag) }
+        case S_IFREG, S_IFLNK: if LibGit2.isValidRefName("refs/tags/\(tag)") { names.append(tag) }
+        default: continue
+        }
+      }
     }
     return names
   }
