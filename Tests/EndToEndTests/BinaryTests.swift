@@ -226,4 +226,3 @@ struct BinaryTests {
     try run("not a ref under refs/")
   }
 }
-
