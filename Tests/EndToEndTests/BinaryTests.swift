@@ -188,4 +188,41 @@ struct BinaryTests {
     #expect(r.status == 2)
     #expect(r.stdout.contains("input 'colour': unknown input for build-tag"))
   }
+
+  /// Corrupt and malicious checkouts, read by the binary as the runner runs it: exit 1 with
+  /// one `::error` line that says what is wrong, no crash, nothing written, and never the
+  /// text of a file outside the repository.
+  @Test func aHostileCheckoutFailsWithOneCleanError() throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: start")
+    try repo.git("tag", "v1.0.0")
+    try repo.commit("fix: one")
+    try repo.git("gc", "-q")
+    let git = repo.directory.file(".git")
+    let packs = try FileManager.default.contentsOfDirectory(atPath: "\(git)/objects/pack").filter { $0.hasSuffix(".idx") }
+    #expect(packs.count == 1)
+    let index = "\(git)/objects/pack/\(packs.first ?? "")"
+    let original = try Data(contentsOf: URL(fileURLWithPath: index))
+    func run(_ expected: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+      try? FileManager.default.removeItem(atPath: dir.file("output"))
+      var env = runnerEnvironment.merging(["INPUT_STAGE": "version", "INPUT_SOURCE": "conventional", "GITHUB_WORKSPACE": repo.path]) { $1 }
+      env["GITHUB_SHA"] = nil
+      let r = try runCommand(RepoPaths.gantryBinary, [], environment: env)
+      #expect(r.status == 1, "\(r.stdout)\(r.stderr)", sourceLocation: sourceLocation)
+      let errors = r.stdout.split(separator: "\n").filter { $0.hasPrefix("::error") }
+      #expect(errors.count == 1 && errors.first?.contains(expected) == true, "\(r.stdout)", sourceLocation: sourceLocation)
+      #expect(!r.stdout.contains("root:") && !r.stderr.contains("root:"), sourceLocation: sourceLocation)
+      #expect((try? String(contentsOfFile: dir.file("output"), encoding: .utf8)) ?? "" == "", sourceLocation: sourceLocation)
+    }
+    // A fan-out table claiming 0x7fffffff objects: libgit2 1.5.1's own check overflows and
+    // its lookup reads past the file (SIGSEGV); Gantry refuses the index first.
+    var huge = [UInt8](original)
+    for i in 0..<256 { huge.replaceSubrange((8 + i * 4)..<(12 + i * 4), with: [0x7f, 0xff, 0xff, 0xff]) }
+    try Data(huge).write(to: URL(fileURLWithPath: index))
+    try run("pack index")
+    try Data(original).write(to: URL(fileURLWithPath: index))
+    // HEAD leading outside the repository: refused by name, the file never read.
+    try "ref: ../../../../../../../../etc/passwd\n".write(toFile: "\(git)/HEAD", atomically: true, encoding: .utf8)
+    try run("not a ref under refs/")
+  }
 }

@@ -19,20 +19,31 @@ final class RepositoryHandle: @unchecked Sendable {
     if code == GIT_ENOTFOUND.rawValue { throw VersionSourceError("\(LibGit2.printable(path)) is not a git checkout") }
     try LibGit2.check(code, "cannot open the git repository at \(LibGit2.printable(path))")
     guard let repo else { throw VersionSourceError("cannot open the git repository at \(LibGit2.printable(path))") }
-    do {
-      try PackIndexCheck.verify(objects: (git_repository_commondir(repo).map { String(cString: $0) } ?? "") + "objects")
-    } catch {
-      git_repository_free(repo)
-      throw error
-    }
     pointer = repo
   }
 
   deinit { git_repository_free(pointer) }
 
-  /// Runs `body` with the repository, one thread at a time.
+  /// The pack index check's outcome, made before the first object is read (not when the
+  /// repository is opened: a corrupt store is reported as such, not as "not a checkout").
+  private var indexesChecked: Result<Void, VersionSourceError>?
+
+  /// Runs `body` with the repository, one thread at a time, without reading objects.
   func locked<T>(_ body: (OpaquePointer) throws -> T) rethrows -> T {
     try lock.withLock { try body(pointer) }
+  }
+
+  /// Runs `body` with the repository, one thread at a time, once its pack indexes passed
+  /// ``PackIndexCheck``.
+  func reading<T>(_ body: (OpaquePointer) throws -> T) throws -> T {
+    try lock.withLock {
+      if indexesChecked == nil {
+        let objects = (git_repository_commondir(pointer).map { String(cString: $0) } ?? "") + "objects"
+        indexesChecked = Result { try PackIndexCheck.verify(objects: objects) }.mapError { $0 as? VersionSourceError ?? VersionSourceError("\($0)") }
+      }
+      try indexesChecked?.get()
+      return try body(pointer)
+    }
   }
 }
 

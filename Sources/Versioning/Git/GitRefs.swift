@@ -107,6 +107,11 @@ enum GitRefs {
 
   /// The names of the loose tag files (`refs/tags/**` in the common git directory), at most
   /// 100,000, without following symbolic links; names git would refuse are left out.
+  ///
+  /// Listed with `readdir` (FoundationEssentials) and `lstat` (``Files/kind(atPath:)``), not
+  /// Foundation's resource values: those look the
+  /// owner's name up (`getpwuid_r`), which crashes a fully static binary on a host whose
+  /// name service loads a module (libnss_systemd).
   private static func looseTagNames(_ repo: OpaquePointer) -> [String] {
     guard let common = git_repository_commondir(repo) else { return [] }
     let commonDirectory = String(cString: common)

@@ -24,7 +24,7 @@ public struct GitRepository: Sendable {
   public var isShallow: Bool { handle.locked { git_repository_is_shallow($0) == 1 } }
 
   /// The commit HEAD names.
-  public func head() throws -> String { try handle.locked { LibGit2.hex(try headCommit($0)) } }
+  public func head() throws -> String { try handle.reading { LibGit2.hex(try headCommit($0)) } }
 
   private func headCommit(_ repo: OpaquePointer) throws -> git_oid {
     guard let oid = try GitRefs.resolve(repo, "HEAD") else { throw VersionSourceError("HEAD does not name a commit yet (a repository without commits)") }
@@ -41,7 +41,7 @@ public struct GitRepository: Sendable {
     guard sha.utf8.count >= 7, sha.utf8.count <= 40, sha.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
       throw VersionSourceError("'\(LibGit2.printable(sha, limit: 80))' is not a commit SHA of 7 to 40 hex digits")
     }
-    return try handle.locked { repo in
+    return try handle.reading { repo in
       var prefix = git_oid()
       try LibGit2.check(git_oid_fromstrn(&prefix, sha, sha.utf8.count), "'\(sha)' is not a commit SHA")
       var object: OpaquePointer?
@@ -65,7 +65,7 @@ public struct GitRepository: Sendable {
   public func latestTag(
     prefix: String, includePrereleases: Bool = false, from tip: String? = nil, warn: (String) -> Void = { _ in }
   ) throws -> (tag: String, version: SemVer, commit: String)? {
-    try handle.locked { repo in
+    try handle.reading { repo in
       try refuseShallow(repo)
       let tipOid = try tip.map { try objectID($0) } ?? headCommit(repo)
       let (tags, unreadable) = try GitRefs.tags(repo)
@@ -99,7 +99,7 @@ public struct GitRepository: Sendable {
   /// Commits after `base` (a tag name or a commit; all when nil) up to `tip` (default HEAD),
   /// oldest first.
   public func commits(since base: String?, to tip: String? = nil) throws -> [ConventionalCommit] {
-    try handle.locked { repo in
+    try handle.reading { repo in
       try refuseShallow(repo)
       let tipOid = try tip.map { try objectID($0) } ?? headCommit(repo)
       let baseOid = try base.map { b -> git_oid in
@@ -113,7 +113,7 @@ public struct GitRepository: Sendable {
 
   /// Whether `tag` exists and at which commit.
   public func commit(ofTag tag: String) -> String? {
-    handle.locked { repo in commit(repo, ofTag: tag).map(LibGit2.hex) }
+    (try? handle.reading { repo in commit(repo, ofTag: tag).map(LibGit2.hex) }) ?? nil
   }
 
   private func commit(_ repo: OpaquePointer, ofTag tag: String) -> git_oid? {
