@@ -121,9 +121,12 @@ public struct BundleVerifier: Sendable {
     }
     // 3. The certificate, valid at every verified time.
     var ca = ""
+    var issuer: Certificate?
     for t in Set(times) {
-      ca = try await CertificateChain.verify(leaf: leaf, intermediates: Array(bundle.certificates.dropFirst()), at: t, root: root)
+      (ca, issuer) = try await CertificateChain.verify(leaf: leaf, intermediates: Array(bundle.certificates.dropFirst()), at: t, root: root)
     }
+    // The certificate was logged in certificate transparency (an SCT from a CT log of the root).
+    if let issuer { try SignedCertificateTimestamp.verify(leaf: leaf, issuer: issuer, root: root) }
     // 4. Who signed.
     let identity = try FulcioIdentity(leaf)
     try policy.check(identity)

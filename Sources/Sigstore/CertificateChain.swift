@@ -7,8 +7,8 @@ import SwiftASN1
 /// holding that time, and the leaf allowed to sign code (extended key usage).
 public enum CertificateChain {
   /// Verifies `leaf` (with the bundle's other certificates as candidate intermediates) at
-  /// `time`. Returns the URI of the authority it chains to.
-  public static func verify(leaf: Certificate, intermediates: [Certificate], at time: Date, root: TrustedRoot) async throws(SigstoreError) -> String {
+  /// `time`. Returns the URI of the authority it chains to and the leaf's issuer.
+  public static func verify(leaf: Certificate, intermediates: [Certificate], at time: Date, root: TrustedRoot) async throws(SigstoreError) -> (authority: String, issuer: Certificate) {
     // A bundle carries the leaf and intermediates at most: a root in it is an attempt to
     // smuggle trust in (sigstore-conformance bundle-with-root-cert).
     for c in [leaf] + intermediates where c.issuer == c.subject {
@@ -30,7 +30,9 @@ public enum CertificateChain {
       }
       let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore(ca.chain.dropLast() + intermediates))
       switch result {
-      case .validCertificate: return ca.uri
+      case .validCertificate(let chain):
+        guard chain.count >= 2 else { throw SigstoreError(.certificate, "the signing certificate is itself a trusted root") }
+        return (ca.uri, chain[1])
       case .couldNotValidate(let f): failures.append(f.first.map { "\($0.policyFailureReason)" } ?? "no chain to \(ca.uri)")
       }
     }

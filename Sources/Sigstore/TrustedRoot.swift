@@ -30,6 +30,8 @@ public struct TrustedRoot: Sendable {
   public var ctlogs: [Log]
   public var certificateAuthorities: [Authority]
   public var timestampAuthorities: [Authority]
+  /// Logs left out because their key type is not supported.
+  public var skippedLogs: [String]
   /// Where this root came from (the embedded public-good root, or a file path), for reports.
   public var name: String
 
@@ -44,8 +46,20 @@ public struct TrustedRoot: Sendable {
     let counts = [doc.tlogs?.count, doc.ctlogs?.count, doc.certificateAuthorities?.count, doc.timestampAuthorities?.count].map { $0 ?? 0 }
     guard counts.allSatisfy({ $0 <= Self.maxEntries }) else { throw SigstoreError(.tooLarge, "trusted root \(name) lists more than \(Self.maxEntries) entries of a kind") }
     self.name = name
-    tlogs = try (doc.tlogs ?? []).map { l throws(SigstoreError) in try Self.log(l, name) }
-    ctlogs = try (doc.ctlogs ?? []).map { l throws(SigstoreError) in try Self.log(l, name) }
+    // A log whose key Gantry cannot use (a PKCS#1 RSA key of an old CT log) is left out:
+    // entries from it are then refused as from an unknown log.
+    var skipped: [String] = []
+    func usable(_ logs: [Document.TLog]?) -> [Log] {
+      (logs ?? []).compactMap { l in
+        do { return try Self.log(l, name) } catch {
+          skipped.append("\(l.baseUrl ?? "?") (\(l.publicKey.keyDetails ?? "unknown key type"))")
+          return nil
+        }
+      }
+    }
+    tlogs = usable(doc.tlogs)
+    ctlogs = usable(doc.ctlogs)
+    skippedLogs = skipped
     certificateAuthorities = try (doc.certificateAuthorities ?? []).map { a throws(SigstoreError) in try Self.authority(a, name) }
     timestampAuthorities = try (doc.timestampAuthorities ?? []).map { a throws(SigstoreError) in try Self.authority(a, name) }
     guard !certificateAuthorities.isEmpty || !tlogs.isEmpty else { throw SigstoreError(.malformed, "trusted root \(name) has no certificate authority and no transparency log") }
