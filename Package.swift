@@ -43,7 +43,12 @@ let package = Package(
     // libFuzzer targets for the parsers hostile bytes reach (scripts/fuzz), and their replayer.
     .target(name: "FuzzTargets", dependencies: ["HTTP", "Health", "OCI", "Versioning", "Stages", "Sigstore"]),
     .executableTarget(name: "gantry-fuzz", dependencies: ["FuzzTargets"]),
-    .target(name: "TestSupport", dependencies: ["HTTP", "OCI", "Versioning", .product(name: "Crypto", package: "swift-crypto")]),
+    .target(
+      name: "TestSupport",
+      dependencies: [
+        "HTTP", "OCI", "Versioning", .product(name: "Crypto", package: "swift-crypto"), .product(name: "X509", package: "swift-certificates"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
+      ]),
     .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
     .testTarget(name: "ActionsCoreTests", dependencies: ["ActionsCore"]),
     .testTarget(name: "VersioningTests", dependencies: ["Versioning", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
@@ -51,7 +56,7 @@ let package = Package(
     .testTarget(name: "OCITests", dependencies: ["OCI", "TestSupport"]),
     .testTarget(
       name: "SigstoreTests",
-      dependencies: ["Sigstore", "TestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1")]),
+      dependencies: ["Sigstore", "TestSupport", "OCI", .product(name: "Crypto", package: "swift-crypto"), .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1")]),
     .testTarget(name: "StagesTests", dependencies: ["Stages", "ActionsCore", "GantryCLI", "OCI", "GitHub", "HTTP", "TestSupport"]),
     .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"]),
     .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "GantryCLI", "Stages", "OCI"]),

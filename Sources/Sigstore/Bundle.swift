@@ -94,6 +94,17 @@ public struct SigstoreBundle: Sendable {
     }
   }
 
+  /// A bundle assembled from parts (cosign's layer annotations): version 0.1 rules (a SET).
+  init(certificates: [Certificate], certificateDER: [Data], tlogEntries: [TransparencyLogEntry], content: Content) {
+    version = .v0_1
+    self.certificates = certificates
+    self.certificateDER = certificateDER
+    publicKeyHint = nil
+    self.tlogEntries = tlogEntries
+    rfc3161Timestamps = []
+    self.content = content
+  }
+
   /// The leaf (signing) certificate, when keyless.
   public var leaf: Certificate? { certificates.first }
 
