@@ -2,6 +2,7 @@ import Foundation
 import HTTP
 import Health
 import OCI
+import Sigstore
 import Stages
 import Versioning
 
@@ -32,6 +33,7 @@ public enum FuzzTargets {
     "git-delta": gitDelta,
     "git-inflate": gitInflate,
     "git-commit": gitCommit,
+    "sigstore-bundle": sigstoreBundle,
   ]
 
   static func text(_ data: Data) -> String { String(decoding: data, as: UTF8.self) }
@@ -151,3 +153,30 @@ extension FuzzTargets {
     return names.sorted().map { "\(path)/\($0)" }
   }
 }
+
+extension FuzzTargets {
+  /// A Sigstore bundle as a registry or a file hands it over: parsed (every version's shape
+  /// rules and caps), then every part the verifier reads before any signature check — the
+  /// certificate's identity and SCTs, the inclusion proof's path and checkpoint, the in-toto
+  /// statement and its SLSA predicate.
+  static let sigstoreBundle: Target = { data in
+    guard let b = try? SigstoreBundle(json: data) else { return }
+    expect(b.tlogEntries.count <= SigstoreBundle.maxEntries, "bundle kept more log entries than its cap")
+    if let leaf = b.leaf {
+      _ = try? FulcioIdentity(leaf)
+      _ = try? SignedCertificateTimestamp.embedded(in: leaf)
+    }
+    for e in b.tlogEntries {
+      _ = e.signedEntryTimestampPayload
+      if let p = e.inclusionProof {
+        _ = try? p.computedRoot(leaf: InclusionProof.leafHash(e.canonicalizedBody))
+        if let c = p.checkpoint { _ = try? Checkpoint(c) }
+      }
+    }
+    if case .dsse(let env) = b.content, let s = try? InTotoStatement(payloadType: env.payloadType, payload: env.payload) {
+      expect(s.subjects.count <= InTotoStatement.maxSubjects, "statement kept more subjects than its cap")
+      _ = try? Provenance(predicateType: s.predicateType, predicate: s.predicate)
+    }
+  }
+}
+
