@@ -56,13 +56,9 @@ public struct BundleVerifier: Sendable {
         if let stated, stated != d { throw SigstoreError(.signature, "bundle's message digest is not the artifact's sha256") }
         guard leafKey.verifies(signature, over: b) else { throw SigstoreError(.signature, "signature does not verify over the artifact with the certificate's key") }
         artifactDigest = d
-      case .sha256(let d):
-        // Only the digest is known: the log entry ties the signature to it (checked below),
-        // and the signature is checked against the stated digest's message by the log.
-        guard stated == d else { throw SigstoreError(.signature, "bundle's message digest is not the artifact's sha256") }
-        artifactDigest = d
-      case .none:
-        throw SigstoreError(.signature, "a message signature needs the artifact to verify against")
+      case .sha256, .none:
+        // The signature is checked over the bytes: a digest alone would leave it unchecked.
+        throw SigstoreError(.signature, "a message signature is verified over the artifact's bytes, which were not given")
       }
       for e in bundle.tlogEntries {
         try LogEntryBody.checkMessage(e, digest: artifactDigest ?? Data(), signature: signature, leafDER: leafDER)

@@ -139,4 +139,35 @@ struct KeylessPromoteTests {
     #expect(warnings.contains { $0.contains("signature:") && $0.contains("policy-mode audit") })
     #expect(warnings.contains { $0.contains("provenance:") })
   }
+
+  @Test func verifyDigestReverifiesAtTheTarget() async throws {
+    let image = try await factory.pushImage(tag: "carried")
+    try await signKeyless(image, as: release)
+    let statement = try TestSigstore.statement(digest: image.digest, predicateType: Provenance.v1, predicate: TestSigstore.slsaV1(repo: "acme/app", ref: "refs/tags/v1.2.0"))
+    let (_, _, bundle) = try pki.attest(statement, as: release)
+    let bundleType = "application/vnd.dev.sigstore.bundle.v0.3+json"
+    try await CosignSigner.attachReferrer(factory, to: image, artifactType: bundleType, content: bundle, layerMediaType: bundleType)
+    let gates = ["INPUT_REQUIRE-SIGNATURE": "true", "INPUT_REQUIRE-PROVENANCE": "true", "INPUT_PROVENANCE-SOURCE-REPOSITORY": "acme/app"]
+    let promoted = try await promote("carried", gates)
+    #expect(promoted.failure == nil)
+    let verify = [
+      "INPUT_SOURCE": "\(staging.host)/app:carried", "INPUT_TARGET": "\(production.host)/app:carried", "INPUT_TRUSTED-ROOT": rootPath, "INPUT_SIGNER-REPOSITORY": "acme/app",
+      "INPUT_REQUIRE-PROVENANCE": "true",
+    ]
+    let r = try await runStage(VerifyDigestStage.self, verify)
+    #expect(r.failure == nil)
+    #expect(r.outputs["match"] == "true")
+    #expect(r.outputs["signature"] == "verified")
+    #expect(r.outputs["provenance"] == "verified")
+    // Promoted without its artifacts: the target has the image but nothing that verifies.
+    let bare = try await factory.pushImage(tag: "bare")
+    try await signKeyless(bare, as: release)
+    #expect(try await promote("bare", ["INPUT_REQUIRE-SIGNATURE": "true", "INPUT_COPY-ARTIFACTS": "false"]).failure == nil)
+    var env = verify
+    env["INPUT_SOURCE"] = "\(staging.host)/app:bare"
+    env["INPUT_TARGET"] = "\(production.host)/app:bare"
+    let missing = try await runStage(VerifyDigestStage.self, env)
+    #expect(missing.outputs["match"] == "true")
+    #expect(missing.failure?.contains("signature does not verify at \(production.host)/app:bare") == true)
+  }
 }

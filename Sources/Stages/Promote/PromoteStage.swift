@@ -41,8 +41,8 @@ public struct PromoteStage: Stage {
     OutputDeclaration("blobs-skipped", "promote: blobs already present at the target"),
     OutputDeclaration("duration-ms", "promote: wall time of the stage"),
     OutputDeclaration("status", "promote: promoted, dry-run"),
-    OutputDeclaration("signature", "promote: verified, unverified (signatures found, none verified), unsigned, or unchecked (no key or keyless identity given)"),
-    OutputDeclaration("provenance", "promote: verified (a SLSA provenance attestation matched), unverified, or unchecked (require-provenance off)"),
+    SupplyChainSettings.signatureOutput,
+    SupplyChainSettings.provenanceOutput,
     OutputDeclaration("artifacts-copied", "promote: signatures, attestations, SBOMs and referrers carried to the target"),
   ]
 

@@ -32,6 +32,12 @@ struct SupplyChainSettings {
     InputDeclaration("policy-mode", "enforce: signature and attestation violations refuse the image; audit: each is a warning and the image is promoted", default: "enforce"),
   ]
 
+  /// Shared by promote and verify-digest (action.yml lists an output once).
+  static let signatureOutput = OutputDeclaration(
+    "signature", "verified, unverified (signatures found, none verified), unsigned, or unchecked (no key or keyless identity given); verify-digest: at the target")
+  static let provenanceOutput = OutputDeclaration(
+    "provenance", "verified (a verified SLSA provenance attestation matches the provenance-* inputs), unverified, or unchecked (require-provenance off)")
+
   init(_ inputs: Inputs) throws {
     let identityInputs = ["certificate-identity", "certificate-identity-regexp", "certificate-oidc-issuer", "certificate-oidc-issuer-regexp", "signer-repository", "signer-workflow"]
     if identityInputs.contains(where: { inputs.string($0) != nil }) {
