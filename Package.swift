@@ -56,7 +56,10 @@ let package = Package(
     .testTarget(name: "OCITests", dependencies: ["OCI", "TestSupport"]),
     .testTarget(
       name: "SigstoreTests",
-      dependencies: ["Sigstore", "TestSupport", "OCI", .product(name: "Crypto", package: "swift-crypto"), .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1")]),
+      dependencies: [
+        "Sigstore", "TestSupport", "OCI", .product(name: "Crypto", package: "swift-crypto"), .product(name: "X509", package: "swift-certificates"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
+      ]),
     .testTarget(name: "StagesTests", dependencies: ["Stages", "ActionsCore", "GantryCLI", "OCI", "GitHub", "HTTP", "TestSupport", "Sigstore"]),
     .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"]),
     .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "GantryCLI", "Stages", "OCI"]),

@@ -1,6 +1,6 @@
-@_spi(FixedExpiryValidationTime) import X509
 import Foundation
 import SwiftASN1
+@_spi(FixedExpiryValidationTime) import X509
 
 /// Checks a Fulcio signing certificate: it chains to a certificate authority of the trusted
 /// root, every certificate valid at the verified signing time, the CA's `validFor` window

@@ -301,7 +301,9 @@ public struct TestSigstore: Sendable {
         "externalParameters": ["workflow": ["ref": ref, "repository": "https://github.com/\(repo)", "path": ".github/workflows/release.yml"]],
         "resolvedDependencies": [["uri": "git+https://github.com/\(repo)@\(ref)", "digest": ["gitCommit": "0123456789abcdef0123456789abcdef01234567"]]],
       ],
-      "runDetails": ["builder": ["id": builder ?? "https://github.com/\(repo)/.github/workflows/release.yml@\(ref)"], "metadata": ["invocationId": "https://github.com/\(repo)/actions/runs/1/attempts/1"]],
+      "runDetails": [
+        "builder": ["id": builder ?? "https://github.com/\(repo)/.github/workflows/release.yml@\(ref)"], "metadata": ["invocationId": "https://github.com/\(repo)/actions/runs/1/attempts/1"],
+      ],
     ]
   }
 }

@@ -52,7 +52,8 @@ import Testing
     #expect(wrongWorkflow?.kind == .identity)
     let wrongIssuer = await refusal(b, "bundle_v3_github.whl", policy: IdentityPolicy(identityRegexp: "https://github.com/trailofbits/.*", issuer: "https://accounts.google.com"))
     #expect(wrongIssuer?.kind == .identity)
-    let regexp = try await verify(b, "bundle_v3_github.whl", policy: IdentityPolicy(identityRegexp: "https://github.com/trailofbits/rfc8785\\.py/.*@refs/tags/v.*", issuer: "https://token.actions.githubusercontent.com"))
+    let regexp = try await verify(
+      b, "bundle_v3_github.whl", policy: IdentityPolicy(identityRegexp: "https://github.com/trailofbits/rfc8785\\.py/.*@refs/tags/v.*", issuer: "https://token.actions.githubusercontent.com"))
     #expect(regexp.identity.buildTrigger == "release")
     // A partial match is not a match: the pattern must cover the whole identity.
     let partial = await refusal(b, "bundle_v3_github.whl", policy: IdentityPolicy(identityRegexp: "trailofbits", issuer: "https://token.actions.githubusercontent.com"))

@@ -24,7 +24,9 @@ public struct PromoteStage: Stage {
       RegistryInputs.environment,
       InputDeclaration("version", "Version X.Y.Z (a leading v is accepted). Default: from a tag ref (refs/tags/v1.2.3) when there is one"),
       InputDeclaration("force", "Promote even an image that was rolled back from this environment", kind: .boolean, default: "false"),
-      InputDeclaration("require-signature", "Refuse the image unless a cosign signature of its digest verifies with cosign-public-key or, keyless, with the certificate-identity inputs", kind: .boolean, default: "false"),
+      InputDeclaration(
+        "require-signature", "Refuse the image unless a cosign signature of its digest verifies with cosign-public-key or, keyless, with the certificate-identity inputs", kind: .boolean,
+        default: "false"),
       InputDeclaration("cosign-public-key", "Cosign public keys (ECDSA P-256 PEM, as cosign generate-key-pair writes), inline or as file paths, one per line"),
     ] + SupplyChainSettings.inputs + [
       InputDeclaration("copy-artifacts", "Also copy the image's cosign signatures, attestations and SBOMs (sha256-<hex>.sig/.att/.sbom) and OCI referrers", kind: .boolean, default: "true"),

@@ -22,9 +22,11 @@ struct SupplyChainSettings {
     InputDeclaration("certificate-oidc-issuer", "Keyless: the exact OIDC issuer, e.g. https://token.actions.githubusercontent.com"),
     InputDeclaration("certificate-oidc-issuer-regexp", "Keyless: a regular expression the whole OIDC issuer must match"),
     InputDeclaration("signer-repository", "Keyless: OWNER/REPO whose GitHub Actions workflow signed (Fulcio's source repository extension); implies GitHub's OIDC issuer"),
-    InputDeclaration("signer-workflow", "Keyless: the signing workflow, OWNER/REPO/.github/workflows/FILE (or .github/workflows/FILE with signer-repository), checked against Fulcio's build config extension"),
+    InputDeclaration(
+      "signer-workflow", "Keyless: the signing workflow, OWNER/REPO/.github/workflows/FILE (or .github/workflows/FILE with signer-repository), checked against Fulcio's build config extension"),
     InputDeclaration("trusted-root", "Keyless: path of a Sigstore trusted_root.json replacing the embedded public-good root (private Sigstore, GitHub's instance)"),
-    InputDeclaration("require-provenance", "Refuse the image unless a verified SLSA provenance attestation (v0.2 or v1) of its digest matches the provenance-* inputs", kind: .boolean, default: "false"),
+    InputDeclaration(
+      "require-provenance", "Refuse the image unless a verified SLSA provenance attestation (v0.2 or v1) of its digest matches the provenance-* inputs", kind: .boolean, default: "false"),
     InputDeclaration("require-attestations", "Predicate type URIs that must each have a verified attestation of the digest", kind: .list),
     InputDeclaration("provenance-builder-id", "The exact builder ID the provenance must name"),
     InputDeclaration("provenance-source-repository", "OWNER/REPO (or a URL) the provenance must name as its source"),
@@ -46,7 +48,8 @@ struct SupplyChainSettings {
         issuerRegexp: inputs.string("certificate-oidc-issuer-regexp"), repository: inputs.string("signer-repository"), workflow: inputs.string("signer-workflow"))
       if let problem = policy.problem {
         let input =
-          problem.contains("signer-repository '") ? "signer-repository" : problem.contains("signer-workflow '") ? "signer-workflow" : problem.contains("issuer") ? "certificate-oidc-issuer" : "certificate-identity"
+          problem.contains("signer-repository '")
+          ? "signer-repository" : problem.contains("signer-workflow '") ? "signer-workflow" : problem.contains("issuer") ? "certificate-oidc-issuer" : "certificate-identity"
         throw InputError(input, problem)
       }
       identity = policy

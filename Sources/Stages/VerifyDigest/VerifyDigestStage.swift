@@ -114,9 +114,11 @@ public struct VerifyDigestStage: Stage {
     if !checks.isEmpty {
       s.heading("Signatures and attestations at \(Markdown.code(target?.description ?? source.description))", level: 3)
       s.table(["Check", "", "Detail"], checks.map { [$0.name, $0.passed ? "✓" : "✗", Markdown.cell($0.detail)] })
-      let rows = signatures.map { [Markdown.code($0.location), $0.status, Markdown.cell($0.detail)] } + attestations.map { a in
-        [Markdown.code(a.location), a.isVerified ? "✓ verified" : "✗ invalid", Markdown.cell("\(a.predicateType ?? "unknown predicate"): \(a.error ?? a.signer ?? "")")]
-      }
+      let rows =
+        signatures.map { [Markdown.code($0.location), $0.status, Markdown.cell($0.detail)] }
+        + attestations.map { a in
+          [Markdown.code(a.location), a.isVerified ? "✓ verified" : "✗ invalid", Markdown.cell("\(a.predicateType ?? "unknown predicate"): \(a.error ?? a.signer ?? "")")]
+        }
       if !rows.isEmpty { s.table(["Candidate", "Result", "Detail"], rows) }
     }
     var failure = match ? nil : "\(source) is \(sourceManifest.digest) but \(targetLabel) is \(targetDigest): not the same image"
