@@ -3,7 +3,8 @@ import Foundation
 import OCI
 
 /// The `require-signature` gate: checks every cosign signature attached to the promoted digest
-/// (the `.sig` tag and signature referrers) against the configured keys, before anything is copied.
+/// (the `.sig` tag, signature referrers, Sigstore bundles) against the configured keys or,
+/// keyless, the identity policy and trusted root, before anything is copied.
 struct SignatureGate {
   let client: RegistryClient
   let repository: String
@@ -13,8 +14,7 @@ struct SignatureGate {
   var keyless: KeylessVerification?
 
   /// The signature rows for the summary and the checklist line (nil when there is nothing to
-  /// say: no keys given and not required).
-  /// `bundles`: the Sigstore bundles and attestations already verified by ``KeylessVerification``;
+  /// say: no keys or identity given and not required). `bundles`: the Sigstore bundles and attestations already verified by ``KeylessVerification``;
   /// those signing with cosign's sign predicate count as signatures.
   func evaluate(_ digest: Digest, attachments: [Attachment], bundles: [AttestationCheck] = []) async throws -> (rows: [SignatureCheck], check: Check?) {
     var rows: [SignatureCheck] = []
