@@ -23,6 +23,8 @@ struct KeylessVerification: Sendable {
   /// cosign v3 signs images as an in-toto statement with this predicate type.
   static let cosignSignPredicate = "https://sigstore.dev/cosign/sign/v1"
   static let maxBundle = 4 << 20
+  /// Candidates verified per digest: a registry listing thousands of bundles costs no more.
+  static let maxCandidates = 32
 
   var verifier: BundleVerifier { BundleVerifier(root: root, policy: policy) }
 
@@ -74,9 +76,10 @@ struct KeylessVerification: Sendable {
   func attestations(of digest: Digest, attachments: [Attachment], client: RegistryClient, repository: String) async throws -> [AttestationCheck] {
     var out: [AttestationCheck] = []
     for a in attachments where a.subject == digest {
+      guard out.count < Self.maxCandidates else { break }
       guard case .image(_, let layers, _, _) = a.manifest.content else { continue }
       if a.kind == .tag(.attestation) {
-        for (i, layer) in layers.enumerated() where layer.mediaType == Cosign.dsse {
+        for (i, layer) in layers.enumerated().prefix(Self.maxCandidates) where layer.mediaType == Cosign.dsse {
           let location = "\(a.tag ?? "") layer \(i + 1)"
           let bytes = try await client.blob(repository, layer.digest, limit: Self.maxBundle)
           do {
