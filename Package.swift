@@ -13,6 +13,9 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+    // X.509 chains and ASN.1 for Sigstore (Fulcio certificates, RFC 3161 timestamps).
+    .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+    .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
   ],
   targets: [
     .systemLibrary(
@@ -35,21 +38,38 @@ let package = Package(
     .target(name: "Versioning", dependencies: ["Basics", "CGit2", "TOMLKit"]),
     .target(name: "OCI", dependencies: ["Basics", "HTTP", .product(name: "Crypto", package: "swift-crypto")]),
     .target(name: "Health", dependencies: ["Basics", "HTTP"]),
+    // Offline Sigstore verification (bundles, Fulcio chains, Rekor, in-toto): no HTTP.
+    .target(
+      name: "Sigstore",
+      dependencies: [
+        "Basics", .product(name: "Crypto", package: "swift-crypto"), .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
+      ]),
     .target(name: "GitHub", dependencies: ["Basics", "HTTP"]),
-    .target(name: "Stages", dependencies: ["Basics", "ActionsCore", "HTTP", "Versioning", "OCI", "Health", "GitHub"]),
+    .target(name: "Stages", dependencies: ["Basics", "ActionsCore", "HTTP", "Versioning", "OCI", "Health", "GitHub", "Sigstore"]),
     .target(name: "GantryCLI", dependencies: ["Basics", "Stages", "ActionsCore"]),
     .executableTarget(name: "gantry", dependencies: ["GantryCLI"]),
     // libFuzzer targets for the parsers hostile bytes reach (scripts/fuzz), and their replayer.
-    .target(name: "FuzzTargets", dependencies: ["HTTP", "Health", "OCI", "Versioning", "Stages"]),
+    .target(name: "FuzzTargets", dependencies: ["HTTP", "Health", "OCI", "Versioning", "Stages", "Sigstore"]),
     .executableTarget(name: "gantry-fuzz", dependencies: ["FuzzTargets"]),
-    .target(name: "TestSupport", dependencies: ["HTTP", "OCI", "Versioning", .product(name: "Crypto", package: "swift-crypto")]),
+    .target(
+      name: "TestSupport",
+      dependencies: [
+        "HTTP", "OCI", "Versioning", .product(name: "Crypto", package: "swift-crypto"), .product(name: "X509", package: "swift-certificates"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
+      ]),
     .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
     .testTarget(name: "ActionsCoreTests", dependencies: ["ActionsCore"]),
     .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
     .testTarget(name: "VersioningTests", dependencies: ["Versioning", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
     .testTarget(name: "HealthTests", dependencies: ["Health"]),
     .testTarget(name: "OCITests", dependencies: ["OCI", "TestSupport"]),
-    .testTarget(name: "StagesTests", dependencies: ["Stages", "ActionsCore", "GantryCLI", "OCI", "GitHub", "HTTP", "TestSupport"]),
+    .testTarget(
+      name: "SigstoreTests",
+      dependencies: [
+        "Sigstore", "TestSupport", "OCI", .product(name: "Crypto", package: "swift-crypto"), .product(name: "X509", package: "swift-certificates"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
+      ]),
+    .testTarget(name: "StagesTests", dependencies: ["Stages", "ActionsCore", "GantryCLI", "OCI", "GitHub", "HTTP", "TestSupport", "Sigstore"]),
     .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"]),
     .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "GantryCLI", "Stages", "OCI"]),
   ],

@@ -2,6 +2,7 @@ import Foundation
 import HTTP
 import Health
 import OCI
+import Sigstore
 import Stages
 import Versioning
 
@@ -29,6 +30,7 @@ public enum FuzzTargets {
     "promotion-record": promotionRecord,
     "status-set": statusSet,
     "sizes": sizes,
+    "sigstore-bundle": sigstoreBundle,
   ]
 
   static func text(_ data: Data) -> String { String(decoding: data, as: UTF8.self) }
@@ -119,5 +121,31 @@ extension FuzzTargets {
     guard isDirectory.boolValue else { return [path] }
     let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
     return names.sorted().map { "\(path)/\($0)" }
+  }
+}
+
+extension FuzzTargets {
+  /// A Sigstore bundle as a registry or a file hands it over: parsed (every version's shape
+  /// rules and caps), then every part the verifier reads before any signature check — the
+  /// certificate's identity and SCTs, the inclusion proof's path and checkpoint, the in-toto
+  /// statement and its SLSA predicate.
+  static let sigstoreBundle: Target = { data in
+    guard let b = try? SigstoreBundle(json: data) else { return }
+    expect(b.tlogEntries.count <= SigstoreBundle.maxEntries, "bundle kept more log entries than its cap")
+    if let leaf = b.leaf {
+      _ = try? FulcioIdentity(leaf)
+      _ = try? SignedCertificateTimestamp.embedded(in: leaf)
+    }
+    for e in b.tlogEntries {
+      _ = e.signedEntryTimestampPayload
+      if let p = e.inclusionProof {
+        _ = try? p.computedRoot(leaf: InclusionProof.leafHash(e.canonicalizedBody))
+        if let c = p.checkpoint { _ = try? Checkpoint(c) }
+      }
+    }
+    if case .dsse(let env) = b.content, let s = try? InTotoStatement(payloadType: env.payloadType, payload: env.payload) {
+      expect(s.subjects.count <= InTotoStatement.maxSubjects, "statement kept more subjects than its cap")
+      _ = try? Provenance(predicateType: s.predicateType, predicate: s.predicate)
+    }
   }
 }

@@ -59,8 +59,10 @@ public struct CosignSigner: Sendable {
   /// Pushes an OCI 1.1 artifact whose `subject` is `subject`, and lists it in the `sha256-<hex>`
   /// fallback index, as clients do on registries without the referrers API.
   @discardableResult
-  public static func attachReferrer(_ factory: ImageFactory, to subject: RawManifest, artifactType: String, content: Data) async throws -> RawManifest {
-    let layer = try await factory.client.pushBlob(factory.repository, content, mediaType: "application/json")
+  public static func attachReferrer(
+    _ factory: ImageFactory, to subject: RawManifest, artifactType: String, content: Data, layerMediaType: String = "application/json"
+  ) async throws -> RawManifest {
+    let layer = try await factory.client.pushBlob(factory.repository, content, mediaType: layerMediaType)
     let empty = try await factory.client.pushBlob(factory.repository, Data("{}".utf8), mediaType: MediaType.ociEmpty)
     let manifest = try await factory.pushManifest(
       tag: nil,

@@ -64,6 +64,9 @@ struct PromoteBinaryTests {
         artifacts-copied<<D
         0
         D
+        provenance<<D
+        unchecked
+        D
 
         """)
     let summary = try String(contentsOfFile: dir.file("summary"), encoding: .utf8)

@@ -167,7 +167,7 @@ public struct SignatureVerifier: Sendable {
       return result(.verified(key: key.name))
     }
     if annotations[Cosign.certificateAnnotation] != nil {
-      return result(.unsupported("keyless signature (Fulcio certificate): not verified by Gantry yet; sign with a key (cosign sign --key) to use require-signature"))
+      return result(.unsupported("keyless signature (Fulcio certificate): set certificate-identity and certificate-oidc-issuer (or signer-repository) to verify it"))
     }
     return result(.invalid("signature does not verify with \(keys.map { "\($0.name) (\($0.fingerprint))" }.joined(separator: ", "))"))
   }

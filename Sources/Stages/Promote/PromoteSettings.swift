@@ -21,11 +21,13 @@ struct PromoteSettings {
   var requireSignature: Bool
   var keys: [CosignPublicKey]
   var copyArtifacts: Bool
+  /// Keyless signatures, attestations and provenance (Sigstore).
+  var supplyChain: SupplyChainSettings
   var copy: CopyOptions
   var version: String?
 
   /// Whether the image's signatures and attachments must be looked up.
-  var wantsAttachments: Bool { copyArtifacts || !keys.isEmpty || requireSignature }
+  var wantsAttachments: Bool { copyArtifacts || !keys.isEmpty || requireSignature || supplyChain.isActive }
 
   init(_ inputs: Inputs) throws {
     source = try RegistryInputs.reference("source", try inputs.require("source"))
@@ -59,8 +61,11 @@ struct PromoteSettings {
       // A key that is not a key is the input's fault: exit 2, not a failed promotion.
       throw InputError("cosign-public-key", e.description)
     }
-    if requireSignature && keys.isEmpty {
-      throw InputError("cosign-public-key", "required when require-signature is true: the PEM public key (cosign.pub) or its path")
+    supplyChain = try SupplyChainSettings(inputs)
+    if requireSignature && keys.isEmpty && !supplyChain.isActive {
+      throw InputError(
+        "cosign-public-key",
+        "required when require-signature is true: the PEM public key (cosign.pub) or its path; for keyless signatures set certificate-identity and certificate-oidc-issuer (or signer-repository)")
     }
     copyArtifacts = try inputs.bool("copy-artifacts")
     // Recorded in the history, then read back as rollback's `version` output: one line.

@@ -26,8 +26,11 @@ public struct PromoteStage: Stage {
       RegistryInputs.environment,
       InputDeclaration("version", "Version X.Y.Z (a leading v is accepted). Default: from a tag ref (refs/tags/v1.2.3) when there is one"),
       InputDeclaration("force", "Promote even an image that was rolled back from this environment", kind: .boolean, default: "false"),
-      InputDeclaration("require-signature", "Refuse the image unless a cosign signature of its digest verifies with cosign-public-key", kind: .boolean, default: "false"),
+      InputDeclaration(
+        "require-signature", "Refuse the image unless a cosign signature of its digest verifies with cosign-public-key or, keyless, with the certificate-identity inputs", kind: .boolean,
+        default: "false"),
       InputDeclaration("cosign-public-key", "Cosign public keys (ECDSA P-256 PEM, as cosign generate-key-pair writes), inline or as file paths, one per line"),
+    ] + SupplyChainSettings.inputs + [
       InputDeclaration("copy-artifacts", "Also copy the image's cosign signatures, attestations and SBOMs (sha256-<hex>.sig/.att/.sbom) and OCI referrers", kind: .boolean, default: "true"),
       InputDeclaration("concurrency", "Parallel work: blobs copied at once (promote), measured probes in flight (health-check)", kind: .integer, default: "4"),
     ] + RegistryInputs.connection + DeploymentInputs.all
@@ -42,7 +45,8 @@ public struct PromoteStage: Stage {
     OutputDeclaration("blobs-skipped", "promote: blobs already present at the target"),
     OutputDeclaration("duration-ms", "promote: wall time of the stage"),
     OutputDeclaration("status", "promote: promoted, dry-run"),
-    OutputDeclaration("signature", "promote: verified, unverified (signatures found, none verified), unsigned, or unchecked (no key given)"),
+    SupplyChainSettings.signatureOutput,
+    SupplyChainSettings.provenanceOutput,
     OutputDeclaration("artifacts-copied", "promote: signatures, attestations, SBOMs and referrers carried to the target"),
     DeploymentInputs.idOutput,
   ]
@@ -99,9 +103,14 @@ public struct PromoteStage: Stage {
       ? AttachmentFinder(client: src, repository: source.repository).find(for: [root.digest] + graph.children.map(\.digest), tags: listedTags) : []
     var (checks, platformInfo) = try await validation
     let attachments = try await attachmentLookup
-    let gate = SignatureGate(client: src, repository: source.repository, verifier: SignatureVerifier(keys: settings.keys), required: settings.requireSignature)
-    let (signatures, signatureCheck) = try await gate.evaluate(root.digest, attachments: attachments)
+    let keyless = settings.supplyChain.keyless
+    let bundles = try await keyless?.attestations(of: root.digest, attachments: attachments, client: src, repository: source.repository) ?? []
+    let gate = SignatureGate(client: src, repository: source.repository, verifier: SignatureVerifier(keys: settings.keys), required: settings.requireSignature, keyless: keyless)
+    let (signatures, signatureCheck) = try await gate.evaluate(root.digest, attachments: attachments, bundles: bundles)
     if let signatureCheck { checks.append(signatureCheck) }
+    checks += AttestationGate(settings: settings.supplyChain).checks(bundles)
+    checks = AttestationGate.apply(settings.supplyChain.mode, to: checks, log: log)
+    let provenanceStatus = !settings.supplyChain.requireProvenance ? "unchecked" : checks.contains { $0.name == "provenance" && $0.passed && !$0.detail.hasPrefix("audit") } ? "verified" : "unverified"
     var quarantine: HistoryEntry?
     if let history, let recent = try await historyLookup {
       let q = try await history.quarantine(of: root.digest, recent: recent.entries)
@@ -110,7 +119,8 @@ public struct PromoteStage: Stage {
     }
     checks += policyChecks(root.digest, environment: environment, quarantine: quarantine, current: current, settings: settings, log: log)
     var summary = PromoteSummary(source: source, target: target, digest: root.digest, tags: tags, checks: checks, platforms: platformInfo, signatures: signatures)
-    let signatureStatus = signatures.contains(where: \.isVerified) ? "verified" : signatures.isEmpty ? "unsigned" : settings.keys.isEmpty ? "unchecked" : "unverified"
+    summary.attestations = bundles.filter { $0.predicateType != KeylessVerification.cosignSignPredicate }
+    let signatureStatus = signatures.contains(where: \.isVerified) ? "verified" : signatures.isEmpty ? "unsigned" : settings.keys.isEmpty && keyless == nil ? "unchecked" : "unverified"
     if let failed = checks.first(where: { !$0.passed }) {
       summary.status = "validation failed"
       return StageResult(summary: summary.render(), failure: "validation failed: \(failed.name): \(failed.detail); nothing was copied and no tag moved")
@@ -118,7 +128,8 @@ public struct PromoteStage: Stage {
     if settings.dryRun {
       summary.status = "dry-run"
       summary.attachments = settings.copyArtifacts ? attachments.map { CarriedAttachment(attachment: $0, targetDigest: $0.manifest.digest, merged: false) } : []
-      let o = outputs(root.digest, target, tags, platformInfo, CopyReport(), started, clock, status: "dry-run", signature: signatureStatus, artifactsCopied: 0, log: log)
+      var o = outputs(root.digest, target, tags, platformInfo, CopyReport(), started, clock, status: "dry-run", signature: signatureStatus, artifactsCopied: 0, log: log)
+      o["provenance"] = provenanceStatus
       return StageResult(outputs: o, summary: summary.render())
     }
 
@@ -181,6 +192,7 @@ public struct PromoteStage: Stage {
     log.notice("promoted \(root.digest) to \(target) as \(tags.joined(separator: ", "))", title: "Promoted")
     var o = outputs(root.digest, target, tags, platformInfo, report, started, clock, status: "promoted", signature: signatureStatus, artifactsCopied: carried.count, log: log)
     if recorder != nil { o["deployment-id"] = deploymentID.map(String.init) ?? "" }
+    o["provenance"] = provenanceStatus
     return StageResult(outputs: o, summary: summary.render())
   }
 
@@ -278,6 +290,7 @@ struct PromoteSummary {
   var checks: [Check]
   var platforms: [PlatformInfo]
   var signatures: [SignatureCheck] = []
+  var attestations: [AttestationCheck] = []
   var status = ""
   var report: CopyReport?
   var attachments: [CarriedAttachment] = []
@@ -300,6 +313,17 @@ struct PromoteSummary {
     if !signatures.isEmpty {
       s.heading("Signatures", level: 3)
       s.table(["Signature", "Result", "Detail"], signatures.map { [Markdown.code($0.location), $0.status, Markdown.cell($0.detail)] })
+    }
+    if !attestations.isEmpty {
+      s.heading("Attestations", level: 3)
+      s.table(
+        ["Attestation", "Predicate", "Result", "Detail"],
+        attestations.map { a in
+          [
+            Markdown.code(a.location), Markdown.cell(a.predicateType ?? "unknown"), a.isVerified ? "✓ verified" : "✗ invalid",
+            Markdown.cell(a.error ?? a.signer ?? ""),
+          ]
+        })
     }
     if !platforms.isEmpty {
       s.heading("Platforms", level: 3)

@@ -4,27 +4,43 @@ import FoundationEssentials
 import OCI
 
 /// The `require-signature` gate: checks every cosign signature attached to the promoted digest
-/// (the `.sig` tag and signature referrers) against the configured keys, before anything is copied.
+/// (the `.sig` tag, signature referrers, Sigstore bundles) against the configured keys or,
+/// keyless, the identity policy and trusted root, before anything is copied.
 struct SignatureGate {
   let client: RegistryClient
   let repository: String
   let verifier: SignatureVerifier
   let required: Bool
+  /// Keyless verification (identity policy and trusted root), when configured.
+  var keyless: KeylessVerification?
 
   /// The signature rows for the summary and the checklist line (nil when there is nothing to
-  /// say: no keys given and not required).
-  func evaluate(_ digest: Digest, attachments: [Attachment]) async throws -> (rows: [SignatureCheck], check: Check?) {
+  /// say: no keys or identity given and not required). `bundles`: the Sigstore bundles and attestations already verified by ``KeylessVerification``;
+  /// those signing with cosign's sign predicate count as signatures.
+  func evaluate(_ digest: Digest, attachments: [Attachment], bundles: [AttestationCheck] = []) async throws -> (rows: [SignatureCheck], check: Check?) {
     var rows: [SignatureCheck] = []
+    for b in bundles where b.predicateType == KeylessVerification.cosignSignPredicate || (!b.isVerified && b.location.hasPrefix("referrer")) {
+      rows.append(SignatureCheck(location: b.location, verdict: b.error.map { .invalid("keyless: \($0)") } ?? .verified(key: b.signer ?? "keyless"), identity: nil))
+    }
     for a in attachments where a.subject == digest {
       let isSignature = a.kind == .tag(.signature) || a.descriptor.artifactType == Cosign.signatureArtifactType
       if a.kind == .referrer, (a.descriptor.artifactType ?? "").hasPrefix(Cosign.bundleArtifactPrefix) {
-        rows.append(SignatureCheck(location: "referrer \(a.manifest.digest.short)", verdict: .unsupported("sigstore bundle (cosign --new-bundle-format): not verified by Gantry yet"), identity: nil))
+        if keyless == nil {
+          rows.append(
+            SignatureCheck(
+              location: "referrer \(a.manifest.digest.short)", verdict: .unsupported("sigstore bundle: set certificate-identity or signer-repository to verify it keyless"), identity: nil))
+        }
         continue
       }
       guard isSignature, case .image(_, let layers, _, _) = a.manifest.content else { continue }
       let place = a.tag ?? "referrer \(a.manifest.digest.short)"
       for (i, layer) in layers.enumerated() where layer.mediaType == Cosign.simpleSigning {
         let location = "\(place) layer \(i + 1)"
+        if let keyless, layer.annotations?[Cosign.certificateAnnotation] != nil {
+          let payload = try await client.blob(repository, layer.digest, limit: 1 << 20)
+          rows.append(await keyless.checkSignature(payload: payload, layer: layer, expected: digest, location: location))
+          continue
+        }
         guard !verifier.keys.isEmpty else {
           rows.append(SignatureCheck(location: location, verdict: .unsupported("not checked: no cosign-public-key given"), identity: nil))
           continue
@@ -33,16 +49,16 @@ struct SignatureGate {
         rows.append(verifier.check(payload: payload, layer: layer, expected: digest, location: location))
       }
     }
-    guard required || !verifier.keys.isEmpty else { return (rows, nil) }
+    guard required || !verifier.keys.isEmpty || keyless != nil else { return (rows, nil) }
     if let ok = rows.first(where: \.isVerified), case .verified(let key) = ok.verdict {
       let who = ok.identity.map { ", identity \($0)" } ?? ""
       return (rows, Check(name: "signature", passed: true, detail: "verified with \(key) (\(ok.location)\(who))"))
     }
     let detail: String
     if rows.isEmpty {
-      detail = "no cosign signature found for \(digest.short) (looked for \(Cosign.tag(digest, .signature)) and signature referrers)"
+      detail = "no cosign signature found for \(digest.short) (looked for \(Cosign.tag(digest, .signature)), signature referrers and Sigstore bundles)"
     } else if rows.allSatisfy({ if case .unsupported = $0.verdict { true } else { false } }) {
-      detail = "only signatures Gantry cannot verify yet: " + rows.map { "\($0.location): \($0.detail)" }.joined(separator: "; ")
+      detail = "only signatures the given inputs cannot verify: " + rows.map { "\($0.location): \($0.detail)" }.joined(separator: "; ")
     } else {
       detail = "no signature verifies: " + rows.map { "\($0.location): \($0.detail)" }.joined(separator: "; ")
     }

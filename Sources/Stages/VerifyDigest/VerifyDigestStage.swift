@@ -1,4 +1,6 @@
 import ActionsCore
+import Basics
+import FoundationEssentials
 import OCI
 
 /// `verify-digest`: prove two references are the same manifest (for an index, list every
@@ -12,12 +14,14 @@ public struct VerifyDigestStage: Stage {
       RegistryInputs.source,
       RegistryInputs.target,
       InputDeclaration("expected-digest", "verify-digest: compare the source with this digest instead of the target"),
-    ] + RegistryInputs.credentials("source") + RegistryInputs.credentials("target") + RegistryInputs.connection
+    ] + RegistryInputs.credentials("source") + RegistryInputs.credentials("target") + SupplyChainSettings.inputs + RegistryInputs.connection
 
   public static let outputs: [OutputDeclaration] = [
     OutputDeclaration("source-digest", "verify-digest: the source's manifest digest"),
     OutputDeclaration("target-digest", "verify-digest: the target's manifest digest (or the expected one)"),
     OutputDeclaration("match", "verify-digest: true when they are the same manifest"),
+    SupplyChainSettings.signatureOutput,
+    SupplyChainSettings.provenanceOutput,
   ]
 
   public init() {}
@@ -37,18 +41,22 @@ public struct VerifyDigestStage: Stage {
       }
       target = parsed
     }
+    let supplyChain = try SupplyChainSettings(inputs)
     let src = try RegistryInputs.client(for: source.registry, side: "source", context: context)
     let sourceManifest = try await src.manifest(source.repository, source.identifier)
 
     let targetLabel: String
     let targetDigest: Digest
     var targetChildren: [Descriptor] = []
+    // Where signatures and attestations are re-verified: the target (else the source).
+    var checked = (client: src, repository: source.repository)
     if let expectedDigest {
       targetDigest = expectedDigest
       targetLabel = "expected"
     } else if let target {
       let dst = try RegistryInputs.client(for: target.registry, side: "target", context: context)
       let m = try await dst.manifest(target.repository, target.identifier)
+      checked = (dst, target.repository)
       targetDigest = m.digest
       if case .index(let children, _) = m.content { targetChildren = children }
       targetLabel = target.description
@@ -59,7 +67,26 @@ public struct VerifyDigestStage: Stage {
     if case .index(let children, _) = sourceManifest.content { sourceChildren = children }
     let match = sourceManifest.digest == targetDigest
 
+    // With a keyless identity: the signatures and attestations still verify where the image now is.
+    var checks: [Check] = []
+    var signatures: [SignatureCheck] = []
+    var attestations: [AttestationCheck] = []
+    if let keyless = supplyChain.keyless {
+      let attachments = try await AttachmentFinder(client: checked.client, repository: checked.repository).find(for: [targetDigest])
+      attestations = try await keyless.attestations(of: targetDigest, attachments: attachments, client: checked.client, repository: checked.repository)
+      let gate = SignatureGate(client: checked.client, repository: checked.repository, verifier: SignatureVerifier(keys: []), required: true, keyless: keyless)
+      let (rows, check) = try await gate.evaluate(targetDigest, attachments: attachments, bundles: attestations)
+      signatures = rows
+      checks = (check.map { [$0] } ?? []) + AttestationGate(settings: supplyChain).checks(attestations)
+      checks = AttestationGate.apply(supplyChain.mode, to: checks, log: context.log)
+    }
+
     var outputs = Outputs()
+    if supplyChain.keyless != nil {
+      outputs["signature"] = signatures.contains(where: \.isVerified) ? "verified" : "unverified"
+      outputs["provenance"] =
+        !supplyChain.requireProvenance ? "unchecked" : checks.contains { $0.name == "provenance" && $0.passed && !$0.detail.hasPrefix("audit") } ? "verified" : "unverified"
+    }
     outputs["source-digest"] = sourceManifest.digest.description
     outputs["target-digest"] = targetDigest.description
     outputs["match"] = String(match)
@@ -85,7 +112,20 @@ public struct VerifyDigestStage: Stage {
           ]
         })
     }
-    let failure = match ? nil : "\(source) is \(sourceManifest.digest) but \(targetLabel) is \(targetDigest): not the same image"
+    if !checks.isEmpty {
+      s.heading("Signatures and attestations at \(Markdown.code(target?.description ?? source.description))", level: 3)
+      s.table(["Check", "", "Detail"], checks.map { [$0.name, $0.passed ? "✓" : "✗", Markdown.cell($0.detail)] })
+      let rows =
+        signatures.map { [Markdown.code($0.location), $0.status, Markdown.cell($0.detail)] }
+        + attestations.map { a in
+          [Markdown.code(a.location), a.isVerified ? "✓ verified" : "✗ invalid", Markdown.cell("\(a.predicateType ?? "unknown predicate"): \(a.error ?? a.signer ?? "")")]
+        }
+      if !rows.isEmpty { s.table(["Candidate", "Result", "Detail"], rows) }
+    }
+    var failure = match ? nil : "\(source) is \(sourceManifest.digest) but \(targetLabel) is \(targetDigest): not the same image"
+    if failure == nil, let failed = checks.first(where: { !$0.passed }) {
+      failure = "\(failed.name) does not verify at \(target?.description ?? source.description): \(failed.detail)"
+    }
     return StageResult(outputs: outputs, summary: s, failure: failure)
   }
 }

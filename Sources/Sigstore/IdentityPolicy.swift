@@ -1,0 +1,95 @@
+import Basics
+import FoundationEssentials
+
+/// Who must have signed: cosign's `--certificate-identity[-regexp]` and
+/// `--certificate-oidc-issuer[-regexp]`, plus GitHub shortcuts checked against Fulcio's
+/// extensions. Regular expressions must match the whole value (cosign's are unanchored:
+/// anchoring is the safer reading of "identity").
+public struct IdentityPolicy: Sendable, Equatable {
+  public var identity: String?
+  public var identityRegexp: String?
+  public var issuer: String?
+  public var issuerRegexp: String?
+  /// `owner/repo`: the Source Repository URI extension must be https://github.com/owner/repo.
+  public var repository: String?
+  /// `owner/repo/.github/workflows/file.yml` (or `.github/workflows/file.yml` with
+  /// `repository`): the Build Config URI extension without its `@ref`.
+  public var workflow: String?
+
+  /// GitHub Actions' OIDC issuer: the default issuer when a GitHub shortcut is given alone.
+  public static let githubActionsIssuer = "https://token.actions.githubusercontent.com"
+
+  public init(identity: String? = nil, identityRegexp: String? = nil, issuer: String? = nil, issuerRegexp: String? = nil, repository: String? = nil, workflow: String? = nil) {
+    self.identity = identity
+    self.identityRegexp = identityRegexp
+    self.issuer = issuer
+    self.issuerRegexp = issuerRegexp
+    self.repository = repository
+    self.workflow = workflow
+    if issuer == nil, issuerRegexp == nil, repository != nil || workflow != nil { self.issuer = Self.githubActionsIssuer }
+  }
+
+  /// Why this policy cannot be used (no subject, no issuer, a pattern that does not compile),
+  /// or nil. Keyless verification without a policy accepts anyone with an OIDC account.
+  public var problem: String? {
+    if identity == nil, identityRegexp == nil, repository == nil, workflow == nil {
+      return "keyless verification needs an identity: certificate-identity, certificate-identity-regexp, signer-repository or signer-workflow"
+    }
+    if issuer == nil, issuerRegexp == nil { return "keyless verification needs certificate-oidc-issuer or certificate-oidc-issuer-regexp" }
+    for p in [identityRegexp, issuerRegexp].compactMap({ $0 }) where (try? Regex(p)) == nil {
+      return "'\(p)' is not a valid regular expression"
+    }
+    if let r = repository, r.split(separator: "/", omittingEmptySubsequences: false).count != 2 || r.contains(where: \.isWhitespace) {
+      return "signer-repository '\(r)' is not owner/repo"
+    }
+    if let w = workflow, resolvedWorkflow(w) == nil {
+      return "signer-workflow '\(w)' is not owner/repo/.github/workflows/FILE (or .github/workflows/FILE with signer-repository)"
+    }
+    return nil
+  }
+
+  /// https://github.com/owner/repo/.github/workflows/file.yml
+  func resolvedWorkflow(_ w: String) -> String? {
+    let path = w.hasPrefix("https://github.com/") ? String(w.dropFirst("https://github.com/".count)) : w
+    if path.hasPrefix(".github/workflows/") {
+      guard let r = repository else { return nil }
+      return "https://github.com/\(r)/\(path)"
+    }
+    let parts = path.split(separator: "/", maxSplits: 2)
+    guard parts.count == 3, parts[2].hasPrefix(".github/workflows/") else { return nil }
+    return "https://github.com/\(path)"
+  }
+
+  static func matches(_ value: String?, exact: String?, pattern: String?) -> Bool {
+    guard let value else { return exact == nil && pattern == nil }
+    if let exact, value != exact { return false }
+    if let pattern {
+      guard let re = try? Regex(pattern), (try? re.wholeMatch(in: value)) != nil else { return false }
+    }
+    return true
+  }
+
+  /// Checks a verified certificate's identity; the error says what differed.
+  public func check(_ id: FulcioIdentity) throws(SigstoreError) {
+    guard Self.matches(id.subject, exact: identity, pattern: identityRegexp) else {
+      throw SigstoreError(.identity, "signed by identity '\(id.subject)', not \(identity.map { "'\($0)'" } ?? "matching '\(identityRegexp ?? "")'")")
+    }
+    guard Self.matches(id.issuer, exact: issuer, pattern: issuerRegexp) else {
+      throw SigstoreError(.identity, "certificate issued for OIDC issuer '\(id.issuer ?? "none")', not \(issuer.map { "'\($0)'" } ?? "matching '\(issuerRegexp ?? "")'")")
+    }
+    if let repository {
+      let want = "https://github.com/\(repository)"
+      guard id.sourceRepositoryURI?.lowercased() == want.lowercased() else {
+        throw SigstoreError(.identity, "signed from repository '\(id.sourceRepositoryURI ?? "none")', not \(want)")
+      }
+    }
+    if let workflow, let want = resolvedWorkflow(workflow) {
+      // The workflow the run started from (1.18); older certificates name it in the SAN only.
+      let config = id.buildConfigURI ?? (id.subject.hasPrefix("https://github.com/") ? id.subject : nil)
+      let got = config.map { String($0.split(separator: "@", maxSplits: 1).first ?? "") }
+      guard got?.lowercased() == want.lowercased() else {
+        throw SigstoreError(.identity, "signed by workflow '\(got ?? "none")', not \(want)")
+      }
+    }
+  }
+}

@@ -1,0 +1,88 @@
+import Basics
+import FoundationEssentials
+
+/// What a SLSA provenance predicate (v0.2 or v1) says about the build, read leniently: each
+/// field nil when absent. https://slsa.dev/spec/v1.0/provenance, https://slsa.dev/provenance/v0.2
+public struct Provenance: Sendable, Equatable {
+  public static let v02 = "https://slsa.dev/provenance/v0.2"
+  public static let v1 = "https://slsa.dev/provenance/v1"
+
+  public var builderID: String?
+  /// The source repository, normalized to `https://github.com/owner/repo` form (no `git+`, no `@ref`).
+  public var sourceRepository: String?
+  /// The source ref, e.g. `refs/heads/main` or `refs/tags/v1.2.3`.
+  public var sourceRef: String?
+
+  public static func isProvenance(_ predicateType: String) -> Bool { predicateType == v02 || predicateType == v1 }
+
+  public init(predicateType: String, predicate: Data?) throws(SigstoreError) {
+    guard Self.isProvenance(predicateType) else { throw SigstoreError(.attestation, "predicate type is not SLSA provenance v0.2 or v1") }
+    guard let predicate, let p = JSONValue.parse(predicate), p.object != nil else { throw SigstoreError(.attestation, "SLSA predicate is not a JSON object") }
+    func dig(_ o: JSONValue?, _ path: String...) -> JSONValue? {
+      var cur = o
+      for k in path { cur = cur?[k] }
+      return cur
+    }
+    func gitURI(_ s: String?) -> (repo: String, ref: String?)? {
+      guard var s else { return nil }
+      if s.hasPrefix("git+") { s.removeFirst(4) }
+      let parts = s.split(separator: "@", maxSplits: 1)
+      guard let repo = parts.first else { return nil }
+      var r = String(repo)
+      if r.hasSuffix(".git") { r.removeLast(4) }
+      return (r, parts.count > 1 ? String(parts[1]) : nil)
+    }
+    if predicateType == Self.v1 {
+      builderID = dig(p, "runDetails", "builder", "id")?.string
+      let workflow = dig(p, "buildDefinition", "externalParameters", "workflow")
+      let deps = dig(p, "buildDefinition", "resolvedDependencies")?.array
+      let dep = gitURI(deps?.first?["uri"]?.string)
+      sourceRepository = dig(workflow, "repository")?.string.map { gitURI($0)?.repo ?? $0 } ?? dep?.repo
+      sourceRef = dig(workflow, "ref")?.string ?? dep?.ref
+    } else {
+      builderID = dig(p, "builder", "id")?.string
+      let config = gitURI(dig(p, "invocation", "configSource", "uri")?.string)
+      let material = gitURI(p["materials"]?.array?.first?["uri"]?.string)
+      sourceRepository = config?.repo ?? material?.repo
+      sourceRef = config?.ref ?? material?.ref
+    }
+  }
+}
+
+/// The provenance inputs: each given field must match the verified predicate.
+public struct ProvenancePolicy: Sendable, Equatable {
+  /// Exact builder ID (e.g. `https://github.com/actions/runner/github-hosted` or a reusable workflow URI).
+  public var builderID: String?
+  /// `owner/repo` or a full URL: the repository the build came from.
+  public var sourceRepository: String?
+  /// A regular expression the whole source ref must match, e.g. `refs/tags/v.*`.
+  public var sourceRef: String?
+
+  public init(builderID: String? = nil, sourceRepository: String? = nil, sourceRef: String? = nil) {
+    self.builderID = builderID
+    self.sourceRepository = sourceRepository
+    self.sourceRef = sourceRef
+  }
+
+  public var problem: String? {
+    if let r = sourceRef, (try? Regex(r)) == nil { return "provenance-source-ref '\(r)' is not a valid regular expression" }
+    return nil
+  }
+
+  public func check(_ p: Provenance) throws(SigstoreError) {
+    if let builderID, p.builderID != builderID {
+      throw SigstoreError(.attestation, "provenance builder is '\(p.builderID ?? "none")', not '\(builderID)'")
+    }
+    if let want = sourceRepository {
+      let full = want.contains("://") ? want : "https://github.com/\(want)"
+      guard p.sourceRepository?.lowercased() == full.lowercased() else {
+        throw SigstoreError(.attestation, "provenance source repository is '\(p.sourceRepository ?? "none")', not '\(full)'")
+      }
+    }
+    if let pattern = sourceRef {
+      guard let ref = p.sourceRef, let re = try? Regex(pattern), (try? re.wholeMatch(in: ref)) != nil else {
+        throw SigstoreError(.attestation, "provenance source ref '\(p.sourceRef ?? "none")' does not match '\(pattern)'")
+      }
+    }
+  }
+}
