@@ -88,4 +88,3 @@ enum PackIndexCheck {
     if let offsets = chunk("OOFF"), offsets.length != objects * 8 { throw VersionSourceError("\(bad), which do not fit its offset chunk") }
   }
 }
-
