@@ -321,4 +321,30 @@ import Testing
     #expect(garbage.contains("corrupted loose reference file"))
     #expect(!garbage.contains("root:"))
   }
+
+  /// A multi-pack index whose fan-out table claims more objects than its chunks hold
+  /// (libgit2 1.5.1 compares the lengths in 32-bit arithmetic): refused before libgit2 reads it.
+  @Test func aLyingMultiPackIndexIsRefused() throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: start")
+    try repo.commit("fix: one")
+    try repo.git("gc", "-q")
+    try repo.git("multi-pack-index", "write")
+    let path = repo.directory.file(".git/objects/pack/multi-pack-index")
+    #expect(try GitRepository(path: repo.path).commits(since: nil).count == 2)
+    var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    // The OIDF chunk's offset from the chunk table, then its last entry: 0x0ccccccd objects,
+    // whose 20-byte names overflow 32 bits to 4 bytes.
+    let count = Int(bytes[6])
+    let row = (0..<count).first { Array(bytes[(12 + $0 * 12)..<(16 + $0 * 12)]) == Array("OIDF".utf8) }
+    let offset = row.map { bytes[(20 + $0 * 12)..<(24 + $0 * 12)].reduce(0) { $0 << 8 | Int($1) } } ?? 0
+    #expect(offset > 0)
+    for i in 0..<256 { bytes.replaceSubrange((offset + i * 4)..<(offset + i * 4 + 4), with: Self.be32(0x0ccc_cccd)) }
+    #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+    #expect {
+      try GitRepository(path: repo.path).commits(since: nil)
+    } throws: { error in
+      "\(error)".contains("multi-pack index is corrupt")
+    }
+  }
 }

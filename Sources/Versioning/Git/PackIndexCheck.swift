@@ -18,6 +18,7 @@ enum PackIndexCheck {
     for name in ((try? fm.contentsOfDirectory(atPath: packs)) ?? []).sorted() where name.hasSuffix(".idx") {
       try verifyIndex("\(packs)/\(name)", name: name)
     }
+    try verifyMultiPackIndex("\(packs)/multi-pack-index")
     guard depth < 5, let bytes = Files.readPrefix("\(objects)/info/alternates", limit: 64 << 10) else { return }
     let text = String(decoding: bytes, as: UTF8.self)
     for line in text.split(separator: "\n") where !line.hasPrefix("#") {
@@ -52,5 +53,32 @@ enum PackIndexCheck {
       fits = Int(size) == 1024 + count * 24 + 40
     }
     guard fits else { throw VersionSourceError("pack index \(shown) is corrupt: it lists \(count) objects, which do not fit its \(size) bytes") }
+  }
+
+  /// The multi-pack index, which libgit2 1.5.1 reads too: its object count (the fan-out
+  /// table's last entry) times 20 and times 8 is compared with the lengths of the name and
+  /// offset chunks in 32-bit arithmetic (`midx_parse_oid_lookup`), so a count near 2^32 / 20
+  /// with a 4-byte name chunk passes and the name check then reads past the file. The
+  /// lengths are checked here in 64-bit arithmetic. A header libgit2 would refuse is left to it.
+  static func verifyMultiPackIndex(_ path: String) throws {
+    guard let size = (try? Files.Reader(path: path))?.size, size <= 1 << 31, let bytes = Files.readPrefix(path, limit: Int(size)) else { return }
+    func be32(_ at: Int) -> Int? { at >= 0 && at + 4 <= bytes.count ? bytes[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } : nil }
+    // "MIDX", version 1, SHA-1, then the chunk count; a table of (count + 1) id/offset rows.
+    guard bytes.count >= 12, bytes.starts(with: Array("MIDX".utf8)), bytes[4] == 1, bytes[5] == 1 else { return }
+    let count = Int(bytes[6])
+    var chunks: [(id: Int, offset: Int)] = []
+    for i in 0...count {
+      guard let id = be32(12 + i * 12), let high = be32(16 + i * 12), let low = be32(20 + i * 12), high == 0 else { return }
+      chunks.append((id, low))
+    }
+    func chunk(_ name: String) -> (offset: Int, length: Int)? {
+      let id = Array(name.utf8).reduce(0) { $0 << 8 | Int($1) }
+      guard let i = chunks.firstIndex(where: { $0.id == id }), i + 1 < chunks.count else { return nil }
+      return (chunks[i].offset, chunks[i + 1].offset - chunks[i].offset)
+    }
+    guard let fanout = chunk("OIDF"), let objects = be32(fanout.offset + 255 * 4) else { return }
+    let bad = "multi-pack index is corrupt: it lists \(objects) objects"
+    if let names = chunk("OIDL"), names.length != objects * 20 { throw VersionSourceError("\(bad), which do not fit its name chunk") }
+    if let offsets = chunk("OOFF"), offsets.length != objects * 8 { throw VersionSourceError("\(bad), which do not fit its offset chunk") }
   }
 }
