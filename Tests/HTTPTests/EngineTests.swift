@@ -21,8 +21,9 @@ struct EngineTests {
     let transport = CurlTransport(configuration: Self.quickIdle())
     #expect(!transport.engine.isRunning)
     #expect(try await transport.perform(Request(url: server.url("/status/200"))).status == 200)
-    #expect(transport.engine.isRunning)
-    try await Task.sleep(for: .seconds(1))
+    #expect(transport.engine.usage.threads == 1)
+    // Generous: the machine running the tests may be loaded.
+    try await Task.sleep(for: .seconds(2))
     #expect(!transport.engine.isRunning)
     // The next request starts it again, on the connection kept in the multi handle.
     #expect(try await transport.perform(Request(url: server.url("/status/200"))).status == 200)
@@ -37,7 +38,7 @@ struct EngineTests {
       _ = try await transport.perform(Request(url: server.url("/status/200")))
     }
     // The running thread holds the engine until it has been idle for its timeout.
-    try await Task.sleep(for: .seconds(1))
+    try await Task.sleep(for: .seconds(2))
     #expect(engine == nil)
   }
 

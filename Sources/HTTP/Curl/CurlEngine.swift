@@ -245,8 +245,12 @@ final class CurlEngine: @unchecked Sendable {
     transfer.finish(result)
   }
 
+  /// Keeps a handle for the next transfer, reset at once: its options point into the
+  /// finished transfer (error buffer, header lists, userdata), which is about to go.
   private func recycle(_ handle: EasyHandle) {
-    if idleHandles.count < configuration.maxIdleHandles { idleHandles.append(handle) }
+    guard idleHandles.count < configuration.maxIdleHandles else { return }
+    curl_easy_reset(handle.raw)
+    idleHandles.append(handle)
   }
 
   /// CPU time of the calling thread.

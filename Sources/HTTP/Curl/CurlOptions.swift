@@ -3,11 +3,10 @@ import Foundation
 
 /// Sets up an easy handle for one transfer, from the transport's configuration and the request.
 enum CurlOptions {
-  /// Configures `h` (reset first: handles are reused) to run `transfer`; throws when the
+  /// Configures `h` (new, or reset when it was recycled) to run `transfer`; throws when the
   /// request's body cannot be opened. Runs on the engine thread.
   static func configure(_ h: UnsafeMutableRawPointer, _ transfer: Transfer, configuration: TransportConfiguration, share: UnsafeMutableRawPointer?) throws {
     let request = transfer.request
-    curl_easy_reset(h)
     let userdata = Unmanaged.passUnretained(transfer).toOpaque()
     // String options are copied by libcurl; lists and the error buffer live in the transfer.
     ccurl_setopt_string(h, CURLOPT_URL, request.url.absoluteString)
