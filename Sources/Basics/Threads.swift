@@ -34,6 +34,12 @@ public final class Condition: @unchecked Sendable {
   public func wait() { pthread_cond_wait(cond, mutex) }
   public func signal() { pthread_cond_signal(cond) }
   public func broadcast() { pthread_cond_broadcast(cond) }
+
+  public func withLock<T>(_ body: () throws -> T) rethrows -> T {
+    pthread_mutex_lock(mutex)
+    defer { pthread_mutex_unlock(mutex) }
+    return try body()
+  }
 }
 
 /// Threads started by hand (Foundation's `Thread` links all of Foundation).

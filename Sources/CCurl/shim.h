@@ -29,6 +29,17 @@ static inline CURLcode ccurl_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) { r
 static inline const curl_version_info_data *ccurl_version_info(void) { return curl_version_info(CURLVERSION_NOW); }
 
 static const size_t ccurl_readfunc_abort = CURL_READFUNC_ABORT;
+static const size_t ccurl_readfunc_pause = CURL_READFUNC_PAUSE;
+static const size_t ccurl_writefunc_pause = CURL_WRITEFUNC_PAUSE;
+static const int ccurl_pause_cont = CURLPAUSE_CONT;
+static const long ccurl_pipe_multiplex = CURLPIPE_MULTIPLEX;
+
+// curl_multi (one engine thread drives every transfer) and curl_share (TLS sessions shared
+// between easy handles). Variadic setters, wrapped like the easy ones.
+static inline CURLMcode ccurl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
+static inline CURLSHcode ccurl_share_setopt_long(CURLSH *s, CURLSHoption o, long v) { return curl_share_setopt(s, o, v); }
+/// CURLMsg's result lives in a union.
+static inline CURLcode ccurl_msg_result(const CURLMsg *m) { return m->data.result; }
 static const long ccurl_http_version_2tls = CURL_HTTP_VERSION_2TLS;
 
 #endif

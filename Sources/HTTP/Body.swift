@@ -1,7 +1,9 @@
 import Basics
 import FoundationEssentials
 
-/// A request body the transport pulls from, on its own thread; `read` may block.
+/// A request body the transport pulls from. Sources are read on the transport's one engine
+/// thread, which drives every transfer: `read` must not wait for bytes that another transfer
+/// produces (a source that may have to wait is a ``PausableBodySource``).
 public protocol BodySource: AnyObject, Sendable {
   /// Total length when known (sent as `Content-Length`); `nil` sends the body chunked.
   var length: Int64? { get }
@@ -11,16 +13,63 @@ public protocol BodySource: AnyObject, Sendable {
   func rewind() -> Bool
 }
 
-/// Where a successful (2xx) response body goes, pushed by the transport; `write` may block.
+/// Where a successful (2xx) response body goes, pushed by the transport's engine thread:
+/// `write` must not wait for another transfer (a sink that may is a ``PausableBodySink``).
 public protocol BodySink: AnyObject, Sendable {
   func write(_ bytes: UnsafeRawBufferPointer) throws
 }
 
-/// What a request sends.
+/// A source that answers "not yet" instead of blocking, so one thread can drive the transfer
+/// that fills it and the one that drains it (a blob GET feeding a PUT): the engine pauses the
+/// upload (`CURL_READFUNC_PAUSE`) and resumes it when the source calls the wake handler.
+public protocol PausableBodySource: BodySource {
+  /// Copies up to `buffer.count` bytes: the count, 0 at the end, or nil when no byte is ready
+  /// yet — the handler given to ``whenReadable(_:)`` is then called once there is (or the end).
+  func readIfReady(into buffer: UnsafeMutableRawBufferPointer) throws -> Int?
+  /// The handler called (on any thread, at most once per nil answer) when reading may go on;
+  /// nil removes it.
+  func whenReadable(_ wake: (@Sendable () -> Void)?)
+}
+
+/// A sink that answers "full" instead of blocking: the engine pauses the download
+/// (`CURL_WRITEFUNC_PAUSE`, libcurl keeps the bytes) and hands the same bytes again once the
+/// sink calls the wake handler.
+public protocol PausableBodySink: BodySink {
+  /// Takes all of `bytes` (true) or none of them (false: full; the handler given to
+  /// ``whenWritable(_:)`` is called once there is room).
+  func writeIfRoom(_ bytes: UnsafeRawBufferPointer) throws -> Bool
+  /// The handler called (on any thread, at most once per refusal) when writing may go on;
+  /// nil removes it.
+  func whenWritable(_ wake: (@Sendable () -> Void)?)
+}
+
+/// Makes a request body's stream afresh for every attempt: a retry, a redirect or the answer
+/// to a 401 calls it again instead of re-sending a half-read stream.
+public struct BodyFactory: Sendable {
+  /// The length of every stream it makes, when known (sent as `Content-Length`).
+  public let length: Int64?
+  private let make: @Sendable () throws -> any BodySource
+
+  public init(length: Int64?, _ make: @escaping @Sendable () throws -> any BodySource) {
+    self.length = length
+    self.make = make
+  }
+
+  /// A fresh stream, from its first byte.
+  public func makeSource() throws -> any BodySource { try make() }
+}
+
+/// What a request sends. Every case but ``source(_:)`` is a factory: each attempt reads a
+/// fresh stream, so a replay (retry, redirect, 401) is always possible.
 public enum RequestBody: Sendable {
   case empty
   case data(Data)
   case file(String)
+  /// A stream made by a factory, once per attempt.
+  case stream(BodyFactory)
+  /// One stream, given as is (a pipe fed by another transfer): it is replayed only when it can
+  /// rewind itself; otherwise a replay is refused (``HTTPError/bodyNotReplayable(url:reason:)``)
+  /// rather than sending its tail as the whole.
   case source(any BodySource)
 
   /// The length the transport announces, when known.
@@ -29,7 +78,28 @@ public enum RequestBody: Sendable {
     case .empty: 0
     case .data(let d): Int64(d.count)
     case .file(let path): (try? Files.Reader(path: path))?.size
+    case .stream(let factory): factory.length
     case .source(let s): s.length
+    }
+  }
+
+  /// Whether the body can be sent again (for a retry, a redirect or a 401's replay). A one-shot
+  /// ``source(_:)`` is asked to rewind.
+  public var isReplayable: Bool {
+    switch self {
+    case .empty, .data, .file, .stream: true
+    case .source(let s): s.rewind()
+    }
+  }
+
+  /// The stream one attempt reads; nil for an empty body.
+  public func makeSource() throws -> (any BodySource)? {
+    switch self {
+    case .empty: nil
+    case .data(let d): DataBodySource(d)
+    case .file(let path): try FileBodySource(path: path)
+    case .stream(let factory): try factory.makeSource()
+    case .source(let s): s
     }
   }
 }

@@ -116,7 +116,7 @@ public struct HTTPClient: Sendable {
         throw HTTPError.redirectRefused(url: from, location: target.redacted, reason: "a request body is not sent to another origin")
       }
       if !request.isReplayable {
-        throw HTTPError.redirectRefused(url: from, location: target.redacted, reason: "the request body cannot be sent twice")
+        throw HTTPError.bodyNotReplayable(url: from, reason: "HTTP \(status) redirects it to \(target.redacted)")
       }
     }
     return next

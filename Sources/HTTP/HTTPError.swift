@@ -11,6 +11,9 @@ public enum HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
   case tooManyRedirects(url: String, limit: Int)
   case redirectRefused(url: String, location: String, reason: String)
   case invalidRequest(String)
+  /// A replay (retry, redirect, 401) needed the request body again, and it is a one-shot
+  /// stream that cannot be made afresh: refused rather than sending what is left of it.
+  case bodyNotReplayable(url: String, reason: String)
   case cancelled
 
   public var description: String {
@@ -20,6 +23,7 @@ public enum HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     case .tooManyRedirects(let url, let limit): "more than \(limit) redirects starting at \(url)"
     case .redirectRefused(let url, let location, let reason): "refused redirect from \(url) to \(location): \(reason)"
     case .invalidRequest(let why): why
+    case .bodyNotReplayable(let url, let reason): "the request body for \(url) cannot be sent again (\(reason)): it is a one-shot stream"
     case .cancelled: "cancelled"
     }
   }

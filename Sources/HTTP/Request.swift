@@ -31,12 +31,7 @@ public struct Request: Sendable {
   public var authority: String { url.authority }
 
   /// Whether the body can be sent again (for a retry or a redirect).
-  public var isReplayable: Bool {
-    switch body {
-    case .empty, .data, .file: true
-    case .source(let s): s.rewind()
-    }
-  }
+  public var isReplayable: Bool { body.isReplayable }
 }
 
 extension URL {

@@ -29,8 +29,11 @@ public struct TransportConfiguration: Sendable, Hashable {
   public var userAgent: String = "gantry/\(GantryVersion.current)"
   /// Prefer HTTP/2 over TLS when the server offers it (default true).
   public var http2: Bool = true
-  /// Handles kept for reuse (each keeps its own connection cache). Default 16.
+  /// Easy handles kept for reuse (the connection cache is shared by all). Default 16.
   public var maxIdleHandles: Int = 16
+  /// How long the transport's engine thread stays without transfers before it exits (the next
+  /// request starts it again; connections stay cached). Default 2 s.
+  public var engineIdleTimeout: Duration = .seconds(2)
   /// Print libcurl's verbose trace to stderr (debugging only).
   public var verbose: Bool = false
 

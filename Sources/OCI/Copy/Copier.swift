@@ -170,8 +170,10 @@ public struct Copier: Sendable {
 }
 
 /// Forwards a blob's bytes to the pipe, hashing (SHA-256) and counting them as they pass,
-/// and reports progress. Written by one transfer thread at a time.
-final class VerifyingSink: BodySink, @unchecked Sendable {
+/// and reports progress. Pausable like the pipe: the transport's engine thread drives the GET
+/// that writes here and the PUT that reads the pipe, so a full pipe pauses the GET instead of
+/// blocking the thread.
+final class VerifyingSink: PausableBodySink, @unchecked Sendable {
   let pipe: BodyPipe
   let expected: Descriptor
   let registry: String
@@ -188,15 +190,35 @@ final class VerifyingSink: BodySink, @unchecked Sendable {
   }
 
   func write(_ bytes: UnsafeRawBufferPointer) throws {
-    try lock.withLock {
+    try check(bytes)
+    try pipe.write(bytes)
+    passed(bytes)
+  }
+
+  func writeIfRoom(_ bytes: UnsafeRawBufferPointer) throws -> Bool {
+    try check(bytes)
+    // A full pipe takes nothing: the same bytes come again once it has room.
+    guard try pipe.writeIfRoom(bytes) else { return false }
+    passed(bytes)
+    return true
+  }
+
+  func whenWritable(_ wake: (@Sendable () -> Void)?) { pipe.whenWritable(wake) }
+
+  /// More bytes than the descriptor says: fail now, before they reach the target.
+  private func check(_ bytes: UnsafeRawBufferPointer) throws {
+    let n = lock.withLock { count }
+    guard n.addingSaturating(Int64(bytes.count)) <= expected.size else {
+      throw RegistryError.invalidResponse(registry: registry, why: "blob \(expected.digest.short) is longer than its descriptor's \(expected.size) bytes")
+    }
+  }
+
+  /// Counts and hashes bytes the pipe took.
+  private func passed(_ bytes: UnsafeRawBufferPointer) {
+    lock.withLock {
       count += Int64(bytes.count)
-      // More bytes than the descriptor says: fail now, before they reach the target.
-      guard count <= expected.size else {
-        throw RegistryError.invalidResponse(registry: registry, why: "blob \(expected.digest.short) is longer than its descriptor's \(expected.size) bytes")
-      }
       hasher.update(bufferPointer: bytes)
     }
-    try pipe.write(bytes)
     onProgress?(Int64(bytes.count))
   }
 
