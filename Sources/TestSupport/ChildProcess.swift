@@ -30,8 +30,13 @@ public final class ChildProcess: @unchecked Sendable {
 
   public var pid: Int32 { process.processIdentifier }
 
-  /// Reads stdout until a line satisfies `match`, or fails after `timeout`.
-  public func waitForLine(timeout: Duration = .seconds(10), where match: @escaping (String) -> Bool) throws -> String {
+  /// Reads stdout until a line satisfies `match`, or fails after `timeout`. The reads block,
+  /// so they run on a thread of their own (``BlockingWork``), not on the cooperative pool.
+  public func waitForLine(timeout: Duration = .seconds(10), where match: @escaping @Sendable (String) -> Bool) async throws -> String {
+    try await BlockingWork.run { try self.readLine(timeout: timeout, where: match) }
+  }
+
+  private func readLine(timeout: Duration, where match: (String) -> Bool) throws -> String {
     let handle = stdoutPipe.fileHandleForReading
     let deadline = ContinuousClock.now + timeout
     var buffer = ""
@@ -42,6 +47,13 @@ public final class ChildProcess: @unchecked Sendable {
       for line in buffer.split(separator: "\n") where match(String(line)) { return String(line) }
     }
     throw TestSupportError("timed out waiting for process \(pid)")
+  }
+
+  /// Waits (off the cooperative pool) until the process exited; false after `timeout`.
+  @discardableResult
+  public func waitForExit(timeout: Duration = .seconds(30)) async -> Bool {
+    let process = self.process
+    return (try? await BlockingWork.run { Subprocess.waitForExit(process, timeout: timeout) }) ?? false
   }
 
   public func stop() {
@@ -60,10 +72,21 @@ public struct TestSupportError: Error, CustomStringConvertible {
   public init(_ d: String) { description = d }
 }
 
-/// Runs a command to completion and returns (status, stdout, stderr).
+/// Runs a command to completion and returns (status, stdout, stderr). Blocks: from async code
+/// use ``awaitCommand(_:_:environment:directory:)``.
 @discardableResult
 public func runCommand(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
   let r = try Subprocess.run(executable, arguments, environment: environment, directory: directory)
+  return (r.status, String(decoding: r.stdout, as: UTF8.self), String(decoding: r.stderr, as: UTF8.self))
+}
+
+/// ``runCommand(_:_:environment:directory:)`` on a thread of its own: the calling task waits
+/// without holding one of the cooperative pool's threads (``BlockingWork``).
+@discardableResult
+public func awaitCommand(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil) async throws -> (
+  status: Int32, stdout: String, stderr: String
+) {
+  let r = try await BlockingWork.run { try Subprocess.run(executable, arguments, environment: environment, directory: directory) }
   return (r.status, String(decoding: r.stdout, as: UTF8.self), String(decoding: r.stderr, as: UTF8.self))
 }
 

@@ -13,7 +13,7 @@ struct HealthCheckOriginTests {
 
   @Test func anHTTPSProbeRedirectedToPlainHTTPSendsNothingInClear() async throws {
     let certs = try TestCertificates.shared()
-    let server = try HostileServer(tls: certs, dual: true)
+    let server = try await HostileServer(tls: certs, dual: true)
     defer { server.stop() }
     try await server.script([
       .init("GET", "/health", status: 302, headers: ["Location": server.url("/landing", scheme: "http")]),
@@ -33,8 +33,8 @@ struct HealthCheckOriginTests {
   }
 
   @Test func aProbeRedirectedToAnotherOriginLeavesItsHeadersBehind() async throws {
-    let probed = try HostileServer()
-    let other = try HostileServer()
+    let probed = try await HostileServer()
+    let other = try await HostileServer()
     defer {
       probed.stop()
       other.stop()

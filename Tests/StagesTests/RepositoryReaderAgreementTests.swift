@@ -93,13 +93,13 @@ struct RepositoryReaderAgreementTests {
 
     // A copy owned by another user: git refuses it, the stage reads .git itself.
     let copy = try TempDirectory(prefix: "gantry-native")
-    #expect(try runCommand("/bin/cp", ["-a", repo.path, copy.file("r")]).status == 0)
-    #expect(try runCommand("/bin/chown", ["-R", "4242:4242", copy.file("r")]).status == 0)
+    #expect(try await awaitCommand("/bin/cp", ["-a", repo.path, copy.file("r")]).status == 0)
+    #expect(try await awaitCommand("/bin/chown", ["-R", "4242:4242", copy.file("r")]).status == 0)
     let log = MemoryLogSink()
     let native = try await runStage(VersionStage.self, base.merging(["GITHUB_WORKSPACE": copy.file("r"), "GITHUB_SHA": head]) { $1 }, log: log)
     #expect(log.lines.contains { $0.contains(".git directly") })
 
-    let api = try GitHubAPIServer(repository: repo.path)
+    let api = try await GitHubAPIServer(repository: repo.path)
     let remote = try await runStage(
       VersionStage.self,
       base.merging([

@@ -38,6 +38,7 @@ public struct VerifyDigestStage: Stage {
       target = parsed
     }
     let src = try RegistryInputs.client(for: source.registry, side: "source", context: context)
+    context.doing("reading the manifest of \(source)")
     let sourceManifest = try await src.manifest(source.repository, source.identifier)
 
     let targetLabel: String
@@ -48,6 +49,7 @@ public struct VerifyDigestStage: Stage {
       targetLabel = "expected"
     } else if let target {
       let dst = try RegistryInputs.client(for: target.registry, side: "target", context: context)
+      context.doing("reading the manifest of \(target)")
       let m = try await dst.manifest(target.repository, target.identifier)
       targetDigest = m.digest
       if case .index(let children, _) = m.content { targetChildren = children }
