@@ -79,7 +79,7 @@ public final class RegistryProcess: @unchecked Sendable {
       var args = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "\(scheme)://\(host)/v2/"]
       if let tls { args += ["--cacert", tls.caCert] }
       let code = (try? await awaitCommand("/usr/bin/curl", args))?.stdout ?? ""
-      guard child.process.isRunning else { throw TestSupportError("docker-registry exited early (port \(port) taken?)") }
+      guard child.isRunning else { throw TestSupportError("docker-registry exited early (port \(port) taken?)") }
       if code == answer { return }
       if code == "200" || code == "401" { throw TestSupportError("\(host) answers \(code), not \(answer): another server has the port") }
       try await Task.sleep(for: .milliseconds(50))
