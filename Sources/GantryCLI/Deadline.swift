@@ -1,5 +1,6 @@
 import ActionsCore
 import Foundation
+import HTTP
 import Stages
 
 /// A stage's run under its `timeout` input: when the limit expires the stage's task is
@@ -18,8 +19,8 @@ enum Deadline {
     var unwound: String?
 
     var description: String {
-      "\(stage) timed out after \(DeadlineText.format(limit)) while \(activity); its work in flight was cancelled"
-        + (unwound.map { " (\($0))" } ?? " (it did not stop within \(DeadlineText.format(Deadline.grace)))")
+      let end = unwound.map { $0.isEmpty ? "" : " (then: \($0))" } ?? "; it did not stop within \(DeadlineText.format(Deadline.grace))"
+      return "\(stage) timed out after \(DeadlineText.format(limit)) while \(activity); its work in flight was cancelled" + end
     }
   }
 
@@ -44,7 +45,9 @@ enum Deadline {
       return result
     case .finished(.failure(let error), let expired):
       guard expired else { throw error }
-      throw Expired(stage: stage, limit: limit, activity: activity.current, unwound: "\(error)")
+      // The cancellation itself says nothing new; any other error is what the unwinding hit.
+      let cancelled = error is CancellationError || (error as? HTTPError).map { if case .cancelled = $0 { true } else { false } } == true
+      throw Expired(stage: stage, limit: limit, activity: activity.current, unwound: cancelled ? "" : "\(error)")
     case .gaveUp:
       throw Expired(stage: stage, limit: limit, activity: activity.current, unwound: nil)
     }

@@ -125,10 +125,15 @@ public final class ChildProcess: @unchecked Sendable {
     return !isRunning
   }
 
-  /// Kills the process (SIGKILL, by pid) without waiting: its reaper collects it.
+  /// Kills the process (SIGKILL, by pid) and waits until its reaper collected it, so its
+  /// port is closed when this returns (a test may connect to it expecting a refusal). A
+  /// killed process is gone within milliseconds; the wait is bounded at 2 s all the same.
   public func stop() {
     // Test servers keep nothing worth a graceful stop: kill outright, by pid, once.
-    if isRunning { kill(pid, SIGKILL) }
+    guard isRunning else { return }
+    kill(pid, SIGKILL)
+    let deadline = ContinuousClock.now + .seconds(2)
+    while isRunning, ContinuousClock.now < deadline { usleep(1_000) }
   }
 
   deinit {

@@ -73,7 +73,9 @@ public final class RegistryProcess: @unchecked Sendable {
   /// Polls `/v2/` until it gives `answer` (200 open, 401 with auth): a different answer is
   /// some other server on the port, not this registry.
   private func waitUntilReady(tls: TestCertificates?, answer: String) async throws {
-    let deadline = ContinuousClock.now + .seconds(15)
+    // Generous: on a 2-core machine shared with compilers and other test runs, a registry's
+    // start-up has taken more than 15 s. The wait holds no thread meanwhile.
+    let deadline = ContinuousClock.now + .seconds(60)
     let scheme = tls == nil ? "http" : "https"
     while ContinuousClock.now < deadline {
       var args = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "\(scheme)://\(host)/v2/"]
