@@ -61,17 +61,17 @@ struct StageTimeoutTests {
     return env
   }
 
-  /// Runs a promote of `version` through a proxy holding `hold`, with a 3 s timeout, and
-  /// returns its exit status and `::error` lines once the hold was reached and the run ended.
+  /// Runs a promote of `version` through a proxy holding `hold`, with a timeout of 12 s (ample
+  /// for a small promote to reach the hold on a loaded machine), and returns its exit status
+  /// and `::error` lines. The proxy holds for 30 s: still holding when the run ended means the
+  /// run reached the hold and was stopped there by its timeout.
   func timedOutPromote(_ version: String, hold: FaultProxy.Hold, staging: RegistryProcess, production: RegistryProcess) async throws -> (Int32, [String]) {
     let proxy = try await FaultProxy(upstreamPort: production.port, hold: hold)
-    // Stopped before it would forward the held request (30 s): it never reaches the registry.
+    // Stopped before it would forward the held request: it never reaches the registry.
     defer { proxy.stop() }
     let out = MemoryLogSink()
-    let env = promote(version, staging: staging.host, target: proxy.host, run: "2", timeout: "3s")
-    let run = Task { await GantryCLIHarness.run(env, out) }
-    try await proxy.waitUntilHeld()
-    let status = await run.value
+    let status = await GantryCLIHarness.run(promote(version, staging: staging.host, target: proxy.host, run: "2", timeout: "12s"), out)
+    #expect(try await proxy.held() == 1, "the run never reached the held request: \(out.lines)")
     return (status, errors(out))
   }
 
@@ -84,7 +84,7 @@ struct StageTimeoutTests {
     let (status, lines) = try await timedOutPromote("2.0.0", hold: .init("PUT", "/blobs/uploads/"), staging: staging, production: production)
     #expect(status == 1)
     #expect(lines.count == 1, "\(lines)")
-    #expect(lines.first?.hasPrefix("::error title=promote timed out::promote timed out after 3s while copying 3 blobs to ") == true, "\(lines)")
+    #expect(lines.first?.hasPrefix("::error title=promote timed out::promote timed out after 12s while copying 3 blobs to ") == true, "\(lines)")
     #expect(lines.first?.contains("no tag moved") == true)
 
     let prod = testRegistryClient(production.host)
@@ -105,7 +105,7 @@ struct StageTimeoutTests {
     let (status, lines) = try await timedOutPromote("2.0.0", hold: .init("PUT", "/manifests/production$"), staging: staging, production: production)
     #expect(status == 1)
     #expect(lines.count == 1, "\(lines)")
-    #expect(lines.first?.hasPrefix("::error title=promote timed out::promote timed out after 3s while moving 2.0.0, production to \(digests[1].short)") == true, "\(lines)")
+    #expect(lines.first?.hasPrefix("::error title=promote timed out::promote timed out after 12s while moving 2.0.0, production to \(digests[1].short)") == true, "\(lines)")
 
     // The environment tag never moved, and the intent is closed as failed, not left open.
     let prod = testRegistryClient(production.host)
