@@ -121,4 +121,26 @@ struct StageTimeoutTests {
     #expect(await GantryCLIHarness.run(promote("2.0.0", staging: staging.host, target: production.host, run: "3"), next) == 0, "\(next.lines)")
     #expect(try await prod.resolve("app", "production")?.digest == digests[1])
   }
+
+  @Test func promoteTimedOutWhileTakingTheLeaseClosesItsIntent() async throws {
+    let (staging, production, digests) = try await registries(["1.0.0", "2.0.0"])
+    defer {
+      staging.stop()
+      production.stop()
+    }
+    // The intent is written; the read of the other runs' intents is held.
+    let (status, lines) = try await timedOutPromote("2.0.0", hold: .init("GET", "/tags/list", nth: 2), staging: staging, production: production)
+    #expect(status == 1)
+    #expect(lines.count == 1, "\(lines)")
+    #expect(lines.first?.hasPrefix("::error title=promote timed out::promote timed out after 12s while taking the lease of production") == true, "\(lines)")
+
+    let prod = testRegistryClient(production.host)
+    #expect(try await prod.resolve("app", "production")?.digest == digests[0])
+    let entries = try await History(client: prod, repository: "app", environment: "production").entries().entries
+    let newest = try #require(entries.first)
+    #expect(newest.record.digest == digests[1])
+    #expect(newest.record.state == .failed)
+    #expect(newest.record.reason?.contains("stopped by the stage's timeout") == true, "\(newest.record.reason ?? "")")
+    #expect(HistoryRules.unclosedIntents(entries).isEmpty)
+  }
 }
