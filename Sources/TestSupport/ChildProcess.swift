@@ -17,9 +17,10 @@ public final class ChildProcess: @unchecked Sendable {
   private let stdinWrite: Int32
   /// The child's stdout, unless it goes to a log file.
   private let stdoutRead: Int32?
-  private let lock = NSLock()
-  /// The `waitpid` status once the child was reaped.
-  private var status: Int32?
+  /// Set by the reaper. A box of its own, not a weak reference to this object: a `stop()` in
+  /// `deinit` waits for the reaper, and weak references are nil by then (every deinit's stop
+  /// waited its whole bound, two such stops holding both cooperative threads).
+  private let exit = ExitStatus()
 
   /// `logFile`: where the child's stdout and stderr go instead of a pipe, for a chatty server
   /// nobody reads (a full pipe would block it: docker-registry logs every 404 at error level).
@@ -73,23 +74,21 @@ public final class ChildProcess: @unchecked Sendable {
     stdinWrite = stdinPipe[1]
     stdoutRead = logFile == nil ? stdoutPipe[0] : nil
     // The reaper: blocks in waitpid for this child only, on a thread of its own.
-    let reaper = Thread { [pid = child, weak self] in
+    let reaper = Thread { [pid = child, exit] in
       var raw: Int32 = 0
       while waitpid(pid, &raw, 0) == -1, errno == EINTR {}
-      self?.exited(raw)
+      exit.set(raw)
     }
     reaper.name = "gantry-reaper"
     reaper.stackSize = 64 << 10
     reaper.start()
   }
 
-  private func exited(_ raw: Int32) { lock.withLock { status = raw } }
-
-  public var isRunning: Bool { lock.withLock { status == nil } }
+  public var isRunning: Bool { exit.value == nil }
 
   /// The signal that ended the process, if one did.
   public var terminationSignal: Int32? {
-    lock.withLock { status.flatMap { $0 & 0x7f != 0 ? $0 & 0x7f : nil } }
+    exit.value.flatMap { $0 & 0x7f != 0 ? $0 & 0x7f : nil }
   }
 
   /// Reads stdout until a line satisfies `match`, or fails after `timeout`. The reads block,
@@ -141,6 +140,14 @@ public final class ChildProcess: @unchecked Sendable {
     close(stdinWrite)
     if let stdoutRead { close(stdoutRead) }
   }
+}
+
+/// A child's `waitpid` status, once its reaper collected it.
+private final class ExitStatus: @unchecked Sendable {
+  private let lock = NSLock()
+  private var raw: Int32?
+  func set(_ status: Int32) { lock.withLock { raw = status } }
+  var value: Int32? { lock.withLock { raw } }
 }
 
 public struct TestSupportError: Error, CustomStringConvertible {
