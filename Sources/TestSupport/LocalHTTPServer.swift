@@ -32,11 +32,13 @@ public struct TestCertificates: Sendable {
 
   /// One set for the whole test process: openssl runs once, not in every test's set-up
   /// (where its blocking runs hold threads other tests' requests need).
-  public static func shared() throws -> TestCertificates {
-    try sharedCertificates.get()
+  public static func shared() async throws -> TestCertificates {
+    try await sharedCertificates.value
   }
 
-  public init(in directory: TempDirectory) throws {
+  /// Makes the CA and server certificate (openssl, run off the cooperative pool: two RSA keys
+  /// take seconds on a loaded machine).
+  public init(in directory: TempDirectory) async throws {
     let d = directory.path
     caCert = "\(d)/ca.crt"
     caKey = "\(d)/ca.key"
@@ -52,7 +54,7 @@ public struct TestCertificates: Sendable {
       ["x509", "-req", "-in", "\(d)/server.csr", "-CA", caCert, "-CAkey", "\(d)/ca.key", "-CAcreateserial", "-out", serverCert, "-days", "2", "-extfile", ext],
     ]
     for args in steps {
-      let r = try runCommand(openssl, args)
+      let r = try await awaitCommand(openssl, args)
       guard r.status == 0 else { throw TestSupportError("openssl \(args[0]) failed: \(r.stderr)") }
     }
   }
@@ -60,9 +62,7 @@ public struct TestCertificates: Sendable {
 
 /// The directory lives as long as the process: its files are the certificates.
 private let sharedCertificateDirectory = Result { try TempDirectory(prefix: "gantry-shared-certs") }
-private let sharedCertificates: Result<TestCertificates, any Error> = Result {
-  try TestCertificates(in: sharedCertificateDirectory.get())
-}
+private let sharedCertificates = Task { try await TestCertificates(in: sharedCertificateDirectory.get()) }
 
 /// Tests/Fixtures/fault_proxy.py in front of a registry: injected 500s, 429 with
 /// Retry-After, and a connection reset in the middle of a blob.

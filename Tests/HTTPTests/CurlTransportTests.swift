@@ -268,7 +268,7 @@ struct TLSTests {
 
   init() async throws {
     dir = try TempDirectory()
-    certs = try TestCertificates(in: dir)
+    certs = try await TestCertificates(in: dir)
     server = try await LocalHTTPServer(tls: certs)
   }
 

@@ -11,7 +11,7 @@ struct OriginTests {
   let certs: TestCertificates
 
   init() async throws {
-    certs = try TestCertificates.shared()
+    certs = try await TestCertificates.shared()
   }
 
   func client(resolve: [String] = []) -> HTTPClient {

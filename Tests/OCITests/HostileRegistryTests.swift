@@ -13,7 +13,7 @@ struct HostileRegistryTests {
   let certs: TestCertificates
 
   init() async throws {
-    certs = try TestCertificates.shared()
+    certs = try await TestCertificates.shared()
   }
 
   static let basicOnce = HostileServer.Rule(nil, "/v2/", status: 401, headers: ["WWW-Authenticate": #"Basic realm="r""#], times: 1)

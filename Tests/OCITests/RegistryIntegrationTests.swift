@@ -96,7 +96,7 @@ struct RegistryIntegrationTests {
 struct TokenAndTLSTests {
   @Test func bearerTokenFlowPushesAndPullsWithCachedTokens() async throws {
     let dir = try TempDirectory()
-    let certs = try TestCertificates(in: dir)
+    let certs = try await TestCertificates(in: dir)
     let reg = try await RegistryProcess(auth: .token(username: "ci", password: "tok-pass", certificates: certs))
     let client = testRegistryClient(reg.host, credentials: Credentials(username: "ci", password: "tok-pass"))
     let image = try await ImageFactory(client: client, repository: "team/app").pushImage(tag: "1.0", layerSizes: [1000, 2000, 3000])
@@ -124,7 +124,7 @@ struct TokenAndTLSTests {
 
   @Test func tlsRegistryWithASelfSignedCA() async throws {
     let dir = try TempDirectory()
-    let certs = try TestCertificates(in: dir)
+    let certs = try await TestCertificates(in: dir)
     let reg = try await RegistryProcess(tls: certs)
     let trusted = testRegistryClient(reg.host, caFile: certs.caCert)
     let image = try await ImageFactory(client: trusted, repository: "app").pushImage(tag: "1")

@@ -12,7 +12,7 @@ struct HealthCheckOriginTests {
   static let headers = "X-Api-Key: k-secret\nAuthorization: Basic dXNlcjpwYXNz"
 
   @Test func anHTTPSProbeRedirectedToPlainHTTPSendsNothingInClear() async throws {
-    let certs = try TestCertificates.shared()
+    let certs = try await TestCertificates.shared()
     let server = try await HostileServer(tls: certs, dual: true)
     defer { server.stop() }
     try await server.script([
