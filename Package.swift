@@ -54,7 +54,7 @@ let package = Package(
     .target(
       name: "TestSupport",
       dependencies: [
-        "HTTP", "OCI", "Versioning", .product(name: "Crypto", package: "swift-crypto"), .product(name: "X509", package: "swift-certificates"),
+        "Basics", "HTTP", "OCI", "Versioning", .product(name: "Crypto", package: "swift-crypto"), .product(name: "X509", package: "swift-certificates"),
         .product(name: "SwiftASN1", package: "swift-asn1"),
       ]),
     .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),

@@ -78,8 +78,12 @@ public enum GantryCLI {
     let result: StageResult
     do {
       let inputs = try Inputs(declarations: stage.inputs, environment: environment, flags: flags)
-      let context = StageContext(inputs: inputs, environment: environment, log: log, now: now)
-      result = try await stage.init().run(context)
+      let limit = stage.inputs.contains { $0.name == StageTimeout.input.name } ? try StageTimeout.limit(inputs) : nil
+      let context = StageContext(inputs: inputs, environment: environment, log: log, now: now, connections: connections)
+      result = try await Deadline.run(limit, stage: stage.name, activity: context.activity) { try await stage.init().run(context) }
+    } catch let expired as Deadline.Expired {
+      log.error(expired.description, title: "\(stage.name) timed out")
+      return failure
     } catch {
       return report(error, log: log, stage: stage.name)
     }

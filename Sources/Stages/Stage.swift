@@ -23,13 +23,22 @@ public struct StageContext: Sendable {
   public var log: Log
   /// "Now", fixed per run so outputs agree with each other (and tests can pin it).
   public var now: Date
+  /// The network: every client the stage builds is built on it (``Connections``).
+  public var connections: Connections
+  /// What the stage is doing now, for the message of a stage that runs out of time.
+  public let activity: StageActivity
 
-  public init(inputs: Inputs, environment: ActionEnvironment, log: Log, now: Date = Date()) {
+  public init(inputs: Inputs, environment: ActionEnvironment, log: Log, now: Date = Date(), connections: Connections, activity: StageActivity = StageActivity()) {
     self.inputs = inputs
     self.environment = environment
     self.log = log
     self.now = now
+    self.connections = connections
+    self.activity = activity
   }
+
+  /// Notes what the stage does from now on ("copying 3 blobs to …"): a `timeout` names it.
+  public func doing(_ what: String) { activity.set(what) }
 }
 
 /// What a stage produced. `failure` set means the stage ran to the end but the result is a

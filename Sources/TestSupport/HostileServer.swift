@@ -68,11 +68,11 @@ public final class HostileServer: @unchecked Sendable {
   /// - Parameters:
   ///   - tls: serve HTTPS with these certificates.
   ///   - dual: with `tls`, answer plain HTTP on the same port too (sniffing the first byte).
-  public init(tls: TestCertificates? = nil, dual: Bool = false) throws {
+  public init(tls: TestCertificates? = nil, dual: Bool = false) async throws {
     var args: [String] = []
     if let tls { args += ["--cert", tls.serverCert, "--key", tls.serverKey] }
     if dual { args.append("--dual") }
-    (child, port) = try startFixture("hostile_server.py", args)
+    (child, port) = try await startFixture("hostile_server.py", args)
     scheme = tls == nil ? "http" : "https"
     caFile = tls?.caCert
   }

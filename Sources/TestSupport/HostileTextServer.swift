@@ -7,7 +7,7 @@ public final class HostileTextServer: @unchecked Sendable {
   private let child: ChildProcess
   public var host: String { "127.0.0.1:\(port)" }
 
-  public init() throws { (child, port) = try startFixture("hostile_text_server.py", []) }
+  public init() async throws { (child, port) = try await startFixture("hostile_text_server.py", []) }
 
   public func stop() { child.stop() }
 }

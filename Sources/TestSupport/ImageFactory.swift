@@ -80,11 +80,13 @@ public struct ImageFactory: Sendable {
   }
 }
 
-/// A registry client for tests, over the real libcurl transport.
+/// A registry client for tests, over the real libcurl transport: the process's shared one for
+/// the configuration, as the CLI's clients use (a transport per call kept its worker threads
+/// for the rest of the run).
 public func testRegistryClient(_ host: String, credentials: Credentials? = nil, side: String = "target", caFile: String? = nil) -> RegistryClient {
   var config = TransportConfiguration()
   config.caFile = caFile
-  var http = HTTPClient(transport: CurlTransport(configuration: config), retry: RetryPolicy(retries: 2, baseDelay: .milliseconds(20)))
+  var http = HTTPClient(transport: CurlTransport.shared(config), retry: RetryPolicy(retries: 2, baseDelay: .milliseconds(20)))
   http.maxRedirects = 5
   return RegistryClient(registry: host, http: http, options: RegistryOptions(credentials: credentials, insecure: true, side: side))
 }

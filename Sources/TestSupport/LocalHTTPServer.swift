@@ -7,10 +7,10 @@ public final class LocalHTTPServer: @unchecked Sendable {
   private let child: ChildProcess
 
   /// - Parameter tls: serve HTTPS with this certificate.
-  public init(tls: TestCertificates? = nil) throws {
+  public init(tls: TestCertificates? = nil) async throws {
     var args: [String] = []
     if let tls { args += ["--cert", tls.serverCert, "--key", tls.serverKey] }
-    (child, port) = try startFixture("http_server.py", args)
+    (child, port) = try await startFixture("http_server.py", args)
     scheme = tls == nil ? "http" : "https"
   }
 
@@ -32,11 +32,13 @@ public struct TestCertificates: Sendable {
 
   /// One set for the whole test process: openssl runs once, not in every test's set-up
   /// (where its blocking runs hold threads other tests' requests need).
-  public static func shared() throws -> TestCertificates {
-    try sharedCertificates.get()
+  public static func shared() async throws -> TestCertificates {
+    try await sharedCertificates.value
   }
 
-  public init(in directory: TempDirectory) throws {
+  /// Makes the CA and server certificate (openssl, run off the cooperative pool: two RSA keys
+  /// take seconds on a loaded machine).
+  public init(in directory: TempDirectory) async throws {
     let d = directory.path
     caCert = "\(d)/ca.crt"
     caKey = "\(d)/ca.key"
@@ -52,7 +54,7 @@ public struct TestCertificates: Sendable {
       ["x509", "-req", "-in", "\(d)/server.csr", "-CA", caCert, "-CAkey", "\(d)/ca.key", "-CAcreateserial", "-out", serverCert, "-days", "2", "-extfile", ext],
     ]
     for args in steps {
-      let r = try runCommand(openssl, args)
+      let r = try await awaitCommand(openssl, args)
       guard r.status == 0 else { throw TestSupportError("openssl \(args[0]) failed: \(r.stderr)") }
     }
   }
@@ -60,9 +62,7 @@ public struct TestCertificates: Sendable {
 
 /// The directory lives as long as the process: its files are the certificates.
 private let sharedCertificateDirectory = Result { try TempDirectory(prefix: "gantry-shared-certs") }
-private let sharedCertificates: Result<TestCertificates, any Error> = Result {
-  try TestCertificates(in: sharedCertificateDirectory.get())
-}
+private let sharedCertificates = Task { try await TestCertificates(in: sharedCertificateDirectory.get()) }
 
 /// Tests/Fixtures/fault_proxy.py in front of a registry: injected 500s, 429 with
 /// Retry-After, and a connection reset in the middle of a blob.
@@ -84,37 +84,37 @@ public final class FaultProxy: @unchecked Sendable {
     }
   }
 
-  public init(upstreamPort: Int, failEvery: Int = 0, throttleFirstBlob: Bool = false, resetFirstBlob: Bool = false, hold: Hold? = nil) throws {
+  public init(upstreamPort: Int, failEvery: Int = 0, throttleFirstBlob: Bool = false, resetFirstBlob: Bool = false, hold: Hold? = nil) async throws {
     var args = [String(upstreamPort)]
     if let hold { args += ["--hold", hold.method, hold.path, String(hold.nth)] }
     if failEvery > 0 { args += ["--fail-every", String(failEvery)] }
     if throttleFirstBlob { args.append("--throttle-first-blob") }
     if resetFirstBlob { args.append("--reset-first-blob") }
-    (child, port) = try startFixture("fault_proxy.py", args)
+    (child, port) = try await startFixture("fault_proxy.py", args)
   }
 
   /// How many faults were injected so far.
-  public func faults() throws -> Int {
-    Int(try runCommand("/usr/bin/curl", ["-s", "http://\(host)/faults"]).stdout) ?? -1
+  public func faults() async throws -> Int {
+    Int(try await awaitCommand("/usr/bin/curl", ["-s", "http://\(host)/faults"]).stdout) ?? -1
   }
 
   /// How many requests are being held now.
-  public func held() throws -> Int {
-    Int(try runCommand("/usr/bin/curl", ["-s", "http://\(host)/held"]).stdout) ?? -1
+  public func held() async throws -> Int {
+    Int(try await awaitCommand("/usr/bin/curl", ["-s", "http://\(host)/held"]).stdout) ?? -1
   }
 
   /// Waits (at most `seconds`) until the held request has arrived.
   public func waitUntilHeld(seconds: Double = 20) async throws {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     while ContinuousClock.now < deadline {
-      if try held() > 0 { return }
+      if try await held() > 0 { return }
       try await Task.sleep(for: .milliseconds(20))
     }
     throw TestSupportError("no request was held within \(seconds) s")
   }
 
   /// Lets the held request go on.
-  public func release() throws { _ = try runCommand("/usr/bin/curl", ["-s", "-X", "POST", "http://\(host)/release"]) }
+  public func release() async throws { _ = try await awaitCommand("/usr/bin/curl", ["-s", "-X", "POST", "http://\(host)/release"]) }
 
   public func stop() { child.stop() }
 }
@@ -125,28 +125,28 @@ public final class GitHubAPIServer: @unchecked Sendable {
   public let token: String
   private let child: ChildProcess
 
-  public init(repository: String, token: String = "ghs_test\(UInt32.random(in: 1000...9999))") throws {
+  public init(repository: String, token: String = "ghs_test\(UInt32.random(in: 1000...9999))") async throws {
     self.token = token
-    (child, port) = try startFixture("github_api.py", [repository, token])
+    (child, port) = try await startFixture("github_api.py", [repository, token])
   }
 
   /// `GITHUB_API_URL` for this server; `enterprise` adds GitHub Enterprise Server's `/api/v3`.
   public func apiURL(enterprise: Bool = false) -> String { "http://127.0.0.1:\(port)" + (enterprise ? "/api/v3" : "") }
 
   /// The next `count` requests are rate limited: `mode` retry-after (secondary limit) or reset (primary).
-  public func rateLimit(next count: Int, mode: String) throws {
-    _ = try runCommand("/usr/bin/curl", ["-s", "-X", "POST", "-d", #"{"ratelimit":\#(count),"mode":"\#(mode)"}"#, "-H", "Content-Type: application/json", "\(apiURL())/_control"])
+  public func rateLimit(next count: Int, mode: String) async throws {
+    _ = try await awaitCommand("/usr/bin/curl", ["-s", "-X", "POST", "-d", #"{"ratelimit":\#(count),"mode":"\#(mode)"}"#, "-H", "Content-Type: application/json", "\(apiURL())/_control"])
   }
 
   /// "METHOD path" of every request so far.
-  public func requests() throws -> [String] {
-    let out = try runCommand("/usr/bin/curl", ["-s", "\(apiURL())/_requests"]).stdout
+  public func requests() async throws -> [String] {
+    let out = try await awaitCommand("/usr/bin/curl", ["-s", "\(apiURL())/_requests"]).stdout
     return (try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String]) ?? []
   }
 
   /// The releases created so far, by tag, as the API received them (body, generate_release_notes, …).
-  public func releases() throws -> [String: [String: Any]] {
-    let out = try runCommand("/usr/bin/curl", ["-s", "\(apiURL())/_releases"]).stdout
+  public func releases() async throws -> [String: [String: Any]] {
+    let out = try await awaitCommand("/usr/bin/curl", ["-s", "\(apiURL())/_releases"]).stdout
     return (try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: [String: Any]]) ?? [:]
   }
 
@@ -166,11 +166,12 @@ public final class GitHubAPIServer: @unchecked Sendable {
   public func stop() { child.stop() }
 }
 
-/// Starts a Python fixture from Tests/Fixtures that prints `PORT <n>` when it listens.
-func startFixture(_ script: String, _ args: [String]) throws -> (ChildProcess, Int) {
+/// Starts a Python fixture from Tests/Fixtures that prints `PORT <n>` when it listens (awaited
+/// off the cooperative pool: Python's start-up takes a second on a loaded machine).
+func startFixture(_ script: String, _ args: [String]) async throws -> (ChildProcess, Int) {
   guard let python = which("python3") else { throw TestSupportError("python3 is needed for \(script)") }
   let child = try ChildProcess(python, [RepoPaths.fixture(script)] + args)
-  let line = try child.waitForLine { $0.hasPrefix("PORT ") }
+  let line = try await child.waitForLine { $0.hasPrefix("PORT ") }
   guard let port = Int(line.dropFirst(5)) else { throw TestSupportError("\(script): bad port line \(line)") }
   return (child, port)
 }

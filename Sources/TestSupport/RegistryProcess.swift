@@ -24,7 +24,10 @@ public final class RegistryProcess: @unchecked Sendable {
   /// `127.0.0.1:<port>`
   public var host: String { "127.0.0.1:\(port)" }
 
-  public init(auth: Auth = .none, tls: TestCertificates? = nil) throws {
+  /// Starts the registry and waits until it answers. Async: the start-up (htpasswd, the token
+  /// issuer, polling `/v2/`) takes seconds on a loaded machine, and a synchronous wait would
+  /// hold one of the cooperative pool's two threads that every other test's requests need.
+  public init(auth: Auth = .none, tls: TestCertificates? = nil) async throws {
     guard let binary = which("docker-registry") ?? (FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-registry") ? "/usr/bin/docker-registry" : nil) else {
       throw TestSupportError("docker-registry is not installed (apt-get install docker-registry; scripts/setup does it)")
     }
@@ -50,13 +53,13 @@ public final class RegistryProcess: @unchecked Sendable {
     }
     if case .basic(let user, let password) = auth {
       guard let htpasswd = which("htpasswd") else { throw TestSupportError("htpasswd is needed (apt-get install apache2-utils)") }
-      let r = try runCommand(htpasswd, ["-Bbn", user, password])
+      let r = try await awaitCommand(htpasswd, ["-Bbn", user, password])
       guard r.status == 0 else { throw TestSupportError("htpasswd failed: \(r.stderr)") }
       try r.stdout.write(toFile: directory.file("htpasswd"), atomically: true, encoding: .utf8)
       config += "auth:\n  htpasswd:\n    realm: gantry-test\n    path: \(directory.file("htpasswd"))\n"
     }
     if case .token(let user, let password, let certs) = auth {
-      let (issuer, tokenPort) = try startFixture("token_server.py", [certs.caKey, certs.caCert, "--user", user, "--password", password])
+      let (issuer, tokenPort) = try await startFixture("token_server.py", [certs.caKey, certs.caCert, "--user", user, "--password", password])
       tokenServer = issuer
       self.tokenPort = tokenPort
       config += "auth:\n  token:\n    realm: http://127.0.0.1:\(tokenPort)/token\n    service: gantry-test\n    issuer: gantry-test-issuer\n    rootcertbundle: \(certs.caCert)\n"
@@ -64,30 +67,32 @@ public final class RegistryProcess: @unchecked Sendable {
     try config.write(toFile: directory.file("config.yml"), atomically: true, encoding: .utf8)
     child = try ChildProcess(
       binary, ["serve", directory.file("config.yml")], environment: ["PATH": "/usr/bin:/bin", "OTEL_TRACES_EXPORTER": "none"], logFile: directory.file("registry.log"))
-    if case .none = auth { try waitUntilReady(tls: tls, answer: "200") } else { try waitUntilReady(tls: tls, answer: "401") }
+    if case .none = auth { try await waitUntilReady(tls: tls, answer: "200") } else { try await waitUntilReady(tls: tls, answer: "401") }
   }
 
   /// Polls `/v2/` until it gives `answer` (200 open, 401 with auth): a different answer is
   /// some other server on the port, not this registry.
-  private func waitUntilReady(tls: TestCertificates?, answer: String) throws {
-    let deadline = ContinuousClock.now + .seconds(15)
+  private func waitUntilReady(tls: TestCertificates?, answer: String) async throws {
+    // Generous: on a 2-core machine shared with compilers and other test runs, a registry's
+    // start-up has taken more than 15 s. The wait holds no thread meanwhile.
+    let deadline = ContinuousClock.now + .seconds(60)
     let scheme = tls == nil ? "http" : "https"
     while ContinuousClock.now < deadline {
       var args = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "\(scheme)://\(host)/v2/"]
       if let tls { args += ["--cacert", tls.caCert] }
-      let code = (try? runCommand("/usr/bin/curl", args))?.stdout ?? ""
-      guard child.process.isRunning else { throw TestSupportError("docker-registry exited early (port \(port) taken?)") }
+      let code = (try? await awaitCommand("/usr/bin/curl", args))?.stdout ?? ""
+      guard child.isRunning else { throw TestSupportError("docker-registry exited early (port \(port) taken?)") }
       if code == answer { return }
       if code == "200" || code == "401" { throw TestSupportError("\(host) answers \(code), not \(answer): another server has the port") }
-      usleep(50_000)
+      try await Task.sleep(for: .milliseconds(50))
     }
     throw TestSupportError("docker-registry did not answer on \(host)")
   }
 
   /// How many tokens the issuer handed out.
-  public func tokensIssued() throws -> Int {
+  public func tokensIssued() async throws -> Int {
     guard let tokenPort else { return 0 }
-    return Int(try runCommand("/usr/bin/curl", ["-s", "http://127.0.0.1:\(tokenPort)/count"]).stdout) ?? -1
+    return Int(try await awaitCommand("/usr/bin/curl", ["-s", "http://127.0.0.1:\(tokenPort)/count"]).stdout) ?? -1
   }
 
   public func stop() {

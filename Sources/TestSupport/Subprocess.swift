@@ -92,7 +92,7 @@ public enum Subprocess {
   /// Marks every open descriptor above 2 close-on-exec, so the child gets only its three
   /// (as Process does by closing them): no socket or pipe of this process is held open by a
   /// git that outlives a request. The flag only matters at exec; this process is unaffected.
-  private static func closeOnExecAll() {
+  public static func closeOnExecAll() {
     guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
     for name in names {
       guard let fd = Int32(name), fd > 2 else { continue }

@@ -107,75 +107,75 @@ struct BinaryTests {
 
     """
 
-  @Test func buildTagFromInputVariables() throws {
-    let r = try runCommand(RepoPaths.gantryBinary, [], environment: runnerEnvironment.merging(buildTagInputs) { $1 })
+  @Test func buildTagFromInputVariables() async throws {
+    let r = try await awaitCommand(RepoPaths.gantryBinary, [], environment: runnerEnvironment.merging(buildTagInputs) { $1 })
     #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
     #expect(try normalisedOutputs() == expectedOutputs)
     #expect(try String(contentsOfFile: dir.file("summary"), encoding: .utf8) == expectedSummary)
     #expect(r.stdout.isEmpty)
   }
 
-  @Test func buildTagFromFlagsGivesTheSameFiles() throws {
+  @Test func buildTagFromFlagsGivesTheSameFiles() async throws {
     let flags = [
       "build-tag", "--images", "ghcr.io/acme/app", "--environment", "production", "--version", "v1.4.2", "--tag-style", "both",
       "--created", "2026-11-22T03:15:00Z", "--extra-tags", "{{version}}-{{sha7}}",
     ]
-    let r = try runCommand(RepoPaths.gantryBinary, flags, environment: runnerEnvironment)
+    let r = try await awaitCommand(RepoPaths.gantryBinary, flags, environment: runnerEnvironment)
     #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
     #expect(try normalisedOutputs() == expectedOutputs)
     #expect(try String(contentsOfFile: dir.file("summary"), encoding: .utf8) == expectedSummary)
   }
 
-  @Test func underscoreSpellingIsAccepted() throws {
+  @Test func underscoreSpellingIsAccepted() async throws {
     var env = runnerEnvironment.merging(buildTagInputs) { $1 }
     env["INPUT_TAG_STYLE"] = env.removeValue(forKey: "INPUT_TAG-STYLE")
     env["INPUT_EXTRA_TAGS"] = env.removeValue(forKey: "INPUT_EXTRA-TAGS")
-    let r = try runCommand(RepoPaths.gantryBinary, [], environment: env)
+    let r = try await awaitCommand(RepoPaths.gantryBinary, [], environment: env)
     #expect(r.status == 0)
     #expect(try normalisedOutputs() == expectedOutputs)
   }
 
-  @Test func badInputExitsTwoWithOneErrorLineAndWritesNothing() throws {
+  @Test func badInputExitsTwoWithOneErrorLineAndWritesNothing() async throws {
     var env = runnerEnvironment.merging(buildTagInputs) { $1 }
     env["INPUT_LATEST"] = "yes"
-    let r = try runCommand(RepoPaths.gantryBinary, [], environment: env)
+    let r = try await awaitCommand(RepoPaths.gantryBinary, [], environment: env)
     #expect(r.status == 2)
     #expect(r.stdout == "::error title=Invalid input::input 'latest': expected one of auto, true, false, got 'yes'\n")
     #expect(!FileManager.default.fileExists(atPath: dir.file("output")))
     #expect(!FileManager.default.fileExists(atPath: dir.file("summary")))
   }
 
-  @Test func unknownStageListsTheStages() throws {
-    let r = try runCommand(RepoPaths.gantryBinary, ["deploy"], environment: runnerEnvironment)
+  @Test func unknownStageListsTheStages() async throws {
+    let r = try await awaitCommand(RepoPaths.gantryBinary, ["deploy"], environment: runnerEnvironment)
     #expect(r.status == 2)
     #expect(r.stdout.hasPrefix("::error title=Invalid input::unknown stage 'deploy'; stages: version, build-tag, promote, verify-digest, health-check, rollback, history"))
   }
 
-  @Test func missingStageIsBadInput() throws {
-    let r = try runCommand(RepoPaths.gantryBinary, [], environment: runnerEnvironment)
+  @Test func missingStageIsBadInput() async throws {
+    let r = try await awaitCommand(RepoPaths.gantryBinary, [], environment: runnerEnvironment)
     #expect(r.status == 2)
     #expect(r.stdout.contains("no stage given"))
   }
 
-  @Test func helpListsStagesAndInputs() throws {
-    let general = try runCommand(RepoPaths.gantryBinary, ["--help"], environment: [:])
+  @Test func helpListsStagesAndInputs() async throws {
+    let general = try await awaitCommand(RepoPaths.gantryBinary, ["--help"], environment: [:])
     #expect(general.status == 0)
     #expect(general.stdout.contains("build-tag"))
-    let stage = try runCommand(RepoPaths.gantryBinary, ["build-tag", "--help"], environment: [:])
+    let stage = try await awaitCommand(RepoPaths.gantryBinary, ["build-tag", "--help"], environment: [:])
     #expect(stage.stdout.contains("--tag-style"))
     #expect(stage.stdout.contains("[default: plain; one of: plain, v, both]"))
   }
 
-  @Test func outsideActionsOutputsArePrintedAndSummaryGoesToStderr() throws {
-    let r = try runCommand(
+  @Test func outsideActionsOutputsArePrintedAndSummaryGoesToStderr() async throws {
+    let r = try await awaitCommand(
       RepoPaths.gantryBinary, ["build-tag", "--tag-rules", "sha", "--sha", "abcdef1234"], environment: ["PATH": "/usr/bin:/bin"])
     #expect(r.status == 0)
     #expect(r.stdout.hasPrefix("tags=sha-abcdef1\nimages=\nlabels<<EOF_"))
     #expect(r.stderr.hasPrefix("## Image tags for dev"))
   }
 
-  @Test func secretsAreNeverPrintedOutsideActions() throws {
-    let r = try runCommand(
+  @Test func secretsAreNeverPrintedOutsideActions() async throws {
+    let r = try await awaitCommand(
       RepoPaths.gantryBinary, ["promote", "--source", "127.0.0.1:1/a:1", "--target", "127.0.0.1:1/b", "--target-password", "s3cr3t-pw", "--retries", "0"],
       environment: ["PATH": "/usr/bin:/bin"])
     #expect(r.status == 1)
@@ -183,8 +183,8 @@ struct BinaryTests {
     #expect(!r.stdout.contains("s3cr3t-pw") && !r.stderr.contains("s3cr3t-pw"))
   }
 
-  @Test func unknownFlagIsBadInput() throws {
-    let r = try runCommand(RepoPaths.gantryBinary, ["build-tag", "--colour", "red"], environment: [:])
+  @Test func unknownFlagIsBadInput() async throws {
+    let r = try await awaitCommand(RepoPaths.gantryBinary, ["build-tag", "--colour", "red"], environment: [:])
     #expect(r.status == 2)
     #expect(r.stdout.contains("input 'colour': unknown input for build-tag"))
   }

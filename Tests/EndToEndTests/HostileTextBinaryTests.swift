@@ -59,7 +59,7 @@ struct HostileTextBinaryTests {
   }
 
   @Test func aHostileServiceAndRegistryAnswerEveryStage() async throws {
-    let server = try HostileTextServer()
+    let server = try await HostileTextServer()
     defer { server.stop() }
     let h = server.host
     let health = try await run([
@@ -78,8 +78,8 @@ struct HostileTextBinaryTests {
   }
 
   @Test func hostileRecordsAndImagesInARealRegistry() async throws {
-    let staging = try RegistryProcess()
-    let production = try RegistryProcess()
+    let staging = try await RegistryProcess()
+    let production = try await RegistryProcess()
     let prod = testRegistryClient(production.host)
     let factory = ImageFactory(client: prod, repository: "app")
     let old = try await factory.pushImage(tag: "1.0.0", layerSizes: [100])
@@ -129,7 +129,7 @@ struct HostileTextBinaryTests {
     _ = try repo.commit("fix: ::error title=Injected::gotcha\u{07}")
     // A checkout whose path holds a new line, a command and an escape.
     let hostile = dir.file("co\n::set-output name=injected::1\u{1B}[1m")
-    _ = try runCommand("/bin/cp", ["-a", repo.path, hostile])
+    _ = try await awaitCommand("/bin/cp", ["-a", repo.path, hostile])
     for path in [hostile, hostile + "/missing"] {
       let r = try await run(["INPUT_STAGE": "version", "INPUT_WORKING-DIRECTORY": path, "GITHUB_SHA": "", "GITHUB_REF": "refs/heads/main"])
       try expectInert(r, "version in \(path.debugDescription)")

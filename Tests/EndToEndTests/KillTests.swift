@@ -15,8 +15,8 @@ struct KillTests {
   }
 
   @Test(arguments: Phase.allCases) func aKilledPromotionIsAbandonedByTheNextRun(_ phase: Phase) async throws {
-    let staging = try RegistryProcess()
-    let production = try RegistryProcess()
+    let staging = try await RegistryProcess()
+    let production = try await RegistryProcess()
     defer {
       staging.stop()
       production.stop()
@@ -34,25 +34,25 @@ struct KillTests {
         "INPUT_TAGS": version,
       ]
     }
-    let first = try runCommand(RepoPaths.gantryBinary, [], environment: environment("1.0.0", target: production.host, run: "1"))
+    let first = try await awaitCommand(RepoPaths.gantryBinary, [], environment: environment("1.0.0", target: production.host, run: "1"))
     #expect(first.status == 0, "\(first.stdout)")
 
     // The second run goes through a proxy that holds the chosen request; the run is killed
     // while it waits, and the proxy dies with the request (it never reaches the registry).
     let hold = phase == .afterIntent ? FaultProxy.Hold("PUT", "/manifests/production$") : FaultProxy.Hold("PUT", "/manifests/gantry-", nth: 2)
-    let proxy = try FaultProxy(upstreamPort: production.port, hold: hold)
+    let proxy = try await FaultProxy(upstreamPort: production.port, hold: hold)
     let doomed = try ChildProcess(RepoPaths.gantryBinary, [], environment: environment("2.0.0", target: proxy.host, run: "2"))
     try await proxy.waitUntilHeld()
     kill(doomed.pid, SIGKILL)
-    doomed.process.waitUntilExit()
-    #expect(doomed.process.terminationReason == .uncaughtSignal)
+    await doomed.waitForExit()
+    #expect(doomed.terminationSignal == SIGKILL)
     proxy.stop()
     let prod = testRegistryClient(production.host)
     #expect(try await prod.resolve("app", "production")?.digest == (phase == .afterIntent ? v1 : v2))
 
     // The next run, after the dead run's lease (2 s) ended.
     try await Task.sleep(for: .seconds(3))
-    let next = try runCommand(RepoPaths.gantryBinary, [], environment: environment("3.0.0", target: production.host, run: "3"))
+    let next = try await awaitCommand(RepoPaths.gantryBinary, [], environment: environment("3.0.0", target: production.host, run: "3"))
     #expect(next.status == 0, "\(next.stdout)")
     #expect(next.stdout.contains("https://github.com/acme/app/actions/runs/2") && next.stdout.contains("abandoned"), "\(next.stdout)")
     #expect(try await prod.resolve("app", "production")?.digest == v3)

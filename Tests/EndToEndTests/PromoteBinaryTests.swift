@@ -7,8 +7,8 @@ import Testing
 @Suite("gantry promote binary against real registries", .serialized)
 struct PromoteBinaryTests {
   @Test func promoteThenVerifyWriteTheDocumentedFiles() async throws {
-    let staging = try RegistryProcess()
-    let production = try RegistryProcess()
+    let staging = try await RegistryProcess()
+    let production = try await RegistryProcess()
     let dir = try TempDirectory()
     let (index, images) = try await ImageFactory(client: testRegistryClient(staging.host), repository: "acme/app").pushIndex(
       tag: "1.0.0-SNAPSHOT-abcdef1", platforms: [Platform(os: "linux", architecture: "amd64"), Platform(os: "linux", architecture: "arm64")], layerSizes: [1000])
@@ -17,7 +17,7 @@ struct PromoteBinaryTests {
       "INPUT_STAGE": "promote", "INPUT_SOURCE": "\(staging.host)/acme/app:1.0.0-SNAPSHOT-abcdef1", "INPUT_TARGET": "\(production.host)/acme/app",
       "INPUT_TAGS": "1.0.0\nproduction", "INPUT_TARGET-PASSWORD": "", "INPUT_DRY-RUN": "false",
     ]
-    let r = try runCommand(RepoPaths.gantryBinary, [], environment: env)
+    let r = try await awaitCommand(RepoPaths.gantryBinary, [], environment: env)
     #expect(r.status == 0, "\(r.stdout)")
     #expect(r.stdout.contains("::notice title=Promoted::promoted \(index.digest) to \(production.host)/acme/app as 1.0.0, production"))
     let outputs = try String(contentsOfFile: dir.file("output"), encoding: .utf8)
@@ -77,7 +77,7 @@ struct PromoteBinaryTests {
     verify["INPUT_STAGE"] = "verify-digest"
     verify["INPUT_TARGET"] = "\(production.host)/acme/app:production"
     try "".write(toFile: dir.file("output"), atomically: true, encoding: .utf8)
-    let v = try runCommand(RepoPaths.gantryBinary, [], environment: verify)
+    let v = try await awaitCommand(RepoPaths.gantryBinary, [], environment: verify)
     #expect(v.status == 0)
     let vout = try String(contentsOfFile: dir.file("output"), encoding: .utf8)
     #expect(vout.contains("match<<ghadelimiter_") && vout.contains("\ntrue\n"))
@@ -86,7 +86,7 @@ struct PromoteBinaryTests {
     var missing = env
     missing["INPUT_SOURCE"] = "\(staging.host)/acme/app:nope"
     try "".write(toFile: dir.file("output"), atomically: true, encoding: .utf8)
-    let m = try runCommand(RepoPaths.gantryBinary, [], environment: missing)
+    let m = try await awaitCommand(RepoPaths.gantryBinary, [], environment: missing)
     #expect(m.status == 1)
     #expect(m.stdout.contains("::error title=promote failed::manifest acme/app:nope not found at \(staging.host)"))
     #expect(try String(contentsOfFile: dir.file("output"), encoding: .utf8).isEmpty)

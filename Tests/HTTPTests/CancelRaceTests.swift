@@ -9,7 +9,7 @@ import Testing
 @Suite("cancelling uploads as they start")
 struct CancelRaceTests {
   @Test func uploadsCancelledAsTheyStartEndCleanly() async throws {
-    let server = try LocalHTTPServer()
+    let server = try await LocalHTTPServer()
     defer { server.stop() }
     let transport = CurlTransport()
     var outcomes: [String] = []

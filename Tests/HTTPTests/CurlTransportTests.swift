@@ -49,7 +49,7 @@ struct CurlTransportTests {
   let server: LocalHTTPServer
   let transport = CurlTransport()
 
-  init() throws { server = try LocalHTTPServer() }
+  init() async throws { server = try await LocalHTTPServer() }
 
   @Test func getBuffersSmallBodiesAndParsesHeaders() async throws {
     let r = try await transport.perform(Request(url: server.url("/status/203")))
@@ -152,7 +152,7 @@ struct CurlTransportTests {
   }
 
   @Test func refusedConnectionsAreRetryableTransportErrors() async throws {
-    let closed = try LocalHTTPServer()
+    let closed = try await LocalHTTPServer()
     let url = closed.url("/status/200")
     closed.stop()
     do {
@@ -199,7 +199,7 @@ struct CurlTransportTests {
 @Suite("HTTPClient over the real transport: retries and redirects", .serialized)
 struct HTTPClientIntegrationTests {
   let server: LocalHTTPServer
-  init() throws { server = try LocalHTTPServer() }
+  init() async throws { server = try await LocalHTTPServer() }
 
   func client(retries: Int = 3, delays: DelayRecorder? = nil) -> HTTPClient {
     var c = HTTPClient(transport: CurlTransport(), retry: RetryPolicy(retries: retries))
@@ -266,10 +266,10 @@ struct TLSTests {
   let certs: TestCertificates
   let server: LocalHTTPServer
 
-  init() throws {
+  init() async throws {
     dir = try TempDirectory()
-    certs = try TestCertificates(in: dir)
-    server = try LocalHTTPServer(tls: certs)
+    certs = try await TestCertificates(in: dir)
+    server = try await LocalHTTPServer(tls: certs)
   }
 
   @Test func verifiesAgainstTheGivenCA() async throws {

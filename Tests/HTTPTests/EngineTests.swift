@@ -9,7 +9,7 @@ import Testing
 @Suite("curl_multi engine: one thread, no spinning, back-pressure", .serialized)
 struct EngineTests {
   let server: LocalHTTPServer
-  init() throws { server = try LocalHTTPServer() }
+  init() async throws { server = try await LocalHTTPServer() }
 
   static func quickIdle() -> TransportConfiguration {
     var config = TransportConfiguration()
@@ -117,7 +117,7 @@ struct BodyFactoryTests {
   }
 
   @Test func aRetryMakesTheBodyAgain() async throws {
-    let server = try HostileServer()
+    let server = try await HostileServer()
     defer { server.stop() }
     try await server.script([
       .init("PUT", "/up", status: 503, times: 1),
@@ -135,7 +135,7 @@ struct BodyFactoryTests {
   }
 
   @Test func aRedirectMakesTheBodyAgain() async throws {
-    let server = try HostileServer()
+    let server = try await HostileServer()
     defer { server.stop() }
     try await server.script([
       .init("PUT", "/a", status: 307, headers: ["Location": "/b"]),
@@ -150,7 +150,7 @@ struct BodyFactoryTests {
   }
 
   @Test func aOneShotStreamIsRefusedForAReplay() async throws {
-    let server = try HostileServer()
+    let server = try await HostileServer()
     defer { server.stop() }
     try await server.script([
       .init("PUT", "/a", status: 307, headers: ["Location": "/b"]),

@@ -10,8 +10,8 @@ import Testing
 struct OriginTests {
   let certs: TestCertificates
 
-  init() throws {
-    certs = try TestCertificates.shared()
+  init() async throws {
+    certs = try await TestCertificates.shared()
   }
 
   func client(resolve: [String] = []) -> HTTPClient {
@@ -43,7 +43,7 @@ struct OriginTests {
   /// An https server redirecting to plain http on the same host and port (a server that
   /// speaks both there): nothing is sent in clear, the redirect is refused.
   @Test func httpsToHTTPOnTheSameHostAndPortIsRefused() async throws {
-    let server = try HostileServer(tls: certs, dual: true)
+    let server = try await HostileServer(tls: certs, dual: true)
     defer { server.stop() }
     try await server.script([
       .init("GET", "/start", status: 302, headers: ["Location": server.url("/landing", scheme: "http")]),
@@ -65,8 +65,8 @@ struct OriginTests {
   /// cookies or custom headers such as a health check's `X-Api-Key`.
   @Test(arguments: ["host", "port"])
   func anotherOriginGetsNoCredentialsOrCustomHeaders(differing: String) async throws {
-    let origin = try HostileServer(tls: certs)
-    let other = try HostileServer(tls: certs)
+    let origin = try await HostileServer(tls: certs)
+    let other = try await HostileServer(tls: certs)
     defer {
       origin.stop()
       other.stop()
@@ -91,8 +91,8 @@ struct OriginTests {
   /// A 307 on a request with a body (a token request carrying a refresh token) is not
   /// followed to another origin: the body would go with it.
   @Test func aBodyIsNotResentToAnotherOrigin() async throws {
-    let origin = try HostileServer(tls: certs)
-    let other = try HostileServer(tls: certs)
+    let origin = try await HostileServer(tls: certs)
+    let other = try await HostileServer(tls: certs)
     defer {
       origin.stop()
       other.stop()
@@ -146,7 +146,7 @@ struct LimitTests {
   }
 
   @Test func aBodyTricklingBelowTheLowSpeedLimitIsAborted() async throws {
-    let server = try HostileServer()
+    let server = try await HostileServer()
     defer { server.stop() }
     try await server.script([.init("GET", "/blob", body: Data(repeating: 7, count: 2000), trickle: 40)])
     var config = TransportConfiguration()
@@ -166,7 +166,7 @@ struct LimitTests {
 
   /// A small request has a deadline: a body fast enough for the low-speed limit still ends.
   @Test func aSmallRequestEndsAtItsDeadline() async throws {
-    let server = try HostileServer()
+    let server = try await HostileServer()
     defer { server.stop() }
     try await server.script([.init("GET", "/manifest", body: Data(repeating: 7, count: 2000), trickle: 100)])
     var config = TransportConfiguration()

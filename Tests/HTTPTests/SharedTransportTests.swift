@@ -17,7 +17,7 @@ import Testing
   }
 
   @Test func twoClientsOnTheSharedTransportReuseOneConnection() async throws {
-    let server = try LocalHTTPServer()
+    let server = try await LocalHTTPServer()
     defer { server.stop() }
     var config = TransportConfiguration()
     config.userAgent = "gantry-shared-test-\(UUID().uuidString)"

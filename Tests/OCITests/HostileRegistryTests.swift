@@ -12,8 +12,8 @@ import Testing
 struct HostileRegistryTests {
   let certs: TestCertificates
 
-  init() throws {
-    certs = try TestCertificates.shared()
+  init() async throws {
+    certs = try await TestCertificates.shared()
   }
 
   static let basicOnce = HostileServer.Rule(nil, "/v2/", status: 401, headers: ["WWW-Authenticate": #"Basic realm="r""#], times: 1)
@@ -35,8 +35,8 @@ struct HostileRegistryTests {
   /// port, is not followed: the registry's credentials would go with it.
   @Test(arguments: ["other-host", "plain-http"])
   func aNextPageOnAnotherOriginIsRefused(_ kind: String) async throws {
-    let registry = try HostileServer(tls: certs, dual: true)
-    let evil = try HostileServer(tls: certs)
+    let registry = try await HostileServer(tls: certs, dual: true)
+    let evil = try await HostileServer(tls: certs)
     defer {
       registry.stop()
       evil.stop()
@@ -60,8 +60,8 @@ struct HostileRegistryTests {
   /// An upload `Location` on another origin gets the blob without `Authorization`; one on
   /// plain http (a downgrade) is refused before anything is sent.
   @Test func anUploadLocationOnAnotherHostGetsNoCredentials() async throws {
-    let registry = try HostileServer(tls: certs)
-    let evil = try HostileServer(tls: certs)
+    let registry = try await HostileServer(tls: certs)
+    let evil = try await HostileServer(tls: certs)
     defer {
       registry.stop()
       evil.stop()
@@ -80,7 +80,7 @@ struct HostileRegistryTests {
   }
 
   @Test func anUploadLocationOnPlainHTTPIsRefused() async throws {
-    let registry = try HostileServer(tls: certs, dual: true)
+    let registry = try await HostileServer(tls: certs, dual: true)
     defer { registry.stop() }
     try await registry.script([
       Self.basicOnce, .init("HEAD", "/v2/app/blobs/", status: 404),
@@ -99,8 +99,8 @@ struct HostileRegistryTests {
   /// user listed the registry as insecure (the control: the same server then does get it).
   @Test(arguments: [false, true])
   func aPlainHTTPRealmGetsNoPasswordUnlessInsecure(insecure: Bool) async throws {
-    let registry = try HostileServer(tls: certs)
-    let realm = try HostileServer()
+    let registry = try await HostileServer(tls: certs)
+    let realm = try await HostileServer()
     defer {
       registry.stop()
       realm.stop()
@@ -121,8 +121,8 @@ struct HostileRegistryTests {
 
   /// A token service answering 307 does not get the refresh token sent on to another host.
   @Test func aTokenServiceRedirectDoesNotCarryTheRefreshTokenAway() async throws {
-    let registry = try HostileServer(tls: certs)
-    let evil = try HostileServer(tls: certs)
+    let registry = try await HostileServer(tls: certs)
+    let evil = try await HostileServer(tls: certs)
     defer {
       registry.stop()
       evil.stop()
@@ -140,7 +140,7 @@ struct HostileRegistryTests {
 
   /// Every token obtained is handed to the masking callback before use.
   @Test func everyTokenIsMasked() async throws {
-    let registry = try HostileServer(tls: certs)
+    let registry = try await HostileServer(tls: certs)
     defer { registry.stop() }
     let manifest =
       #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#
@@ -160,7 +160,7 @@ struct HostileRegistryTests {
 
   /// A blob redirect from https to plain http on the registry's own host and port is refused.
   @Test func aBlobRedirectToPlainHTTPIsRefused() async throws {
-    let registry = try HostileServer(tls: certs, dual: true)
+    let registry = try await HostileServer(tls: certs, dual: true)
     defer { registry.stop() }
     try await registry.script([
       Self.basicOnce, .init("GET", "/v2/app/blobs/", status: 307, headers: ["Location": registry.url("/blobdata", host: "registry.test", scheme: "http")]),

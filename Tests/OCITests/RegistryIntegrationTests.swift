@@ -6,8 +6,8 @@ import Testing
 @Suite("Registry client against real docker-registry processes", .serialized)
 struct RegistryIntegrationTests {
   @Test func pushResolveAndCopyAMultiArchIndexAcrossRegistries() async throws {
-    let a = try RegistryProcess()
-    let b = try RegistryProcess()
+    let a = try await RegistryProcess()
+    let b = try await RegistryProcess()
     let src = testRegistryClient(a.host, side: "source")
     let dst = testRegistryClient(b.host)
     let (index, images) = try await ImageFactory(client: src, repository: "staging/app").pushIndex(
@@ -31,14 +31,14 @@ struct RegistryIntegrationTests {
     #expect(again.bytesCopied == 0)
 
     if let skopeo = which("skopeo") {
-      let r = try runCommand(skopeo, ["inspect", "--raw", "--tls-verify=false", "docker://\(b.host)/prod/app@\(index.digest)"])
+      let r = try await awaitCommand(skopeo, ["inspect", "--raw", "--tls-verify=false", "docker://\(b.host)/prod/app@\(index.digest)"])
       #expect(r.status == 0, "\(r.stderr)")
       #expect(Data(r.stdout.utf8) == index.bytes)
     }
   }
 
   @Test func sameRegistryCopiesMountInsteadOfUploading() async throws {
-    let reg = try RegistryProcess()
+    let reg = try await RegistryProcess()
     let client = testRegistryClient(reg.host)
     let image = try await ImageFactory(client: client, repository: "staging/app").pushImage(tag: "1", layerSizes: [50_000])
     let graph = try await ImageGraph.load(from: client, repository: "staging/app", root: image)
@@ -49,7 +49,7 @@ struct RegistryIntegrationTests {
   }
 
   @Test func basicAuthWorksAndAWrongPasswordIsNamed() async throws {
-    let reg = try RegistryProcess(auth: .basic(username: "ci", password: "s3cret"))
+    let reg = try await RegistryProcess(auth: .basic(username: "ci", password: "s3cret"))
     let good = testRegistryClient(reg.host, credentials: Credentials(username: "ci", password: "s3cret"))
     try await ImageFactory(client: good, repository: "app").pushImage(tag: "v1")
     #expect(try await good.tags("app") == ["v1"])
@@ -70,7 +70,7 @@ struct RegistryIntegrationTests {
   }
 
   @Test func missingThingsAreNotFoundErrors() async throws {
-    let reg = try RegistryProcess()
+    let reg = try await RegistryProcess()
     let client = testRegistryClient(reg.host)
     #expect(try await client.resolve("nothing/here", "latest") == nil)
     await #expect {
@@ -82,7 +82,7 @@ struct RegistryIntegrationTests {
   }
 
   @Test func tagListsPaginate() async throws {
-    let reg = try RegistryProcess()
+    let reg = try await RegistryProcess()
     let client = testRegistryClient(reg.host)
     let image = try await ImageFactory(client: client, repository: "app").pushImage(tag: nil)
     let names = (1...7).map { "t\($0)" }
@@ -96,13 +96,13 @@ struct RegistryIntegrationTests {
 struct TokenAndTLSTests {
   @Test func bearerTokenFlowPushesAndPullsWithCachedTokens() async throws {
     let dir = try TempDirectory()
-    let certs = try TestCertificates(in: dir)
-    let reg = try RegistryProcess(auth: .token(username: "ci", password: "tok-pass", certificates: certs))
+    let certs = try await TestCertificates(in: dir)
+    let reg = try await RegistryProcess(auth: .token(username: "ci", password: "tok-pass", certificates: certs))
     let client = testRegistryClient(reg.host, credentials: Credentials(username: "ci", password: "tok-pass"))
     let image = try await ImageFactory(client: client, repository: "team/app").pushImage(tag: "1.0", layerSizes: [1000, 2000, 3000])
     #expect(try await client.resolve("team/app", "1.0")?.digest == image.digest)
     // One token per scope, reused across the many pushes and reads above.
-    #expect(try reg.tokensIssued() <= 3)
+    #expect(try await reg.tokensIssued() <= 3)
 
     // Cross-repository mount asks for both scopes in one token.
     let graph = try await ImageGraph.load(from: client, repository: "team/app", root: image)
@@ -124,15 +124,15 @@ struct TokenAndTLSTests {
 
   @Test func tlsRegistryWithASelfSignedCA() async throws {
     let dir = try TempDirectory()
-    let certs = try TestCertificates(in: dir)
-    let reg = try RegistryProcess(tls: certs)
+    let certs = try await TestCertificates(in: dir)
+    let reg = try await RegistryProcess(tls: certs)
     let trusted = testRegistryClient(reg.host, caFile: certs.caCert)
     let image = try await ImageFactory(client: trusted, repository: "app").pushImage(tag: "1")
     #expect(try await trusted.resolve("app", "1")?.digest == image.digest)
     if let skopeo = which("skopeo") {
       let certDir = try TempDirectory()
       try FileManager.default.copyItem(atPath: certs.caCert, toPath: certDir.file("ca.crt"))
-      let r = try runCommand(skopeo, ["inspect", "--raw", "--cert-dir", certDir.path, "docker://\(reg.host)/app:1"])
+      let r = try await awaitCommand(skopeo, ["inspect", "--raw", "--cert-dir", certDir.path, "docker://\(reg.host)/app:1"])
       #expect(Data(r.stdout.utf8) == image.bytes, "\(r.stderr)")
     }
   }

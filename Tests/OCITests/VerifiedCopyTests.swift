@@ -27,8 +27,8 @@ struct VerifiedCopyTests {
 
   @Test(arguments: Fault.allCases)
   func aBadBlobNeverCompletesItsUpload(_ fault: Fault) async throws {
-    let source = try HostileServer()
-    let target = try HostileServer()
+    let source = try await HostileServer()
+    let target = try await HostileServer()
     defer {
       source.stop()
       target.stop()
@@ -90,7 +90,7 @@ struct EndlessPagesTests {
   }
 
   @Test func tagsHeldAreCapped() async throws {
-    let server = try HostileServer()
+    let server = try await HostileServer()
     defer { server.stop() }
     var rule = HostileServer.Rule("GET", "/v2/app/tags/list")
     rule.endlessTags = 1000
@@ -105,7 +105,7 @@ struct EndlessPagesTests {
   }
 
   @Test func pagesReadAreCapped() async throws {
-    let server = try HostileServer()
+    let server = try await HostileServer()
     defer { server.stop() }
     var rule = HostileServer.Rule("GET", "/v2/app/tags/list")
     rule.endlessTags = 2

@@ -8,7 +8,7 @@ import Testing
   func run(_ env: [String: String]) async throws -> StageResult {
     let environment = ActionEnvironment(env)
     let inputs = try Inputs(declarations: BuildTagStage.inputs, environment: environment)
-    let context = StageContext(inputs: inputs, environment: environment, log: Log(sink: MemoryLogSink()), now: Date(timeIntervalSince1970: 1_790_000_000))
+    let context = StageContext(inputs: inputs, environment: environment, log: Log(sink: MemoryLogSink()), now: Date(timeIntervalSince1970: 1_790_000_000), connections: .offline)
     return try await BuildTagStage().run(context)
   }
 

@@ -12,8 +12,8 @@ import Testing
 struct CorruptSourceTests {
   @Test(arguments: ["corrupt", "truncated"])
   func aCorruptLayerFailsThePromotionAndMovesNoTag(_ fault: String) async throws {
-    let source = try HostileServer()
-    let target = try HostileServer()
+    let source = try await HostileServer()
+    let target = try await HostileServer()
     defer {
       source.stop()
       target.stop()

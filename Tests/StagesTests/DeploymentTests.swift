@@ -18,13 +18,13 @@ struct DeploymentTests {
   let first: String
   let second: String
 
-  init() throws {
-    staging = try RegistryProcess()
-    production = try RegistryProcess()
+  init() async throws {
+    staging = try await RegistryProcess()
+    production = try await RegistryProcess()
     repo = try TempGitRepo()
     first = try repo.commit("feat: first")
     second = try repo.commit("feat: second")
-    api = try GitHubAPIServer(repository: repo.path)
+    api = try await GitHubAPIServer(repository: repo.path)
   }
 
   func environment(sha: String, run: String, _ extra: [String: String] = [:]) -> [String: String] {
@@ -80,7 +80,7 @@ struct DeploymentTests {
     (deployments, statuses) = try api.deployments()
     #expect(deployments.count == 1)
     #expect(states(statuses, of: 1001) == ["in_progress", "success", "in_progress", "success"])
-    #expect(try api.requests().contains { $0.hasPrefix("GET /repos/acme/app/deployments?") && $0.contains("sha=\(first)") })
+    #expect(try await api.requests().contains { $0.hasPrefix("GET /repos/acme/app/deployments?") && $0.contains("sha=\(first)") })
     #expect(!log.lines.contains { $0.contains(api.token) })
   }
 
@@ -174,7 +174,7 @@ struct DeploymentTests {
         #expect(e.input == input, "\(change)")
       }
     }
-    #expect(try api.requests().isEmpty)
+    #expect(try await api.requests().isEmpty)
     #expect(try await testRegistryClient(production.host).resolve("app", "1.0.0") == nil)
   }
 }

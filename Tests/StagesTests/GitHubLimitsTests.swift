@@ -17,7 +17,7 @@ struct GitHubLimitsTests {
   }
 
   @Test func endlessPagesStopAtTheCap() async throws {
-    let api = try HostileServer()
+    let api = try await HostileServer()
     defer { api.stop() }
     try await api.script([
       .init("GET", "/repos/o/r/tags", headers: ["Link": "<\(api.url("/repos/o/r/tags?page=2"))>; rel=\"next\""], body: Data(#"[{"name":"v1"}]"#.utf8))
@@ -31,8 +31,8 @@ struct GitHubLimitsTests {
   }
 
   @Test func aNextPageOnAnotherOriginIsNotFollowed() async throws {
-    let api = try HostileServer()
-    let evil = try HostileServer()
+    let api = try await HostileServer()
+    let evil = try await HostileServer()
     defer {
       api.stop()
       evil.stop()

@@ -12,8 +12,8 @@ struct HealthCheckOriginTests {
   static let headers = "X-Api-Key: k-secret\nAuthorization: Basic dXNlcjpwYXNz"
 
   @Test func anHTTPSProbeRedirectedToPlainHTTPSendsNothingInClear() async throws {
-    let certs = try TestCertificates.shared()
-    let server = try HostileServer(tls: certs, dual: true)
+    let certs = try await TestCertificates.shared()
+    let server = try await HostileServer(tls: certs, dual: true)
     defer { server.stop() }
     try await server.script([
       .init("GET", "/health", status: 302, headers: ["Location": server.url("/landing", scheme: "http")]),
@@ -33,8 +33,8 @@ struct HealthCheckOriginTests {
   }
 
   @Test func aProbeRedirectedToAnotherOriginLeavesItsHeadersBehind() async throws {
-    let probed = try HostileServer()
-    let other = try HostileServer()
+    let probed = try await HostileServer()
+    let other = try await HostileServer()
     defer {
       probed.stop()
       other.stop()

@@ -8,7 +8,7 @@ import Testing
 @Suite("health-check against a real local server", .serialized)
 struct HealthCheckStageTests {
   let server: LocalHTTPServer
-  init() throws { server = try LocalHTTPServer() }
+  init() async throws { server = try await LocalHTTPServer() }
 
   func run(_ env: [String: String], log: MemoryLogSink = MemoryLogSink()) async throws -> StageResult {
     var e = env
@@ -42,7 +42,7 @@ struct HealthCheckStageTests {
   }
 
   @Test func refusedConnectionsAreRetriedWhileWaiting() async throws {
-    let gone = try LocalHTTPServer()
+    let gone = try await LocalHTTPServer()
     let url = gone.url("/status/200").absoluteString
     gone.stop()
     let r = try await run(["INPUT_URL": url, "INPUT_WAIT-TIMEOUT": "400ms"])

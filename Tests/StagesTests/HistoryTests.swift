@@ -22,9 +22,9 @@ struct HistoryTests {
   let prod: RegistryClient
   let stage: RegistryClient
 
-  init() throws {
-    staging = try RegistryProcess()
-    production = try RegistryProcess()
+  init() async throws {
+    staging = try await RegistryProcess()
+    production = try await RegistryProcess()
     prod = testRegistryClient(production.host)
     stage = testRegistryClient(staging.host)
   }
@@ -374,12 +374,12 @@ struct HistoryTests {
   func interleave(
     hold: FaultProxy.Hold, a: @escaping @Sendable (String) async -> Result<StageResult, any Error>, b: @escaping @Sendable () async -> Result<StageResult, any Error>
   ) async throws -> (a: Result<StageResult, any Error>, b: Result<StageResult, any Error>) {
-    let proxy = try FaultProxy(upstreamPort: production.port, hold: hold)
+    let proxy = try await FaultProxy(upstreamPort: production.port, hold: hold)
     defer { proxy.stop() }
     let first = Task { await a(proxy.host) }
     try await proxy.waitUntilHeld()
     let second = await b()
-    try proxy.release()
+    try await proxy.release()
     return (await first.value, second)
   }
 
@@ -449,8 +449,8 @@ struct HistoryTests {
     let (da, _) = try await twoImages("9.8.1", "9.8.2")
     // A's read of the intents is held; B, through its own proxy, writes its intent, sees A's
     // and yields, but its `failed` record is held: A reads B's intent open and must wait.
-    let proxyA = try FaultProxy(upstreamPort: production.port, hold: .init("GET", "/tags/list", nth: 2))
-    let proxyB = try FaultProxy(upstreamPort: production.port, hold: .init("PUT", "/manifests/gantry-production-", nth: 2))
+    let proxyA = try await FaultProxy(upstreamPort: production.port, hold: .init("GET", "/tags/list", nth: 2))
+    let proxyB = try await FaultProxy(upstreamPort: production.port, hold: .init("PUT", "/manifests/gantry-production-", nth: 2))
     defer {
       proxyA.stop()
       proxyB.stop()
@@ -460,13 +460,13 @@ struct HistoryTests {
     try await proxyA.waitUntilHeld()
     let b = Task { await self.promote("9.8.2", host: proxyB.host, run: "202") }
     try await proxyB.waitUntilHeld()
-    try proxyA.release()
+    try await proxyA.release()
     let deadline = ContinuousClock.now + .seconds(20)
     while !log.lines.contains(where: { $0.hasPrefix("history: waiting for \(runURL("202"))") }), ContinuousClock.now < deadline {
       try await Task.sleep(for: .milliseconds(50))
     }
     #expect(log.lines.contains { $0.hasPrefix("history: waiting for \(runURL("202"))") })
-    try proxyB.release()
+    try await proxyB.release()
     let (ra, rb) = (await a.value, await b.value)
     #expect(failure(ra) == nil)
     #expect(failure(rb)?.contains("another run is promoting \(da)") == true)

@@ -20,9 +20,9 @@ struct KeylessPromoteTests {
   var factory: ImageFactory { ImageFactory(client: src, repository: "app") }
   let release = TestSigstore.Identity.github("acme/app", ref: "refs/tags/v1.2.0")
 
-  init() throws {
-    staging = try RegistryProcess()
-    production = try RegistryProcess()
+  init() async throws {
+    staging = try await RegistryProcess()
+    production = try await RegistryProcess()
     src = testRegistryClient(staging.host, side: "source")
     dst = testRegistryClient(production.host)
     pki = try TestSigstore()

@@ -1,16 +1,18 @@
 import ActionsCore
 import Foundation
+import GantryCLI
 import OCI
 import TestSupport
 import Testing
 
 @testable import Stages
 
-/// Runs a stage in-process with runner-shaped inputs and returns its result (or error).
-func runStage<S: Stage>(_ stage: S.Type, _ env: [String: String], log: MemoryLogSink = MemoryLogSink()) async throws -> StageResult {
+/// Runs a stage in-process with runner-shaped inputs and returns its result (or error), on the
+/// CLI's network wiring (`GantryCLI.connections`) unless `connections` says otherwise.
+func runStage<S: Stage>(_ stage: S.Type, _ env: [String: String], log: MemoryLogSink = MemoryLogSink(), connections: Connections = GantryCLI.connections) async throws -> StageResult {
   let environment = ActionEnvironment(env)
   let inputs = try Inputs(declarations: S.inputs, environment: environment)
-  return try await S().run(StageContext(inputs: inputs, environment: environment, log: Log(sink: log, debugEnabled: environment.isDebug)))
+  return try await S().run(StageContext(inputs: inputs, environment: environment, log: Log(sink: log, debugEnabled: environment.isDebug), connections: connections))
 }
 
 @Suite("promote and verify-digest against real registries", .serialized)
@@ -20,9 +22,9 @@ struct PromoteStageTests {
   let src: RegistryClient
   let dst: RegistryClient
 
-  init() throws {
-    staging = try RegistryProcess()
-    production = try RegistryProcess()
+  init() async throws {
+    staging = try await RegistryProcess()
+    production = try await RegistryProcess()
     src = testRegistryClient(staging.host, side: "source")
     dst = testRegistryClient(production.host)
   }
@@ -66,7 +68,7 @@ struct PromoteStageTests {
   }
 
   @Test func debugLoggingTracesEveryRequestWithoutSecrets() async throws {
-    let reg = try RegistryProcess(auth: .basic(username: "ci", password: "s3cret-pw"))
+    let reg = try await RegistryProcess(auth: .basic(username: "ci", password: "s3cret-pw"))
     try await ImageFactory(client: testRegistryClient(reg.host, credentials: Credentials(username: "ci", password: "s3cret-pw")), repository: "app").pushImage(tag: "1.0.0")
     let log = MemoryLogSink()
     let r = try await runStage(
@@ -98,7 +100,7 @@ struct PromoteStageTests {
     try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:old", "INPUT_TARGET": "\(production.host)/app:live"]).outputs["status"].map { #expect($0 == "promoted") }
     let broken = try await ImageFactory(client: src, repository: "app").pushImage(tag: "broken", layerSizes: [5000])
     guard case .image(_, let layers, _, _) = broken.content else { Issue.record("not an image"); return }
-    let del = try runCommand("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE", "http://\(staging.host)/v2/app/blobs/\(layers[0].digest)"])
+    let del = try await awaitCommand("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE", "http://\(staging.host)/v2/app/blobs/\(layers[0].digest)"])
     #expect(del.stdout == "202")
     let r = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:broken", "INPUT_TARGET": "\(production.host)/app:live"])
     #expect(r.failure?.contains("blobs present") == true)
@@ -113,7 +115,7 @@ struct PromoteStageTests {
     // Another image takes `stable`; then staging loses a layer of 2.0.0 (garbage collection).
     let other = try await ImageFactory(client: dst, repository: "app").pushImage(tag: "stable")
     guard case .image(_, let layers, _, _) = image.content else { Issue.record("not an image"); return }
-    let del = try runCommand("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE", "http://\(staging.host)/v2/app/blobs/\(layers[1].digest)"])
+    let del = try await awaitCommand("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE", "http://\(staging.host)/v2/app/blobs/\(layers[1].digest)"])
     #expect(del.stdout == "202")
 
     // Production has every blob of 2.0.0, so promoting it again is sound: `stable` moves back,
@@ -176,8 +178,8 @@ struct PromoteStageTests {
 @Suite("promote through the CLI with auth", .serialized)
 struct PromoteAuthTests {
   @Test func wrongTargetPasswordIsAClearFailureAndMasked() async throws {
-    let staging = try RegistryProcess()
-    let production = try RegistryProcess(auth: .basic(username: "deploy", password: "right-password"))
+    let staging = try await RegistryProcess()
+    let production = try await RegistryProcess(auth: .basic(username: "deploy", password: "right-password"))
     try await ImageFactory(client: testRegistryClient(staging.host), repository: "app").pushImage(tag: "1")
     let out = MemoryLogSink()
     let status = await GantryCLIHarness.run(
@@ -199,8 +201,8 @@ struct PromoteAuthTests {
   }
 
   @Test func credentialsComeFromDockerConfigWhenNoInputsAreGiven() async throws {
-    let staging = try RegistryProcess()
-    let production = try RegistryProcess(auth: .basic(username: "deploy", password: "from-config"))
+    let staging = try await RegistryProcess()
+    let production = try await RegistryProcess(auth: .basic(username: "deploy", password: "from-config"))
     try await ImageFactory(client: testRegistryClient(staging.host), repository: "app").pushImage(tag: "1")
     let dir = try TempDirectory()
     let auth = Data("deploy:from-config".utf8).base64EncodedString()

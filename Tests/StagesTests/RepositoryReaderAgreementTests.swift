@@ -122,14 +122,14 @@ struct RepositoryReaderAgreementTests {
 
     // A copy owned by another user, which git refuses ("dubious ownership"): libgit2 reads it.
     let copy = try TempDirectory(prefix: "gantry-foreign")
-    #expect(try runCommand("/bin/cp", ["-a", repo.path, copy.file("r")]).status == 0)
-    #expect(try runCommand("/bin/chown", ["-R", "4242:4242", copy.file("r")]).status == 0)
+    #expect(try await awaitCommand("/bin/cp", ["-a", repo.path, copy.file("r")]).status == 0)
+    #expect(try await awaitCommand("/bin/chown", ["-R", "4242:4242", copy.file("r")]).status == 0)
     let local = try await runStage(VersionStage.self, base.merging(["GITHUB_WORKSPACE": copy.file("r")]) { $1 })
     #expect(local.outputs["history-source"] == "git")
     #expect(local.outputs["version"] == c.version)
     #expect(local.outputs["previous-version"] == c.previous)
 
-    let api = try GitHubAPIServer(repository: repo.path)
+    let api = try await GitHubAPIServer(repository: repo.path)
     defer { api.stop() }
     let remote = try await runStage(
       VersionStage.self,
@@ -141,6 +141,6 @@ struct RepositoryReaderAgreementTests {
       #expect(remote.outputs[key] == local.outputs[key], "\(key)")
     }
     // One compare per distinct candidate commit, at most 30 (GitHubCommitHistory.maxCandidates).
-    #expect(try api.requests().filter { $0.contains("/compare/") }.count <= 30)
+    #expect(try await api.requests().filter { $0.contains("/compare/") }.count <= 30)
   }
 }

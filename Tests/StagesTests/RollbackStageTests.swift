@@ -12,9 +12,9 @@ struct RollbackStageTests {
   let production: RegistryProcess
   let prod: RegistryClient
 
-  init() throws {
-    staging = try RegistryProcess()
-    production = try RegistryProcess()
+  init() async throws {
+    staging = try await RegistryProcess()
+    production = try await RegistryProcess()
     prod = testRegistryClient(production.host)
   }
 
@@ -71,7 +71,7 @@ struct RollbackStageTests {
 
     // Records are plain OCI artifacts: skopeo reads them.
     if let skopeo = which("skopeo") {
-      let x = try runCommand(skopeo, ["inspect", "--raw", "--tls-verify=false", "docker://\(production.host)/app:\(entries[0].tag)"])
+      let x = try await awaitCommand(skopeo, ["inspect", "--raw", "--tls-verify=false", "docker://\(production.host)/app:\(entries[0].tag)"])
       #expect(x.stdout.contains(PromotionRecord.artifactType))
       #expect(x.stdout.contains(#""subject""#))
     }
@@ -100,7 +100,7 @@ struct RollbackStageTests {
     let (v1, _) = try await release("2.0.1")
     let (v2, _) = try await release("2.0.2")
     _ = try await release("2.0.3")
-    let del = try runCommand("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE", "http://\(production.host)/v2/app/manifests/\(v2)"])
+    let del = try await awaitCommand("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE", "http://\(production.host)/v2/app/manifests/\(v2)"])
     #expect(del.stdout == "202")
     let log = MemoryLogSink()
     let r = try await runStage(RollbackStage.self, ["INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production"], log: log)

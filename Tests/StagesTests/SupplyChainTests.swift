@@ -15,9 +15,9 @@ struct SupplyChainTests {
   let signer = CosignSigner()
   var factory: ImageFactory { ImageFactory(client: src, repository: "app") }
 
-  init() throws {
-    staging = try RegistryProcess()
-    production = try RegistryProcess()
+  init() async throws {
+    staging = try await RegistryProcess()
+    production = try await RegistryProcess()
     src = testRegistryClient(staging.host, side: "source")
     dst = testRegistryClient(production.host)
   }

@@ -48,7 +48,7 @@ struct VersionAPITests {
   @Test func shallowCheckoutGivesTheSameAnswerThroughTheAPI() async throws {
     let repo = try Self.conventionalRepo()
     let head = try repo.git("rev-parse", "HEAD")
-    let api = try GitHubAPIServer(repository: repo.path)
+    let api = try await GitHubAPIServer(repository: repo.path)
     let (keep, shallow) = try shallowClone(repo)
     defer { _ = keep }
 
@@ -65,7 +65,7 @@ struct VersionAPITests {
     }
     #expect(log.lines.contains { $0.contains("shallow checkout") && $0.contains("GitHub API") })
     #expect(remote.summary.render().contains("GitHub API (acme/app)"))
-    let requests = try api.requests()
+    let requests = try await api.requests()
     #expect(requests.contains { $0.hasPrefix("GET /repos/acme/app/compare/v1.4.1...\(head)") })
     // v9.0.0 is higher but on an unmerged branch: asked about first and passed over (as `--merged`
     // does); the prerelease tag is never a candidate.
@@ -79,11 +79,11 @@ struct VersionAPITests {
     try repo.git("tag", "v3.0.0")
     try repo.emptyCommits((1...259).map { "fix: bug \($0)" } + ["feat: the 260th"])
     let head = try repo.git("rev-parse", "HEAD")
-    let api = try GitHubAPIServer(repository: repo.path)
+    let api = try await GitHubAPIServer(repository: repo.path)
     let r = try await runStage(VersionStage.self, apiEnvironment(api, workspace: "/nonexistent", sha: head).merging(["INPUT_SOURCE": "conventional"]) { $1 })
     #expect(r.outputs["commits"] == "260")
     #expect(r.outputs["version"] == "3.1.0")
-    #expect(try api.requests().filter { $0.contains("/compare/") }.count == 3)
+    #expect(try await api.requests().filter { $0.contains("/compare/") }.count == 3)
   }
 
   @Test func noTagsReadsTheWholeHistoryAcrossPages() async throws {
@@ -91,11 +91,11 @@ struct VersionAPITests {
     try repo.commit("chore: start")
     try repo.emptyCommits((2...120).map { $0 == 60 ? "feat: the feature" : "chore: step \($0)" })
     let head = try repo.git("rev-parse", "HEAD")
-    let api = try GitHubAPIServer(repository: repo.path)
+    let api = try await GitHubAPIServer(repository: repo.path)
     let r = try await runStage(VersionStage.self, apiEnvironment(api, workspace: "/nonexistent", sha: head).merging(["INPUT_SOURCE": "conventional", "INPUT_HISTORY": "github-api"]) { $1 })
     #expect(r.outputs["commits"] == "120")
     #expect(r.outputs["version"] == "0.1.0")
-    #expect(try api.requests().filter { $0.contains("/commits?") }.count == 2)
+    #expect(try await api.requests().filter { $0.contains("/commits?") }.count == 2)
   }
 
   @Test func createsTagsAndReleasesIdempotently() async throws {
@@ -103,13 +103,13 @@ struct VersionAPITests {
     try repo.commit("feat: one")
     try repo.git("tag", "v1.0.0")
     let head = try repo.commit("feat: two")
-    let api = try GitHubAPIServer(repository: repo.path)
+    let api = try await GitHubAPIServer(repository: repo.path)
     let env = apiEnvironment(api, workspace: repo.path, sha: head).merging(["INPUT_SOURCE": "conventional", "INPUT_CREATE-TAG": "true", "INPUT_CREATE-RELEASE": "true"]) { $1 }
 
     let dry = try await runStage(VersionStage.self, env.merging(["INPUT_DRY-RUN": "true"]) { $1 })
     #expect(dry.outputs["tag-created"] == "dry-run")
     #expect(dry.outputs["release-url"] == "")
-    #expect(!(try api.requests()).contains { $0.hasPrefix("POST") })
+    #expect(!(try await api.requests()).contains { $0.hasPrefix("POST") })
 
     let first = try await runStage(VersionStage.self, env.merging(["INPUT_TAG-MESSAGE": "Release 1.1.0"]) { $1 })
     #expect(first.outputs["tag-created"] == "created")
@@ -117,17 +117,17 @@ struct VersionAPITests {
     #expect(try repo.git("rev-list", "-n", "1", "v1.1.0") == head)
     #expect(try repo.git("cat-file", "-t", "v1.1.0") == "tag")
     #expect(try repo.git("tag", "-l", "--format=%(contents:subject)", "v1.1.0") == "Release 1.1.0")
-    let release = try api.releases()["v1.1.0"]
+    let release = try await api.releases()["v1.1.0"]
     #expect((release?["body"] as? String)?.contains("### Features\n\n- two") == true)
     #expect(release?["generate_release_notes"] == nil)
     #expect(release?["prerelease"] as? Bool == false)
 
     // Again: the tag is there at this commit, the release exists; nothing is written.
-    let posts = try api.requests().filter { $0.hasPrefix("POST") }.count
+    let posts = try await api.requests().filter { $0.hasPrefix("POST") }.count
     let again = try await runStage(VersionStage.self, env)
     #expect(again.outputs["tag-created"] == "exists")
     #expect(again.outputs["release-url"] == "https://github.example/releases/tag/v1.1.0")
-    #expect(try api.requests().filter { $0.hasPrefix("POST") }.count == posts)
+    #expect(try await api.requests().filter { $0.hasPrefix("POST") }.count == posts)
 
     // The same version from another commit is refused.
     let other = try repo.commit("docs: readme")
@@ -139,12 +139,12 @@ struct VersionAPITests {
   @Test func generatedReleaseNotesAreLeftToGitHub() async throws {
     let repo = try TempGitRepo()
     let head = try repo.commit("feat: one")
-    let api = try GitHubAPIServer(repository: repo.path)
+    let api = try await GitHubAPIServer(repository: repo.path)
     let env = apiEnvironment(api, workspace: repo.path, sha: head)
     let r = try await runStage(
       VersionStage.self, env.merging(["INPUT_SOURCE": "conventional", "INPUT_CREATE-RELEASE": "true", "INPUT_RELEASE-NOTES": "generated", "INPUT_RELEASE-AS": "1.0.0-rc.1"]) { $1 })
     #expect(r.outputs["release-url"] == "https://github.example/releases/tag/v1.0.0-rc.1")
-    let release = try api.releases()["v1.0.0-rc.1"]
+    let release = try await api.releases()["v1.0.0-rc.1"]
     #expect(release?["generate_release_notes"] as? Bool == true)
     #expect(release?["body"] == nil)
     #expect(release?["prerelease"] as? Bool == true)
@@ -154,12 +154,12 @@ struct VersionAPITests {
   @Test func lightweightTagOnGitHubEnterprise() async throws {
     let repo = try TempGitRepo()
     let head = try repo.commit("fix: one")
-    let api = try GitHubAPIServer(repository: repo.path)
+    let api = try await GitHubAPIServer(repository: repo.path)
     let r = try await runStage(VersionStage.self, apiEnvironment(api, workspace: repo.path, sha: head, enterprise: true).merging(["INPUT_SOURCE": "conventional", "INPUT_CREATE-TAG": "true"]) { $1 })
     #expect(r.outputs["version"] == "0.0.1")
     #expect(r.outputs["tag-created"] == "created")
     #expect(try repo.git("cat-file", "-t", "v0.0.1") == "commit")
-    let requests = try api.requests()
+    let requests = try await api.requests()
     #expect(requests.contains { $0.hasPrefix("POST /api/v3/repos/acme/app/git/refs") })
     #expect(requests.allSatisfy { $0.hasPrefix("GET /api/v3/") || $0.hasPrefix("POST /api/v3/") })
   }
@@ -170,8 +170,8 @@ struct VersionAPITests {
     try repo.commit("feat: one")
     try repo.git("tag", "v1.0.0")
     let head = try repo.commit("fix: two")
-    let api = try GitHubAPIServer(repository: repo.path)
-    try api.rateLimit(next: 2, mode: mode)
+    let api = try await GitHubAPIServer(repository: repo.path)
+    try await api.rateLimit(next: 2, mode: mode)
     let log = MemoryLogSink()
     let r = try await runStage(VersionStage.self, apiEnvironment(api, workspace: "/nonexistent", sha: head).merging(["INPUT_SOURCE": "conventional"]) { $1 }, log: log)
     #expect(r.outputs["version"] == "1.0.1")
@@ -181,7 +181,7 @@ struct VersionAPITests {
   @Test func errorsSayWhatToFix() async throws {
     let repo = try TempGitRepo()
     let head = try repo.commit("fix: one")
-    let api = try GitHubAPIServer(repository: repo.path)
+    let api = try await GitHubAPIServer(repository: repo.path)
     var env = apiEnvironment(api, workspace: "/nonexistent", sha: head)
     env["INPUT_GITHUB-TOKEN"] = "wrong"
     await #expect { _ = try await runStage(VersionStage.self, env) } throws: { "\($0)".contains("bad credentials") && "\($0)".contains("github-token") }

@@ -71,7 +71,7 @@ struct VersionStageTests {
     try origin.git("tag", "v1.0.0")
     try origin.commit("fix: b")
     let clone = try TempDirectory()
-    _ = try runCommand("/usr/bin/git", ["clone", "-q", "--depth", "1", "file://\(origin.path)", clone.file("c")])
+    _ = try await awaitCommand("/usr/bin/git", ["clone", "-q", "--depth", "1", "file://\(origin.path)", clone.file("c")])
     await #expect {
       _ = try await runStage(VersionStage.self, ["GITHUB_WORKSPACE": clone.file("c"), "INPUT_SOURCE": "conventional"])
     } throws: { "\($0)".contains("shallow checkout") && "\($0)".contains("fetch-depth: 0") }
@@ -99,9 +99,9 @@ struct VersionStageTests {
     try repo.commit("fix: one")
     let head = try repo.commit("feat: two")
     let trusted = try await run(repo, ["INPUT_SOURCE": "conventional"])
-    let owner = try runCommand("/bin/chown", ["-R", "4242:4242", repo.path])
+    let owner = try await awaitCommand("/bin/chown", ["-R", "4242:4242", repo.path])
     #expect(owner.status == 0)
-    #expect(try runCommand("/usr/bin/git", ["-C", repo.path, "rev-parse", "HEAD"]).stderr.contains("dubious ownership"))
+    #expect(try await awaitCommand("/usr/bin/git", ["-C", repo.path, "rev-parse", "HEAD"]).stderr.contains("dubious ownership"))
     let log = MemoryLogSink()
     let r = try await runStage(VersionStage.self, ["GITHUB_WORKSPACE": repo.path, "INPUT_SOURCE": "conventional"], log: log)
     #expect(r.outputs["version"] == "3.2.0")
@@ -135,11 +135,11 @@ struct VersionStageTests {
     // Abbreviated: resolved to the full name.
     #expect(try await run(repo, env.merging(["INPUT_SHA": String(old.prefix(10))]) { $1 }).outputs["sha"] == old)
     let copy = try TempDirectory(prefix: "gantry-native")
-    #expect(try runCommand("/bin/cp", ["-a", repo.path, copy.file("r")]).status == 0)
-    #expect(try runCommand("/bin/chown", ["-R", "4242:4242", copy.file("r")]).status == 0)
+    #expect(try await awaitCommand("/bin/cp", ["-a", repo.path, copy.file("r")]).status == 0)
+    #expect(try await awaitCommand("/bin/chown", ["-R", "4242:4242", copy.file("r")]).status == 0)
     let native = try await runStage(VersionStage.self, env.merging(["GITHUB_WORKSPACE": copy.file("r")]) { $1 })
     #expect(native.outputs["version"] == "1.0.1")
-    let api = try GitHubAPIServer(repository: repo.path)
+    let api = try await GitHubAPIServer(repository: repo.path)
     let remote = try await runStage(
       VersionStage.self,
       env.merging(["GITHUB_WORKSPACE": "/nonexistent", "GITHUB_REPOSITORY": "acme/app", "GITHUB_API_URL": api.apiURL(enterprise: false), "INPUT_GITHUB-TOKEN": api.token]) { $1 })

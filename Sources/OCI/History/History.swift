@@ -242,7 +242,22 @@ public struct History: Sendable {
     var intent = record(.inProgress, subject, details, intent: nil, leaseExpires: start.addingTimeInterval(leaseTimeout))
     intent.time = start
     let tag = try await store.write(intent, subject: subject)
-    var lease = Lease(intent: HistoryEntry(tag: tag, record: intent))
+    do {
+      return try await decide(Lease(intent: HistoryEntry(tag: tag, record: intent)), subject, details, waiting: waiting)
+    } catch let error where Task.isCancelled && !(error is LeaseLost) {
+      // Stopped (a stage's timeout) with the intent written: it is closed as failed, to the
+      // end despite the cancellation, so the next run need not wait for the lease to expire.
+      let (history, intent) = (self, tag)
+      _ = try? await Task { try await history.append(.failed, subject, details, intent: intent, reason: "nothing moved: stopped by the stage's timeout") }.value
+      throw error
+    }
+  }
+
+  /// The loop of ``begin(_:_:waiting:)`` once the intent is written: abandon dead runs'
+  /// intents, yield to an older or finished run, wait for younger ones to decide.
+  private func decide(_ taken: Lease, _ subject: Descriptor, _ details: Details, waiting: @Sendable (HistoryEntry) -> Void) async throws -> Lease {
+    var lease = taken
+    let tag = lease.intent.tag
     var abandonedTags = Set<String>()
     var waitedFor = Set<String>()
     while true {

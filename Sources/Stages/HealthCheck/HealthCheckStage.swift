@@ -28,6 +28,7 @@ public struct HealthCheckStage: Stage {
     InputDeclaration("timeout-ms", "Timeout per request in ms", kind: .integer, default: "5000"),
     InputDeclaration("insecure", "Skip TLS verification for the probed hosts", kind: .boolean, default: "false"),
     InputDeclaration("ca-file", "PEM bundle of extra CAs to trust (default: SSL_CERT_FILE, else the system bundle)"),
+    StageTimeout.input,
   ]
 
   public static let outputs: [OutputDeclaration] = [
@@ -68,6 +69,7 @@ public struct HealthCheckStage: Stage {
     var attempts = 0
     waiting: while true {
       attempts += 1
+      context.doing("waiting for the first healthy answer (attempt \(attempts)\(lastFailure.map { "; last: \($0.url): \($0.failure ?? "")" } ?? ""))")
       var allOK = true
       for url in urls {
         let r = await prober.probe(url)
@@ -95,6 +97,7 @@ public struct HealthCheckStage: Stage {
     log.info("healthy after \(Int(firstHealthy)) ms; measuring \(probes) probes")
 
     // Phase 2: measured probes, round-robin over the URLs, `concurrency` at a time.
+    context.doing("measuring \(probes) probes")
     let results = await Self.measure(prober, urls: urls, probes: probes, concurrency: concurrency)
     let failures = results.filter { !$0.ok }
     let successRate = Double(results.count - failures.count) * 100 / Double(results.count)
@@ -133,7 +136,7 @@ public struct HealthCheckStage: Stage {
     do { expectation = try BodyExpectation(body: inputs.string("expected-body"), json: inputs.list("expected-json", commas: false)) } catch {
       throw InputError(inputs.string("expected-body").map { $0.hasPrefix("/") } == true ? "expected-body" : "expected-json", error.description)
     }
-    var prober = Prober(client: HTTPClient(transport: CurlTransport(configuration: config), retry: .none), expectedStatus: status, expectation: expectation, timeout: .milliseconds(timeoutMs))
+    var prober = Prober(client: context.connections.http(config, retry: .none), expectedStatus: status, expectation: expectation, timeout: .milliseconds(timeoutMs))
     // A method is an RFC 9110 token: anything else (CR/LF above all) would inject into the request.
     let method = try inputs.line("method") ?? "GET"
     guard !method.isEmpty, method.count <= 32, method.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "!#$%&'*+-.^_`|~".contains($0)) }) else {

@@ -77,6 +77,7 @@ public struct PromoteStage: Stage {
     async let historyLookup = history.asyncMap { try await $0.entries(limit: 20) }
 
     // 1. Resolve.
+    context.doing("reading the manifest of \(source)")
     let root = try await src.manifest(source.repository, source.identifier)
     log.info("source \(source) → \(root.digest)")
     async let graphLoad = ImageGraph.load(from: src, repository: source.repository, root: root)
@@ -87,10 +88,12 @@ public struct PromoteStage: Stage {
     // (registries refuse a manifest whose blobs are missing): the source's blobs need no check,
     // and a source that lost some since can still be promoted to a new tag. A target tag at the
     // image already says so; else it is asked by digest, while the platform manifests load.
+    context.doing("reading the image's platform manifests and the target's tags")
     var alreadyThere = current.values.contains(root.digest)
     if !alreadyThere { alreadyThere = try await dst.resolve(targetRef.repository, root.digest.description)?.digest == root.digest }
     let graph = try await graphLoad
 
+    context.doing("validating the image; nothing was copied and no tag moved")
     // 2. Validate. The checks, the attached artifacts and the target's history are independent
     // reads: on a far registry, doing them at once saves whole round trips.
     let validator = Validator(
@@ -134,6 +137,7 @@ public struct PromoteStage: Stage {
     }
 
     // 3. Copy, blobs before manifests, children before the index.
+    context.doing("copying \(graph.blobs.count) blobs to \(target); no tag moved")
     let copier = Copier(source: src, sourceRepository: source.repository, target: dst, targetRepository: targetRef.repository, options: settings.copy)
     let report = try await copy(graph, with: copier, to: target, rootPresent: alreadyThere, log: log, started: started)
 
@@ -150,6 +154,7 @@ public struct PromoteStage: Stage {
     // nothing is recorded (its other tags are still put).
     let details = History.Details(operation: "promote", previous: previous, version: settings.version, tags: tags, source: source.description)
     let lease: History.Lease?
+    context.doing("taking the lease of \(environment ?? "the environment") (writing the intent record); no tag moved")
     if let history, let environment, previous != root.digest {
       do {
         lease = try await history.begin(root.descriptor, details, waiting: waitingNote(environment, log: log))
@@ -171,6 +176,7 @@ public struct PromoteStage: Stage {
       deploymentID = await recorder.beginPromotion(
         environment: environment, image: target.with(digest: root.digest).description, digest: root.digest.description, tags: tags, version: settings.version)
     }
+    context.doing("moving \(tags.joined(separator: ", ")) to \(root.digest.short)")
     do {
       let recent = lease?.recent ?? []
       let moved = try await moveTags(
@@ -180,11 +186,19 @@ public struct PromoteStage: Stage {
         log.info("already pointing at \(root.digest.short), left as they are: \(tags.filter(summary.unchanged.contains).joined(separator: ", "))")
       }
     } catch {
-      if let history, let lease { _ = try? await history.fail(lease, root.descriptor, details, reason: "\(error)") }
+      if let history, let lease {
+        // Recorded even when the stage ran out of time: the intent ends `failed`, not open.
+        let why = Task.isCancelled ? "stopped by the stage's timeout: \(error)" : "\(error)"
+        _ = try? await uncancelled { try await history.fail(lease, root.descriptor, details, reason: why) }
+      }
       if let recorder, let deploymentID { await recorder.mark(deploymentID, .failure, description: "promotion failed: the tags did not move") }
       throw error
     }
-    if let history, let lease { try await history.complete(lease, root.descriptor, details) }
+    if let history, let lease {
+      // The tags moved: the record says so even if the stage's time runs out meanwhile.
+      context.doing("recording the promotion in \(environment ?? "the environment")'s history (the tags moved)")
+      _ = try await uncancelled { try await history.complete(lease, root.descriptor, details) }
+    }
     if let recorder, let deploymentID { await recorder.mark(deploymentID, .success, description: "promoted \(root.digest.short)") }
     summary.status = "promoted"
     summary.report = report

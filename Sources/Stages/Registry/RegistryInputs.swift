@@ -30,6 +30,7 @@ enum RegistryInputs {
     InputDeclaration("insecure-registries", "Registries (host[:port]) reached over plain HTTP or with unverified TLS. localhost and 127.0.0.1 always may use plain HTTP", kind: .list),
     InputDeclaration("ca-file", "PEM bundle of extra CAs to trust (default: SSL_CERT_FILE, else the system bundle)"),
     InputDeclaration("retries", "Attempts after the first on transient registry errors (connection errors, 429, 5xx)", kind: .integer, default: "3"),
+    StageTimeout.input,
   ]
 
   /// A client for `registry`, with credentials from inputs, else `$DOCKER_CONFIG/config.json`.
@@ -54,7 +55,7 @@ enum RegistryInputs {
     }
     let insecure = Set(inputs.list("insecure-registries"))
     config.insecureHosts = insecure
-    var http = HTTPClient(transport: CurlTransport(configuration: config), retry: RetryPolicy(retries: retries))
+    var http = context.connections.http(config, retry: RetryPolicy(retries: retries))
     let log = context.log
     http.onRetry = { attempt, delay, reason in log.info("retry \(attempt) in \(delay.formatted()) : \(reason)") }
     if log.debugEnabled {

@@ -45,6 +45,7 @@ public struct HistoryStage: Stage {
     let client = try RegistryInputs.client(for: target.registry, side: "target", context: context)
 
     // Read.
+    context.doing("reading the records of \(environment) in \(target)")
     let history = environmentHistory(client: client, repository: target.repository, environment: environment, context: context, readOnly: true)
     async let page = history.entries(limit: limit, states: states.isEmpty ? nil : Set(states))
     let live = try await client.resolve(target.repository, environment)?.digest

@@ -54,6 +54,7 @@ public struct RollbackStage: Stage {
     let history = environmentHistory(client: client, repository: target.repository, environment: environment, context: context, readOnly: dryRun)
     let repo = target.repository
 
+    context.doing("reading \(target):\(environment) and its records")
     guard let live = try await client.resolve(repo, environment) else {
       throw StageFailure("\(target):\(environment) does not exist: nothing is live in \(environment) to roll back", title: "rollback failed")
     }
@@ -106,6 +107,7 @@ public struct RollbackStage: Stage {
     if !dryRun {
       let details = History.Details(operation: "rollback", previous: live.digest, version: chosen.version, tags: tags, source: nil, reason: "rollback: \(reason)")
       let lease: History.Lease
+      context.doing("taking the lease of \(environment) (writing the intent record); no tag was moved")
       do {
         lease = try await history.begin(manifest.descriptor, details, waiting: waitingNote(environment, log: log))
       } catch let lost as History.LeaseLost {
@@ -120,19 +122,26 @@ public struct RollbackStage: Stage {
         deploymentID = await recorder.beginRestore(
           environment: environment, image: target.with(digest: chosen.digest).description, digest: chosen.digest.description, tags: tags, version: chosen.version, recordedSHA: recordedSHA)
       }
+      context.doing("moving \(tags.joined(separator: ", ")) to \(chosen.digest.short)")
       do {
         let seen = lease.recent
         try await moveTags(tags, to: manifest, of: target, client: client, environment: environment, expected: live.digest, stage: "rollback", mover: { moverNote($0, seen) })
       } catch {
-        _ = try? await history.fail(lease, manifest.descriptor, details, reason: "\(error)")
+        let why = Task.isCancelled ? "stopped by the stage's timeout: \(error)" : "\(error)"
+        _ = try? await uncancelled { try await history.fail(lease, manifest.descriptor, details, reason: why) }
         if let recorder, let deploymentID { await recorder.mark(deploymentID, .failure, description: "rollback failed: the tags did not move") }
         throw error
       }
-      var bad = details
-      bad.version = badVersion
-      bad.reason = reason
-      let rolledBack = try await history.append(.rolledBack, live, bad, intent: lease.intent.tag)
-      let completed = try await history.complete(lease, manifest.descriptor, details)
+      // The tags moved: the records say so even if the stage's time runs out meanwhile.
+      context.doing("recording the rollback of \(environment) (the tags moved)")
+      var badDetails = details
+      badDetails.version = badVersion
+      badDetails.reason = reason
+      let bad = badDetails
+      let (rolledBack, completed) = try await uncancelled {
+        let rolledBack = try await history.append(.rolledBack, live, bad, intent: lease.intent.tag)
+        return (rolledBack, try await history.complete(lease, manifest.descriptor, details))
+      }
       if let recorder {
         _ = await recorder.markRolledBack(digest: live.digest.description, environment: environment, reason: reason)
         if let deploymentID { await recorder.mark(deploymentID, .success, description: "restored \(chosen.digest.short)") }

@@ -43,6 +43,7 @@ public struct VerifyDigestStage: Stage {
     }
     let supplyChain = try SupplyChainSettings(inputs)
     let src = try RegistryInputs.client(for: source.registry, side: "source", context: context)
+    context.doing("reading the manifest of \(source)")
     let sourceManifest = try await src.manifest(source.repository, source.identifier)
 
     let targetLabel: String
@@ -55,6 +56,7 @@ public struct VerifyDigestStage: Stage {
       targetLabel = "expected"
     } else if let target {
       let dst = try RegistryInputs.client(for: target.registry, side: "target", context: context)
+      context.doing("reading the manifest of \(target)")
       let m = try await dst.manifest(target.repository, target.identifier)
       checked = (dst, target.repository)
       targetDigest = m.digest

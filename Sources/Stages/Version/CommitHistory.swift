@@ -6,7 +6,7 @@ import HTTP
 import Versioning
 
 /// The last release tag and the commits since it, from wherever the history is.
-struct ReleaseHistory {
+struct ReleaseHistory: Sendable {
   var last: (tag: String, version: SemVer)?
   var commits: [ConventionalCommit]
   /// Tags passed over because they could not be read (named, for a warning each).
@@ -28,10 +28,14 @@ struct LocalCommitHistory: CommitHistory {
   var kind: String { "git" }
 
   func release(prefix: String) async throws -> ReleaseHistory {
-    var warnings: [String] = []
-    let last = try repo.latestTag(prefix: prefix, from: tip) { warnings.append($0) }
-    let commits = try repo.commits(since: last?.commit, to: tip)
-    return ReleaseHistory(last: last.map { ($0.tag, $0.version) }, commits: commits, warnings: warnings)
+    // `git` runs (or packs are read) to the end: on a thread of its own, not the cooperative pool.
+    let (repo, tip) = (self.repo, self.tip)
+    return try await BlockingWork.run {
+      var warnings: [String] = []
+      let last = try repo.latestTag(prefix: prefix, from: tip) { warnings.append($0) }
+      let commits = try repo.commits(since: last?.commit, to: tip)
+      return ReleaseHistory(last: last.map { ($0.tag, $0.version) }, commits: commits, warnings: warnings)
+    }
   }
 }
 
@@ -83,7 +87,7 @@ extension GitHubRepository {
   static func from(_ context: StageContext) -> GitHubRepository? {
     let env = context.environment
     guard let token = context.inputs.string("github-token"), let repository = env.repository, let api = URL(string: env.apiURL) else { return nil }
-    var client = GitHubClient(configuration: GitHubConfiguration(apiURL: api, repository: repository, token: token), transport: CurlTransport(configuration: .fromEnvironment(env.variables)))
+    var client = GitHubClient(configuration: GitHubConfiguration(apiURL: api, repository: repository, token: token), transport: context.connections.transport(.fromEnvironment(env.variables)))
     let log = context.log
     client.onRateLimit = { wait, operation in log.warning("GitHub API rate limit during \(operation): waiting \(wait.formatted())") }
     return GitHubRepository(client: client)

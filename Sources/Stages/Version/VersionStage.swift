@@ -32,6 +32,7 @@ public struct VersionStage: Stage {
     InputDeclaration(
       "release-notes", "version: the release body: changelog (Gantry's, from conventional commits) or generated (GitHub's)", kind: .choice(["changelog", "generated"]), default: "changelog"),
     RegistryInputs.dryRun,
+    StageTimeout.input,
   ]
 
   public static let outputs: [OutputDeclaration] = [
@@ -94,6 +95,7 @@ public struct VersionStage: Stage {
       }
     }
     let history = readHistory ? try chooseHistory(context, repo: repo, directory: directory, sha: sha, needed: source != "file") : nil
+    if let history { context.doing("reading the release tags and commits (\(history.kind))") }
     let found = try await history?.release(prefix: prefix)
     for warning in found?.warnings ?? [] { context.log.warning(warning) }
     let last = found?.last
@@ -174,6 +176,7 @@ public struct VersionStage: Stage {
       guard !sha.isEmpty else { throw InputError("sha", "create-tag and create-release need the commit: set sha or GITHUB_SHA") }
       let writer = ReleaseWriter(repo: api, dryRun: try inputs.bool("dry-run"), log: context.log)
       let tag = prefix + version.description
+      context.doing("creating the tag \(tag) and release through the GitHub API")
       if createTag { tagState = try await writer.tag(tag, at: sha, message: inputs.string("tag-message")) }
       if createRelease {
         let body = try inputs.choice("release-notes") == "generated" ? nil : (changelog.isEmpty ? "No changes since \(last?.tag ?? "the beginning")." : changelog)

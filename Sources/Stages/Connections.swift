@@ -1,0 +1,49 @@
+import Basics
+import FoundationEssentials
+import HTTP
+
+/// The network as a stage sees it: the transports every client of the run (registry clients
+/// of both sides, the GitHub client, the health prober) is built on. The CLI wires it once per
+/// process (one engine, connections and TLS sessions reused across clients and stages); tests
+/// pass scripted ones. Stages never build a transport themselves, nor know which engine it is.
+///
+/// What differs between clients is expressed per client, not by separate engines where it can
+/// be: credentials, retries, deadlines of small requests and low-speed limits travel in the
+/// client and its ``Request``s. What the engine must know for a connection — trusted CAs, hosts
+/// whose certificates are not verified, the connect timeout, `--resolve` pins — lives in a
+/// ``TransportConfiguration``; ``transport(_:)`` hands out one transport per distinct
+/// configuration, created once and cached by the wiring, so a run has one or two at most.
+public struct Connections: Sendable {
+  private let make: @Sendable (TransportConfiguration) -> any Transport
+
+  /// - Parameter transport: the transport for a configuration; called for every client built,
+  ///   so it must return the same transport for equal configurations (the CLI's does).
+  public init(transport: @escaping @Sendable (TransportConfiguration) -> any Transport) {
+    make = transport
+  }
+
+  /// Every client of the stage on `transport`, whatever its configuration: for tests that
+  /// script the network.
+  public static func scripted(_ transport: any Transport) -> Connections {
+    Connections { _ in transport }
+  }
+
+  /// No network: every request fails. For stages that need none (build-tag).
+  public static let offline = Connections { _ in Offline() }
+
+  /// The transport for clients that need `configuration`.
+  public func transport(_ configuration: TransportConfiguration) -> any Transport {
+    make(configuration)
+  }
+
+  /// An HTTP client on ``transport(_:)`` with `retry`.
+  public func http(_ configuration: TransportConfiguration, retry: RetryPolicy) -> HTTPClient {
+    HTTPClient(transport: transport(configuration), retry: retry)
+  }
+
+  private struct Offline: Transport {
+    func perform(_ request: Request) async throws -> Response {
+      throw HTTPError.invalidRequest("no network for this stage (\(request.url.redacted))")
+    }
+  }
+}

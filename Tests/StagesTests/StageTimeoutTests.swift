@@ -1,0 +1,146 @@
+import ActionsCore
+import Foundation
+import OCI
+import TestSupport
+import Testing
+
+@testable import Stages
+
+/// The `timeout` input through the whole CLI, against real servers that hold their answer:
+/// the stage stops, says what it was doing, exits 1, and nothing is lost.
+@Suite("timeout: a stage that runs out of time", .serialized, .timeLimit(.minutes(3)))
+struct StageTimeoutTests {
+  func errors(_ out: MemoryLogSink) -> [String] { out.lines.filter { $0.hasPrefix("::error") } }
+
+  @Test func badTimeoutIsBadInput() async throws {
+    for bad in ["soon", "-1s", "7h", "1e3"] {
+      let out = MemoryLogSink()
+      let status = await GantryCLIHarness.run(["INPUT_STAGE": "health-check", "INPUT_URL": "http://127.0.0.1:9/", "INPUT_TIMEOUT": bad], out)
+      #expect(status == 2, "\(bad)")
+      #expect(errors(out) == ["::error title=Invalid input::input 'timeout': expected a duration from 0 to 6h such as 30s, 5m or 500ms, got '\(bad)'"])
+    }
+  }
+
+  @Test func healthCheckStopsItsProbeInFlight() async throws {
+    // Every probe takes 30 s; the stage may take 1 s: the probe in flight is cancelled, not
+    // waited out (nor left running past the grace of 20 s).
+    let server = try await LocalHTTPServer()
+    defer { server.stop() }
+    let out = MemoryLogSink()
+    let started = ContinuousClock.now
+    let status = await GantryCLIHarness.run(
+      ["INPUT_STAGE": "health-check", "INPUT_URL": server.url("/slow/30000").absoluteString, "INPUT_TIMEOUT-MS": "60000", "INPUT_WAIT-TIMEOUT": "5m", "INPUT_TIMEOUT": "1s"], out)
+    let took = ContinuousClock.now - started
+    #expect(status == 1)
+    let lines = errors(out)
+    #expect(lines.count == 1, "\(out.lines)")
+    #expect(lines.first?.hasPrefix("::error title=health-check timed out::health-check timed out after 1s while waiting for the first healthy answer (attempt 1)") == true, "\(lines)")
+    #expect(lines.first?.contains("did not stop") == false, "\(lines)")
+    #expect(took < .seconds(15), "took \(took): the probe was waited out instead of cancelled")
+  }
+
+  /// Staging with `versions`, production with the first one promoted (so the environment
+  /// has a live image and history).
+  func registries(_ versions: [String]) async throws -> (staging: RegistryProcess, production: RegistryProcess, digests: [Digest]) {
+    let staging = try await RegistryProcess()
+    let production = try await RegistryProcess()
+    let factory = ImageFactory(client: testRegistryClient(staging.host, side: "source"), repository: "app")
+    var digests: [Digest] = []
+    for v in versions { digests.append(try await factory.pushImage(tag: v, layerSizes: [4000, 5000]).digest) }
+    let first = MemoryLogSink()
+    #expect(await GantryCLIHarness.run(promote(versions[0], staging: staging.host, target: production.host, run: "1"), first) == 0, "\(first.lines)")
+    return (staging, production, digests)
+  }
+
+  func promote(_ version: String, staging: String, target: String, run: String, timeout: String? = nil) -> [String: String] {
+    var env = [
+      "INPUT_STAGE": "promote", "INPUT_SOURCE": "\(staging)/app:\(version)", "INPUT_TARGET": "\(target)/app", "INPUT_TAGS": version, "INPUT_ENVIRONMENT": "production",
+      "INPUT_VERSION": version, "GITHUB_REPOSITORY": "acme/app", "GITHUB_RUN_ID": run, "GITHUB_SERVER_URL": "https://github.com",
+    ]
+    env["INPUT_TIMEOUT"] = timeout
+    return env
+  }
+
+  /// Runs a promote of `version` through a proxy holding `hold`, with a timeout of 12 s (ample
+  /// for a small promote to reach the hold on a loaded machine), and returns its exit status
+  /// and `::error` lines. The proxy holds for 30 s: still holding when the run ended means the
+  /// run reached the hold and was stopped there by its timeout.
+  func timedOutPromote(_ version: String, hold: FaultProxy.Hold, staging: RegistryProcess, production: RegistryProcess) async throws -> (Int32, [String]) {
+    let proxy = try await FaultProxy(upstreamPort: production.port, hold: hold)
+    // Stopped before it would forward the held request: it never reaches the registry.
+    defer { proxy.stop() }
+    let out = MemoryLogSink()
+    let status = await GantryCLIHarness.run(promote(version, staging: staging.host, target: proxy.host, run: "2", timeout: "12s"), out)
+    #expect(try await proxy.held() == 1, "the run never reached the held request: \(out.lines)")
+    return (status, errors(out))
+  }
+
+  @Test func promoteTimedOutWhileCopyingMovesNothingAndRecordsNothing() async throws {
+    let (staging, production, digests) = try await registries(["1.0.0", "2.0.0"])
+    defer {
+      staging.stop()
+      production.stop()
+    }
+    let (status, lines) = try await timedOutPromote("2.0.0", hold: .init("PUT", "/blobs/uploads/"), staging: staging, production: production)
+    #expect(status == 1)
+    #expect(lines.count == 1, "\(lines)")
+    #expect(lines.first?.hasPrefix("::error title=promote timed out::promote timed out after 12s while copying 3 blobs to ") == true, "\(lines)")
+    #expect(lines.first?.contains("no tag moved") == true)
+
+    let prod = testRegistryClient(production.host)
+    #expect(try await prod.resolve("app", "production")?.digest == digests[0])
+    #expect(try await prod.resolve("app", "2.0.0") == nil)
+    // No lease was taken: the only records are the first promotion's (its intent and completion).
+    let entries = try await History(client: prod, repository: "app", environment: "production").entries().entries
+    #expect(!entries.isEmpty && entries.allSatisfy { $0.record.digest == digests[0] })
+    #expect(HistoryRules.unclosedIntents(entries).isEmpty)
+  }
+
+  @Test func promoteTimedOutWhileMovingTheTagRecordsFailed() async throws {
+    let (staging, production, digests) = try await registries(["1.0.0", "2.0.0"])
+    defer {
+      staging.stop()
+      production.stop()
+    }
+    let (status, lines) = try await timedOutPromote("2.0.0", hold: .init("PUT", "/manifests/production$"), staging: staging, production: production)
+    #expect(status == 1)
+    #expect(lines.count == 1, "\(lines)")
+    #expect(lines.first?.hasPrefix("::error title=promote timed out::promote timed out after 12s while moving 2.0.0, production to \(digests[1].short)") == true, "\(lines)")
+
+    // The environment tag never moved, and the intent is closed as failed, not left open.
+    let prod = testRegistryClient(production.host)
+    #expect(try await prod.resolve("app", "production")?.digest == digests[0])
+    let entries = try await History(client: prod, repository: "app", environment: "production").entries().entries
+    let newest = try #require(entries.first)
+    #expect(newest.record.digest == digests[1])
+    #expect(newest.record.state == .failed)
+    #expect(newest.record.reason?.contains("timeout") == true, "\(newest.record.reason ?? "")")
+    #expect(HistoryRules.unclosedIntents(entries).isEmpty)
+    // The next promotion goes ahead at once: no lease is left to wait out.
+    let next = MemoryLogSink()
+    #expect(await GantryCLIHarness.run(promote("2.0.0", staging: staging.host, target: production.host, run: "3"), next) == 0, "\(next.lines)")
+    #expect(try await prod.resolve("app", "production")?.digest == digests[1])
+  }
+
+  @Test func promoteTimedOutWhileTakingTheLeaseClosesItsIntent() async throws {
+    let (staging, production, digests) = try await registries(["1.0.0", "2.0.0"])
+    defer {
+      staging.stop()
+      production.stop()
+    }
+    // The intent is written; the read of the other runs' intents is held.
+    let (status, lines) = try await timedOutPromote("2.0.0", hold: .init("GET", "/tags/list", nth: 2), staging: staging, production: production)
+    #expect(status == 1)
+    #expect(lines.count == 1, "\(lines)")
+    #expect(lines.first?.hasPrefix("::error title=promote timed out::promote timed out after 12s while taking the lease of production") == true, "\(lines)")
+
+    let prod = testRegistryClient(production.host)
+    #expect(try await prod.resolve("app", "production")?.digest == digests[0])
+    let entries = try await History(client: prod, repository: "app", environment: "production").entries().entries
+    let newest = try #require(entries.first)
+    #expect(newest.record.digest == digests[1])
+    #expect(newest.record.state == .failed)
+    #expect(newest.record.reason?.contains("stopped by the stage's timeout") == true, "\(newest.record.reason ?? "")")
+    #expect(HistoryRules.unclosedIntents(entries).isEmpty)
+  }
+}
