@@ -169,6 +169,11 @@ struct PromoteStageTests {
     (["INPUT_SOURCE": "a/b:1", "INPUT_TARGET": "x/y", "INPUT_PLATFORMS": "amd64"], "platforms"),
     (["INPUT_SOURCE": "a/b:1", "INPUT_TARGET": "x/y", "INPUT_TAGS": "bad tag"], "tags"),
     (["INPUT_SOURCE": "a/b:1", "INPUT_TARGET": "x/y", "INPUT_TARGET-USERNAME": "u"], "target-password"),
+    // Keyless inputs that cannot stand alone name themselves (found by scripts/fuzz-binary).
+    (["INPUT_SOURCE": "a/b:1", "INPUT_TARGET": "x/y", "INPUT_CERTIFICATE-IDENTITY": "me"], "certificate-identity"),
+    (["INPUT_SOURCE": "a/b:1", "INPUT_TARGET": "x/y", "INPUT_CERTIFICATE-OIDC-ISSUER": "https://i"], "certificate-oidc-issuer"),
+    (["INPUT_SOURCE": "a/b:1", "INPUT_TARGET": "x/y", "INPUT_REQUIRE-ATTESTATIONS": "https://slsa.dev/provenance/v1"], "require-attestations"),
+    (["INPUT_SOURCE": "a/b:1", "INPUT_TARGET": "x/y", "INPUT_SIGNER-REPOSITORY": "a/b", "INPUT_CERTIFICATE-IDENTITY-REGEXP": "("], "certificate-identity-regexp"),
   ])
   func badInputNamesTheInput(_ env: [String: String], _ input: String) async {
     await #expect { _ = try await runStage(PromoteStage.self, env) } throws: { ($0 as? InputError)?.input == input }

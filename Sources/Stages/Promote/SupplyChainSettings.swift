@@ -48,10 +48,13 @@ struct SupplyChainSettings {
         identity: inputs.string("certificate-identity"), identityRegexp: inputs.string("certificate-identity-regexp"), issuer: inputs.string("certificate-oidc-issuer"),
         issuerRegexp: inputs.string("certificate-oidc-issuer-regexp"), repository: inputs.string("signer-repository"), workflow: inputs.string("signer-workflow"))
       if let problem = policy.problem {
-        let input =
-          problem.contains("signer-repository '")
-          ? "signer-repository" : problem.contains("signer-workflow '") ? "signer-workflow" : problem.contains("issuer") ? "certificate-oidc-issuer" : "certificate-identity"
-        throw InputError(input, problem)
+        // Name an input the user gave (the one at fault, or the one that cannot stand alone).
+        let given = identityInputs.filter { inputs.string($0) != nil }
+        let badPattern = ["certificate-identity-regexp", "certificate-oidc-issuer-regexp"].first { name in
+          inputs.string(name).map { (try? Regex($0)) == nil } ?? false
+        }
+        let named = [badPattern, given.first { problem.hasPrefix("\($0) '") }].compactMap { $0 }.first
+        throw InputError(named ?? given.first ?? "certificate-identity", problem)
       }
       identity = policy
     }
@@ -64,8 +67,12 @@ struct SupplyChainSettings {
     mode = m
     let needsIdentity = requireProvenance || !requiredAttestations.isEmpty || inputs.string("trusted-root") != nil || provenance != ProvenancePolicy()
     if identity == nil, needsIdentity {
+      // The input that asked for keyless verification is the one named.
+      let asking =
+        (requireProvenance ? "require-provenance" : nil)
+        ?? ["require-attestations", "trusted-root", "provenance-builder-id", "provenance-source-repository", "provenance-source-ref"].first { inputs.string($0) != nil }
       throw InputError(
-        "certificate-identity",
+        asking ?? "certificate-identity",
         "keyless verification needs an identity policy (certificate-identity or certificate-identity-regexp with certificate-oidc-issuer, or signer-repository): \"signed by anyone\" is not a gate")
     }
     if identity != nil {
