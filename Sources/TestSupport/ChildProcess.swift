@@ -56,15 +56,8 @@ public final class ChildProcess: @unchecked Sendable {
     } else {
       posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
     }
-    let command = directory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0, executable] + arguments } ?? [executable] + arguments
-    let argv = command.map { strdup($0) } + [nil]
-    let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer {
-      argv.forEach { free($0) }
-      env.forEach { free($0) }
-    }
     var child: pid_t = 0
-    let spawned = posix_spawn(&child, command[0], &actions, nil, argv, env)
+    let spawned = Subprocess.spawn(&child, executable, arguments, environment: environment, directory: directory, actions: &actions)
     close(stdinPipe[0])
     close(output)
     guard spawned == 0 else {

@@ -48,16 +48,8 @@ public enum Subprocess {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
     posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-    // posix_spawn has no portable chdir: a shell changes directory, then becomes the program.
-    let command = directory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0, executable] + arguments } ?? [executable] + arguments
-    let argv = command.map { strdup($0) } + [nil]
-    let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer {
-      argv.forEach { free($0) }
-      env.forEach { free($0) }
-    }
     var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, env)
+    let spawned = spawn(&pid, executable, arguments, environment: environment, directory: directory, actions: &actions)
     close(outPipe[1])
     close(errPipe[1])
     guard spawned == 0 else {
@@ -87,6 +79,22 @@ public enum Subprocess {
     // Exit code, or 128 + signal as a shell reports it.
     let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     return Result(status: code, stdout: outData, stderr: errData)
+  }
+
+  /// `posix_spawn` of `executable` with `arguments`, in `directory` when given (posix_spawn has
+  /// no portable chdir: a shell changes directory, then becomes the program), with
+  /// `environment` (default: this process's). Returns posix_spawn's result; `pid` is set on 0.
+  static func spawn(
+    _ pid: inout pid_t, _ executable: String, _ arguments: [String], environment: [String: String]?, directory: String?, actions: inout posix_spawn_file_actions_t
+  ) -> Int32 {
+    let command = directory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0, executable] + arguments } ?? [executable] + arguments
+    let argv = command.map { strdup($0) } + [nil]
+    let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer {
+      argv.forEach { free($0) }
+      env.forEach { free($0) }
+    }
+    return posix_spawn(&pid, command[0], &actions, nil, argv, env)
   }
 
   /// Marks every open descriptor above 2 close-on-exec, so the child gets only its three
