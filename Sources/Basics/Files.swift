@@ -96,6 +96,25 @@ public enum Files {
       }
     }
 
+    /// Up to `count` bytes from `offset` (`pread`: the position of ``read(into:)`` stays);
+    /// fewer at the end of the file, empty when `offset` is past it or invalid.
+    public func read(at offset: Int64, count: Int) -> [UInt8] {
+      guard offset >= 0, count > 0 else { return [] }
+      var out = [UInt8](repeating: 0, count: count)
+      var filled = 0
+      while filled < count {
+        let n = out.withUnsafeMutableBytes { raw -> Int in
+          guard let base = raw.baseAddress else { return 0 }
+          let (at, overflow) = offset.addingReportingOverflow(Int64(filled))
+          return overflow ? 0 : pread(fd, base + filled, count - filled, off_t(at))
+        }
+        if n < 0, errno == EINTR { continue }
+        if n <= 0 { break }
+        filled += n
+      }
+      return Array(out.prefix(filled))
+    }
+
     /// Back to the first byte.
     public func rewind() -> Bool { lseek(fd, 0, SEEK_SET) == 0 }
   }

@@ -71,4 +71,18 @@ import Testing
     #expect(String(decoding: bytes, as: UTF8.self) == #"{"a":"x/y","b":[1.5,null,true],"size":9223372036854775807}"#)
     #expect(JSONValue.parse(Data("{".utf8)) == nil)
   }
+
+  @Test func readsRangesWithoutReadingTheFile() throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("basics-\(UInt64.random(in: 0...UInt64.max))").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try Files.append("0123456789", to: path)
+    let file = try Files.Reader(path: path)
+    #expect(file.size == 10)
+    #expect(file.read(at: 3, count: 4) == Array("3456".utf8))
+    #expect(file.read(at: 8, count: 4) == Array("89".utf8))
+    #expect(file.read(at: 20, count: 4).isEmpty)
+    #expect(file.read(at: -1, count: 4).isEmpty)
+    #expect(file.read(at: Int64.max, count: 4).isEmpty)
+    #expect(Files.readPrefix(path, limit: 4) == Array("0123".utf8))
+  }
 }

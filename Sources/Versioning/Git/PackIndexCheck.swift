@@ -61,8 +61,15 @@ enum PackIndexCheck {
   /// with a 4-byte name chunk passes and the name check then reads past the file. The
   /// lengths are checked here in 64-bit arithmetic. A header libgit2 would refuse is left to it.
   static func verifyMultiPackIndex(_ path: String) throws {
-    guard let size = (try? Files.Reader(path: path))?.size, size <= 1 << 31, let bytes = Files.readPrefix(path, limit: Int(size)) else { return }
-    func be32(_ at: Int) -> Int? { at >= 0 && at + 4 <= bytes.count ? bytes[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } : nil }
+    // Only the header, the chunk table and one fan-out entry are read: a hostile repository's
+    // index may be gigabytes (sparse), and none of it needs to sit in memory.
+    guard let file = try? Files.Reader(path: path), let size = file.size, size <= 1 << 31 else { return }
+    let bytes = file.read(at: 0, count: 12)
+    func be32(_ at: Int) -> Int? {
+      guard at >= 0, Int64(at) + 4 <= size else { return nil }
+      let word = file.read(at: Int64(at), count: 4)
+      return word.count == 4 ? word.reduce(0) { $0 << 8 | Int($1) } : nil
+    }
     // "MIDX", version 1, SHA-1, then the chunk count; a table of (count + 1) id/offset rows.
     guard bytes.count >= 12, bytes.starts(with: Array("MIDX".utf8)), bytes[4] == 1, bytes[5] == 1 else { return }
     let count = Int(bytes[6])
