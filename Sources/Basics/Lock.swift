@@ -10,7 +10,8 @@
 /// Foundation's `NSLock` would pull the whole of Foundation (and its 34 MB of ICU data) into
 /// the static binary; FoundationEssentials has no lock.
 public final class Lock: @unchecked Sendable {
-  private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+  /// The mutex itself, for ``Condition``'s waits.
+  let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
   public init() {
     mutex = .allocate(capacity: 1)

@@ -9,13 +9,10 @@
 /// A mutex with a condition variable (what Foundation's `NSCondition` is), for threads that
 /// live outside Swift concurrency (libcurl's).
 public final class Condition: @unchecked Sendable {
-  private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+  private let mutex = Lock()
   private let cond: UnsafeMutablePointer<pthread_cond_t>
 
   public init() {
-    mutex = .allocate(capacity: 1)
-    mutex.initialize(to: pthread_mutex_t())
-    pthread_mutex_init(mutex, nil)
     cond = .allocate(capacity: 1)
     cond.initialize(to: pthread_cond_t())
     pthread_cond_init(cond, nil)
@@ -23,23 +20,16 @@ public final class Condition: @unchecked Sendable {
 
   deinit {
     pthread_cond_destroy(cond)
-    pthread_mutex_destroy(mutex)
     cond.deallocate()
-    mutex.deallocate()
   }
 
-  public func lock() { pthread_mutex_lock(mutex) }
-  public func unlock() { pthread_mutex_unlock(mutex) }
+  public func lock() { mutex.lock() }
+  public func unlock() { mutex.unlock() }
   /// Waits for a signal; the lock must be held (and is again on return).
-  public func wait() { pthread_cond_wait(cond, mutex) }
+  public func wait() { pthread_cond_wait(cond, mutex.mutex) }
   public func signal() { pthread_cond_signal(cond) }
   public func broadcast() { pthread_cond_broadcast(cond) }
-
-  public func withLock<T>(_ body: () throws -> T) rethrows -> T {
-    pthread_mutex_lock(mutex)
-    defer { pthread_mutex_unlock(mutex) }
-    return try body()
-  }
+  public func withLock<T>(_ body: () throws -> T) rethrows -> T { try mutex.withLock(body) }
 }
 
 /// Threads started by hand (Foundation's `Thread` links all of Foundation).
