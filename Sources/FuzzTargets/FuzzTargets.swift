@@ -26,6 +26,7 @@ public enum FuzzTargets {
     "www-authenticate": wwwAuthenticate,
     "link": link,
     "retry-after": retryAfter,
+    "rate-limit": rateLimit,
     "manifest": manifest,
     "promotion-record": promotionRecord,
     "status-set": statusSet,
@@ -81,6 +82,26 @@ public enum FuzzTargets {
     if let d = RetryPolicy.parseRetryAfter(text(data), now: Date(timeIntervalSince1970: 1_800_000_000)) {
       expect(d >= .zero, "Retry-After gave a negative wait \(d)")
     }
+  }
+
+  /// Header lines (`Name: value`) as a registry might send them; the budget parsed stays in
+  /// its bounds, and the owner of budgets learns from it without trapping.
+  static let rateLimit: Target = { data in
+    var headers = Headers()
+    for line in text(data).split(separator: "\n").prefix(64) {
+      guard let colon = line.firstIndex(of: ":") else { continue }
+      headers.add(String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+    }
+    if let r = RateLimitHeaders.parse(headers) {
+      expect(r.limit != nil || r.remaining != nil, "a budget without limit or remaining")
+      for n in [r.limit, r.remaining].compactMap({ $0 }) { expect((0...RateLimitHeaders.maxCount).contains(n), "count \(n) out of bounds") }
+      for n in [r.window, r.reset].compactMap({ $0 }) { expect((0...RateLimitHeaders.maxSeconds).contains(n), "seconds \(n) out of bounds") }
+      if let l = r.limit, let rem = r.remaining { expect(rem <= l, "remaining \(rem) above limit \(l)") }
+    }
+    let url = URL(string: "https://registry.example/v2/app/manifests/1")!
+    let limits = RateLimits()
+    for status in [200, 429, 503] { limits.observe(Response(status: status, headers: headers, url: url), for: Request(url: url)) }
+    _ = limits.snapshot().map(\.description)
   }
 
   static let manifest: Target = { data in

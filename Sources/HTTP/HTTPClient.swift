@@ -15,6 +15,9 @@ public struct HTTPClient: Sendable {
   /// Called after each exchange (each redirect hop too) with the request, the status and the
   /// time it took: a request trace for debug logs. Headers are not passed: they carry credentials.
   public var onExchange: (@Sendable (Request, Int, Duration) -> Void)? = nil
+  /// The run's owner of per-origin request budgets (`Connections` passes its own): every hop
+  /// is admitted by it before it is sent and reported to it after. Nil: no budgets kept.
+  public var rateLimits: RateLimits? = nil
 
   public init(transport: any Transport, retry: RetryPolicy = RetryPolicy()) {
     self.transport = transport
@@ -35,7 +38,8 @@ public struct HTTPClient: Sendable {
       do {
         let response = try await followingRedirects(request)
         if retry.retryStatuses.contains(response.status), attempt < retries, request.isReplayable {
-          try await wait(attempt: attempt, retryAfter: response.headers["Retry-After"], reason: "HTTP \(response.status) from \(response.url.authority)")
+          let delay = try await wait(attempt: attempt, retryAfter: response.headers["Retry-After"], reason: "HTTP \(response.status) from \(response.url.authority)")
+          if response.status == 429, let origin = response.url.origin { rateLimits?.noteWaited(origin, delay) }
           attempt += 1
           continue
         }
@@ -50,7 +54,7 @@ public struct HTTPClient: Sendable {
           }
           throw error
         }
-        try await wait(attempt: attempt, retryAfter: nil, reason: error.description)
+        _ = try await wait(attempt: attempt, retryAfter: nil, reason: error.description)
         attempt += 1
       }
     }
@@ -61,17 +65,20 @@ public struct HTTPClient: Sendable {
     return true
   }
 
-  private func wait(attempt: Int, retryAfter: String?, reason: String) async throws {
+  private func wait(attempt: Int, retryAfter: String?, reason: String) async throws -> Duration {
     let delay = retry.delay(afterAttempt: attempt, retryAfter: retryAfter, unit: Double.random(in: 0..<1))
     onRetry?(attempt + 1, delay, reason)
     try await sleep(delay)
+    return delay
   }
 
   private func followingRedirects(_ original: Request) async throws -> Response {
     var request = original
     for _ in 0...maxRedirects {
+      try await rateLimits?.admit(request)
       let started = ContinuousClock.now
       let response = try await transport.perform(request)
+      rateLimits?.observe(response, for: request)
       onExchange?(request, response.status, started.duration(to: .now))
       guard response.isRedirect, let location = response.headers["Location"] else { return response }
       request = try Self.redirected(request, to: location, status: response.status, origin: original.url.origin)

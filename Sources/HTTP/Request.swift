@@ -14,6 +14,14 @@ public struct Request: Sendable {
   /// Override the transport's low-speed limit (bytes/s) and the time below it that aborts.
   public var lowSpeedLimit: Int?
   public var lowSpeedTime: Duration?
+  /// Whether the request spends the origin's rate budget (``RateLimits`` paces these, and
+  /// refuses them when it is spent). Default: every method but HEAD; Docker Hub counts only
+  /// manifest GETs, so the registry client marks blob GETs as free.
+  public var countsTowardRateLimit: Bool {
+    get { counts ?? (method != "HEAD") }
+    set { counts = newValue }
+  }
+  private var counts: Bool?
 
   public init(
     method: String = "GET", url: URL, headers: Headers = [:], body: RequestBody = .empty,

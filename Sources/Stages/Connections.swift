@@ -15,11 +15,18 @@ import HTTP
 /// configuration, created once and cached by the wiring, so a run has one or two at most.
 public struct Connections: Sendable {
   private let make: @Sendable (TransportConfiguration) -> any Transport
+  /// The run's one owner of per-origin request budgets (`RateLimit-*`, `Retry-After`), shared by
+  /// every client ``http(_:retry:)`` builds: every image and both sides of a promote draw on it.
+  /// Its ``RateLimits/snapshot()`` is what a stage reports.
+  public let rateLimits: RateLimits
 
-  /// - Parameter transport: the transport for a configuration; called for every client built,
-  ///   so it must return the same transport for equal configurations (the CLI's does).
-  public init(transport: @escaping @Sendable (TransportConfiguration) -> any Transport) {
+  /// - Parameters:
+  ///   - transport: the transport for a configuration; called for every client built, so it
+  ///     must return the same transport for equal configurations (the CLI's does).
+  ///   - rateLimits: the budgets' owner; a fresh one by default (one per run).
+  public init(rateLimits: RateLimits = RateLimits(), transport: @escaping @Sendable (TransportConfiguration) -> any Transport) {
     make = transport
+    self.rateLimits = rateLimits
   }
 
   /// Every client of the stage on `transport`, whatever its configuration: for tests that
@@ -29,16 +36,18 @@ public struct Connections: Sendable {
   }
 
   /// No network: every request fails. For stages that need none (build-tag).
-  public static let offline = Connections { _ in Offline() }
+  public static var offline: Connections { Connections { _ in Offline() } }
 
   /// The transport for clients that need `configuration`.
   public func transport(_ configuration: TransportConfiguration) -> any Transport {
     make(configuration)
   }
 
-  /// An HTTP client on ``transport(_:)`` with `retry`.
+  /// An HTTP client on ``transport(_:)`` with `retry`, drawing on ``rateLimits``.
   public func http(_ configuration: TransportConfiguration, retry: RetryPolicy) -> HTTPClient {
-    HTTPClient(transport: transport(configuration), retry: retry)
+    var client = HTTPClient(transport: transport(configuration), retry: retry)
+    client.rateLimits = rateLimits
+    return client
   }
 
   private struct Offline: Transport {

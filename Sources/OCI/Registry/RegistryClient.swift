@@ -114,7 +114,7 @@ public final class RegistryClient: Sendable {
   /// A small blob (a config) in memory, verified against its digest.
   public func blob(_ repository: String, _ digest: Digest, limit: Int = 16 << 20) async throws -> Data {
     let response = try await send(scope: .pull(repository), operation: "GET blob \(digest.short)", notFound: "blob \(digest) in \(repository)") { base in
-      Request(url: base.appendingPathComponent("v2/\(repository)/blobs/\(digest)"), destination: .buffer(limit: limit), timeout: self.options.requestTimeout)
+      Self.uncounted(Request(url: base.appendingPathComponent("v2/\(repository)/blobs/\(digest)"), destination: .buffer(limit: limit), timeout: self.options.requestTimeout))
     }
     let got = Digest.sha256(response.body)
     guard got == digest else { throw RegistryError.digestMismatch(expected: digest.description, got: got.description, registry: registry) }
@@ -124,7 +124,7 @@ public final class RegistryClient: Sendable {
   /// Streams a blob into `sink` (redirects to object storage followed without credentials).
   public func streamBlob(_ repository: String, _ digest: Digest, into sink: any BodySink) async throws -> Int64 {
     let response = try await send(scope: .pull(repository), operation: "GET blob \(digest.short)", notFound: "blob \(digest) in \(repository)") { base in
-      Request(url: base.appendingPathComponent("v2/\(repository)/blobs/\(digest)"), destination: .sink(sink))
+      Self.uncounted(Request(url: base.appendingPathComponent("v2/\(repository)/blobs/\(digest)"), destination: .sink(sink)))
     }
     return response.bodyBytes
   }
@@ -328,6 +328,14 @@ public final class RegistryClient: Sendable {
       throw RegistryError.tagImmutable(registry: registry, repository: scope.repositories.first ?? "", tag: tag!, detail: detail)
     default: throw RegistryError.unexpected(registry: registry, status: response.status, operation: operation, detail: detail)
     }
+  }
+
+  /// Docker Hub counts manifest GETs against its pull budget, not blob GETs: those are neither
+  /// paced nor refused by `RateLimits` (a 429's `Retry-After` still holds them).
+  private static func uncounted(_ request: Request) -> Request {
+    var r = request
+    r.countsTowardRateLimit = false
+    return r
   }
 
   private func perform(_ request: Request) async throws -> Response {
