@@ -38,8 +38,7 @@ public struct HTTPClient: Sendable {
       do {
         let response = try await followingRedirects(request)
         if retry.retryStatuses.contains(response.status), attempt < retries, request.isReplayable {
-          let delay = try await wait(attempt: attempt, retryAfter: response.headers["Retry-After"], reason: "HTTP \(response.status) from \(response.url.authority)")
-          if response.status == 429, let origin = response.url.origin { rateLimits?.noteWaited(origin, delay) }
+          try await wait(attempt: attempt, retryAfter: response.headers["Retry-After"], reason: "HTTP \(response.status) from \(response.url.authority)")
           attempt += 1
           continue
         }
@@ -54,7 +53,7 @@ public struct HTTPClient: Sendable {
           }
           throw error
         }
-        _ = try await wait(attempt: attempt, retryAfter: nil, reason: error.description)
+        try await wait(attempt: attempt, retryAfter: nil, reason: error.description)
         attempt += 1
       }
     }
@@ -65,11 +64,10 @@ public struct HTTPClient: Sendable {
     return true
   }
 
-  private func wait(attempt: Int, retryAfter: String?, reason: String) async throws -> Duration {
+  private func wait(attempt: Int, retryAfter: String?, reason: String) async throws {
     let delay = retry.delay(afterAttempt: attempt, retryAfter: retryAfter, unit: Double.random(in: 0..<1))
     onRetry?(attempt + 1, delay, reason)
     try await sleep(delay)
-    return delay
   }
 
   private func followingRedirects(_ original: Request) async throws -> Response {

@@ -162,13 +162,6 @@ public final class RateLimits: @unchecked Sendable {
     }
   }
 
-  /// Counts the `duration` that just ended as time spent waiting for `origin` (a retry's own
-  /// wait on a 429).
-  public func noteWaited(_ origin: Origin, _ duration: Duration) {
-    let end = now()
-    lock.withLock { origins[origin, default: State()].addWait(from: end - duration, to: end) }
-  }
-
   /// Learns from an answer: its budget headers, and a 429/503's `Retry-After`.
   public func observe(_ response: Response, for request: Request) {
     guard let origin = request.url.origin else { return }
@@ -196,6 +189,9 @@ public final class RateLimits: @unchecked Sendable {
       if let hold {
         let until = t + min(hold, policy.maxWait)
         s.heldUntil = max(s.heldUntil ?? until, until)
+        // The refused request waits it out under its own retry policy (`HTTPClient`, or the
+        // registry's first probe), others here in `admit`: the hold is the time waited.
+        s.addWait(from: t, to: until)
       }
       origins[origin] = s
     }
