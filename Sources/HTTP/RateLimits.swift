@@ -110,7 +110,8 @@ public final class RateLimits: @unchecked Sendable {
     var resetAt: ContinuousClock.Instant?
     var resetIn: Int?
     var heldUntil: ContinuousClock.Instant?
-    var nextSlot: ContinuousClock.Instant?
+    /// When the last counted request went (or its reserved slot).
+    var lastSent: ContinuousClock.Instant?
     /// Wall time during which some request to the origin waited: concurrent waits count once.
     var waited: Duration = .zero
     var waitedUntil: ContinuousClock.Instant?
@@ -210,7 +211,7 @@ public final class RateLimits: @unchecked Sendable {
 
   /// Under the lock.
   func decide(_ origin: Origin, counted: Bool) -> Decision {
-    guard var s = origins[origin] else { return .go }
+    var s = origins[origin, default: State()]
     let t = now()
     defer { origins[origin] = s }
     if let until = s.heldUntil {
@@ -234,9 +235,13 @@ public final class RateLimits: @unchecked Sendable {
       let name = origin.port == (origin.isSecure ? 443 : 80) ? origin.host : "\(origin.host):\(origin.port)"
       return .fail(RateLimitExhausted(registry: name, limit: s.limit, window: s.window, resetsIn: s.resetIn))
     }
-    guard let interval = Self.interval(limit: s.limit, remaining: s.remaining, window: s.window, policy: policy) else { return .go }
-    let slot = max(t, s.nextSlot ?? t)
-    s.nextSlot = slot + interval
+    guard let interval = Self.interval(limit: s.limit, remaining: s.remaining, window: s.window, policy: policy) else {
+      s.lastSent = t
+      return .go
+    }
+    // The slot is reserved now, so concurrent requests queue one interval apart.
+    let slot = max(t, (s.lastSent ?? t - interval) + interval)
+    s.lastSent = slot
     return slot > t ? .waitThenGo(slot - t) : .go
   }
 

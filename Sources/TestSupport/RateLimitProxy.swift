@@ -27,13 +27,13 @@ public final class RateLimitProxy: @unchecked Sendable {
     (child, port) = try await startFixture("rate_limit_proxy.py", args)
   }
 
-  /// Every request so far, in arrival order.
+  /// Every request so far, in arrival order (the proxy logs them as they end).
   public func log() async throws -> [Entry] {
     let out = try await awaitCommand("/usr/bin/curl", ["-s", "http://\(host)/log"]).stdout
     guard let items = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]] else { throw TestSupportError("rate_limit_proxy: bad /log answer \(out)") }
     return items.map {
       Entry(t: $0["t"] as? Double ?? 0, method: $0["method"] as? String ?? "", path: $0["path"] as? String ?? "", status: $0["status"] as? Int ?? 0)
-    }
+    }.sorted { $0.t < $1.t }
   }
 
   public func stop() { child.stop() }

@@ -15,8 +15,8 @@ rate_limit_proxy.py UPSTREAM_PORT [--limit N] [--remaining N] [--window S] [--th
 Counted requests are manifest GETs, as at Docker Hub (HEADs and blobs are free): each one
 spends one from the budget; with none left it answers 429 TOOMANYREQUESTS. Every answer
 carries RateLimit-Limit and RateLimit-Remaining (after the request).
-GET /log answers the requests seen as JSON: [{"t": monotonic seconds, "method", "path",
-"status"}], ordered by arrival; the 429s' "t" is when the answer was sent.
+GET /log answers the requests seen as JSON: [{"t": arrival, monotonic seconds, "method",
+"path", "status"}], in the order they ended.
 Prints "PORT <n>"; exits when stdin closes. Request bodies are read whole (test sizes only).
 """
 import argparse, http.client, json, re, threading, time

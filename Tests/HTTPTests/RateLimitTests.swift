@@ -113,17 +113,18 @@ final class VirtualClock: @unchecked Sendable {
     l.observe(answer(200, ["RateLimit-Limit": "100;w=60", "RateLimit-Remaining": "50;w=60"]), for: request())
     for _ in 0..<3 { try await l.admit(request()) }
     #expect(clock.slept.isEmpty)
-    // 15 left (under 20 %): 60 s / 15 = 4 s apart; HEADs are not counted.
+    // 15 left (under 20 %): 60 s / 15 = 4 s apart, from the last counted request; HEADs are
+    // not counted.
     l.observe(answer(200, ["RateLimit-Limit": "100;w=60", "RateLimit-Remaining": "15;w=60"]), for: request())
     for _ in 0..<3 { try await l.admit(request()) }
     try await l.admit(request("HEAD"))
-    #expect(clock.slept == [.seconds(4), .seconds(4)])
-    // 2 left: 30 s apart, capped at 5 s.
+    #expect(clock.slept == [.seconds(4), .seconds(4), .seconds(4)])
+    // 2 left: 30 s apart, capped at 5 s; the first after a quiet 10 s goes at once.
     l.observe(answer(200, ["RateLimit-Limit": "100;w=60", "RateLimit-Remaining": "2;w=60"]), for: request())
     clock.advance(.seconds(10))
     try await l.admit(request())
     try await l.admit(request())
-    #expect(clock.slept == [.seconds(4), .seconds(4), .seconds(5)])
+    #expect(clock.slept == [.seconds(4), .seconds(4), .seconds(4), .seconds(5)])
   }
 
   @Test func pacingRule() {

@@ -111,6 +111,21 @@ struct RateLimitStageTests {
     #expect(try await target.resolve("app", "production") == nil)
   }
 
+  @Test func aLowBudgetPacesTheManifestGETs() async throws {
+    let index = try await pushIndex()
+    // 12 of 100 per 2 s left: under 20 %, counted requests go 2 s / remaining (≥ 181 ms) apart.
+    let proxy = try await RateLimitProxy(upstreamPort: staging.port, limit: 100, remaining: 12, window: 2)
+    defer { proxy.stop() }
+    let r = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(proxy.host)/app:1.0", "INPUT_TARGET": "\(production.host)/app"])
+    #expect(r.outputs["digest"] == index.digest.description, "\(r.failure ?? "")")
+    // The root manifest, then the two platform manifests, which the stage asks for at once.
+    let seen = try await proxy.log()
+    let times = seen.filter(\.isManifestGET).map(\.t)
+    #expect(times.count == 3)
+    let gaps = zip(times.dropFirst(), times).map { $0 - $1 }
+    #expect(gaps.allSatisfy { $0 >= 0.15 }, "paced apart: \(gaps) \(seen)")
+  }
+
   @Test func hostileHeaderValuesAreIgnored() async throws {
     let index = try await pushIndex()
     let proxy = try await RateLimitProxy(upstreamPort: staging.port, hostile: true)
