@@ -16,7 +16,7 @@ import HTTP
 public struct Connections: Sendable {
   private let make: @Sendable (TransportConfiguration) -> any Transport
   /// The run's one owner of per-origin request budgets (`RateLimit-*`, `Retry-After`), shared by
-  /// every client ``http(_:retry:)`` builds: every image and both sides of a promote draw on it.
+  /// every registry client of the run: every image and both sides of a promote draw on it.
   /// Its ``RateLimits/snapshot()`` is what a stage reports.
   public let rateLimits: RateLimits
 
@@ -43,11 +43,10 @@ public struct Connections: Sendable {
     make(configuration)
   }
 
-  /// An HTTP client on ``transport(_:)`` with `retry`, drawing on ``rateLimits``.
+  /// An HTTP client on ``transport(_:)`` with `retry`; registry clients also draw on
+  /// ``rateLimits`` (a health probe's 503 `Retry-After` must not hold its polling).
   public func http(_ configuration: TransportConfiguration, retry: RetryPolicy) -> HTTPClient {
-    var client = HTTPClient(transport: transport(configuration), retry: retry)
-    client.rateLimits = rateLimits
-    return client
+    HTTPClient(transport: transport(configuration), retry: retry)
   }
 
   private struct Offline: Transport {

@@ -56,6 +56,7 @@ enum RegistryInputs {
     let insecure = Set(inputs.list("insecure-registries"))
     config.insecureHosts = insecure
     var http = context.connections.http(config, retry: RetryPolicy(retries: retries))
+    http.rateLimits = context.connections.rateLimits
     let log = context.log
     http.onRetry = { attempt, delay, reason in log.info("retry \(attempt) in \(delay.formatted()) : \(reason)") }
     if log.debugEnabled {
