@@ -1,4 +1,5 @@
 import ActionsCore
+import Basics
 import Foundation
 import HTTP
 import OCI
@@ -55,6 +56,12 @@ struct RateLimitStageTests {
     let markdown = r.summary.render()
     #expect(markdown.contains("### Rate limits"))
     #expect(markdown.contains("| `\(proxy.host)` | \(100 - manifestGETs) of 100 | 6 h | \(refused.count) |"), "\(markdown)")
+    let output = try #require(r.outputs["rate-limits"].flatMap { JSONValue.parse(Data($0.utf8)) }?[proxy.host])
+    #expect(output["limit"] == .int(100))
+    #expect(output["remaining"] == .int(Int64(100 - manifestGETs)))
+    #expect(output["window"] == .int(21600))
+    #expect(output["throttled"] == .int(Int64(refused.count)))
+    if case .int(let ms)? = output["waited-ms"] { #expect(ms >= 1500, "the hold of Retry-After: 2") } else { Issue.record("no waited-ms in \(output)") }
   }
 
   @Test func concurrentRequestsWaitForTheLimitedOriginInsteadOfEachEarningA429() async throws {
@@ -135,6 +142,7 @@ struct RateLimitStageTests {
     let r = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(proxy.host)/app:1.0", "INPUT_TARGET": "\(production.host)/app"], log: log)
     #expect(r.outputs["digest"] == index.digest.description, "\(r.failure ?? "")")
     #expect(!r.summary.render().contains("Rate limits"))
+    #expect(r.outputs["rate-limits"] == "{}")
     #expect(!log.lines.contains { $0.contains("rate limit") })
     #expect(ContinuousClock.now - started < .seconds(60), "no pacing or waits from garbage")
   }

@@ -49,6 +49,7 @@ public struct PromoteStage: Stage {
     SupplyChainSettings.provenanceOutput,
     OutputDeclaration("artifacts-copied", "promote: signatures, attestations, SBOMs and referrers carried to the target"),
     DeploymentInputs.idOutput,
+    RateLimitReport.output,
   ]
 
   public init() {}
@@ -126,14 +127,14 @@ public struct PromoteStage: Stage {
     let signatureStatus = signatures.contains(where: \.isVerified) ? "verified" : signatures.isEmpty ? "unsigned" : settings.keys.isEmpty && keyless == nil ? "unchecked" : "unverified"
     if let failed = checks.first(where: { !$0.passed }) {
       summary.status = "validation failed"
-      return StageResult(summary: RateLimitReport.adding(to: summary.render(), context), failure: "validation failed: \(failed.name): \(failed.detail); nothing was copied and no tag moved")
+      return RateLimitReport.result(summary: summary.render(), failure: "validation failed: \(failed.name): \(failed.detail); nothing was copied and no tag moved", context)
     }
     if settings.dryRun {
       summary.status = "dry-run"
       summary.attachments = settings.copyArtifacts ? attachments.map { CarriedAttachment(attachment: $0, targetDigest: $0.manifest.digest, merged: false) } : []
       var o = outputs(root.digest, target, tags, platformInfo, CopyReport(), started, clock, status: "dry-run", signature: signatureStatus, artifactsCopied: 0, log: log)
       o["provenance"] = provenanceStatus
-      return StageResult(outputs: o, summary: RateLimitReport.adding(to: summary.render(), context))
+      return RateLimitReport.result(outputs: o, summary: summary.render(), context)
     }
 
     // 3. Copy, blobs before manifests, children before the index.
@@ -207,7 +208,7 @@ public struct PromoteStage: Stage {
     var o = outputs(root.digest, target, tags, platformInfo, report, started, clock, status: "promoted", signature: signatureStatus, artifactsCopied: carried.count, log: log)
     if recorder != nil { o["deployment-id"] = deploymentID.map(String.init) ?? "" }
     o["provenance"] = provenanceStatus
-    return StageResult(outputs: o, summary: RateLimitReport.adding(to: summary.render(), context))
+    return RateLimitReport.result(outputs: o, summary: summary.render(), context)
   }
 
   /// Checks that depend on the target's state: the image was not rolled back from this
