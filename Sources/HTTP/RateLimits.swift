@@ -87,10 +87,10 @@ public struct RateLimitStatus: Sendable, Equatable, CustomStringConvertible {
 ///   ``RateLimitPolicy/paceBelow`` of the limit, counted requests to it are spaced by
 ///   `window / remaining`, capped at ``RateLimitPolicy/maxInterval`` (100 per 60 s with 10 left:
 ///   one every 5 s at most, 6 s uncapped).
-/// - **Fail fast.** With 0 remaining, a counted request waits for a stated reset up to
-///   ``RateLimitPolicy/maxWait``; a later reset, or none stated but a window known (Docker Hub
-///   states only `w=21600`), throws ``RateLimitExhausted`` rather than waiting hours. All waits
-///   are cancellable: the stage's `timeout` bounds them.
+/// - **Fail fast.** With 0 remaining, a counted request waits for a stated reset, or without
+///   one for a whole window, up to ``RateLimitPolicy/maxWait``; a later one (Docker Hub states
+///   only `w=21600`) throws ``RateLimitExhausted`` rather than waiting hours. All waits are
+///   cancellable: the stage's `timeout` bounds them.
 ///
 /// A request counts when ``Request/countsTowardRateLimit`` says so (by default every method but
 /// HEAD). Docker Hub counts only manifest GETs; the registry client marks blob GETs as not
@@ -229,7 +229,13 @@ public final class RateLimits: @unchecked Sendable {
       if let resetAt = s.resetAt {
         let left = resetAt - t
         if left <= policy.maxWait { return .wait(left) }
-      } else if s.window == nil {
+      } else if let window = s.window {
+        // No reset stated: it refills within one window. A short one is waited out.
+        if .seconds(window) <= policy.maxWait {
+          s.resetAt = t + .seconds(window)
+          return .wait(.seconds(window))
+        }
+      } else {
         return .go  // Nothing says when it refills: the server's answer will.
       }
       let name = origin.port == (origin.isSecure ? 443 : 80) ? origin.host : "\(origin.host):\(origin.port)"

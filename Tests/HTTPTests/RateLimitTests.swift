@@ -168,6 +168,37 @@ final class VirtualClock: @unchecked Sendable {
     try await l.admit(request("GET", "https://third.example/v2/"))
   }
 
+  @Test func anExhaustedBudgetWithAShortWindowWaitsItOut() async throws {
+    let l = limits()
+    l.observe(answer(200, ["RateLimit-Limit": "10;w=20", "RateLimit-Remaining": "0;w=20"]), for: request())
+    try await l.admit(request())
+    try await l.admit(request())
+    #expect(clock.slept == [.seconds(20)])
+  }
+
+  @Test("random header values parse within their bounds or not at all")
+  func randomValues() {
+    // A fixed-seed generator over the characters that matter: digits, separators, signs.
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    func next() -> UInt64 {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return state >> 33
+    }
+    let alphabet = Array("0123456789999;=,- wlimitremainingresetrqt\"x.e+")
+    for _ in 0..<5000 {
+      var headers = Headers()
+      for name in ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy", "RateLimit"] where next() % 2 == 0 {
+        headers.add(name, String((0..<Int(next() % 40)).map { _ in alphabet[Int(next() % UInt64(alphabet.count))] }))
+      }
+      guard let r = RateLimitHeaders.parse(headers) else { continue }
+      #expect(r.limit != nil || r.remaining != nil)
+      for n in [r.limit, r.remaining].compactMap({ $0 }) { #expect((0...RateLimitHeaders.maxCount).contains(n)) }
+      for n in [r.window, r.reset].compactMap({ $0 }) { #expect((0...RateLimitHeaders.maxSeconds).contains(n)) }
+      if let w = r.window { #expect(w > 0) }
+      if let limit = r.limit, let remaining = r.remaining { #expect(remaining <= limit) }
+    }
+  }
+
   @Test func summaryLine() {
     let s = RateLimitStatus(registry: "registry-1.docker.io", limit: 100, remaining: 76, window: 21600, waited: .seconds(2), throttled: 0)
     #expect(s.description == "registry-1.docker.io: 76 of 100 requests left in the 6 h window; waited 2.0 s for rate limits")
