@@ -203,8 +203,7 @@ public final class RateLimits: @unchecked Sendable {
     lock.withLock {
       origins.compactMap { origin, s in
         guard s.limit != nil || s.remaining != nil || s.throttled > 0 || s.waited > .zero else { return nil }
-        let name = origin.port == (origin.isSecure ? 443 : 80) ? origin.host : "\(origin.host):\(origin.port)"
-        return RateLimitStatus(registry: name, limit: s.limit, remaining: s.remaining, window: s.window, waited: s.waited, throttled: s.throttled)
+        return RateLimitStatus(registry: Self.name(origin), limit: s.limit, remaining: s.remaining, window: s.window, waited: s.waited, throttled: s.throttled)
       }.sorted { $0.registry < $1.registry }
     }
   }
@@ -238,8 +237,7 @@ public final class RateLimits: @unchecked Sendable {
       } else {
         return .go  // Nothing says when it refills: the server's answer will.
       }
-      let name = origin.port == (origin.isSecure ? 443 : 80) ? origin.host : "\(origin.host):\(origin.port)"
-      return .fail(RateLimitExhausted(registry: name, limit: s.limit, window: s.window, resetsIn: s.resetIn))
+      return .fail(RateLimitExhausted(registry: Self.name(origin), limit: s.limit, window: s.window, resetsIn: s.resetIn))
     }
     guard let interval = Self.interval(limit: s.limit, remaining: s.remaining, window: s.window, policy: policy) else {
       s.lastSent = t
@@ -249,6 +247,11 @@ public final class RateLimits: @unchecked Sendable {
     let slot = max(t, (s.lastSent ?? t - interval) + interval)
     s.lastSent = slot
     return slot > t ? .waitThenGo(slot - t) : .go
+  }
+
+  /// How an origin is named to users: `host`, with `:port` when not the scheme's default.
+  static func name(_ origin: Origin) -> String {
+    origin.port == (origin.isSecure ? 443 : 80) ? origin.host : "\(origin.host):\(origin.port)"
   }
 
   /// The pacing rule: `window / remaining`, capped, when remaining is under the policy's share

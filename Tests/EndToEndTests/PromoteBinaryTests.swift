@@ -67,6 +67,9 @@ struct PromoteBinaryTests {
         provenance<<D
         unchecked
         D
+        rate-limits<<D
+        {}
+        D
 
         """)
     let summary = try String(contentsOfFile: dir.file("summary"), encoding: .utf8)
