@@ -139,10 +139,25 @@ public final class RateLimits: @unchecked Sendable {
   enum Decision: Equatable {
     case go
     /// Wait, then decide again.
-    case wait(Duration)
+    case wait(Duration, Reason)
     /// Wait for the slot reserved, then go.
     case waitThenGo(Duration)
     case fail(RateLimitExhausted)
+  }
+
+  /// Why a request waits, for the log.
+  public enum Reason: String, Sendable {
+    case retryAfter = "Retry-After"
+    case pacing = "budget low: pacing"
+    case refill = "budget spent: waiting for the refill"
+  }
+
+  private var waitObserver: (@Sendable (String, Duration, Reason) -> Void)?
+
+  /// Called when a request starts a wait of a second or more (registry name, wait, reason):
+  /// a slow run says why. Setting it again replaces it.
+  public func onWait(_ observer: @escaping @Sendable (String, Duration, Reason) -> Void) {
+    lock.withLock { waitObserver = observer }
   }
 
   /// Returns when `request` may be sent to its origin; throws ``RateLimitExhausted`` when its
@@ -154,9 +169,16 @@ public final class RateLimits: @unchecked Sendable {
       switch decision {
       case .go: return
       case .fail(let exhausted): throw exhausted
-      case .wait(let d), .waitThenGo(let d):
+      case .wait(let d, _), .waitThenGo(let d):
         let start = now()
-        lock.withLock { origins[origin, default: State()].addWait(from: start, to: start + d) }
+        let observer = lock.withLock {
+          origins[origin, default: State()].addWait(from: start, to: start + d)
+          return waitObserver
+        }
+        if d >= .seconds(1) {
+          let reason: Reason = if case .wait(_, let r) = decision { r } else { .pacing }
+          observer?(Self.name(origin), d, reason)
+        }
         try await sleep(d)
         if case .waitThenGo = decision { return }
       }
@@ -214,7 +236,7 @@ public final class RateLimits: @unchecked Sendable {
     let t = now()
     defer { origins[origin] = s }
     if let until = s.heldUntil {
-      if until > t { return .wait(until - t) }
+      if until > t { return .wait(until - t, .retryAfter) }
       s.heldUntil = nil
     }
     guard counted else { return .go }
@@ -227,12 +249,12 @@ public final class RateLimits: @unchecked Sendable {
     if s.remaining == 0 {
       if let resetAt = s.resetAt {
         let left = resetAt - t
-        if left <= policy.maxWait { return .wait(left) }
+        if left <= policy.maxWait { return .wait(left, .refill) }
       } else if let window = s.window {
         // No reset stated: it refills within one window. A short one is waited out.
         if .seconds(window) <= policy.maxWait {
           s.resetAt = t + .seconds(window)
-          return .wait(.seconds(window))
+          return .wait(.seconds(window), .refill)
         }
       } else {
         return .go  // Nothing says when it refills: the server's answer will.

@@ -64,6 +64,13 @@ final class VirtualClock: @unchecked Sendable {
   var slept: [Duration] { lock.withLock { sleeps } }
 }
 
+final class Waits: @unchecked Sendable {
+  private let lock = Lock()
+  private var lines: [String] = []
+  func add(_ line: String) { lock.withLock { lines.append(line) } }
+  var all: [String] { lock.withLock { lines } }
+}
+
 @Suite struct RateLimitsTests {
   let clock = VirtualClock()
   let wall = Date(timeIntervalSince1970: 1_700_000_000)
@@ -84,9 +91,12 @@ final class VirtualClock: @unchecked Sendable {
 
   @Test func retryAfterHoldsEveryRequestToTheOriginOnly() async throws {
     let l = limits()
+    let waits = Waits()
+    l.onWait { waits.add("\($0) \($1) \($2.rawValue)") }
     l.observe(answer(429, ["Retry-After": "3"]), for: request())
     try await l.admit(request("HEAD", "https://registry.example/v2/app/blobs/sha256:1"))
     #expect(clock.slept == [.seconds(3)])
+    #expect(waits.all == ["registry.example 3.0 seconds Retry-After"])
     try await l.admit(request())
     try await l.admit(request("GET", "https://other.example/v2/app/manifests/1.0"))
     try await l.admit(request("GET", "http://registry.example/v2/app/manifests/1.0"))
