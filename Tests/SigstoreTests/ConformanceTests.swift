@@ -10,12 +10,11 @@ import Testing
   static let defaultIssuer = "https://token.actions.githubusercontent.com"
 
   /// Cases outside what Gantry verifies, with why: key-based bundles (Gantry verifies keys
-  /// through cosign-public-key), Rekor v2 entries dated by RFC 3161 timestamps only.
+  /// through cosign-public-key), Rekor v2 entries (hashedrekord 0.0.2).
   static func unsupported(_ name: String) -> String? {
     if FixtureFiles.exists("conformance/\(name)/key.pub") { return "managed key, not keyless" }
-    if name.hasPrefix("rekor2-") || name == "bundle-with-sct-with-extensions" { return "Rekor v2 entry: dated only by an RFC 3161 timestamp" }
-    if let b = try? SigstoreBundle(json: FixtureFiles.data("conformance/\(name)/bundle.sigstore.json")), !b.rfc3161Timestamps.isEmpty {
-      return "carries an RFC 3161 timestamp (refused: not verified yet)"
+    if let b = try? SigstoreBundle(json: FixtureFiles.data("conformance/\(name)/bundle.sigstore.json")), b.tlogEntries.contains(where: { $0.kindVersion == "0.0.2" && $0.kind == "hashedrekord" }) {
+      return "Rekor v2 entry"
     }
     return nil
   }
