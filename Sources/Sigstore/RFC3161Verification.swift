@@ -2,6 +2,7 @@ import Basics
 import Crypto
 import FoundationEssentials
 import SwiftASN1
+import _CryptoExtras
 @_spi(FixedExpiryValidationTime) import X509
 
 /// What a verified RFC 3161 timestamp proves: a timestamp authority of the trusted root saw
@@ -80,16 +81,30 @@ extension RFC3161Timestamp {
     }
   }
 
-  /// ECDSA (P-256, P-384, P-521) over the signed attributes, hashed as the signature algorithm
-  /// names (ecdsa-with-SHA*) or, for a bare id-ecPublicKey, with the signer's digest algorithm.
+  /// ECDSA (P-256, P-384, P-521) or RSA PKCS#1 v1.5 over the signed attributes, hashed as the
+  /// signature algorithm names (ecdsa-with-SHA*, sha*WithRSAEncryption) or, for a bare key
+  /// algorithm (id-ecPublicKey, rsaEncryption), with the signer's digest algorithm. RSA-PSS is
+  /// not accepted (no Sigstore TSA uses it).
   static func verifies(_ signature: Data, over message: Data, key: Certificate.PublicKey, algorithm: ASN1ObjectIdentifier, digest: HashAlgorithm) -> Bool {
     let hash: HashAlgorithm
+    let rsa: Bool
     switch algorithm {
-    case [1, 2, 840, 10045, 4, 3, 2]: hash = .sha256
-    case [1, 2, 840, 10045, 4, 3, 3]: hash = .sha384
-    case [1, 2, 840, 10045, 4, 3, 4]: hash = .sha512
-    case [1, 2, 840, 10045, 2, 1]: hash = digest
+    case [1, 2, 840, 10045, 4, 3, 2]: (hash, rsa) = (.sha256, false)
+    case [1, 2, 840, 10045, 4, 3, 3]: (hash, rsa) = (.sha384, false)
+    case [1, 2, 840, 10045, 4, 3, 4]: (hash, rsa) = (.sha512, false)
+    case [1, 2, 840, 10045, 2, 1]: (hash, rsa) = (digest, false)
+    case [1, 2, 840, 113549, 1, 1, 11]: (hash, rsa) = (.sha256, true)
+    case [1, 2, 840, 113549, 1, 1, 12]: (hash, rsa) = (.sha384, true)
+    case [1, 2, 840, 113549, 1, 1, 13]: (hash, rsa) = (.sha512, true)
+    case [1, 2, 840, 113549, 1, 1, 1]: (hash, rsa) = (digest, true)
     default: return false
+    }
+    if rsa {
+      guard let k = _RSA.Signing.PublicKey(key) else { return false }
+      let s = _RSA.Signing.RSASignature(rawRepresentation: signature)
+      return isValid(hash, message) { k.isValidSignature(s, for: $0, padding: .insecurePKCS1v1_5) } sha384: {
+        k.isValidSignature(s, for: $0, padding: .insecurePKCS1v1_5)
+      } sha512: { k.isValidSignature(s, for: $0, padding: .insecurePKCS1v1_5) }
     }
     if let k = P256.Signing.PublicKey(key), let s = try? P256.Signing.ECDSASignature(derRepresentation: signature) {
       return isValid(hash, message) { k.isValidSignature(s, for: $0) } sha384: { k.isValidSignature(s, for: $0) } sha512: { k.isValidSignature(s, for: $0) }
