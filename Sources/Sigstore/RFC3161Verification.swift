@@ -72,7 +72,7 @@ extension RFC3161Timestamp {
   }
 
   /// Whether `cert` is the certificate the SignerInfo's `sid` names.
-  func matches(_ cert: Certificate) -> Bool {
+  public func matches(_ cert: Certificate) -> Bool {
     switch signerID {
     case .issuerAndSerial(let issuer, let serial): return cert.issuer == issuer && cert.serialNumber == serial
     case .subjectKeyIdentifier(let ski):
