@@ -96,8 +96,12 @@ public struct BundleVerifier: Sendable {
       do { stamp = try RFC3161Timestamp(der: der) } catch { throw SigstoreError(error.kind, "timestamp \(i + 1): \(error.message)") }
       do { times.append(try await stamp.verify(signature: signed, root: root, now: now()).time) } catch { throw SigstoreError(error.kind, "timestamp \(i + 1): \(error.message)") }
     }
-    // 3. The transparency log: every entry proven, the verified times collected.
-    guard !bundle.tlogEntries.isEmpty else { throw SigstoreError(.time, "bundle has no transparency log entry: a keyless signature needs a verified time") }
+    // 3. The transparency log: every entry proven, the verified times collected. A root that
+    // lists transparency logs requires an entry in one; a root without any (GitHub's instance
+    // for private repositories) dates signatures by its timestamp authorities alone.
+    if bundle.tlogEntries.isEmpty, root.listsTransparencyLogs {
+      throw SigstoreError(.time, "bundle has no transparency log entry: a keyless signature needs a verified time (the trusted root, \(root.name), lists transparency logs)")
+    }
     var indices: [Int64] = []
     for e in bundle.tlogEntries {
       guard let log = root.tlog(e.logID) else {
@@ -133,7 +137,8 @@ public struct BundleVerifier: Sendable {
       (ca, issuer) = try await CertificateChain.verify(leaf: leaf, intermediates: Array(bundle.certificates.dropFirst()), at: t, root: root)
     }
     // The certificate was logged in certificate transparency (an SCT from a CT log of the root).
-    if let issuer { try SignedCertificateTimestamp.verify(leaf: leaf, issuer: issuer, root: root) }
+    // (A root without CT logs, GitHub's instance, has no SCTs to check.)
+    if let issuer, root.listsCTLogs { try SignedCertificateTimestamp.verify(leaf: leaf, issuer: issuer, root: root) }
     // 5. Who signed.
     let identity = try FulcioIdentity(leaf)
     try policy.check(identity)

@@ -155,7 +155,8 @@ enum LogEntryBody {
       }
       guard ok, sigs.count == envelope.signatures.count else { throw SigstoreError(.transparencyLog, "log entry \(entry.logIndex) records other in-toto signatures or another certificate") }
     default:
-      throw SigstoreError(.transparencyLog, "log entry \(entry.logIndex) is a \(entry.kind.prefix(30)) \(entry.kindVersion.prefix(10)) entry, not dsse 0.0.1, intoto 0.0.2 or hashedrekord 0.0.2 for a DSSE envelope")
+      throw SigstoreError(
+        .transparencyLog, "log entry \(entry.logIndex) is a \(entry.kind.prefix(30)) \(entry.kindVersion.prefix(10)) entry, not dsse 0.0.1, intoto 0.0.2 or hashedrekord 0.0.2 for a DSSE envelope")
     }
   }
 }

@@ -127,7 +127,8 @@ public struct RFC3161Timestamp: Sendable {
 
     var sd = try Fields(signedData, "SignedData")
     let version = try Int(derEncoded: try sd.next("version"))
-    guard version == 3 else { throw Self.fail("SignedData version \(version) (an encapsulated TSTInfo needs 3)") }
+    // RFC 5652 asks for 3 with a TSTInfo; GitHub's TSA writes 1, which every client accepts.
+    guard version == 3 || version == 1 else { throw Self.fail("SignedData version \(version) (1 or 3)") }
     let digestSet = try sd.next("digestAlgorithms", tag: .set)
     guard case .constructed(let algs) = digestSet.content, Array(algs).count <= Self.maxDigestAlgorithms else {
       throw Self.fail("digestAlgorithms is not a SET of at most \(Self.maxDigestAlgorithms)")

@@ -2,8 +2,8 @@ import Basics
 import Crypto
 import FoundationEssentials
 import SwiftASN1
-import _CryptoExtras
 @_spi(FixedExpiryValidationTime) import X509
+import _CryptoExtras
 
 /// What a verified RFC 3161 timestamp proves: a timestamp authority of the trusted root saw
 /// the signature at `time`.
@@ -102,18 +102,40 @@ extension RFC3161Timestamp {
     if rsa {
       guard let k = _RSA.Signing.PublicKey(key) else { return false }
       let s = _RSA.Signing.RSASignature(rawRepresentation: signature)
-      return isValid(hash, message) { k.isValidSignature(s, for: $0, padding: .insecurePKCS1v1_5) } sha384: {
+      return isValid(hash, message) {
         k.isValidSignature(s, for: $0, padding: .insecurePKCS1v1_5)
-      } sha512: { k.isValidSignature(s, for: $0, padding: .insecurePKCS1v1_5) }
+      } sha384: {
+        k.isValidSignature(s, for: $0, padding: .insecurePKCS1v1_5)
+      } sha512: {
+        k.isValidSignature(s, for: $0, padding: .insecurePKCS1v1_5)
+      }
     }
     if let k = P256.Signing.PublicKey(key), let s = try? P256.Signing.ECDSASignature(derRepresentation: signature) {
-      return isValid(hash, message) { k.isValidSignature(s, for: $0) } sha384: { k.isValidSignature(s, for: $0) } sha512: { k.isValidSignature(s, for: $0) }
+      return isValid(hash, message) {
+        k.isValidSignature(s, for: $0)
+      } sha384: {
+        k.isValidSignature(s, for: $0)
+      } sha512: {
+        k.isValidSignature(s, for: $0)
+      }
     }
     if let k = P384.Signing.PublicKey(key), let s = try? P384.Signing.ECDSASignature(derRepresentation: signature) {
-      return isValid(hash, message) { k.isValidSignature(s, for: $0) } sha384: { k.isValidSignature(s, for: $0) } sha512: { k.isValidSignature(s, for: $0) }
+      return isValid(hash, message) {
+        k.isValidSignature(s, for: $0)
+      } sha384: {
+        k.isValidSignature(s, for: $0)
+      } sha512: {
+        k.isValidSignature(s, for: $0)
+      }
     }
     if let k = P521.Signing.PublicKey(key), let s = try? P521.Signing.ECDSASignature(derRepresentation: signature) {
-      return isValid(hash, message) { k.isValidSignature(s, for: $0) } sha384: { k.isValidSignature(s, for: $0) } sha512: { k.isValidSignature(s, for: $0) }
+      return isValid(hash, message) {
+        k.isValidSignature(s, for: $0)
+      } sha384: {
+        k.isValidSignature(s, for: $0)
+      } sha512: {
+        k.isValidSignature(s, for: $0)
+      }
     }
     return false
   }

@@ -78,7 +78,8 @@ public struct TestTimestampAuthority: Sendable {
     /// Send a bare ContentInfo (TimeStampToken) instead of a TimeStampResp.
     public var tokenOnly: Bool
 
-    public init(genTime: Date = Date().addingTimeInterval(-30), signer: Signer? = nil, embedCertificates: Bool = true, imprint: Data? = nil, wrongMessageDigest: Bool = false, tokenOnly: Bool = false) {
+    public init(genTime: Date = Date().addingTimeInterval(-30), signer: Signer? = nil, embedCertificates: Bool = true, imprint: Data? = nil, wrongMessageDigest: Bool = false, tokenOnly: Bool = false)
+    {
       self.genTime = genTime
       self.signer = signer
       self.embedCertificates = embedCertificates

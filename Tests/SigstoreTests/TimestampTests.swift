@@ -141,3 +141,60 @@ import Testing
     }
   }
 }
+
+/// GitHub's own Sigstore instance (private repositories): no transparency log and no CT log in
+/// its trusted root, so a bundle is dated by its RFC 3161 timestamp alone. The fixture is
+/// sigstore-go's example from GitHub's staging instance (Tests/Fixtures/sigstore/sigstore-go).
+@Suite struct GitHubInstanceTests {
+  static let root: TrustedRoot = {
+    do { return try TrustedRoot(json: try FixtureFiles.data("sigstore-go/trusted-root-github-staging.json"), name: "GitHub staging") } catch { fatalError("\(error)") }
+  }()
+  let policy = IdentityPolicy(identity: "cody@soyland.com", issuer: "https://github.com/login/oauth")
+
+  func bundle(_ edit: (inout [String: Any]) -> Void = { _ in }) throws -> SigstoreBundle {
+    var doc = try #require(try JSONSerialization.jsonObject(with: try FixtureFiles.data("sigstore-go/bundle-github-staging.json")) as? [String: Any])
+    edit(&doc)
+    return try SigstoreBundle(json: try JSONSerialization.data(withJSONObject: doc))
+  }
+
+  @Test func timestampOnlyBundleVerifiesAgainstGitHubsRoot() async throws {
+    let v = try await BundleVerifier(root: Self.root, policy: policy).verify(try bundle(), artifact: .none)
+    #expect(v.time == Date(timeIntervalSince1970: 1_684_267_129))  // 2023-05-16T19:58:49Z
+    #expect(v.identity.subject == "cody@soyland.com")
+    #expect(v.logIndices.isEmpty)
+    #expect(v.certificateAuthority == "https://fulcio-staging.service.iad.github.net/")
+  }
+
+  @Test func withoutItsTimestampOrAgainstALoggedRootItIsRefused() async throws {
+    // No timestamp: nothing dates it.
+    let bare = try bundle { doc in
+      var vm = doc["verificationMaterial"] as? [String: Any] ?? [:]
+      vm["timestampVerificationData"] = nil
+      doc["verificationMaterial"] = vm
+    }
+    let none = await refusal { try await BundleVerifier(root: Self.root, policy: policy).verify(bare, artifact: .none) }
+    #expect(none?.message.contains("no verified signing time") == true)
+    // Against public-good: GitHub's TSA is not trusted there.
+    let publicGood = await refusal { try await BundleVerifier(root: FixtureFiles.publicGood, policy: policy).verify(try bundle(), artifact: .none) }
+    #expect(publicGood?.kind == .time)
+    // A root that lists transparency logs requires a log entry, even with a good timestamp.
+    var doc = try #require(try JSONSerialization.jsonObject(with: try FixtureFiles.data("sigstore-go/trusted-root-github-staging.json")) as? [String: Any])
+    let publicGoodDoc = try #require(try JSONSerialization.jsonObject(with: try FixtureFiles.data("sigstore-python/staging_trusted_root.json")) as? [String: Any])
+    doc["tlogs"] = publicGoodDoc["tlogs"]
+    let withLogs = try TrustedRoot(json: try JSONSerialization.data(withJSONObject: doc), name: "GitHub staging with logs")
+    let logged = await refusal { try await BundleVerifier(root: withLogs, policy: policy).verify(try bundle(), artifact: .none) }
+    #expect(logged?.message.contains("no transparency log entry") == true)
+    // Another identity.
+    let other = await refusal {
+      try await BundleVerifier(root: Self.root, policy: IdentityPolicy(identity: "x@example.com", issuer: "https://github.com/login/oauth")).verify(try bundle(), artifact: .none)
+    }
+    #expect(other?.kind == .identity)
+  }
+
+  func refusal(_ body: () async throws -> VerifiedSignature) async -> SigstoreError? {
+    do {
+      _ = try await body()
+      return nil
+    } catch let e as SigstoreError { return e } catch { return SigstoreError(.malformed, "\(error)") }
+  }
+}
