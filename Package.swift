@@ -43,6 +43,8 @@ let package = Package(
       name: "Sigstore",
       dependencies: [
         "Basics", .product(name: "Crypto", package: "swift-crypto"), .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
+        // RSA for timestamp authorities that sign with it (already linked by swift-certificates).
+        .product(name: "_CryptoExtras", package: "swift-crypto"),
       ]),
     .target(name: "GitHub", dependencies: ["Basics", "HTTP"]),
     .target(name: "Stages", dependencies: ["Basics", "ActionsCore", "HTTP", "Versioning", "OCI", "Health", "GitHub", "Sigstore"]),

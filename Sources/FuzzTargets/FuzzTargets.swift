@@ -32,6 +32,7 @@ public enum FuzzTargets {
     "status-set": statusSet,
     "sizes": sizes,
     "sigstore-bundle": sigstoreBundle,
+    "rfc3161-timestamp": rfc3161Timestamp,
   ]
 
   static func text(_ data: Data) -> String { String(decoding: data, as: UTF8.self) }
@@ -168,5 +169,18 @@ extension FuzzTargets {
       expect(s.subjects.count <= InTotoStatement.maxSubjects, "statement kept more subjects than its cap")
       _ = try? Provenance(predicateType: s.predicateType, predicate: s.predicate)
     }
+  }
+
+  /// An RFC 3161 timestamp (TimeStampResp or bare token DER) as a bundle carries it: parsed
+  /// within its caps, then what the verifier reads before the signature check (the signer
+  /// match, the imprint and signed-attribute digests).
+  static let rfc3161Timestamp: Target = { data in
+    guard let t = try? RFC3161Timestamp(der: data) else { return }
+    expect(data.count <= RFC3161Timestamp.maxSize, "timestamp over its size cap parsed")
+    expect(t.certificates.count <= RFC3161Timestamp.maxCertificates, "timestamp kept more certificates than its cap")
+    expect(t.hashedMessage.count == t.imprintAlgorithm.hash(Data()).count, "imprint of the wrong size parsed")
+    expect(t.signedAttributes.first == 0x31, "signed attributes are not re-tagged as SET OF")
+    for c in t.certificates { _ = t.matches(c) }
+    _ = t.digestAlgorithm.hash(t.encapsulatedContent) == t.messageDigest
   }
 }

@@ -80,14 +80,28 @@ public struct BundleVerifier: Sendable {
         }
       }
     }
-    // A timestamp Gantry cannot check could contradict the log's time (a signature outside
-    // the certificate's validity): refused rather than ignored.
-    guard bundle.rfc3161Timestamps.isEmpty else {
-      throw SigstoreError(.time, "bundle carries RFC 3161 timestamps, which Gantry does not verify yet: refused rather than ignored")
-    }
-    // 2. The transparency log: every entry proven, the verified times collected.
-    guard !bundle.tlogEntries.isEmpty else { throw SigstoreError(.time, "bundle has no transparency log entry: a keyless signature needs a verified time") }
+    // 2. RFC 3161 timestamps over the signature: each one must verify. (sigstore-python and
+    // sigstore-go skip a bad one when another time verifies; a timestamp that does not check
+    // could hide a signature outside the certificate's validity, so it is refused, not ignored.)
     var times: [Date] = []
+    let signed: Data
+    switch bundle.content {
+    case .message(_, let signature): signed = signature
+    case .dsse(let env): signed = env.signatures.first ?? Data()
+    }
+    var stamped: Set<Data> = []
+    for (i, der) in bundle.rfc3161Timestamps.enumerated() {
+      guard stamped.insert(der).inserted else { throw SigstoreError(.malformed, "bundle carries the same RFC 3161 timestamp twice") }
+      let stamp: RFC3161Timestamp
+      do { stamp = try RFC3161Timestamp(der: der) } catch { throw SigstoreError(error.kind, "timestamp \(i + 1): \(error.message)") }
+      do { times.append(try await stamp.verify(signature: signed, root: root, now: now()).time) } catch { throw SigstoreError(error.kind, "timestamp \(i + 1): \(error.message)") }
+    }
+    // 3. The transparency log: every entry proven, the verified times collected. A root that
+    // lists transparency logs requires an entry in one; a root without any (GitHub's instance
+    // for private repositories) dates signatures by its timestamp authorities alone.
+    if bundle.tlogEntries.isEmpty, root.listsTransparencyLogs {
+      throw SigstoreError(.time, "bundle has no transparency log entry: a keyless signature needs a verified time (the trusted root, \(root.name), lists transparency logs)")
+    }
     var indices: [Int64] = []
     for e in bundle.tlogEntries {
       guard let log = root.tlog(e.logID) else {
@@ -114,17 +128,18 @@ public struct BundleVerifier: Sendable {
       indices.append(e.logIndex)
     }
     guard let earliest = times.min() else {
-      throw SigstoreError(.time, "no verified signing time: the log entries carry no signed entry timestamp (a keyless signature is valid only at a time the log or a timestamp authority signed)")
+      throw SigstoreError(.time, "no verified signing time: no signed entry timestamp and no RFC 3161 timestamp (a keyless signature is valid only at a time the log or a timestamp authority signed)")
     }
-    // 3. The certificate, valid at every verified time.
+    // 4. The certificate, valid at every verified time.
     var ca = ""
     var issuer: Certificate?
     for t in Set(times) {
       (ca, issuer) = try await CertificateChain.verify(leaf: leaf, intermediates: Array(bundle.certificates.dropFirst()), at: t, root: root)
     }
     // The certificate was logged in certificate transparency (an SCT from a CT log of the root).
-    if let issuer { try SignedCertificateTimestamp.verify(leaf: leaf, issuer: issuer, root: root) }
-    // 4. Who signed.
+    // (A root without CT logs, GitHub's instance, has no SCTs to check.)
+    if let issuer, root.listsCTLogs { try SignedCertificateTimestamp.verify(leaf: leaf, issuer: issuer, root: root) }
+    // 5. Who signed.
     let identity = try FulcioIdentity(leaf)
     try policy.check(identity)
     return VerifiedSignature(identity: identity, time: earliest, certificateAuthority: ca, logIndices: indices, payload: payload, payloadType: payloadType)

@@ -15,17 +15,22 @@ public struct IdentityPolicy: Sendable, Equatable {
   /// `owner/repo/.github/workflows/file.yml` (or `.github/workflows/file.yml` with
   /// `repository`): the Build Config URI extension without its `@ref`.
   public var workflow: String?
+  /// GitHub events the signing run may have been triggered by (`push`, `release`, …): the
+  /// Build Trigger extension (1.3.6.1.4.1.57264.1.20, or the legacy 1.2) must be one of them.
+  /// Empty: any trigger. Not an identity on its own (anyone's push is a push).
+  public var triggers: [String]
 
   /// GitHub Actions' OIDC issuer: the default issuer when a GitHub shortcut is given alone.
   public static let githubActionsIssuer = "https://token.actions.githubusercontent.com"
 
-  public init(identity: String? = nil, identityRegexp: String? = nil, issuer: String? = nil, issuerRegexp: String? = nil, repository: String? = nil, workflow: String? = nil) {
+  public init(identity: String? = nil, identityRegexp: String? = nil, issuer: String? = nil, issuerRegexp: String? = nil, repository: String? = nil, workflow: String? = nil, triggers: [String] = []) {
     self.identity = identity
     self.identityRegexp = identityRegexp
     self.issuer = issuer
     self.issuerRegexp = issuerRegexp
     self.repository = repository
     self.workflow = workflow
+    self.triggers = triggers
     if issuer == nil, issuerRegexp == nil, repository != nil || workflow != nil { self.issuer = Self.githubActionsIssuer }
   }
 
@@ -41,6 +46,9 @@ public struct IdentityPolicy: Sendable, Equatable {
     }
     if let r = repository, r.split(separator: "/", omittingEmptySubsequences: false).count != 2 || r.contains(where: \.isWhitespace) {
       return "signer-repository '\(r)' is not owner/repo"
+    }
+    for t in triggers where t.isEmpty || t.count > 64 || !t.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || $0 == "_" }) {
+      return "signer-trigger '\(t.prefix(64))' is not a GitHub event name (push, release, workflow_dispatch, …)"
     }
     if let w = workflow, resolvedWorkflow(w) == nil {
       return "signer-workflow '\(w)' is not owner/repo/.github/workflows/FILE (or .github/workflows/FILE with signer-repository)"
@@ -89,6 +97,11 @@ public struct IdentityPolicy: Sendable, Equatable {
       let got = config.map { String($0.split(separator: "@", maxSplits: 1).first ?? "") }
       guard got?.lowercased() == want.lowercased() else {
         throw SigstoreError(.identity, "signed by workflow '\(got ?? "none")', not \(want)")
+      }
+    }
+    if !triggers.isEmpty {
+      guard let t = id.buildTrigger, triggers.contains(t) else {
+        throw SigstoreError(.identity, "signed by a run triggered by '\(id.buildTrigger ?? "none")', not \(triggers.joined(separator: " or "))")
       }
     }
   }

@@ -55,6 +55,47 @@ enum LogEntryBody {
     var spec: Spec
   }
 
+  /// Rekor v2's `hashedrekord` 0.0.2: the digest and signature as protobuf JSON, the verifier's
+  /// certificate as DER. For a DSSE envelope (rekor-v2-spec "hashedrekord over DSSE") the
+  /// digest is the SHA-256 of the envelope's PAE and the signature the envelope's.
+  struct HashedRekordV002: Decodable {
+    struct Spec: Decodable {
+      struct Body: Decodable {
+        struct HashOutput: Decodable {
+          var algorithm: String
+          var digest: String
+        }
+        struct Sig: Decodable {
+          struct Verifier: Decodable {
+            struct Raw: Decodable { var rawBytes: String }
+            var x509Certificate: Raw?
+          }
+          var content: String
+          var verifier: Verifier
+        }
+        var data: HashOutput
+        var signature: Sig
+      }
+      var hashedRekordV002: Body
+    }
+    var kind: String
+    var spec: Spec
+  }
+
+  /// Checks a hashedrekord 0.0.2 body: this digest, this signature, this certificate.
+  static func checkV002(_ entry: TransparencyLogEntry, digest: Data, signature: Data, leafDER: Data) throws(SigstoreError) {
+    let body = try ProtoJSON.decode(HashedRekordV002.self, entry.canonicalizedBody, what: "log entry \(entry.logIndex) body")
+    let b = body.spec.hashedRekordV002
+    guard body.kind == "hashedrekord" else { throw SigstoreError(.transparencyLog, "log entry \(entry.logIndex) body kind is not hashedrekord") }
+    guard b.data.algorithm == "SHA2_256", ProtoJSON.base64(b.data.digest) == digest else {
+      throw SigstoreError(.transparencyLog, "log entry \(entry.logIndex) records another artifact (hash differs)")
+    }
+    guard ProtoJSON.base64(b.signature.content) == signature else { throw SigstoreError(.transparencyLog, "log entry \(entry.logIndex) records another signature") }
+    guard let c = b.signature.verifier.x509Certificate, ProtoJSON.base64(c.rawBytes) == leafDER else {
+      throw SigstoreError(.transparencyLog, "log entry \(entry.logIndex) records another certificate")
+    }
+  }
+
   /// The DER of a certificate the body names as base64 of PEM (or of DER).
   static func certificateDER(_ b64: String) -> Data? {
     guard let raw = ProtoJSON.base64(b64) else { return nil }
@@ -67,8 +108,9 @@ enum LogEntryBody {
 
   /// Checks `entry`'s body against a message signature over an artifact with `digest`.
   static func checkMessage(_ entry: TransparencyLogEntry, digest: Data, signature: Data, leafDER: Data) throws(SigstoreError) {
+    if entry.kind == "hashedrekord", entry.kindVersion == "0.0.2" { return try checkV002(entry, digest: digest, signature: signature, leafDER: leafDER) }
     guard entry.kind == "hashedrekord", entry.kindVersion == "0.0.1" else {
-      throw SigstoreError(.transparencyLog, "log entry \(entry.logIndex) is a \(entry.kind.prefix(30)) \(entry.kindVersion.prefix(10)) entry, not hashedrekord 0.0.1 for a message signature")
+      throw SigstoreError(.transparencyLog, "log entry \(entry.logIndex) is a \(entry.kind.prefix(30)) \(entry.kindVersion.prefix(10)) entry, not hashedrekord 0.0.1/0.0.2 for a message signature")
     }
     let body = try ProtoJSON.decode(HashedRekord.self, entry.canonicalizedBody, what: "log entry \(entry.logIndex) body")
     guard body.kind == "hashedrekord" else { throw SigstoreError(.transparencyLog, "log entry \(entry.logIndex) body kind is not hashedrekord") }
@@ -88,6 +130,8 @@ enum LogEntryBody {
     let payloadHash = sha256Hex(envelope.payload)
     let sig = envelope.signatures.first ?? Data()
     switch (entry.kind, entry.kindVersion) {
+    case ("hashedrekord", "0.0.2"):
+      try checkV002(entry, digest: Data(SHA256.hash(data: envelope.pae)), signature: sig, leafDER: leafDER)
     case ("dsse", "0.0.1"):
       let body = try ProtoJSON.decode(DSSEBody.self, entry.canonicalizedBody, what: "log entry \(entry.logIndex) body")
       guard let h = body.spec.payloadHash, h.algorithm == "sha256", h.value.lowercased() == payloadHash else {
@@ -111,7 +155,8 @@ enum LogEntryBody {
       }
       guard ok, sigs.count == envelope.signatures.count else { throw SigstoreError(.transparencyLog, "log entry \(entry.logIndex) records other in-toto signatures or another certificate") }
     default:
-      throw SigstoreError(.transparencyLog, "log entry \(entry.logIndex) is a \(entry.kind.prefix(30)) \(entry.kindVersion.prefix(10)) entry, not dsse 0.0.1 or intoto 0.0.2 for a DSSE envelope")
+      throw SigstoreError(
+        .transparencyLog, "log entry \(entry.logIndex) is a \(entry.kind.prefix(30)) \(entry.kindVersion.prefix(10)) entry, not dsse 0.0.1, intoto 0.0.2 or hashedrekord 0.0.2 for a DSSE envelope")
     }
   }
 }

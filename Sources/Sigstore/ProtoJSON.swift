@@ -26,6 +26,10 @@ enum ProtoJSON {
 
   static func base64(_ s: String) -> Data? {
     if let d = Data(base64Encoded: s) { return d }
+    // Line breaks are skipped, as Go's and Python's decoders do (`base64` wraps at 76 columns,
+    // and sigstore-conformance has such a timestamp).
+    let s = s.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) ? String(s.unicodeScalars.filter { $0 != "\n" && $0 != "\r" }) : s
+    if let d = Data(base64Encoded: s) { return d }
     var t = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
     let pad = (4 - t.utf8.count % 4) % 4
     if pad < 3 { t += String(repeating: "=", count: pad) }

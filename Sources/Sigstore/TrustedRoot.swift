@@ -34,6 +34,10 @@ public struct TrustedRoot: Sendable {
   public var timestampAuthorities: [Authority]
   /// Logs left out because their key type is not supported.
   public var skippedLogs: [String]
+  /// Whether the root lists any transparency log / CT log at all (supported or not): a root
+  /// without them (GitHub's instance) dates signatures by timestamps and has no SCTs.
+  public var listsTransparencyLogs: Bool
+  public var listsCTLogs: Bool
   /// Where this root came from (the embedded public-good root, or a file path), for reports.
   public var name: String
 
@@ -59,6 +63,8 @@ public struct TrustedRoot: Sendable {
         }
       }
     }
+    listsTransparencyLogs = !(doc.tlogs ?? []).isEmpty
+    listsCTLogs = !(doc.ctlogs ?? []).isEmpty
     tlogs = usable(doc.tlogs)
     ctlogs = usable(doc.ctlogs)
     skippedLogs = skipped

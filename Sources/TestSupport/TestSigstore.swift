@@ -17,9 +17,12 @@ public struct TestSigstore: Sendable {
   public let root: Certificate
   public let intermediate: Certificate
   public let notBefore: Date
+  /// The instance's RFC 3161 timestamp authority (listed in `trustedRootJSON`).
+  public let tsa: TestTimestampAuthority
 
   public init(notBefore: Date = Date().addingTimeInterval(-3600)) throws {
     self.notBefore = notBefore
+    tsa = try TestTimestampAuthority(notBefore: notBefore)
     let r = P256.Signing.PrivateKey()
     let i = P256.Signing.PrivateKey()
     rootKey = r.rawRepresentation
@@ -55,8 +58,9 @@ public struct TestSigstore: Sendable {
   public var rekorLogID: Data { Data(SHA256.hash(data: Self.spki(key(rekorKey).publicKey))) }
   var ctLogID: Data { Data(SHA256.hash(data: Self.spki(key(ctKey).publicKey))) }
 
-  /// The trusted root JSON trusting this instance only (the `trusted-root` input).
-  public func trustedRootJSON() throws -> Data {
+  /// The trusted root JSON trusting this instance only (the `trusted-root` input);
+  /// `tsaValidFor` is its timestamp authority's `validFor` window (open from 2020 by default).
+  public func trustedRootJSON(tsaValidFor: [String: String] = ["start": "2020-01-01T00:00:00Z"]) throws -> Data {
     let start = "2020-01-01T00:00:00Z"
     func der(_ c: Certificate) throws -> String {
       var s = DER.Serializer()
@@ -85,6 +89,7 @@ public struct TestSigstore: Sendable {
           "logId": ["keyId": ctLogID.base64EncodedString()],
         ]
       ],
+      "timestampAuthorities": [try tsa.trustedRootEntry(validFor: tsaValidFor)],
     ]
     return try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys])
   }
@@ -272,15 +277,42 @@ public struct TestSigstore: Sendable {
     return (envelope, annotations, try JSONSerialization.data(withJSONObject: bundle, options: [.sortedKeys]))
   }
 
-  static func entryJSON(_ e: LogEntry) -> [String: Any] {
-    [
+  /// A bundle's `tlogEntries` element; `set: false` leaves out the SET and the integrated time
+  /// (as Rekor v2 entries come: only an inclusion proof, dated by a timestamp authority).
+  static func entryJSON(_ e: LogEntry, set: Bool = true) -> [String: Any] {
+    var doc: [String: Any] = [
       "logIndex": String(e.logIndex), "logId": ["keyId": e.logID.base64EncodedString()], "kindVersion": ["kind": e.kind, "version": e.version],
-      "integratedTime": String(e.integratedTime), "inclusionPromise": ["signedEntryTimestamp": e.set.base64EncodedString()],
       "inclusionProof": [
         "logIndex": "1", "rootHash": e.rootHash.base64EncodedString(), "treeSize": "2", "hashes": e.proofHashes.map { $0.base64EncodedString() }, "checkpoint": ["envelope": e.checkpoint],
       ],
       "canonicalizedBody": e.body.base64EncodedString(),
     ]
+    if set {
+      doc["integratedTime"] = String(e.integratedTime)
+      doc["inclusionPromise"] = ["signedEntryTimestamp": e.set.base64EncodedString()]
+    }
+    return doc
+  }
+
+  /// A v0.3 bundle of a message signature over `artifact`: the certificate issued at `certAt`,
+  /// a hashedrekord entry (with its SET unless `set` is false) and the RFC 3161 timestamps
+  /// `timestamps` makes from the signature bytes.
+  public func messageBundle(
+    _ artifact: Data, as id: Identity, certAt: Date = Date().addingTimeInterval(-60), set: Bool = true, timestamps: (Data) throws -> [Data] = { _ in [] }
+  ) throws -> Data {
+    let k = P256.Signing.PrivateKey()
+    let cert = try issue(id, key: k.publicKey, at: certAt)
+    let sig = try k.signature(for: artifact).derRepresentation
+    let digest = Data(SHA256.hash(data: artifact))
+    let entry = try logEntry(body: try Self.hashedRekordBody(sha256: digest, signature: sig, cert: cert), kind: "hashedrekord")
+    var material: [String: Any] = ["certificate": ["rawBytes": try Self.der(cert).base64EncodedString()], "tlogEntries": [Self.entryJSON(entry, set: set)]]
+    let stamps = try timestamps(sig)
+    if !stamps.isEmpty { material["timestampVerificationData"] = ["rfc3161Timestamps": stamps.map { ["signedTimestamp": $0.base64EncodedString()] }] }
+    let bundle: [String: Any] = [
+      "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", "verificationMaterial": material,
+      "messageSignature": ["messageDigest": ["algorithm": "SHA2_256", "digest": digest.base64EncodedString()], "signature": sig.base64EncodedString()],
+    ]
+    return try JSONSerialization.data(withJSONObject: bundle, options: [.sortedKeys])
   }
 
   /// An in-toto statement (v1 by default) about `digest` with a predicate.

@@ -10,13 +10,9 @@ import Testing
   static let defaultIssuer = "https://token.actions.githubusercontent.com"
 
   /// Cases outside what Gantry verifies, with why: key-based bundles (Gantry verifies keys
-  /// through cosign-public-key), Rekor v2 entries dated by RFC 3161 timestamps only.
+  /// through cosign-public-key).
   static func unsupported(_ name: String) -> String? {
     if FixtureFiles.exists("conformance/\(name)/key.pub") { return "managed key, not keyless" }
-    if name.hasPrefix("rekor2-") || name == "bundle-with-sct-with-extensions" { return "Rekor v2 entry: dated only by an RFC 3161 timestamp" }
-    if let b = try? SigstoreBundle(json: FixtureFiles.data("conformance/\(name)/bundle.sigstore.json")), !b.rfc3161Timestamps.isEmpty {
-      return "carries an RFC 3161 timestamp (refused: not verified yet)"
-    }
     return nil
   }
 
@@ -53,5 +49,32 @@ import Testing
     case .success: #expect(!shouldFail, "\(name) should be refused but verified")
     case .failure(let e): #expect(shouldFail, "\(name) should verify: \(e)")
     }
+  }
+
+  /// The timestamp and Rekor v2 cases are refused for the reason their README gives, not by
+  /// accident (an unsupported algorithm or encoding would refuse them too).
+  @Test(arguments: [
+    ("rekor2-timestamp-outside-trust-root-tsa-validity_fail", "not valid at"),
+    ("rekor2-timestamp-outside-tsa-cert-validity_fail", "does not chain to a timestamp authority"),
+    ("rekor2-timestamp-payload-mismatch_fail", "for another signature"),
+    ("rekor2-timestamp-untrusted-tsa-without-embedded-cert_fail", "neither embedded nor a timestamp authority"),
+    ("rekor2-timestamp-untrusted-tsa-with-embedded-cert_fail", "does not chain to a timestamp authority"),
+    ("rekor2-timestamp-with-incorrect-time_fail", "signing certificate does not chain"),
+    ("intoto-tsa-timestamp-outside-cert-validity_fail", "signing certificate does not chain"),
+    ("rekor2-no-timestamp_fail", "no verified signing time"),
+    ("rekor2-dsse-mismatch-envelope_fail", "records another artifact"),
+    ("rekor2-dsse-mismatch-sig_fail", "records another signature"),
+  ])
+  func refusedForItsReason(_ name: String, _ reason: String) async {
+    guard case .failure(let e) = await Self.verdict(name) else {
+      Issue.record("\(name) verified")
+      return
+    }
+    #expect(e.message.contains(reason), "\(name): \(e.message)")
+  }
+
+  @Test func rekorV2BundleDatedByItsTimestampVerifies() async throws {
+    let v = try await Self.verdict("rekor2-happy-path").get()
+    #expect(v.time == Date(timeIntervalSince1970: 1_749_729_740))
   }
 }

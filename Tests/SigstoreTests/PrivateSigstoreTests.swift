@@ -63,6 +63,26 @@ import Testing
     #expect(await refusal { try await verifyCosign(payload, swapped) } != nil)
   }
 
+  @Test func signerTriggerIsChecked() async throws {
+    let payload = Data("{\"critical\":{}}".utf8)
+    let signed = try pki.cosignKeyless(payload, as: id)  // triggered by push
+    func with(_ triggers: [String]) -> IdentityPolicy {
+      IdentityPolicy(repository: "acme/app", workflow: ".github/workflows/release.yml", triggers: triggers)
+    }
+    _ = try await verifyCosign(payload, signed, policy: with(["push"]))
+    _ = try await verifyCosign(payload, signed, policy: with(["release", "push"]))
+    let e = await refusal { try await verifyCosign(payload, signed, policy: with(["release", "workflow_dispatch"])) }
+    #expect(e?.kind == .identity)
+    #expect(e?.message == "signed by a run triggered by 'push', not release or workflow_dispatch")
+    // A certificate without the trigger extension does not satisfy a trigger policy.
+    var noTrigger = id
+    noTrigger.trigger = nil
+    #expect(await refusal { try await verifyCosign(payload, try pki.cosignKeyless(payload, as: noTrigger), policy: with(["push"])) }?.kind == .identity)
+    // Not an identity alone; not an event name.
+    #expect(IdentityPolicy(triggers: ["push"]).problem != nil)
+    #expect(with(["Push!"]).problem?.hasPrefix("signer-trigger 'Push!'") == true)
+  }
+
   @Test func certificateOutsideItsValidityAtTheLogTimeIsRefused() async throws {
     let payload = Data("{}".utf8)
     let k = P256.Signing.PrivateKey()

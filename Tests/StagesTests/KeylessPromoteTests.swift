@@ -53,6 +53,18 @@ struct KeylessPromoteTests {
     #expect(md.contains("keyless identity https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.2.0"))
   }
 
+  @Test func signerTriggerIsChecked() async throws {
+    let image = try await factory.pushImage(tag: "trigger")
+    try await signKeyless(image, as: release)  // a push-triggered run
+    let wrong = try await promote("trigger", ["INPUT_REQUIRE-SIGNATURE": "true", "INPUT_SIGNER-TRIGGER": "release, workflow_dispatch"])
+    #expect(wrong.failure?.contains("triggered by 'push', not release or workflow_dispatch") == true)
+    #expect(try await dst.resolve("app", "trigger") == nil)
+    await #expect(throws: InputError.self) { try await promote("trigger", ["INPUT_SIGNER-TRIGGER": "on push"]) }
+    let r = try await promote("trigger", ["INPUT_REQUIRE-SIGNATURE": "true", "INPUT_SIGNER-TRIGGER": "push"])
+    #expect(r.outputs["signature"] == "verified")
+    #expect(try await dst.resolve("app", "trigger")?.digest == image.digest)
+  }
+
   @Test func wrongIdentityIsRefusedAndNothingMoves() async throws {
     let image = try await factory.pushImage(tag: "evil")
     try await signKeyless(image, as: TestSigstore.Identity.github("evil/app"))

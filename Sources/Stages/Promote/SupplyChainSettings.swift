@@ -25,6 +25,9 @@ struct SupplyChainSettings {
     InputDeclaration("signer-repository", "Keyless: OWNER/REPO whose GitHub Actions workflow signed (Fulcio's source repository extension); implies GitHub's OIDC issuer"),
     InputDeclaration(
       "signer-workflow", "Keyless: the signing workflow, OWNER/REPO/.github/workflows/FILE (or .github/workflows/FILE with signer-repository), checked against Fulcio's build config extension"),
+    InputDeclaration(
+      "signer-trigger", "Keyless: GitHub events the signing run may have been triggered by (e.g. push, release), checked against Fulcio's build trigger extension",
+      kind: .list),
     InputDeclaration("trusted-root", "Keyless: path of a Sigstore trusted_root.json replacing the embedded public-good root (private Sigstore, GitHub's instance)"),
     InputDeclaration(
       "require-provenance", "Refuse the image unless a verified SLSA provenance attestation (v0.2 or v1) of its digest matches the provenance-* inputs", kind: .boolean, default: "false"),
@@ -42,11 +45,12 @@ struct SupplyChainSettings {
     "provenance", "verified (a verified SLSA provenance attestation matches the provenance-* inputs), unverified, or unchecked (require-provenance off)")
 
   init(_ inputs: Inputs) throws {
-    let identityInputs = ["certificate-identity", "certificate-identity-regexp", "certificate-oidc-issuer", "certificate-oidc-issuer-regexp", "signer-repository", "signer-workflow"]
+    let identityInputs = ["certificate-identity", "certificate-identity-regexp", "certificate-oidc-issuer", "certificate-oidc-issuer-regexp", "signer-repository", "signer-workflow", "signer-trigger"]
     if identityInputs.contains(where: { inputs.string($0) != nil }) {
       let policy = IdentityPolicy(
         identity: inputs.string("certificate-identity"), identityRegexp: inputs.string("certificate-identity-regexp"), issuer: inputs.string("certificate-oidc-issuer"),
-        issuerRegexp: inputs.string("certificate-oidc-issuer-regexp"), repository: inputs.string("signer-repository"), workflow: inputs.string("signer-workflow"))
+        issuerRegexp: inputs.string("certificate-oidc-issuer-regexp"), repository: inputs.string("signer-repository"), workflow: inputs.string("signer-workflow"),
+        triggers: inputs.list("signer-trigger"))
       if let problem = policy.problem {
         // Name an input the user gave (the one at fault, or the one that cannot stand alone).
         let given = identityInputs.filter { inputs.string($0) != nil }
