@@ -1,0 +1,103 @@
+import ActionsCore
+import Basics
+import FoundationEssentials
+import OCI
+
+/// What `promote` of a set reads from its inputs: the images (from `manifest` or
+/// `promote-images`), each turned into the ``PromoteSettings`` a single promotion of it would
+/// use — the step's inputs, then the image's overrides — and the release's own settings.
+struct ReleaseSettings: Sendable {
+  var images: [PromoteSettings]
+  /// Which input named the images (for messages).
+  var origin: String
+  var environment: String?
+  var dryRun: Bool
+  /// Links the history records of every image of the release (and names it for rollback).
+  var releaseID: String
+  /// Blob copies in flight per registry, shared by every image.
+  var concurrency: Int
+
+  static let inputs: [InputDeclaration] = [
+    InputDeclaration(
+      "manifest",
+      "promote: a YAML or JSON file in the workspace listing a release, `images: [{source, target, tags, <promote inputs>}]` (docs/promote-manifest.md); every image is validated before any is copied, and tags move only when all copied"
+    ),
+    InputDeclaration("promote-images", "promote: a small release inline, one image per line: `SOURCE -> TARGET [TAG …]`", kind: .list),
+    InputDeclaration("release-id", "promote: the release's id, recorded with every image (default: generated); rollback: restore every image of this release"),
+  ]
+
+  static let outputs: [OutputDeclaration] = [
+    OutputDeclaration("digests", "promote of a set: JSON object, target repository → digest promoted"),
+    OutputDeclaration("release-id", "promote of a set: the id recorded with every image of the release"),
+  ]
+
+  /// Nil when neither `manifest` nor `promote-images` is set (a single promotion).
+  static func from(_ context: StageContext) throws -> ReleaseSettings? {
+    let inputs = context.inputs
+    let manifest: ReleaseManifest
+    let origin: String
+    switch (inputs.string("manifest"), inputs.list("promote-images", commas: false)) {
+    case (nil, let lines) where lines.isEmpty: return nil
+    case (let path?, let lines):
+      guard lines.isEmpty else { throw InputError("promote-images", "set `manifest` or `promote-images`, not both") }
+      manifest = try ReleaseManifest.load(path, workspace: context.environment.workspace)
+      origin = "manifest"
+    case (nil, let lines):
+      manifest = try ReleaseManifest.parseList(lines)
+      origin = "promote-images"
+    }
+    for name in ["source", "target"] where inputs.string(name) != nil {
+      throw InputError(name, "give each image's \(name) in `\(origin)`, not as an input, when promoting a set")
+    }
+    return try ReleaseSettings(manifest, origin: origin, context: context)
+  }
+
+  init(_ manifest: ReleaseManifest, origin: String, context: StageContext) throws {
+    self.origin = origin
+    let inputs = context.inputs
+    images = try manifest.images.enumerated().map { index, image in
+      var flags = image.overrides
+      flags["source"] = image.source
+      flags["target"] = image.target
+      if !image.tags.isEmpty { flags["tags"] = image.tags.joined(separator: "\n") }
+      do {
+        return try PromoteSettings(Inputs(declarations: inputs.declarations, environment: context.environment, flags: flags))
+      } catch let e as InputError {
+        // The image's own fields are named by index; a step input that is wrong for every image keeps its name.
+        let own = e.input == "source" || e.input == "target" || e.input == "tags" || image.overrides[e.input] != nil
+        throw own ? InputError(origin, "images[\(index)].\(e.input): \(e.message)") : e
+      }
+    }
+    // Two images may not claim the same tag of one repository (the environment tag included).
+    var claimed: [String: Int] = [:]
+    for (index, image) in images.enumerated() {
+      for tag in image.tags {
+        let key = image.target.with(tag: tag).description
+        if let other = claimed[key] { throw InputError(origin, "images[\(other)] and images[\(index)] both move \(key)") }
+        claimed[key] = index
+      }
+    }
+    environment = images.first?.environment
+    dryRun = try inputs.bool("dry-run")
+    concurrency = try inputs.integer("concurrency", in: 1...64) ?? 4
+    if let id = try inputs.line("release-id") {
+      guard Self.isValidID(id) else { throw InputError("release-id", "'\(id)' is not an id: 1 to 64 of A-Z a-z 0-9 . _ -") }
+      releaseID = id
+    } else {
+      releaseID = Self.newID()
+    }
+  }
+
+  static func isValidID(_ id: String) -> Bool {
+    (1...64).contains(id.utf8.count) && id.utf8.allSatisfy { c in (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2E || c == 0x5F || c == 0x2D }
+  }
+
+  /// `20261130T064500.123Z-1a2b3c4d`: sorts by time, unique enough among a repository's runs.
+  static func newID() -> String {
+    RecordTime.compact(Date()) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16).leftPadded(to: 8)
+  }
+}
+
+extension String {
+  fileprivate func leftPadded(to n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
+}
