@@ -162,6 +162,38 @@ struct ReleaseTests {
     }
   }
 
+  @Test func rollbackOfAReleaseRestoresEveryImageAndQuarantinesThem() async throws {
+    let old = try await pushServices(["a", "b"], tag: "0.9.0")
+    let new = try await pushServices(["a", "b"])
+    func release(_ tag: String, _ id: String) -> [String: String] {
+      env([
+        "INPUT_PROMOTE-IMAGES": "\(staging.host)/svc-a:\(tag) -> \(production.host)/prod/svc-a\n\(staging.host)/svc-b:\(tag) -> \(production.host)/prod/svc-b",
+        "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": id,
+      ])
+    }
+    #expect(try await runStage(PromoteStage.self, release("0.9.0", "r1")).failure == nil)
+    #expect(try await runStage(PromoteStage.self, release("1.0.0", "r2")).failure == nil)
+    let targets = "\(staging.host)/svc-a:1.0.0 -> \(production.host)/prod/svc-a\n\(staging.host)/svc-b:1.0.0 -> \(production.host)/prod/svc-b"
+    let r = try await runStage(
+      RollbackStage.self, env(["INPUT_PROMOTE-IMAGES": targets, "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "r2", "INPUT_REASON": "checkout errors"]))
+    let map = try JSONDecoder().decode([String: String].self, from: Data((r.outputs["digests"] ?? "").utf8))
+    for n in ["a", "b"] {
+      #expect(try await dst.resolve("prod/svc-\(n)", "production")?.digest == old[n])
+      #expect(map["\(production.host)/prod/svc-\(n)"] == old[n]?.description)
+      let records = try await History(client: dst, repository: "prod/svc-\(n)", environment: "production").entries().entries
+      #expect(records.contains { $0.record.state == .rolledBack && $0.record.digest == new[n] && $0.record.release == "r2" && $0.record.reason == "checkout errors" })
+    }
+    // The release's images are quarantined: promoting release r2's images again is refused for both.
+    let again = try await runStage(PromoteStage.self, release("1.0.0", "r3"))
+    #expect(again.failure?.contains("validation failed for 2 of 2 images") == true, "\(again.failure ?? "")")
+    #expect(again.failure?.contains("not quarantined") == true)
+    // Rolling r2 back twice: production is no longer at the release's images; nothing changes.
+    await #expect(throws: StageFailure.self) {
+      try await runStage(RollbackStage.self, env(["INPUT_PROMOTE-IMAGES": targets, "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "r2"]))
+    }
+    #expect(try await dst.resolve("prod/svc-a", "production")?.digest == old["a"])
+  }
+
   @Test func hostileManifestsExitTwoNamingTheField() async throws {
     let cases: [(String, String)] = [
       ("images:\n  - source: a/b:1\n    target: c/d\n    colour: red\n", "images[0].colour is not a field"),

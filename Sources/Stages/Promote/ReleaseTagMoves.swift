@@ -17,8 +17,33 @@ import OCI
 /// registry may have applied before failing) is put back on the digest it had, or deleted
 /// when it did not exist before and the registry allows it; the error says exactly which.
 struct ReleaseTagMoves {
-  let plans: [ImagePlan]
+  /// The tags of one image of the release: where they go, and where they pointed when read.
+  struct TagSet: Sendable {
+    var dst: RegistryClient
+    /// The target repository.
+    var target: Reference
+    var manifest: RawManifest
+    var tags: [String]
+    var current: [String: Digest]
+    var environment: String?
+  }
+
+  let plans: [TagSet]
   let concurrency: Int
+  /// promote or rollback, for messages.
+  var stage = "promote"
+
+  init(_ sets: [TagSet], concurrency: Int) {
+    self.plans = sets
+    self.concurrency = concurrency
+  }
+
+  /// The tags of a promotion's plans.
+  init(plans: [ImagePlan], concurrency: Int) {
+    self.init(
+      plans.map { TagSet(dst: $0.dst, target: $0.target, manifest: $0.root, tags: $0.settings.tags, current: $0.current, environment: $0.settings.environment) },
+      concurrency: concurrency)
+  }
 
   /// One tag of one image that changes.
   struct Move: Sendable {
@@ -34,14 +59,14 @@ struct ReleaseTagMoves {
     var unchanged: [Set<String>] = []
     for (i, plan) in plans.enumerated() {
       var same = Set<String>()
-      for tag in plan.settings.tags {
+      for tag in plan.tags {
         let from = plan.current[tag]
-        if from == plan.root.digest {
+        if from == plan.manifest.digest {
           same.insert(tag)
           continue
         }
         let move = Move(plan: i, tag: tag, from: from)
-        if tag == plan.settings.environment { environment.append(move) } else { other.append(move) }
+        if tag == plan.environment { environment.append(move) } else { other.append(move) }
       }
       unchanged.append(same)
     }
@@ -52,7 +77,7 @@ struct ReleaseTagMoves {
       let target = plans[m.plan].target
       throw StageFailure(
         "race: \(target):\(m.tag) moved from \(m.from?.description ?? "nothing") to \(digest?.description ?? "nothing") while this release ran; no tag of the release was moved",
-        title: "promote failed")
+        title: "\(stage) failed")
     }
     // 2., 3. and 4.
     var moved: [Move] = []
@@ -61,13 +86,13 @@ struct ReleaseTagMoves {
       moved += zip(phase, results).filter { $0.1 == nil }.map(\.0)
       if let (failed, error) = zip(phase, results).first(where: { $0.1 != nil }).map({ ($0.0, $0.1!) }) {
         let attempted = moved + [failed]
-        throw StageFailure(await restore(attempted, cause: "\(label(failed)): \(error)"), title: "promote failed")
+        throw StageFailure(await restore(attempted, cause: "\(label(failed)): \(error)"), title: "\(stage) failed")
       }
     }
     let readBack = try await boundedMap(moved, concurrency: concurrency) { m in try? await plans[m.plan].dst.resolve(plans[m.plan].target.repository, m.tag)?.digest }
-    for (m, digest) in zip(moved, readBack) where digest != plans[m.plan].root.digest {
+    for (m, digest) in zip(moved, readBack) where digest != plans[m.plan].manifest.digest {
       throw StageFailure(
-        await restore(moved, cause: "read-back of \(label(m)) gave \(digest?.description ?? "nothing"), expected \(plans[m.plan].root.digest)"), title: "promote failed")
+        await restore(moved, cause: "read-back of \(label(m)) gave \(digest?.description ?? "nothing"), expected \(plans[m.plan].manifest.digest)"), title: "\(stage) failed")
     }
     log.info("moved \(moved.count) tags (\(environment.count) environment tags last)")
     return unchanged
@@ -81,7 +106,7 @@ struct ReleaseTagMoves {
     return (try? await boundedMap(moves, concurrency: concurrency) { m -> String? in
       let plan = plans[m.plan]
       do {
-        try await plan.dst.putManifest(plan.target.repository, m.tag, plan.root)
+        try await plan.dst.putManifest(plan.target.repository, m.tag, plan.manifest)
         return nil
       } catch {
         return "\(error)"
@@ -112,10 +137,10 @@ struct ReleaseTagMoves {
               try await plan.dst.deleteTag(repo, m.tag)
               return "\(name) deleted (it did not exist before)"
             } catch {
-              return "\(name) NOT restored: it did not exist before and the registry refused to delete it (\(error)); it points at \(plan.root.digest.short)"
+              return "\(name) NOT restored: it did not exist before and the registry refused to delete it (\(error)); it points at \(plan.manifest.digest.short)"
             }
           } catch {
-            return "\(name) NOT restored (\(error)); it may point at \(plan.root.digest.short)"
+            return "\(name) NOT restored (\(error)); it may point at \(plan.manifest.digest.short)"
           }
         }
       }) ?? attempted.map { "\(plans[$0.plan].target):\($0.tag) NOT restored (stopped)" }
