@@ -1,4 +1,5 @@
 import ActionsCore
+import Basics
 import Foundation
 import GantryCLI
 import OCI
@@ -255,6 +256,17 @@ struct ReleaseManifestTests {
     #expect(yaml == json)
     #expect(yaml.images.first?.overrides == ["no-clobber": "true", "max-size": "10MB"])
     #expect(try ReleaseManifest.parseList(["r/a:1 -> r/prod/a 1 latest"]).images.first?.tags == ["1", "latest"])
+  }
+
+  /// The published JSON Schema names exactly the fields the reader accepts.
+  @Test func thePublishedSchemaMatchesTheReader() throws {
+    let data = try Data(contentsOf: RepoPaths.root.appendingPathComponent("docs/promote-manifest.schema.json"))
+    let schema = try JSONDecoder().decode(JSONValue.self, from: data)
+    guard case .object(let properties)? = schema["$defs"]?["image"]?["properties"] else {
+      Issue.record("no $defs.image.properties")
+      return
+    }
+    #expect(Set(properties.keys) == ReleaseManifest.overridable.union(["source", "target", "tags"]))
   }
 
   @Test func theBudgetBoundsCopiesPerRegistry() async throws {

@@ -20,15 +20,15 @@ struct ReleaseSettings: Sendable {
   static let inputs: [InputDeclaration] = [
     InputDeclaration(
       "manifest",
-      "promote: a YAML or JSON file in the workspace listing a release, `images: [{source, target, tags, <promote inputs>}]` (docs/promote-manifest.md); every image is validated before any is copied, and tags move only when all copied"
+      "promote: a YAML or JSON file in the workspace listing a release, `images: [{source, target, tags, <promote inputs>}]` (docs/promote-manifest.md); every image is validated before any is copied, and tags move only when all copied; rollback: the targets of the release to roll back"
     ),
-    InputDeclaration("promote-images", "promote: a small release inline, one image per line: `SOURCE -> TARGET [TAG …]`", kind: .list),
+    InputDeclaration("promote-images", "promote: a small release inline, one image per line: `SOURCE -> TARGET [TAG …]` (rollback: its targets)", kind: .list),
     InputDeclaration("release-id", "promote: the release's id, recorded with every image (default: generated); rollback: restore every image of this release"),
   ]
 
   static let outputs: [OutputDeclaration] = [
-    OutputDeclaration("digests", "promote of a set: JSON object, target repository → digest promoted"),
-    OutputDeclaration("release-id", "promote of a set: the id recorded with every image of the release"),
+    OutputDeclaration("digests", "promote and rollback of a set: JSON object, target repository → digest promoted (restored)"),
+    OutputDeclaration("release-id", "promote and rollback of a set: the id recorded with every image of the release"),
   ]
 
   /// Nil when neither `manifest` nor `promote-images` is set (a single promotion).
