@@ -27,7 +27,8 @@ struct Release {
     let clock = ContinuousClock()
     let started = clock.now
     let log = context.log
-    let images = settings.images
+    // A copy job plans and copies its shard only; every other phase takes every image.
+    let images = settings.phase == .copy ? settings.images.enumerated().filter { $0.offset % settings.shard.count == settings.shard.index - 1 }.map(\.element) : settings.images
     log.info("release \(settings.releaseID): \(images.count) image\(images.count == 1 ? "" : "s") from `\(settings.origin)`")
 
     // Plan: one client per registry and side (their connections and tokens are shared), then
@@ -74,9 +75,20 @@ struct Release {
         outputs: report.outputs(), summary: report.render(),
         failure: "validation failed for \(failures.count) of \(images.count) images: \(list); nothing was copied and no tag moved")
     }
-    if settings.dryRun {
-      report.status = "dry-run"
-      return StageResult(outputs: report.outputs(status: "dry-run", started: started, clock: clock), summary: report.render())
+    if settings.dryRun || settings.phase == .validate {
+      report.status = settings.dryRun ? "dry-run" : "validated"
+      return StageResult(outputs: report.outputs(status: report.status, started: started, clock: clock), summary: report.render())
+    }
+    if settings.phase == .finish {
+      // The copy jobs put every image at its target by digest; one that is not there stops
+      // the release before any lease or tag.
+      let absent = plans.enumerated().filter { !$0.element.alreadyThere }.map { "[\($0.offset)] \($0.element.target)@\($0.element.root.digest.short)" }
+      if !absent.isEmpty {
+        report.status = "not copied"
+        return StageResult(
+          outputs: report.outputs(), summary: report.render(),
+          failure: "\(absent.count) of \(plans.count) images are not at their target: \(absent.joined(separator: ", ")); did every copy job succeed? No tag moved")
+      }
     }
 
     // Execute 1: copy every image, blobs before manifests, sharing one budget per registry.
@@ -91,12 +103,18 @@ struct Release {
         let copier = plan.copier(options)
         // The root goes up by digest too: tags move only once every image is at the target.
         let copied = try await copier.copy(plan.graph, rootPresent: plan.alreadyThere, pushRoot: true)
-        let carried = plan.settings.copyArtifacts && !plan.attachments.isEmpty ? try await AttachmentCopier(copier: copier).carry(plan.attachments) : []
+        // finish: the copy jobs carried them.
+        let carried = settings.phase != .finish && plan.settings.copyArtifacts && !plan.attachments.isEmpty ? try await AttachmentCopier(copier: copier).carry(plan.attachments) : []
         log.info("\(plan.target)@\(plan.root.digest.short): \(copied.blobsCopied) blobs copied, \(copied.blobsMounted) mounted, \(copied.blobsSkipped) present")
         return (copied, carried)
       }
     }
     report.copies = copies.map(\.0)
+    if settings.phase == .copy {
+      report.status = "copied"
+      log.notice("release \(settings.releaseID): shard \(settings.shard.index)/\(settings.shard.count) copied \(plans.count) images; no tag moved", title: "Copied")
+      return StageResult(outputs: report.outputs(status: "copied", started: started, clock: clock), summary: report.render())
+    }
 
     // Execute 2: the leases of every environment that changes (an intent record per image).
     let details = plans.map { $0.details(release: settings.releaseID) }

@@ -16,6 +16,18 @@ struct ReleaseSettings: Sendable {
   var releaseID: String
   /// Blob copies in flight per registry, shared by every image.
   var concurrency: Int
+  /// Which part of the release this run does (a job matrix splits it; see ``Phase``).
+  var phase: Phase
+  /// The images this run copies (`shard: i/N`: every image whose index is i-1 modulo N).
+  var shard: (index: Int, count: Int)
+
+  /// A release run in one job (`all`), or over a job matrix: `validate` once (its `digests`
+  /// output pins every image), `copy` in N jobs (each its shard, by the pinned digests, no tag
+  /// moves), `finish` once (every pinned digest verified at its target, then every lease, tag
+  /// and record, as `all` does).
+  enum Phase: String, Sendable {
+    case all, validate, copy, finish
+  }
 
   static let inputs: [InputDeclaration] = [
     InputDeclaration(
@@ -24,6 +36,12 @@ struct ReleaseSettings: Sendable {
     ),
     InputDeclaration("promote-images", "promote: a small release inline, one image per line: `SOURCE -> TARGET [TAG …]` (rollback: its targets)", kind: .list),
     InputDeclaration("release-id", "promote: the release's id, recorded with every image (default: generated); rollback: restore every image of this release"),
+    InputDeclaration(
+      "release-phase",
+      "promote of a set over a job matrix: all (one job), validate (check every image, output `digests`), copy (copy `shard`, no tag moves), finish (verify every digest at its target, move every tag)",
+      kind: .choice(["all", "validate", "copy", "finish"]), default: "all"),
+    InputDeclaration("shard", "promote, release-phase copy: this job's part, i/N (images whose index is i-1 modulo N)", default: "1/1"),
+    InputDeclaration("release-digests", "promote, release-phase copy and finish: the validate job's `digests` output; pins every image's source to the digest validated"),
   ]
 
   static let outputs: [OutputDeclaration] = [
@@ -78,6 +96,20 @@ struct ReleaseSettings: Sendable {
       }
     }
     environment = images.first?.environment
+    phase = Phase(rawValue: try inputs.choice("release-phase") ?? "all") ?? .all
+    shard = try Self.shard(inputs.string("shard", default: "1/1"))
+    if let pins = inputs.string("release-digests") {
+      let pinned = try Self.pins(pins)
+      images = try images.map { image in
+        var pinnedImage = image
+        let key = image.target.with(tag: nil).description
+        guard let digest = pinned[key] else { throw InputError("release-digests", "no digest for \(key): pass the validate job's `digests` output for the same manifest") }
+        pinnedImage.source = image.source.with(digest: digest)
+        return pinnedImage
+      }
+    } else if phase == .copy || phase == .finish {
+      throw InputError("release-digests", "required for release-phase \(phase.rawValue): the validate job's `digests` output, so every job promotes the digests validated")
+    }
     dryRun = try inputs.bool("dry-run")
     concurrency = try inputs.integer("concurrency", in: 1...64) ?? 4
     if let id = try inputs.line("release-id") {
@@ -86,6 +118,28 @@ struct ReleaseSettings: Sendable {
     } else {
       releaseID = Self.newID()
     }
+  }
+
+  /// `i/N` with 1 ≤ i ≤ N ≤ 256.
+  static func shard(_ text: String) throws -> (index: Int, count: Int) {
+    let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+    guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), (1...256).contains(n), (1...n).contains(i) else {
+      throw InputError("shard", "expected i/N with 1 ≤ i ≤ N ≤ 256 (e.g. ${{ matrix.shard }}/4), got '\(ReleaseManifest.clip(text))'")
+    }
+    return (i, n)
+  }
+
+  /// The validate job's `digests` output: a JSON object of target repository → sha256 digest.
+  static func pins(_ text: String) throws -> [String: Digest] {
+    guard text.utf8.count <= ReleaseManifest.maxBytes, case .object(let map)? = JSONValue.parse(Data(text.utf8)) else {
+      throw InputError("release-digests", "expected the `digests` output of the validate job: a JSON object of target repository → digest")
+    }
+    var out: [String: Digest] = [:]
+    for (key, value) in map {
+      guard case .string(let s) = value, let d = try? Digest(parsing: s) else { throw InputError("release-digests", "\(ReleaseManifest.clip(key)): not a sha256 digest") }
+      out[key] = d
+    }
+    return out
   }
 
   static func isValidID(_ id: String) -> Bool {
