@@ -195,6 +195,39 @@ struct ReleaseTests {
     #expect(try await dst.resolve("prod/svc-a", "production")?.digest == old["a"])
   }
 
+  @Test func aJobMatrixValidatesOnceCopiesShardsAndFinishesOnce() async throws {
+    let digests = try await pushServices(["a", "b", "c"])
+    let list = ["a", "b", "c"].map { "\(staging.host)/svc-\($0):1.0.0 -> \(production.host)/prod/svc-\($0)" }.joined(separator: "\n")
+    func phase(_ p: String, _ extra: [String: String] = [:]) -> [String: String] {
+      env(["INPUT_PROMOTE-IMAGES": list, "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "m1", "INPUT_RELEASE-PHASE": p].merging(extra) { $1 })
+    }
+    let validated = try await runStage(PromoteStage.self, phase("validate"))
+    #expect(validated.outputs["status"] == "validated")
+    let pins = try #require(validated.outputs["digests"])
+    // The source tag moves after validation: the jobs still promote what was validated.
+    _ = try await pushServices(["b"])
+    // finish before every copy: refused, nothing moves.
+    let early = try await runStage(PromoteStage.self, phase("finish", ["INPUT_RELEASE-DIGESTS": pins]))
+    #expect(early.failure?.contains("3 of 3 images are not at their target") == true, "\(early.failure ?? "")")
+    for shard in ["1/2", "2/2"] {
+      let copied = try await runStage(PromoteStage.self, phase("copy", ["INPUT_RELEASE-DIGESTS": pins, "INPUT_SHARD": shard]))
+      #expect(copied.outputs["status"] == "copied")
+      #expect(try JSONDecoder().decode([String: String].self, from: Data((copied.outputs["digests"] ?? "").utf8)).count == (shard == "1/2" ? 2 : 1))
+    }
+    for n in ["a", "b", "c"] {
+      #expect(try await dst.resolve("prod/svc-\(n)", digests[n]!.description)?.digest == digests[n])
+      #expect(try await dst.resolve("prod/svc-\(n)", "production") == nil)
+    }
+    let finished = try await runStage(PromoteStage.self, phase("finish", ["INPUT_RELEASE-DIGESTS": pins]))
+    #expect(finished.failure == nil)
+    #expect(finished.outputs["digests"] == pins)
+    for n in ["a", "b", "c"] {
+      #expect(try await dst.resolve("prod/svc-\(n)", "production")?.digest == digests[n])
+    }
+    // copy without the pins is bad input.
+    await #expect(throws: InputError.self) { try await runStage(PromoteStage.self, phase("copy")) }
+  }
+
   @Test func hostileManifestsExitTwoNamingTheField() async throws {
     let cases: [(String, String)] = [
       ("images:\n  - source: a/b:1\n    target: c/d\n    colour: red\n", "images[0].colour is not a field"),
