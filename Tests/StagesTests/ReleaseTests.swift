@@ -131,12 +131,13 @@ struct ReleaseTests {
     let log = MemoryLogSink()
     let r: Result<StageResult, any Error>
     do {
-      r = .success(try await runStage(
-        PromoteStage.self,
-        env([
-          "INPUT_PROMOTE-IMAGES": "\(staging.host)/svc-a:1.0.0 -> \(proxy.host)/prod/svc-a\n\(staging.host)/svc-b:1.0.0 -> \(proxy.host)/prod/svc-b",
-          "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "train-7",
-        ]), log: log))
+      r = .success(
+        try await runStage(
+          PromoteStage.self,
+          env([
+            "INPUT_PROMOTE-IMAGES": "\(staging.host)/svc-a:1.0.0 -> \(proxy.host)/prod/svc-a\n\(staging.host)/svc-b:1.0.0 -> \(proxy.host)/prod/svc-b",
+            "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "train-7",
+          ]), log: log))
     } catch {
       r = .failure(error)
     }

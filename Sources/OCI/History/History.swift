@@ -227,7 +227,8 @@ public struct History: Sendable {
   private func record(_ state: PromotionState, _ subject: Descriptor, _ details: Details, intent: String?, leaseExpires: Date? = nil, reason: String? = nil) -> PromotionRecord {
     PromotionRecord(
       environment: environment, state: state, digest: subject.digest, previousDigest: details.previous, version: details.version, tags: details.tags, source: details.source,
-      time: clock.now(), reason: reason ?? details.reason, runURL: run.runURL, actor: run.actor, sha: run.sha, operation: details.operation, leaseExpires: leaseExpires, intent: intent, release: details.release)
+      time: clock.now(), reason: reason ?? details.reason, runURL: run.runURL, actor: run.actor, sha: run.sha, operation: details.operation, leaseExpires: leaseExpires, intent: intent,
+      release: details.release)
   }
 
   /// Writes a record of this run and returns it with its tag.

@@ -36,21 +36,22 @@ public struct PromoteStage: Stage {
       InputDeclaration("concurrency", "Parallel work: blobs copied at once (promote), measured probes in flight (health-check)", kind: .integer, default: "4"),
     ] + RegistryInputs.connection + DeploymentInputs.all
 
-  public static let outputs: [OutputDeclaration] = [
-    RegistryInputs.digestOutput,
-    RegistryInputs.imageOutput,
-    OutputDeclaration("tags", "promote: the target tags applied, one per line"),
-    OutputDeclaration("platforms", "promote: the platforms copied, one per line"),
-    OutputDeclaration("bytes-copied", "promote: bytes uploaded to the target"),
-    OutputDeclaration("bytes-mounted", "promote: bytes mounted from another repository of the same registry"),
-    OutputDeclaration("blobs-skipped", "promote: blobs already present at the target"),
-    OutputDeclaration("duration-ms", "promote: wall time of the stage"),
-    OutputDeclaration("status", "promote: promoted, dry-run"),
-    SupplyChainSettings.signatureOutput,
-    SupplyChainSettings.provenanceOutput,
-    OutputDeclaration("artifacts-copied", "promote: signatures, attestations, SBOMs and referrers carried to the target"),
-    DeploymentInputs.idOutput,
-  ] + ReleaseSettings.outputs
+  public static let outputs: [OutputDeclaration] =
+    [
+      RegistryInputs.digestOutput,
+      RegistryInputs.imageOutput,
+      OutputDeclaration("tags", "promote: the target tags applied, one per line"),
+      OutputDeclaration("platforms", "promote: the platforms copied, one per line"),
+      OutputDeclaration("bytes-copied", "promote: bytes uploaded to the target"),
+      OutputDeclaration("bytes-mounted", "promote: bytes mounted from another repository of the same registry"),
+      OutputDeclaration("blobs-skipped", "promote: blobs already present at the target"),
+      OutputDeclaration("duration-ms", "promote: wall time of the stage"),
+      OutputDeclaration("status", "promote: promoted, dry-run"),
+      SupplyChainSettings.signatureOutput,
+      SupplyChainSettings.provenanceOutput,
+      OutputDeclaration("artifacts-copied", "promote: signatures, attestations, SBOMs and referrers carried to the target"),
+      DeploymentInputs.idOutput,
+    ] + ReleaseSettings.outputs
 
   public init() {}
 

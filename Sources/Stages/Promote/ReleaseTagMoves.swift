@@ -103,15 +103,16 @@ struct ReleaseTagMoves {
   /// Puts each tag; nil where it succeeded, else the error's text.
   private func put(_ moves: [Move]) async -> [String?] {
     let plans = self.plans
-    return (try? await boundedMap(moves, concurrency: concurrency) { m -> String? in
-      let plan = plans[m.plan]
-      do {
-        try await plan.dst.putManifest(plan.target.repository, m.tag, plan.manifest)
-        return nil
-      } catch {
-        return "\(error)"
-      }
-    }) ?? moves.map { _ in "cancelled" }
+    return
+      (try? await boundedMap(moves, concurrency: concurrency) { m -> String? in
+        let plan = plans[m.plan]
+        do {
+          try await plan.dst.putManifest(plan.target.repository, m.tag, plan.manifest)
+          return nil
+        } catch {
+          return "\(error)"
+        }
+      }) ?? moves.map { _ in "cancelled" }
   }
 
   /// Puts every tag of `attempted` back where it was; the message of the failure, saying what

@@ -22,14 +22,15 @@ public struct RollbackStage: Stage {
       RegistryInputs.dryRun,
     ] + ReleaseSettings.inputs + RegistryInputs.credentials("target") + RegistryInputs.connection + DeploymentInputs.all
 
-  public static let outputs: [OutputDeclaration] = [
-    RegistryInputs.digestOutput,
-    RegistryInputs.imageOutput,
-    OutputDeclaration("previous-digest", "rollback: what was live before"),
-    OutputDeclaration("rolled-back-digest", "rollback: the digest now quarantined for this environment"),
-    RegistryInputs.versionOutput,
-    DeploymentInputs.idOutput,
-  ] + ReleaseSettings.outputs
+  public static let outputs: [OutputDeclaration] =
+    [
+      RegistryInputs.digestOutput,
+      RegistryInputs.imageOutput,
+      OutputDeclaration("previous-digest", "rollback: what was live before"),
+      OutputDeclaration("rolled-back-digest", "rollback: the digest now quarantined for this environment"),
+      RegistryInputs.versionOutput,
+      DeploymentInputs.idOutput,
+    ] + ReleaseSettings.outputs
 
   public init() {}
 
