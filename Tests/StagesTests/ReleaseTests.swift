@@ -292,6 +292,26 @@ struct ReleaseManifestTests {
     #expect(try ReleaseManifest.parseList(["r/a:1 -> r/prod/a 1 latest"]).images.first?.tags == ["1", "latest"])
   }
 
+  @Test func yamlSubsetEdges() throws {
+    let m = try ReleaseManifest.parse(
+      Array(
+        """
+        images:   # a comment
+        - source: "r/a:1 # not a comment"
+          target: r/b
+          tags:
+          - one
+          - 'it''s'
+          version: 1.0
+        """.utf8))
+    #expect(m.images.first?.source == "r/a:1 # not a comment")
+    #expect(m.images.first?.tags == ["one", "it's"])
+    #expect(m.images.first?.overrides["version"] == "1.0")
+    // Flow mappings are refused by line.
+    #expect(throws: InputError.self) { try ReleaseManifest.parse(Array("images:\n- {source: r/c, target: r/d}\n".utf8)) }
+    #expect(throws: InputError.self) { try ReleaseManifest.parse(Array("images:\n  - source: a\n    target: b\n  x: 1\n".utf8)) }
+  }
+
   /// The published JSON Schema names exactly the fields the reader accepts.
   @Test func thePublishedSchemaMatchesTheReader() throws {
     let data = try Data(contentsOf: RepoPaths.root.appendingPathComponent("docs/promote-manifest.schema.json"))

@@ -64,6 +64,8 @@ struct ReleaseSettings: Sendable {
       manifest = try ReleaseManifest.parseList(lines)
       origin = "promote-images"
     }
+    // Not silently dropped: one GitHub deployment per image of a release is not built yet.
+    if try inputs.bool("deployment") { throw InputError("deployment", "not supported yet for a set of images (`\(origin)`); record deployments per image with single promotions") }
     for name in ["source", "target"] where inputs.string(name) != nil {
       throw InputError(name, "give each image's \(name) in `\(origin)`, not as an input, when promoting a set")
     }
