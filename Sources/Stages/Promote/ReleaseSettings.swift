@@ -81,7 +81,7 @@ struct ReleaseSettings: Sendable {
       flags["target"] = image.target
       if !image.tags.isEmpty { flags["tags"] = image.tags.joined(separator: "\n") }
       do {
-        return try PromoteSettings(Inputs(declarations: inputs.declarations, environment: context.environment, flags: flags))
+        return try PromoteSettings(inputs.overriding(flags))
       } catch let e as InputError {
         // The image's own fields are named by index; a step input that is wrong for every image keeps its name.
         let own = e.input == "source" || e.input == "target" || e.input == "tags" || image.overrides[e.input] != nil
