@@ -312,6 +312,19 @@ struct ReleaseManifestTests {
     #expect(throws: InputError.self) { try ReleaseManifest.parse(Array("images:\n  - source: a\n    target: b\n  x: 1\n".utf8)) }
   }
 
+  @Test(arguments: ["0/2", "3/2", "a/b", "1/0", "1/257", "1", "1/2/3", ""])
+  func badShardsAreRefused(_ text: String) {
+    #expect(throws: InputError.self) { try ReleaseSettings.shard(text) }
+  }
+
+  @Test func pinsMustBeDigests() throws {
+    #expect(try ReleaseSettings.pins(#"{"r/a": "sha256:\#(String(repeating: "a", count: 64))"}"#).count == 1)
+    for bad in [#"{"r/a": "latest"}"#, #"["sha256:x"]"#, #"{"r/a": 1}"#, "not json"] {
+      #expect(throws: InputError.self) { try ReleaseSettings.pins(bad) }
+    }
+    #expect(!ReleaseSettings.isValidID("a/b") && !ReleaseSettings.isValidID(String(repeating: "x", count: 65)) && ReleaseSettings.isValidID("train-42.1_a"))
+  }
+
   /// The published JSON Schema names exactly the fields the reader accepts.
   @Test func thePublishedSchemaMatchesTheReader() throws {
     let data = try Data(contentsOf: RepoPaths.root.appendingPathComponent("docs/promote-manifest.schema.json"))
