@@ -46,6 +46,13 @@ public struct InputDeclaration: Sendable, Equatable {
     return d
   }
 
+  /// The same input, not required by this stage.
+  public func optional() -> InputDeclaration {
+    var d = self
+    d.required = false
+    return d
+  }
+
   /// The same input with this stage's default.
   public func withDefault(_ value: String) -> InputDeclaration {
     var d = self

@@ -6,7 +6,7 @@ import FoundationEssentials
 /// ([core.ts](https://github.com/actions/toolkit/blob/main/packages/core/src/core.ts)).
 public struct Inputs: Sendable {
   public let declarations: [InputDeclaration]
-  private let raw: [String: String]
+  private var raw: [String: String]
 
   /// Resolves every declared input. Flags (`--name value`) win over the environment.
   /// - Throws: ``InputError`` for a missing required input.
@@ -26,6 +26,17 @@ public struct Inputs: Sendable {
       }
     }
     self.raw = raw
+  }
+
+  /// The same inputs with `values` set as flags would set them (empty: the default): what one
+  /// image of a release reads, its own fields over the step's inputs.
+  public func overriding(_ values: [String: String]) -> Inputs {
+    var copy = self
+    for (name, value) in values {
+      let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+      copy.raw[name] = trimmed.isEmpty ? declaration(name).defaultValue : trimmed
+    }
+    return copy
   }
 
   private func declaration(_ name: String) -> InputDeclaration {

@@ -84,9 +84,11 @@ public final class FaultProxy: @unchecked Sendable {
     }
   }
 
-  public init(upstreamPort: Int, failEvery: Int = 0, throttleFirstBlob: Bool = false, resetFirstBlob: Bool = false, hold: Hold? = nil) async throws {
+  /// - Parameter deny: a request to refuse with 403 DENIED (same matching as `hold`).
+  public init(upstreamPort: Int, failEvery: Int = 0, throttleFirstBlob: Bool = false, resetFirstBlob: Bool = false, hold: Hold? = nil, deny: Hold? = nil) async throws {
     var args = [String(upstreamPort)]
     if let hold { args += ["--hold", hold.method, hold.path, String(hold.nth)] }
+    if let deny { args += ["--deny", deny.method, deny.path, String(deny.nth)] }
     if failEvery > 0 { args += ["--fail-every", String(failEvery)] }
     if throttleFirstBlob { args.append("--throttle-first-blob") }
     if resetFirstBlob { args.append("--reset-first-blob") }

@@ -10,6 +10,8 @@ fault_proxy.py UPSTREAM_PORT [--fail-every N] [--throttle-first-blob] [--reset-f
                          REGEX waits, before reaching the registry, until POST /release (at most
                          30 s); GET /held answers how many requests are waiting. Forces one
                          interleaving of two clients deterministically, never by timing luck.
+  --deny METHOD REGEX NTH the NTH request (1-based) whose method is METHOD and whose path matches REGEX
+                         answers 403 DENIED (not worth a retry): a tag write refused midway.
 Prints "PORT <n>"; exits when stdin closes. Request bodies are read whole (test sizes only).
 """
 import argparse, http.client, os, re, socket, sys, threading, time
@@ -17,7 +19,7 @@ from http.server import BaseHTTPRequestHandler
 
 from serve import serve
 
-STATE = {"count": 0, "throttled": False, "reset": False, "faults": 0, "matches": 0, "held": 0}
+STATE = {"count": 0, "throttled": False, "reset": False, "faults": 0, "matches": 0, "held": 0, "denies": 0}
 RELEASE = threading.Event()
 LOCK = threading.Lock()
 ARGS = None
@@ -62,6 +64,11 @@ class Proxy(BaseHTTPRequestHandler):
             with LOCK:
                 STATE["matches"] += 1
                 hold = STATE["matches"] == int(ARGS.hold[2])
+        deny = False
+        if ARGS.deny and self.command == ARGS.deny[0] and re.search(ARGS.deny[1], self.path):
+            with LOCK:
+                STATE["denies"] += 1
+                deny = STATE["denies"] == int(ARGS.deny[2])
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             body = self.read_chunked()
         else:
@@ -75,6 +82,10 @@ class Proxy(BaseHTTPRequestHandler):
                 STATE["held"] -= 1
         if ARGS.delay_ms:
             time.sleep(ARGS.delay_ms / 2000)
+        if deny:
+            with LOCK:
+                STATE["faults"] += 1
+            return self.answer(403, b'{"errors":[{"code":"DENIED","message":"injected: tag write refused"}]}', {"Content-Type": "application/json"})
         if throttle:
             STATE["faults"] += 1
             return self.answer(429, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}', {"Retry-After": "1"})
@@ -136,6 +147,7 @@ def main():
     ap.add_argument("--reset-first-blob", action="store_true")
     ap.add_argument("--delay-ms", type=int, default=0)
     ap.add_argument("--hold", nargs=3, metavar=("METHOD", "REGEX", "NTH"))
+    ap.add_argument("--deny", nargs=3, metavar=("METHOD", "REGEX", "NTH"))
     ARGS = ap.parse_args()
     serve(Proxy)
 

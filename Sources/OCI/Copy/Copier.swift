@@ -12,6 +12,9 @@ public struct CopyOptions: Sendable {
   public var retries: Int = 3
   /// Try a cross-repository mount when source and target are the same registry. Default true.
   public var mount: Bool = true
+  /// Shared with other copies (a release): each blob copy holds a permit of the source's and
+  /// the target's registry. Nil: only ``concurrency`` bounds this copy.
+  public var budget: CopyBudget? = nil
   /// Called as bytes move (for progress lines).
   public var onProgress: (@Sendable (Int64) -> Void)? = nil
 
@@ -72,7 +75,11 @@ public struct Copier: Sendable {
     }
     // Mounts move no bytes: more of them at once.
     let concurrency = mounting ? max(options.concurrency, 16) : options.concurrency
-    let outcomes = try await boundedMap(blobs, concurrency: concurrency) { try await self.copyBlobWithRetries($0) }
+    let registries = [source.registry, target.registry]
+    let outcomes = try await boundedMap(blobs, concurrency: concurrency) { blob in
+      if let budget = self.options.budget { return try await budget.withPermits(registries) { try await self.copyBlobWithRetries(blob) } }
+      return try await self.copyBlobWithRetries(blob)
+    }
     for outcome in outcomes {
       switch outcome {
       case .skipped: report.blobsSkipped += 1

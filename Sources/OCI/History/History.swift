@@ -210,21 +210,25 @@ public struct History: Sendable {
     public var tags: [String]
     public var source: String?
     public var reason: String?
+    /// The release this change is part of (several images promoted as one), if any.
+    public var release: String?
 
-    public init(operation: String, previous: Digest?, version: String?, tags: [String], source: String?, reason: String? = nil) {
+    public init(operation: String, previous: Digest?, version: String?, tags: [String], source: String?, reason: String? = nil, release: String? = nil) {
       self.operation = operation
       self.previous = previous
       self.version = version
       self.tags = tags
       self.source = source
       self.reason = reason
+      self.release = release
     }
   }
 
   private func record(_ state: PromotionState, _ subject: Descriptor, _ details: Details, intent: String?, leaseExpires: Date? = nil, reason: String? = nil) -> PromotionRecord {
     PromotionRecord(
       environment: environment, state: state, digest: subject.digest, previousDigest: details.previous, version: details.version, tags: details.tags, source: details.source,
-      time: clock.now(), reason: reason ?? details.reason, runURL: run.runURL, actor: run.actor, sha: run.sha, operation: details.operation, leaseExpires: leaseExpires, intent: intent)
+      time: clock.now(), reason: reason ?? details.reason, runURL: run.runURL, actor: run.actor, sha: run.sha, operation: details.operation, leaseExpires: leaseExpires, intent: intent,
+      release: details.release)
   }
 
   /// Writes a record of this run and returns it with its tag.

@@ -44,10 +44,14 @@ public struct PromotionRecord: Sendable, Codable, Equatable {
   /// For a record that closes an intent (`completed`, `failed`, `abandoned`, `rolled-back`):
   /// the intent's tag (format 2).
   public var intent: String?
+  /// The release this record is part of: every image of a release promoted as one set carries
+  /// the same id (absent for single promotions and in records written before releases; an
+  /// optional field, so earlier Gantry versions read these records too).
+  public var release: String?
 
   public init(
     environment: String, state: PromotionState, digest: Digest, previousDigest: Digest?, version: String?, tags: [String], source: String?, time: Date, reason: String? = nil, runURL: String? = nil,
-    actor: String? = nil, sha: String? = nil, format: Int? = PromotionRecord.currentFormat, operation: String? = nil, leaseExpires: Date? = nil, intent: String? = nil
+    actor: String? = nil, sha: String? = nil, format: Int? = PromotionRecord.currentFormat, operation: String? = nil, leaseExpires: Date? = nil, intent: String? = nil, release: String? = nil
   ) {
     self.environment = environment
     self.state = state
@@ -65,6 +69,7 @@ public struct PromotionRecord: Sendable, Codable, Equatable {
     self.operation = operation
     self.leaseExpires = leaseExpires
     self.intent = intent
+    self.release = release
   }
 
   /// Our artifact type ([OCI 1.1 artifacts guidance](https://github.com/opencontainers/image-spec/blob/main/manifest.md#guidelines-for-artifact-usage)).

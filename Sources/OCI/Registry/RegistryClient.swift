@@ -100,6 +100,14 @@ public final class RegistryClient: Sendable {
     }
   }
 
+  /// Removes a tag (the manifest stays, by digest). The distribution spec makes this optional:
+  /// docker-registry 2.8 refuses it, GHCR and ECR allow it; the registry's error is thrown.
+  public func deleteTag(_ repository: String, _ tag: String) async throws {
+    _ = try await send(scope: .push(repository), operation: "DELETE tag \(repository):\(tag)", tag: tag) { base in
+      Request(method: "DELETE", url: base.appendingPathComponent("v2/\(repository)/manifests/\(tag)"), timeout: self.options.requestTimeout)
+    }
+  }
+
   // MARK: Blobs
 
   /// The blob's size, or nil when the repository does not have it.

@@ -14,10 +14,11 @@ public struct PromoteStage: Stage {
 
   public static let inputs: [InputDeclaration] =
     [
-      RegistryInputs.source,
-      RegistryInputs.target,
+      // Not required: a set names them per image (`manifest`, `promote-images`).
+      RegistryInputs.source.optional(),
+      RegistryInputs.target.optional(),
       RegistryInputs.tags,
-    ] + RegistryInputs.credentials("source") + RegistryInputs.credentials("target") + [
+    ] + ReleaseSettings.inputs + RegistryInputs.credentials("source") + RegistryInputs.credentials("target") + [
       InputDeclaration("platforms", "Platforms that must be present (os/arch[/variant]); all platforms are copied so the digest stays the same. Default: no requirement", kind: .list),
       InputDeclaration("max-size", "Largest allowed image per platform (compressed layers + config), e.g. 500MB, 2GiB", default: "1GB"),
       InputDeclaration("required-labels", "Config labels that must be present, e.g. org.opencontainers.image.revision", kind: .list),
@@ -35,22 +36,23 @@ public struct PromoteStage: Stage {
       InputDeclaration("concurrency", "Parallel work: blobs copied at once (promote), measured probes in flight (health-check)", kind: .integer, default: "4"),
     ] + RegistryInputs.connection + DeploymentInputs.all
 
-  public static let outputs: [OutputDeclaration] = [
-    RegistryInputs.digestOutput,
-    RegistryInputs.imageOutput,
-    OutputDeclaration("tags", "promote: the target tags applied, one per line"),
-    OutputDeclaration("platforms", "promote: the platforms copied, one per line"),
-    OutputDeclaration("bytes-copied", "promote: bytes uploaded to the target"),
-    OutputDeclaration("bytes-mounted", "promote: bytes mounted from another repository of the same registry"),
-    OutputDeclaration("blobs-skipped", "promote: blobs already present at the target"),
-    OutputDeclaration("duration-ms", "promote: wall time of the stage"),
-    OutputDeclaration("status", "promote: promoted, dry-run"),
-    SupplyChainSettings.signatureOutput,
-    SupplyChainSettings.provenanceOutput,
-    OutputDeclaration("artifacts-copied", "promote: signatures, attestations, SBOMs and referrers carried to the target"),
-    DeploymentInputs.idOutput,
-    RateLimitReport.output,
-  ]
+  public static let outputs: [OutputDeclaration] =
+    [
+      RegistryInputs.digestOutput,
+      RegistryInputs.imageOutput,
+      OutputDeclaration("tags", "promote: the target tags applied, one per line"),
+      OutputDeclaration("platforms", "promote: the platforms copied, one per line"),
+      OutputDeclaration("bytes-copied", "promote: bytes uploaded to the target"),
+      OutputDeclaration("bytes-mounted", "promote: bytes mounted from another repository of the same registry"),
+      OutputDeclaration("blobs-skipped", "promote: blobs already present at the target"),
+      OutputDeclaration("duration-ms", "promote: wall time of the stage"),
+      OutputDeclaration("status", "promote: promoted, dry-run"),
+      SupplyChainSettings.signatureOutput,
+      SupplyChainSettings.provenanceOutput,
+      OutputDeclaration("artifacts-copied", "promote: signatures, attestations, SBOMs and referrers carried to the target"),
+      DeploymentInputs.idOutput,
+      RateLimitReport.output,
+    ] + ReleaseSettings.outputs
 
   public init() {}
 
@@ -58,73 +60,22 @@ public struct PromoteStage: Stage {
     let clock = ContinuousClock()
     let started = clock.now
     let log = context.log
+    // A set of images (`manifest`, `promote-images`): all or nothing.
+    if let release = try ReleaseSettings.from(context) {
+      return try await Release(settings: release, context: context).run()
+    }
     let settings = try PromoteSettings(context.inputs)
     let (source, targetRef, tags, environment) = (settings.source, settings.target, settings.tags, settings.environment)
     let target = targetRef.with(tag: nil)
     let recorder = try DeploymentSettings.from(context, environment: environment).map { DeploymentRecorder(settings: $0, log: log) }
     let src = try RegistryInputs.client(for: source.registry, side: "source", context: context)
     let dst = try RegistryInputs.client(for: targetRef.registry, side: "target", context: context)
-    let history = environment.map { environmentHistory(client: dst, repository: targetRef.repository, environment: $0, context: context, readOnly: settings.dryRun) }
-    // What every target tag points at now, read while the source is: tags already at the
-    // image are not put again, no-clobber reads them, and the environment tag's digest is
-    // recorded as the previous one (and re-read just before it moves, to catch a concurrent
-    // promotion).
-    async let tagLookup: [Digest?] = boundedMap(tags, concurrency: 8) { try await dst.resolve(targetRef.repository, $0)?.digest }
-    // The source's tags, listed while its manifest is read: the cosign and referrers tags of
-    // the image are then looked up only if they exist (one request instead of four per manifest).
-    async let sourceTags: Set<String>? = settings.wantsAttachments ? src.allTagsInOnePage(source.repository) : nil
-    // The newest records: the quarantine check asks the registry about the image itself, and
-    // these cover records of earlier Gantry versions that no index lists.
-    async let historyLookup = history.asyncMap { try await $0.entries(limit: 20) }
-
-    // 1. Resolve.
-    context.doing("reading the manifest of \(source)")
-    let root = try await src.manifest(source.repository, source.identifier)
-    log.info("source \(source) → \(root.digest)")
-    async let graphLoad = ImageGraph.load(from: src, repository: source.repository, root: root)
-    var current: [String: Digest] = [:]
-    for (tag, digest) in zip(tags, try await tagLookup) { current[tag] = digest }
-    let previous = environment.flatMap { current[$0] }
-    // When the target has the image's manifest it has every blob the manifest names
-    // (registries refuse a manifest whose blobs are missing): the source's blobs need no check,
-    // and a source that lost some since can still be promoted to a new tag. A target tag at the
-    // image already says so; else it is asked by digest, while the platform manifests load.
-    context.doing("reading the image's platform manifests and the target's tags")
-    var alreadyThere = current.values.contains(root.digest)
-    if !alreadyThere { alreadyThere = try await dst.resolve(targetRef.repository, root.digest.description)?.digest == root.digest }
-    let graph = try await graphLoad
-
-    context.doing("validating the image; nothing was copied and no tag moved")
-    // 2. Validate. The checks, the attached artifacts and the target's history are independent
-    // reads: on a far registry, doing them at once saves whole round trips.
-    let validator = Validator(
-      client: src, repository: source.repository, maxSize: settings.maxSize, requiredLabels: settings.requiredLabels, platforms: settings.platforms, blobsAtTarget: alreadyThere)
-    async let validation = validator.validate(graph)
-    // Signatures, attestations, SBOMs and referrers of the image and of each platform manifest.
-    let listedTags = await sourceTags
-    async let attachmentLookup =
-      settings.wantsAttachments
-      ? AttachmentFinder(client: src, repository: source.repository).find(for: [root.digest] + graph.children.map(\.digest), tags: listedTags) : []
-    var (checks, platformInfo) = try await validation
-    let attachments = try await attachmentLookup
-    let keyless = settings.supplyChain.keyless
-    let bundles = try await keyless?.attestations(of: root.digest, attachments: attachments, client: src, repository: source.repository) ?? []
-    let gate = SignatureGate(client: src, repository: source.repository, verifier: SignatureVerifier(keys: settings.keys), required: settings.requireSignature, keyless: keyless)
-    let (signatures, signatureCheck) = try await gate.evaluate(root.digest, attachments: attachments, bundles: bundles)
-    if let signatureCheck { checks.append(signatureCheck) }
-    checks += AttestationGate(settings: settings.supplyChain).checks(bundles)
-    checks = AttestationGate.apply(settings.supplyChain.mode, to: checks, log: log)
-    let provenanceStatus = !settings.supplyChain.requireProvenance ? "unchecked" : checks.contains { $0.name == "provenance" && $0.passed && !$0.detail.hasPrefix("audit") } ? "verified" : "unverified"
-    var quarantine: HistoryEntry?
-    if let history, let recent = try await historyLookup {
-      let q = try await history.quarantine(of: root.digest, recent: recent.entries)
-      warnSkipped(recent.skipped + q.skipped, log: log)
-      quarantine = q.record
-    }
-    checks += policyChecks(root.digest, environment: environment, quarantine: quarantine, current: current, settings: settings, log: log)
-    var summary = PromoteSummary(source: source, target: target, digest: root.digest, tags: tags, checks: checks, platforms: platformInfo, signatures: signatures)
-    summary.attestations = bundles.filter { $0.predicateType != KeylessVerification.cosignSignPredicate }
-    let signatureStatus = signatures.contains(where: \.isVerified) ? "verified" : signatures.isEmpty ? "unsigned" : settings.keys.isEmpty && keyless == nil ? "unchecked" : "unverified"
+    // 1. Resolve and 2. validate.
+    let plan = try await ImagePlan.make(settings, src: src, dst: dst, context: context)
+    let (root, graph, attachments, history, previous, alreadyThere) = (plan.root, plan.graph, plan.attachments, plan.history, plan.previous, plan.alreadyThere)
+    var summary = plan.summary
+    let (checks, platformInfo, signatureStatus, provenanceStatus) = (plan.checks, plan.summary.platforms, plan.signatureStatus, plan.provenanceStatus)
+    let current = plan.current
     if let failed = checks.first(where: { !$0.passed }) {
       summary.status = "validation failed"
       return RateLimitReport.result(summary: summary.render(), failure: "validation failed: \(failed.name): \(failed.detail); nothing was copied and no tag moved", context)
@@ -139,7 +90,7 @@ public struct PromoteStage: Stage {
 
     // 3. Copy, blobs before manifests, children before the index.
     context.doing("copying \(graph.blobs.count) blobs to \(target); no tag moved")
-    let copier = Copier(source: src, sourceRepository: source.repository, target: dst, targetRepository: targetRef.repository, options: settings.copy)
+    let copier = plan.copier(settings.copy)
     let report = try await copy(graph, with: copier, to: target, rootPresent: alreadyThere, log: log, started: started)
 
     // Signatures and attestations travel before any tag moves, so `cosign verify` works against
@@ -153,7 +104,7 @@ public struct PromoteStage: Stage {
     // 4. Take the environment's lease (an intent record), tag, 5. read every tag back, and
     // record the outcome. An image already live in the environment changes nothing there:
     // nothing is recorded (its other tags are still put).
-    let details = History.Details(operation: "promote", previous: previous, version: settings.version, tags: tags, source: source.description)
+    let details = plan.details()
     let lease: History.Lease?
     context.doing("taking the lease of \(environment ?? "the environment") (writing the intent record); no tag moved")
     if let history, let environment, previous != root.digest {
@@ -211,28 +162,9 @@ public struct PromoteStage: Stage {
     return RateLimitReport.result(outputs: o, summary: summary.render(), context)
   }
 
-  /// Checks that depend on the target's state: the image was not rolled back from this
-  /// environment (unless `force`), and with `no-clobber` no tag points elsewhere.
-  private func policyChecks(_ digest: Digest, environment: String?, quarantine: HistoryEntry?, current: [String: Digest], settings: PromoteSettings, log: Log) -> [Check] {
-    var checks: [Check] = []
-    if let environment, let record = quarantine {
-      let when = RecordTime.iso(record.record.time)
-      if settings.force {
-        log.warning("\(digest) was rolled back from \(environment) (\(when), record \(record.tag)); promoting it again because force is true")
-      } else {
-        checks.append(Check(name: "not quarantined", passed: false, detail: "\(digest.short) was rolled back from \(environment) (\(when), record \(record.tag)); set force: true to promote it again"))
-      }
-    }
-    if settings.noClobber {
-      let clobbered = current.filter { $0.key != settings.environment && $0.value != digest }.map { "\($0.key) → \($0.value.short)" }.sorted()
-      checks.append(Check(name: "no clobber", passed: clobbered.isEmpty, detail: clobbered.isEmpty ? "no target tag points elsewhere" : "would move " + clobbered.joined(separator: ", ")))
-    }
-    return checks
-  }
-
   /// Copies the image, with a progress line every 3 s in a runner log (twice a second on a
   /// terminal); an image whose manifest the target has already is only counted.
-  private func copy(_ graph: ImageGraph, with copier: Copier, to target: Reference, rootPresent: Bool, log: Log, started: ContinuousClock.Instant) async throws -> CopyReport {
+  func copy(_ graph: ImageGraph, with copier: Copier, to target: Reference, rootPresent: Bool, log: Log, started: ContinuousClock.Instant) async throws -> CopyReport {
     if rootPresent {
       log.info("\(target) has \(graph.root.digest.short) already: nothing to copy")
       return try await copier.copy(graph, rootPresent: true)
@@ -258,7 +190,7 @@ public struct PromoteStage: Stage {
     }
   }
 
-  private func outputs(
+  func outputs(
     _ digest: Digest, _ target: Reference, _ tags: [String], _ platforms: [PlatformInfo], _ report: CopyReport, _ started: ContinuousClock.Instant, _ clock: ContinuousClock, status: String,
     signature: String, artifactsCopied: Int, log: Log
   ) -> Outputs {

@@ -13,34 +13,47 @@ public struct RollbackStage: Stage {
 
   public static let inputs: [InputDeclaration] =
     [
-      RegistryInputs.target,
+      // Not required with `release-id` and a set (`manifest`, `promote-images`).
+      RegistryInputs.target.optional(),
       RegistryInputs.environment.asRequired(),
       InputDeclaration("to", "rollback: version tag or digest to restore (default: the newest earlier recorded image that still exists)"),
       InputDeclaration("reason", "rollback: why, recorded in the history and the summary", default: "health check failed"),
       RegistryInputs.tags,
       RegistryInputs.dryRun,
-    ] + RegistryInputs.credentials("target") + RegistryInputs.connection + DeploymentInputs.all
+    ] + ReleaseSettings.inputs + RegistryInputs.credentials("target") + RegistryInputs.connection + DeploymentInputs.all
 
-  public static let outputs: [OutputDeclaration] = [
-    RegistryInputs.digestOutput,
-    RegistryInputs.imageOutput,
-    OutputDeclaration("previous-digest", "rollback: what was live before"),
-    OutputDeclaration("rolled-back-digest", "rollback: the digest now quarantined for this environment"),
-    RegistryInputs.versionOutput,
-    DeploymentInputs.idOutput,
-  ]
+  public static let outputs: [OutputDeclaration] =
+    [
+      RegistryInputs.digestOutput,
+      RegistryInputs.imageOutput,
+      OutputDeclaration("previous-digest", "rollback: what was live before"),
+      OutputDeclaration("rolled-back-digest", "rollback: the digest now quarantined for this environment"),
+      RegistryInputs.versionOutput,
+      DeploymentInputs.idOutput,
+    ] + ReleaseSettings.outputs
 
   public init() {}
 
   public func run(_ context: StageContext) async throws -> StageResult {
     let inputs = context.inputs
     let log = context.log
-    let target = try RegistryInputs.reference("target", try inputs.require("target")).with(tag: nil)
     let environment = try environmentTag(try inputs.require("environment"))
     let reason = inputs.string("reason", default: "health check failed")
     let dryRun = try inputs.bool("dry-run")
     let extraTags = inputs.list("tags")
     for t in extraTags where !Reference.isValidTag(t) { throw InputError("tags", "'\(t)' is not a valid tag") }
+    // A whole release: every image it promoted goes back, or none does.
+    if let releaseID = try inputs.line("release-id") {
+      guard ReleaseSettings.isValidID(releaseID) else { throw InputError("release-id", "'\(releaseID)' is not an id: 1 to 64 of A-Z a-z 0-9 . _ -") }
+      if inputs.string("to") != nil { throw InputError("to", "not with release-id: a release goes back to what each image replaced") }
+      if try inputs.bool("deployment") { throw InputError("deployment", "not supported yet with release-id") }
+      let targets = try ReleaseRollback.targets(context)
+      return try await ReleaseRollback(context: context, targets: targets, environment: environment, releaseID: releaseID, reason: reason, extraTags: extraTags, dryRun: dryRun).run()
+    }
+    if inputs.string("manifest") != nil || !inputs.list("promote-images").isEmpty {
+      throw InputError("release-id", "required to roll back a set (`manifest`, `promote-images`): the release to undo (promote's `release-id` output)")
+    }
+    let target = try RegistryInputs.reference("target", try inputs.require("target")).with(tag: nil)
     let to = try inputs.string("to").map { to in
       if to.hasPrefix("sha256:") {
         do { _ = try Digest(parsing: to) } catch { throw InputError("to", "\(error)") }

@@ -1,0 +1,66 @@
+import ActionsCore
+import Basics
+import FoundationEssentials
+import HTTP
+import OCI
+
+/// What a release reports: the outputs (a JSON map of digests, totals) and one summary table
+/// of the whole release, with every failing image and why.
+struct ReleaseReport {
+  var releaseID: String
+  var environment: String?
+  var images: [PromoteSettings]
+  /// The plan of each image (nil: it could not be read).
+  var plans: [ImagePlan?]
+  var failures: [Release.ImageFailure] = []
+  var copies: [CopyReport] = []
+  /// Per image, the tags that already pointed at it.
+  var unchanged: [Set<String>] = []
+  var status = ""
+
+  /// Target repository → digest, as compact JSON with sorted keys. Both are validated values
+  /// (a parsed reference, a digest), never text read from a registry.
+  func digestsJSON() -> String {
+    var map: [String: JSONValue] = [:]
+    for plan in plans.compactMap({ $0 }) { map[plan.target.description] = .string(plan.root.digest.description) }
+    return (try? JSONValue.object(map).serialized()).flatMap { String(validating: $0, as: UTF8.self) } ?? "{}"
+  }
+
+  func outputs(status: String? = nil, started: ContinuousClock.Instant? = nil, clock: ContinuousClock = ContinuousClock()) -> Outputs {
+    var o = Outputs()
+    o["digests"] = digestsJSON()
+    o["release-id"] = releaseID
+    o["status"] = status ?? self.status
+    o["bytes-copied"] = String(copies.reduce(Int64(0)) { $0.addingSaturating($1.bytesCopied) })
+    o["bytes-mounted"] = String(copies.reduce(Int64(0)) { $0.addingSaturating($1.bytesMounted) })
+    o["blobs-skipped"] = String(copies.reduce(0) { $0 + $1.blobsSkipped })
+    if let started { o["duration-ms"] = String((clock.now - started).milliseconds) }
+    return o
+  }
+
+  func render() -> StepSummary {
+    var s = StepSummary()
+    s.heading("Release \(releaseID): \(status)")
+    if let environment { s.paragraph("Environment: \(Markdown.code(environment)) (its tags moved last)") }
+    let failing = Dictionary(failures.map { ($0.index, $0.why) }, uniquingKeysWith: { a, _ in a })
+    s.table(
+      ["#", "Target", "Source", "Digest", "Tags", "Copied", "Result"],
+      images.enumerated().map { i, image in
+        let plan = i < plans.count ? plans[i] : nil
+        let copy = i < copies.count ? copies[i] : nil
+        let same = i < unchanged.count ? unchanged[i] : []
+        return [
+          String(i), Markdown.code(image.target.with(tag: nil).description), Markdown.code(image.source.description),
+          plan.map { Markdown.code($0.root.digest.short) } ?? "",
+          image.tags.map { Markdown.code($0) + (same.contains($0) ? " (already here)" : "") }.joined(separator: " "),
+          copy.map { "\($0.blobsCopied) blobs, \(ByteSize.format($0.bytesCopied))" } ?? "",
+          failing[i].map { "✗ " + Markdown.cell($0) } ?? (status == "promoted" ? "✓ promoted" : status == "dry-run" ? "✓ would promote" : "✓ passed"),
+        ]
+      })
+    if !failures.isEmpty {
+      s.heading("Why the release stopped (nothing was copied and no tag moved)", level: 3)
+      s.table(["#", "Target", "Failed"], failures.map { [String($0.index), Markdown.code($0.label), Markdown.cell($0.why)] })
+    }
+    return s
+  }
+}

@@ -1,0 +1,150 @@
+import ActionsCore
+import Basics
+import FoundationEssentials
+import HTTP
+import OCI
+
+/// The last step of a release: every image is at its target by digest; now its tags move.
+///
+/// Tag writes are not atomic in any registry, and a release is many of them, so they go in
+/// an order that keeps a half-done release visible for the shortest time and undoable:
+/// 1. every environment tag is re-read; one that moved since the plan stops the release
+///    before any tag moves (another run changed the environment);
+/// 2. the other tags of every image, then 3. the environment tags of every image: what
+///    deploys follows last;
+/// 4. every moved tag is read back.
+/// When a put or a read-back fails, every tag this run moved (and the failed one, which a
+/// registry may have applied before failing) is put back on the digest it had, or deleted
+/// when it did not exist before and the registry allows it; the error says exactly which.
+struct ReleaseTagMoves {
+  /// The tags of one image of the release: where they go, and where they pointed when read.
+  struct TagSet: Sendable {
+    var dst: RegistryClient
+    /// The target repository.
+    var target: Reference
+    var manifest: RawManifest
+    var tags: [String]
+    var current: [String: Digest]
+    var environment: String?
+  }
+
+  let plans: [TagSet]
+  let concurrency: Int
+  /// promote or rollback, for messages.
+  var stage = "promote"
+
+  init(_ sets: [TagSet], concurrency: Int) {
+    self.plans = sets
+    self.concurrency = concurrency
+  }
+
+  /// The tags of a promotion's plans.
+  init(plans: [ImagePlan], concurrency: Int) {
+    self.init(
+      plans.map { TagSet(dst: $0.dst, target: $0.target, manifest: $0.root, tags: $0.settings.tags, current: $0.current, environment: $0.settings.environment) },
+      concurrency: concurrency)
+  }
+
+  /// One tag of one image that changes.
+  struct Move: Sendable {
+    var plan: Int
+    var tag: String
+    var from: Digest?
+  }
+
+  /// Moves every tag; returns, per image, the tags that already pointed at the image.
+  func run(log: Log) async throws -> [Set<String>] {
+    var other: [Move] = []
+    var environment: [Move] = []
+    var unchanged: [Set<String>] = []
+    for (i, plan) in plans.enumerated() {
+      var same = Set<String>()
+      for tag in plan.tags {
+        let from = plan.current[tag]
+        if from == plan.manifest.digest {
+          same.insert(tag)
+          continue
+        }
+        let move = Move(plan: i, tag: tag, from: from)
+        if tag == plan.environment { environment.append(move) } else { other.append(move) }
+      }
+      unchanged.append(same)
+    }
+    // 1. Nobody changed an environment since the plan read it.
+    let plans = self.plans
+    let now = try await boundedMap(environment, concurrency: concurrency) { m in try await plans[m.plan].dst.resolve(plans[m.plan].target.repository, m.tag)?.digest }
+    for (m, digest) in zip(environment, now) where digest != m.from {
+      let target = plans[m.plan].target
+      throw StageFailure(
+        "race: \(target):\(m.tag) moved from \(m.from?.description ?? "nothing") to \(digest?.description ?? "nothing") while this release ran; no tag of the release was moved",
+        title: "\(stage) failed")
+    }
+    // 2., 3. and 4.
+    var moved: [Move] = []
+    for phase in [other, environment] {
+      let results = await put(phase)
+      moved += zip(phase, results).filter { $0.1 == nil }.map(\.0)
+      if let (failed, error) = zip(phase, results).first(where: { $0.1 != nil }).map({ ($0.0, $0.1!) }) {
+        let attempted = moved + [failed]
+        throw StageFailure(await restore(attempted, cause: "\(label(failed)): \(error)"), title: "\(stage) failed")
+      }
+    }
+    let readBack = try await boundedMap(moved, concurrency: concurrency) { m in try? await plans[m.plan].dst.resolve(plans[m.plan].target.repository, m.tag)?.digest }
+    for (m, digest) in zip(moved, readBack) where digest != plans[m.plan].manifest.digest {
+      throw StageFailure(
+        await restore(moved, cause: "read-back of \(label(m)) gave \(digest?.description ?? "nothing"), expected \(plans[m.plan].manifest.digest)"), title: "\(stage) failed")
+    }
+    log.info("moved \(moved.count) tags (\(environment.count) environment tags last)")
+    return unchanged
+  }
+
+  private func label(_ m: Move) -> String { "\(plans[m.plan].target):\(m.tag)" }
+
+  /// Puts each tag; nil where it succeeded, else the error's text.
+  private func put(_ moves: [Move]) async -> [String?] {
+    let plans = self.plans
+    return
+      (try? await boundedMap(moves, concurrency: concurrency) { m -> String? in
+        let plan = plans[m.plan]
+        do {
+          try await plan.dst.putManifest(plan.target.repository, m.tag, plan.manifest)
+          return nil
+        } catch {
+          return "\(error)"
+        }
+      }) ?? moves.map { _ in "cancelled" }
+  }
+
+  /// Puts every tag of `attempted` back where it was; the message of the failure, saying what
+  /// was restored and what could not be.
+  private func restore(_ attempted: [Move], cause: String) async -> String {
+    let plans = self.plans
+    let outcomes: [String] =
+      (try? await uncancelled {
+        try await boundedMap(attempted, concurrency: 8) { m -> String in
+          let plan = plans[m.plan]
+          let repo = plan.target.repository
+          let name = "\(plan.target):\(m.tag)"
+          do {
+            // A tag whose put failed may still be where it was: nothing to restore then.
+            let now = try await plan.dst.resolve(repo, m.tag)?.digest
+            if now == m.from { return "\(name) unchanged" }
+            if let from = m.from {
+              let previous = try await plan.dst.manifest(repo, from.description)
+              try await plan.dst.putManifest(repo, m.tag, previous)
+              return "\(name) restored to \(from.short)"
+            }
+            do {
+              try await plan.dst.deleteTag(repo, m.tag)
+              return "\(name) deleted (it did not exist before)"
+            } catch {
+              return "\(name) NOT restored: it did not exist before and the registry refused to delete it (\(error)); it points at \(plan.manifest.digest.short)"
+            }
+          } catch {
+            return "\(name) NOT restored (\(error)); it may point at \(plan.manifest.digest.short)"
+          }
+        }
+      }) ?? attempted.map { "\(plans[$0.plan].target):\($0.tag) NOT restored (stopped)" }
+    return "release: \(cause); tags put back: \(outcomes.joined(separator: ", ")); the images stay at the target by digest"
+  }
+}

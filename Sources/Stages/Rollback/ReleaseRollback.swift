@@ -1,0 +1,168 @@
+import ActionsCore
+import Basics
+import FoundationEssentials
+import HTTP
+import OCI
+
+/// `rollback` of a release (`release-id`): every image the release promoted goes back to what
+/// its environment tag pointed at before the release, or none does.
+///
+/// plan: for each target, the release's `completed` record (the history rules are
+/// ``History``'s: records selected by the environment written in them), the environment tag
+/// still at the release's image, and the earlier image whole → execute: every lease, the tags
+/// (``ReleaseTagMoves``: a failure puts back what moved), then per image a `rolled-back`
+/// record of the release's image (promote refuses it later unless forced) and a `completed`
+/// one, all carrying the release id → report.
+struct ReleaseRollback {
+  let context: StageContext
+  let targets: [Reference]
+  let environment: String
+  let releaseID: String
+  let reason: String
+  let extraTags: [String]
+  let dryRun: Bool
+
+  /// One image of the release, planned.
+  struct Item: Sendable {
+    var target: Reference
+    var client: RegistryClient
+    var history: History
+    /// What the environment tag points at (the release's image).
+    var live: Descriptor
+    var restore: RawManifest
+    var record: HistoryEntry
+    var current: [String: Digest]
+  }
+
+  /// The targets of `manifest`, `promote-images`, or the `target` input.
+  static func targets(_ context: StageContext) throws -> [Reference] {
+    let inputs = context.inputs
+    if let path = inputs.string("manifest") {
+      return try ReleaseManifest.load(path, workspace: context.environment.workspace).images.enumerated().map { i, image in
+        do { return try Reference(parsing: image.target).with(tag: nil) } catch { throw InputError("manifest", "images[\(i)].target: \(error)") }
+      }
+    }
+    let lines = inputs.list("promote-images", commas: false)
+    if !lines.isEmpty {
+      return try ReleaseManifest.parseList(lines).images.enumerated().map { i, image in
+        do { return try Reference(parsing: image.target).with(tag: nil) } catch { throw InputError("promote-images", "line \(i + 1): \(error)") }
+      }
+    }
+    return [try RegistryInputs.reference("target", try inputs.require("target")).with(tag: nil)]
+  }
+
+  func run() async throws -> StageResult {
+    let log = context.log
+    let context = self.context
+    var clients: [String: RegistryClient] = [:]
+    for t in targets where clients[t.registry] == nil { clients[t.registry] = try RegistryInputs.client(for: t.registry, side: "target", context: context) }
+    let (environment, releaseID, extraTags, dryRun) = (self.environment, self.releaseID, self.extraTags, self.dryRun)
+    let pairs = targets.compactMap { t in clients[t.registry].map { (t, $0) } }
+
+    // Plan: every image, and every reason one cannot be rolled back.
+    context.doing("reading the records of release \(releaseID) in \(targets.count) repositories; nothing was changed")
+    let planned: [Result<Item, ReleaseError>] = try await boundedMap(pairs, concurrency: 8) { target, client in
+      do {
+        let history = environmentHistory(client: client, repository: target.repository, environment: environment, context: context, readOnly: dryRun)
+        let page = try await history.entries(limit: 200)
+        warnSkipped(page.skipped, log: log)
+        guard let record = page.entries.first(where: { $0.record.state == .completed && $0.record.release == releaseID && $0.record.operation != "rollback" }) else {
+          return .failure(ReleaseError("no completed promotion of release \(releaseID) to \(environment) in its newest \(page.entries.count) records"))
+        }
+        guard let live = try await client.resolve(target.repository, environment) else { return .failure(ReleaseError("\(target):\(environment) does not exist")) }
+        guard live.digest == record.record.digest else {
+          return .failure(ReleaseError("\(environment) is at \(live.digest.short), not the release's \(record.record.digest.short): it changed since the release"))
+        }
+        guard let previous = record.record.previousDigest else {
+          return .failure(ReleaseError("the release put the first image in \(environment); there is nothing earlier to restore"))
+        }
+        if let missing = try await history.store.missingPart(of: previous) { return .failure(ReleaseError("\(previous.short) cannot be restored: \(missing)")) }
+        let restore = try await client.manifest(target.repository, previous.description)
+        var current = [environment: live.digest]
+        for tag in extraTags where tag != environment { current[tag] = try await client.resolve(target.repository, tag)?.digest }
+        return .success(Item(target: target, client: client, history: history, live: live, restore: restore, record: record, current: current))
+      } catch {
+        if Task.isCancelled { throw error }
+        return .failure(ReleaseError("\(error)"))
+      }
+    }
+    var items: [Item] = []
+    var failures: [String] = []
+    for (i, r) in planned.enumerated() {
+      switch r {
+      case .success(let item): items.append(item)
+      case .failure(let e): failures.append("[\(i)] \(targets[i]): \(e.description)")
+      }
+    }
+    var s = StepSummary()
+    s.heading("Rollback of release \(releaseID) in \(environment)\(dryRun ? " (dry run)" : "")")
+    s.paragraph("Reason: \(reason)")
+    if !failures.isEmpty {
+      s.table(["Target", "Why it cannot be rolled back"], failures.map { [Markdown.cell($0)] + [""] })
+      throw StageFailure(
+        "rollback of release \(releaseID): \(failures.count) of \(targets.count) images cannot be rolled back: \(failures.joined(separator: " | ")); nothing was changed", title: "rollback failed")
+    }
+    s.table(
+      ["Target", "Was live", dryRun ? "Would be live" : "Live now"],
+      items.map { [Markdown.code($0.target.description), Markdown.code($0.live.digest.short), Markdown.code($0.restore.digest.short)] })
+    var outputs = Outputs()
+    var map: [String: JSONValue] = [:]
+    for item in items { map[item.target.description] = .string(item.restore.digest.description) }
+    outputs["digests"] = (try? JSONValue.object(map).serialized()).flatMap { String(validating: $0, as: UTF8.self) } ?? "{}"
+    outputs["release-id"] = releaseID
+    if dryRun { return StageResult(outputs: outputs, summary: s) }
+
+    // Execute: the leases, the tags, the records.
+    let tags = [environment] + extraTags.filter { $0 != environment }
+    let reason = self.reason
+    let details = items.map { item in
+      History.Details(
+        operation: "rollback", previous: item.live.digest, version: nil, tags: tags, source: nil, reason: "rollback of release \(releaseID): \(reason)", release: releaseID)
+    }
+    context.doing("taking the leases of \(items.count) images (writing intent records); no tag was moved")
+    let leases: [Result<History.Lease, any Error>] = try await boundedMap(Array(zip(items, details)), concurrency: 8) { item, details in
+      do { return .success(try await item.history.begin(item.restore.descriptor, details, waiting: waitingNote(environment, log: log))) } catch {
+        if Task.isCancelled { throw error }
+        return .failure(error)
+      }
+    }
+    let taken = Array(zip(items, zip(details, leases)))
+    func closeAll(_ why: String) async {
+      _ = try? await uncancelled {
+        try await boundedMap(taken, concurrency: 8) { item, pair in
+          if case .success(let lease) = pair.1 { _ = try? await item.history.fail(lease, item.restore.descriptor, pair.0, reason: why) }
+          return true
+        }
+      }
+    }
+    if let i = leases.firstIndex(where: { if case .failure = $0 { true } else { false } }), case .failure(let error) = leases[i] {
+      await closeAll("nothing moved: \(items[i].target) could not take its lease")
+      let why = (error as? History.LeaseLost).map { leaseFailure($0, stage: "rollback").message } ?? "\(error)"
+      throw StageFailure("\(items[i].target): \(why); no tag of the release moved", title: "rollback failed")
+    }
+    context.doing("moving \(environment) back in \(items.count) repositories")
+    do {
+      var moves = ReleaseTagMoves(
+        items.map { ReleaseTagMoves.TagSet(dst: $0.client, target: $0.target, manifest: $0.restore, tags: tags, current: $0.current, environment: environment) }, concurrency: 4)
+      moves.stage = "rollback"
+      _ = try await moves.run(log: log)
+    } catch {
+      await closeAll(Task.isCancelled ? "stopped by the stage's timeout: \(error)" : "\(error)")
+      throw error
+    }
+    context.doing("recording the rollback of release \(releaseID) (the tags moved)")
+    _ = try await uncancelled {
+      try await boundedMap(taken, concurrency: 8) { item, pair in
+        guard case .success(let lease) = pair.1 else { return false }
+        var bad = pair.0
+        bad.version = item.record.record.version
+        bad.reason = reason
+        _ = try await item.history.append(.rolledBack, item.live, bad, intent: lease.intent.tag)
+        _ = try await item.history.complete(lease, item.restore.descriptor, pair.0)
+        return true
+      }
+    }
+    log.notice("release \(releaseID) rolled back in \(environment): \(items.count) images restored", title: "Rolled back")
+    return StageResult(outputs: outputs, summary: s)
+  }
+}

@@ -1,0 +1,362 @@
+import ActionsCore
+import Basics
+import Foundation
+import GantryCLI
+import OCI
+import TestSupport
+import Testing
+
+@testable import Stages
+
+/// `promote` of a set (issue 18) against real registries: all or nothing.
+@Suite("release trains: promote of a set, all or nothing", .serialized)
+struct ReleaseTests {
+  let staging: RegistryProcess
+  let production: RegistryProcess
+  let src: RegistryClient
+  let dst: RegistryClient
+  let workspace: TempDirectory
+
+  init() async throws {
+    staging = try await RegistryProcess()
+    production = try await RegistryProcess()
+    src = testRegistryClient(staging.host, side: "source")
+    dst = testRegistryClient(production.host)
+    workspace = try TempDirectory(prefix: "gantry-release")
+  }
+
+  /// Pushes `svc-<name>:1.0.0` for each name (three layers each); their digests.
+  func pushServices(_ names: [String], tag: String = "1.0.0", labels: [String: String] = ["org.opencontainers.image.revision": "abc"]) async throws -> [String: Digest] {
+    var out: [String: Digest] = [:]
+    for n in names {
+      out[n] = try await ImageFactory(client: src, repository: "svc-\(n)").pushImage(tag: tag, layerSizes: [1024, 2048, 4096], labels: labels).digest
+    }
+    return out
+  }
+
+  func manifestFile(_ text: String, name: String = "release.yml") throws -> String {
+    try text.write(toFile: workspace.file(name), atomically: true, encoding: .utf8)
+    return name
+  }
+
+  func env(_ extra: [String: String], target: String? = nil) -> [String: String] {
+    ["GITHUB_WORKSPACE": workspace.path].merging(extra) { $1 }
+  }
+
+  @Test func promotesEveryImageMovesEnvironmentTagsAndLinksTheRecords() async throws {
+    let digests = try await pushServices(["a", "b", "c"])
+    let path = try manifestFile(
+      """
+      # the release of three services
+      images:
+        - source: \(staging.host)/svc-a:1.0.0
+          target: \(production.host)/prod/svc-a
+          tags: [1.0.0, stable]
+        - source: "\(staging.host)/svc-b:1.0.0"
+          target: \(production.host)/prod/svc-b
+          tags:
+            - 1.0.0
+          required-labels: [org.opencontainers.image.revision]
+        - source: \(staging.host)/svc-c:1.0.0   # tags default to the source tag
+          target: \(production.host)/prod/svc-c
+      """)
+    let log = MemoryLogSink()
+    let r = try await runStage(
+      PromoteStage.self, env(["INPUT_MANIFEST": path, "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "train-42", "INPUT_CONCURRENCY": "2"]), log: log)
+    #expect(r.failure == nil, "\(log.lines)")
+    #expect(r.outputs["status"] == "promoted")
+    #expect(r.outputs["release-id"] == "train-42")
+    let map = try JSONDecoder().decode([String: String].self, from: Data((r.outputs["digests"] ?? "").utf8))
+    #expect(map.count == 3)
+    for n in ["a", "b", "c"] {
+      let repo = "prod/svc-\(n)"
+      #expect(map["\(production.host)/\(repo)"] == digests[n]?.description)
+      for tag in ["1.0.0", "production"] + (n == "a" ? ["stable"] : []) {
+        #expect(try await dst.resolve(repo, tag)?.digest == digests[n], "\(repo):\(tag)")
+      }
+      let records = try await History(client: dst, repository: repo, environment: "production").entries().entries
+      let completed = records.filter { $0.record.state == .completed }
+      #expect(completed.count == 1)
+      #expect(completed.first?.record.release == "train-42")
+      #expect(completed.first?.record.digest == digests[n])
+    }
+    let markdown = r.summary.render()
+    #expect(markdown.contains("Release train-42: promoted"))
+    #expect(markdown.contains("✓ promoted"))
+  }
+
+  @Test func oneFailingImageStopsTheWholeReleaseAndEveryFailureIsListed() async throws {
+    let good = try await pushServices(["a", "c"])
+    _ = try await pushServices(["b"], labels: [:])
+    let r = try await runStage(
+      PromoteStage.self,
+      env([
+        "INPUT_PROMOTE-IMAGES": """
+        \(staging.host)/svc-a:1.0.0 -> \(production.host)/prod/svc-a 1.0.0
+        \(staging.host)/svc-b:1.0.0 -> \(production.host)/prod/svc-b 1.0.0
+        \(staging.host)/svc-c:9.9.9 -> \(production.host)/prod/svc-c 1.0.0
+        """,
+        "INPUT_REQUIRED-LABELS": "org.opencontainers.image.revision", "INPUT_ENVIRONMENT": "production",
+      ]))
+    let failure = try #require(r.failure)
+    #expect(failure.contains("validation failed for 2 of 3 images"), "\(failure)")
+    #expect(failure.contains("[1] \(production.host)/prod/svc-b: required labels"), "\(failure)")
+    #expect(failure.contains("[2] \(production.host)/prod/svc-c:"), "\(failure)")
+    #expect(!failure.contains("[0]"))
+    #expect(failure.hasSuffix("nothing was copied and no tag moved"))
+    // Nothing moved, not even the image that passed.
+    for n in ["a", "b", "c"] {
+      // (History's one-time index marker, gantry_indexed-production, is bookkeeping, not the image.)
+      let left = ((try? await dst.tags("prod/svc-\(n)")) ?? []).filter { !$0.hasPrefix("gantry") }
+      #expect(left.isEmpty, "\(left)")
+    }
+    #expect(try await dst.resolve("prod/svc-a", good["a"]!.description) == nil)
+    #expect(r.summary.render().contains("Why the release stopped"))
+  }
+
+  @Test func aTagPutRefusedMidwayPutsBackEveryMovedTag() async throws {
+    // Before: svc-a and svc-b are live in production at 0.9.0.
+    let old = try await pushServices(["a", "b"], tag: "0.9.0")
+    let first = try await runStage(
+      PromoteStage.self,
+      env([
+        "INPUT_PROMOTE-IMAGES": "\(staging.host)/svc-a:0.9.0 -> \(production.host)/prod/svc-a\n\(staging.host)/svc-b:0.9.0 -> \(production.host)/prod/svc-b",
+        "INPUT_ENVIRONMENT": "production",
+      ]))
+    #expect(first.failure == nil)
+    let new = try await pushServices(["a", "b"])
+    // The registry refuses svc-b's production tag: the last phase, after every other tag moved.
+    let proxy = try await FaultProxy(upstreamPort: production.port, deny: .init("PUT", "^/v2/prod/svc-b/manifests/production$"))
+    defer { proxy.stop() }
+    let log = MemoryLogSink()
+    let r: Result<StageResult, any Error>
+    do {
+      r = .success(
+        try await runStage(
+          PromoteStage.self,
+          env([
+            "INPUT_PROMOTE-IMAGES": "\(staging.host)/svc-a:1.0.0 -> \(proxy.host)/prod/svc-a\n\(staging.host)/svc-b:1.0.0 -> \(proxy.host)/prod/svc-b",
+            "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "train-7",
+          ]), log: log))
+    } catch {
+      r = .failure(error)
+    }
+    guard case .failure(let error as StageFailure) = r else {
+      Issue.record("expected a failure, got \(r)")
+      return
+    }
+    let m = error.message
+    #expect(m.contains("\(proxy.host)/prod/svc-b:production"), "\(m)")
+    #expect(m.contains("\(proxy.host)/prod/svc-a:production restored to \(old["a"]!.short)"), "\(m)")
+    #expect(m.contains("\(proxy.host)/prod/svc-b:production unchanged"), "\(m)")
+    // 1.0.0 did not exist before: docker-registry refuses to delete tags, and the message says so.
+    #expect(m.contains("\(proxy.host)/prod/svc-a:1.0.0 NOT restored: it did not exist before"), "\(m)")
+    #expect(try await proxy.faults() == 1)
+    #expect(try await dst.resolve("prod/svc-a", "production")?.digest == old["a"])
+    #expect(try await dst.resolve("prod/svc-b", "production")?.digest == old["b"])
+    // The environment tags moved last: svc-a's 1.0.0 (an other tag) was put before the refusal.
+    #expect(try await dst.resolve("prod/svc-a", "1.0.0")?.digest == new["a"])
+    // Both leases were closed as failed, linked by the release id.
+    for n in ["a", "b"] {
+      let records = try await History(client: dst, repository: "prod/svc-\(n)", environment: "production").entries().entries
+      let failed = records.filter { $0.record.state == .failed && $0.record.release == "train-7" }
+      #expect(failed.count == 1, "\(records.map(\.record.state))")
+    }
+  }
+
+  @Test func rollbackOfAReleaseRestoresEveryImageAndQuarantinesThem() async throws {
+    let old = try await pushServices(["a", "b"], tag: "0.9.0")
+    let new = try await pushServices(["a", "b"])
+    func release(_ tag: String, _ id: String) -> [String: String] {
+      env([
+        "INPUT_PROMOTE-IMAGES": "\(staging.host)/svc-a:\(tag) -> \(production.host)/prod/svc-a\n\(staging.host)/svc-b:\(tag) -> \(production.host)/prod/svc-b",
+        "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": id,
+      ])
+    }
+    #expect(try await runStage(PromoteStage.self, release("0.9.0", "r1")).failure == nil)
+    #expect(try await runStage(PromoteStage.self, release("1.0.0", "r2")).failure == nil)
+    let targets = "\(staging.host)/svc-a:1.0.0 -> \(production.host)/prod/svc-a\n\(staging.host)/svc-b:1.0.0 -> \(production.host)/prod/svc-b"
+    let r = try await runStage(
+      RollbackStage.self, env(["INPUT_PROMOTE-IMAGES": targets, "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "r2", "INPUT_REASON": "checkout errors"]))
+    let map = try JSONDecoder().decode([String: String].self, from: Data((r.outputs["digests"] ?? "").utf8))
+    for n in ["a", "b"] {
+      #expect(try await dst.resolve("prod/svc-\(n)", "production")?.digest == old[n])
+      #expect(map["\(production.host)/prod/svc-\(n)"] == old[n]?.description)
+      let records = try await History(client: dst, repository: "prod/svc-\(n)", environment: "production").entries().entries
+      #expect(records.contains { $0.record.state == .rolledBack && $0.record.digest == new[n] && $0.record.release == "r2" && $0.record.reason == "checkout errors" })
+    }
+    // The release's images are quarantined: promoting release r2's images again is refused for both.
+    let again = try await runStage(PromoteStage.self, release("1.0.0", "r3"))
+    #expect(again.failure?.contains("validation failed for 2 of 2 images") == true, "\(again.failure ?? "")")
+    #expect(again.failure?.contains("not quarantined") == true)
+    // Rolling r2 back twice: production is no longer at the release's images; nothing changes.
+    await #expect(throws: StageFailure.self) {
+      try await runStage(RollbackStage.self, env(["INPUT_PROMOTE-IMAGES": targets, "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "r2"]))
+    }
+    #expect(try await dst.resolve("prod/svc-a", "production")?.digest == old["a"])
+  }
+
+  @Test func aJobMatrixValidatesOnceCopiesShardsAndFinishesOnce() async throws {
+    let digests = try await pushServices(["a", "b", "c"])
+    let list = ["a", "b", "c"].map { "\(staging.host)/svc-\($0):1.0.0 -> \(production.host)/prod/svc-\($0)" }.joined(separator: "\n")
+    func phase(_ p: String, _ extra: [String: String] = [:]) -> [String: String] {
+      env(["INPUT_PROMOTE-IMAGES": list, "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "m1", "INPUT_RELEASE-PHASE": p].merging(extra) { $1 })
+    }
+    let validated = try await runStage(PromoteStage.self, phase("validate"))
+    #expect(validated.outputs["status"] == "validated")
+    let pins = try #require(validated.outputs["digests"])
+    // The source tag moves after validation: the jobs still promote what was validated.
+    _ = try await pushServices(["b"])
+    // finish before every copy: refused, nothing moves.
+    let early = try await runStage(PromoteStage.self, phase("finish", ["INPUT_RELEASE-DIGESTS": pins]))
+    #expect(early.failure?.contains("3 of 3 images are not at their target") == true, "\(early.failure ?? "")")
+    for shard in ["1/2", "2/2"] {
+      let copied = try await runStage(PromoteStage.self, phase("copy", ["INPUT_RELEASE-DIGESTS": pins, "INPUT_SHARD": shard]))
+      #expect(copied.outputs["status"] == "copied")
+      #expect(try JSONDecoder().decode([String: String].self, from: Data((copied.outputs["digests"] ?? "").utf8)).count == (shard == "1/2" ? 2 : 1))
+    }
+    for n in ["a", "b", "c"] {
+      #expect(try await dst.resolve("prod/svc-\(n)", digests[n]!.description)?.digest == digests[n])
+      #expect(try await dst.resolve("prod/svc-\(n)", "production") == nil)
+    }
+    let finished = try await runStage(PromoteStage.self, phase("finish", ["INPUT_RELEASE-DIGESTS": pins]))
+    #expect(finished.failure == nil)
+    #expect(finished.outputs["digests"] == pins)
+    for n in ["a", "b", "c"] {
+      #expect(try await dst.resolve("prod/svc-\(n)", "production")?.digest == digests[n])
+    }
+    // copy without the pins is bad input.
+    await #expect(throws: InputError.self) { try await runStage(PromoteStage.self, phase("copy")) }
+  }
+
+  @Test func hostileManifestsExitTwoNamingTheField() async throws {
+    let cases: [(String, String)] = [
+      ("images:\n  - source: a/b:1\n    target: c/d\n    colour: red\n", "images[0].colour is not a field"),
+      ("images:\n  - source: a/b:1\n", "images[0].target is missing"),
+      ("images:\n  - source: [a, b]\n    target: c/d\n", "images[0].source must be a string"),
+      ("images:\n  - source: &x a/b:1\n    target: c/d\n", "line 2: '&' starts YAML"),
+      ("images:\n\t- source: a\n", "tabs"),
+      ("images: []\n", "no images"),
+      ("images:\n  - source: a/b:1\n    target: c/d\n    max-size: lots\n", "images[0].max-size"),
+      ("images:\n  - source: a/b:1\n    target: c/d\n    tags: [\"bad tag\"]\n", "images[0].tags"),
+      ("{\"images\": [{\"source\": \"a/b:1\", \"target\": \"c/d\", \"force\": {\"x\": 1}}]}", "images[0].force: expected a string"),
+      ("{\"images\": [[[[[[[[1]]]]]]]]}", "nested deeper"),
+      ("{\"images\": [{\"source\": \"a/b:1\", \"target\": \"c/d\"}, {\"source\": \"e/f:1\", \"target\": \"c/d\"}]}", "images[0] and images[1] both move docker.io/c/d:1"),
+      ("images:\n  - source: \(String(repeating: "x", count: 9000))\n    target: c/d\n", "longer than 8192 bytes"),
+      ("images:\n" + String(repeating: "  - source: a/b:1\n    target: c/d\n", count: 1001), "more than 1000 images"),
+    ]
+    for (text, expected) in cases {
+      let path = try manifestFile(text, name: "m.yml")
+      let out = MemoryLogSink()
+      let status = await GantryCLIHarness.run(["INPUT_STAGE": "promote", "INPUT_MANIFEST": path, "GITHUB_WORKSPACE": workspace.path], out)
+      #expect(status == 2, "\(expected): \(out.lines)")
+      let errors = out.lines.filter { $0.hasPrefix("::error") }
+      #expect(errors.count == 1)
+      #expect(errors.first?.hasPrefix("::error title=Invalid input::input '") == true)
+      #expect(errors.first?.contains(expected) == true, "\(expected) vs \(errors)")
+    }
+    // A file too large, and one that is not there.
+    try Data(count: ReleaseManifest.maxBytes + 1).write(to: URL(fileURLWithPath: workspace.file("big.yml")))
+    for (file, expected) in [("big.yml", "larger than 1 MiB"), ("absent.yml", "not a regular file")] {
+      let out = MemoryLogSink()
+      #expect(await GantryCLIHarness.run(["INPUT_STAGE": "promote", "INPUT_MANIFEST": file, "GITHUB_WORKSPACE": workspace.path], out) == 2)
+      #expect(out.lines.contains { $0.hasPrefix("::error title=Invalid input::input 'manifest'") && $0.contains(expected) }, "\(out.lines)")
+    }
+    let out = MemoryLogSink()
+    #expect(await GantryCLIHarness.run(["INPUT_STAGE": "promote", "INPUT_PROMOTE-IMAGES": "a/b:1 => c/d"], out) == 2)
+    #expect(out.lines.contains { $0.contains("input 'promote-images': line 1") }, "\(out.lines)")
+  }
+}
+
+/// The manifest reader and the budget, without registries.
+@Suite("release manifest and copy budget")
+struct ReleaseManifestTests {
+  @Test func yamlAndJSONGiveTheSameImages() throws {
+    let yaml = try ReleaseManifest.parse(
+      Array(
+        """
+        ---
+        images:
+        - source: 'r/a:1'   # single quotes
+          target: r/prod/a
+          tags:
+          - "1"
+          - latest
+          no-clobber: true
+          max-size: 10MB
+        """.utf8))
+    let json = try ReleaseManifest.parse(
+      Array(#"{"images": [{"source": "r/a:1", "target": "r/prod/a", "tags": ["1", "latest"], "no-clobber": true, "max-size": "10MB"}]}"#.utf8))
+    #expect(yaml == json)
+    #expect(yaml.images.first?.overrides == ["no-clobber": "true", "max-size": "10MB"])
+    #expect(try ReleaseManifest.parseList(["r/a:1 -> r/prod/a 1 latest"]).images.first?.tags == ["1", "latest"])
+  }
+
+  @Test func yamlSubsetEdges() throws {
+    let m = try ReleaseManifest.parse(
+      Array(
+        """
+        images:   # a comment
+        - source: "r/a:1 # not a comment"
+          target: r/b
+          tags:
+          - one
+          - 'it''s'
+          version: 1.0
+        """.utf8))
+    #expect(m.images.first?.source == "r/a:1 # not a comment")
+    #expect(m.images.first?.tags == ["one", "it's"])
+    #expect(m.images.first?.overrides["version"] == "1.0")
+    // Flow mappings are refused by line.
+    #expect(throws: InputError.self) { try ReleaseManifest.parse(Array("images:\n- {source: r/c, target: r/d}\n".utf8)) }
+    #expect(throws: InputError.self) { try ReleaseManifest.parse(Array("images:\n  - source: a\n    target: b\n  x: 1\n".utf8)) }
+  }
+
+  @Test(arguments: ["0/2", "3/2", "a/b", "1/0", "1/257", "1", "1/2/3", ""])
+  func badShardsAreRefused(_ text: String) {
+    #expect(throws: InputError.self) { try ReleaseSettings.shard(text) }
+  }
+
+  @Test func pinsMustBeDigests() throws {
+    #expect(try ReleaseSettings.pins(#"{"r/a": "sha256:\#(String(repeating: "a", count: 64))"}"#).count == 1)
+    for bad in [#"{"r/a": "latest"}"#, #"["sha256:x"]"#, #"{"r/a": 1}"#, "not json"] {
+      #expect(throws: InputError.self) { try ReleaseSettings.pins(bad) }
+    }
+    #expect(!ReleaseSettings.isValidID("a/b") && !ReleaseSettings.isValidID(String(repeating: "x", count: 65)) && ReleaseSettings.isValidID("train-42.1_a"))
+  }
+
+  /// The published JSON Schema names exactly the fields the reader accepts.
+  @Test func thePublishedSchemaMatchesTheReader() throws {
+    let data = try Data(contentsOf: RepoPaths.root.appendingPathComponent("docs/promote-manifest.schema.json"))
+    let schema = try JSONDecoder().decode(JSONValue.self, from: data)
+    guard case .object(let properties)? = schema["$defs"]?["image"]?["properties"] else {
+      Issue.record("no $defs.image.properties")
+      return
+    }
+    #expect(Set(properties.keys) == ReleaseManifest.overridable.union(["source", "target", "tags"]))
+  }
+
+  @Test func theBudgetBoundsCopiesPerRegistry() async throws {
+    let budget = CopyBudget(limit: 3)
+    let peak = Peak()
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for i in 0..<30 {
+        group.addTask {
+          try await budget.withPermits(["src", i % 2 == 0 ? "dst1" : "dst2"]) {
+            peak.enter(budget.inUse("src"))
+            try await Task.sleep(for: .milliseconds(5))
+          }
+        }
+      }
+      try await group.waitForAll()
+    }
+    #expect(peak.value == 3)
+    #expect(budget.inUse("src") == 0)
+  }
+
+  final class Peak: @unchecked Sendable {
+    let lock = NSLock()
+    var value = 0
+    func enter(_ n: Int) { lock.withLock { value = max(value, n) } }
+  }
+}
