@@ -98,7 +98,8 @@ public struct HealthCheckStage: Stage {
 
     // Phase 2: measured probes, round-robin over the URLs, `concurrency` at a time.
     context.doing("measuring \(probes) probes")
-    let results = await Self.measure(prober, urls: urls, probes: probes, concurrency: concurrency)
+    // On the transport's own thread: a probe's request and answer cross no other thread.
+    let results = await prober.client.transport.withAffinity { await Self.measure(prober, urls: urls, probes: probes, concurrency: concurrency) }
     let failures = results.filter { !$0.ok }
     let successRate = Double(results.count - failures.count) * 100 / Double(results.count)
     let stats = LatencyStats(results.filter { $0.status != nil }.map(\.latencyMs))
