@@ -169,7 +169,8 @@ public struct HealthCheckStage: Stage {
 
   static func measure(_ prober: Prober, urls: [URL], probes: Int, concurrency: Int) async -> [ProbeResult] {
     // probe() never throws: failures are results.
-    (try? await boundedMap(Array(0..<probes), concurrency: concurrency) { await prober.probe(urls[$0 % urls.count]) }) ?? []
+    let printable = urls.map(\.redacted)
+    return (try? await boundedMap(Array(0..<probes), concurrency: concurrency) { await prober.probe(urls[$0 % urls.count], printedAs: printable[$0 % urls.count]) }) ?? []
   }
 
   /// Probes per HTTP status ("no answer" for refused, reset, timed out).
