@@ -23,7 +23,7 @@ final class Transfer: @unchecked Sendable {
 
   private let lock = Lock()
   private var cancelled = false
-  private var continuation: UnsafeContinuation<Response, any Error>?
+  private var continuation: CheckedContinuation<Response, any Error>?
 
   /// Error bodies are kept up to this size for messages.
   static let errorBodyLimit = 64 << 10
@@ -49,12 +49,11 @@ final class Transfer: @unchecked Sendable {
     }
   }
 
-  func setContinuation(_ c: UnsafeContinuation<Response, any Error>) {
+  func setContinuation(_ c: CheckedContinuation<Response, any Error>) {
     lock.withLock { continuation = c }
   }
 
-  /// Answers the caller, once (the continuation is taken under `lock`: an unchecked one, as
-  /// nothing else resumes it); and lets go of the body's wake handlers (they hold this transfer).
+  /// Answers the caller, once; and lets go of the body's wake handlers (they hold this transfer).
   func finish(_ result: Result<Response, any Error>) {
     (source as? PausableBodySource)?.whenReadable(nil)
     if case .sink(let sink) = request.destination { (sink as? PausableBodySink)?.whenWritable(nil) }

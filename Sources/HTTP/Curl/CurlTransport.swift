@@ -52,7 +52,7 @@ public final class CurlTransport: Transport, @unchecked Sendable {
   public func perform(_ request: Request) async throws -> Response {
     let transfer = Transfer(request: request)
     return try await withTaskCancellationHandler {
-      try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Response, any Error>) in
+      try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Response, any Error>) in
         transfer.setContinuation(continuation)
         engine.submit(.start(transfer))
       }
