@@ -9,6 +9,8 @@ tests that need it fail with that message instead of passing without it.
 It counts the TCP connections it accepted: every answer carries
   x-connection:   the number of the connection it came on (1, 2, ...)
   x-connections:  how many connections were accepted so far
+  x-in-flight:    how many requests of its connection were waiting for their answer then
+                  (itself included): more than 1 means they were multiplexed
 so a test can prove that concurrent requests were multiplexed on one connection.
 
 Routes:
@@ -42,6 +44,7 @@ class H2Protocol(asyncio.Protocol):
         self.number = ACCEPTED
         self.transport = transport
         self.closed = False
+        self.in_flight = 0
         self.conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
         self.conn.initiate_connection()
         self.flush()
@@ -68,6 +71,7 @@ class H2Protocol(asyncio.Protocol):
                 parts = path.split("?")[0].strip("/").split("/")
                 if len(parts) == 2 and parts[0] == "delay" and parts[1].isdigit():
                     delay = min(int(parts[1]), 10000) / 1000
+                self.in_flight += 1
                 asyncio.get_running_loop().call_later(delay, self.respond, event.stream_id)
             elif isinstance(event, h2.events.ConnectionTerminated):
                 self.flush()
@@ -76,6 +80,8 @@ class H2Protocol(asyncio.Protocol):
         self.flush()
 
     def respond(self, stream_id):
+        in_flight = self.in_flight
+        self.in_flight -= 1
         if self.closed:
             return
         body = json.dumps({"connection": self.number, "connections": ACCEPTED, "stream": stream_id}).encode()
@@ -83,6 +89,7 @@ class H2Protocol(asyncio.Protocol):
             self.conn.send_headers(stream_id, [
                 (":status", "200"), ("content-type", "application/json"), ("content-length", str(len(body))),
                 ("x-connection", str(self.number)), ("x-connections", str(ACCEPTED)),
+                ("x-in-flight", str(in_flight)),
             ])
             self.conn.send_data(stream_id, body, end_stream=True)
         except h2.exceptions.StreamClosedError:

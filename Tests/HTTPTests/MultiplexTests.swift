@@ -24,8 +24,6 @@ struct MultiplexTests {
     defer { server.stop() }
     let transport = Self.transport(certs)
     let url = server.url("/delay/300")
-    let clock = ContinuousClock()
-    let start = clock.now
     let answers = try await withThrowingTaskGroup(of: Response.self) { group in
       for _ in 0..<8 { group.addTask { try await transport.perform(Request(url: url)) } }
       return try await group.reduce(into: [Response]()) { $0.append($1) }
@@ -34,8 +32,10 @@ struct MultiplexTests {
     #expect(answers.allSatisfy { $0.status == 200 && $0.httpVersion == "2" })
     #expect(answers.map { $0.headers["x-connection"] } == Array(repeating: "1", count: 8), "connections used: \(answers.map { $0.headers["x-connection"] ?? "?" })")
     #expect(answers.compactMap { Int($0.headers["x-connections"] ?? "") }.max() == 1)
-    // Multiplexed, not one after the other on the connection: 8 × 300 ms would be 2.4 s.
-    #expect(clock.now - start < .milliseconds(2000))
+    // Multiplexed: the server held several of them on that connection at once (not one
+    // after the other: 8 × 300 ms would be 2.4 s).
+    let inFlight = answers.compactMap { Int($0.headers["x-in-flight"] ?? "") }
+    #expect((inFlight.max() ?? 0) >= 2, "requests in flight on the connection: \(inFlight)")
 
     for _ in 0..<3 {
       let r = try await transport.perform(Request(url: server.url("/")))
@@ -77,7 +77,7 @@ struct MultiplexTests {
       let start = clock.now
       let quick = try await transport.perform(Request(url: server.url("/status/200")))
       #expect(quick.status == 200)
-      #expect(clock.now - start < .milliseconds(1500), "\(server.scheme): the quick request waited for the slow one")
+      #expect(clock.now - start < .milliseconds(2000), "\(server.scheme): the quick request waited for the slow one (3 s)")
       #expect(try await slow.value.status == 200)
     }
   }
