@@ -5,6 +5,18 @@ import FoundationEssentials
 /// unit tests script exchanges; ``CurlTransport`` is the real one.
 public protocol Transport: Sendable {
   func perform(_ request: Request) async throws -> Response
+
+  /// Runs `body` with its tasks (child tasks too) on the transport's own thread where it has
+  /// one, so that a loop of small requests with little work between them (health-check's
+  /// probes) hands no request and no answer to another thread. `body` must not block.
+  func withAffinity<T, E: Error>(_ body: () async throws(E) -> T) async throws(E) -> T
+}
+
+extension Transport {
+  /// Runs `body` where it is: a transport without a thread of its own.
+  public func withAffinity<T, E: Error>(_ body: () async throws(E) -> T) async throws(E) -> T {
+    try await body()
+  }
 }
 
 /// Transport settings, with the defaults Gantry ships.

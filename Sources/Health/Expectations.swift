@@ -39,7 +39,10 @@ public struct StatusSet: Sendable, Equatable, CustomStringConvertible {
 /// What a response body must show: a substring or a regex (`/…/`), and JSON `path=value` pairs.
 public struct BodyExpectation: Sendable {
   public var substring: String?
-  public var regex: String?
+  /// The pattern of a `/…/` expectation.
+  public var regex: String? { compiled?.pattern }
+  /// Compiled once, here, not for every probe.
+  private var compiled: CompiledRegex?
   /// Dotted paths into the JSON body (`version`, `build.sha`, `items.0.name`) and the text
   /// the value must equal.
   public var json: [(path: String, value: String)]
@@ -47,8 +50,8 @@ public struct BodyExpectation: Sendable {
   public init(body: String?, json: [String]) throws(HealthInputError) {
     if let body, body.count >= 2, body.hasPrefix("/"), body.hasSuffix("/") {
       let pattern = String(body.dropFirst().dropLast())
-      guard (try? Regex(pattern)) != nil else { throw HealthInputError("'\(body)' is not a valid regular expression") }
-      regex = pattern
+      guard let regex = try? Regex(pattern) else { throw HealthInputError("'\(body)' is not a valid regular expression") }
+      compiled = CompiledRegex(pattern: pattern, regex: regex)
     } else {
       substring = body
     }
@@ -64,7 +67,7 @@ public struct BodyExpectation: Sendable {
   public func mismatch(_ body: Data) -> String? {
     let text = String(decoding: body, as: UTF8.self)
     if let substring, !text.contains(substring) { return "body does not contain '\(substring)'" }
-    if let regex, (try? Regex(regex)).map({ text.contains($0) }) != true { return "body does not match /\(regex)/" }
+    if let compiled, !text.contains(compiled.regex) { return "body does not match /\(compiled.pattern)/" }
     guard !json.isEmpty else { return nil }
     guard let root = JSONValue.parse(body) else { return "body is not JSON" }
     for (path, want) in json {
@@ -73,6 +76,13 @@ public struct BodyExpectation: Sendable {
     }
     return nil
   }
+}
+
+/// A compiled `Regex`, shared by concurrent probes. `Regex` is not `Sendable` (its output type
+/// need not be), but matching never changes it: its program is compiled once, behind an atomic.
+struct CompiledRegex: @unchecked Sendable {
+  let pattern: String
+  let regex: Regex<AnyRegexOutput>
 }
 
 /// A health input that cannot be used; the stage names the input.

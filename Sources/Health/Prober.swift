@@ -32,6 +32,12 @@ public struct Prober: Sendable {
   }
 
   public func probe(_ url: URL) async -> ProbeResult {
+    await probe(url, printedAs: url.redacted)
+  }
+
+  /// ``probe(_:)`` with the URL as it may be printed (`url.redacted`) made once by the caller,
+  /// not for every probe.
+  public func probe(_ url: URL, printedAs printable: String) async -> ProbeResult {
     let clock = ContinuousClock()
     let start = clock.now
     var request = Request(method: method, url: url, headers: headers, body: body.map { .data($0) } ?? .empty, destination: .buffer(limit: 1 << 20), timeout: timeout)
@@ -40,14 +46,14 @@ public struct Prober: Sendable {
       let response = try await client.send(request)
       let ms = (clock.now - start).totalMilliseconds
       guard expectedStatus.contains(response.status) else {
-        return ProbeResult(url: url.redacted, status: response.status, latencyMs: ms, failure: "HTTP \(response.status), expected \(expectedStatus)")
+        return ProbeResult(url: printable, status: response.status, latencyMs: ms, failure: "HTTP \(response.status), expected \(expectedStatus)")
       }
       if let why = expectation.mismatch(response.body) {
-        return ProbeResult(url: url.redacted, status: response.status, latencyMs: ms, failure: why)
+        return ProbeResult(url: printable, status: response.status, latencyMs: ms, failure: why)
       }
-      return ProbeResult(url: url.redacted, status: response.status, latencyMs: ms, failure: nil)
+      return ProbeResult(url: printable, status: response.status, latencyMs: ms, failure: nil)
     } catch {
-      return ProbeResult(url: url.redacted, status: nil, latencyMs: (clock.now - start).totalMilliseconds, failure: Self.reason(error))
+      return ProbeResult(url: printable, status: nil, latencyMs: (clock.now - start).totalMilliseconds, failure: Self.reason(error))
     }
   }
 

@@ -42,6 +42,51 @@ struct EngineTests {
     #expect(engine == nil)
   }
 
+  /// Tasks that prefer the engine (`withAffinity`, as health-check's probes do) run on the
+  /// engine thread: their requests are queued and answered there, so no request and no
+  /// answer crosses to another thread; child tasks too. The thread still exits when idle.
+  @Test func tasksWithAffinityRunOnTheEngineThread() async throws {
+    let transport = CurlTransport(configuration: Self.quickIdle())
+    let url = server.url("/status/200")
+    let threads = try await transport.withAffinity {
+      var seen: Set<UInt> = [UInt(pthread_self())]
+      for _ in 0..<20 {
+        #expect(try await transport.perform(Request(url: url)).status == 200)
+        seen.insert(UInt(pthread_self()))
+      }
+      let children = try await withThrowingTaskGroup(of: UInt.self) { group in
+        for _ in 0..<4 {
+          group.addTask {
+            _ = try await transport.perform(Request(url: url))
+            return UInt(pthread_self())
+          }
+        }
+        return try await group.reduce(into: Set<UInt>()) { $0.insert($1) }
+      }
+      return seen.union(children)
+    }
+    #expect(threads.count == 1, "ran on \(threads.count) threads")
+    #expect(transport.engine.usage.threads == 1)
+    try await Task.sleep(for: .seconds(2))
+    #expect(!transport.engine.isRunning)
+    // Tasks find a thread again after the engine thread exited.
+    #expect(try await transport.withAffinity { try await transport.perform(Request(url: url)).status } == 200)
+    #expect(transport.engine.usage.threads == 2)
+  }
+
+  /// Cancelling a task that runs on the engine thread ends its transfer at once.
+  @Test func cancellingATaskWithAffinityEndsItsTransfer() async throws {
+    let transport = CurlTransport()
+    let url = server.url("/slow/5000")
+    let task = Task { try await transport.withAffinity { try await transport.perform(Request(url: url)) } }
+    try await Task.sleep(for: .milliseconds(300))
+    let clock = ContinuousClock()
+    let start = clock.now
+    task.cancel()
+    await #expect(throws: HTTPError.cancelled) { _ = try await task.value }
+    #expect(clock.now - start < .seconds(2))
+  }
+
   /// A transfer waiting 3 s on a slow server costs the engine thread almost no CPU: it
   /// sleeps in curl_multi_poll (the worker pool this replaced spun with sched_yield).
   @Test func waitingOnASlowServerUsesNoCPU() async throws {

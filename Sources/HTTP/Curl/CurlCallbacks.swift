@@ -95,11 +95,18 @@ final class Transfer: @unchecked Sendable {
         status = code
       }
     } else if let colon = line.firstIndex(of: 0x3A) {
+      // Spaces and tabs trimmed on bytes: `trimmingCharacters(in:)` walked Unicode scalars
+      // and was a fifth of a health probe's instructions.
+      func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
+      var nameStart = 0
+      var nameEnd = colon
+      while nameStart < nameEnd, isBlank(line[nameStart]) { nameStart += 1 }
+      while nameEnd > nameStart, isBlank(line[nameEnd - 1]) { nameEnd -= 1 }
       var valueStart = colon + 1
-      while valueStart < line.count, line[valueStart] == 0x20 || line[valueStart] == 0x09 { valueStart += 1 }
-      let name = String(decoding: UnsafeRawBufferPointer(rebasing: line[..<colon]), as: UTF8.self)
+      while valueStart < line.count, isBlank(line[valueStart]) { valueStart += 1 }
+      let name = String(decoding: UnsafeRawBufferPointer(rebasing: line[nameStart..<nameEnd]), as: UTF8.self)
       let value = String(decoding: UnsafeRawBufferPointer(rebasing: line[valueStart...]), as: UTF8.self)
-      headers.add(name.trimmingCharacters(in: .whitespaces), value)
+      headers.add(name, value)
     }
   }
 

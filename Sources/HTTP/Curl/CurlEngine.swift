@@ -17,7 +17,13 @@ import FoundationEssentials
 /// The thread exits after `idleTimeout` without transfers and starts again on the next
 /// request; while it runs it holds the engine, so an engine (and its connections) lives
 /// until its last transfer ended, and no thread outlives an idle transport.
-final class CurlEngine: @unchecked Sendable {
+///
+/// The engine is also a `TaskExecutor`: tasks that prefer it (``CurlTransport``'s
+/// `withAffinity`) run on the engine thread between two turns of the loop. A request such a
+/// task sends is queued without a wakeup, and its answer resumes the task on the same thread,
+/// so a loop of small requests (health-check's probes) crosses no thread at all; the thread
+/// does nothing else meanwhile, so such code must not block.
+final class CurlEngine: TaskExecutor, @unchecked Sendable {
   enum Command {
     case start(Transfer)
     case cancel(Transfer)
@@ -35,7 +41,11 @@ final class CurlEngine: @unchecked Sendable {
   // Shared with submitting threads.
   private let lock = Lock()
   private var commands: [Command] = []
+  /// Tasks that prefer this engine as their executor, ready to run.
+  private var jobs: [UnownedJob] = []
   private var threadRunning = false
+  /// The engine thread while it runs: work queued from it needs no wakeup.
+  private var engineThread: pthread_t?
   private var engineCPU: Duration = .zero
   private var threadsStarted = 0
 
@@ -67,22 +77,44 @@ final class CurlEngine: @unchecked Sendable {
 
   /// Queues `command`, starting the engine thread or waking it.
   func submit(_ command: Command) {
-    let startThread = lock.withLock {
-      commands.append(command)
-      guard !threadRunning else { return false }
-      threadRunning = true
-      threadsStarted += 1
-      return true
+    queue { commands.append(command) }
+  }
+
+  /// Runs `job` on the engine thread (`TaskExecutor`).
+  func enqueue(_ job: consuming ExecutorJob) {
+    let job = UnownedJob(job)
+    queue { jobs.append(job) }
+  }
+
+  /// Adds work (under `lock`), then starts the engine thread, or wakes it unless the work
+  /// came from the engine thread itself (it looks for work before it sleeps again).
+  private func queue(_ add: () -> Void) {
+    enum Next { case start, wake, none }
+    let next: Next = lock.withLock {
+      add()
+      guard threadRunning else {
+        threadRunning = true
+        threadsStarted += 1
+        return .start
+      }
+      if let engineThread, pthread_equal(engineThread, pthread_self()) != 0 { return .none }
+      return .wake
     }
-    if startThread {
-      if !Threads.detach(name: "gantry-curl", stackSize: 1 << 20, { [self] in run() }) {
-        // No thread to be had: the queued commands fail rather than wait forever.
-        while let batch = takeCommandsOrStop(), !batch.isEmpty {
+    switch next {
+    case .start:
+      // Tasks run on this thread too: a thread's usual 8 MiB of stack (reserved, not used).
+      if !Threads.detach(name: "gantry-curl", stackSize: 8 << 20, { [self] in run() }) {
+        // No thread to be had: the queued commands fail rather than wait forever, and
+        // tasks go to the global executor.
+        while let (batch, work) = takeWorkOrStop() {
           for case .start(let t) in batch { t.finish(.failure(HTTPError.invalidRequest("the system refused a thread for libcurl"))) }
+          for job in work { globalConcurrentExecutor.enqueue(ExecutorJob(job)) }
         }
       }
-    } else if let multi {
-      curl_multi_wakeup(multi)
+    case .wake:
+      if let multi { curl_multi_wakeup(multi) }
+    case .none:
+      break
     }
   }
 
@@ -93,32 +125,44 @@ final class CurlEngine: @unchecked Sendable {
 
   private func run() {
     let cpuStart = Self.threadCPU()
+    lock.withLock { engineThread = pthread_self() }
     defer {
       let used = Self.threadCPU() - cpuStart
       lock.withLock { engineCPU += used }
     }
+    let executor = asUnownedTaskExecutor()
     guard let multi else {
-      while let batch = takeCommandsOrStop(), !batch.isEmpty {
+      while let (batch, work) = takeWorkOrStop() {
         for case .start(let t) in batch { t.finish(.failure(HTTPError.invalidRequest("libcurl could not create a multi handle"))) }
+        for job in work { job.runSynchronously(on: executor) }
       }
       return
     }
     let clock = ContinuousClock()
     var idleSince = clock.now
+    var batch: [Command] = []
+    var work: [UnownedJob] = []
     while true {
-      let batch = lock.withLock {
-        defer { commands.removeAll(keepingCapacity: true) }
-        return commands
-      }
+      // Tasks first: the requests they send are started in this same turn.
+      lock.withLock { swap(&work, &jobs) }
+      for job in work { job.runSynchronously(on: executor) }
+      work.removeAll(keepingCapacity: true)
+      lock.withLock { swap(&batch, &commands) }
       for command in batch { handle(command, multi) }
+      batch.removeAll(keepingCapacity: true)
       var running: Int32 = 0
       curl_multi_perform(multi, &running)
+      // Answers resume their tasks: those on this engine are queued for the next turn.
       collectFinished(multi)
+      if hasWork() {
+        idleSince = clock.now
+        continue
+      }
       var waitMs: Int32 = 1000
       if active.isEmpty {
         let idle = idleSince.duration(to: clock.now)
         if idle >= idleTimeout {
-          if stopIfNoCommands() { return }
+          if stopIfNoWork() { return }
           continue
         }
         waitMs = Int32(clamping: max(1, (idleTimeout - idle).milliseconds))
@@ -126,34 +170,40 @@ final class CurlEngine: @unchecked Sendable {
         idleSince = clock.now
       }
       // Sleeps until a socket is ready, libcurl's next timer (it lowers the wait itself), or
-      // a wakeup from `submit`: never spins.
+      // a wakeup from `queue`: never spins.
       var ready: Int32 = 0
       curl_multi_poll(multi, nil, 0, waitMs, &ready)
-      if active.isEmpty && !hasCommands() { continue }
+      if active.isEmpty && !hasWork() { continue }
       idleSince = clock.now
     }
   }
 
-  private func hasCommands() -> Bool { lock.withLock { !commands.isEmpty } }
+  private func hasWork() -> Bool { lock.withLock { !commands.isEmpty || !jobs.isEmpty } }
 
-  /// Ends the thread unless a command arrived meanwhile.
-  private func stopIfNoCommands() -> Bool {
+  /// Ends the thread unless work arrived meanwhile.
+  private func stopIfNoWork() -> Bool {
     lock.withLock {
-      guard commands.isEmpty else { return false }
+      guard commands.isEmpty, jobs.isEmpty else { return false }
       threadRunning = false
+      engineThread = nil
       return true
     }
   }
 
-  /// Without a multi handle: the queued commands, or nil (and the thread stops) when none.
-  private func takeCommandsOrStop() -> [Command]? {
+  /// Without a multi handle (or a thread): the queued work, or nil (and the thread stops)
+  /// when none.
+  private func takeWorkOrStop() -> ([Command], [UnownedJob])? {
     lock.withLock {
-      guard !commands.isEmpty else {
+      guard !commands.isEmpty || !jobs.isEmpty else {
         threadRunning = false
+        engineThread = nil
         return nil
       }
-      defer { commands.removeAll() }
-      return commands
+      defer {
+        commands.removeAll()
+        jobs.removeAll()
+      }
+      return (commands, jobs)
     }
   }
 

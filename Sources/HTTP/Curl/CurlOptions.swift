@@ -22,9 +22,12 @@ enum CurlOptions {
     ccurl_setopt_long(h, CURLOPT_BUFFERSIZE, 256 << 10)
     ccurl_setopt_long(h, CURLOPT_UPLOAD_BUFFERSIZE, 512 << 10)
     ccurl_setopt_long(h, CURLOPT_HTTP_VERSION, configuration.http2 ? ccurl_http_version_2tls : CURL_HTTP_VERSION_1_1)
-    // No CURLOPT_PIPEWAIT: with libcurl 7.88 a transfer waiting to multiplex on a connection
-    // whose first answer never came (a slow or stalled server) waited for good. A connection
-    // known to speak HTTP/2 is multiplexed without it.
+    // A request to an https origin waits for a connection being set up to it rather than
+    // opening its own: that connection's ALPN (in the TLS handshake) says whether it
+    // multiplexes, so concurrent requests share one HTTP/2 connection. Not on plain http,
+    // where libcurl learns it only from the first answer: a slow server would hold every
+    // other request to its origin (libcurl 7.88 waited for good on a stalled one).
+    if configuration.http2, request.url.scheme?.lowercased() == "https" { ccurl_setopt_long(h, CURLOPT_PIPEWAIT, 1) }
     ccurl_setopt_string(h, CURLOPT_USERAGENT, configuration.userAgent)
     ccurl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, configuration.connectTimeout.milliseconds)
     if let total = request.timeout ?? configuration.totalTimeout {
@@ -33,7 +36,8 @@ enum CurlOptions {
     ccurl_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, request.lowSpeedLimit ?? configuration.lowSpeedLimit)
     ccurl_setopt_long(h, CURLOPT_LOW_SPEED_TIME, max(1, (request.lowSpeedTime ?? configuration.lowSpeedTime).milliseconds / 1000))
     if let ca = configuration.caFile { ccurl_setopt_string(h, CURLOPT_CAINFO, ca) }
-    if configuration.isInsecure(request.authority) {
+    // (`authority` parses the URL again: only when some host is listed.)
+    if !configuration.insecureHosts.isEmpty, configuration.isInsecure(request.authority) {
       ccurl_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 0)
       ccurl_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 0)
     }

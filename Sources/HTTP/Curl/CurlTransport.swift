@@ -43,6 +43,12 @@ public final class CurlTransport: Transport, @unchecked Sendable {
     return "libcurl/\(version) \(ssl)\(http2 ? " http2" : "")"
   }
 
+  /// Runs `body` on the engine thread (the engine is its tasks' preferred executor): each
+  /// request is queued and answered on that thread, with no wakeup of another one.
+  public func withAffinity<T, E: Error>(_ body: () async throws(E) -> T) async throws(E) -> T {
+    try await withTaskExecutorPreference(engine, operation: body)
+  }
+
   public func perform(_ request: Request) async throws -> Response {
     let transfer = Transfer(request: request)
     return try await withTaskCancellationHandler {

@@ -98,7 +98,8 @@ public struct HealthCheckStage: Stage {
 
     // Phase 2: measured probes, round-robin over the URLs, `concurrency` at a time.
     context.doing("measuring \(probes) probes")
-    let results = await Self.measure(prober, urls: urls, probes: probes, concurrency: concurrency)
+    // On the transport's own thread: a probe's request and answer cross no other thread.
+    let results = await prober.client.transport.withAffinity { await Self.measure(prober, urls: urls, probes: probes, concurrency: concurrency) }
     let failures = results.filter { !$0.ok }
     let successRate = Double(results.count - failures.count) * 100 / Double(results.count)
     let stats = LatencyStats(results.filter { $0.status != nil }.map(\.latencyMs))
@@ -168,7 +169,8 @@ public struct HealthCheckStage: Stage {
 
   static func measure(_ prober: Prober, urls: [URL], probes: Int, concurrency: Int) async -> [ProbeResult] {
     // probe() never throws: failures are results.
-    (try? await boundedMap(Array(0..<probes), concurrency: concurrency) { await prober.probe(urls[$0 % urls.count]) }) ?? []
+    let printable = urls.map(\.redacted)
+    return (try? await boundedMap(Array(0..<probes), concurrency: concurrency) { await prober.probe(urls[$0 % urls.count], printedAs: printable[$0 % urls.count]) }) ?? []
   }
 
   /// Probes per HTTP status ("no answer" for refused, reset, timed out).
