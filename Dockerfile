@@ -1,5 +1,5 @@
 # Gantry's action image: a fully static binary in an empty image (DESIGN.md "Static binary").
-# The build stage compiles a minimal static libcurl and a read-only static libgit2 from
+# The build stage compiles a minimal static libcurl (mbedTLS) and a read-only static libgit2 from
 # Debian's sources and links gantry with -static-executable; the final image holds only the
 # binary and the CA bundle.
 # Runs as root, as GitHub's container actions require (no USER).
@@ -7,7 +7,7 @@
 FROM swift:6.3.1-bookworm AS build
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      build-essential pkg-config libssl-dev libnghttp2-dev zlib1g-dev dpkg-dev file ca-certificates \
+      build-essential pkg-config libmbedtls-dev libnghttp2-dev zlib1g-dev dpkg-dev file ca-certificates \
       cmake libhttp-parser-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src

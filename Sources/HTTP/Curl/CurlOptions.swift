@@ -36,6 +36,9 @@ enum CurlOptions {
     ccurl_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, request.lowSpeedLimit ?? configuration.lowSpeedLimit)
     ccurl_setopt_long(h, CURLOPT_LOW_SPEED_TIME, max(1, (request.lowSpeedTime ?? configuration.lowSpeedTime).milliseconds / 1000))
     if let ca = configuration.caFile { ccurl_setopt_string(h, CURLOPT_CAINFO, ca) }
+    // TLS 1.2 at least, whatever the TLS library would allow (mbedTLS 2.28, which the static
+    // libcurl uses, still speaks TLS 1.0 by default; OpenSSL 3 refuses it already).
+    ccurl_setopt_long(h, CURLOPT_SSLVERSION, Int(CURL_SSLVERSION_TLSv1_2))
     // (`authority` parses the URL again: only when some host is listed.)
     if !configuration.insecureHosts.isEmpty, configuration.isInsecure(request.authority) {
       ccurl_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 0)

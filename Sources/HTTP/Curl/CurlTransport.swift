@@ -33,9 +33,10 @@ public final class CurlTransport: Transport, @unchecked Sendable {
     SharedTransports.instance.transport(for: configuration)
   }
 
-  /// libcurl's version and features, for `--version` and diagnostics.
+  /// libcurl's version and features, for `--version` and diagnostics. No `curl_global_init`:
+  /// `curl_version_info` does not need it, and initialising OpenSSL (and cleaning it up at
+  /// exit) was three quarters of the instructions of `gantry --version` (docs/benchmarks.md).
   public static var libraryDescription: String {
-    CurlGlobal.ensureInitialised()
     guard let info = ccurl_version_info() else { return "libcurl (unknown)" }
     let version = String(cString: info.pointee.version)
     let ssl = info.pointee.ssl_version.map { String(cString: $0) } ?? "no TLS"
