@@ -277,7 +277,8 @@ final class CurlEngine: TaskExecutor, @unchecked Sendable {
         result = .failure(failure)
       } else if code != CURLE_OK {
         let detail = transfer.errorMessage
-        let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        var message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        if code == CURLE_PEER_FAILED_VERIFICATION, let hint = CurlTransport.ipCertificateHint(transfer.request.url) { message += hint }
         result = .failure(
           HTTPError.transport(url: transfer.request.url.redacted, code: Int(code.rawValue), message: message, bytesDelivered: transfer.deliveredToSink))
       } else {

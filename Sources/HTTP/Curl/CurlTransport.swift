@@ -44,6 +44,26 @@ public final class CurlTransport: Transport, @unchecked Sendable {
     return "libcurl/\(version) \(ssl)\(http2 ? " http2" : "")"
   }
 
+  /// Whether libcurl's TLS library is mbedTLS 2, which the static binary uses to stay small: it
+  /// speaks TLS 1.2 at most and matches a certificate by DNS name only (docs/benchmarks.md).
+  static let tlsMatchesDNSNamesOnly: Bool = {
+    guard let info = ccurl_version_info(), let ssl = info.pointee.ssl_version else { return false }
+    return String(cString: ssl).hasPrefix("mbedTLS/2")
+  }()
+
+  /// A hint for a certificate check that failed on a server reached by IP address with the
+  /// mbedTLS build, which cannot match IP-address certificates: says why and what works.
+  static func ipCertificateHint(_ url: URL) -> String? {
+    guard let host = url.host(percentEncoded: false), isIPLiteral(host), tlsMatchesDNSNamesOnly else { return nil }
+    return "; this build's TLS library (mbedTLS 2) cannot match a certificate to an IP address: reach \(host) by a DNS name its certificate lists, or use a binary built with GANTRY_TLS=openssl"
+  }
+
+  static func isIPLiteral(_ host: String) -> Bool {
+    if host.contains(":") { return true }  // IPv6 (a DNS name never holds a colon)
+    let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+    return parts.count == 4 && parts.allSatisfy { p in !p.isEmpty && p.count <= 3 && p.allSatisfy { $0.isASCII && $0.isNumber } }
+  }
+
   /// Runs `body` on the engine thread (the engine is its tasks' preferred executor): each
   /// request is queued and answered on that thread, with no wakeup of another one.
   public func withAffinity<T, E: Error>(_ body: () async throws(E) -> T) async throws(E) -> T {
