@@ -15,34 +15,15 @@ fault_proxy.py UPSTREAM_PORT [--fail-every N] [--throttle-first-blob] [--reset-f
 Prints "PORT <n>"; exits when stdin closes. Request bodies are read whole (test sizes only).
 """
 import argparse, http.client, os, re, socket, sys, threading, time
-from http.server import BaseHTTPRequestHandler
 
-from serve import serve
+from serve import QuietHandler, serve
 
 STATE = {"count": 0, "throttled": False, "reset": False, "faults": 0, "matches": 0, "held": 0, "denies": 0}
 RELEASE = threading.Event()
 LOCK = threading.Lock()
 ARGS = None
 
-class Proxy(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def log_message(self, *a): pass
-
-    def setup(self):
-        super().setup()
-        # Headers and body go out in separate writes: without NODELAY, Nagle and the client's
-        # delayed ACK add ~40 ms to every answer.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def answer(self, code, body=b"", headers=None):
-        self.send_response(code)
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
+class Proxy(QuietHandler):
     def handle_any(self):
         is_blob_get = self.command == "GET" and "/blobs/sha256:" in self.path
         with LOCK:

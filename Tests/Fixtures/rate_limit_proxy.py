@@ -30,15 +30,6 @@ MANIFEST = re.compile(r"^/v2/.+/manifests/[^/]+$")
 
 
 class Proxy(QuietHandler):
-    def answer(self, code, body=b"", headers=None):
-        self.send_response(code)
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
     def budget_headers(self, remaining):
         if ARGS.hostile:
             return {

@@ -27,6 +27,16 @@ class QuietHandler(BaseHTTPRequestHandler):
         # ACKs add ~40 ms to every keep-alive request.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def answer(self, code, body=b"", headers=None):
+        """A whole answer with Content-Length (no body on HEAD)."""
+        self.send_response(code)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
 
 class Server(ThreadingHTTPServer):
     # The default listen backlog of 5 drops SYNs when a client opens several connections at
