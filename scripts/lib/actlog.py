@@ -4,6 +4,7 @@
     log = ActLog(path)
     log.out("promote", "digest")     # a step output (by step id; stepID is unique per run here)
     log.results["health"]            # a step's result: success, failure, skipped
+    log.step_outputs("copy")         # a step's outputs per job that ran it (matrix jobs share step ids)
     log.lines                        # every message line, in order
 """
 import json
@@ -13,6 +14,7 @@ import sys
 class ActLog:
     def __init__(self, path):
         self.outputs, self.results, self.jobs, self.lines = {}, {}, {}, []
+        self.by_job = {}
         for line in open(path, errors="replace"):
             try:
                 e = json.loads(line)
@@ -21,6 +23,7 @@ class ActLog:
             step = (e.get("stepID") or [None])[0]
             if e.get("command") == "set-output":  # a step output, as act recorded it
                 self.outputs[(step, e.get("name"))] = e.get("arg", "")
+                self.by_job.setdefault((e.get("job"), step), {})[e.get("name")] = e.get("arg", "")
             if e.get("stepResult"):
                 self.results[step or e.get("step")] = e["stepResult"]
             if e.get("jobResult"):
@@ -29,6 +32,10 @@ class ActLog:
 
     def out(self, step, name):
         return self.outputs.get((step, name))
+
+    def step_outputs(self, step):
+        """job name → {output: value} of every job that ran the step (each of a matrix's jobs)."""
+        return {job: out for (job, s), out in self.by_job.items() if s == step}
 
     def marked(self, prefix):
         """key=value pairs of the log lines starting with prefix (E2E lines a step printed)."""
