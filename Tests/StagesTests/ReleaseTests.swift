@@ -241,7 +241,10 @@ struct ReleaseTests {
       ("images:\n  - source: a/b:1\n    target: c/d\n    tags: [\"bad tag\"]\n", "images[0].tags"),
       ("{\"images\": [{\"source\": \"a/b:1\", \"target\": \"c/d\", \"force\": {\"x\": 1}}]}", "images[0].force: expected a string"),
       ("{\"images\": [[[[[[[[1]]]]]]]]}", "nested deeper"),
-      ("{\"images\": [{\"source\": \"a/b:1\", \"target\": \"c/d\"}, {\"source\": \"e/f:1\", \"target\": \"c/d\"}]}", "images[0] and images[1] both move docker.io/c/d:1"),
+      (
+        "{\"images\": [{\"source\": \"a/b:1\", \"target\": \"c/d\"}, {\"source\": \"e/f:1\", \"target\": \"c/d\"}]}",
+        "images[0] and images[1] both promote to docker.io/c/d: a release takes one image per target repository"
+      ),
       ("images:\n  - source: \(String(repeating: "x", count: 9000))\n    target: c/d\n", "longer than 8192 bytes"),
       ("images:\n" + String(repeating: "  - source: a/b:1\n    target: c/d\n", count: 1001), "more than 1000 images"),
     ]

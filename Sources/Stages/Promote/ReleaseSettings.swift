@@ -88,14 +88,16 @@ struct ReleaseSettings: Sendable {
         throw own ? InputError(origin, "images[\(index)].\(e.input): \(e.message)") : e
       }
     }
-    // Two images may not claim the same tag of one repository (the environment tag included).
+    // One image per target repository: the environment tag, the history, the `digests` output
+    // and the job matrix's digest pins are all keyed by it (two images there would also claim
+    // the same environment tag).
     var claimed: [String: Int] = [:]
     for (index, image) in images.enumerated() {
-      for tag in image.tags {
-        let key = image.target.with(tag: tag).description
-        if let other = claimed[key] { throw InputError(origin, "images[\(other)] and images[\(index)] both move \(key)") }
-        claimed[key] = index
+      let key = image.target.with(tag: nil).description
+      if let other = claimed[key] {
+        throw InputError(origin, "images[\(other)] and images[\(index)] both promote to \(key): a release takes one image per target repository")
       }
+      claimed[key] = index
     }
     environment = images.first?.environment
     phase = Phase(rawValue: try inputs.choice("release-phase") ?? "all") ?? .all
