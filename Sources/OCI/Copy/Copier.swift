@@ -131,28 +131,12 @@ public struct Copier: Sendable {
   private func copyBlob(_ blob: Descriptor) async throws -> BlobOutcome {
     // A mount of a blob the target has already succeeds too, so it needs no HEAD first.
     if !mounting, try await target.blobSize(targetRepository, blob.digest) != nil { return .skipped }
-    let start: RegistryClient.UploadStart
-    if mounting {
-      do {
-        start = try await target.startUpload(targetRepository, mount: blob.digest, from: sourceRepository)
-      } catch let e as RegistryError where !e.isTransient {
-        // Some registries fail mount requests outright: fall back to an ordinary upload.
-        start = try await target.startUpload(targetRepository)
-      }
-    } else {
-      start = try await target.startUpload(targetRepository)
-    }
-    guard case .location(let location) = start else {
-      options.onProgress?(blob.size)
-      return .mounted(blob.size)
-    }
     // Stream: the GET fills a bounded pipe that the PUT drains. Every byte is hashed and
     // counted on the way; the pipe keeps the last byte back until the whole body checked out,
     // so a corrupt or short blob aborts the upload before the target can commit it.
     let pipe = BodyPipe(length: blob.size, holdingLastByte: true)
-    let progress = options.onProgress
-    let sink = VerifyingSink(pipe: pipe, expected: blob, registry: source.registry, onProgress: progress)
-    async let download: Int64 = {
+    let sink = VerifyingSink(pipe: pipe, expected: blob, registry: source.registry, onProgress: options.onProgress)
+    @Sendable func download() async throws -> Int64? {
       do {
         _ = try await source.streamBlob(sourceRepository, blob.digest, into: sink)
         let n = try sink.verify()
@@ -162,17 +146,52 @@ public struct Copier: Sendable {
         pipe.close(error: error)
         throw error
       }
-    }()
+    }
+    // Across registries the GET starts with the upload's POST (the pipe holds the first bytes
+    // until the PUT drains it): one round trip less per blob. A mount needs no GET unless the
+    // registry declines it, so there the GET waits for the POST's answer.
+    async let early: Int64? = mounting ? nil : download()
+    let start: RegistryClient.UploadStart
+    do {
+      start = try await startUpload(blob)
+    } catch {
+      pipe.cancel()
+      _ = try? await early
+      throw error
+    }
+    guard case .location(let location) = start else {
+      pipe.cancel()
+      _ = try? await early
+      options.onProgress?(blob.size)
+      return .mounted(blob.size)
+    }
+    async let late: Int64? = mounting ? download() : nil
     do {
       try await target.finishUpload(targetRepository, at: location, digest: blob.digest, body: .source(pipe))
     } catch {
       pipe.cancel()
       // The source's failure (a digest mismatch, a short body) is the cause; the upload's
       // abort only follows from it.
-      do { _ = try await download } catch let cause as RegistryError { throw cause } catch {}
+      do {
+        _ = try await early
+        _ = try await late
+      } catch let cause as RegistryError { throw cause } catch {}
       throw error
     }
-    return .copied(try await download)
+    let first = try await early
+    let second = try await late
+    return .copied(first ?? second ?? 0)
+  }
+
+  /// The upload's POST: a cross-repository mount when mounting (falling back to an ordinary
+  /// upload where the registry refuses mounts outright).
+  private func startUpload(_ blob: Descriptor) async throws -> RegistryClient.UploadStart {
+    guard mounting else { return try await target.startUpload(targetRepository) }
+    do {
+      return try await target.startUpload(targetRepository, mount: blob.digest, from: sourceRepository)
+    } catch let e as RegistryError where !e.isTransient {
+      return try await target.startUpload(targetRepository)
+    }
   }
 }
 
