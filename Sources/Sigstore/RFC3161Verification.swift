@@ -102,51 +102,27 @@ extension RFC3161Timestamp {
     if rsa {
       guard let k = _RSA.Signing.PublicKey(key) else { return false }
       let s = _RSA.Signing.RSASignature(rawRepresentation: signature)
-      return isValid(hash, message) {
-        k.isValidSignature(s, for: $0, padding: .insecurePKCS1v1_5)
-      } sha384: {
-        k.isValidSignature(s, for: $0, padding: .insecurePKCS1v1_5)
-      } sha512: {
-        k.isValidSignature(s, for: $0, padding: .insecurePKCS1v1_5)
-      }
+      return isValid(hash, message) { k.isValidSignature(s, for: $0, padding: .insecurePKCS1v1_5) }
     }
     if let k = P256.Signing.PublicKey(key), let s = try? P256.Signing.ECDSASignature(derRepresentation: signature) {
-      return isValid(hash, message) {
-        k.isValidSignature(s, for: $0)
-      } sha384: {
-        k.isValidSignature(s, for: $0)
-      } sha512: {
-        k.isValidSignature(s, for: $0)
-      }
+      return isValid(hash, message) { k.isValidSignature(s, for: $0) }
     }
     if let k = P384.Signing.PublicKey(key), let s = try? P384.Signing.ECDSASignature(derRepresentation: signature) {
-      return isValid(hash, message) {
-        k.isValidSignature(s, for: $0)
-      } sha384: {
-        k.isValidSignature(s, for: $0)
-      } sha512: {
-        k.isValidSignature(s, for: $0)
-      }
+      return isValid(hash, message) { k.isValidSignature(s, for: $0) }
     }
     if let k = P521.Signing.PublicKey(key), let s = try? P521.Signing.ECDSASignature(derRepresentation: signature) {
-      return isValid(hash, message) {
-        k.isValidSignature(s, for: $0)
-      } sha384: {
-        k.isValidSignature(s, for: $0)
-      } sha512: {
-        k.isValidSignature(s, for: $0)
-      }
+      return isValid(hash, message) { k.isValidSignature(s, for: $0) }
     }
     return false
   }
 
-  private static func isValid(
-    _ hash: HashAlgorithm, _ message: Data, sha256: (SHA256.Digest) -> Bool, sha384: (SHA384.Digest) -> Bool, sha512: (SHA512.Digest) -> Bool
-  ) -> Bool {
+  /// Hashes `message` with `hash` and hands the digest to `check` (a key's signature check,
+  /// generic over the digest type: the existential is opened at the call).
+  private static func isValid(_ hash: HashAlgorithm, _ message: Data, _ check: (any Digest) -> Bool) -> Bool {
     switch hash {
-    case .sha256: sha256(SHA256.hash(data: message))
-    case .sha384: sha384(SHA384.hash(data: message))
-    case .sha512: sha512(SHA512.hash(data: message))
+    case .sha256: check(SHA256.hash(data: message))
+    case .sha384: check(SHA384.hash(data: message))
+    case .sha512: check(SHA512.hash(data: message))
     case .sha1: false
     }
   }
