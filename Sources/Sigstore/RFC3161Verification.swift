@@ -49,22 +49,9 @@ extension RFC3161Timestamp {
     guard let eku, ekuExtension?.critical == true, eku.count == 1, eku.contains(.timeStamping) else {
       throw SigstoreError(.certificate, "timestamp authority certificate lacks the critical extended key usage timeStamping (alone)")
     }
-    var failures: [String] = []
-    for tsa in root.timestampAuthorities {
-      guard let anchor = tsa.chain.last else { continue }
-      guard tsa.validity.contains(genTime) else {
-        failures.append("\(tsa.uri) not valid at \(UTCTime(genTime).iso8601())")
-        continue
-      }
-      var verifier = Verifier(rootCertificates: CertificateStore([anchor])) {
-        RFC5280Policy(fixedExpiryValidationTime: genTime)
-        TimeStampingLeafPolicy()
-      }
-      switch await verifier.validate(leaf: signer, intermediates: CertificateStore(tsa.chain.dropLast() + certificates)) {
-      case .validCertificate: return VerifiedTimestamp(time: genTime, authority: tsa.uri)
-      case .couldNotValidate(let f): failures.append(f.first.map { "\($0.policyFailureReason)".prefix(160).description } ?? "no chain to \(tsa.uri)")
-      }
-    }
+    let (match, failures) = await CertificateChain.firstChaining(
+      signer, intermediates: certificates, at: genTime, among: root.timestampAuthorities, leafPolicy: TimeStampingLeafPolicy())
+    if let (tsa, _) = match { return VerifiedTimestamp(time: genTime, authority: tsa.uri) }
     throw SigstoreError(
       .time,
       "RFC 3161 timestamp's signer does not chain to a timestamp authority of \(root.name) valid at \(UTCTime(genTime).iso8601())"
