@@ -109,13 +109,7 @@ struct StageTimeoutTests {
 
     // The environment tag never moved, and the intent is closed as failed, not left open.
     let prod = testRegistryClient(production.host)
-    #expect(try await prod.resolve("app", "production")?.digest == digests[0])
-    let entries = try await History(client: prod, repository: "app", environment: "production").entries().entries
-    let newest = try #require(entries.first)
-    #expect(newest.record.digest == digests[1])
-    #expect(newest.record.state == .failed)
-    #expect(newest.record.reason?.contains("timeout") == true, "\(newest.record.reason ?? "")")
-    #expect(HistoryRules.unclosedIntents(entries).isEmpty)
+    try await expectIntentClosedAsFailed(prod, live: digests[0], attempted: digests[1], reason: "timeout")
     // The next promotion goes ahead at once: no lease is left to wait out.
     let next = MemoryLogSink()
     #expect(await GantryCLIHarness.run(promote("2.0.0", staging: staging.host, target: production.host, run: "3"), next) == 0, "\(next.lines)")
@@ -135,12 +129,18 @@ struct StageTimeoutTests {
     #expect(lines.first?.hasPrefix("::error title=promote timed out::promote timed out after 12s while taking the lease of production") == true, "\(lines)")
 
     let prod = testRegistryClient(production.host)
-    #expect(try await prod.resolve("app", "production")?.digest == digests[0])
+    try await expectIntentClosedAsFailed(prod, live: digests[0], attempted: digests[1], reason: "stopped by the stage's timeout")
+  }
+
+  /// The production tag still at `live`; the newest record is the attempt at `attempted`,
+  /// closed as failed with `reason`; no intent left open.
+  private func expectIntentClosedAsFailed(_ prod: RegistryClient, live: Digest, attempted: Digest, reason: String) async throws {
+    #expect(try await prod.resolve("app", "production")?.digest == live)
     let entries = try await History(client: prod, repository: "app", environment: "production").entries().entries
     let newest = try #require(entries.first)
-    #expect(newest.record.digest == digests[1])
+    #expect(newest.record.digest == attempted)
     #expect(newest.record.state == .failed)
-    #expect(newest.record.reason?.contains("stopped by the stage's timeout") == true, "\(newest.record.reason ?? "")")
+    #expect(newest.record.reason?.contains(reason) == true, "\(newest.record.reason ?? "")")
     #expect(HistoryRules.unclosedIntents(entries).isEmpty)
   }
 }
