@@ -115,6 +115,28 @@ public final class FaultProxy: @unchecked Sendable {
     throw TestSupportError("no request was held within \(seconds) s")
   }
 
+  /// One request the proxy saw. `arrived` and `answered` are CLOCK_MONOTONIC nanoseconds,
+  /// one clock for every proxy: a request that arrived after another was answered was sent
+  /// after that answer (the answer is timed before its first byte leaves).
+  public struct Recorded: Sendable, Decodable {
+    public var method: String
+    public var path: String
+    public var status: Int?
+    public var arrived: Int
+    public var answered: Int?
+    enum CodingKeys: String, CodingKey {
+      case method, path, status
+      case arrived = "in"
+      case answered = "out"
+    }
+  }
+
+  /// Every request so far (registry API paths only), in arrival order.
+  public func requests() async throws -> [Recorded] {
+    let lines = try await awaitCommand("/usr/bin/curl", ["-s", "http://\(host)/log"]).stdout.split(separator: "\n")
+    return try lines.map { try JSONDecoder().decode(Recorded.self, from: Data($0.utf8)) }.filter { $0.path.hasPrefix("/v2/") }
+  }
+
   /// Lets the held request go on.
   public func release() async throws { _ = try await awaitCommand("/usr/bin/curl", ["-s", "-X", "POST", "http://\(host)/release"]) }
 

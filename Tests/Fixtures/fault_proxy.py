@@ -12,19 +12,47 @@ fault_proxy.py UPSTREAM_PORT [--fail-every N] [--throttle-first-blob] [--reset-f
                          interleaving of two clients deterministically, never by timing luck.
   --deny METHOD REGEX NTH the NTH request (1-based) whose method is METHOD and whose path matches REGEX
                          answers 403 DENIED (not worth a retry): a tag write refused midway.
+GET /log answers every request so far as JSON lines in arrival order: method, path, status, and
+"in" / "out" (CLOCK_MONOTONIC in ns when it arrived and when its answer began: comparable
+across proxies, so a request "in" after another's "out" was sent after that answer). For tests
+of request order.
 Prints "PORT <n>"; exits when stdin closes. Request bodies are read whole (test sizes only).
 """
-import argparse, http.client, os, re, socket, sys, threading, time
+import argparse, http.client, json, os, re, socket, sys, threading, time
 
 from serve import QuietHandler, serve
 
 STATE = {"count": 0, "throttled": False, "reset": False, "faults": 0, "matches": 0, "held": 0, "denies": 0}
+LOG = []
 RELEASE = threading.Event()
 LOCK = threading.Lock()
 ARGS = None
 
+def event():
+    # CLOCK_MONOTONIC is one clock for every process of the machine: the logs of two proxies
+    # (a source and a target registry) can be compared.
+    return time.monotonic_ns()
+
 class Proxy(QuietHandler):
     def handle_any(self):
+        self.entry = None
+        if self.path == "/log":
+            with LOCK:
+                lines = "".join(json.dumps(e) + "\n" for e in LOG)
+            return self.answer(200, lines.encode())
+        self.entry = {"method": self.command, "path": self.path, "in": event()}
+        with LOCK:
+            LOG.append(self.entry)
+        self.forward()
+
+    def send_response(self, code, message=None):
+        # Counted before a byte of the answer leaves: a request the client sends once it
+        # has this answer always arrives later.
+        if self.entry is not None:
+            self.entry.update(status=code, out=event())
+        super().send_response(code, message)
+
+    def forward(self):
         is_blob_get = self.command == "GET" and "/blobs/sha256:" in self.path
         with LOCK:
             if self.path.rstrip("/") != "/v2" and self.path != "/faults":

@@ -56,7 +56,9 @@ public struct Copier: Sendable {
   ///     looked it up already (nil: look it up).
   ///   - pushRoot: false when the caller puts the root under its tags right after (a PUT by
   ///     tag stores the manifest too): saves one manifest PUT. Counted in the report either way.
-  public func copy(_ graph: ImageGraph, rootPresent: Bool? = nil, pushRoot: Bool = true) async throws -> CopyReport {
+  ///   - present: the blobs the target was found to have (``blobsPresent(_:)``), when the
+  ///     caller asked already, e.g. while it validated the source (nil: ask here).
+  public func copy(_ graph: ImageGraph, rootPresent: Bool? = nil, pushRoot: Bool = true, present known: Set<Digest>? = nil) async throws -> CopyReport {
     var report = CopyReport()
     let blobs = graph.blobs
     // A registry accepts a manifest only once everything it references is there, so a root
@@ -73,12 +75,31 @@ public struct Copier: Sendable {
       options.onProgress?(Descriptor.totalSize(blobs) ?? .max)
       return report
     }
+    // Which blobs the target has, asked all at once before any upload starts: on a far
+    // registry a HEAD inside each copy would add a round trip to every wave of `concurrency`
+    // copies. A mount of a blob the target has already succeeds too, so mounts ask nothing.
+    let have: Set<Digest>
+    if mounts { have = [] } else if let known { have = known } else { have = try await blobsPresent(graph) }
+    // Every upload is started at once (a POST only opens a session), so each copy of the
+    // next `concurrency` is a single PUT fed by its GET: one round trip per wave instead of
+    // two. A POST that fails here is made again, with retries, by the blob's copy. Under a
+    // release's shared budget every request waits for its permit instead.
+    let missing = blobs.filter { !have.contains($0.digest) }
+    let uploads: [Digest: URL] =
+      mounts || options.budget != nil
+      ? [:]
+      : Dictionary(
+        try await boundedMap(missing, concurrency: 16) { blob -> (Digest, URL?) in
+          guard case .location(let url)? = try? await self.target.startUpload(self.targetRepository) else { return (blob.digest, nil) }
+          return (blob.digest, url)
+        }.compactMap { d, url in url.map { (d, $0) } }, uniquingKeysWith: { a, _ in a })
     // Mounts move no bytes: more of them at once.
-    let concurrency = mounting ? max(options.concurrency, 16) : options.concurrency
+    let concurrency = mounts ? max(options.concurrency, 16) : options.concurrency
     let registries = [source.registry, target.registry]
-    let outcomes = try await boundedMap(blobs, concurrency: concurrency) { blob in
+    let outcomes = try await boundedMap(blobs, concurrency: concurrency) { blob -> BlobOutcome in
+      if have.contains(blob.digest) { return .skipped }
       if let budget = self.options.budget { return try await budget.withPermits(registries) { try await self.copyBlobWithRetries(blob) } }
-      return try await self.copyBlobWithRetries(blob)
+      return try await self.copyBlobWithRetries(blob, upload: uploads[blob.digest])
     }
     for outcome in outcomes {
       switch outcome {
@@ -105,8 +126,17 @@ public struct Copier: Sendable {
     return report
   }
 
-  /// Whether blobs are mounted from the source repository instead of copied.
-  private var mounting: Bool {
+  /// The graph's blobs the target repository has already (HEAD each, 16 at once; reads only).
+  /// A caller may ask while it validates the source and hand the answer to ``copy``.
+  public func blobsPresent(_ graph: ImageGraph) async throws -> Set<Digest> {
+    let blobs = graph.blobs
+    let sizes = try await boundedMap(blobs, concurrency: 16) { try await self.target.blobSize(self.targetRepository, $0.digest) }
+    return Set(zip(blobs, sizes).compactMap { $1 == nil ? nil : $0.digest })
+  }
+
+  /// Whether blobs are mounted from the source repository instead of copied (same registry,
+  /// mounts allowed): then the target's blobs need not be asked for.
+  public var mounts: Bool {
     source.registry == target.registry && options.mount && sourceRepository != targetRepository
   }
 
@@ -114,13 +144,15 @@ public struct Copier: Sendable {
     case skipped, mounted(Int64), copied(Int64)
   }
 
-  private func copyBlobWithRetries(_ blob: Descriptor) async throws -> BlobOutcome {
+  /// `upload`: a session started already, used by the first attempt (a failed PUT ends it).
+  private func copyBlobWithRetries(_ blob: Descriptor, upload: URL? = nil) async throws -> BlobOutcome {
     var attempt = 0
     while true {
       do {
         // This loop owns the retries of the blob's requests: the HTTP client makes one
         // attempt each, so attempts do not multiply.
-        return try await HTTPClient.$retriesOwnedByCaller.withValue(options.retries > 0) { try await copyBlob(blob) }
+        let started = attempt == 0 ? upload : nil
+        return try await HTTPClient.$retriesOwnedByCaller.withValue(options.retries > 0) { try await copyBlob(blob, upload: started) }
       } catch let error as RegistryError where error.isTransient && attempt < options.retries {
         attempt += 1
         try await Task.sleep(for: .milliseconds(200 * (1 << min(attempt, 6))))
@@ -128,9 +160,9 @@ public struct Copier: Sendable {
     }
   }
 
-  private func copyBlob(_ blob: Descriptor) async throws -> BlobOutcome {
-    // A mount of a blob the target has already succeeds too, so it needs no HEAD first.
-    if !mounting, try await target.blobSize(targetRepository, blob.digest) != nil { return .skipped }
+  /// Copies (or mounts) one blob the target was found not to have, into `upload` when a
+  /// session was started for it.
+  private func copyBlob(_ blob: Descriptor, upload: URL?) async throws -> BlobOutcome {
     // Stream: the GET fills a bounded pipe that the PUT drains. Every byte is hashed and
     // counted on the way; the pipe keeps the last byte back until the whole body checked out,
     // so a corrupt or short blob aborts the upload before the target can commit it.
@@ -150,10 +182,10 @@ public struct Copier: Sendable {
     // Across registries the GET starts with the upload's POST (the pipe holds the first bytes
     // until the PUT drains it): one round trip less per blob. A mount needs no GET unless the
     // registry declines it, so there the GET waits for the POST's answer.
-    async let early: Int64? = mounting ? nil : download()
+    async let early: Int64? = mounts ? nil : download()
     let start: RegistryClient.UploadStart
     do {
-      start = try await startUpload(blob)
+      if let upload { start = .location(upload) } else { start = try await startUpload(blob) }
     } catch {
       pipe.cancel()
       _ = try? await early
@@ -165,7 +197,7 @@ public struct Copier: Sendable {
       options.onProgress?(blob.size)
       return .mounted(blob.size)
     }
-    async let late: Int64? = mounting ? download() : nil
+    async let late: Int64? = mounts ? download() : nil
     do {
       try await target.finishUpload(targetRepository, at: location, digest: blob.digest, body: .source(pipe))
     } catch {
@@ -183,10 +215,10 @@ public struct Copier: Sendable {
     return .copied(first ?? second ?? 0)
   }
 
-  /// The upload's POST: a cross-repository mount when mounting (falling back to an ordinary
+  /// The upload's POST: a cross-repository mount when mounts (falling back to an ordinary
   /// upload where the registry refuses mounts outright).
   private func startUpload(_ blob: Descriptor) async throws -> RegistryClient.UploadStart {
-    guard mounting else { return try await target.startUpload(targetRepository) }
+    guard mounts else { return try await target.startUpload(targetRepository) }
     do {
       return try await target.startUpload(targetRepository, mount: blob.digest, from: sourceRepository)
     } catch let e as RegistryError where !e.isTransient {

@@ -22,6 +22,9 @@ struct ImagePlan: Sendable {
   let previous: Digest?
   /// The target has the image's manifest (so every blob) already.
   let alreadyThere: Bool
+  /// The image's blobs the target has, asked while the source was validated (nil: not asked,
+  /// e.g. the image is there already or its blobs are mounted).
+  let blobsAtTarget: Set<Digest>?
   let attachments: [Attachment]
   let history: History?
   var summary: PromoteSummary
@@ -33,8 +36,9 @@ struct ImagePlan: Sendable {
   var failures: [Check] { summary.checks.filter { !$0.passed } }
 
   /// Resolves `settings.source`, reads the target's tags and history, and runs every gate.
-  /// Reads only: nothing is written to either registry.
-  static func make(_ settings: PromoteSettings, src: RegistryClient, dst: RegistryClient, context: StageContext) async throws -> ImagePlan {
+  /// Reads only: nothing is written to either registry. `copies`: this run copies the image
+  /// after (so the target's blobs are asked for meanwhile).
+  static func make(_ settings: PromoteSettings, src: RegistryClient, dst: RegistryClient, context: StageContext, copies: Bool = true) async throws -> ImagePlan {
     let log = context.log
     let (source, targetRef, tags, environment) = (settings.source, settings.target, settings.tags, settings.environment)
     let target = targetRef.with(tag: nil)
@@ -74,12 +78,16 @@ struct ImagePlan: Sendable {
     let validator = Validator(
       client: src, repository: source.repository, maxSize: settings.maxSize, requiredLabels: settings.requiredLabels, platforms: settings.platforms, blobsAtTarget: alreadyThere)
     async let validation = validator.validate(graph)
+    // The target's blobs, asked meanwhile (reads only): the copy then starts with its uploads.
+    let presence = copier(settings, src: src, dst: dst, options: settings.copy)
+    async let blobsAtTarget: Set<Digest>? = alreadyThere || !copies || settings.dryRun || presence.mounts ? nil : presence.blobsPresent(graph)
     // Signatures, attestations, SBOMs and referrers of the image and of each platform manifest.
     let listedTags = await sourceTags
     async let attachmentLookup =
       settings.wantsAttachments
       ? AttachmentFinder(client: src, repository: source.repository).find(for: [root.digest] + graph.children.map(\.digest), tags: listedTags) : []
     var (checks, platformInfo) = try await validation
+    let present = try await blobsAtTarget
     let attachments = try await attachmentLookup
     let keyless = settings.supplyChain.keyless
     let bundles = try await keyless?.attestations(of: root.digest, attachments: attachments, client: src, repository: source.repository) ?? []
@@ -100,8 +108,8 @@ struct ImagePlan: Sendable {
     summary.attestations = bundles.filter { $0.predicateType != KeylessVerification.cosignSignPredicate }
     let signatureStatus = signatures.contains(where: \.isVerified) ? "verified" : signatures.isEmpty ? "unsigned" : settings.keys.isEmpty && keyless == nil ? "unchecked" : "unverified"
     return ImagePlan(
-      settings: settings, src: src, dst: dst, target: target, root: root, graph: graph, current: current, previous: previous, alreadyThere: alreadyThere, attachments: attachments,
-      history: history, summary: summary, signatureStatus: signatureStatus, provenanceStatus: provenanceStatus)
+      settings: settings, src: src, dst: dst, target: target, root: root, graph: graph, current: current, previous: previous, alreadyThere: alreadyThere, blobsAtTarget: present,
+      attachments: attachments, history: history, summary: summary, signatureStatus: signatureStatus, provenanceStatus: provenanceStatus)
   }
 
   /// Checks that depend on the target's state: the image was not rolled back from this
@@ -125,7 +133,11 @@ struct ImagePlan: Sendable {
 
   /// The copier for this image, with `options` (a release shares one budget among its copies).
   func copier(_ options: CopyOptions) -> Copier {
-    Copier(source: src, sourceRepository: settings.source.repository, target: dst, targetRepository: target.repository, options: options)
+    Self.copier(settings, src: src, dst: dst, options: options)
+  }
+
+  private static func copier(_ settings: PromoteSettings, src: RegistryClient, dst: RegistryClient, options: CopyOptions) -> Copier {
+    Copier(source: src, sourceRepository: settings.source.repository, target: dst, targetRepository: settings.target.repository, options: options)
   }
 
   /// The history details of this promotion (`release`: the release it is part of).

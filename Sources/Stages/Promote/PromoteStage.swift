@@ -91,7 +91,7 @@ public struct PromoteStage: Stage {
     // 3. Copy, blobs before manifests, children before the index.
     context.doing("copying \(graph.blobs.count) blobs to \(target); no tag moved")
     let copier = plan.copier(settings.copy)
-    let report = try await copy(graph, with: copier, to: target, rootPresent: alreadyThere, log: log, started: started)
+    let report = try await copy(graph, with: copier, to: target, rootPresent: alreadyThere, present: plan.blobsAtTarget, log: log, started: started)
 
     // Signatures and attestations travel before any tag moves, so `cosign verify` works against
     // the environment tag the moment it points here.
@@ -164,7 +164,9 @@ public struct PromoteStage: Stage {
 
   /// Copies the image, with a progress line every 3 s in a runner log (twice a second on a
   /// terminal); an image whose manifest the target has already is only counted.
-  func copy(_ graph: ImageGraph, with copier: Copier, to target: Reference, rootPresent: Bool, log: Log, started: ContinuousClock.Instant) async throws -> CopyReport {
+  func copy(
+    _ graph: ImageGraph, with copier: Copier, to target: Reference, rootPresent: Bool, present: Set<Digest>?, log: Log, started: ContinuousClock.Instant
+  ) async throws -> CopyReport {
     if rootPresent {
       log.info("\(target) has \(graph.root.digest.short) already: nothing to copy")
       return try await copier.copy(graph, rootPresent: true)
@@ -186,7 +188,7 @@ public struct PromoteStage: Stage {
       if live { log.info("") }
     }
     return try await log.group("Copy \(graph.blobs.count) blobs (\(ByteSize.format(total))) to \(target)") {
-      try await copier.copy(graph, rootPresent: false, pushRoot: false)
+      try await copier.copy(graph, rootPresent: false, pushRoot: false, present: present)
     }
   }
 

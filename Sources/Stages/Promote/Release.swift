@@ -42,11 +42,13 @@ struct Release {
     }
     let pairs = images.map { ($0, clients["source \($0.source.registry)"], clients["target \($0.target.registry)"]) }
     let context = self.context
+    // Only a phase that copies asks the targets which blobs they have.
+    let copying = settings.phase == .all || settings.phase == .copy
     context.doing("validating \(images.count) images; nothing was copied and no tag moved")
     let results: [Result<ImagePlan, ReleaseError>] = try await log.group("Validate \(images.count) images") {
       try await boundedMap(pairs, concurrency: min(8, settings.concurrency * 2)) { settings, src, dst in
         guard let src, let dst else { return .failure(ReleaseError("no client")) }
-        do { return .success(try await ImagePlan.make(settings, src: src, dst: dst, context: context)) } catch let e as CancellationError {
+        do { return .success(try await ImagePlan.make(settings, src: src, dst: dst, context: context, copies: copying)) } catch let e as CancellationError {
           throw e
         } catch {
           if Task.isCancelled { throw error }
@@ -102,7 +104,7 @@ struct Release {
         options.concurrency = settings.concurrency
         let copier = plan.copier(options)
         // The root goes up by digest too: tags move only once every image is at the target.
-        let copied = try await copier.copy(plan.graph, rootPresent: plan.alreadyThere, pushRoot: true)
+        let copied = try await copier.copy(plan.graph, rootPresent: plan.alreadyThere, pushRoot: true, present: plan.blobsAtTarget)
         // finish: the copy jobs carried them.
         let carried = settings.phase != .finish && plan.settings.copyArtifacts && !plan.attachments.isEmpty ? try await AttachmentCopier(copier: copier).carry(plan.attachments) : []
         log.info("\(plan.target)@\(plan.root.digest.short): \(copied.blobsCopied) blobs copied, \(copied.blobsMounted) mounted, \(copied.blobsSkipped) present")
