@@ -238,11 +238,17 @@ struct HistoryTests {
     #expect(failure(await promote("5.1.3", extra: ["INPUT_DRY-RUN": "true"]))?.contains("was rolled back from production (") == true)
     #expect(try await prod.resolve("app", HistoryStore.indexedMarker("production")) == nil)
     #expect(try await prod.resolve("app", Cosign.referrersTag(v3)) == nil)
+    // A refused promotion writes nothing either: the index is written by the next run that
+    // passes its checks, before its intent record.
     #expect(failure(await promote("5.1.3"))?.contains("was rolled back from production (") == true)
+    #expect(try await prod.resolve("app", HistoryStore.indexedMarker("production")) == nil)
+    let v4 = try await image("5.1.4")
+    #expect(failure(await promote("5.1.4")) == nil)
     #expect(try await prod.resolve("app", HistoryStore.indexedMarker("production")) != nil)
+    #expect(try await prod.resolve("app", Cosign.referrersTag(v3)) != nil)
     // Indexed once: the next run finds it through the index alone.
     #expect(failure(await promote("5.1.3"))?.contains("was rolled back from production (") == true)
-    #expect(try await live() == v1)
+    #expect(try await live() == v4)
   }
 
   @Test func recordsOfTheEarlierFormatAreReadShownAndUsed() async throws {

@@ -111,12 +111,14 @@ public struct History: Sendable {
   /// the registry about the digest (its records, through referrers or the fallback index), so
   /// the answer does not depend on how long the history is. Records written by earlier Gantry
   /// versions on registries without the referrers API are found by reading the environment's
-  /// records once, and indexed then unless the history is ``readOnly`` (a dry run changes
-  /// nothing); `recent` covers what changes meanwhile.
+  /// records once, and indexed when this run takes the lease (``begin``), unless the history
+  /// is ``readOnly`` (a dry run changes nothing); `recent` covers what changes meanwhile.
   public func quarantine(of digest: Digest, recent: [HistoryEntry] = []) async throws -> (record: HistoryEntry?, skipped: [SkippedRecord]) {
     let key = EnvironmentName.key(environment)
     if let earlier = try await store.earlierRolledBack(key: key, environment: environment) {
-      if !readOnly { try await store.indexEarlier(earlier, key: key, environment: environment) }
+      // Indexed by this run's first write (``begin``), not now: a promotion that fails its
+      // checks writes nothing.
+      if !readOnly { store.deferIndexing(earlier, key: key, environment: environment) }
       if let hit = earlier.first(where: { $0.record.digest == digest }) { return (HistoryEntry(tag: hit.tag, record: hit.record), []) }
     }
     let listed = try await store.recordsAbout(digest).filter { d in
@@ -245,6 +247,7 @@ public struct History: Sendable {
     let start = clock.now()
     var intent = record(.inProgress, subject, details, intent: nil, leaseExpires: start.addingTimeInterval(leaseTimeout))
     intent.time = start
+    try await store.indexPending()
     let tag = try await store.write(intent, subject: subject)
     do {
       return try await decide(Lease(intent: HistoryEntry(tag: tag, record: intent)), subject, details, waiting: waiting)

@@ -31,6 +31,8 @@ public struct HistoryStore: Sendable {
   public let client: RegistryClient
   public let repository: String
   private let referrersAPI = Flag()
+  /// Earlier records found unindexed, waiting for this run's first write (``indexPending()``).
+  private let pending = PendingIndex()
 
   public init(client: RegistryClient, repository: String) {
     self.client = client
@@ -76,6 +78,9 @@ public struct HistoryStore: Sendable {
       if case .notFound = e { return skip("its record blob \(layer.digest.short) is gone") }
       return skip("its record blob cannot be read (\(e))")
     } catch let e as RegistryError {
+      throw e
+    } catch let e as CancellationError {
+      // The stage ran out of time: the record is not damaged.
       throw e
     } catch {
       return skip("its record blob cannot be read (\(error))")
@@ -165,6 +170,18 @@ public struct HistoryStore: Sendable {
     try await client.putManifest(repository, Self.indexedMarker(key), try RawManifest(bytes: bytes, mediaType: MediaType.ociManifest))
   }
 
+  /// Keeps `earlier` to be indexed by ``indexPending()``: the indexing is a write, and a run
+  /// writes nothing until its checks passed.
+  func deferIndexing(_ earlier: [EarlierRecord], key: String, environment: String) {
+    pending.set((earlier, key, environment))
+  }
+
+  /// Indexes what ``deferIndexing(_:key:environment:)`` kept, once.
+  func indexPending() async throws {
+    guard let (earlier, key, environment) = pending.take() else { return }
+    try await indexEarlier(earlier, key: key, environment: environment)
+  }
+
   /// Whether the registry answers the referrers API (asked once per store).
   private func hasReferrersAPI(_ digest: Digest) async throws -> Bool {
     if let known = referrersAPI.value { return known }
@@ -248,6 +265,19 @@ public struct HistoryStore: Sendable {
 }
 
 /// A value learnt once and shared by copies of a struct.
+final class PendingIndex: @unchecked Sendable {
+  typealias Work = (earlier: [HistoryStore.EarlierRecord], key: String, environment: String)
+  private let lock = Lock()
+  private var work: Work?
+  func set(_ w: Work) { lock.withLock { work = w } }
+  func take() -> Work? {
+    lock.withLock {
+      defer { work = nil }
+      return work
+    }
+  }
+}
+
 final class Flag: @unchecked Sendable {
   private let lock = Lock()
   private var stored: Bool?
