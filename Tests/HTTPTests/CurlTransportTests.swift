@@ -279,6 +279,32 @@ struct TLSTests {
     #expect(r.status == 200)
   }
 
+  /// `ca-file` adds to the trusted bundle: a server under another CA is reached as well as
+  /// one under the bundle's CA (the bundle stands for `SSL_CERT_FILE` or the system's).
+  @Test func extraCAsAreAddedToTheTrustedBundleNotSwappedForIt() async throws {
+    let otherDir = try TempDirectory()
+    let other = try await TestCertificates(in: otherDir)
+    let otherServer = try await LocalHTTPServer(tls: other)
+    defer { otherServer.stop() }
+    var config = TransportConfiguration()
+    config.caFile = try CABundle.adding(other.caCert, to: certs.caCert)
+    let t = CurlTransport(configuration: config)
+    #expect(try await t.perform(Request(url: server.url("/status/200"))).status == 200)
+    #expect(try await t.perform(Request(url: otherServer.url("/status/200"))).status == 200)
+    // With the extra CA alone (what ca-file did before), the first server is refused.
+    var alone = TransportConfiguration()
+    alone.caFile = other.caCert
+    await #expect(throws: HTTPError.self) { _ = try await CurlTransport(configuration: alone).perform(Request(url: self.server.url("/status/200"))) }
+    // Without a base, the system bundle is the base.
+    let withSystem = try CABundle.adding(other.caCert, to: nil)
+    let system = try #require(["/etc/ssl/certs/ca-certificates.crt"].first { FileManager.default.fileExists(atPath: $0) })
+    let combined = try String(contentsOfFile: withSystem, encoding: .utf8)
+    #expect(combined.hasPrefix(try String(contentsOfFile: system, encoding: .utf8).prefix(200)))
+    #expect(combined.hasSuffix(try String(contentsOfFile: other.caCert, encoding: .utf8)))
+    // A file without a certificate is refused, naming it.
+    #expect(throws: CABundle.Failure.self) { try CABundle.adding(otherDir.path + "/san.ext", to: nil) }
+  }
+
   @Test func rejectsAnUnknownCA() async throws {
     do {
       _ = try await CurlTransport().perform(Request(url: server.url("/status/200")))

@@ -33,6 +33,12 @@ public final class CurlTransport: Transport, @unchecked Sendable {
     SharedTransports.instance.transport(for: configuration)
   }
 
+  /// The CA bundle libcurl uses when given none (its build's `--with-ca-bundle`), if any.
+  public static var builtInCABundle: String? {
+    guard let info = ccurl_version_info(), let path = info.pointee.cainfo else { return nil }
+    return String(cString: path)
+  }
+
   /// libcurl's version and features, for `--version` and diagnostics. No `curl_global_init`:
   /// `curl_version_info` does not need it, and initialising OpenSSL (and cleaning it up at
   /// exit) was three quarters of the instructions of `gantry --version` (docs/benchmarks.md).

@@ -27,7 +27,7 @@ public struct HealthCheckStage: Stage {
     InputDeclaration("max-p95-ms", "95th percentile latency ceiling in ms (default: none)"),
     InputDeclaration("timeout-ms", "Timeout per request in ms", kind: .integer, default: "5000"),
     InputDeclaration("insecure", "Skip TLS verification for the probed hosts", kind: .boolean, default: "false"),
-    InputDeclaration("ca-file", "PEM bundle of extra CAs to trust (default: SSL_CERT_FILE, else the system bundle)"),
+    InputDeclaration("ca-file", CAFileInput.description),
     StageTimeout.input,
   ]
 
@@ -125,10 +125,7 @@ public struct HealthCheckStage: Stage {
   static func prober(_ inputs: Inputs, context: StageContext, urls: [URL]) throws -> Prober {
     var config = TransportConfiguration.fromEnvironment(context.environment.variables)
     config.connectTimeout = .seconds(5)
-    if let ca = inputs.string("ca-file") {
-      guard FileManager.default.isReadableFile(atPath: ca) else { throw InputError("ca-file", "cannot read '\(ca)'") }
-      config.caFile = ca
-    }
+    try config.trustCAFile(inputs)
     if try inputs.bool("insecure") { config.insecureHosts = Set(urls.map(\.authority)) }
     let timeoutMs = try inputs.integer("timeout-ms", in: 1...600_000) ?? 5000
     let status: StatusSet

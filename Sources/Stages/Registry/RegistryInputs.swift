@@ -28,7 +28,7 @@ enum RegistryInputs {
 
   static let connection: [InputDeclaration] = [
     InputDeclaration("insecure-registries", "Registries (host[:port]) reached over plain HTTP or with unverified TLS. localhost and 127.0.0.1 always may use plain HTTP", kind: .list),
-    InputDeclaration("ca-file", "PEM bundle of extra CAs to trust (default: SSL_CERT_FILE, else the system bundle)"),
+    InputDeclaration("ca-file", CAFileInput.description),
     InputDeclaration("retries", "Attempts after the first on transient registry errors (connection errors, 429, 5xx)", kind: .integer, default: "3"),
     StageTimeout.input,
   ]
@@ -49,10 +49,7 @@ enum RegistryInputs {
     }
     let retries = try inputs.integer("retries", in: 0...10) ?? 3
     var config = TransportConfiguration.fromEnvironment(context.environment.variables)
-    if let ca = inputs.string("ca-file") {
-      guard FileManager.default.isReadableFile(atPath: ca) else { throw InputError("ca-file", "cannot read '\(ca)'") }
-      config.caFile = ca
-    }
+    try config.trustCAFile(inputs)
     let insecure = Set(inputs.list("insecure-registries"))
     config.insecureHosts = insecure
     var http = context.connections.http(config, retry: RetryPolicy(retries: retries))

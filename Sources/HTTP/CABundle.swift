@@ -1,0 +1,64 @@
+import Basics
+import FoundationEssentials
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+
+/// The `ca-file` input adds CAs to the ones trusted already; it does not replace them. A
+/// private registry's CA then works next to GHCR, Docker Hub and the GitHub API in one run, as
+/// with docker's `certs.d` and containers/image, which add a registry's CAs to the system pool.
+/// libcurl takes one bundle, so the trusted one (`SSL_CERT_FILE`, else libcurl's built-in
+/// bundle, else the first system bundle found) and the extra file are written into one file.
+public enum CABundle {
+  /// Where Linux distributions keep their bundle (the list Go's crypto/x509 searches).
+  static let systemBundles = [
+    "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/ca-bundle.pem", "/etc/pki/tls/cacert.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", "/etc/ssl/cert.pem",
+  ]
+  /// Bundles are a few hundred kB; anything past this is not a CA bundle.
+  static let sizeLimit = 16 << 20
+
+  public struct Failure: Error, Sendable, CustomStringConvertible {
+    public let description: String
+  }
+
+  /// Bundles made so far, by base and extra file.
+  private final class Made: @unchecked Sendable {
+    let lock = Lock()
+    var paths: [String: String] = [:]
+  }
+  private static let made = Made()
+
+  /// A bundle holding the CAs of `base` (nil: the default described above) and of `extra`;
+  /// made once per process for each pair.
+  /// - Throws: ``Failure`` when `extra` cannot be read, holds no PEM certificate or is too
+  ///   large, or the combined file cannot be written.
+  public static func adding(_ extra: String, to base: String?) throws(Failure) -> String {
+    let trusted = base ?? CurlTransport.builtInCABundle.flatMap { FileManager.default.isReadableFile(atPath: $0) ? $0 : nil } ?? systemBundles.first { FileManager.default.isReadableFile(atPath: $0) }
+    let key = "\(trusted ?? "")\u{0}\(extra)"
+    if let path = made.lock.withLock({ made.paths[key] }) { return path }
+    guard let added = Files.readPrefix(extra, limit: sizeLimit + 1) else { throw Failure(description: "cannot read '\(extra)'") }
+    guard added.count <= sizeLimit else { throw Failure(description: "'\(extra)' is larger than \(sizeLimit >> 20) MiB: not a CA bundle") }
+    guard String(decoding: added, as: UTF8.self).contains("-----BEGIN CERTIFICATE-----") else {
+      throw Failure(description: "'\(extra)' holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+    }
+    var bytes = trusted.flatMap { Files.readPrefix($0, limit: sizeLimit) } ?? []
+    if let last = bytes.last, last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
+    bytes += added
+    let directory = ProcessInfo.processInfo.environment["RUNNER_TEMP"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    var template = Array("\(directory)/gantry-ca-XXXXXX.pem".utf8CString)
+    let fd = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
+      guard let base = buffer.baseAddress else { return -1 }
+      return mkstemps(base, 4)
+    }
+    guard fd >= 0 else { throw Failure(description: "cannot write a CA bundle in \(directory): \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    do { try Files.write(bytes, to: fd) } catch { throw Failure(description: "cannot write a CA bundle in \(directory): \(error)") }
+    let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    made.lock.withLock { made.paths[key] = path }
+    return path
+  }
+}
