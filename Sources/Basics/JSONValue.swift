@@ -46,7 +46,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
   }
 
   /// Parses `data`; `nil` when it is not JSON.
-  public static func parse(_ data: Data) -> JSONValue? { try? JSONDecoder().decode(JSONValue.self, from: data) }
+  public static func parse(_ data: Data) -> JSONValue? { try? parse(bytes: data) }
 
   /// Compact JSON with sorted keys and unescaped slashes: the same value always gives the same
   /// bytes (so the same digest).

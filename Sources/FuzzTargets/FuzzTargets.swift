@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import HTTP
 import Health
@@ -28,6 +29,7 @@ public enum FuzzTargets {
     "retry-after": retryAfter,
     "rate-limit": rateLimit,
     "manifest": manifest,
+    "json": json,
     "promotion-record": promotionRecord,
     "status-set": statusSet,
     "sizes": sizes,
@@ -111,6 +113,14 @@ public enum FuzzTargets {
       expect(m.digest == Digest.sha256(data), "manifest digest is not the digest of its bytes")
       _ = m.descriptor
     }
+  }
+
+  /// Gantry's JSON reader: whatever it accepts prints (JSONEncoder) and reads back to the
+  /// same value (compared as text: `-0.0` prints as `-0`, which reads back as the integer 0).
+  static let json: Target = { data in
+    guard let v = try? JSONValue.parse(bytes: data) else { return }
+    guard let bytes = try? v.serialized() else { return expect(false, "a parsed value does not print") }
+    expect((try? JSONValue.parse(bytes: bytes))?.text == v.text, "a printed value does not read back")
   }
 
   static let promotionRecord: Target = { data in

@@ -200,8 +200,7 @@ public final class RegistryClient: Sendable {
         Request(url: try self.url(path, relativeTo: base), headers: ["Accept": MediaType.ociIndex], destination: .buffer(limit: 4 << 20), timeout: self.options.requestTimeout)
       }
       guard response.status == 200, (response.headers["Content-Type"] ?? "").hasPrefix(MediaType.ociIndex) else { return pages == 1 ? nil : all }
-      struct Page: Decodable { var manifests: [Descriptor]? }
-      let fresh = (try JSONDecoderShared.decode(Page.self, from: response.body).manifests ?? []).filter { seen.insert($0.digest).inserted }
+      let fresh = try RegistryJSON.manifests(response.body, registry: registry).filter { seen.insert($0.digest).inserted }
       all += fresh
       guard all.count <= options.maxTags else {
         throw RegistryError.invalidResponse(registry: registry, why: "more than \(options.maxTags) referrers of \(digest.short); stopped reading")
@@ -226,12 +225,11 @@ public final class RegistryClient: Sendable {
         Request(url: try self.url(path, relativeTo: base), destination: .buffer(limit: 4 << 20), timeout: self.options.requestTimeout)
       }
       if response.status == 404 { return [] }
-      struct Page: Decodable { var tags: [String]? }
-      let page = try JSONDecoderShared.decode(Page.self, from: response.body)
+      let page = try RegistryJSON.tags(response.body, registry: registry)
       next = try nextPage(response)
       // One page (registries that ignore `n` answer every tag at once): nothing to merge.
-      if pages == 1, next == nil { return page.tags ?? [] }
-      let fresh = (page.tags ?? []).filter { seen.insert($0).inserted }
+      if pages == 1, next == nil { return page }
+      let fresh = page.filter { seen.insert($0).inserted }
       all += fresh
       guard all.count <= options.maxTags else {
         throw RegistryError.invalidResponse(registry: registry, why: "\(repository) lists more than \(options.maxTags) tags; stopped reading (a registry paging without end?)")
@@ -273,9 +271,7 @@ public final class RegistryClient: Sendable {
           Request(url: try self.url("v2/\(repository)/tags/list?n=\(pageSize)", relativeTo: base), destination: .buffer(limit: 4 << 20), timeout: self.options.requestTimeout)
         })
     else { return nil }
-    struct Page: Decodable { var tags: [String]? }
-    guard LinkHeader.next(response.headers["Link"]) == nil, let page = try? JSONDecoderShared.decode(Page.self, from: response.body) else { return nil }
-    let tags = page.tags ?? []
+    guard LinkHeader.next(response.headers["Link"]) == nil, let tags = try? RegistryJSON.tags(response.body, registry: registry) else { return nil }
     return tags.count < pageSize ? Set(tags) : nil
   }
 

@@ -1,3 +1,5 @@
+import Basics
+
 /// A content descriptor ([image-spec descriptor.md](https://github.com/opencontainers/image-spec/blob/main/descriptor.md)).
 public struct Descriptor: Sendable, Hashable, Codable {
   public var mediaType: String
@@ -17,6 +19,23 @@ public struct Descriptor: Sendable, Hashable, Codable {
   }
 }
 
+extension Descriptor {
+  /// Read by hand from a parsed manifest (see ``JSONValue/parse(bytes:)`` for why).
+  init(_ o: JSONObject) throws(JSONShapeError) {
+    let digestText = try o.requiredString("digest")
+    let digest: Digest
+    do { digest = try Digest(parsing: digestText) } catch { throw JSONShapeError(o.path.isEmpty ? "digest" : "\(o.path).digest", error.description) }
+    guard let size = try o.int64("size") else { throw JSONShapeError(o.path.isEmpty ? "size" : "\(o.path).size", "missing") }
+    self.init(
+      mediaType: try o.requiredString("mediaType"), digest: digest, size: size, platform: try o.object("platform").map { (p) throws(JSONShapeError) in try Platform(p) },
+      annotations: try o.stringMap("annotations"), artifactType: try o.string("artifactType"))
+  }
+
+  init(json: JSONValue, path: String) throws(JSONShapeError) {
+    try self.init(JSONObject(json, path: path))
+  }
+}
+
 /// ([image-spec image-index.md#platform](https://github.com/opencontainers/image-spec/blob/main/image-index.md)).
 public struct Platform: Sendable, Hashable, Codable, CustomStringConvertible {
   public var architecture: String
@@ -27,6 +46,11 @@ public struct Platform: Sendable, Hashable, Codable, CustomStringConvertible {
   enum CodingKeys: String, CodingKey {
     case architecture, os, variant
     case osVersion = "os.version"
+  }
+
+  init(_ o: JSONObject) throws(JSONShapeError) {
+    self.init(os: try o.requiredString("os"), architecture: try o.requiredString("architecture"), variant: try o.string("variant"))
+    osVersion = try o.string("os.version")
   }
 
   public init(os: String, architecture: String, variant: String? = nil) {

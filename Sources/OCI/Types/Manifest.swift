@@ -12,9 +12,9 @@ public struct RawManifest: Sendable, Equatable {
   /// - Throws: ``ManifestError`` for schema 1, unknown types, or bytes that do not decode.
   public init(bytes: Data, mediaType headerType: String?) throws(ManifestError) {
     let document: ManifestDocument
-    do { document = try JSONDecoder().decode(ManifestDocument.self, from: bytes) } catch {
-      throw ManifestError.undecodable(String(describing: error))
-    }
+    let json: JSONValue
+    do throws(JSONParseError) { json = try JSONValue.parse(bytes: bytes) } catch { throw ManifestError.undecodable(error.description) }
+    do throws(JSONShapeError) { document = try ManifestDocument(json: json) } catch { throw ManifestError.undecodable(error.description) }
     let type = document.mediaType ?? headerType?.split(separator: ";").first.map(String.init) ?? ""
     if MediaType.isSchema1(type) || document.schemaVersion == 1 {
       throw ManifestError.schema1
@@ -43,8 +43,8 @@ public enum ManifestContent: Sendable, Equatable {
 }
 
 /// The union of image manifest and index fields (OCI 1.1 `artifactType`, `subject` included).
-struct ManifestDocument: Codable {
-  var schemaVersion: Int?
+struct ManifestDocument {
+  var schemaVersion: Int64?
   var mediaType: String?
   var artifactType: String?
   var config: Descriptor?
@@ -52,6 +52,19 @@ struct ManifestDocument: Codable {
   var manifests: [Descriptor]?
   var subject: Descriptor?
   var annotations: [String: String]?
+
+  /// Read by hand from the parsed value (see ``JSONValue/parse(bytes:)`` for why).
+  init(json: JSONValue) throws(JSONShapeError) {
+    let o = try JSONObject(json)
+    schemaVersion = try o.int64("schemaVersion")
+    mediaType = try o.string("mediaType")
+    artifactType = try o.string("artifactType")
+    config = try o.object("config").map { (c) throws(JSONShapeError) in try Descriptor(c) }
+    layers = try o.array("layers", Descriptor.init(json:path:))
+    manifests = try o.array("manifests", Descriptor.init(json:path:))
+    subject = try o.object("subject").map { (c) throws(JSONShapeError) in try Descriptor(c) }
+    annotations = try o.stringMap("annotations")
+  }
 }
 
 public enum ManifestError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -69,12 +82,19 @@ public enum ManifestError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// The parts of an image config Gantry validates.
-public struct ImageConfig: Sendable, Decodable {
-  public struct Inner: Sendable, Decodable {
-    public var Labels: [String: String]?
-  }
+public struct ImageConfig: Sendable {
   public var architecture: String?
   public var os: String?
-  public var config: Inner?
-  public var labels: [String: String] { config?.Labels ?? [:] }
+  public var labels: [String: String]
+
+  /// Decodes a config blob ([image-spec config.md](https://github.com/opencontainers/image-spec/blob/main/config.md)):
+  /// `architecture`, `os` and `config.Labels`; the rest is not read.
+  public init(bytes: some Collection<UInt8>) throws(JSONShapeError) {
+    let json: JSONValue
+    do throws(JSONParseError) { json = try JSONValue.parse(bytes: bytes) } catch { throw JSONShapeError("", error.description) }
+    let o = try JSONObject(json)
+    architecture = try o.string("architecture")
+    os = try o.string("os")
+    labels = try o.object("config")?.stringMap("Labels") ?? [:]
+  }
 }

@@ -105,12 +105,10 @@ struct Validator {
             infos.append(PlatformInfo(platform: name ?? "unknown", digest: image.digest, size: size, layers: layers.count))
             continue
           }
-          let decoded = try JSONDecoder().decode(ImageConfig.self, from: data)
+          let decoded = try ImageConfig(bytes: data)
           if name == nil, let os = decoded.os, let arch = decoded.architecture { name = "\(os)/\(arch)" }
           let absent = requiredLabels.filter { (decoded.labels[$0] ?? "").isEmpty }
           if !absent.isEmpty { labelProblems.append("\(name ?? image.digest.short) lacks \(absent.joined(separator: ", "))") }
-        } catch let e as RegistryError {
-          throw e
         } catch {
           configProblems.append("\(image.digest.short): config does not decode (\(error))")
         }
