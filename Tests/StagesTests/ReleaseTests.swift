@@ -229,6 +229,25 @@ struct ReleaseTests {
     await #expect(throws: InputError.self) { try await runStage(PromoteStage.self, phase("copy")) }
   }
 
+  /// A copy job has a shard of the images; its messages still number them as the manifest does.
+  @Test func aCopyJobNamesImagesByTheirPlaceInTheManifest() async throws {
+    let digests = try await pushServices(["a", "b", "c"])
+    let list = ["a", "b", "c"].map { "\(staging.host)/svc-\($0):1.0.0 -> \(production.host)/prod/svc-\($0)" }.joined(separator: "\n")
+    func phase(_ p: String, _ extra: [String: String] = [:]) -> [String: String] {
+      env(["INPUT_PROMOTE-IMAGES": list, "INPUT_RELEASE-ID": "m2", "INPUT_RELEASE-PHASE": p].merging(extra) { $1 })
+    }
+    let pins = try #require(try await runStage(PromoteStage.self, phase("validate")).outputs["digests"])
+    // images[1] loses its manifest between the plan and the copy jobs.
+    let b = try #require(digests["b"])
+    let del = try await awaitCommand("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE", "http://\(staging.host)/v2/svc-b/manifests/\(b)"])
+    #expect(del.stdout == "202")
+    // Shard 2/2 holds images[1] alone.
+    let copied = try await runStage(PromoteStage.self, phase("copy", ["INPUT_RELEASE-DIGESTS": pins, "INPUT_SHARD": "2/2"]))
+    let failure = try #require(copied.failure)
+    #expect(failure.contains("validation failed for 1 of 1 images: [1] \(production.host)/prod/svc-b:"), "\(failure)")
+    #expect(copied.summary.render().contains("| 1 | `\(production.host)/prod/svc-b`"), "\(copied.summary.render())")
+  }
+
   @Test func hostileManifestsExitTwoNamingTheField() async throws {
     let cases: [(String, String)] = [
       ("images:\n  - source: a/b:1\n    target: c/d\n    colour: red\n", "images[0].colour is not a field"),

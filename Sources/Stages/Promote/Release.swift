@@ -28,7 +28,9 @@ struct Release {
     let started = clock.now
     let log = context.log
     // A copy job plans and copies its shard only; every other phase takes every image.
-    let images = settings.phase == .copy ? settings.images.enumerated().filter { $0.offset % settings.shard.count == settings.shard.index - 1 }.map(\.element) : settings.images
+    // `positions` keep each image's place in the manifest: messages say `[i]` as the file does.
+    let positions = Array(settings.images.indices).filter { settings.phase != .copy || $0 % settings.shard.count == settings.shard.index - 1 }
+    let images = positions.map { settings.images[$0] }
     log.info("release \(settings.releaseID): \(images.count) image\(images.count == 1 ? "" : "s") from `\(settings.origin)`")
 
     // Plan: one client per registry and side (their connections and tokens are shared), then
@@ -64,11 +66,11 @@ struct Release {
       case .success(let plan):
         plans.append(plan)
         let failed = plan.failures
-        if !failed.isEmpty { failures.append(ImageFailure(index: index, label: label, why: failed.map { "\($0.name): \($0.detail)" }.joined(separator: "; "))) }
-      case .failure(let e): failures.append(ImageFailure(index: index, label: label, why: e.description))
+        if !failed.isEmpty { failures.append(ImageFailure(index: positions[index], label: label, why: failed.map { "\($0.name): \($0.detail)" }.joined(separator: "; "))) }
+      case .failure(let e): failures.append(ImageFailure(index: positions[index], label: label, why: e.description))
       }
     }
-    var report = ReleaseReport(releaseID: settings.releaseID, environment: settings.environment, images: images, plans: results.map { try? $0.get() })
+    var report = ReleaseReport(releaseID: settings.releaseID, environment: settings.environment, images: images, positions: positions, plans: results.map { try? $0.get() })
     report.failures = failures
     if !failures.isEmpty {
       report.status = "validation failed"

@@ -10,6 +10,8 @@ struct ReleaseReport {
   var releaseID: String
   var environment: String?
   var images: [PromoteSettings]
+  /// Each image's place in the release manifest (a copy job has a shard of them).
+  var positions: [Int]
   /// The plan of each image (nil: it could not be read).
   var plans: [ImagePlan?]
   var failures: [Release.ImageFailure] = []
@@ -46,15 +48,16 @@ struct ReleaseReport {
     s.table(
       ["#", "Target", "Source", "Digest", "Tags", "Copied", "Result"],
       images.enumerated().map { i, image in
+        let position = i < positions.count ? positions[i] : i
         let plan = i < plans.count ? plans[i] : nil
         let copy = i < copies.count ? copies[i] : nil
         let same = i < unchanged.count ? unchanged[i] : []
         return [
-          String(i), Markdown.code(image.target.with(tag: nil).description), Markdown.code(image.source.description),
+          String(position), Markdown.code(image.target.with(tag: nil).description), Markdown.code(image.source.description),
           plan.map { Markdown.code($0.root.digest.short) } ?? "",
           image.tags.map { Markdown.code($0) + (same.contains($0) ? " (already here)" : "") }.joined(separator: " "),
           copy.map { "\($0.blobsCopied) blobs, \(ByteSize.format($0.bytesCopied))" } ?? "",
-          failing[i].map { "✗ " + Markdown.cell($0) } ?? (status == "promoted" ? "✓ promoted" : status == "dry-run" ? "✓ would promote" : "✓ passed"),
+          failing[position].map { "✗ " + Markdown.cell($0) } ?? (status == "promoted" ? "✓ promoted" : status == "dry-run" ? "✓ would promote" : "✓ passed"),
         ]
       })
     if !failures.isEmpty {
