@@ -2,17 +2,18 @@ import Foundation
 import TestSupport
 import Testing
 
+/// Whether the binary under test is a dynamic build (its `--version` says so).
+private var binaryLoadsLibrariesOnFirstUse: Bool {
+  (try? runCommand(RepoPaths.gantryBinary, ["--version"], environment: [:]).stdout.contains("loaded on first use")) ?? false
+}
+
 /// The dynamic build loads libcurl and libgit2 the first time a stage needs them
 /// (Sources/CLibraries), so a run that needs neither starts without their ~40 shared libraries
 /// (docs/benchmarks.md "Start-up and size"). The dynamic loader's own log (`LD_DEBUG=libs`, on
 /// stderr) says which libraries a run of the built binary searched for. The static binary
 /// (`GANTRY_BINARY=.build-static/gantry`) links both and has no loader: the suite is skipped.
-@Suite("libcurl and libgit2 loaded on first use", .serialized, .enabled(if: LazyLibraryTests.binaryLoadsOnFirstUse))
+@Suite("libcurl and libgit2 loaded on first use", .serialized, .enabled(if: binaryLoadsLibrariesOnFirstUse))
 struct LazyLibraryTests {
-  static var binaryLoadsOnFirstUse: Bool {
-    (try? runCommand(RepoPaths.gantryBinary, ["--version"], environment: [:]).stdout.contains("loaded on first use")) ?? false
-  }
-
   /// Runs the binary under the loader's log: its exit status, stdout, and the file names of
   /// the shared libraries it searched for (`find library=libcurl.so.4 [0]; searching`).
   static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, stdout: String, libraries: Set<String>) {
@@ -69,7 +70,7 @@ struct LazyLibraryTests {
   /// only), a stage that needs HTTP prints one error naming the library and exits 1.
   @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")))
   func aMissingLibcurlIsOneErrorLineAndExit1() async throws {
-    let probe = try await awaitCommand(RepoPaths.gantryBinary, ["health-check", "--url", "http://127.0.0.1:1/", "--probes", "1"], environment: ["LD_DEBUG": "files"])
+    let probe = try await awaitCommand(RepoPaths.gantryBinary, ["health-check", "--url", "http://127.0.0.1:1/", "--wait-timeout", "1s"], environment: ["LD_DEBUG": "files"])
     // "calling init: /lib/x86_64-linux-gnu/libcurl.so.4": the file the loader opened.
     let line = try #require(probe.stderr.split(separator: "\n").first { $0.contains("calling init: ") && $0.contains("/libcurl.so.4") })
     let path = String(line[try #require(line.range(of: "calling init: ")).upperBound...])
