@@ -28,7 +28,7 @@ let package = Package(
   targets: [
     // libcurl's and libgit2's headers (and Gantry's shims). The libraries themselves are not
     // linked: CLibraries loads libcurl.so.4 and libgit2.so.1.5 the first time a stage needs
-    // them, so `--version`, `--help`, bad input and build-tag start without their ~40 shared
+    // them, so `--version`, `--help`, bad input and build-tag start without their ~50 shared
     // libraries (docs/benchmarks.md "Start-up and size"). With the `LinkDirect` trait
     // (scripts/build-static) CLibraries links them instead, through CCurlLink and CGit2Link.
     .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),

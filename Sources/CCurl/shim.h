@@ -6,7 +6,7 @@
 // a libcurl linked into the binary (the `LinkDirect` trait: scripts/build-static) or loads
 // libcurl.so.4 with dlopen the first time one of them is called (every other build), so a run
 // that needs no HTTP (`--version`, `--help`, bad input, build-tag) never loads libcurl and the
-// ~40 libraries it depends on (docs/benchmarks.md "Start-up and size").
+// ~30 libraries it depends on (docs/benchmarks.md "Start-up and size").
 #ifndef GANTRY_CCURL_SHIM_H
 #define GANTRY_CCURL_SHIM_H
 

@@ -9,7 +9,7 @@
 
 void gl_open(GLLibrary *library) {
   // Local: the library's symbols stay out of the global scope (Gantry's own stubs of the same
-  // names in curl.c and git2.c are what the rest of the binary calls). Lazy binding: the ~40
+  // names in curl.c and git2.c are what the rest of the binary calls). Lazy binding: the ~30
   // libraries libcurl depends on are relocated as their functions are first used.
   void *handle = dlopen(library->file, RTLD_LAZY | RTLD_LOCAL);
   if (handle == NULL) {

@@ -37,7 +37,7 @@ public final class CurlTransport: Transport, @unchecked Sendable {
   /// `curl_version_info` does not need it, and initialising OpenSSL (and cleaning it up at
   /// exit) was three quarters of the instructions of `gantry --version` (docs/benchmarks.md).
   /// A build that loads libcurl on first use names the library file instead of loading it:
-  /// `--version` starts without libcurl's ~40 shared libraries.
+  /// `--version` starts without libcurl's ~30 shared libraries.
   public static var libraryDescription: String {
     if let file = ccurl_library_file() { return "\(String(cString: file)), loaded on first use" }
     guard let info = ccurl_version_info() else { return "libcurl (unknown)" }
