@@ -1,14 +1,22 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // Layers import downward only (README "Layout", DESIGN.md):
 // gantry → GantryCLI → Stages → (OCI, Versioning, Health, GitHub) → HTTP → CCurl; ActionsCore below
-// Stages; Versioning → CGit2 (libgit2); Basics at the bottom of everything.
+// Stages; Versioning → CGit2 (libgit2); Basics at the bottom of everything. CLibraries reaches the
+// C libraries behind CCurl and CGit2 (loaded on first use, or linked in: the `LinkDirect` trait).
 let package = Package(
   name: "gantry",
   platforms: [.macOS(.v13)],
   products: [
     .executable(name: "gantry", targets: ["gantry"])
+  ],
+  traits: [
+    .trait(
+      name: "LinkDirect",
+      description: "Link libcurl and libgit2 into the binary (scripts/build-static: a static binary cannot dlopen) instead of loading them on first use"
+    ),
+    .default(enabledTraits: []),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -18,24 +26,31 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
   ],
   targets: [
-    .systemLibrary(
-      name: "CCurl",
-      pkgConfig: "libcurl",
-      providers: [.apt(["libcurl4-openssl-dev"])]
-    ),
+    // libcurl's and libgit2's headers (and Gantry's shims). The libraries themselves are not
+    // linked: CLibraries loads libcurl.so.4 and libgit2.so.1.5 the first time a stage needs
+    // them, so `--version`, `--help`, bad input and build-tag start without their ~50 shared
+    // libraries (docs/benchmarks.md "Start-up and size"). With the `LinkDirect` trait
+    // (scripts/build-static) CLibraries links them instead, through CCurlLink and CGit2Link.
+    .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
     // libgit2 reads repositories (the action image has no git binary); built from Debian's
     // source with only what reading needs for the static binary (scripts/build-static).
-    .systemLibrary(
-      name: "CGit2",
-      pkgConfig: "libgit2",
-      providers: [.apt(["libgit2-dev"])]
+    .systemLibrary(name: "CGit2", providers: [.apt(["libgit2-dev"])]),
+    .systemLibrary(name: "CCurlLink", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+    .systemLibrary(name: "CGit2Link", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
+    .target(
+      name: "CLibraries",
+      dependencies: [
+        "CCurl", "CGit2", .target(name: "CCurlLink", condition: .when(traits: ["LinkDirect"])),
+        .target(name: "CGit2Link", condition: .when(traits: ["LinkDirect"])),
+      ],
+      cSettings: [.define("GANTRY_LINK_DIRECT", .when(traits: ["LinkDirect"]))]
     ),
     // What Gantry used from Foundation beyond FoundationEssentials (locks, string helpers, UTC
     // times, JSON values, file descriptors): importing Foundation itself links ICU (issue 17).
     .target(name: "Basics"),
-    .target(name: "HTTP", dependencies: ["Basics", "CCurl"]),
+    .target(name: "HTTP", dependencies: ["Basics", "CCurl", "CLibraries"]),
     .target(name: "ActionsCore", dependencies: ["Basics"]),
-    .target(name: "Versioning", dependencies: ["Basics", "CGit2", "TOMLKit"]),
+    .target(name: "Versioning", dependencies: ["Basics", "CGit2", "CLibraries", "TOMLKit"]),
     .target(name: "OCI", dependencies: ["Basics", "HTTP", .product(name: "Crypto", package: "swift-crypto")]),
     .target(name: "Health", dependencies: ["Basics", "HTTP"]),
     // Offline Sigstore verification (bundles, Fulcio chains, Rekor, in-toto): no HTTP.

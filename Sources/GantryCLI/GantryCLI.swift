@@ -79,7 +79,7 @@ public enum GantryCLI {
     do {
       let inputs = try Inputs(declarations: stage.inputs, environment: environment, flags: flags)
       let limit = stage.inputs.contains { $0.name == StageTimeout.input.name } ? try StageTimeout.limit(inputs) : nil
-      let context = StageContext(inputs: inputs, environment: environment, log: log, now: now, connections: connections)
+      let context = StageContext(inputs: inputs, environment: environment, log: log, now: now, connections: connections(log: log))
       result = try await Deadline.run(limit, stage: stage.name, activity: context.activity) { try await stage.init().run(context) }
     } catch let expired as Deadline.Expired {
       log.error(expired.description, title: "\(stage.name) timed out")

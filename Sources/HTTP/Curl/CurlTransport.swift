@@ -42,13 +42,22 @@ public final class CurlTransport: Transport, @unchecked Sendable {
   /// libcurl's version and features, for `--version` and diagnostics. No `curl_global_init`:
   /// `curl_version_info` does not need it, and initialising OpenSSL (and cleaning it up at
   /// exit) was three quarters of the instructions of `gantry --version` (docs/benchmarks.md).
+  /// A build that loads libcurl on first use names the library file instead of loading it:
+  /// `--version` starts without libcurl's ~30 shared libraries.
   public static var libraryDescription: String {
+    if let file = ccurl_library_file() { return "\(String(cString: file)), loaded on first use" }
     guard let info = ccurl_version_info() else { return "libcurl (unknown)" }
     let version = String(cString: info.pointee.version)
     let ssl = info.pointee.ssl_version.map { String(cString: $0) } ?? "no TLS"
     let http2 = (info.pointee.features & Int32(CURL_VERSION_HTTP2)) != 0
     return "libcurl/\(version) \(ssl)\(http2 ? " http2" : "")"
   }
+
+  /// Why libcurl cannot be used, one line naming the library file, or nil when it can. Loads
+  /// it in a build that loads libcurl on first use (once per process); the static binary links
+  /// it and is never refused. A transport must not be made when this is not nil: its first
+  /// libcurl call would end the process.
+  public static var libraryProblem: String? { ccurl_load().map { String(cString: $0) } }
 
   /// Whether libcurl's TLS library is mbedTLS 2, which the static binary uses to stay small: it
   /// speaks TLS 1.2 at most and matches a certificate by DNS name only (docs/benchmarks.md).

@@ -76,6 +76,8 @@ public struct VersionStage: Stage {
     // The commit: the sha input, else GITHUB_SHA, else HEAD. The history is read from that
     // same commit, so `version` and `snapshot-tag` always describe one commit.
     let shaInput = try Self.commitSHA(inputs.string("sha"), name: "the sha input")
+    // Not "no checkout here" when libgit2 itself is missing: that says what to install.
+    if let problem = GitRepository.libraryProblem { throw StageFailure(problem, title: "version failed") }
     let repo = try? GitRepository(path: directory)
     let envSHA = try Self.commitSHA(env.sha, name: "GITHUB_SHA")
     var sha = shaInput ?? envSHA ?? (try? repo?.head()) ?? ""

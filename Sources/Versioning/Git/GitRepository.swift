@@ -13,6 +13,10 @@ public struct GitRepository: Sendable {
   public let path: String
   private let handle: RepositoryHandle
 
+  /// Why libgit2 cannot be used (a build that loads it on first use, without it installed):
+  /// one line naming the library file, or nil. Loads it if it is not loaded yet.
+  public static var libraryProblem: String? { LibGit2.libraryProblem }
+
   /// Opens the checkout at `path` (or the repository it is inside).
   /// - Throws: ``VersionSourceError`` when there is no readable repository there.
   public init(path: String) throws {

@@ -2,6 +2,10 @@ import Basics
 import CGit2
 import FoundationEssentials
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// The history walks of the version stage, on libgit2's revision walker.
 enum GitWalk {
   /// Every commit reachable from `tip`, in one walk.

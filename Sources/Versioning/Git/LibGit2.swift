@@ -12,8 +12,13 @@ enum LibGit2 {
   /// Sets libgit2 up on first use: allocation cap, no owner validation, no global config
   /// (Sources/CGit2/shim.h says why).
   static func start() throws {
+    if let problem = libraryProblem { throw VersionSourceError(problem) }
     guard setup >= 0 else { throw VersionSourceError("libgit2 could not start: \(lastError())") }
   }
+
+  /// Why libgit2 cannot be used, one line naming the library file, or nil when it can. Loads
+  /// it in a build that loads libgit2 on first use (once per process); the static binary links it.
+  static var libraryProblem: String? { cgit2_load().map { String(cString: $0) } }
 
   /// The last libgit2 error of this thread, one printable line.
   static func lastError() -> String {
