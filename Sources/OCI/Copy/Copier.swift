@@ -17,6 +17,9 @@ public struct CopyOptions: Sendable {
   public var budget: CopyBudget? = nil
   /// Called as bytes move (for progress lines).
   public var onProgress: (@Sendable (Int64) -> Void)? = nil
+  /// Blobs the caller has read and verified already (the configs validation read): uploaded
+  /// from memory, without reading the source again.
+  public var inHand: [Digest: Data] = [:]
 
   public init() {}
 }
@@ -129,6 +132,7 @@ public struct Copier: Sendable {
   }
 
   private func copyBlob(_ blob: Descriptor) async throws -> BlobOutcome {
+    if !mounting, let data = options.inHand[blob.digest], Int64(data.count) == blob.size { return try await upload(blob, data) }
     // A mount of a blob the target has already succeeds too, so it needs no HEAD first.
     if !mounting, try await target.blobSize(targetRepository, blob.digest) != nil { return .skipped }
     // Stream: the GET fills a bounded pipe that the PUT drains. Every byte is hashed and
@@ -181,6 +185,17 @@ public struct Copier: Sendable {
     let first = try await early
     let second = try await late
     return .copied(first ?? second ?? 0)
+  }
+
+  /// A blob in hand (a config): its bytes were checked against its digest when read. No HEAD
+  /// first: a config belongs to one image, so a target without the image's manifest almost
+  /// never has it; the rare unneeded upload of a few kB costs one request more than the HEAD
+  /// would have, the usual needed one one request less.
+  private func upload(_ blob: Descriptor, _ data: Data) async throws -> BlobOutcome {
+    guard case .location(let location) = try await target.startUpload(targetRepository) else { return .mounted(blob.size) }
+    try await target.finishUpload(targetRepository, at: location, digest: blob.digest, body: .data(data))
+    options.onProgress?(blob.size)
+    return .copied(blob.size)
   }
 
   /// The upload's POST: a cross-repository mount when mounting (falling back to an ordinary

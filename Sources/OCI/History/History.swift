@@ -54,11 +54,15 @@ public struct History: Sendable {
   /// Reads `names` (several at once; names that are not record tags of this environment are
   /// passed over), keeping the records of this environment: the JSON says which environment a
   /// record is of, whatever its tag looks like.
-  func read(_ names: some Collection<String>) async throws -> Page {
+  /// `known`: records this run wrote itself, taken as they are instead of read again.
+  func read(_ names: some Collection<String>, known: [HistoryEntry] = []) async throws -> Page {
     let key = EnvironmentName.key(environment)
     let tags = names.compactMap { RecordTag($0) }.filter { $0.key == key }
     let store = self.store
-    let results = try await boundedMap(Array(tags), concurrency: 8) { try await store.read($0.tag) }
+    let results = try await boundedMap(Array(tags), concurrency: 8) { tag in
+      if let mine = known.first(where: { $0.tag == tag.tag }) { return Result<PromotionRecord, SkippedRecord>.success(mine.record) }
+      return try await store.read(tag.tag)
+    }
     var page = Page()
     for (tag, result) in zip(tags, results) {
       switch result {
@@ -88,8 +92,8 @@ public struct History: Sendable {
   }
 
   /// The records a lease decision needs: every record of the last lease period (and a bit,
-  /// for clock skew), and at least the newest 10.
-  func window() async throws -> Page {
+  /// for clock skew), and at least the newest 10. `known` (this run's intent) is not read again.
+  func window(known: [HistoryEntry] = []) async throws -> Page {
     let since = clock.now().addingTimeInterval(-leaseTimeout - 120)
     let key = EnvironmentName.key(environment)
     var names = try await tags()
@@ -104,7 +108,7 @@ public struct History: Sendable {
         picked.append(name)
       }
     }
-    return try await read(picked)
+    return try await read(picked, known: known)
   }
 
   /// The record that says `digest` was rolled back from this environment, if one does. Asks
@@ -265,7 +269,8 @@ public struct History: Sendable {
     var abandonedTags = Set<String>()
     var waitedFor = Set<String>()
     while true {
-      let page = try await window()
+      // The intent is ours: as written, not read back (the tag listing shows it landed).
+      let page = try await window(known: [lease.intent])
       lease.recent = page.entries
       lease.skipped = page.skipped
       let now = clock.now()

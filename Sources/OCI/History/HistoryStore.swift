@@ -25,12 +25,14 @@ public struct SkippedRecord: Error, Sendable, Equatable, CustomStringConvertible
 /// A record is an OCI image manifest with `artifactType` = ``PromotionRecord/artifactType``,
 /// the empty config, one layer (the record's JSON), `subject` = the image, and annotations
 /// `dev.gantry.environment` / `dev.gantry.state`. On registries without the referrers API the
-/// store also adds the record to the image's `sha256-<hex>` fallback index, so "which records
-/// are about this image" is one request on every registry.
+/// store also adds each rolled-back record to the image's `sha256-<hex>` fallback index, so
+/// "was this image rolled back" (quarantine) is one request on every registry.
 public struct HistoryStore: Sendable {
   public let client: RegistryClient
   public let repository: String
   private let referrersAPI = Flag()
+  /// The empty config blob is in the repository (pushed or found once per store).
+  private let emptyBlobThere = Flag()
 
   public init(client: RegistryClient, repository: String) {
     self.client = client
@@ -87,8 +89,10 @@ public struct HistoryStore: Sendable {
   /// under its subject. Returns the tag.
   func write(_ record: PromotionRecord, subject: Descriptor) async throws -> String {
     let blob = try record.encoded()
-    let layer = try await client.pushBlob(repository, blob, mediaType: PromotionRecord.artifactType)
-    let empty = try await client.pushBlob(repository, Data("{}".utf8), mediaType: MediaType.ociEmpty)
+    // A record's JSON names its run and time to the millisecond: no registry has it yet, so
+    // it goes up without asking first.
+    let layer = try await client.pushBlob(repository, blob, mediaType: PromotionRecord.artifactType, askFirst: false)
+    let empty = try await emptyBlob()
     let tag = RecordTag.make(environment: record.environment, time: record.time)
     let annotations = [
       "org.opencontainers.image.created": RecordTime.iso(record.time), Self.environmentAnnotation: record.environment, Self.stateAnnotation: record.state.rawValue,
@@ -104,7 +108,9 @@ public struct HistoryStore: Sendable {
     let bytes = try document.serialized()
     let manifest = try RawManifest(bytes: bytes, mediaType: MediaType.ociManifest)
     try await client.putManifest(repository, tag, manifest)
-    if try await hasReferrersAPI(subject.digest) == false {
+    // Quarantine asks the index for rolled-back records only; indexing the others too would
+    // cost three requests per record (read, write, read back) for nobody.
+    if record.state == .rolledBack, try await hasReferrersAPI(subject.digest) == false {
       let entry = Descriptor(mediaType: MediaType.ociManifest, digest: manifest.digest, size: Int64(bytes.count), annotations: annotations, artifactType: PromotionRecord.artifactType)
       try await addToFallbackIndex(entry, subject: subject.digest)
     }
@@ -155,7 +161,7 @@ public struct HistoryStore: Sendable {
   /// environment, so that later runs ask the indexes alone.
   func indexEarlier(_ earlier: [EarlierRecord], key: String, environment: String) async throws {
     for e in earlier { try await addToFallbackIndex(e.entry, subject: e.record.digest) }
-    let blob = try await client.pushBlob(repository, Data("{}".utf8), mediaType: MediaType.ociEmpty)
+    let blob = try await emptyBlob()
     let emptyDescriptor: JSONValue = ["mediaType": .string(MediaType.ociEmpty), "digest": .string(blob.digest.description), "size": .int(blob.size)]
     let document: JSONValue = [
       "schemaVersion": 2, "mediaType": .string(MediaType.ociManifest), "artifactType": "application/vnd.gantry.history-indexed.v1+json",
@@ -163,6 +169,16 @@ public struct HistoryStore: Sendable {
     ]
     let bytes = try document.serialized()
     try await client.putManifest(repository, Self.indexedMarker(key), try RawManifest(bytes: bytes, mediaType: MediaType.ociManifest))
+  }
+
+  /// The empty config (`{}`) every record manifest names, pushed unless there: asked once per
+  /// store, so a release's intent and completed records of an image cost no request for it.
+  private func emptyBlob() async throws -> Descriptor {
+    let data = Data("{}".utf8)
+    if emptyBlobThere.value == true { return Descriptor(mediaType: MediaType.ociEmpty, digest: Digest.sha256(data), size: Int64(data.count)) }
+    let pushed = try await client.pushBlob(repository, data, mediaType: MediaType.ociEmpty)
+    emptyBlobThere.value = true
+    return pushed
   }
 
   /// Whether the registry answers the referrers API (asked once per store).

@@ -23,6 +23,8 @@ struct ImagePlan: Sendable {
   /// The target has the image's manifest (so every blob) already.
   let alreadyThere: Bool
   let attachments: [Attachment]
+  /// The small configs validation read, verified: the copy uploads them from memory.
+  let configs: [Digest: Data]
   let history: History?
   var summary: PromoteSummary
   let signatureStatus: String
@@ -79,7 +81,8 @@ struct ImagePlan: Sendable {
     async let attachmentLookup =
       settings.wantsAttachments
       ? AttachmentFinder(client: src, repository: source.repository).find(for: [root.digest] + graph.children.map(\.digest), tags: listedTags) : []
-    var (checks, platformInfo) = try await validation
+    let outcome = try await validation
+    var (checks, platformInfo) = (outcome.checks, outcome.platforms)
     let attachments = try await attachmentLookup
     let keyless = settings.supplyChain.keyless
     let bundles = try await keyless?.attestations(of: root.digest, attachments: attachments, client: src, repository: source.repository) ?? []
@@ -101,7 +104,7 @@ struct ImagePlan: Sendable {
     let signatureStatus = signatures.contains(where: \.isVerified) ? "verified" : signatures.isEmpty ? "unsigned" : settings.keys.isEmpty && keyless == nil ? "unchecked" : "unverified"
     return ImagePlan(
       settings: settings, src: src, dst: dst, target: target, root: root, graph: graph, current: current, previous: previous, alreadyThere: alreadyThere, attachments: attachments,
-      history: history, summary: summary, signatureStatus: signatureStatus, provenanceStatus: provenanceStatus)
+      configs: outcome.configs, history: history, summary: summary, signatureStatus: signatureStatus, provenanceStatus: provenanceStatus)
   }
 
   /// Checks that depend on the target's state: the image was not rolled back from this
@@ -125,7 +128,9 @@ struct ImagePlan: Sendable {
 
   /// The copier for this image, with `options` (a release shares one budget among its copies).
   func copier(_ options: CopyOptions) -> Copier {
-    Copier(source: src, sourceRepository: settings.source.repository, target: dst, targetRepository: target.repository, options: options)
+    var options = options
+    options.inHand = configs
+    return Copier(source: src, sourceRepository: settings.source.repository, target: dst, targetRepository: target.repository, options: options)
   }
 
   /// The history details of this promotion (`release`: the release it is part of).

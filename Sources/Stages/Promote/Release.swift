@@ -101,8 +101,11 @@ struct Release {
         options.budget = budget
         options.concurrency = settings.concurrency
         let copier = plan.copier(options)
-        // The root goes up by digest too: tags move only once every image is at the target.
-        let copied = try await copier.copy(plan.graph, rootPresent: plan.alreadyThere, pushRoot: true)
+        // Every blob and platform manifest is at the target before any tag moves. The root
+        // itself goes up with its first tag (a PUT by tag stores the manifest), one request
+        // per image less; a refused one is put back like any failed tag move. A copy job
+        // puts it by digest: the finishing job finds each image by it.
+        let copied = try await copier.copy(plan.graph, rootPresent: plan.alreadyThere, pushRoot: settings.phase == .copy)
         // finish: the copy jobs carried them.
         let carried = settings.phase != .finish && plan.settings.copyArtifacts && !plan.attachments.isEmpty ? try await AttachmentCopier(copier: copier).carry(plan.attachments) : []
         log.info("\(plan.target)@\(plan.root.digest.short): \(copied.blobsCopied) blobs copied, \(copied.blobsMounted) mounted, \(copied.blobsSkipped) present")
