@@ -100,6 +100,11 @@ public final class FaultProxy: @unchecked Sendable {
     Int(try await awaitCommand("/usr/bin/curl", ["-s", "http://\(host)/faults"]).stdout) ?? -1
   }
 
+  /// Every request that reached the registry so far, in order: "METHOD PATH STATUS".
+  public func requests() async throws -> [String] {
+    try await awaitCommand("/usr/bin/curl", ["-s", "http://\(host)/requests"]).stdout.split(separator: "\n").map(String.init)
+  }
+
   /// How many requests are being held now.
   public func held() async throws -> Int {
     Int(try await awaitCommand("/usr/bin/curl", ["-s", "http://\(host)/held"]).stdout) ?? -1

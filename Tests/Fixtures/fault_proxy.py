@@ -12,6 +12,8 @@ fault_proxy.py UPSTREAM_PORT [--fail-every N] [--throttle-first-blob] [--reset-f
                          interleaving of two clients deterministically, never by timing luck.
   --deny METHOD REGEX NTH the NTH request (1-based) whose method is METHOD and whose path matches REGEX
                          answers 403 DENIED (not worth a retry): a tag write refused midway.
+GET /requests answers every request proxied so far, one "METHOD PATH STATUS" line each (what a
+client asked for, to count and check; the control paths are not listed).
 Prints "PORT <n>"; exits when stdin closes. Request bodies are read whole (test sizes only).
 """
 import argparse, http.client, os, re, socket, sys, threading, time
@@ -19,6 +21,7 @@ import argparse, http.client, os, re, socket, sys, threading, time
 from serve import QuietHandler, serve
 
 STATE = {"count": 0, "throttled": False, "reset": False, "faults": 0, "matches": 0, "held": 0, "denies": 0}
+LOG = []
 RELEASE = threading.Event()
 LOCK = threading.Lock()
 ARGS = None
@@ -35,6 +38,9 @@ class Proxy(QuietHandler):
                 STATE["throttled"] = True
         if self.path == "/faults":
             return self.answer(200, str(STATE["faults"]).encode())
+        if self.path == "/requests":
+            with LOCK:
+                return self.answer(200, "".join(f"{line}\n" for line in LOG).encode())
         if self.path == "/held":
             return self.answer(200, str(STATE["held"]).encode())
         if self.path == "/release":
@@ -74,6 +80,7 @@ class Proxy(QuietHandler):
             STATE["faults"] += 1
             return self.answer(500, b'{"errors":[{"code":"UNKNOWN","message":"injected"}]}')
         conn = http.client.HTTPConnection("127.0.0.1", ARGS.upstream, timeout=30)
+        logged = f"{self.command} {self.path}"
         headers = {}
         for k, v in self.headers.items():  # repeated headers (skopeo sends Accept several times) joined
             if k.lower() not in ("connection", "content-length", "transfer-encoding"):
@@ -81,6 +88,8 @@ class Proxy(QuietHandler):
         conn.request(self.command, self.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
+        with LOCK:
+            LOG.append(f"{logged} {resp.status}")
         reset = False
         with LOCK:
             if ARGS.reset_first_blob and is_blob_get and resp.status == 200 and len(data) > 10000 and not STATE["reset"]:
