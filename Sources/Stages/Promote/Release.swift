@@ -127,7 +127,9 @@ struct Release {
     // Execute 3: move the tags, environment tags last; on failure put back what moved.
     context.doing("moving the tags of \(plans.count) images")
     do {
-      let moves = ReleaseTagMoves(plans: plans, concurrency: settings.concurrency)
+      // Small requests, as many at once as validation's and the history's: a registry's tag
+      // write waits on its disk more than on its CPU, and the release is half-moved meanwhile.
+      let moves = ReleaseTagMoves(plans: plans, concurrency: max(settings.concurrency, 8))
       report.unchanged = try await moves.run(log: log)
     } catch {
       let why = Task.isCancelled ? "stopped by the stage's timeout: \(error)" : "\(error)"
