@@ -133,9 +133,9 @@ struct ReleaseTests {
     }
     // Per image of 3 layers into a new environment (2026-11-30): 10 requests at the source
     // (the manifest, the tag list and referrers for attachments, a HEAD per layer, a GET per
-    // blob); 36 at the target, 13 of them the history's.
+    // blob); 34 at the target, 11 of them the history's.
     #expect(read.count <= 2 * 10, "\(read.count): \(read)")
-    #expect(written.count <= 2 * 36, "\(written.count): \(written)")
+    #expect(written.count <= 2 * 34, "\(written.count): \(written)")
   }
 
   @Test func oneFailingImageStopsTheWholeReleaseAndEveryFailureIsListed() async throws {

@@ -44,6 +44,10 @@ public struct History: Sendable {
     public var skipped: [SkippedRecord] = []
     /// Whether older records exist beyond these.
     public var more = false
+    /// Every tag of the repository as listed for these records (``entries(limit:states:)``),
+    /// so that a question asked right after (``quarantine(of:recent:listing:)``) needs no
+    /// listing of its own.
+    public var listing: [String]?
   }
 
   // MARK: Reading
@@ -77,8 +81,10 @@ public struct History: Sendable {
   /// The newest `limit` records (after `states`, when given), newest first. Reads pages of
   /// records until it has enough, so a filter over a long history reads further back.
   public func entries(limit: Int = 100, states: Set<PromotionState>? = nil) async throws -> Page {
-    var names = try await tags()
+    let listing = try await store.listing()
+    var names = HistoryStore.recordTags(in: listing, key: EnvironmentName.key(environment))
     var out = Page()
+    out.listing = listing
     while out.entries.count < limit {
       let batch = names.next(max(16, limit - out.entries.count))
       if batch.isEmpty { break }
@@ -116,10 +122,11 @@ public struct History: Sendable {
   /// the answer does not depend on how long the history is. Records written by earlier Gantry
   /// versions on registries without the referrers API are found by reading the environment's
   /// records once, and indexed then unless the history is ``readOnly`` (a dry run changes
-  /// nothing); `recent` covers what changes meanwhile.
-  public func quarantine(of digest: Digest, recent: [HistoryEntry] = []) async throws -> (record: HistoryEntry?, skipped: [SkippedRecord]) {
+  /// nothing); `recent` covers what changes meanwhile. `listing`: the repository's tags as
+  /// ``entries(limit:states:)`` listed them for `recent` (nil: listed again if needed).
+  public func quarantine(of digest: Digest, recent: [HistoryEntry] = [], listing: [String]? = nil) async throws -> (record: HistoryEntry?, skipped: [SkippedRecord]) {
     let key = EnvironmentName.key(environment)
-    if let earlier = try await store.earlierRolledBack(key: key, environment: environment) {
+    if let earlier = try await store.earlierRolledBack(key: key, environment: environment, listing: listing) {
       if !readOnly { try await store.indexEarlier(earlier, key: key, environment: environment) }
       if let hit = earlier.first(where: { $0.record.digest == digest }) { return (HistoryEntry(tag: hit.tag, record: hit.record), []) }
     }

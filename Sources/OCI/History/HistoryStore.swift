@@ -48,11 +48,17 @@ public struct HistoryStore: Sendable {
   /// A listing can hold 10,000 record tags, so each is only checked for its prefix and length
   /// here (no parsing, no sorting); callers take them newest first from ``RecordNames`` and
   /// parse (``RecordTag``) just the ones they read.
-  func recordTags(key: String) async throws -> RecordNames {
+  func recordTags(key: String) async throws -> RecordNames { Self.recordTags(in: try await client.tags(repository), key: key) }
+
+  /// The record tags whose key is `key` among `listing` (every tag of the repository).
+  static func recordTags(in listing: [String], key: String) -> RecordNames {
     let prefix = "gantry-\(key)-"
     let length = prefix.utf8.count + RecordTag.tailLength - 1
-    return RecordNames(try await client.tags(repository).filter { $0.utf8.count == length && $0.hasPrefix(prefix) })
+    return RecordNames(listing.filter { $0.utf8.count == length && $0.hasPrefix(prefix) })
   }
+
+  /// Every tag of the repository (one listing, whose record tags ``recordTags(in:key:)`` picks).
+  func listing() async throws -> [String] { try await client.tags(repository) }
 
   /// Reads one record; a damaged one (manifest or blob gone, too large, not JSON, a future
   /// format) is returned as skipped. Only transient registry trouble throws.
@@ -134,11 +140,20 @@ public struct HistoryStore: Sendable {
   /// check once it is no longer among the newest records. Until a marker tag says they were
   /// indexed (``indexEarlier(_:key:environment:)``), every record of the environment is read
   /// and the rolled-back ones returned. Nil when there is nothing to look at: the registry
-  /// has the referrers API, or the environment was indexed. Reads only.
-  func earlierRolledBack(key: String, environment: String) async throws -> [EarlierRecord]? {
+  /// has the referrers API, or the environment was indexed. Reads only. `listing`: every tag
+  /// of the repository, listed moments ago (by validation's read of the newest records): it
+  /// says whether the marker is there and which records exist, without asking again (a marker
+  /// a listing missed only costs the one-time read again).
+  func earlierRolledBack(key: String, environment: String, listing: [String]? = nil) async throws -> [EarlierRecord]? {
     guard try await hasReferrersAPI(Digest.sha256(Data("{}".utf8))) == false else { return nil }
-    if try await client.resolve(repository, Self.indexedMarker(key)) != nil { return nil }
-    var names = try await recordTags(key: key)
+    var names: RecordNames
+    if let listing {
+      if listing.contains(Self.indexedMarker(key)) { return nil }
+      names = Self.recordTags(in: listing, key: key)
+    } else {
+      if try await client.resolve(repository, Self.indexedMarker(key)) != nil { return nil }
+      names = try await recordTags(key: key)
+    }
     var out: [EarlierRecord] = []
     let client = self.client
     let repository = self.repository

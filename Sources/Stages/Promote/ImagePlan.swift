@@ -94,7 +94,7 @@ struct ImagePlan: Sendable {
     let provenanceStatus = !settings.supplyChain.requireProvenance ? "unchecked" : checks.contains { $0.name == "provenance" && $0.passed && !$0.detail.hasPrefix("audit") } ? "verified" : "unverified"
     var quarantine: HistoryEntry?
     if let history, let recent = try await historyLookup {
-      let q = try await history.quarantine(of: root.digest, recent: recent.entries)
+      let q = try await history.quarantine(of: root.digest, recent: recent.entries, listing: recent.listing)
       warnSkipped(recent.skipped + q.skipped, log: log)
       quarantine = q.record
     }
