@@ -131,6 +131,11 @@ public final class FaultProxy: @unchecked Sendable {
     }
   }
 
+  /// "METHOD PATH STATUS" of every request so far, in arrival order.
+  public func requestLines() async throws -> [String] {
+    try await requests().map { "\($0.method) \($0.path) \($0.status.map(String.init) ?? "-")" }
+  }
+
   /// Every request so far (registry API paths only), in arrival order.
   public func requests() async throws -> [Recorded] {
     let lines = try await awaitCommand("/usr/bin/curl", ["-s", "http://\(host)/log"]).stdout.split(separator: "\n")

@@ -85,6 +85,59 @@ struct ReleaseTests {
     #expect(markdown.contains("✓ promoted"))
   }
 
+  /// What a release asks each registry, per image (issue 18's benchmark is bound by the
+  /// registries' work, not by Gantry's): every blob read once, the config's GET its presence
+  /// check too, the config put from memory without asking, the root put only under its tags,
+  /// the history's records written without asking, not read back, not indexed (only
+  /// rolled-back records are), and no more requests in all than the rules need.
+  @Test func aReleaseAsksEachRegistryOnlyWhatItsRulesNeed() async throws {
+    let digests = try await pushServices(["a", "b"])
+    let source = try await FaultProxy(upstreamPort: staging.port)
+    let target = try await FaultProxy(upstreamPort: production.port)
+    defer {
+      source.stop()
+      target.stop()
+    }
+    let r = try await runStage(
+      PromoteStage.self,
+      env([
+        "INPUT_PROMOTE-IMAGES": "\(source.host)/svc-a:1.0.0 -> \(target.host)/prod/svc-a\n\(source.host)/svc-b:1.0.0 -> \(target.host)/prod/svc-b",
+        "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "train-9",
+      ]))
+    #expect(r.failure == nil)
+    let read = try await source.requestLines()
+    let written = try await target.requestLines()
+    for n in ["a", "b"] {
+      let digest = try #require(digests[n])
+      guard case .image(let config, let layers, _, _) = try await src.manifest("svc-\(n)", digest.description).content else {
+        Issue.record("not an image manifest")
+        return
+      }
+      let (from, to) = ("/v2/svc-\(n)/", "/v2/prod/svc-\(n)/")
+      for blob in [config] + layers {
+        #expect(read.filter { $0 == "GET \(from)blobs/\(blob.digest) 200" }.count == 1, "\(blob.digest) \(read)")
+      }
+      #expect(!read.contains { $0.hasPrefix("HEAD \(from)blobs/\(config.digest)") }, "\(read)")
+      // At most one HEAD per layer and one for the empty config of the records: none for the
+      // image's config, none for a record's JSON.
+      #expect(written.filter { $0.hasPrefix("HEAD \(to)blobs/") }.count <= layers.count + 1, "\(written)")
+      #expect(!written.contains { $0.hasPrefix("HEAD \(to)blobs/\(config.digest)") })
+      #expect(!written.contains { $0.hasPrefix("PUT \(to)manifests/\(digest)") }, "\(written)")
+      #expect(written.contains("PUT \(to)manifests/production 201"))
+      #expect(!written.contains { $0.hasPrefix("GET \(to)manifests/gantry-production-") }, "\(written)")
+      #expect(!written.contains { $0.contains("\(to)manifests/sha256-") && !$0.hasPrefix("GET ") }, "\(written)")
+      #expect(try await dst.resolve("prod/svc-\(n)", "production")?.digest == digest)
+      let records = try await History(client: dst, repository: "prod/svc-\(n)", environment: "production").entries().entries
+      #expect(records.map(\.record.state) == [.completed, .inProgress])
+      #expect(records.allSatisfy { $0.record.release == "train-9" })
+    }
+    // Per image of 3 layers into a new environment (2026-11-30): 10 requests at the source
+    // (the manifest, the tag list and referrers for attachments, a HEAD per layer, a GET per
+    // blob); 34 at the target, 11 of them the history's.
+    #expect(read.count <= 2 * 10, "\(read.count): \(read)")
+    #expect(written.count <= 2 * 34, "\(written.count): \(written)")
+  }
+
   @Test func oneFailingImageStopsTheWholeReleaseAndEveryFailureIsListed() async throws {
     let good = try await pushServices(["a", "c"])
     _ = try await pushServices(["b"], labels: [:])

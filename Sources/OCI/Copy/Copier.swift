@@ -17,6 +17,9 @@ public struct CopyOptions: Sendable {
   public var budget: CopyBudget? = nil
   /// Called as bytes move (for progress lines).
   public var onProgress: (@Sendable (Int64) -> Void)? = nil
+  /// Blobs the caller has read and verified already (the configs validation read): uploaded
+  /// from memory, without reading the source again.
+  public var inHand: [Digest: Data] = [:]
 
   public init() {}
 }
@@ -79,7 +82,7 @@ public struct Copier: Sendable {
     // registry a HEAD inside each copy would add a round trip to every wave of `concurrency`
     // copies. A mount of a blob the target has already succeeds too, so mounts ask nothing.
     let have: Set<Digest>
-    if mounts { have = [] } else if let known { have = known } else { have = try await blobsPresent(graph) }
+    if mounts { have = [] } else if let known { have = known } else { have = try await blobsPresent(graph, skipping: Set(options.inHand.keys)) }
     // Every upload is started at once (a POST only opens a session), so each copy of the
     // next `concurrency` is a single PUT fed by its GET: one round trip per wave instead of
     // two. A POST that fails here is made again, with retries, by the blob's copy. Under a
@@ -128,8 +131,9 @@ public struct Copier: Sendable {
 
   /// The graph's blobs the target repository has already (HEAD each, 16 at once; reads only).
   /// A caller may ask while it validates the source and hand the answer to ``copy``.
-  public func blobsPresent(_ graph: ImageGraph) async throws -> Set<Digest> {
-    let blobs = graph.blobs
+  /// `skipping`: blobs not to ask about (configs the caller holds: uploaded from memory).
+  public func blobsPresent(_ graph: ImageGraph, skipping: Set<Digest> = []) async throws -> Set<Digest> {
+    let blobs = graph.blobs.filter { !skipping.contains($0.digest) }
     let sizes = try await boundedMap(blobs, concurrency: 16) { try await self.target.blobSize(self.targetRepository, $0.digest) }
     return Set(zip(blobs, sizes).compactMap { $1 == nil ? nil : $0.digest })
   }
@@ -163,6 +167,7 @@ public struct Copier: Sendable {
   /// Copies (or mounts) one blob the target was found not to have, into `upload` when a
   /// session was started for it.
   private func copyBlob(_ blob: Descriptor, upload: URL?) async throws -> BlobOutcome {
+    if !mounts, let data = options.inHand[blob.digest], Int64(data.count) == blob.size { return try await self.upload(blob, data, into: upload) }
     // Stream: the GET fills a bounded pipe that the PUT drains. Every byte is hashed and
     // counted on the way; the pipe keeps the last byte back until the whole body checked out,
     // so a corrupt or short blob aborts the upload before the target can commit it.
@@ -215,7 +220,22 @@ public struct Copier: Sendable {
     return .copied(first ?? second ?? 0)
   }
 
-  /// The upload's POST: a cross-repository mount when mounts (falling back to an ordinary
+  /// A blob in hand (a config): its bytes were checked against its digest when read, so
+  /// they go up from memory without reading the source again.
+  private func upload(_ blob: Descriptor, _ data: Data, into started: URL?) async throws -> BlobOutcome {
+    let location: URL
+    if let started {
+      location = started
+    } else {
+      guard case .location(let l) = try await target.startUpload(targetRepository) else { return .mounted(blob.size) }
+      location = l
+    }
+    try await target.finishUpload(targetRepository, at: location, digest: blob.digest, body: .data(data))
+    options.onProgress?(blob.size)
+    return .copied(blob.size)
+  }
+
+  /// The upload's POST: a cross-repository mount when mounting (falling back to an ordinary
   /// upload where the registry refuses mounts outright).
   private func startUpload(_ blob: Descriptor) async throws -> RegistryClient.UploadStart {
     guard mounts else { return try await target.startUpload(targetRepository) }

@@ -44,6 +44,10 @@ public struct History: Sendable {
     public var skipped: [SkippedRecord] = []
     /// Whether older records exist beyond these.
     public var more = false
+    /// Every tag of the repository as listed for these records (``entries(limit:states:)``),
+    /// so that a question asked right after (``quarantine(of:recent:listing:)``) needs no
+    /// listing of its own.
+    public var listing: [String]?
   }
 
   // MARK: Reading
@@ -54,11 +58,15 @@ public struct History: Sendable {
   /// Reads `names` (several at once; names that are not record tags of this environment are
   /// passed over), keeping the records of this environment: the JSON says which environment a
   /// record is of, whatever its tag looks like.
-  func read(_ names: some Collection<String>) async throws -> Page {
+  /// `known`: records this run wrote itself, taken as they are instead of read again.
+  func read(_ names: some Collection<String>, known: [HistoryEntry] = []) async throws -> Page {
     let key = EnvironmentName.key(environment)
     let tags = names.compactMap { RecordTag($0) }.filter { $0.key == key }
     let store = self.store
-    let results = try await boundedMap(Array(tags), concurrency: 8) { try await store.read($0.tag) }
+    let results = try await boundedMap(Array(tags), concurrency: 8) { tag in
+      if let mine = known.first(where: { $0.tag == tag.tag }) { return Result<PromotionRecord, SkippedRecord>.success(mine.record) }
+      return try await store.read(tag.tag)
+    }
     var page = Page()
     for (tag, result) in zip(tags, results) {
       switch result {
@@ -73,8 +81,10 @@ public struct History: Sendable {
   /// The newest `limit` records (after `states`, when given), newest first. Reads pages of
   /// records until it has enough, so a filter over a long history reads further back.
   public func entries(limit: Int = 100, states: Set<PromotionState>? = nil) async throws -> Page {
-    var names = try await tags()
+    let listing = try await store.listing()
+    var names = HistoryStore.recordTags(in: listing, key: EnvironmentName.key(environment))
     var out = Page()
+    out.listing = listing
     while out.entries.count < limit {
       let batch = names.next(max(16, limit - out.entries.count))
       if batch.isEmpty { break }
@@ -88,8 +98,8 @@ public struct History: Sendable {
   }
 
   /// The records a lease decision needs: every record of the last lease period (and a bit,
-  /// for clock skew), and at least the newest 10.
-  func window() async throws -> Page {
+  /// for clock skew), and at least the newest 10. `known` (this run's intent) is not read again.
+  func window(known: [HistoryEntry] = []) async throws -> Page {
     let since = clock.now().addingTimeInterval(-leaseTimeout - 120)
     let key = EnvironmentName.key(environment)
     var names = try await tags()
@@ -104,7 +114,7 @@ public struct History: Sendable {
         picked.append(name)
       }
     }
-    return try await read(picked)
+    return try await read(picked, known: known)
   }
 
   /// The record that says `digest` was rolled back from this environment, if one does. Asks
@@ -113,9 +123,11 @@ public struct History: Sendable {
   /// versions on registries without the referrers API are found by reading the environment's
   /// records once, and indexed when this run takes the lease (``begin``), unless the history
   /// is ``readOnly`` (a dry run changes nothing); `recent` covers what changes meanwhile.
-  public func quarantine(of digest: Digest, recent: [HistoryEntry] = []) async throws -> (record: HistoryEntry?, skipped: [SkippedRecord]) {
+  /// `listing`: the repository's tags as ``entries(limit:states:)`` listed them for `recent`
+  /// (nil: listed again if needed).
+  public func quarantine(of digest: Digest, recent: [HistoryEntry] = [], listing: [String]? = nil) async throws -> (record: HistoryEntry?, skipped: [SkippedRecord]) {
     let key = EnvironmentName.key(environment)
-    if let earlier = try await store.earlierRolledBack(key: key, environment: environment) {
+    if let earlier = try await store.earlierRolledBack(key: key, environment: environment, listing: listing) {
       // Indexed by this run's first write (``begin``), not now: a promotion that fails its
       // checks writes nothing.
       if !readOnly { store.deferIndexing(earlier, key: key, environment: environment) }
@@ -268,7 +280,8 @@ public struct History: Sendable {
     var abandonedTags = Set<String>()
     var waitedFor = Set<String>()
     while true {
-      let page = try await window()
+      // The intent is ours: as written, not read back (the tag listing shows it landed).
+      let page = try await window(known: [lease.intent])
       lease.recent = page.entries
       lease.skipped = page.skipped
       let now = clock.now()

@@ -25,14 +25,16 @@ public struct SkippedRecord: Error, Sendable, Equatable, CustomStringConvertible
 /// A record is an OCI image manifest with `artifactType` = ``PromotionRecord/artifactType``,
 /// the empty config, one layer (the record's JSON), `subject` = the image, and annotations
 /// `dev.gantry.environment` / `dev.gantry.state`. On registries without the referrers API the
-/// store also adds the record to the image's `sha256-<hex>` fallback index, so "which records
-/// are about this image" is one request on every registry.
+/// store also adds each rolled-back record to the image's `sha256-<hex>` fallback index, so
+/// "was this image rolled back" (quarantine) is one request on every registry.
 public struct HistoryStore: Sendable {
   public let client: RegistryClient
   public let repository: String
   private let referrersAPI = Flag()
   /// Earlier records found unindexed, waiting for this run's first write (``indexPending()``).
   private let pending = PendingIndex()
+  /// The empty config blob is in the repository (pushed or found once per store).
+  private let emptyBlobThere = Flag()
 
   public init(client: RegistryClient, repository: String) {
     self.client = client
@@ -48,11 +50,17 @@ public struct HistoryStore: Sendable {
   /// A listing can hold 10,000 record tags, so each is only checked for its prefix and length
   /// here (no parsing, no sorting); callers take them newest first from ``RecordNames`` and
   /// parse (``RecordTag``) just the ones they read.
-  func recordTags(key: String) async throws -> RecordNames {
+  func recordTags(key: String) async throws -> RecordNames { Self.recordTags(in: try await client.tags(repository), key: key) }
+
+  /// The record tags whose key is `key` among `listing` (every tag of the repository).
+  static func recordTags(in listing: [String], key: String) -> RecordNames {
     let prefix = "gantry-\(key)-"
     let length = prefix.utf8.count + RecordTag.tailLength - 1
-    return RecordNames(try await client.tags(repository).filter { $0.utf8.count == length && $0.hasPrefix(prefix) })
+    return RecordNames(listing.filter { $0.utf8.count == length && $0.hasPrefix(prefix) })
   }
+
+  /// Every tag of the repository (one listing, whose record tags ``recordTags(in:key:)`` picks).
+  func listing() async throws -> [String] { try await client.tags(repository) }
 
   /// Reads one record; a damaged one (manifest or blob gone, too large, not JSON, a future
   /// format) is returned as skipped. Only transient registry trouble throws.
@@ -92,8 +100,10 @@ public struct HistoryStore: Sendable {
   /// under its subject. Returns the tag.
   func write(_ record: PromotionRecord, subject: Descriptor) async throws -> String {
     let blob = try record.encoded()
-    let layer = try await client.pushBlob(repository, blob, mediaType: PromotionRecord.artifactType)
-    let empty = try await client.pushBlob(repository, Data("{}".utf8), mediaType: MediaType.ociEmpty)
+    // A record's JSON names its run and time to the millisecond: no registry has it yet, so
+    // it goes up without asking first.
+    let layer = try await client.pushBlob(repository, blob, mediaType: PromotionRecord.artifactType, askFirst: false)
+    let empty = try await emptyBlob()
     let tag = RecordTag.make(environment: record.environment, time: record.time)
     let annotations = [
       "org.opencontainers.image.created": RecordTime.iso(record.time), Self.environmentAnnotation: record.environment, Self.stateAnnotation: record.state.rawValue,
@@ -109,7 +119,9 @@ public struct HistoryStore: Sendable {
     let bytes = try document.serialized()
     let manifest = try RawManifest(bytes: bytes, mediaType: MediaType.ociManifest)
     try await client.putManifest(repository, tag, manifest)
-    if try await hasReferrersAPI(subject.digest) == false {
+    // Quarantine asks the index for rolled-back records only; indexing the others too would
+    // cost three requests per record (read, write, read back) for nobody.
+    if record.state == .rolledBack, try await hasReferrersAPI(subject.digest) == false {
       let entry = Descriptor(mediaType: MediaType.ociManifest, digest: manifest.digest, size: Int64(bytes.count), annotations: annotations, artifactType: PromotionRecord.artifactType)
       try await addToFallbackIndex(entry, subject: subject.digest)
     }
@@ -133,11 +145,20 @@ public struct HistoryStore: Sendable {
   /// check once it is no longer among the newest records. Until a marker tag says they were
   /// indexed (``indexEarlier(_:key:environment:)``), every record of the environment is read
   /// and the rolled-back ones returned. Nil when there is nothing to look at: the registry
-  /// has the referrers API, or the environment was indexed. Reads only.
-  func earlierRolledBack(key: String, environment: String) async throws -> [EarlierRecord]? {
+  /// has the referrers API, or the environment was indexed. Reads only. `listing`: every tag
+  /// of the repository, listed moments ago (by validation's read of the newest records): it
+  /// says whether the marker is there and which records exist, without asking again (a marker
+  /// a listing missed only costs the one-time read again).
+  func earlierRolledBack(key: String, environment: String, listing: [String]? = nil) async throws -> [EarlierRecord]? {
     guard try await hasReferrersAPI(Digest.sha256(Data("{}".utf8))) == false else { return nil }
-    if try await client.resolve(repository, Self.indexedMarker(key)) != nil { return nil }
-    var names = try await recordTags(key: key)
+    var names: RecordNames
+    if let listing {
+      if listing.contains(Self.indexedMarker(key)) { return nil }
+      names = Self.recordTags(in: listing, key: key)
+    } else {
+      if try await client.resolve(repository, Self.indexedMarker(key)) != nil { return nil }
+      names = try await recordTags(key: key)
+    }
     var out: [EarlierRecord] = []
     let client = self.client
     let repository = self.repository
@@ -160,7 +181,7 @@ public struct HistoryStore: Sendable {
   /// environment, so that later runs ask the indexes alone.
   func indexEarlier(_ earlier: [EarlierRecord], key: String, environment: String) async throws {
     for e in earlier { try await addToFallbackIndex(e.entry, subject: e.record.digest) }
-    let blob = try await client.pushBlob(repository, Data("{}".utf8), mediaType: MediaType.ociEmpty)
+    let blob = try await emptyBlob()
     let emptyDescriptor: JSONValue = ["mediaType": .string(MediaType.ociEmpty), "digest": .string(blob.digest.description), "size": .int(blob.size)]
     let document: JSONValue = [
       "schemaVersion": 2, "mediaType": .string(MediaType.ociManifest), "artifactType": "application/vnd.gantry.history-indexed.v1+json",
@@ -180,6 +201,16 @@ public struct HistoryStore: Sendable {
   func indexPending() async throws {
     guard let (earlier, key, environment) = pending.take() else { return }
     try await indexEarlier(earlier, key: key, environment: environment)
+  }
+
+  /// The empty config (`{}`) every record manifest names, pushed unless there: asked once per
+  /// store, so a release's intent and completed records of an image cost no request for it.
+  private func emptyBlob() async throws -> Descriptor {
+    let data = Data("{}".utf8)
+    if emptyBlobThere.value == true { return Descriptor(mediaType: MediaType.ociEmpty, digest: Digest.sha256(data), size: Int64(data.count)) }
+    let pushed = try await client.pushBlob(repository, data, mediaType: MediaType.ociEmpty)
+    emptyBlobThere.value = true
+    return pushed
   }
 
   /// Whether the registry answers the referrers API (asked once per store).

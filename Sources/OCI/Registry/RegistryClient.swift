@@ -171,11 +171,13 @@ public final class RegistryClient: Sendable {
   }
 
   /// Uploads bytes in memory as a blob (configs, small artifacts) unless already present.
+  /// - Parameter askFirst: false for bytes no registry can have yet (a fresh record): uploaded
+  ///   without the HEAD that asks.
   @discardableResult
-  public func pushBlob(_ repository: String, _ data: Data, mediaType: String = "application/octet-stream") async throws -> Descriptor {
+  public func pushBlob(_ repository: String, _ data: Data, mediaType: String = "application/octet-stream", askFirst: Bool = true) async throws -> Descriptor {
     let digest = Digest.sha256(data)
     let descriptor = Descriptor(mediaType: mediaType, digest: digest, size: Int64(data.count))
-    if try await blobSize(repository, digest) != nil { return descriptor }
+    if askFirst, try await blobSize(repository, digest) != nil { return descriptor }
     guard case .location(let url) = try await startUpload(repository) else { return descriptor }
     try await finishUpload(repository, at: url, digest: digest, body: .data(data))
     return descriptor

@@ -26,6 +26,8 @@ struct ImagePlan: Sendable {
   /// e.g. the image is there already or its blobs are mounted).
   let blobsAtTarget: Set<Digest>?
   let attachments: [Attachment]
+  /// The small configs validation read, verified: the copy uploads them from memory.
+  let configs: [Digest: Data]
   let history: History?
   var summary: PromoteSummary
   let signatureStatus: String
@@ -80,13 +82,16 @@ struct ImagePlan: Sendable {
     async let validation = validator.validate(graph)
     // The target's blobs, asked meanwhile (reads only): the copy then starts with its uploads.
     let presence = copier(settings, src: src, dst: dst, options: settings.copy)
-    async let blobsAtTarget: Set<Digest>? = alreadyThere || !copies || settings.dryRun || presence.mounts ? nil : presence.blobsPresent(graph)
+    // Configs are not asked for: validation reads them, and the copy uploads them from memory.
+    let configDigests = Set(graph.images.compactMap { image -> Digest? in if case .image(let c, _, _, _) = image.content { c.digest } else { nil } })
+    async let blobsAtTarget: Set<Digest>? = alreadyThere || !copies || settings.dryRun || presence.mounts ? nil : presence.blobsPresent(graph, skipping: configDigests)
     // Signatures, attestations, SBOMs and referrers of the image and of each platform manifest.
     let listedTags = await sourceTags
     async let attachmentLookup =
       settings.wantsAttachments
       ? AttachmentFinder(client: src, repository: source.repository).find(for: [root.digest] + graph.children.map(\.digest), tags: listedTags) : []
-    var (checks, platformInfo) = try await validation
+    let outcome = try await validation
+    var (checks, platformInfo) = (outcome.checks, outcome.platforms)
     let present = try await blobsAtTarget
     let attachments = try await attachmentLookup
     let keyless = settings.supplyChain.keyless
@@ -99,7 +104,7 @@ struct ImagePlan: Sendable {
     let provenanceStatus = !settings.supplyChain.requireProvenance ? "unchecked" : checks.contains { $0.name == "provenance" && $0.passed && !$0.detail.hasPrefix("audit") } ? "verified" : "unverified"
     var quarantine: HistoryEntry?
     if let history, let recent = try await historyLookup {
-      let q = try await history.quarantine(of: root.digest, recent: recent.entries)
+      let q = try await history.quarantine(of: root.digest, recent: recent.entries, listing: recent.listing)
       warnSkipped(recent.skipped + q.skipped, log: log)
       quarantine = q.record
     }
@@ -109,7 +114,7 @@ struct ImagePlan: Sendable {
     let signatureStatus = signatures.contains(where: \.isVerified) ? "verified" : signatures.isEmpty ? "unsigned" : settings.keys.isEmpty && keyless == nil ? "unchecked" : "unverified"
     return ImagePlan(
       settings: settings, src: src, dst: dst, target: target, root: root, graph: graph, current: current, previous: previous, alreadyThere: alreadyThere, blobsAtTarget: present,
-      attachments: attachments, history: history, summary: summary, signatureStatus: signatureStatus, provenanceStatus: provenanceStatus)
+      attachments: attachments, configs: outcome.configs, history: history, summary: summary, signatureStatus: signatureStatus, provenanceStatus: provenanceStatus)
   }
 
   /// Checks that depend on the target's state: the image was not rolled back from this
@@ -133,7 +138,9 @@ struct ImagePlan: Sendable {
 
   /// The copier for this image, with `options` (a release shares one budget among its copies).
   func copier(_ options: CopyOptions) -> Copier {
-    Self.copier(settings, src: src, dst: dst, options: options)
+    var options = options
+    options.inHand = configs
+    return Self.copier(settings, src: src, dst: dst, options: options)
   }
 
   private static func copier(_ settings: PromoteSettings, src: RegistryClient, dst: RegistryClient, options: CopyOptions) -> Copier {

@@ -105,8 +105,11 @@ struct Release {
         options.budget = budget
         options.concurrency = settings.concurrency
         let copier = plan.copier(options)
-        // The root goes up by digest too: tags move only once every image is at the target.
-        let copied = try await copier.copy(plan.graph, rootPresent: plan.alreadyThere, pushRoot: true, present: plan.blobsAtTarget)
+        // Every blob and platform manifest is at the target before any tag moves. The root
+        // itself goes up with its first tag (a PUT by tag stores the manifest), one request
+        // per image less; a refused one is put back like any failed tag move. A copy job
+        // puts it by digest: the finishing job finds each image by it.
+        let copied = try await copier.copy(plan.graph, rootPresent: plan.alreadyThere, pushRoot: settings.phase == .copy, present: plan.blobsAtTarget)
         // finish: the copy jobs carried them.
         let carried = settings.phase != .finish && plan.settings.copyArtifacts && !plan.attachments.isEmpty ? try await AttachmentCopier(copier: copier).carry(plan.attachments) : []
         log.info("\(plan.target)@\(plan.root.digest.short): \(copied.blobsCopied) blobs copied, \(copied.blobsMounted) mounted, \(copied.blobsSkipped) present")
@@ -128,7 +131,9 @@ struct Release {
     // Execute 3: move the tags, environment tags last; on failure put back what moved.
     context.doing("moving the tags of \(plans.count) images")
     do {
-      let moves = ReleaseTagMoves(plans: plans, concurrency: settings.concurrency)
+      // Small requests, as many at once as validation's and the history's: a registry's tag
+      // write waits on its disk more than on its CPU, and the release is half-moved meanwhile.
+      let moves = ReleaseTagMoves(plans: plans, concurrency: max(settings.concurrency, 8))
       report.unchanged = try await moves.run(log: log)
     } catch {
       let why = Task.isCancelled ? "stopped by the stage's timeout: \(error)" : "\(error)"

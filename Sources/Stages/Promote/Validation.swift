@@ -22,6 +22,17 @@ public struct PlatformInfo: Sendable, Equatable {
 /// its descriptor's size, each platform fits `maxSize`, configs decode and carry the
 /// required labels, requested platforms are present.
 struct Validator {
+  /// What validation found: the checklist, each platform's facts, and the configs it read
+  /// (verified against their digests; the small ones, for the copy to upload from memory).
+  struct Outcome: Sendable {
+    var checks: [Check]
+    var platforms: [PlatformInfo]
+    var configs: [Digest: Data]
+  }
+
+  /// Configs up to this size are kept for the copy; larger ones are read again from the source.
+  static let keptConfigSize = 256 << 10
+
   let client: RegistryClient
   let repository: String
   let maxSize: Int64
@@ -31,13 +42,14 @@ struct Validator {
   /// at the source (configs still are, for their labels).
   var blobsAtTarget = false
 
-  func validate(_ graph: ImageGraph) async throws -> (checks: [Check], platforms: [PlatformInfo]) {
+  func validate(_ graph: ImageGraph) async throws -> Outcome {
     var checks: [Check] = []
     let childCount = graph.children.count
     checks.append(Check(name: "manifests present", passed: true, detail: graph.root.isIndex ? "index and \(childCount) child manifest\(childCount == 1 ? "" : "s")" : "image manifest"))
 
-    // HEAD every blob and GET every config, all at once: on a far registry this is round
-    // trips, not bytes.
+    // HEAD every layer and GET every config, all at once: on a far registry this is round
+    // trips, not bytes. A config's GET tells its presence and size too (its bytes are checked
+    // against its digest): it gets no HEAD.
     let client = self.client
     let repository = self.repository
     let configDigests = Set(
@@ -47,12 +59,14 @@ struct Validator {
     enum Lookup: Sendable {
       case size(Int64?)
       case config(Digest, Data?)
+      case absent(Digest)
     }
     enum Job: Sendable {
       case head(Digest)
       case config(Digest)
     }
-    let jobs = (blobsAtTarget ? [] : graph.blobs.map { Job.head($0.digest) }) + configDigests.map { Job.config($0) }
+    let heads = blobsAtTarget ? [] : graph.blobs.filter { !configDigests.contains($0.digest) }
+    let jobs = heads.map { Job.head($0.digest) } + configDigests.map { Job.config($0) }
     let results = try await boundedMap(jobs, concurrency: 16) { job -> Lookup in
       switch job {
       case .head(let blob):
@@ -60,23 +74,32 @@ struct Validator {
       case .config(let digest):
         do { return .config(digest, try await client.blob(repository, digest)) } catch let e as RegistryError {
           // A missing config is reported by the blob check; other registry errors stop the stage.
-          if case .notFound = e { return .config(digest, nil) }
+          if case .notFound = e { return .absent(digest) }
           throw e
         } catch {
           return .config(digest, nil)
         }
       }
     }
-    var sizes: [Int64?] = []
+    var sizes: [Digest: Int64?] = [:]
     var configs: [Digest: Data] = [:]
-    for r in results {
-      switch r {
-      case .size(let s): sizes.append(s)
-      case .config(let d, let data): if let data { configs[d] = data }
+    for (job, r) in zip(jobs, results) {
+      switch (job, r) {
+      case (.head(let d), .size(let s)): sizes[d] = s
+      case (_, .config(let d, let data)):
+        if let data {
+          configs[d] = data
+          sizes[d] = Int64(data.count)
+        } else {
+          sizes[d] = -1  // there, but unreadable: reported by the configs check
+        }
+      case (_, .absent(let d)): sizes[d] = .some(nil)
+      default: continue
       }
     }
     var missing: [String] = []
-    for (blob, size) in zip(graph.blobs, blobsAtTarget ? [] : sizes) {
+    for blob in blobsAtTarget ? [] : graph.blobs {
+      let size = sizes[blob.digest] ?? nil
       if size == nil {
         missing.append("\(blob.digest) missing")
       } else if let size, size >= 0, size != blob.size {
@@ -134,6 +157,6 @@ struct Validator {
         Check(name: "platforms", passed: absent.isEmpty, detail: absent.isEmpty ? platforms.map(\.description).joined(separator: ", ") : "missing \(absent.map(\.description).joined(separator: ", "))")
       )
     }
-    return (checks, infos)
+    return Outcome(checks: checks, platforms: infos, configs: configs.filter { $0.value.count <= Self.keptConfigSize })
   }
 }
