@@ -48,6 +48,13 @@ public enum JSONValue: Sendable, Hashable, Codable {
   /// Parses `data`; `nil` when it is not JSON.
   public static func parse(_ data: Data) -> JSONValue? { try? parse(bytes: data) }
 
+  /// Parses a file a person edits (package.json, a docker config.json, a release manifest):
+  /// as ``parse(_:)``, but a leading UTF-8 byte order mark, which some editors write, is
+  /// skipped. Documents from registries and services get no such leniency.
+  public static func parse(userFile data: Data) -> JSONValue? {
+    data.starts(with: [0xEF, 0xBB, 0xBF]) ? parse(Data(data.dropFirst(3))) : parse(data)
+  }
+
   /// Compact JSON with sorted keys and unescaped slashes: the same value always gives the same
   /// bytes (so the same digest).
   public func serialized() throws -> Data {

@@ -39,7 +39,7 @@ public enum ManifestFiles {
       if let v = table["workspace"]?["package"]?["version"]?.string { return v }
       throw VersionSourceError("Cargo.toml has no [package].version")
     case "package.json":
-      guard let v = JSONValue.parse(data)?["version"]?.string else {
+      guard let v = JSONValue.parse(userFile: data)?["version"]?.string else {
         throw VersionSourceError("package.json has no \"version\"")
       }
       return v

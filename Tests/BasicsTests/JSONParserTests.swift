@@ -56,6 +56,13 @@ struct JSONParserTests {
     }
   }
 
+  /// A byte order mark is refused in what registries send, skipped in files people edit.
+  @Test func aByteOrderMarkIsSkippedOnlyInUserFiles() {
+    let withBOM = Data([0xEF, 0xBB, 0xBF] + Array(#"{"version":"1.2.3"}"#.utf8))
+    #expect(JSONValue.parse(withBOM) == nil)
+    #expect(JSONValue.parse(userFile: withBOM)?["version"] == "1.2.3")
+  }
+
   @Test func objectReaderNamesThePathOfAWrongMember() throws {
     let o = try JSONObject(parse(#"{"a": {"b": [ "x", 2 ]}, "n": null, "i": 3, "s": "t"}"#))
     #expect(try o.string("n") == nil)

@@ -20,7 +20,7 @@ public struct Credentials: Sendable, Equatable {
   /// `identitytoken`), found at `$DOCKER_CONFIG/config.json`.
   public static func fromDockerConfig(directory: String, registry: String) -> Credentials? {
     guard let data = FileManager.default.contents(atPath: directory + "/config.json"),
-      let auths = JSONValue.parse(data)?["auths"]?.object
+      let auths = JSONValue.parse(userFile: data)?["auths"]?.object
     else { return nil }
     let keys = registry == "docker.io" ? ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"] : [registry, "https://\(registry)", "http://\(registry)"]
     for key in keys {

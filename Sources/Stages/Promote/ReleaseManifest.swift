@@ -83,7 +83,7 @@ struct ReleaseManifest: Equatable {
       default: break
       }
     }
-    guard let json = JSONValue.parse(Data(bytes)) else { throw InputError("manifest", "not valid JSON") }
+    guard let json = JSONValue.parse(userFile: Data(bytes)) else { throw InputError("manifest", "not valid JSON") }
     guard case .object(let top) = json else { throw InputError("manifest", "the top level must be an object with `images`") }
     for key in top.keys where key != "images" && key != "$schema" { throw InputError("manifest", "unknown top-level field '\(clip(key))' (accepted: images)") }
     guard case .array(let list)? = top["images"] else { throw InputError("manifest", "`images` must be a list of {source, target, tags, …}") }
