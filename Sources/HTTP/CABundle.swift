@@ -36,9 +36,10 @@ public enum CABundle {
   /// made once per process for each pair.
   /// - Throws: ``Failure`` when `extra` cannot be read, holds no PEM certificate or is too
   ///   large, or the combined file cannot be written.
-  public static func adding(_ extra: String, to base: String?) throws(Failure) -> String {
+  ///   - directory: where the combined file is written (a stage passes `RUNNER_TEMP`).
+  public static func adding(_ extra: String, to base: String?, directory: String = "/tmp") throws(Failure) -> String {
     let trusted = base ?? CurlTransport.builtInCABundle.flatMap { FileManager.default.isReadableFile(atPath: $0) ? $0 : nil } ?? systemBundles.first { FileManager.default.isReadableFile(atPath: $0) }
-    let key = "\(trusted ?? "")\u{0}\(extra)"
+    let key = "\(trusted ?? "")\u{0}\(extra)\u{0}\(directory)"
     if let path = made.lock.withLock({ made.paths[key] }) { return path }
     guard let added = Files.readPrefix(extra, limit: sizeLimit + 1) else { throw Failure(description: "cannot read '\(extra)'") }
     guard added.count <= sizeLimit else { throw Failure(description: "'\(extra)' is larger than \(sizeLimit >> 20) MiB: not a CA bundle") }
@@ -48,7 +49,6 @@ public enum CABundle {
     var bytes = trusted.flatMap { Files.readPrefix($0, limit: sizeLimit) } ?? []
     if let last = bytes.last, last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
     bytes += added
-    let directory = ProcessInfo.processInfo.environment["RUNNER_TEMP"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
     var template = Array("\(directory)/gantry-ca-XXXXXX.pem".utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
       guard let base = buffer.baseAddress else { return -1 }

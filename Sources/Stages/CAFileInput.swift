@@ -7,9 +7,11 @@ enum CAFileInput {
 }
 
 extension TransportConfiguration {
-  /// Adds the CAs of the `ca-file` input, if given, to the bundle already trusted.
-  mutating func trustCAFile(_ inputs: Inputs) throws {
+  /// Adds the CAs of the `ca-file` input, if given, to the bundle already trusted; the
+  /// combined bundle goes to the runner's temporary directory (`RUNNER_TEMP`, else /tmp).
+  mutating func trustCAFile(_ inputs: Inputs, environment: [String: String]) throws {
     guard let extra = inputs.string("ca-file") else { return }
-    do { caFile = try CABundle.adding(extra, to: caFile) } catch { throw InputError("ca-file", error.description) }
+    let directory = environment["RUNNER_TEMP"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    do { caFile = try CABundle.adding(extra, to: caFile, directory: directory) } catch { throw InputError("ca-file", error.description) }
   }
 }

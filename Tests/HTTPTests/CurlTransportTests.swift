@@ -287,7 +287,8 @@ struct TLSTests {
     let otherServer = try await LocalHTTPServer(tls: other)
     defer { otherServer.stop() }
     var config = TransportConfiguration()
-    config.caFile = try CABundle.adding(other.caCert, to: certs.caCert)
+    config.caFile = try CABundle.adding(other.caCert, to: certs.caCert, directory: otherDir.path)
+    #expect(config.caFile?.hasPrefix(otherDir.path + "/gantry-ca-") == true)
     let t = CurlTransport(configuration: config)
     #expect(try await t.perform(Request(url: server.url("/status/200"))).status == 200)
     #expect(try await t.perform(Request(url: otherServer.url("/status/200"))).status == 200)

@@ -22,7 +22,7 @@ struct RequestOrderTests {
     // Configs are read whole by validation (their GET is their check) and put from memory
     // without asking the target; layers are asked about. The target has one layer already:
     // it is neither opened nor put.
-    let configs = Set(graph.images.compactMap { image -> Digest? in if case .image(let c, _, _, _) = image.content { c.digest } else { nil } })
+    let configs = graph.configDigests
     let layers = graph.blobs.filter { !configs.contains($0.digest) }
     let shared = try #require(layers.first)
     try await testRegistryClient(production.host).pushBlob("app", try await stagingClient.blob("app", shared.digest))

@@ -20,6 +20,11 @@ public struct ImageGraph: Sendable {
     root.isIndex ? children.filter { !$0.isIndex } : [root]
   }
 
+  /// The digests of the image configs (read whole by validation, put from memory by the copy).
+  public var configDigests: Set<Digest> {
+    Set(images.compactMap { image -> Digest? in if case .image(let config, _, _, _) = image.content { config.digest } else { nil } })
+  }
+
   /// Every blob (configs and layers), each once, in first-seen order.
   public var blobs: [Descriptor] {
     var seen = Set<Digest>()

@@ -125,7 +125,7 @@ public struct HealthCheckStage: Stage {
   static func prober(_ inputs: Inputs, context: StageContext, urls: [URL]) throws -> Prober {
     var config = TransportConfiguration.fromEnvironment(context.environment.variables)
     config.connectTimeout = .seconds(5)
-    try config.trustCAFile(inputs)
+    try config.trustCAFile(inputs, environment: context.environment.variables)
     if try inputs.bool("insecure") { config.insecureHosts = Set(urls.map(\.authority)) }
     let timeoutMs = try inputs.integer("timeout-ms", in: 1...600_000) ?? 5000
     let status: StatusSet

@@ -83,8 +83,7 @@ struct ImagePlan: Sendable {
     // The target's blobs, asked meanwhile (reads only): the copy then starts with its uploads.
     let presence = copier(settings, src: src, dst: dst, options: settings.copy)
     // Configs are not asked for: validation reads them, and the copy uploads them from memory.
-    let configDigests = Set(graph.images.compactMap { image -> Digest? in if case .image(let c, _, _, _) = image.content { c.digest } else { nil } })
-    async let blobsAtTarget: Set<Digest>? = alreadyThere || !copies || settings.dryRun || presence.mounts ? nil : presence.blobsPresent(graph, skipping: configDigests)
+    async let blobsAtTarget: Set<Digest>? = alreadyThere || !copies || settings.dryRun || presence.mounts ? nil : presence.blobsPresent(graph, skipping: graph.configDigests)
     // Signatures, attestations, SBOMs and referrers of the image and of each platform manifest.
     let listedTags = await sourceTags
     async let attachmentLookup =

@@ -52,10 +52,7 @@ struct Validator {
     // against its digest): it gets no HEAD.
     let client = self.client
     let repository = self.repository
-    let configDigests = Set(
-      graph.images.compactMap { image -> Digest? in
-        if case .image(let config, _, _, _) = image.content { config.digest } else { nil }
-      })
+    let configDigests = graph.configDigests
     enum Lookup: Sendable {
       case size(Int64?)
       case config(Digest, Data?)

@@ -49,7 +49,7 @@ enum RegistryInputs {
     }
     let retries = try inputs.integer("retries", in: 0...10) ?? 3
     var config = TransportConfiguration.fromEnvironment(context.environment.variables)
-    try config.trustCAFile(inputs)
+    try config.trustCAFile(inputs, environment: context.environment.variables)
     let insecure = Set(inputs.list("insecure-registries"))
     config.insecureHosts = insecure
     var http = context.connections.http(config, retry: RetryPolicy(retries: retries))
