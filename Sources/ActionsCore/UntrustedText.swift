@@ -23,11 +23,16 @@ public enum UntrustedText {
     return String(out)
   }
 
-  /// One inert log line: `%`, CR and LF escaped as actions/toolkit escapes command data
-  /// (`%25`, `%0D`, `%0A`), other control characters made visible, a leading `::` written
-  /// `%3A:` and `##[` written `##%5B`, so the runner reads no command in it.
+  /// One inert log line: CR and LF written `%0D` and `%0A` (as actions/toolkit escapes
+  /// command data), other control characters made visible, a leading `::` written `%3A:` and
+  /// `##[` written `##%5B`, so the runner reads no command in it. A `%` stays as it is: the
+  /// runner decodes command data only, so `%25` in a plain line would reach the reader as is.
   public static func line(_ s: String) -> String {
-    var t = visible(WorkflowCommand.escapeData(s))
+    var t = s
+    if t.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) {
+      t = t.replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(of: "\n", with: "%0A")
+    }
+    t = visible(t)
     if t.contains("##[") { t = t.replacingOccurrences(of: "##[", with: "##%5B") }
     let blanks = t.prefix { $0 == " " || $0 == "\t" }
     if t.dropFirst(blanks.count).hasPrefix("::") {

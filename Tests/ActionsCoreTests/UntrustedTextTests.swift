@@ -13,7 +13,18 @@ import Testing
     #expect(!line.contains("\n") && !line.contains("\r"))
     #expect(!line.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "\u{2028}" })
     #expect(!line.contains("##["))
-    #expect(line == "ok%0A::set-output name=x::1%0D::add-mask::s3cr3t%0A  ::stop-commands::tok\\x1B[31mred\\x07\\x85\\u{2028}##%5Badd-mask]y 100%25")
+    #expect(line == "ok%0A::set-output name=x::1%0D::add-mask::s3cr3t%0A  ::stop-commands::tok\\x1B[31mred\\x07\\x85\\u{2028}##%5Badd-mask]y 100%")
+  }
+
+  /// The runner decodes `%` escapes in command data only: a plain line shows a `%` as it is
+  /// (it showed "success rate below 95 %25" in history and rollback logs).
+  @Test func aPercentInAPlainLineIsReadAsItIs() {
+    #expect(UntrustedText.line("success rate below 95 %") == "success rate below 95 %")
+    #expect(UntrustedText.line("50%0A done") == "50%0A done")
+    let sink = MemoryLogSink()
+    Log(sink: sink, workflowCommands: true).info("below 95 %")
+    Log(sink: sink, workflowCommands: true).warning("below 95 %")
+    #expect(sink.lines == ["below 95 %", "::warning::below 95 %25"])
   }
 
   @Test func aLeadingCommandIsDefusedEvenAfterBlanks() {
