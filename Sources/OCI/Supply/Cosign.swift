@@ -52,6 +52,22 @@ public struct SimpleSigningPayload: Sendable, Decodable {
     public var type: String?
   }
   public var critical: Critical
+
+  /// What every cosign `.sig` layer must show before its signature is looked at, whether the
+  /// signature is a key's or keyless: the payload is the layer's bytes, is a simple-signing
+  /// document, and names `digest`.
+  /// - Returns: the payload's `docker-reference` (for the summary) and why the layer is
+  ///   invalid (nil: the signature decides).
+  public static func inspect(_ payload: Data, layer: Descriptor, signing digest: Digest) -> (identity: String?, invalid: String?) {
+    let decoded = try? JSONDecoder().decode(SimpleSigningPayload.self, from: payload)
+    let identity = decoded?.critical.identity?.dockerReference
+    guard Digest.sha256(payload) == layer.digest else { return (identity, "payload bytes do not match the layer digest (tampered)") }
+    guard let decoded else { return (identity, "payload is not a cosign simple-signing document") }
+    guard decoded.critical.image.dockerManifestDigest == digest.description else {
+      return (identity, "payload signs \(decoded.critical.image.dockerManifestDigest), not \(digest)")
+    }
+    return (identity, nil)
+  }
 }
 
 /// A cosign public key: ECDSA P-256 in a PEM `PUBLIC KEY` block, as `cosign generate-key-pair` writes.
@@ -152,14 +168,9 @@ public struct SignatureVerifier: Sendable {
   /// `dev.cosignproject.cosign/signature` annotation must verify over the exact payload bytes.
   public func check(payload: Data, layer: Descriptor, expected digest: Digest, location: String) -> SignatureCheck {
     let annotations = layer.annotations ?? [:]
-    let decoded = try? JSONDecoder().decode(SimpleSigningPayload.self, from: payload)
-    let identity = decoded?.critical.identity?.dockerReference
+    let (identity, invalid) = SimpleSigningPayload.inspect(payload, layer: layer, signing: digest)
     func result(_ v: SignatureCheck.Verdict) -> SignatureCheck { SignatureCheck(location: location, verdict: v, identity: identity) }
-    guard Digest.sha256(payload) == layer.digest else { return result(.invalid("payload bytes do not match the layer digest (tampered)")) }
-    guard let decoded else { return result(.invalid("payload is not a cosign simple-signing document")) }
-    guard decoded.critical.image.dockerManifestDigest == digest.description else {
-      return result(.invalid("payload signs \(decoded.critical.image.dockerManifestDigest), not \(digest)"))
-    }
+    if let invalid { return result(.invalid(invalid)) }
     guard let b64 = annotations[Cosign.signatureAnnotation], let signature = Data(base64Encoded: b64) else {
       return result(.invalid("no base64 \(Cosign.signatureAnnotation) annotation"))
     }

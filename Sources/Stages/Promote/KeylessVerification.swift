@@ -36,14 +36,9 @@ struct KeylessVerification: Sendable {
   /// A keyless `.sig` layer: the payload names the digest and the bundle made of the layer's
   /// annotations verifies over the payload's exact bytes.
   func checkSignature(payload: Data, layer: Descriptor, expected digest: Digest, location: String) async -> SignatureCheck {
-    let decoded = try? JSONDecoder().decode(SimpleSigningPayload.self, from: payload)
-    let identity = decoded?.critical.identity?.dockerReference
+    let (identity, invalid) = SimpleSigningPayload.inspect(payload, layer: layer, signing: digest)
     func result(_ v: SignatureCheck.Verdict) -> SignatureCheck { SignatureCheck(location: location, verdict: v, identity: identity) }
-    guard Digest.sha256(payload) == layer.digest else { return result(.invalid("payload bytes do not match the layer digest (tampered)")) }
-    guard let decoded else { return result(.invalid("payload is not a cosign simple-signing document")) }
-    guard decoded.critical.image.dockerManifestDigest == digest.description else {
-      return result(.invalid("payload signs \(decoded.critical.image.dockerManifestDigest), not \(digest)"))
-    }
+    if let invalid { return result(.invalid(invalid)) }
     do {
       let bundle = try CosignKeyless.signatureBundle(annotations: layer.annotations ?? [:])
       let v = try await verifier.verify(bundle, artifact: .bytes(payload))
