@@ -18,6 +18,11 @@ public struct StepSummary: Sendable, Equatable {
     blocks.append(String(repeating: "#", count: max(1, min(6, level))) + " " + Markdown.text(text))
   }
 
+  /// A heading of trusted markdown (build it with ``Markdown`` helpers for untrusted parts).
+  public mutating func heading(markdown: String, level: Int = 2) {
+    blocks.append(String(repeating: "#", count: max(1, min(6, level))) + " " + Markdown.oneLine(markdown))
+  }
+
   /// A paragraph of trusted markdown (build it with ``Markdown`` helpers for untrusted parts).
   public mutating func raw(_ markdown: String) { blocks.append(markdown) }
 

@@ -171,6 +171,8 @@ struct KeylessPromoteTests {
     #expect(r.outputs["match"] == "true")
     #expect(r.outputs["signature"] == "verified")
     #expect(r.outputs["provenance"] == "verified")
+    // The heading's reference is a code span (it was escaped into literal backticks).
+    #expect(r.summary.render().contains("### Signatures and attestations at `\(production.host)/app:carried`"))
     // Promoted without its artifacts: the target has the image but nothing that verifies.
     let bare = try await factory.pushImage(tag: "bare")
     try await signKeyless(bare, as: release)

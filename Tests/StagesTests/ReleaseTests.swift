@@ -105,6 +105,8 @@ struct ReleaseTests {
         "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "train-9",
       ]))
     #expect(r.failure == nil)
+    // A code span (it was escaped into literal backticks).
+    #expect(r.summary.render().contains("Environment: `production` (its tags moved last)"), "\(r.summary.render())")
     let read = try await source.requestLines()
     let written = try await target.requestLines()
     for n in ["a", "b"] {

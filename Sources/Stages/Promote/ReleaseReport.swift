@@ -43,7 +43,7 @@ struct ReleaseReport {
   func render() -> StepSummary {
     var s = StepSummary()
     s.heading("Release \(releaseID): \(status)")
-    if let environment { s.paragraph("Environment: \(Markdown.code(environment)) (its tags moved last)") }
+    if let environment { s.raw("Environment: \(Markdown.code(environment)) (its tags moved last)") }
     let failing = Dictionary(failures.map { ($0.index, $0.why) }, uniquingKeysWith: { a, _ in a })
     s.table(
       ["#", "Target", "Source", "Digest", "Tags", "Copied", "Result"],

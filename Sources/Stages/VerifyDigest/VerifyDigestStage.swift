@@ -115,7 +115,7 @@ public struct VerifyDigestStage: Stage {
         })
     }
     if !checks.isEmpty {
-      s.heading("Signatures and attestations at \(Markdown.code(target?.description ?? source.description))", level: 3)
+      s.heading(markdown: "Signatures and attestations at \(Markdown.code(target?.description ?? source.description))", level: 3)
       s.table(["Check", "", "Detail"], checks.map { [$0.name, $0.passed ? "✓" : "✗", Markdown.cell($0.detail)] })
       let rows =
         signatures.map { [Markdown.code($0.location), $0.status, Markdown.cell($0.detail)] }
