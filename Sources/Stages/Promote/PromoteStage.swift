@@ -188,7 +188,10 @@ public struct PromoteStage: Stage {
       if live { log.info("") }
     }
     return try await log.group("Copy \(graph.blobs.count) blobs (\(ByteSize.format(total))) to \(target)") {
-      try await copier.copy(graph, rootPresent: false, pushRoot: false, present: present)
+      let began = clock.now
+      let report = try await copier.copy(graph, rootPresent: false, pushRoot: false, present: present)
+      log.info("\(report.line) in \((clock.now - began).milliseconds) ms")
+      return report
     }
   }
 

@@ -112,7 +112,7 @@ struct Release {
         let copied = try await copier.copy(plan.graph, rootPresent: plan.alreadyThere, pushRoot: settings.phase == .copy, present: plan.blobsAtTarget)
         // finish: the copy jobs carried them.
         let carried = settings.phase != .finish && plan.settings.copyArtifacts && !plan.attachments.isEmpty ? try await AttachmentCopier(copier: copier).carry(plan.attachments) : []
-        log.info("\(plan.target)@\(plan.root.digest.short): \(copied.blobsCopied) blobs copied, \(copied.blobsMounted) mounted, \(copied.blobsSkipped) present")
+        log.info("\(plan.target)@\(plan.root.digest.short): \(copied.line)")
         return (copied, carried)
       }
     }
