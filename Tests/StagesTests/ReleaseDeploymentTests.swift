@@ -200,6 +200,28 @@ struct ReleaseDeploymentTests {
     #expect(states(statuses, of: 1001) == ["in_progress", "success"])
   }
 
+  @Test func badDeploymentInputsStopAReleaseBeforeAnyRequest() async throws {
+    _ = try await push(["a", "b"], tag: "1.0.0")
+    let list = images(["a", "b"], tag: "1.0.0")
+    func refused<S: Stage>(_ stage: S.Type, _ change: [String: String]) async -> String? {
+      do {
+        _ = try await runStage(stage, env(sha: first, run: "41", ["INPUT_PROMOTE-IMAGES": list, "INPUT_RELEASE-ID": "r1"].merging(change) { $1 }))
+        return nil
+      } catch let e as InputError {
+        return e.input
+      } catch {
+        return "\(error)"
+      }
+    }
+    #expect(await refused(PromoteStage.self, ["INPUT_ENVIRONMENT": ""]) == "environment")
+    #expect(await refused(PromoteStage.self, ["INPUT_ENVIRONMENT-URL": "ftp://app.example.com"]) == "environment-url")
+    #expect(await refused(PromoteStage.self, ["INPUT_RELEASE-PHASE": "validate", "INPUT_GITHUB-TOKEN": ""]) == "github-token")
+    #expect(await refused(RollbackStage.self, ["INPUT_GITHUB-TOKEN": ""]) == "github-token")
+    #expect(await refused(RollbackStage.self, ["GITHUB_SHA": ""]) == "deployment")
+    #expect(try await api.requests().isEmpty)
+    #expect(try await dst.resolve("prod/svc-a", "1.0.0") == nil)
+  }
+
   @Test func gitHubFailingOrUnreachableIsAWarningAndTheReleaseLands() async throws {
     let old = try await push(["a", "b"], tag: "0.9.0")
     let new = try await push(["a", "b"], tag: "1.0.0")
