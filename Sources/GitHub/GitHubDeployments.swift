@@ -1,34 +1,6 @@
 import Basics
 import FoundationEssentials
 
-/// What Gantry puts in a deployment's `payload`: the image, so the Environments page and the
-/// API say which digest an environment runs. Read back leniently: deployments made by other
-/// tools carry other payloads (or a string), which decode as "not Gantry's".
-public struct DeploymentPayload: Sendable, Equatable, Decodable {
-  /// The manifest digest deployed (`sha256:…`).
-  public var digest: String
-  /// target@digest.
-  public var image: String
-  /// The tags the stage put on it.
-  public var tags: [String]
-  /// The run that made the deployment (its URL), when known.
-  public var run: String?
-
-  public init(digest: String, image: String, tags: [String], run: String?) {
-    self.digest = digest
-    self.image = image
-    self.tags = tags
-    self.run = run
-  }
-
-  /// The JSON object sent as `payload`.
-  var json: JSONValue {
-    var o: [String: JSONValue] = ["digest": .string(digest), "image": .string(image), "tags": .array(tags.map { .string($0) }), "tool": "gantry"]
-    if let run { o["run"] = .string(run) }
-    return .object(o)
-  }
-}
-
 /// A deployment as `GET /repos/{owner}/{repo}/deployments` lists it (the fields Gantry reads).
 public struct GitHubDeployment: Sendable, Equatable, Decodable {
   public var id: Int64
@@ -80,7 +52,13 @@ public struct GitHubDeployments: Sendable {
   public func find(environment: String, digest: String, sha: String? = nil, task: String? = nil, matching matches: (GitHubDeployment) -> Bool = { _ in true }) async throws
     -> GitHubDeployment?
   {
-    try await list(environment: environment, sha: sha, task: task).first { $0.payload?.digest == digest && matches($0) }
+    try await first(environment: environment, sha: sha, task: task) { $0.payload?.digest == digest && matches($0) }
+  }
+
+  /// The newest of Gantry's deployments to `environment` (of commit `sha` and `task`, when
+  /// given) that `matches` accepts: a release's is found by its release id.
+  public func first(environment: String, sha: String? = nil, task: String? = nil, where matches: (GitHubDeployment) -> Bool) async throws -> GitHubDeployment? {
+    try await list(environment: environment, sha: sha, task: task).first(where: matches)
   }
 
   /// Creates a deployment of `ref` (a commit SHA) to `environment`

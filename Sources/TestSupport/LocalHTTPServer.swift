@@ -192,6 +192,11 @@ public final class GitHubAPIServer: @unchecked Sendable {
     _ = try runCommand("/usr/bin/curl", ["-s", "-X", "POST", "-d", #"{"refuse_deployments":\#(refuse)}"#, "-H", "Content-Type: application/json", "\(apiURL())/_control"])
   }
 
+  /// Every deployments request (list, create, status) answers `status` (0: answered again).
+  public func failDeployments(_ status: Int) throws {
+    _ = try runCommand("/usr/bin/curl", ["-s", "-X", "POST", "-d", #"{"fail_deployments":\#(status)}"#, "-H", "Content-Type: application/json", "\(apiURL())/_control"])
+  }
+
   public func stop() { child.stop() }
 }
 

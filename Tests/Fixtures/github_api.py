@@ -12,7 +12,8 @@ environment filters, newest first, paginated; POST: the ref must name a commit o
 repository) and POST deployments/ID/statuses (kept in memory). Control: POST /_control with
 {"ratelimit": N, "mode": "retry-after"|"reset"} makes the next N requests rate limited, with
 {"refuse_deployments": true} POST deployments answers 403 as for a token without
-deployments: write; GET /_requests lists "METHOD path" of every request so far; GET
+deployments: write, with {"fail_deployments": 500} every deployments request (list, create,
+status) answers that status (0: answer again); GET /_requests lists "METHOD path" of every request so far; GET
 /_releases the releases as created; GET /_deployments {"deployments": [...as received, with
 id], "statuses": [{"deployment": id, ...as received}, in order]}. Prints "PORT <n>" when ready.
 """
@@ -29,7 +30,8 @@ from urllib.parse import urlparse, parse_qs
 
 REPO, TOKEN = sys.argv[1], sys.argv[2]
 lock = threading.Lock()
-state = {"ratelimit": 0, "mode": "retry-after", "requests": [], "releases": {}, "deployments": [], "statuses": [], "refuse_deployments": False}
+state = {"ratelimit": 0, "mode": "retry-after", "requests": [], "releases": {}, "deployments": [], "statuses": [], "refuse_deployments": False,
+         "fail_deployments": 0}
 DEPLOYMENT_STATES = {"error", "failure", "inactive", "in_progress", "queued", "pending", "success"}
 
 
@@ -236,6 +238,8 @@ class Handler(BaseHTTPRequestHandler):
             if resolve(body["tag_name"]) is None:
                 git("update-ref", f"refs/tags/{body['tag_name']}", body["target_commitish"])
             return self.send_json(201, release)
+        if rest.startswith("/deployments") and state["fail_deployments"]:
+            return self.send_json(state["fail_deployments"], {"message": "Server Error"})
         if rest == "/deployments":
             return self.deployments(method, query, body, path)
         m = re.match(r"^/deployments/(\d+)/statuses$", rest)

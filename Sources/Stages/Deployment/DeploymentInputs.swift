@@ -17,10 +17,11 @@ enum GitHubInputs {
 /// `deployment: true`, shared so action.yml and the README describe them once.
 enum DeploymentInputs {
   static let deployment = InputDeclaration(
-    "deployment", "promote, rollback: record a GitHub deployment of the image for the environment (github-token needs deployments: write)", kind: .boolean, default: "false")
+    "deployment",
+    "promote, rollback: record a GitHub deployment of the image for the environment, of a set one of the whole release (github-token needs deployments: write)", kind: .boolean, default: "false")
   static let environmentURL = InputDeclaration("environment-url", "promote, rollback: the environment's URL (http or https), shown on the GitHub deployment")
   static var all: [InputDeclaration] { [deployment, environmentURL, GitHubInputs.token] }
-  static let idOutput = OutputDeclaration("deployment-id", "promote, rollback: the GitHub deployment recorded for the live image (deployment: true), or empty")
+  static let idOutput = OutputDeclaration("deployment-id", "promote, rollback: the GitHub deployment recorded for the live image or release (deployment: true), or empty")
 }
 
 /// What a deployment needs, read and checked with the stage's other inputs: a bad

@@ -24,18 +24,29 @@ struct DeploymentRecorder: Sendable {
   /// for a rollback, by this run), or creates it; then marks it `in_progress`.
   /// - Returns: its id, or nil (with a warning) when GitHub refused.
   func begin(environment: String, ref: String, task: String, payload: DeploymentPayload, description: String, sameRunOnly: Bool) async -> Int64? {
+    let (digest, run) = (payload.digest, payload.run)
+    return await begin(environment: environment, ref: ref, task: task, payload: payload, description: description, what: digest ?? "the image") { d in
+      digest != nil && d.payload?.digest == digest && (!sameRunOnly || run == nil || d.payload?.run == run)
+    }
+  }
+
+  /// Finds the deployment to `environment` made for `ref` by `task` that `matches` accepts
+  /// (`what` names it in the log), or creates it with `payload`; then marks it `in_progress`.
+  /// - Returns: its id, or nil (with a warning) when GitHub refused.
+  private func begin(
+    environment: String, ref: String, task: String, payload: DeploymentPayload, description: String, what: String, matching matches: (GitHubDeployment) -> Bool
+  ) async -> Int64? {
     do {
-      let run = payload.run
-      let existing = try await settings.deployments.find(environment: environment, digest: payload.digest, sha: ref, task: task) { d in
-        !sameRunOnly || run == nil || d.payload?.run == run
-      }
+      let existing = try await settings.deployments.first(environment: environment, sha: ref, task: task, where: matches)
       let deployment: GitHubDeployment
       if let existing {
-        log.info("GitHub deployment \(existing.id) of \(payload.digest) to \(environment) exists (a re-run): reusing it")
+        log.info("GitHub deployment \(existing.id) of \(what) to \(environment) exists (a re-run): reusing it")
         deployment = existing
       } else {
-        deployment = try await settings.deployments.create(ref: ref, environment: environment, task: task, payload: payload, description: description)
-        log.info("GitHub deployment \(deployment.id) of \(payload.digest) to \(environment) created")
+        let (sent, leftOut) = payload.bounded()
+        if let leftOut { log.warning("\(leftOut); the run's summary lists every image", title: "GitHub deployment") }
+        deployment = try await settings.deployments.create(ref: ref, environment: environment, task: task, payload: sent, description: description)
+        log.info("GitHub deployment \(deployment.id) of \(what) to \(environment) created")
       }
       try await settings.statuses.create(deployment: deployment.id, state: .inProgress, description: description, logURL: settings.runURL, environmentURL: settings.environmentURL)
       return deployment.id
@@ -58,9 +69,20 @@ struct DeploymentRecorder: Sendable {
   /// `failure`: the image was rolled back from it.
   /// - Returns: its id, or nil when there is none (promoted without `deployment: true`) or GitHub refused.
   func markRolledBack(digest: String, environment: String, reason: String) async -> Int64? {
+    await markRolledBack(environment: environment, what: digest, reason: reason) { $0.payload?.digest == digest }
+  }
+
+  /// Marks the deployment of release `releaseID` to `environment` (made by promote) `failure`:
+  /// the release was rolled back.
+  /// - Returns: its id, or nil when there is none (promoted without `deployment: true`) or GitHub refused.
+  func markReleaseRolledBack(releaseID: String, environment: String, reason: String) async -> Int64? {
+    await markRolledBack(environment: environment, what: "release \(releaseID)", reason: reason) { $0.payload?.release == releaseID }
+  }
+
+  private func markRolledBack(environment: String, what: String, reason: String, matching matches: (GitHubDeployment) -> Bool) async -> Int64? {
     do {
-      guard let bad = try await settings.deployments.find(environment: environment, digest: digest, task: Self.promoteTask) else {
-        log.info("no GitHub deployment of \(digest) to \(environment) to mark as rolled back")
+      guard let bad = try await settings.deployments.first(environment: environment, task: Self.promoteTask, where: matches) else {
+        log.info("no GitHub deployment of \(what) to \(environment) to mark as rolled back")
         return nil
       }
       try await settings.statuses.create(
@@ -86,6 +108,27 @@ struct DeploymentRecorder: Sendable {
     await begin(
       environment: environment, ref: DeploymentPayload.commit(recordedSHA) ?? settings.sha, task: Self.rollbackTask,
       payload: DeploymentPayload(digest: digest, image: image, tags: tags, run: settings.runURL), description: "Gantry: roll back to \(version ?? digest)", sameRunOnly: true)
+  }
+
+  /// Promote of a set: ONE deployment of the whole release (deployments of single images to
+  /// one environment would mark each other inactive, and the Environments page would show one
+  /// image). A re-run of the release finds it by the release id.
+  func beginRelease(environment: String, releaseID: String, images: [DeploymentPayload.Image]) async -> Int64? {
+    await begin(
+      environment: environment, ref: settings.sha, task: Self.promoteTask, payload: DeploymentPayload(release: releaseID, images: images, run: settings.runURL),
+      description: "Gantry: release \(releaseID) (\(images.count) image\(images.count == 1 ? "" : "s"))", what: "release \(releaseID)"
+    ) { $0.payload?.release == releaseID }
+  }
+
+  /// Rollback of a set: one deployment of every image restored, for the commit that first
+  /// promoted them when their records agree on one (else `GITHUB_SHA`); one per run.
+  func beginReleaseRestore(environment: String, releaseID: String, images: [DeploymentPayload.Image], recordedSHA: String?) async -> Int64? {
+    let run = settings.runURL
+    return await begin(
+      environment: environment, ref: DeploymentPayload.commit(recordedSHA) ?? settings.sha, task: Self.rollbackTask,
+      payload: DeploymentPayload(release: releaseID, rolledBack: true, images: images, run: run), description: "Gantry: roll back release \(releaseID)",
+      what: "the rollback of release \(releaseID)"
+    ) { d in d.payload?.rolledBackRelease == releaseID && (run == nil || d.payload?.run == run) }
   }
 
   private func warn(_ error: any Error, doing what: String) {

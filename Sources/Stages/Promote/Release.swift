@@ -1,6 +1,7 @@
 import ActionsCore
 import Basics
 import FoundationEssentials
+import GitHub
 import HTTP
 import OCI
 
@@ -128,6 +129,16 @@ struct Release {
     context.doing("taking the leases of \(plans.count) images (writing intent records); no tag moved")
     let leases = try await takeLeases(plans, details)
 
+    // The release's one GitHub deployment (deployment: true), in progress while the tags move.
+    let recorder = settings.deployment.map { DeploymentRecorder(settings: $0, log: log) }
+    var deploymentID: Int64?
+    if let recorder, let environment = settings.environment {
+      context.doing("recording the GitHub deployment of release \(settings.releaseID); no tag moved")
+      deploymentID = await recorder.beginRelease(
+        environment: environment, releaseID: settings.releaseID,
+        images: plans.map { DeploymentPayload.Image(image: $0.target.description, digest: $0.root.digest.description, tags: $0.settings.tags) })
+    }
+
     // Execute 3: move the tags, environment tags last; on failure put back what moved.
     context.doing("moving the tags of \(plans.count) images")
     do {
@@ -138,7 +149,12 @@ struct Release {
     } catch {
       let why = Task.isCancelled ? "stopped by the stage's timeout: \(error)" : "\(error)"
       await closeLeases(plans, details, leases, failure: why)
-      throw error
+      let failed = error as? ReleaseTagMoves.Failed
+      if let recorder, let deploymentID {
+        let what = failed.map { "\($0.restored) tags put back" + ($0.notRestored > 0 ? ", \($0.notRestored) NOT restored" : "") } ?? "no tag moved"
+        await recorder.mark(deploymentID, .failure, description: "release \(settings.releaseID) failed: \(what) (see the run)")
+      }
+      throw failed?.failure ?? error
     }
     context.doing("recording the release in the history of \(plans.count) images (the tags moved)")
     let work = Array(zip(plans, zip(details, leases)))
@@ -148,6 +164,15 @@ struct Release {
         _ = try await history.complete(lease, plan.root.descriptor, pair.0)
         return true
       }
+    }
+    if let recorder, let deploymentID {
+      await recorder.mark(deploymentID, .success, description: "release \(settings.releaseID): \(plans.count) images promoted")
+    }
+    if let environment = settings.environment, recorder != nil {
+      report.deploymentID = deploymentID.map(String.init) ?? ""
+      report.deploymentNote =
+        deploymentID.map { "GitHub deployment \($0) of the whole release to \(environment): success (its payload lists every image)" }
+        ?? "GitHub deployment: not recorded (GitHub refused or could not be reached; see the warnings)"
     }
     report.status = "promoted"
     log.notice("release \(settings.releaseID): promoted \(plans.count) images\(settings.environment.map { " to \($0)" } ?? "")", title: "Promoted")

@@ -19,6 +19,11 @@ struct ReleaseReport {
   /// Per image, the tags that already pointed at it.
   var unchanged: [Set<String>] = []
   var status = ""
+  /// The release's GitHub deployment (`deployment: true`): its id, empty when GitHub refused;
+  /// nil when none was asked for.
+  var deploymentID: String?
+  /// What the summary says of the deployment.
+  var deploymentNote: String?
 
   /// Target repository → digest, as compact JSON with sorted keys. Both are validated values
   /// (a parsed reference, a digest), never text read from a registry.
@@ -37,6 +42,7 @@ struct ReleaseReport {
     o["bytes-mounted"] = String(copies.reduce(Int64(0)) { $0.addingSaturating($1.bytesMounted) })
     o["blobs-skipped"] = String(copies.reduce(0) { $0 + $1.blobsSkipped })
     if let started { o["duration-ms"] = String((clock.now - started).milliseconds) }
+    if let deploymentID { o["deployment-id"] = deploymentID }
     return o
   }
 
@@ -44,6 +50,7 @@ struct ReleaseReport {
     var s = StepSummary()
     s.heading("Release \(releaseID): \(status)")
     if let environment { s.raw("Environment: \(Markdown.code(environment)) (its tags moved last)") }
+    if let deploymentNote { s.paragraph(deploymentNote) }
     let failing = Dictionary(failures.map { ($0.index, $0.why) }, uniquingKeysWith: { a, _ in a })
     s.table(
       ["#", "Target", "Source", "Digest", "Tags", "Copied", "Result"],

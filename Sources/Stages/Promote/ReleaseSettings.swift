@@ -20,6 +20,9 @@ struct ReleaseSettings: Sendable {
   var phase: Phase
   /// The images this run copies (`shard: i/N`: every image whose index is i-1 modulo N).
   var shard: (index: Int, count: Int)
+  /// The release's one GitHub deployment (`deployment: true`), recorded by the run that moves
+  /// the tags (`all`, `finish`); the other phases only check the inputs.
+  var deployment: DeploymentSettings?
 
   /// A release run in one job (`all`), or over a job matrix: `validate` once (its `digests`
   /// output pins every image), `copy` in N jobs (each its shard, by the pinned digests, no tag
@@ -64,8 +67,6 @@ struct ReleaseSettings: Sendable {
       manifest = try ReleaseManifest.parseList(lines)
       origin = "promote-images"
     }
-    // Not silently dropped: one GitHub deployment per image of a release is not built yet.
-    if try inputs.bool("deployment") { throw InputError("deployment", "not supported yet for a set of images (`\(origin)`); record deployments per image with single promotions") }
     for name in ["source", "target"] where inputs.string(name) != nil {
       throw InputError(name, "give each image's \(name) in `\(origin)`, not as an input, when promoting a set")
     }
@@ -115,6 +116,7 @@ struct ReleaseSettings: Sendable {
       throw InputError("release-digests", "required for release-phase \(phase.rawValue): the validate job's `digests` output, so every job promotes the digests validated")
     }
     dryRun = try inputs.bool("dry-run")
+    deployment = try DeploymentSettings.from(context, environment: environment)
     concurrency = try inputs.integer("concurrency", in: 1...64) ?? 4
     if let id = try inputs.line("release-id") {
       guard Self.isValidID(id) else { throw InputError("release-id", "'\(id)' is not an id: 1 to 64 of A-Z a-z 0-9 . _ -") }

@@ -45,6 +45,16 @@ struct ReleaseTagMoves {
       concurrency: concurrency)
   }
 
+  /// A failed tag move after which the tags were put back: the stage's failure, and how many
+  /// tags went back (for the GitHub deployment's status, which has 140 characters).
+  struct Failed: Error, Sendable {
+    var failure: StageFailure
+    /// Tags put back where they were (restored, deleted, or never changed).
+    var restored: Int
+    /// Tags that could not be put back.
+    var notRestored: Int
+  }
+
   /// One tag of one image that changes.
   struct Move: Sendable {
     var plan: Int
@@ -53,6 +63,8 @@ struct ReleaseTagMoves {
   }
 
   /// Moves every tag; returns, per image, the tags that already pointed at the image.
+  /// - Throws: ``Failed`` when a put or a read-back failed (the tags were put back), a
+  ///   ``StageFailure`` when an environment changed since the plan (no tag moved).
   func run(log: Log) async throws -> [Set<String>] {
     var other: [Move] = []
     var environment: [Move] = []
@@ -86,13 +98,12 @@ struct ReleaseTagMoves {
       moved += zip(phase, results).filter { $0.1 == nil }.map(\.0)
       if let (failed, error) = zip(phase, results).first(where: { $0.1 != nil }).map({ ($0.0, $0.1!) }) {
         let attempted = moved + [failed]
-        throw StageFailure(await restore(attempted, cause: "\(label(failed)): \(error)"), title: "\(stage) failed")
+        throw await restore(attempted, cause: "\(label(failed)): \(error)")
       }
     }
     let readBack = try await boundedMap(moved, concurrency: concurrency) { m in try? await plans[m.plan].dst.resolve(plans[m.plan].target.repository, m.tag)?.digest }
     for (m, digest) in zip(moved, readBack) where digest != plans[m.plan].manifest.digest {
-      throw StageFailure(
-        await restore(moved, cause: "read-back of \(label(m)) gave \(digest?.description ?? "nothing"), expected \(plans[m.plan].manifest.digest)"), title: "\(stage) failed")
+      throw await restore(moved, cause: "read-back of \(label(m)) gave \(digest?.description ?? "nothing"), expected \(plans[m.plan].manifest.digest)")
     }
     log.info("moved \(moved.count) tags (\(environment.count) environment tags last)")
     return unchanged
@@ -115,36 +126,40 @@ struct ReleaseTagMoves {
       }) ?? moves.map { _ in "cancelled" }
   }
 
-  /// Puts every tag of `attempted` back where it was; the message of the failure, saying what
-  /// was restored and what could not be.
-  private func restore(_ attempted: [Move], cause: String) async -> String {
+  /// Puts every tag of `attempted` back where it was; the failure, saying what was restored and
+  /// what could not be.
+  private func restore(_ attempted: [Move], cause: String) async -> Failed {
     let plans = self.plans
-    let outcomes: [String] =
+    // Each tag's outcome, and whether it is back where it was.
+    let outcomes: [(text: String, back: Bool)] =
       (try? await uncancelled {
-        try await boundedMap(attempted, concurrency: 8) { m -> String in
+        try await boundedMap(attempted, concurrency: 8) { m -> (text: String, back: Bool) in
           let plan = plans[m.plan]
           let repo = plan.target.repository
           let name = "\(plan.target):\(m.tag)"
           do {
             // A tag whose put failed may still be where it was: nothing to restore then.
             let now = try await plan.dst.resolve(repo, m.tag)?.digest
-            if now == m.from { return "\(name) unchanged" }
+            if now == m.from { return ("\(name) unchanged", true) }
             if let from = m.from {
               let previous = try await plan.dst.manifest(repo, from.description)
               try await plan.dst.putManifest(repo, m.tag, previous)
-              return "\(name) restored to \(from.short)"
+              return ("\(name) restored to \(from.short)", true)
             }
             do {
               try await plan.dst.deleteTag(repo, m.tag)
-              return "\(name) deleted (it did not exist before)"
+              return ("\(name) deleted (it did not exist before)", true)
             } catch {
-              return "\(name) NOT restored: it did not exist before and the registry refused to delete it (\(error)); it points at \(plan.manifest.digest.short)"
+              return ("\(name) NOT restored: it did not exist before and the registry refused to delete it (\(error)); it points at \(plan.manifest.digest.short)", false)
             }
           } catch {
-            return "\(name) NOT restored (\(error)); it may point at \(plan.manifest.digest.short)"
+            return ("\(name) NOT restored (\(error)); it may point at \(plan.manifest.digest.short)", false)
           }
         }
-      }) ?? attempted.map { "\(plans[$0.plan].target):\($0.tag) NOT restored (stopped)" }
-    return "release: \(cause); tags put back: \(outcomes.joined(separator: ", ")); the images stay at the target by digest"
+      }) ?? attempted.map { ("\(plans[$0.plan].target):\($0.tag) NOT restored (stopped)", false) }
+    let notRestored = outcomes.filter { !$0.back }.count
+    return Failed(
+      failure: StageFailure("release: \(cause); tags put back: \(outcomes.map(\.text).joined(separator: ", ")); the images stay at the target by digest", title: "\(stage) failed"),
+      restored: outcomes.count - notRestored, notRestored: notRestored)
   }
 }

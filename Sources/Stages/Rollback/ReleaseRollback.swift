@@ -1,6 +1,7 @@
 import ActionsCore
 import Basics
 import FoundationEssentials
+import GitHub
 import HTTP
 import OCI
 
@@ -21,6 +22,9 @@ struct ReleaseRollback {
   let reason: String
   let extraTags: [String]
   let dryRun: Bool
+  /// The GitHub deployments (`deployment: true`): the release's marked failure, one of every
+  /// image restored.
+  let recorder: DeploymentRecorder?
 
   /// One image of the release, planned.
   struct Item: Sendable {
@@ -32,6 +36,8 @@ struct ReleaseRollback {
     var restore: RawManifest
     var record: HistoryEntry
     var current: [String: Digest]
+    /// The commit that promoted the image restored, when its record says.
+    var restoredSHA: String?
   }
 
   /// The targets of `manifest`, `promote-images`, or the `target` input.
@@ -80,7 +86,9 @@ struct ReleaseRollback {
         let restore = try await client.manifest(target.repository, previous.description)
         var current = [environment: live.digest]
         for tag in extraTags where tag != environment { current[tag] = try await client.resolve(target.repository, tag)?.digest }
-        return .success(Item(target: target, client: client, history: history, live: live, restore: restore, record: record, current: current))
+        let restoredSHA = page.entries.first { $0.record.digest == previous && $0.record.state == .completed && $0.record.sha != nil }?.record.sha
+        return .success(
+          Item(target: target, client: client, history: history, live: live, restore: restore, record: record, current: current, restoredSHA: restoredSHA))
       } catch {
         if Task.isCancelled { throw error }
         return .failure(ReleaseError("\(error)"))
@@ -140,6 +148,16 @@ struct ReleaseRollback {
       let why = (error as? History.LeaseLost).map { leaseFailure($0, stage: "rollback").message } ?? "\(error)"
       throw StageFailure("\(items[i].target): \(why); no tag of the release moved", title: "rollback failed")
     }
+    // One GitHub deployment of every image restored (deployment: true), in progress while the tags move.
+    var deploymentID: Int64?
+    if let recorder {
+      // Its ref: the commit that promoted the images restored, when their records agree on one.
+      let shas = Set(items.map { $0.restoredSHA })
+      deploymentID = await recorder.beginReleaseRestore(
+        environment: environment, releaseID: releaseID,
+        images: items.map { DeploymentPayload.Image(image: $0.target.description, digest: $0.restore.digest.description, tags: tags) },
+        recordedSHA: shas.count == 1 ? shas.first ?? nil : nil)
+    }
     context.doing("moving \(environment) back in \(items.count) repositories")
     do {
       var moves = ReleaseTagMoves(
@@ -148,7 +166,12 @@ struct ReleaseRollback {
       _ = try await moves.run(log: log)
     } catch {
       await closeAll(Task.isCancelled ? "stopped by the stage's timeout: \(error)" : "\(error)")
-      throw error
+      let failed = error as? ReleaseTagMoves.Failed
+      if let recorder, let deploymentID {
+        let what = failed.map { "\($0.restored) tags put back" + ($0.notRestored > 0 ? ", \($0.notRestored) NOT restored" : "") } ?? "no tag moved"
+        await recorder.mark(deploymentID, .failure, description: "rollback of release \(releaseID) failed: \(what) (see the run)")
+      }
+      throw failed?.failure ?? error
     }
     context.doing("recording the rollback of release \(releaseID) (the tags moved)")
     _ = try await uncancelled {
@@ -161,6 +184,14 @@ struct ReleaseRollback {
         _ = try await item.history.complete(lease, item.restore.descriptor, pair.0)
         return true
       }
+    }
+    if let recorder {
+      _ = await recorder.markReleaseRolledBack(releaseID: releaseID, environment: environment, reason: reason)
+      if let deploymentID { await recorder.mark(deploymentID, .success, description: "release \(releaseID) rolled back: \(items.count) images restored") }
+      outputs["deployment-id"] = deploymentID.map(String.init) ?? ""
+      s.paragraph(
+        deploymentID.map { "GitHub deployment \($0) (deploy:rollback) lists every image restored; the release's deployment is marked failure" }
+          ?? "GitHub deployment: not recorded (GitHub refused or could not be reached; see the warnings)")
     }
     log.notice("release \(releaseID) rolled back in \(environment): \(items.count) images restored", title: "Rolled back")
     return StageResult(outputs: outputs, summary: s)

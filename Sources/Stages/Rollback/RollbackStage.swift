@@ -46,9 +46,11 @@ public struct RollbackStage: Stage {
     if let releaseID = try inputs.line("release-id") {
       guard ReleaseSettings.isValidID(releaseID) else { throw InputError("release-id", "'\(releaseID)' is not an id: 1 to 64 of A-Z a-z 0-9 . _ -") }
       if inputs.string("to") != nil { throw InputError("to", "not with release-id: a release goes back to what each image replaced") }
-      if try inputs.bool("deployment") { throw InputError("deployment", "not supported yet with release-id") }
       let targets = try ReleaseRollback.targets(context)
-      return try await ReleaseRollback(context: context, targets: targets, environment: environment, releaseID: releaseID, reason: reason, extraTags: extraTags, dryRun: dryRun).run()
+      let recorder = try DeploymentSettings.from(context, environment: environment).map { DeploymentRecorder(settings: $0, log: log) }
+      return try await ReleaseRollback(
+        context: context, targets: targets, environment: environment, releaseID: releaseID, reason: reason, extraTags: extraTags, dryRun: dryRun, recorder: recorder
+      ).run()
     }
     if inputs.string("manifest") != nil || !inputs.list("promote-images").isEmpty {
       throw InputError("release-id", "required to roll back a set (`manifest`, `promote-images`): the release to undo (promote's `release-id` output)")
