@@ -53,6 +53,7 @@ struct DeploymentTests {
     let (digest, r) = try await promote("1.0.0", sha: first, run: "41", log: log)
     #expect(r.failure == nil)
     #expect(r.outputs["deployment-id"] == "1001")
+    #expect(r.summary.render().contains("| GitHub deployment | 1001 to production: success |"), "\(r.summary.render())")
 
     var (deployments, statuses) = try api.deployments()
     #expect(deployments.count == 1)
@@ -142,6 +143,7 @@ struct DeploymentTests {
     #expect(r.failure == nil)
     #expect(r.outputs["status"] == "promoted")
     #expect(r.outputs["deployment-id"] == "")
+    #expect(r.summary.render().contains("| GitHub deployment | not recorded (GitHub refused"), "\(r.summary.render())")
     #expect(try await testRegistryClient(production.host).resolve("app", "production")?.digest == digest)
     #expect(log.lines.contains { $0.hasPrefix("::warning") && $0.contains("deployments: write") && $0.contains("the registry is unaffected") })
     #expect(try api.deployments().deployments.isEmpty)

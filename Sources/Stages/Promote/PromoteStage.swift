@@ -152,6 +152,9 @@ public struct PromoteStage: Stage {
       _ = try await uncancelled { try await history.complete(lease, root.descriptor, details) }
     }
     if let recorder, let deploymentID { await recorder.mark(deploymentID, .success, description: "promoted \(root.digest.short)") }
+    if recorder != nil, let environment {
+      summary.deployment = deploymentID.map { "\($0) to \(environment): success" } ?? "not recorded (GitHub refused or could not be reached; see the warnings)"
+    }
     summary.status = "promoted"
     summary.report = report
     summary.attachments = carried
@@ -248,6 +251,8 @@ struct PromoteSummary {
   var attachments: [CarriedAttachment] = []
   /// Tags that already pointed at the image (not put again).
   var unchanged: Set<String> = []
+  /// The GitHub deployment's line (with `deployment: true`).
+  var deployment: String?
 
   func render() -> StepSummary {
     var s = StepSummary()
@@ -259,7 +264,7 @@ struct PromoteSummary {
         ["Target", Markdown.code(target.description)],
         ["Digest", Markdown.code(digest.description)],
         ["Tags", tags.map { Markdown.code($0) + (unchanged.contains($0) ? " (already here)" : "") }.joined(separator: " ")],
-      ])
+      ] + (deployment.map { [["GitHub deployment", Markdown.cell($0)]] } ?? []))
     s.heading("Validation", level: 3)
     s.table(["Check", "", "Detail"], checks.map { [$0.name, $0.passed ? "✓" : "✗", Markdown.cell($0.detail)] })
     if !signatures.isEmpty {
