@@ -177,6 +177,32 @@ struct ReleaseDeploymentTests {
     #expect(!log.lines.contains { $0.contains(api.token) })
   }
 
+  /// One image of a release rolled back on its own: the release's deployment is marked
+  /// failure naming that image, and the rollback records its own deployment of the restored image.
+  @Test func rollingBackOneImageOfAReleaseMarksTheReleasesDeployment() async throws {
+    let old = try await push(["a", "b"], tag: "0.9.0")
+    let new = try await push(["a", "b"], tag: "1.0.0")
+    #expect(try await release(["a", "b"], tag: "0.9.0", id: "r1", sha: first, run: "41").outputs["deployment-id"] == "1001")
+    #expect(try await release(["a", "b"], tag: "1.0.0", id: "r2", sha: second, run: "42").outputs["deployment-id"] == "1002")
+
+    let log = MemoryLogSink()
+    let one = env(sha: second, run: "43", ["INPUT_TARGET": "\(production.host)/prod/svc-a", "INPUT_REASON": "checkout errors"])
+    let r = try await runStage(RollbackStage.self, one, log: log)
+    #expect(r.failure == nil, "\(log.lines)")
+    #expect(try await dst.resolve("prod/svc-a", "production")?.digest == old["a"])
+    #expect(try await dst.resolve("prod/svc-b", "production")?.digest == new["b"])
+
+    let (deployments, statuses) = try api.deployments()
+    #expect(states(statuses, of: 1001) == ["in_progress", "success"])
+    #expect(states(statuses, of: 1002) == ["in_progress", "success", "failure"])
+    let marked = try #require(statuses.last { $0["deployment"] as? Int == 1002 })
+    #expect(marked["description"] as? String == "\(production.host)/prod/svc-a rolled back: checkout errors")
+    let restored = try #require(deployments.last)
+    #expect(restored["task"] as? String == "deploy:rollback")
+    #expect((restored["payload"] as? [String: Any])?["digest"] as? String == old["a"]?.description)
+    #expect(r.outputs["deployment-id"] == "\(restored["id"] as? Int ?? 0)")
+  }
+
   /// The job matrix of promote-release.yml: validate and copy jobs record nothing; the finish
   /// job, which moves the tags, records the release's one deployment.
   @Test func onlyTheJobThatMovesTheTagsRecordsTheDeployment() async throws {

@@ -68,25 +68,33 @@ struct DeploymentRecorder: Sendable {
   /// Marks the newest of Gantry's deployments of `digest` to `environment` (made by promote)
   /// `failure`: the image was rolled back from it.
   /// - Returns: its id, or nil when there is none (promoted without `deployment: true`) or GitHub refused.
-  func markRolledBack(digest: String, environment: String, reason: String) async -> Int64? {
-    await markRolledBack(environment: environment, what: digest, reason: reason) { $0.payload?.digest == digest }
+  /// The newest such deployment may be a release's that put `digest` on `repository` (one
+  /// image of the release rolled back): it is marked too, naming the image.
+  func markRolledBack(digest: String, repository: String, environment: String, reason: String) async -> Int64? {
+    await markRolledBack(environment: environment, what: digest, reason: reason) { d in
+      guard let payload = d.payload else { return nil }
+      if payload.digest == digest { return "rolled back: \(reason)" }
+      let inRelease = payload.release != nil && payload.images.contains { $0.digest == digest && $0.image == repository }
+      return inRelease ? "\(repository) rolled back: \(reason)" : nil
+    }
   }
 
   /// Marks the deployment of release `releaseID` to `environment` (made by promote) `failure`:
   /// the release was rolled back.
   /// - Returns: its id, or nil when there is none (promoted without `deployment: true`) or GitHub refused.
   func markReleaseRolledBack(releaseID: String, environment: String, reason: String) async -> Int64? {
-    await markRolledBack(environment: environment, what: "release \(releaseID)", reason: reason) { $0.payload?.release == releaseID }
+    await markRolledBack(environment: environment, what: "release \(releaseID)", reason: reason) { $0.payload?.release == releaseID ? "rolled back: \(reason)" : nil }
   }
 
-  private func markRolledBack(environment: String, what: String, reason: String, matching matches: (GitHubDeployment) -> Bool) async -> Int64? {
+  /// `status`: the failure's description for a deployment to mark, nil for one to pass over.
+  private func markRolledBack(environment: String, what: String, reason: String, status: (GitHubDeployment) -> String?) async -> Int64? {
     do {
-      guard let bad = try await settings.deployments.first(environment: environment, task: Self.promoteTask, where: matches) else {
+      guard let bad = try await settings.deployments.first(environment: environment, task: Self.promoteTask, where: { status($0) != nil }) else {
         log.info("no GitHub deployment of \(what) to \(environment) to mark as rolled back")
         return nil
       }
       try await settings.statuses.create(
-        deployment: bad.id, state: .failure, description: "rolled back: \(reason)", logURL: settings.runURL, environmentURL: settings.environmentURL)
+        deployment: bad.id, state: .failure, description: status(bad) ?? "rolled back: \(reason)", logURL: settings.runURL, environmentURL: settings.environmentURL)
       return bad.id
     } catch {
       warn(error, doing: "mark the rolled-back deployment of \(environment)")

@@ -158,7 +158,7 @@ public struct RollbackStage: Stage {
         return (rolledBack, try await history.complete(lease, manifest.descriptor, details))
       }
       if let recorder {
-        _ = await recorder.markRolledBack(digest: live.digest.description, environment: environment, reason: reason)
+        _ = await recorder.markRolledBack(digest: live.digest.description, repository: target.with(tag: nil).description, environment: environment, reason: reason)
         if let deploymentID { await recorder.mark(deploymentID, .success, description: "restored \(chosen.digest.short)") }
         outputs["deployment-id"] = deploymentID.map(String.init) ?? ""
       }
