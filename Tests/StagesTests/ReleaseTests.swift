@@ -159,6 +159,9 @@ struct ReleaseTests {
     #expect(failure.contains("[2] \(production.host)/prod/svc-c:"), "\(failure)")
     #expect(!failure.contains("[0]"))
     #expect(failure.hasSuffix("nothing was copied and no tag moved"))
+    // No `digests`: nothing was promoted (a step run on failure must not read them as live).
+    #expect(r.outputs["status"] == "validation failed" && r.outputs["release-id"] != nil)
+    #expect(r.outputs["digests"] == nil, "\(r.outputs)")
     // Nothing moved, not even the image that passed.
     for n in ["a", "b", "c"] {
       // Not even history bookkeeping (an intent, the one-time index marker).

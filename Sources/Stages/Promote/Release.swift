@@ -77,7 +77,7 @@ struct Release {
       report.status = "validation failed"
       let list = failures.map { "[\($0.index)] \($0.label): \($0.why)" }.joined(separator: " | ")
       return RateLimitReport.result(
-        outputs: report.outputs(), summary: report.render(),
+        outputs: report.failureOutputs(), summary: report.render(),
         failure: "validation failed for \(failures.count) of \(images.count) images: \(list); nothing was copied and no tag moved", context)
     }
     if settings.dryRun || settings.phase == .validate {
@@ -91,7 +91,7 @@ struct Release {
       if !absent.isEmpty {
         report.status = "not copied"
         return RateLimitReport.result(
-          outputs: report.outputs(), summary: report.render(),
+          outputs: report.failureOutputs(), summary: report.render(),
           failure: "\(absent.count) of \(plans.count) images are not at their target: \(absent.joined(separator: ", ")); did every copy job succeed? No tag moved", context)
       }
     }

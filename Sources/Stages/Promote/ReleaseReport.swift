@@ -33,15 +33,24 @@ struct ReleaseReport {
     return (try? JSONValue.object(map).serialized()).flatMap { String(validating: $0, as: UTF8.self) } ?? "{}"
   }
 
-  func outputs(status: String? = nil, started: ContinuousClock.Instant? = nil, clock: ContinuousClock = ContinuousClock()) -> Outputs {
-    var o = Outputs()
+  /// The outputs of a release that went through (`status`: promoted, validated, copied, dry-run).
+  func outputs(status: String, started: ContinuousClock.Instant, clock: ContinuousClock) -> Outputs {
+    var o = failureOutputs()
     o["digests"] = digestsJSON()
+    o["status"] = status
+    o["duration-ms"] = String((clock.now - started).milliseconds)
+    return o
+  }
+
+  /// The outputs of a release that stopped: no `digests`, since nothing was promoted (a step
+  /// run `if: failure()` must not read them as live).
+  func failureOutputs() -> Outputs {
+    var o = Outputs()
     o["release-id"] = releaseID
-    o["status"] = status ?? self.status
+    o["status"] = status
     o["bytes-copied"] = String(copies.reduce(Int64(0)) { $0.addingSaturating($1.bytesCopied) })
     o["bytes-mounted"] = String(copies.reduce(Int64(0)) { $0.addingSaturating($1.bytesMounted) })
     o["blobs-skipped"] = String(copies.reduce(0) { $0 + $1.blobsSkipped })
-    if let started { o["duration-ms"] = String((clock.now - started).milliseconds) }
     if let deploymentID { o["deployment-id"] = deploymentID }
     return o
   }

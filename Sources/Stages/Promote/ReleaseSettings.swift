@@ -48,7 +48,7 @@ struct ReleaseSettings: Sendable {
   ]
 
   static let outputs: [OutputDeclaration] = [
-    OutputDeclaration("digests", "promote and rollback of a set: JSON object, target repository → digest promoted (restored)"),
+    OutputDeclaration("digests", "promote and rollback of a set: JSON object, target repository → digest promoted (restored); not set when the release stopped"),
     OutputDeclaration("release-id", "promote and rollback of a set: the id recorded with every image of the release"),
   ]
 
