@@ -41,7 +41,7 @@ public enum CABundle {
     let trusted = base ?? CurlTransport.builtInCABundle.flatMap { FileManager.default.isReadableFile(atPath: $0) ? $0 : nil } ?? systemBundles.first { FileManager.default.isReadableFile(atPath: $0) }
     let key = "\(trusted ?? "")\u{0}\(extra)\u{0}\(directory)"
     if let path = made.lock.withLock({ made.paths[key] }) { return path }
-    guard let added = Files.readPrefix(extra, limit: sizeLimit + 1) else { throw Failure(description: "cannot read '\(extra)'") }
+    guard let added = Files.readPrefix(extra, limit: sizeLimit + 1) else { throw Failure(description: "cannot read '\(extra)' (a readable regular file is needed)") }
     guard added.count <= sizeLimit else { throw Failure(description: "'\(extra)' is larger than \(sizeLimit >> 20) MiB: not a CA bundle") }
     guard String(decoding: added, as: UTF8.self).contains("-----BEGIN CERTIFICATE-----") else {
       throw Failure(description: "'\(extra)' holds no PEM certificate (-----BEGIN CERTIFICATE-----)")

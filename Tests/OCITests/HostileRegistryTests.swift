@@ -79,6 +79,58 @@ struct HostileRegistryTests {
     #expect(try await registry.received().last?.headers["authorization"] != nil)
   }
 
+  /// A `Location` that carries a `digest` of its own: before, Gantry's was appended after it,
+  /// and a Go registry (`FormValue`) reads the first. Now the PUT names one digest, Gantry's.
+  @Test func anUploadLocationCannotChooseTheDigestThePutNames() async throws {
+    let registry = try await HostileServer(tls: certs)
+    defer { registry.stop() }
+    let other = "sha256:" + String(repeating: "0", count: 64)
+    try await registry.script([
+      Self.basicOnce, .init("HEAD", "/v2/app/blobs/", status: 404),
+      .init("POST", "/v2/app/blobs/uploads/", status: 202, headers: ["Location": "/v2/app/blobs/uploads/1?digest=\(other)&_state=S&digest=\(other)"]),
+      .init("PUT", "/v2/app/blobs/uploads/1", status: 201),
+    ])
+    let data = Data("config".utf8)
+    try await client(registry).pushBlob("app", data)
+    let put = try #require(try await registry.received().last)
+    let query = try #require(URLComponents(string: put.path)?.queryItems)
+    #expect(query.filter { $0.name == "digest" }.map(\.value) == [Digest.sha256(data).description], "\(put.path)")
+    #expect(query.contains { $0.name == "_state" && $0.value == "S" })
+  }
+
+  /// A PUT answered 201 with a `Docker-Content-Digest` other than the blob's: the registry
+  /// says it stored other bytes. Before, the upload counted as done.
+  @Test func anUploadTheRegistryStoredUnderAnotherDigestFails() async throws {
+    let registry = try await HostileServer(tls: certs)
+    defer { registry.stop() }
+    let other = "sha256:" + String(repeating: "0", count: 64)
+    try await registry.script([
+      Self.basicOnce, .init("HEAD", "/v2/app/blobs/", status: 404),
+      .init("POST", "/v2/app/blobs/uploads/", status: 202, headers: ["Location": "/v2/app/blobs/uploads/1"]),
+      .init("PUT", "/v2/app/blobs/uploads/1", status: 201, headers: ["Docker-Content-Digest": other]),
+    ])
+    await #expect {
+      try await client(registry).pushBlob("app", Data("config".utf8))
+    } throws: { error in
+      guard case RegistryError.digestMismatch(_, let got, _) = error else { return false }
+      return got == other
+    }
+  }
+
+  /// An upload started without a `Location`, or with one far over any header's size: one
+  /// error, nothing sent after it.
+  @Test(arguments: [nil, 200_000])
+  func anUploadWithoutAUsableLocationFails(_ size: Int?) async throws {
+    let registry = try await HostileServer(tls: certs)
+    defer { registry.stop() }
+    let headers = size.map { ["Location": "/v2/app/blobs/uploads/" + String(repeating: "a", count: $0)] } ?? [:]
+    try await registry.script([
+      Self.basicOnce, .init("HEAD", "/v2/app/blobs/", status: 404), .init("POST", "/v2/app/blobs/uploads/", status: 202, headers: headers),
+    ])
+    await #expect(throws: RegistryError.self) { try await client(registry).pushBlob("app", Data("config".utf8)) }
+    #expect(try await registry.received().allSatisfy { $0.method != "PUT" })
+  }
+
   @Test func anUploadLocationOnPlainHTTPIsRefused() async throws {
     let registry = try await HostileServer(tls: certs, dual: true)
     defer { registry.stop() }

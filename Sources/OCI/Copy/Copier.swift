@@ -99,10 +99,19 @@ public struct Copier: Sendable {
     // Mounts move no bytes: more of them at once.
     let concurrency = mounts ? max(options.concurrency, 16) : options.concurrency
     let registries = [source.registry, target.registry]
-    let outcomes = try await boundedMap(blobs, concurrency: concurrency) { blob -> BlobOutcome in
-      if have.contains(blob.digest) { return .skipped }
-      if let budget = self.options.budget { return try await budget.withPermits(registries) { try await self.copyBlobWithRetries(blob) } }
-      return try await self.copyBlobWithRetries(blob, upload: uploads[blob.digest])
+    let finished = FinishedUploads()
+    let outcomes: [BlobOutcome]
+    do {
+      outcomes = try await boundedMap(blobs, concurrency: concurrency) { blob -> BlobOutcome in
+        if have.contains(blob.digest) { return .skipped }
+        if let budget = self.options.budget { return try await budget.withPermits(registries) { try await self.copyBlobWithRetries(blob) } }
+        let outcome = try await self.copyBlobWithRetries(blob, upload: uploads[blob.digest])
+        finished.insert(blob.digest)
+        return outcome
+      }
+    } catch {
+      await abandon(uploads.filter { !finished.contains($0.key) }.map(\.value))
+      throw error
     }
     for outcome in outcomes {
       switch outcome {
@@ -127,6 +136,18 @@ public struct Copier: Sendable {
     if pushRoot { try await target.putManifest(targetRepository, graph.root.digest.description, graph.root) }
     report.manifestsPushed += 1
     return report
+  }
+
+  /// Ends the sessions opened ahead that no copy finished, when the copy failed or was
+  /// cancelled: one DELETE each, 16 at once, 5 s at most each, failures ignored. In a task of
+  /// its own, so that a cancelled copy (a stage's `timeout`) still sends them.
+  private func abandon(_ sessions: [URL]) async {
+    guard !sessions.isEmpty else { return }
+    let target = self.target
+    let repository = self.targetRepository
+    await Task.detached {
+      _ = try? await boundedMap(sessions, concurrency: 16) { await target.cancelUpload(repository, at: $0) }
+    }.value
   }
 
   /// The graph's blobs the target repository has already (HEAD each, 16 at once; reads only).
@@ -245,6 +266,14 @@ public struct Copier: Sendable {
       return try await target.startUpload(targetRepository)
     }
   }
+}
+
+/// The blobs whose copy into a session opened ahead finished (their sessions are spent).
+private final class FinishedUploads: @unchecked Sendable {
+  private let lock = Lock()
+  private var digests = Set<Digest>()
+  func insert(_ digest: Digest) { lock.withLock { _ = digests.insert(digest) } }
+  func contains(_ digest: Digest) -> Bool { lock.withLock { digests.contains(digest) } }
 }
 
 /// Forwards a blob's bytes to the pipe, hashing (SHA-256) and counting them as they pass,
