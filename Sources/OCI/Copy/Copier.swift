@@ -139,14 +139,19 @@ public struct Copier: Sendable {
   }
 
   /// Ends the sessions opened ahead that no copy finished, when the copy failed or was
-  /// cancelled: one DELETE each, 16 at once, 5 s at most each, failures ignored. In a task of
-  /// its own, so that a cancelled copy (a stage's `timeout`) still sends them.
+  /// cancelled: one DELETE each, 16 at once, all within 5 s (what is left then is not sent),
+  /// failures ignored. In a task of its own, so that a cancelled copy (a stage's `timeout`)
+  /// still sends them; bounded, so that they take little of a cancelled stage's grace.
   private func abandon(_ sessions: [URL]) async {
     guard !sessions.isEmpty else { return }
     let target = self.target
     let repository = self.targetRepository
+    let deadline = ContinuousClock.now + .seconds(5)
     await Task.detached {
-      _ = try? await boundedMap(sessions, concurrency: 16) { await target.cancelUpload(repository, at: $0) }
+      _ = try? await boundedMap(sessions, concurrency: 16) { session in
+        let left = deadline - ContinuousClock.now
+        if left > .milliseconds(100) { await target.cancelUpload(repository, at: session, timeout: left) }
+      }
     }.value
   }
 
