@@ -14,10 +14,10 @@ struct HostileFileInputTests {
   /// A health check that fails at once if it gets as far as probing (nothing listens on
   /// port 1): a `ca-file` is read while its settings are made, before any probe. Run under
   /// `timeout` so that a hang is a failed expectation (exit 124), not a stuck test run.
-  func healthCheck(caFile: String, runnerTemp: String? = nil) async throws -> (status: Int32, stdout: String) {
+  func healthCheck(caFile: String, runnerTemp: String? = nil, url: String = "https://127.0.0.1:1/") async throws -> (status: Int32, stdout: String) {
     var env = [
       "PATH": "/usr/bin:/bin", "GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": dir.file("output"), "GITHUB_STEP_SUMMARY": dir.file("summary"),
-      "INPUT_STAGE": "health-check", "INPUT_URL": "https://127.0.0.1:1/", "INPUT_WAIT-TIMEOUT": "1s", "INPUT_CA-FILE": caFile,
+      "INPUT_STAGE": "health-check", "INPUT_URL": url, "INPUT_WAIT-TIMEOUT": "1s", "INPUT_CA-FILE": caFile,
     ]
     env["RUNNER_TEMP"] = runnerTemp
     let r = try await awaitCommand("/usr/bin/timeout", ["-k", "5", "20", RepoPaths.gantryBinary], environment: env)
@@ -52,6 +52,30 @@ struct HostileFileInputTests {
     let garbage = dir.file("garbage.pem")
     try Data("MIIB this is no PEM block at all\n-----END CERTIFICATE-----\n".utf8).write(to: URL(fileURLWithPath: garbage))
     expectCAFileError(try await healthCheck(caFile: garbage), mentioning: "no PEM certificate")
+  }
+
+  /// One damaged certificate block among good ones: OpenSSL refuses the whole bundle, so
+  /// before, every TLS connection failed (exit 1) with "error setting certificate file:
+  /// /tmp/gantry-ca-….pem", a file the user never named. Text between blocks is fine.
+  @Test func aDamagedCertificateBlockIsAnInputErrorAndTextBetweenBlocksIsNot() async throws {
+    let certs = try await TestCertificates(in: dir)
+    let server = try await LocalHTTPServer(tls: certs)
+    defer { server.stop() }
+    let good = try String(contentsOfFile: certs.caCert, encoding: .utf8)
+    let lines = good.split(separator: "\n")
+    let truncated = lines.prefix(lines.count / 2).joined(separator: "\n") + "\n-----END CERTIFICATE-----\n"
+    let url = server.url("/status/200").absoluteString
+    for (name, text, says) in [
+      ("garbled.pem", good + "junk\n-----BEGIN CERTIFICATE-----\nMIIB!!!!notbase64\n-----END CERTIFICATE-----\n", "damaged"),
+      ("truncated.pem", good + truncated, "damaged"), ("unended.pem", good + "-----BEGIN CERTIFICATE-----\nMIIB\n", "no END line"),
+    ] {
+      try Data(text.utf8).write(to: URL(fileURLWithPath: dir.file(name)))
+      expectCAFileError(try await healthCheck(caFile: dir.file(name), url: url), mentioning: says)
+    }
+    let between = dir.file("between.pem")
+    try Data(("Bag Attributes\n    friendlyName: ca\n" + good + "\nsubject=/CN=x\n").utf8).write(to: URL(fileURLWithPath: between))
+    let r = try await healthCheck(caFile: between, url: url)
+    #expect(r.status == 0, "\(r.stdout)")
   }
 
   /// A runner's temporary directory that is missing, or a file: the combined bundle cannot be
