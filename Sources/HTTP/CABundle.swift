@@ -68,7 +68,7 @@ public enum CABundle {
   /// the whole bundle when libcurl loads it, and then every TLS connection, the registry's and
   /// GitHub's, with a message about a temporary file nobody named. Text between blocks is
   /// skipped, as OpenSSL skips it.
-  static func brokenBlock(in bytes: [UInt8]) -> String? {
+  public static func brokenBlock(in bytes: [UInt8]) -> String? {
     var lines = String(decoding: bytes, as: UTF8.self).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)[...]
     var blocks = 0
     while let line = lines.popFirst() {
