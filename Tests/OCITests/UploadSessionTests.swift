@@ -65,6 +65,23 @@ struct UploadSessionTests {
     try await proxy.release()
   }
 
+  /// A target that never answers the DELETEs does not hold the failure back: they are
+  /// given 5 s in all, then the copy's own error is thrown.
+  @Test func unansweredDeletesHoldTheFailureBackFiveSecondsAtMost() async throws {
+    let (source, target, graph) = try await setUp()
+    let proxy = try await FaultProxy(upstreamPort: target.port, hold: .init("DELETE", "/blobs/uploads/", nth: 1), deny: .init("PUT", "/blobs/uploads/", nth: 1))
+    defer { proxy.stop() }
+    let started = ContinuousClock.now
+    await #expect {
+      _ = try await copier(source, proxy).copy(graph)
+    } throws: { error in
+      if case RegistryError.forbidden = error { true } else { false }
+    }
+    #expect(ContinuousClock.now - started < .seconds(9))
+    #expect(try await proxy.held() == 1)
+    try await proxy.release()
+  }
+
   /// The control: a copy that succeeds deletes nothing.
   @Test func aCopyThatSucceedsDeletesNothing() async throws {
     let (source, target, graph) = try await setUp()

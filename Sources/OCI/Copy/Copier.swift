@@ -146,11 +146,21 @@ public struct Copier: Sendable {
     guard !sessions.isEmpty else { return }
     let target = self.target
     let repository = self.targetRepository
-    let deadline = ContinuousClock.now + .seconds(5)
+    let limit: Duration = .seconds(5)
+    let deadline = ContinuousClock.now + limit
     await Task.detached {
-      _ = try? await boundedMap(sessions, concurrency: 16) { session in
-        let left = deadline - ContinuousClock.now
-        if left > .milliseconds(100) { await target.cancelUpload(repository, at: session, timeout: left) }
+      // Raced against the limit too: a DELETE answered 401 would fetch a token under the
+      // client's own, longer timeout. The loser is cancelled, which aborts its transfers.
+      await withTaskGroup(of: Void.self) { group in
+        group.addTask {
+          _ = try? await boundedMap(sessions, concurrency: 16) { session in
+            let left = deadline - ContinuousClock.now
+            if left > .milliseconds(100) { await target.cancelUpload(repository, at: session, timeout: left) }
+          }
+        }
+        group.addTask { try? await Task.sleep(for: limit) }
+        await group.next()
+        group.cancelAll()
       }
     }.value
   }
