@@ -131,6 +131,30 @@ struct HostileRegistryTests {
     #expect(try await registry.received().allSatisfy { $0.method != "PUT" })
   }
 
+  /// A source's manifest whose `mediaType` holds a line break: the copy puts it with that
+  /// media type as its `Content-Type`, which must not become a second header line at the
+  /// target (before: `X-Injected: yes` arrived as a header of its own).
+  @Test func aMediaTypeWithALineBreakInjectsNoHeader() async throws {
+    let registry = try await HostileServer(tls: certs)
+    defer { registry.stop() }
+    try await registry.script([.init("PUT", "/v2/app/manifests/", status: 201)])
+    let descriptor = #"{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:\#(String(repeating: "a", count: 64))","size":2}"#
+    let bytes = Data(#"{"schemaVersion":2,"mediaType":"x/y\r\nX-Injected: yes","config":\#(descriptor),"layers":[]}"#.utf8)
+    // Refused where it is read now; the HTTP layer refuses the header too (below, built by hand).
+    #expect(throws: ManifestError.undecodable("mediaType holds control characters")) { try RawManifest(bytes: bytes, mediaType: nil) }
+    let request = Request(method: "PUT", url: try #require(URL(string: registry.url("/v2/app/manifests/1.0"))), headers: ["Content-Type": "x/y\r\nX-Injected: yes"], body: .data(bytes))
+    var config = TransportConfiguration()
+    config.caFile = certs.caCert
+    await #expect {
+      _ = try await CurlTransport(configuration: config).perform(request)
+    } throws: { error in
+      "\(error)".contains("line break")
+    }
+    let received = try await registry.received()
+    #expect(received.allSatisfy { $0.headers["x-injected"] == nil }, "\(received.map(\.headers))")
+    #expect(received.allSatisfy { $0.method != "PUT" })
+  }
+
   @Test func anUploadLocationOnPlainHTTPIsRefused() async throws {
     let registry = try await HostileServer(tls: certs, dual: true)
     defer { registry.stop() }
