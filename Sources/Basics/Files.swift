@@ -54,10 +54,12 @@ public enum Files {
     }
   }
 
-  /// The first bytes of a file, at most `limit` (fewer when the file is shorter); nil when it
-  /// cannot be opened.
+  /// The first bytes of a regular file, at most `limit` (fewer when the file is shorter); nil
+  /// when it cannot be opened or is not a regular file (symbolic links are followed). A FIFO
+  /// named where a file was expected would block the open until a writer came, forever; a
+  /// device never ends: both are refused, the FIFO without waiting.
   public static func readPrefix(_ path: String, limit: Int) -> [UInt8]? {
-    guard let reader = try? Reader(path: path) else { return nil }
+    guard let reader = try? Reader(path: path, regularOnly: true) else { return nil }
     var out = [UInt8](repeating: 0, count: max(0, limit))
     var filled = 0
     while filled < out.count {
@@ -76,11 +78,20 @@ public enum Files {
     /// The size when the file was opened, or `nil` when it is not a regular file.
     public let size: Int64?
 
-    public init(path: String) throws(Failure) {
-      fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// - Parameter regularOnly: refuse anything but a regular file, opened without blocking
+    ///   (`O_NONBLOCK`, which regular files ignore) so that a FIFO is refused, not waited on.
+    public init(path: String, regularOnly: Bool = false) throws(Failure) {
+      let fd = open(path, O_RDONLY | O_CLOEXEC | (regularOnly ? O_NONBLOCK : 0))
       guard fd >= 0 else { throw Failure(description: "cannot open \(path) for reading: \(String(cString: strerror(errno)))") }
       var st = stat()
-      size = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int64(st.st_size) : nil
+      let size = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int64(st.st_size) : nil
+      // Thrown before the properties are set: no deinit closes the descriptor a second time.
+      if regularOnly, size == nil {
+        close(fd)
+        throw Failure(description: "\(path) is not a regular file")
+      }
+      self.fd = fd
+      self.size = size
     }
 
     deinit { close(fd) }

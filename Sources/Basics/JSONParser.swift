@@ -292,8 +292,37 @@ public struct JSONObject: Sendable {
     return v
   }
 
+  /// The member `key` names, as ``subscript(_:)``, but refused when another member's name
+  /// differs from it in case only. Go's `encoding/json`, which the registry, containerd and
+  /// docker decode with, matches names to fields without case (`ſ` and the Kelvin sign fold
+  /// to `s` and `k` too), and the last match wins: `{"digest": A, "Digest": B}` is B to them,
+  /// A to an exact reader. Only names read as fields are checked: a map's keys (labels,
+  /// annotations) are Go map keys, read exactly there too.
+  func member(_ key: String) throws(JSONShapeError) -> JSONValue? {
+    let count = key.unicodeScalars.count
+    let folded = Self.fold(key)
+    var matches = 0
+    for name in members.keys where name.unicodeScalars.count == count && Self.fold(name) == folded {
+      matches += 1
+      guard matches < 2 else { throw JSONShapeError(at(key), "given twice under names that differ in case only (a Go reader would take the last)") }
+    }
+    return self[key]
+  }
+
+  /// A name as Go compares field names: ASCII letters without case, `ſ` as `s`, `K` (U+212A) as `k`.
+  static func fold(_ name: String) -> [UInt32] {
+    name.unicodeScalars.map { s in
+      switch s.value {
+      case 0x41...0x5A: s.value + 0x20
+      case 0x17F: 0x73
+      case 0x212A: 0x6B
+      default: s.value
+      }
+    }
+  }
+
   public func string(_ key: String) throws(JSONShapeError) -> String? {
-    guard let v = self[key] else { return nil }
+    guard let v = try member(key) else { return nil }
     guard case .string(let s) = v else { throw JSONShapeError(at(key), "expected a string") }
     return s
   }
@@ -304,19 +333,19 @@ public struct JSONObject: Sendable {
   }
 
   public func int64(_ key: String) throws(JSONShapeError) -> Int64? {
-    guard let v = self[key] else { return nil }
+    guard let v = try member(key) else { return nil }
     guard case .int(let n) = v else { throw JSONShapeError(at(key), "expected an integer") }
     return n
   }
 
   public func object(_ key: String) throws(JSONShapeError) -> JSONObject? {
-    guard let v = self[key] else { return nil }
+    guard let v = try member(key) else { return nil }
     return try JSONObject(v, path: at(key))
   }
 
   /// An array member, each element made by `element` (given its path).
   public func array<T>(_ key: String, _ element: (JSONValue, String) throws(JSONShapeError) -> T) throws(JSONShapeError) -> [T]? {
-    guard let v = self[key] else { return nil }
+    guard let v = try member(key) else { return nil }
     guard case .array(let items) = v else { throw JSONShapeError(at(key), "expected an array") }
     var out: [T] = []
     out.reserveCapacity(items.count)

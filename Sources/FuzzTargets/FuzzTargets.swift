@@ -35,6 +35,7 @@ public enum FuzzTargets {
     "sizes": sizes,
     "sigstore-bundle": sigstoreBundle,
     "rfc3161-timestamp": rfc3161Timestamp,
+    "ca-file": caFile,
   ]
 
   static func text(_ data: Data) -> String { String(decoding: data, as: UTF8.self) }
@@ -50,6 +51,13 @@ public enum FuzzTargets {
     expect(again == r, "reference \(r) does not parse back to itself")
     _ = r.apiHost
     _ = r.identifier
+  }
+
+  /// The `ca-file` input's PEM check: any bytes, no trap; a file it passes stays passed
+  /// with text added between blocks (OpenSSL skips such text).
+  static let caFile: Target = { data in
+    guard CABundle.brokenBlock(in: Array(data)) == nil else { return }
+    expect(CABundle.brokenBlock(in: Array("junk\n".utf8) + Array(data) + Array("\njunk\n".utf8)) == nil, "text around a passed bundle broke it")
   }
 
   static let digest: Target = { data in

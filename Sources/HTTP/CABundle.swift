@@ -41,11 +41,12 @@ public enum CABundle {
     let trusted = base ?? CurlTransport.builtInCABundle.flatMap { FileManager.default.isReadableFile(atPath: $0) ? $0 : nil } ?? systemBundles.first { FileManager.default.isReadableFile(atPath: $0) }
     let key = "\(trusted ?? "")\u{0}\(extra)\u{0}\(directory)"
     if let path = made.lock.withLock({ made.paths[key] }) { return path }
-    guard let added = Files.readPrefix(extra, limit: sizeLimit + 1) else { throw Failure(description: "cannot read '\(extra)'") }
+    guard let added = Files.readPrefix(extra, limit: sizeLimit + 1) else { throw Failure(description: "cannot read '\(extra)' (a readable regular file is needed)") }
     guard added.count <= sizeLimit else { throw Failure(description: "'\(extra)' is larger than \(sizeLimit >> 20) MiB: not a CA bundle") }
     guard String(decoding: added, as: UTF8.self).contains("-----BEGIN CERTIFICATE-----") else {
       throw Failure(description: "'\(extra)' holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
     }
+    if let broken = brokenBlock(in: added) { throw Failure(description: "'\(extra)': \(broken)") }
     var bytes = trusted.flatMap { Files.readPrefix($0, limit: sizeLimit) } ?? []
     if let last = bytes.last, last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
     bytes += added
@@ -60,5 +61,60 @@ public enum CABundle {
     let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
     made.lock.withLock { made.paths[key] = path }
     return path
+  }
+
+  /// Why OpenSSL would refuse the file, if a PEM block of it is broken: one damaged
+  /// certificate (base64 or DER that does not decode, a block without its END line) fails
+  /// the whole bundle when libcurl loads it, and then every TLS connection, the registry's and
+  /// GitHub's, with a message about a temporary file nobody named. Text between blocks is
+  /// skipped, as OpenSSL skips it.
+  public static func brokenBlock(in bytes: [UInt8]) -> String? {
+    var lines = String(decoding: bytes, as: UTF8.self).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)[...]
+    var blocks = 0
+    while let line = lines.popFirst() {
+      let begin = trimmed(line)
+      guard begin.hasPrefix("-----BEGIN "), begin.hasSuffix("-----"), begin.count > 16 else { continue }
+      let label = begin.dropFirst(11).dropLast(5)
+      blocks += 1
+      var body = ""
+      var end: Substring?
+      while let next = lines.popFirst() {
+        let t = trimmed(next)
+        if t.hasPrefix("-----END ") {
+          end = t
+          break
+        }
+        body += t
+      }
+      guard let end else { return "PEM block \(blocks) (\(label.prefix(40))) has no END line" }
+      guard end == "-----END \(label)-----" else { return "PEM block \(blocks) (\(label.prefix(40))) ends with another label" }
+      guard label == "CERTIFICATE" || label == "TRUSTED CERTIFICATE" else { continue }
+      guard let der = Data(base64Encoded: body), isDERSequence(Array(der)) else {
+        return "certificate \(blocks) is damaged (its base64 or DER does not decode); OpenSSL would refuse the whole file"
+      }
+    }
+    return nil
+  }
+
+  private static func trimmed(_ s: Substring) -> Substring {
+    var t = s.drop { $0 == " " || $0 == "\t" }
+    while let last = t.last, last == " " || last == "\t" { t = t.dropLast() }
+    return t
+  }
+
+  /// Whether `d` starts as a certificate does: a DER SEQUENCE, whole, that opens with another
+  /// SEQUENCE (the to-be-signed part). Catches truncated and garbled blocks, not every defect.
+  static func isDERSequence(_ d: [UInt8]) -> Bool {
+    guard d.count >= 4, d[0] == 0x30 else { return false }
+    var start = 2
+    var length = Int(d[1])
+    if length >= 0x80 {
+      let n = length & 0x7F
+      guard (1...4).contains(n), d.count > 2 + n else { return false }
+      length = 0
+      for k in 0..<n { length = length << 8 | Int(d[2 + k]) }
+      start = 2 + n
+    }
+    return length > 0 && length <= d.count - start && d[start] == 0x30
   }
 }

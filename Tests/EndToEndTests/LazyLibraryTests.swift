@@ -66,6 +66,27 @@ struct LazyLibraryTests {
     #expect(!r.libraries.contains { $0.hasPrefix("libcurl") })
   }
 
+  /// A hostile `LD_LIBRARY_PATH`: a directory holding a `libcurl.so.4` that is a library
+  /// (it loads) without most of curl's functions, or no library at all. One error naming the
+  /// library and what is wrong, exit 1: never a call through a missing symbol.
+  @Test func aFakeLibcurlOnTheLibraryPathIsOneErrorLineAndExit1() async throws {
+    let dir = try TempDirectory()
+    try Data("int curl_global_init(long flags) { return 0; }\n".utf8).write(to: URL(fileURLWithPath: dir.file("fake.c")))
+    let cc = try await awaitCommand("/usr/bin/cc", ["-shared", "-fPIC", "-o", dir.file("libcurl.so.4"), dir.file("fake.c")])
+    try #require(cc.status == 0, "\(cc.stderr)")
+    let junk = try TempDirectory()
+    try Data("not an ELF file".utf8).write(to: URL(fileURLWithPath: junk.file("libcurl.so.4")))
+    for (path, says) in [(dir.path, "libcurl.so.4 has no curl_"), (junk.path, "libcurl.so.4 could not be loaded (")] {
+      let r = try await awaitCommand(
+        RepoPaths.gantryBinary, ["health-check", "--url", "http://127.0.0.1:1/", "--wait-timeout", "1s"],
+        environment: ["PATH": "/usr/bin:/bin", "GITHUB_ACTIONS": "true", "LD_LIBRARY_PATH": path])
+      #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+      let errors = r.stdout.split(separator: "\n").filter { $0.hasPrefix("::error") }
+      #expect(errors.count == 1, "\(r.stdout)")
+      #expect(errors.first?.hasPrefix("::error title=Missing library::\(says)") == true, "\(r.stdout)")
+    }
+  }
+
   /// Without libcurl (an empty file bind-mounted over it in a private mount namespace: root
   /// only), a stage that needs HTTP prints one error naming the library and exits 1.
   @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")))

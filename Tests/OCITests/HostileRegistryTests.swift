@@ -79,6 +79,82 @@ struct HostileRegistryTests {
     #expect(try await registry.received().last?.headers["authorization"] != nil)
   }
 
+  /// A `Location` that carries a `digest` of its own: before, Gantry's was appended after it,
+  /// and a Go registry (`FormValue`) reads the first. Now the PUT names one digest, Gantry's.
+  @Test func anUploadLocationCannotChooseTheDigestThePutNames() async throws {
+    let registry = try await HostileServer(tls: certs)
+    defer { registry.stop() }
+    let other = "sha256:" + String(repeating: "0", count: 64)
+    try await registry.script([
+      Self.basicOnce, .init("HEAD", "/v2/app/blobs/", status: 404),
+      .init("POST", "/v2/app/blobs/uploads/", status: 202, headers: ["Location": "/v2/app/blobs/uploads/1?digest=\(other)&_state=S&digest=\(other)"]),
+      .init("PUT", "/v2/app/blobs/uploads/1", status: 201),
+    ])
+    let data = Data("config".utf8)
+    try await client(registry).pushBlob("app", data)
+    let put = try #require(try await registry.received().last)
+    let query = try #require(URLComponents(string: put.path)?.queryItems)
+    #expect(query.filter { $0.name == "digest" }.map(\.value) == [Digest.sha256(data).description], "\(put.path)")
+    #expect(query.contains { $0.name == "_state" && $0.value == "S" })
+  }
+
+  /// A PUT answered 201 with a `Docker-Content-Digest` other than the blob's: the registry
+  /// says it stored other bytes. Before, the upload counted as done.
+  @Test func anUploadTheRegistryStoredUnderAnotherDigestFails() async throws {
+    let registry = try await HostileServer(tls: certs)
+    defer { registry.stop() }
+    let other = "sha256:" + String(repeating: "0", count: 64)
+    try await registry.script([
+      Self.basicOnce, .init("HEAD", "/v2/app/blobs/", status: 404),
+      .init("POST", "/v2/app/blobs/uploads/", status: 202, headers: ["Location": "/v2/app/blobs/uploads/1"]),
+      .init("PUT", "/v2/app/blobs/uploads/1", status: 201, headers: ["Docker-Content-Digest": other]),
+    ])
+    await #expect {
+      try await client(registry).pushBlob("app", Data("config".utf8))
+    } throws: { error in
+      guard case RegistryError.digestMismatch(_, let got, _) = error else { return false }
+      return got == other
+    }
+  }
+
+  /// An upload started without a `Location`, or with one far over any header's size: one
+  /// error, nothing sent after it.
+  @Test(arguments: [nil, 200_000])
+  func anUploadWithoutAUsableLocationFails(_ size: Int?) async throws {
+    let registry = try await HostileServer(tls: certs)
+    defer { registry.stop() }
+    let headers = size.map { ["Location": "/v2/app/blobs/uploads/" + String(repeating: "a", count: $0)] } ?? [:]
+    try await registry.script([
+      Self.basicOnce, .init("HEAD", "/v2/app/blobs/", status: 404), .init("POST", "/v2/app/blobs/uploads/", status: 202, headers: headers),
+    ])
+    await #expect(throws: RegistryError.self) { try await client(registry).pushBlob("app", Data("config".utf8)) }
+    #expect(try await registry.received().allSatisfy { $0.method != "PUT" })
+  }
+
+  /// A source's manifest whose `mediaType` holds a line break: the copy puts it with that
+  /// media type as its `Content-Type`, which must not become a second header line at the
+  /// target (before: `X-Injected: yes` arrived as a header of its own).
+  @Test func aMediaTypeWithALineBreakInjectsNoHeader() async throws {
+    let registry = try await HostileServer(tls: certs)
+    defer { registry.stop() }
+    try await registry.script([.init("PUT", "/v2/app/manifests/", status: 201)])
+    let descriptor = #"{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:\#(String(repeating: "a", count: 64))","size":2}"#
+    let bytes = Data(#"{"schemaVersion":2,"mediaType":"x/y\r\nX-Injected: yes","config":\#(descriptor),"layers":[]}"#.utf8)
+    // Refused where it is read now; the HTTP layer refuses the header too (below, built by hand).
+    #expect(throws: ManifestError.undecodable("mediaType holds control characters")) { try RawManifest(bytes: bytes, mediaType: nil) }
+    let request = Request(method: "PUT", url: try #require(URL(string: registry.url("/v2/app/manifests/1.0"))), headers: ["Content-Type": "x/y\r\nX-Injected: yes"], body: .data(bytes))
+    var config = TransportConfiguration()
+    config.caFile = certs.caCert
+    await #expect {
+      _ = try await CurlTransport(configuration: config).perform(request)
+    } throws: { error in
+      "\(error)".contains("line break")
+    }
+    let received = try await registry.received()
+    #expect(received.allSatisfy { $0.headers["x-injected"] == nil }, "\(received.map(\.headers))")
+    #expect(received.allSatisfy { $0.method != "PUT" })
+  }
+
   @Test func anUploadLocationOnPlainHTTPIsRefused() async throws {
     let registry = try await HostileServer(tls: certs, dual: true)
     defer { registry.stop() }

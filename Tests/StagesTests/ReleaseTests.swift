@@ -324,6 +324,13 @@ struct ReleaseTests {
       ),
       ("images:\n  - source: \(String(repeating: "x", count: 9000))\n    target: c/d\n", "longer than 8192 bytes"),
       ("images:\n" + String(repeating: "  - source: a/b:1\n    target: c/d\n", count: 1001), "more than 1000 images"),
+      // Before: "not valid JSON", with neither the reason nor the place.
+      ("{\"images\": [{\"source\": \"a/b:1\", \"target\": \"c/d\", \"source\": \"e/f:1\"}]}", "not valid JSON: duplicate member \"source\" at byte 49"),
+      ("{\"images\": [" + Array(repeating: "{}", count: 200_000).joined(separator: ",") + "]}", "more than 1000 images"),
+      ("{\"images\": [{\"source\": \"a/b:1\", \"target\": \"c/d\", \"tags\": [1]}]}", "images[0].tags: list items must be strings"),
+      ("images:\n  - source: a/b:1\n    target: *x\n", "line 3: '*' starts YAML"),
+      ("images:\n  - source: !!str a/b:1\n    target: c/d\n", "line 2: '!' starts YAML"),
+      ("images:\n  - source: a/b:1\n    target: c/d\n    <<: *base\n", "'<<' is not a field name"),
     ]
     for (text, expected) in cases {
       let path = try manifestFile(text, name: "m.yml")

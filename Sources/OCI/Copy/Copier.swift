@@ -99,10 +99,19 @@ public struct Copier: Sendable {
     // Mounts move no bytes: more of them at once.
     let concurrency = mounts ? max(options.concurrency, 16) : options.concurrency
     let registries = [source.registry, target.registry]
-    let outcomes = try await boundedMap(blobs, concurrency: concurrency) { blob -> BlobOutcome in
-      if have.contains(blob.digest) { return .skipped }
-      if let budget = self.options.budget { return try await budget.withPermits(registries) { try await self.copyBlobWithRetries(blob) } }
-      return try await self.copyBlobWithRetries(blob, upload: uploads[blob.digest])
+    let finished = FinishedUploads()
+    let outcomes: [BlobOutcome]
+    do {
+      outcomes = try await boundedMap(blobs, concurrency: concurrency) { blob -> BlobOutcome in
+        if have.contains(blob.digest) { return .skipped }
+        if let budget = self.options.budget { return try await budget.withPermits(registries) { try await self.copyBlobWithRetries(blob) } }
+        let outcome = try await self.copyBlobWithRetries(blob, upload: uploads[blob.digest])
+        finished.insert(blob.digest)
+        return outcome
+      }
+    } catch {
+      await abandon(uploads.filter { !finished.contains($0.key) }.map(\.value))
+      throw error
     }
     for outcome in outcomes {
       switch outcome {
@@ -127,6 +136,33 @@ public struct Copier: Sendable {
     if pushRoot { try await target.putManifest(targetRepository, graph.root.digest.description, graph.root) }
     report.manifestsPushed += 1
     return report
+  }
+
+  /// Ends the sessions opened ahead that no copy finished, when the copy failed or was
+  /// cancelled: one DELETE each, 16 at once, all within 5 s (what is left then is not sent),
+  /// failures ignored. In a task of its own, so that a cancelled copy (a stage's `timeout`)
+  /// still sends them; bounded, so that they take little of a cancelled stage's grace.
+  private func abandon(_ sessions: [URL]) async {
+    guard !sessions.isEmpty else { return }
+    let target = self.target
+    let repository = self.targetRepository
+    let limit: Duration = .seconds(5)
+    let deadline = ContinuousClock.now + limit
+    await Task.detached {
+      // Raced against the limit too: a DELETE answered 401 would fetch a token under the
+      // client's own, longer timeout. The loser is cancelled, which aborts its transfers.
+      await withTaskGroup(of: Void.self) { group in
+        group.addTask {
+          _ = try? await boundedMap(sessions, concurrency: 16) { session in
+            let left = deadline - ContinuousClock.now
+            if left > .milliseconds(100) { await target.cancelUpload(repository, at: session, timeout: left) }
+          }
+        }
+        group.addTask { try? await Task.sleep(for: limit) }
+        await group.next()
+        group.cancelAll()
+      }
+    }.value
   }
 
   /// The graph's blobs the target repository has already (HEAD each, 16 at once; reads only).
@@ -245,6 +281,14 @@ public struct Copier: Sendable {
       return try await target.startUpload(targetRepository)
     }
   }
+}
+
+/// The blobs whose copy into a session opened ahead finished (their sessions are spent).
+private final class FinishedUploads: @unchecked Sendable {
+  private let lock = Lock()
+  private var digests = Set<Digest>()
+  func insert(_ digest: Digest) { lock.withLock { _ = digests.insert(digest) } }
+  func contains(_ digest: Digest) -> Bool { lock.withLock { digests.contains(digest) } }
 }
 
 /// Forwards a blob's bytes to the pipe, hashing (SHA-256) and counting them as they pass,

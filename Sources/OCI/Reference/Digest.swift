@@ -16,7 +16,9 @@ public struct Digest: Sendable, Hashable, Codable, CustomStringConvertible {
       throw ReferenceError(text: text, reason: text.contains(":") ? "digest algorithm '\(algo)' is not supported; only sha256" : "a digest looks like sha256:<64 hex digits>")
     }
     let hex = text.dropFirst(7)
-    guard hex.count == 64, hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+    // Bytes, not Characters: `Character.isHexDigit` holds for the fullwidth digits and
+    // letters too (U+FF10…), which no registry would find.
+    guard hex.utf8.count == 64, hex.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
       throw ReferenceError(text: text, reason: "sha256 digests have 64 lower-case hex digits")
     }
     self.hex = String(hex)

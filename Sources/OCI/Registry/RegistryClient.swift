@@ -163,10 +163,29 @@ public final class RegistryClient: Sendable {
   }
 
   /// Completes an upload in one PUT (monolithic) with the digest; the body may stream.
+  /// - Throws: ``RegistryError/digestMismatch(expected:got:registry:)`` when the registry
+  ///   answers that it stored the bytes under another digest.
   public func finishUpload(_ repository: String, at location: URL, digest: Digest, body: RequestBody) async throws {
-    let url = try self.url(location, adding: [URLQueryItem(name: "digest", value: digest.description)])
-    _ = try await send(scope: .push(repository), operation: "upload blob \(digest.short) to \(repository)") { _ in
+    // The registry's Location may carry a query (`_state`), but the digest the blob is put
+    // under is Gantry's: a `digest` already there would come first, and Go's `FormValue`
+    // reads the first.
+    let url = try self.url(location, removing: "digest", adding: [URLQueryItem(name: "digest", value: digest.description)])
+    let response = try await send(scope: .push(repository), operation: "upload blob \(digest.short) to \(repository)") { _ in
       Request(method: "PUT", url: url, headers: ["Content-Type": "application/octet-stream"], body: body)
+    }
+    if let header = response.headers["Docker-Content-Digest"], header.hasPrefix("sha256:"), header != digest.description {
+      throw RegistryError.digestMismatch(expected: digest.description, got: header, registry: registry)
+    }
+  }
+
+  /// Ends an upload session that will not be finished (`DELETE` of its location, as the
+  /// distribution spec allows), so that it does not linger until the registry's own clean-up.
+  /// One attempt within `timeout`; a failure is ignored (the registry expires sessions anyway).
+  public func cancelUpload(_ repository: String, at location: URL, timeout: Duration = .seconds(5)) async {
+    _ = try? await HTTPClient.$retriesOwnedByCaller.withValue(true) {
+      try await send(scope: .push(repository), operation: "cancel upload to \(repository)", allow404: true) { _ in
+        Request(method: "DELETE", url: location, timeout: timeout)
+      }
     }
   }
 

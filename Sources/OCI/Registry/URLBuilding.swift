@@ -13,11 +13,12 @@ extension RegistryClient {
   }
 
   /// `url` with `items` appended to its query.
-  func url(_ url: URL, adding items: [URLQueryItem]) throws -> URL {
+  /// `removing`: a query item dropped first (each occurrence).
+  func url(_ url: URL, removing: String? = nil, adding items: [URLQueryItem]) throws -> URL {
     guard var c = URLComponents(url: url, resolvingAgainstBaseURL: false) else {
       throw RegistryError.invalidResponse(registry: registry, why: "'\(url.absoluteString.prefix(200))' is not a URL")
     }
-    c.queryItems = (c.queryItems ?? []) + items
+    c.queryItems = (c.queryItems ?? []).filter { $0.name != removing } + items
     guard let result = c.url else {
       throw RegistryError.invalidResponse(registry: registry, why: "'\(url.absoluteString.prefix(200))' takes no query")
     }

@@ -16,6 +16,8 @@ public struct RawManifest: Sendable, Equatable {
     do throws(JSONParseError) { json = try JSONValue.parse(bytes: bytes) } catch { throw ManifestError.undecodable(error.description) }
     do throws(JSONShapeError) { document = try ManifestDocument(json: json) } catch { throw ManifestError.undecodable(error.description) }
     let type = document.mediaType ?? headerType?.split(separator: ";").first.map(String.init) ?? ""
+    // The type goes back out as the Content-Type of the manifest's PUT: text, one line.
+    guard type.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) else { throw ManifestError.undecodable("mediaType holds control characters") }
     if MediaType.isSchema1(type) || document.schemaVersion == 1 {
       throw ManifestError.schema1
     }

@@ -83,7 +83,11 @@ struct ReleaseManifest: Equatable {
       default: break
       }
     }
-    guard let json = JSONValue.parse(userFile: Data(bytes)) else { throw InputError("manifest", "not valid JSON") }
+    // As JSONValue.parse(userFile:), with the reason and the byte (a key given twice among them).
+    let json: JSONValue
+    do throws(JSONParseError) { json = try JSONValue.parse(bytes: bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes.dropFirst(3) : bytes[...]) } catch {
+      throw InputError("manifest", "not valid JSON: \(error)")
+    }
     guard case .object(let top) = json else { throw InputError("manifest", "the top level must be an object with `images`") }
     for key in top.keys where key != "images" && key != "$schema" { throw InputError("manifest", "unknown top-level field '\(clip(key))' (accepted: images)") }
     guard case .array(let list)? = top["images"] else { throw InputError("manifest", "`images` must be a list of {source, target, tags, …}") }

@@ -1,0 +1,95 @@
+import Foundation
+import HTTP
+import TestSupport
+import Testing
+
+@testable import OCI
+
+/// The upload sessions a copy opens ahead (one POST per missing blob, before the first PUT):
+/// a copy that fails or is cancelled ends those it did not use with a DELETE, recorded by a
+/// proxy in front of a real docker-registry, which answers each 204 (the session existed).
+@Suite("Upload sessions opened ahead are closed when a copy fails", .serialized)
+struct UploadSessionTests {
+  /// Three layers and a config, all missing at the target; the copy one blob at a time.
+  func setUp() async throws -> (source: RegistryProcess, target: RegistryProcess, graph: ImageGraph) {
+    let source = try await RegistryProcess()
+    let target = try await RegistryProcess()
+    let client = testRegistryClient(source.host, side: "source")
+    let image = try await ImageFactory(client: client, repository: "app").pushImage(tag: "1.0", layerSizes: [20_000, 30_000, 40_000])
+    let graph = try await ImageGraph.load(from: client, repository: "app", root: image)
+    return (source, target, graph)
+  }
+
+  func copier(_ source: RegistryProcess, _ proxy: FaultProxy) -> Copier {
+    var options = CopyOptions()
+    options.concurrency = 1
+    options.retries = 0
+    return Copier(source: testRegistryClient(source.host, side: "source"), sourceRepository: "app", target: testRegistryClient(proxy.host), targetRepository: "app", options: options)
+  }
+
+  /// Before: the first PUT refused (403), the copy failed and the three other sessions stayed
+  /// open at the registry (until its upload purge, a week by default). Now every session
+  /// no copy finished (the refused one too) gets one DELETE.
+  @Test func aFailedCopyDeletesTheSessionsItDidNotFinish() async throws {
+    let (source, target, graph) = try await setUp()
+    let proxy = try await FaultProxy(upstreamPort: target.port, deny: .init("PUT", "/blobs/uploads/", nth: 1))
+    defer { proxy.stop() }
+    await #expect(throws: RegistryError.self) { _ = try await copier(source, proxy).copy(graph) }
+    let requests = try await proxy.requests()
+    let lines = try await proxy.requestLines()
+    let posts = requests.filter { $0.method == "POST" }
+    let deletes = requests.filter { $0.method == "DELETE" }
+    #expect(posts.count == graph.blobs.count, "\(lines)")
+    #expect(requests.filter { $0.method == "PUT" }.count == 1)
+    #expect(deletes.count == posts.count, "\(lines)")
+    #expect(deletes.allSatisfy { $0.status == 204 && $0.path.contains("/v2/app/blobs/uploads/") }, "\(lines)")
+    #expect(Set(deletes.map { $0.path.split(separator: "?")[0] }).count == deletes.count)
+  }
+
+  /// Cancelled (a stage's `timeout`) while a PUT is held: the DELETEs still go out, from a
+  /// task the cancellation does not reach.
+  @Test func aCancelledCopyStillDeletesItsSessions() async throws {
+    let (source, target, graph) = try await setUp()
+    let proxy = try await FaultProxy(upstreamPort: target.port, hold: .init("PUT", "/blobs/uploads/", nth: 1))
+    defer { proxy.stop() }
+    let copier = copier(source, proxy)
+    let task = Task { try await copier.copy(graph) }
+    try await proxy.waitUntilHeld()
+    task.cancel()
+    let result = await task.result
+    #expect(throws: (any Error).self) { try result.get() }
+    let deletes = try await proxy.requests().filter { $0.method == "DELETE" }
+    let lines = try await proxy.requestLines()
+    #expect(deletes.count == graph.blobs.count, "\(lines)")
+    #expect(deletes.allSatisfy { $0.status == 204 }, "\(lines)")
+    try await proxy.release()
+  }
+
+  /// A target that never answers the DELETEs does not hold the failure back: they are
+  /// given 5 s in all, then the copy's own error is thrown.
+  @Test func unansweredDeletesHoldTheFailureBackFiveSecondsAtMost() async throws {
+    let (source, target, graph) = try await setUp()
+    let proxy = try await FaultProxy(upstreamPort: target.port, hold: .init("DELETE", "/blobs/uploads/", nth: 1), deny: .init("PUT", "/blobs/uploads/", nth: 1))
+    defer { proxy.stop() }
+    let started = ContinuousClock.now
+    await #expect {
+      _ = try await copier(source, proxy).copy(graph)
+    } throws: { error in
+      if case RegistryError.forbidden = error { true } else { false }
+    }
+    #expect(ContinuousClock.now - started < .seconds(9))
+    #expect(try await proxy.held() == 1)
+    try await proxy.release()
+  }
+
+  /// The control: a copy that succeeds deletes nothing.
+  @Test func aCopyThatSucceedsDeletesNothing() async throws {
+    let (source, target, graph) = try await setUp()
+    let proxy = try await FaultProxy(upstreamPort: target.port)
+    defer { proxy.stop() }
+    _ = try await copier(source, proxy).copy(graph)
+    let requests = try await proxy.requests()
+    #expect(requests.filter { $0.method == "PUT" && $0.status == 201 }.count == graph.blobs.count + 1)
+    #expect(!requests.contains { $0.method == "DELETE" })
+  }
+}
