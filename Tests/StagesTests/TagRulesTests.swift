@@ -15,6 +15,17 @@ import Versioning
     return try TagRules.plan(r).map(\.tag)
   }
 
+  /// `Character.isHexDigit` is true for fullwidth digits and letters: a SHA of them would make
+  /// a tag no registry takes. Only ASCII hex is a SHA.
+  @Test func aFullwidthSHAIsRefusedNamingSha() {
+    let fullwidth = "\u{FF17}\u{FF44}\u{FF12}\u{FF41}\u{FF11}\u{FF42}\u{FF14}"
+    #expect(Character("\u{FF41}").isHexDigit)
+    do {
+      _ = try plan("dev", nil, kinds: [.sha]) { $0.sha = fullwidth }
+      Issue.record("a fullwidth SHA was taken")
+    } catch { #expect((error as? InputError)?.input == "sha") }
+  }
+
   /// An invalid tag made by the prefix or the suffix names that input, not version or sha.
   @Test func affixErrorsNameTheAffix() throws {
     func culprit(_ configure: (inout TagRequest) -> Void, kinds: [TagKind]? = nil) -> String? {
