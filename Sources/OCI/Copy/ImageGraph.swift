@@ -1,3 +1,4 @@
+import Basics
 import HTTP
 
 /// Everything one image (or index) references, fetched and ready to validate or copy:
@@ -37,17 +38,47 @@ public struct ImageGraph: Sendable {
     return out
   }
 
-  /// Loads the graph from a registry. Nested indexes are followed.
-  public static func load(from client: RegistryClient, repository: String, root: RawManifest) async throws -> ImageGraph {
+  /// What a registry can make Gantry hold for one image. Real images have tens of manifests
+  /// (a platform's image and its attestation manifest each) and indexes nest once or twice;
+  /// a hostile registry could otherwise list digests of manifests it makes up on the fly,
+  /// 4 MiB each, until memory runs out.
+  public struct Limits: Sendable {
+    /// Child manifests, over every level.
+    public var manifests = 1000
+    /// Indexes within indexes below the root.
+    public var depth = 4
+    /// The child manifests' bytes, together.
+    public var bytes = 64 << 20
+
+    public init() {}
+  }
+
+  /// Loads the graph from a registry. Nested indexes are followed, within ``Limits``.
+  /// - Throws: `RegistryError.invalidResponse` naming the registry and the limit when the
+  ///   index lists more than ``Limits`` allow (checked before the manifests are fetched).
+  public static func load(from client: RegistryClient, repository: String, root: RawManifest, limits: Limits = Limits()) async throws -> ImageGraph {
     var children: [RawManifest] = []
     var platforms: [Digest: Platform] = [:]
     var level: [Descriptor] = []
     if case .index(let manifests, _) = root.content { level = manifests }
     var seen = Set<Digest>()
+    var depth = 0
+    let tally = Tally()
+    @Sendable func refuse(_ why: String) -> RegistryError {
+      .invalidResponse(registry: client.registry, why: "the index \(root.digest.short) in \(repository) \(why); Gantry refuses images this large")
+    }
     // Level by level, each level's manifests fetched several at once (a far registry: round trips).
     while !level.isEmpty {
+      depth += 1
+      guard depth <= limits.depth + 1 else { throw refuse("nests indexes more than \(limits.depth) deep") }
       let fresh = level.filter { seen.insert($0.digest).inserted }
-      let fetched = try await boundedMap(fresh, concurrency: 8) { try await client.manifest(repository, $0.digest.description) }
+      guard children.count + fresh.count <= limits.manifests else { throw refuse("lists more than \(limits.manifests) manifests") }
+      // Counted as they arrive: at most 8 manifests past the limit are ever held.
+      let fetched = try await boundedMap(fresh, concurrency: 8) { d in
+        let m = try await client.manifest(repository, d.digest.description)
+        guard tally.add(m.bytes.count) <= limits.bytes else { throw refuse("holds more than \(limits.bytes >= 1 << 20 ? "\(limits.bytes >> 20) MiB" : "\(limits.bytes) bytes") of manifests") }
+        return m
+      }
       level = []
       for (d, child) in zip(fresh, fetched) {
         if let p = d.platform { platforms[d.digest] = p }
@@ -56,5 +87,18 @@ public struct ImageGraph: Sendable {
       }
     }
     return ImageGraph(root: root, children: children, platforms: platforms)
+  }
+}
+
+/// A running total that concurrent fetches add to.
+private final class Tally: @unchecked Sendable {
+  private let lock = Lock()
+  private var total = 0
+
+  /// Adds `n` and returns the new total (saturating: it never traps).
+  func add(_ n: Int) -> Int {
+    lock.withLock {
+      total = total.addingReportingOverflow(n).overflow ? .max : total + n; return total
+    }
   }
 }

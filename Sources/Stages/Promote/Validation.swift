@@ -32,6 +32,8 @@ struct Validator {
 
   /// Configs up to this size are kept for the copy; larger ones are read again from the source.
   static let keptConfigSize = 256 << 10
+  /// What an image's configs may declare together for validation to read them all.
+  static let configBudget: Int64 = 64 << 20
 
   let client: RegistryClient
   let repository: String
@@ -52,7 +54,14 @@ struct Validator {
     // against its digest): it gets no HEAD.
     let client = self.client
     let repository = self.repository
-    let configDigests = graph.configDigests
+    // Configs are read whole (labels, platform) and held: each at most its declared size
+    // (and 16 MiB), all of them at most `configBudget`; past that they are only asked for.
+    let configSizes = Dictionary(
+      graph.images.compactMap { image -> (Digest, Int64)? in if case .image(let config, _, _, _) = image.content { (config.digest, config.size) } else { nil } },
+      uniquingKeysWith: { a, _ in a })
+    let declared = configSizes.values.reduce(Int64(0)) { $0.addingSaturating(max($1, 0)) }
+    let readConfigs = declared <= Self.configBudget
+    let configDigests = readConfigs ? graph.configDigests : []
     enum Lookup: Sendable {
       case size(Int64?)
       case config(Digest, Data?)
@@ -69,7 +78,8 @@ struct Validator {
       case .head(let blob):
         return .size(try await client.blobSize(repository, blob))
       case .config(let digest):
-        do { return .config(digest, try await client.blob(repository, digest)) } catch let e as RegistryError {
+        let limit = Int(clamping: min(max(configSizes[digest] ?? 0, 0), 16 << 20))
+        do { return .config(digest, try await client.blob(repository, digest, limit: limit)) } catch let e as RegistryError {
           // A missing config is reported by the blob check; other registry errors stop the stage.
           if case .notFound = e { return .absent(digest) }
           throw e
@@ -118,6 +128,8 @@ struct Validator {
       var name = graph.platforms[image.digest]?.description
       if missing.contains(where: { $0.hasPrefix(config.digest.description) }) {
         configProblems.append("\(image.digest.short): config blob missing")
+      } else if !readConfigs {
+        configProblems.append("\(image.digest.short): not read, the configs declare \(ByteSize.format(declared)) together (Gantry reads \(ByteSize.format(Self.configBudget)))")
       } else {
         do {
           guard let data = configs[config.digest] else {

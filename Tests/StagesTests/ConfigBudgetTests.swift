@@ -1,0 +1,57 @@
+import Foundation
+import HTTP
+import OCI
+import TestSupport
+import Testing
+
+@testable import Stages
+
+/// Validation reads every config whole (labels, platform) and holds it: what a registry's
+/// manifests declare bounds that, each config read up to its declared size and all of an
+/// image's together up to `Validator.configBudget`. A hostile registry on a real socket plays it.
+@Suite("Hostile registries: configs read within what the manifests declare", .serialized)
+struct ConfigBudgetTests {
+  /// A single image whose config descriptor declares `size` bytes for `digest`.
+  func graph(config digest: Digest, size: Int64) throws -> ImageGraph {
+    let bytes = Data(
+      #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\#(digest)","size":\#(size)},"layers":[]}"#
+        .utf8)
+    return ImageGraph(root: try RawManifest(bytes: bytes, mediaType: nil), children: [], platforms: [:])
+  }
+
+  func validator(_ server: HostileServer) -> Validator {
+    let client = RegistryClient(
+      registry: "127.0.0.1:\(server.port)", http: HTTPClient(transport: CurlTransport(configuration: TransportConfiguration()), retry: .none),
+      options: RegistryOptions(side: "source"))
+    return Validator(client: client, repository: "app", maxSize: 1 << 40, requiredLabels: [], platforms: [])
+  }
+
+  @Test func configsDeclaringMoreThanTheBudgetAreAskedForNotRead() async throws {
+    let server = try await HostileServer()
+    defer { server.stop() }
+    let digest = Digest.sha256(Data("a config said to be 70 MB".utf8))
+    let size = Int64(70 << 20)
+    try await server.script([.init("HEAD", "/v2/app/blobs/\(digest)", headers: ["Content-Type": "application/octet-stream"], length: Int(size))])
+    let outcome = try await validator(server).validate(graph(config: digest, size: size))
+    let configs = try #require(outcome.checks.first { $0.name == "configs decode" })
+    #expect(!configs.passed)
+    #expect(configs.detail.contains("not read, the configs declare 73.4 MB together"), "\(configs.detail)")
+    #expect(outcome.checks.first { $0.name == "blobs present" }?.passed == true)
+    #expect(try await server.received().allSatisfy { $0.method != "GET" })
+  }
+
+  /// A config larger than its descriptor says stops the stage naming the registry, once the
+  /// declared size is passed (it was read up to 16 MiB whatever the descriptor said).
+  @Test func aConfigIsReadNoFurtherThanItsDeclaredSize() async throws {
+    let server = try await HostileServer()
+    defer { server.stop() }
+    let body = Data(repeating: UInt8(ascii: "{"), count: 60_000)
+    let digest = Digest.sha256(body)
+    try await server.script([.init("GET", "/v2/app/blobs/\(digest)", body: body)])
+    await #expect {
+      _ = try await validator(server).validate(graph(config: digest, size: 100))
+    } throws: { error in
+      "\(error)".contains("127.0.0.1:\(server.port)") && "\(error)".contains("larger than 100 bytes")
+    }
+  }
+}
