@@ -103,4 +103,33 @@ struct GraphLimitTests {
     limits.bytes = 200_000
     #expect(try await ImageGraph.load(from: client(server), repository: "app", root: root, limits: limits).children.count == 40)
   }
+
+  /// The same bounds hold for what is attached to the image: a referrers list of more than a
+  /// thousand is refused before any is fetched, and their manifests are counted as they arrive.
+  @Test func attachmentsAreBoundedLikeTheGraph() async throws {
+    let server = try await HostileServer()
+    defer { server.stop() }
+    let subject = Digest.sha256(Data("the image".utf8))
+    let many = (0...1000).map { (Self.image("sig-\($0)"), Self.imageType) }
+    let few = (0..<40).map { (Self.image("att-\($0)", pad: 3000), Self.imageType) }
+    func referrers(_ list: [(Data, String)]) -> HostileServer.Rule {
+      .init("GET", "/v2/app/referrers/\(subject)", headers: ["Content-Type": Self.indexType], body: Self.index(list), times: 1)
+    }
+    try await server.script([referrers(many)])
+    await #expect {
+      _ = try await AttachmentFinder(client: client(server), repository: "app").find(for: [subject])
+    } throws: { error in
+      "\(error)".contains("127.0.0.1:\(server.port)") && "\(error)".contains("number more than 1000")
+    }
+    #expect(try await server.received().filter { $0.path.contains("/manifests/sha256:") }.isEmpty)
+
+    try await server.script([referrers(few)] + Self.serving(few))
+    var limits = ImageGraph.Limits()
+    limits.bytes = 20_000
+    await #expect {
+      _ = try await AttachmentFinder(client: client(server), repository: "app").find(for: [subject], limits: limits)
+    } throws: { error in
+      "\(error)".contains("hold more than 20000 bytes of manifests")
+    }
+  }
 }

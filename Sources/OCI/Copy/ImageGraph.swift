@@ -51,6 +51,9 @@ public struct ImageGraph: Sendable {
     public var bytes = 64 << 20
 
     public init() {}
+
+    /// `bytes` for a message: "64 MiB".
+    var bytesText: String { bytes >= 1 << 20 ? "\(bytes >> 20) MiB" : "\(bytes) bytes" }
   }
 
   /// Loads the graph from a registry. Nested indexes are followed, within ``Limits``.
@@ -63,7 +66,7 @@ public struct ImageGraph: Sendable {
     if case .index(let manifests, _) = root.content { level = manifests }
     var seen = Set<Digest>()
     var depth = 0
-    let tally = Tally()
+    let tally = ByteTally()
     @Sendable func refuse(_ why: String) -> RegistryError {
       .invalidResponse(registry: client.registry, why: "the index \(root.digest.short) in \(repository) \(why); Gantry refuses images this large")
     }
@@ -76,7 +79,7 @@ public struct ImageGraph: Sendable {
       // Counted as they arrive: at most 8 manifests past the limit are ever held.
       let fetched = try await boundedMap(fresh, concurrency: 8) { d in
         let m = try await client.manifest(repository, d.digest.description)
-        guard tally.add(m.bytes.count) <= limits.bytes else { throw refuse("holds more than \(limits.bytes >= 1 << 20 ? "\(limits.bytes >> 20) MiB" : "\(limits.bytes) bytes") of manifests") }
+        guard tally.add(m.bytes.count) <= limits.bytes else { throw refuse("holds more than \(limits.bytesText) of manifests") }
         return m
       }
       level = []
@@ -87,18 +90,5 @@ public struct ImageGraph: Sendable {
       }
     }
     return ImageGraph(root: root, children: children, platforms: platforms)
-  }
-}
-
-/// A running total that concurrent fetches add to.
-private final class Tally: @unchecked Sendable {
-  private let lock = Lock()
-  private var total = 0
-
-  /// Adds `n` and returns the new total (saturating: it never traps).
-  func add(_ n: Int) -> Int {
-    lock.withLock {
-      total = total.addingReportingOverflow(n).overflow ? .max : total + n; return total
-    }
   }
 }

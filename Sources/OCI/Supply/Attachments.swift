@@ -49,7 +49,9 @@ public struct AttachmentFinder: Sendable {
   /// What is attached to `subjects`. `tags`, when given, is every tag of the repository
   /// (``RegistryClient/allTagsInOnePage(_:pageSize:)``): only the cosign and fallback tags in it
   /// are fetched, instead of asking for each one.
-  public func find(for subjects: [Digest], tags: Set<String>? = nil) async throws -> [Attachment] {
+  /// Bounded like an image graph (``ImageGraph/Limits``): at most `limits.manifests`
+  /// attachments and `limits.bytes` of their manifests, counted as they arrive.
+  public func find(for subjects: [Digest], tags: Set<String>? = nil, limits: ImageGraph.Limits = ImageGraph.Limits()) async throws -> [Attachment] {
     // Up to five lookups per subject, all at once (on a far registry these are round trips):
     // the three cosign tags, the referrers API and, in case the registry lacks it, the fallback tag.
     enum Lookup: Sendable { case tag(Digest, Cosign.Attachment), referrers(Digest), fallback(Digest) }
@@ -60,15 +62,23 @@ public struct AttachmentFinder: Sendable {
     }
     let client = self.client
     let repository = self.repository
+    let tally = ByteTally()
+    @Sendable func refuse(_ why: String) -> RegistryError {
+      .invalidResponse(registry: client.registry, why: "the attachments of \(subjects.first?.short ?? "the image") in \(repository) \(why); Gantry refuses images this large")
+    }
+    @Sendable func counted(_ m: RawManifest) throws -> RawManifest {
+      guard tally.add(m.bytes.count) <= limits.bytes else { throw refuse("hold more than \(limits.bytesText) of manifests") }
+      return m
+    }
     let found = try await boundedMap(lookups, concurrency: 8) { lookup -> Found in
       switch lookup {
       case .tag(let subject, let kind):
-        guard let m = try await client.manifestIfPresent(repository, Cosign.tag(subject, kind)) else { return .attachments([]) }
+        guard let m = try await client.manifestIfPresent(repository, Cosign.tag(subject, kind)).map(counted) else { return .attachments([]) }
         return .attachments([Attachment(kind: .tag(kind), subject: subject, manifest: m, descriptor: m.descriptor)])
       case .referrers(let subject):
         return .listed(subject, try await client.referrers(repository, subject))
       case .fallback(let subject):
-        guard let index = try await client.manifestIfPresent(repository, Cosign.referrersTag(subject)), case .index(let manifests, _) = index.content else {
+        guard let index = try await client.manifestIfPresent(repository, Cosign.referrersTag(subject)).map(counted), case .index(let manifests, _) = index.content else {
           return .fallback(subject, nil)
         }
         return .fallback(subject, manifests)
@@ -86,7 +96,8 @@ public struct AttachmentFinder: Sendable {
     }
     // The API's answer where the registry has it; else the fallback index.
     let referrers = subjects.flatMap { s in (api[s] ?? fallback[s] ?? []).map { (s, $0) } }.filter { !excludedArtifactTypes.contains($0.1.artifactType ?? "") }
-    let manifests = try await boundedMap(referrers, concurrency: 8) { try await client.manifest(repository, $0.1.digest.description) }
+    guard attachments.count + referrers.count <= limits.manifests else { throw refuse("number more than \(limits.manifests)") }
+    let manifests = try await boundedMap(referrers, concurrency: 8) { try counted(try await client.manifest(repository, $0.1.digest.description)) }
     for ((subject, d), m) in zip(referrers, manifests) {
       attachments.append(Attachment(kind: .referrer, subject: subject, manifest: m, descriptor: d))
     }
