@@ -13,6 +13,9 @@ struct SignatureGate {
   let required: Bool
   /// Keyless verification (identity policy and trusted root), when configured.
   var keyless: KeylessVerification?
+  /// Signature layers checked at most: cosign adds one per signing, so a long-lived image has
+  /// a few dozen; a registry's made-up thousands would each be a blob read.
+  static let maxLayers = 256
 
   /// The signature rows for the summary and the checklist line (nil when there is nothing to
   /// say: no keys or identity given and not required). `bundles`: the Sigstore bundles and attestations already verified by ``KeylessVerification``;
@@ -22,7 +25,7 @@ struct SignatureGate {
     for b in bundles where b.predicateType == KeylessVerification.cosignSignPredicate || (!b.isVerified && b.location.hasPrefix("referrer")) {
       rows.append(SignatureCheck(location: b.location, verdict: b.error.map { .invalid("keyless: \($0)") } ?? .verified(key: b.signer ?? "keyless"), identity: nil))
     }
-    for a in attachments where a.subject == digest {
+    signatures: for a in attachments where a.subject == digest {
       let isSignature = a.kind == .tag(.signature) || a.descriptor.artifactType == Cosign.signatureArtifactType
       if a.kind == .referrer, (a.descriptor.artifactType ?? "").hasPrefix(Cosign.bundleArtifactPrefix) {
         if keyless == nil {
@@ -36,6 +39,10 @@ struct SignatureGate {
       let place = a.tag ?? "referrer \(a.manifest.digest.short)"
       for (i, layer) in layers.enumerated() where layer.mediaType == Cosign.simpleSigning {
         let location = "\(place) layer \(i + 1)"
+        guard rows.count < Self.maxLayers else {
+          rows.append(SignatureCheck(location: location, verdict: .unsupported("not checked: more than \(Self.maxLayers) signature layers"), identity: nil))
+          break signatures
+        }
         if let keyless, layer.annotations?[Cosign.certificateAnnotation] != nil {
           let payload = try await client.blob(repository, layer.digest, limit: 1 << 20)
           rows.append(await keyless.checkSignature(payload: payload, layer: layer, expected: digest, location: location))

@@ -1,16 +1,16 @@
 import Foundation
 import HTTP
-import OCI
 import TestSupport
 import Testing
 
+@testable import OCI
 @testable import Stages
 
 /// Validation reads every config whole (labels, platform) and holds it: what a registry's
 /// manifests declare bounds that, each config read up to its declared size and all of an
 /// image's together up to `Validator.configBudget`. A hostile registry on a real socket plays it.
-@Suite("Hostile registries: configs read within what the manifests declare", .serialized)
-struct ConfigBudgetTests {
+@Suite("Hostile registries: what validation reads is bounded", .serialized)
+struct ValidationBoundsTests {
   /// A single image whose config descriptor declares `size` bytes for `digest`.
   func graph(config digest: Digest, size: Int64) throws -> ImageGraph {
     let bytes = Data(
@@ -53,5 +53,33 @@ struct ConfigBudgetTests {
     } throws: { error in
       "\(error)".contains("127.0.0.1:\(server.port)") && "\(error)".contains("larger than 100 bytes")
     }
+  }
+
+  /// A `.sig` manifest of made-up signature layers: at most `SignatureGate.maxLayers` payloads
+  /// are read, and the summary says the rest were not checked.
+  @Test func signatureLayersAreCheckedUpToTheLimit() async throws {
+    let server = try await HostileServer()
+    defer { server.stop() }
+    let signer = CosignSigner()
+    let image = Digest.sha256(Data("image".utf8))
+    let payload = CosignSigner.payload(digest: image.description, reference: "r")
+    let layer = #"{"mediaType":"\#(Cosign.simpleSigning)","digest":"\#(Digest.sha256(payload))","size":\#(payload.count),"annotations":{"\#(Cosign.signatureAnnotation)":"AAAA"}}"#
+    let config = #"{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\#(Digest.sha256(Data("{}".utf8)))","size":2}"#
+    let sig = try RawManifest(
+      bytes: Data(
+        #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":\#(config),"layers":[\#(Array(repeating: layer, count: 300).joined(separator: ","))]}"#.utf8),
+      mediaType: nil)
+    try await server.script([.init("GET", "/v2/app/blobs/\(Digest.sha256(payload))", body: payload)])
+    let client = RegistryClient(
+      registry: "127.0.0.1:\(server.port)", http: HTTPClient(transport: CurlTransport(configuration: TransportConfiguration()), retry: .none),
+      options: RegistryOptions(side: "source"))
+    let gate = SignatureGate(
+      client: client, repository: "app", verifier: SignatureVerifier(keys: [try CosignPublicKey(pem: signer.publicKeyPEM, name: "k")]), required: true)
+    let attachment = Attachment(kind: .tag(.signature), subject: image, manifest: sig, descriptor: sig.descriptor)
+    let (rows, check) = try await gate.evaluate(image, attachments: [attachment])
+    #expect(rows.count == SignatureGate.maxLayers + 1)
+    #expect(rows.last?.detail.contains("not checked: more than 256 signature layers") == true, "\(rows.last?.detail ?? "")")
+    #expect(check?.passed == false)
+    #expect(try await server.received().filter { $0.method == "GET" }.count == SignatureGate.maxLayers)
   }
 }
