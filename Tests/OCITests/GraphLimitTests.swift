@@ -132,4 +132,30 @@ struct GraphLimitTests {
       "\(error)".contains("hold more than 20000 bytes of manifests")
     }
   }
+
+  /// A release's images share one total: each image alone fits, together they do not.
+  @Test func imagesSharingATallyCountTogether() async throws {
+    let server = try await HostileServer()
+    defer { server.stop() }
+    let first = (0..<4).map { (Self.image("a\($0)", pad: 3000), Self.imageType) }
+    let second = (0..<4).map { (Self.image("b\($0)", pad: 3000), Self.imageType) }
+    try await server.script(Self.serving(first + second))
+    var limits = ImageGraph.Limits()
+    limits.bytes = 20_000
+    limits.tally = ByteTally()
+    let a = try await ImageGraph.load(from: client(server), repository: "app", root: RawManifest(bytes: Self.index(first), mediaType: Self.indexType), limits: limits)
+    #expect(a.children.count == 4)
+    await #expect {
+      _ = try await ImageGraph.load(from: client(server), repository: "app", root: RawManifest(bytes: Self.index(second), mediaType: Self.indexType), limits: limits)
+    } throws: { error in
+      "\(error)".contains("holds more than 20000 bytes of manifests")
+    }
+    // Alone, the second fits.
+    limits.tally = nil
+    #expect(try await ImageGraph.load(from: client(server), repository: "app", root: RawManifest(bytes: Self.index(second), mediaType: Self.indexType), limits: limits).children.count == 4)
+    // What is reserved only when it fits.
+    let tally = ByteTally()
+    #expect(tally.reserve(15, within: 20) && !tally.reserve(6, within: 20) && tally.reserve(5, within: 20))
+    #expect(!tally.reserve(.max, within: .max))
+  }
 }

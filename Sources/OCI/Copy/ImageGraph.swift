@@ -49,6 +49,9 @@ public struct ImageGraph: Sendable {
     public var depth = 4
     /// The child manifests' bytes, together.
     public var bytes = 64 << 20
+    /// A total shared by several loads (a release's images, and their attachments): they
+    /// count together against `bytes`. Nil: each load counts on its own.
+    public var tally: ByteTally?
 
     public init() {}
 
@@ -66,7 +69,7 @@ public struct ImageGraph: Sendable {
     if case .index(let manifests, _) = root.content { level = manifests }
     var seen = Set<Digest>()
     var depth = 0
-    let tally = ByteTally()
+    let tally = limits.tally ?? ByteTally()
     @Sendable func refuse(_ why: String) -> RegistryError {
       .invalidResponse(registry: client.registry, why: "the index \(root.digest.short) in \(repository) \(why); Gantry refuses images this large")
     }

@@ -62,7 +62,7 @@ public struct AttachmentFinder: Sendable {
     }
     let client = self.client
     let repository = self.repository
-    let tally = ByteTally()
+    let tally = limits.tally ?? ByteTally()
     @Sendable func refuse(_ why: String) -> RegistryError {
       .invalidResponse(registry: client.registry, why: "the attachments of \(subjects.first?.short ?? "the image") in \(repository) \(why); Gantry refuses images this large")
     }

@@ -40,7 +40,11 @@ struct ImagePlan: Sendable {
   /// Resolves `settings.source`, reads the target's tags and history, and runs every gate.
   /// Reads only: nothing is written to either registry. `copies`: this run copies the image
   /// after (so the target's blobs are asked for meanwhile).
-  static func make(_ settings: PromoteSettings, src: RegistryClient, dst: RegistryClient, context: StageContext, copies: Bool = true) async throws -> ImagePlan {
+  /// `limits`: what the source may make Gantry hold for this image (a release shares one
+  /// total among its images).
+  static func make(
+    _ settings: PromoteSettings, src: RegistryClient, dst: RegistryClient, context: StageContext, copies: Bool = true, limits: ImageGraph.Limits = ImageGraph.Limits()
+  ) async throws -> ImagePlan {
     let log = context.log
     let (source, targetRef, tags, environment) = (settings.source, settings.target, settings.tags, settings.environment)
     let target = targetRef.with(tag: nil)
@@ -61,7 +65,7 @@ struct ImagePlan: Sendable {
     context.doing("reading the manifest of \(source)")
     let root = try await src.manifest(source.repository, source.identifier)
     log.info("source \(source) → \(root.digest)")
-    async let graphLoad = ImageGraph.load(from: src, repository: source.repository, root: root)
+    async let graphLoad = ImageGraph.load(from: src, repository: source.repository, root: root, limits: limits)
     var current: [String: Digest] = [:]
     for (tag, digest) in zip(tags, try await tagLookup) { current[tag] = digest }
     let previous = environment.flatMap { current[$0] }
@@ -88,8 +92,12 @@ struct ImagePlan: Sendable {
     let listedTags = await sourceTags
     async let attachmentLookup =
       settings.wantsAttachments
-      ? AttachmentFinder(client: src, repository: source.repository).find(for: [root.digest] + graph.children.map(\.digest), tags: listedTags) : []
+      ? AttachmentFinder(client: src, repository: source.repository).find(for: [root.digest] + graph.children.map(\.digest), tags: listedTags, limits: limits) : []
     let outcome = try await validation
+    // Configs held for the copy count against a release's shared total; past it the copy
+    // reads them from the source again.
+    var configs = outcome.configs
+    if let tally = limits.tally, !tally.reserve(configs.values.reduce(0) { $0 + $1.count }, within: limits.bytes) { configs = [:] }
     var (checks, platformInfo) = (outcome.checks, outcome.platforms)
     let present = try await blobsAtTarget
     let attachments = try await attachmentLookup
@@ -113,7 +121,7 @@ struct ImagePlan: Sendable {
     let signatureStatus = signatures.contains(where: \.isVerified) ? "verified" : signatures.isEmpty ? "unsigned" : settings.keys.isEmpty && keyless == nil ? "unchecked" : "unverified"
     return ImagePlan(
       settings: settings, src: src, dst: dst, target: target, root: root, graph: graph, current: current, previous: previous, alreadyThere: alreadyThere, blobsAtTarget: present,
-      attachments: attachments, configs: outcome.configs, history: history, summary: summary, signatureStatus: signatureStatus, provenanceStatus: provenanceStatus)
+      attachments: attachments, configs: configs, history: history, summary: summary, signatureStatus: signatureStatus, provenanceStatus: provenanceStatus)
   }
 
   /// Checks that depend on the target's state: the image was not rolled back from this

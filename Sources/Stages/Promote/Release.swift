@@ -16,6 +16,9 @@ import OCI
 struct Release {
   let settings: ReleaseSettings
   let context: StageContext
+  /// What the sources may make Gantry hold for a whole release (manifests, attachments, the
+  /// configs kept for the copy): 2,000 images of 30 manifests take a tenth of it.
+  static let heldBytes = 512 << 20
 
   /// The failure of a release, with every image that failed and why.
   struct ImageFailure {
@@ -48,10 +51,18 @@ struct Release {
     // Only a phase that copies asks the targets which blobs they have.
     let copying = settings.phase == .all || settings.phase == .copy
     context.doing("validating \(images.count) images; nothing was copied and no tag moved")
+    // What the sources may make Gantry hold, for the whole release: every image's manifests,
+    // attachments and the configs kept for the copy, counted together.
+    let limits = {
+      var l = ImageGraph.Limits()
+      l.bytes = Self.heldBytes
+      l.tally = ByteTally()
+      return l
+    }()
     let results: [Result<ImagePlan, ReleaseError>] = try await log.group("Validate \(images.count) images") {
       try await boundedMap(pairs, concurrency: min(8, settings.concurrency * 2)) { settings, src, dst in
         guard let src, let dst else { return .failure(ReleaseError("no client")) }
-        do { return .success(try await ImagePlan.make(settings, src: src, dst: dst, context: context, copies: copying)) } catch let e as CancellationError {
+        do { return .success(try await ImagePlan.make(settings, src: src, dst: dst, context: context, copies: copying, limits: limits)) } catch let e as CancellationError {
           throw e
         } catch {
           if Task.isCancelled { throw error }
