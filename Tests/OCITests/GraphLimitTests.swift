@@ -36,11 +36,7 @@ struct GraphLimitTests {
     }
   }
 
-  func client(_ server: HostileServer) -> RegistryClient {
-    RegistryClient(
-      registry: "127.0.0.1:\(server.port)", http: HTTPClient(transport: CurlTransport(configuration: TransportConfiguration()), retry: .none),
-      options: RegistryOptions(side: "source"))
-  }
+  func client(_ server: HostileServer) -> RegistryClient { testRegistryClient("127.0.0.1:\(server.port)", side: "source") }
 
   func manifestGETs(_ server: HostileServer) async throws -> Int {
     try await server.received().filter { $0.method == "GET" && $0.path.contains("/manifests/") }.count

@@ -19,11 +19,10 @@ struct ValidationBoundsTests {
     return ImageGraph(root: try RawManifest(bytes: bytes, mediaType: nil), children: [], platforms: [:])
   }
 
+  func client(_ server: HostileServer) -> RegistryClient { testRegistryClient("127.0.0.1:\(server.port)", side: "source") }
+
   func validator(_ server: HostileServer) -> Validator {
-    let client = RegistryClient(
-      registry: "127.0.0.1:\(server.port)", http: HTTPClient(transport: CurlTransport(configuration: TransportConfiguration()), retry: .none),
-      options: RegistryOptions(side: "source"))
-    return Validator(client: client, repository: "app", maxSize: 1 << 40, requiredLabels: [], platforms: [])
+    Validator(client: client(server), repository: "app", maxSize: 1 << 40, requiredLabels: [], platforms: [])
   }
 
   @Test func configsDeclaringMoreThanTheBudgetAreAskedForNotRead() async throws {
@@ -70,11 +69,8 @@ struct ValidationBoundsTests {
         #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":\#(config),"layers":[\#(Array(repeating: layer, count: 300).joined(separator: ","))]}"#.utf8),
       mediaType: nil)
     try await server.script([.init("GET", "/v2/app/blobs/\(Digest.sha256(payload))", body: payload)])
-    let client = RegistryClient(
-      registry: "127.0.0.1:\(server.port)", http: HTTPClient(transport: CurlTransport(configuration: TransportConfiguration()), retry: .none),
-      options: RegistryOptions(side: "source"))
     let gate = SignatureGate(
-      client: client, repository: "app", verifier: SignatureVerifier(keys: [try CosignPublicKey(pem: signer.publicKeyPEM, name: "k")]), required: true)
+      client: client(server), repository: "app", verifier: SignatureVerifier(keys: [try CosignPublicKey(pem: signer.publicKeyPEM, name: "k")]), required: true)
     let attachment = Attachment(kind: .tag(.signature), subject: image, manifest: sig, descriptor: sig.descriptor)
     let (rows, check) = try await gate.evaluate(image, attachments: [attachment])
     #expect(rows.count == SignatureGate.maxLayers + 1)
