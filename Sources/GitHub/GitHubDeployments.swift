@@ -44,7 +44,11 @@ public struct GitHubDeployments: Sendable {
     if let sha { query["sha"] = sha }
     if let task { query["task"] = task }
     let all: [GitHubDeployment] = try await client.all(client.repoPath("/deployments"), query: query, operation: "list deployments of \(environment)", limit: limit)
-    return all.filter { $0.payload != nil && $0.environment == environment }
+    // The query's filters, checked again: a proxy or an older GHES may answer every deployment
+    // (another commit's, another task's), and a re-run must not reuse or mark one of those.
+    return all.filter { d in
+      d.payload != nil && d.environment == environment && (sha.map { d.sha.lowercased() == $0.lowercased() } ?? true) && (task.map { d.task == $0 } ?? true)
+    }
   }
 
   /// The newest of Gantry's deployments of `digest` to `environment` that `matches` accepts

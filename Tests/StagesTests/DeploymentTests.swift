@@ -48,6 +48,21 @@ struct DeploymentTests {
     statuses.filter { $0["deployment"] as? Int == id }.compactMap { $0["state"] as? String }
   }
 
+  /// The same digest promoted from one commit to two repositories (two steps of one job): the
+  /// second reused the first's deployment, so the Environments page showed one image; each is
+  /// now its own deployment, and a re-run of either still finds its own.
+  @Test func theSameDigestInAnotherRepositoryIsAnotherDeployment() async throws {
+    let (digest, r) = try await promote("1.0.0", sha: first, run: "41")
+    #expect(r.outputs["deployment-id"] == "1001")
+    let mirror = try await runStage(
+      PromoteStage.self,
+      environment(sha: first, run: "41", ["INPUT_TARGET": "\(production.host)/mirror", "INPUT_SOURCE": "\(staging.host)/app@\(digest)", "INPUT_TAGS": "1.0.0"]))
+    #expect(mirror.outputs["deployment-id"] == "1002")
+    #expect(try await promote("1.0.0", sha: first, run: "41", existing: digest).1.outputs["deployment-id"] == "1001")
+    let (deployments, _) = try api.deployments()
+    #expect(deployments.count == 2)
+  }
+
   @Test func promoteCreatesOneDeploymentWithStatusesInOrderAndAReRunReusesIt() async throws {
     let log = MemoryLogSink()
     let (digest, r) = try await promote("1.0.0", sha: first, run: "41", log: log)
