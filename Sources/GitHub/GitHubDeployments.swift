@@ -71,7 +71,7 @@ public struct GitHubDeployments: Sendable {
   /// tested before it reached Gantry.
   public func create(ref: String, environment: String, task: String, payload: DeploymentPayload, description: String) async throws -> GitHubDeployment {
     let body: JSONValue = [
-      "ref": .string(ref), "environment": .string(environment), "task": .string(task), "payload": payload.json, "description": .string(String(description.prefix(140))),
+      "ref": .string(ref), "environment": .string(environment), "task": .string(task), "payload": payload.json, "description": .string(GitHubDeploymentStatuses.capped(description)),
       "auto_merge": false, "required_contexts": [], "transient_environment": false,
     ]
     return try await client.request("POST", client.repoPath("/deployments"), body: body, operation: "create deployment to \(environment)", as: GitHubDeployment.self)

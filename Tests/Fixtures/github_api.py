@@ -265,6 +265,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(403, {"message": "Resource not accessible by integration"})
         if not isinstance(body.get("ref"), str) or not isinstance(body.get("required_contexts", []), list):
             return self.send_json(422, {"message": "Invalid request", "errors": [{"field": "ref", "code": "invalid"}]})
+        if len(body.get("description", "")) > 140:
+            return self.send_json(422, {"message": "Validation Failed", "errors": [{"field": "description", "code": "custom", "message": "description is too long (maximum is 140 characters)"}]})
         sha = resolve(body["ref"])
         if sha is None:
             return self.send_json(422, {"message": f"No ref found for: {body['ref']}"})
@@ -275,6 +277,9 @@ class Handler(BaseHTTPRequestHandler):
         return self.send_json(201, d)
 
     def deployment_status(self, deployment, body):
+        # GitHub refuses a description over 140 characters (code points, as Python counts).
+        if len(body.get("description", "")) > 140:
+            return self.send_json(422, {"message": "Validation Failed", "errors": [{"field": "description", "code": "custom", "message": "description is too long (maximum is 140 characters)"}]})
         with lock:
             known = any(d["id"] == deployment for d in state["deployments"])
             if known and body.get("state") in DEPLOYMENT_STATES:

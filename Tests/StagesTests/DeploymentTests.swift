@@ -130,6 +130,25 @@ struct DeploymentTests {
     #expect(!log.lines.contains { $0.contains(api.token) })
   }
 
+  /// Hostile: the rollback's `reason` is text from elsewhere (an issue title, an alert): one
+  /// of letters each carrying combining marks is under 140 Characters but over GitHub's 140
+  /// code points, so the failure status was refused (422) and the bad deployment stayed
+  /// `success`. Descriptions are now cut by code points, at a character boundary.
+  @Test func aReasonOfCombiningMarksStillMarksTheDeploymentFailure() async throws {
+    _ = try await promote("1.0.0", sha: first, run: "41")
+    _ = try await promote("1.1.0", sha: second, run: "42")
+    let reason = String(repeating: "e\u{301}\u{302}", count: 100)
+    let log = MemoryLogSink()
+    let r = try await runStage(RollbackStage.self, environment(sha: second, run: "42", ["INPUT_REASON": reason]), log: log)
+    #expect(r.failure == nil)
+    let (_, statuses) = try api.deployments()
+    #expect(states(statuses, of: 1002) == ["in_progress", "success", "failure"], "\(log.lines)")
+    let marked = try #require(statuses.last { $0["deployment"] as? Int == 1002 })
+    let description = try #require(marked["description"] as? String)
+    #expect(description.unicodeScalars.count <= 140 && description.hasPrefix("rolled back: e\u{301}\u{302}"))
+    #expect(description.unicodeScalars.count % 3 == "rolled back: ".count % 3, "cut inside a character: \(description.unicodeScalars.count)")
+  }
+
   @Test func deploymentsOfOtherToolsAreNeverReused() async throws {
     // Another tool's deployment of the same commit and environment: a string payload, and an
     // object without a digest. Neither is Gantry's, so promote makes its own.
