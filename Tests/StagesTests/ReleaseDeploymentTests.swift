@@ -271,6 +271,27 @@ struct ReleaseDeploymentTests {
     #expect(states(statuses, of: 1002) == ["in_progress", "success", "failure"])
   }
 
+  /// Hostile: a `deploy:rollback` deployment of the restored images' commit naming this
+  /// rollback's release and run (a run URL is easy to guess) but other digests. The rollback
+  /// reused it; now only one listing the images it restores, at their digests, is reused.
+  @Test func hostileRollbackDeploymentWithOtherDigestsIsNotReused() async throws {
+    _ = try await push(["a", "b"], tag: "0.9.0")
+    _ = try await push(["a", "b"], tag: "1.0.0")
+    #expect(try await release(["a", "b"], tag: "0.9.0", id: "r1", sha: first, run: "41").outputs["deployment-id"] == "1001")
+    #expect(try await release(["a", "b"], tag: "1.0.0", id: "r2", sha: second, run: "42").outputs["deployment-id"] == "1002")
+    let forged: [String: Any] = [
+      "tool": "gantry", "rolled_back_release": "r2", "images": [["image": "\(production.host)/prod/svc-a", "digest": "sha256:" + String(repeating: "e", count: 64)]],
+      "images_total": 1, "run": "https://github.com/acme/app/actions/runs/43",
+    ]
+    try api.plant([["sha": first, "task": "deploy:rollback", "payload": forged]])
+    let rollback = env(sha: second, run: "43", ["INPUT_PROMOTE-IMAGES": images(["a", "b"], tag: "1.0.0"), "INPUT_RELEASE-ID": "r2", "INPUT_REASON": "errors"])
+    let log = MemoryLogSink()
+    let r = try await runStage(RollbackStage.self, rollback, log: log)
+    #expect(r.outputs["deployment-id"] == "1004", "\(log.lines)")
+    let (_, statuses) = try api.deployments()
+    #expect(states(statuses, of: 1003).isEmpty)
+  }
+
   /// The job matrix of promote-release.yml: validate and copy jobs record nothing; the finish
   /// job, which moves the tags, records the release's one deployment.
   @Test func onlyTheJobThatMovesTheTagsRecordsTheDeployment() async throws {

@@ -140,11 +140,15 @@ struct DeploymentRecorder: Sendable {
   /// promoted them when their records agree on one (else `GITHUB_SHA`); one per run.
   func beginReleaseRestore(environment: String, releaseID: String, images: [DeploymentPayload.Image], recordedSHA: String?) async -> Int64? {
     let run = settings.runURL
+    let payload = DeploymentPayload(release: releaseID, rolledBack: true, images: images, run: run)
     return await begin(
-      environment: environment, ref: DeploymentPayload.commit(recordedSHA) ?? settings.sha, task: Self.rollbackTask,
-      payload: DeploymentPayload(release: releaseID, rolledBack: true, images: images, run: run), description: "Gantry: roll back release \(releaseID)",
-      what: "the rollback of release \(releaseID)"
-    ) { d in d.payload?.rolledBackRelease == releaseID && (run == nil || d.payload?.run == run) }
+      environment: environment, ref: DeploymentPayload.commit(recordedSHA) ?? settings.sha, task: Self.rollbackTask, payload: payload,
+      description: "Gantry: roll back release \(releaseID)", what: "the rollback of release \(releaseID)"
+    ) { d in
+      // A run URL is easy to guess: the images restored, at their digests, must match too.
+      guard let p = d.payload, p.rolledBackRelease == releaseID, run == nil || p.run == run else { return false }
+      return payload.deploysSameImages(as: p)
+    }
   }
 
   private func warn(_ error: any Error, doing what: String) {
