@@ -292,6 +292,26 @@ struct ReleaseDeploymentTests {
     #expect(states(statuses, of: 1003).isEmpty)
   }
 
+  /// Hostile: the newest deployment naming release r2 is not Gantry's promotion of it (it
+  /// lists svc-a at a digest that was never live). The rollback of r2 marked that one failure
+  /// and left the real one success; now the deployment marked lists what was live.
+  @Test func hostileDeploymentNamingTheReleaseIsNotMarkedRolledBack() async throws {
+    _ = try await push(["a", "b"], tag: "0.9.0")
+    _ = try await push(["a", "b"], tag: "1.0.0")
+    #expect(try await release(["a", "b"], tag: "0.9.0", id: "r1", sha: first, run: "41").outputs["deployment-id"] == "1001")
+    #expect(try await release(["a", "b"], tag: "1.0.0", id: "r2", sha: second, run: "42").outputs["deployment-id"] == "1002")
+    let forged: [String: Any] = [
+      "tool": "gantry", "release": "r2", "images": [["image": "\(production.host)/prod/svc-a", "digest": "sha256:" + String(repeating: "e", count: 64)]], "images_total": 1,
+    ]
+    try api.plant([["sha": second, "task": "deploy", "payload": forged]])
+    let rollback = env(sha: second, run: "43", ["INPUT_PROMOTE-IMAGES": images(["a", "b"], tag: "1.0.0"), "INPUT_RELEASE-ID": "r2", "INPUT_REASON": "errors"])
+    let log = MemoryLogSink()
+    _ = try await runStage(RollbackStage.self, rollback, log: log)
+    let (_, statuses) = try api.deployments()
+    #expect(states(statuses, of: 1003).isEmpty, "\(log.lines)")
+    #expect(states(statuses, of: 1002) == ["in_progress", "success", "failure"])
+  }
+
   /// The job matrix of promote-release.yml: validate and copy jobs record nothing; the finish
   /// job, which moves the tags, records the release's one deployment.
   @Test func onlyTheJobThatMovesTheTagsRecordsTheDeployment() async throws {

@@ -84,8 +84,16 @@ struct DeploymentRecorder: Sendable {
   /// Marks the deployment of release `releaseID` to `environment` (made by promote) `failure`:
   /// the release was rolled back.
   /// - Returns: its id, or nil when there is none (promoted without `deployment: true`) or GitHub refused.
-  func markReleaseRolledBack(releaseID: String, environment: String, reason: String) async -> Int64? {
-    await markRolledBack(environment: environment, what: "release \(releaseID)", reason: reason) { $0.payload?.release == releaseID ? "rolled back: \(reason)" : nil }
+  /// `live`: the images the rollback found live (the release's, as its records say): the
+  /// deployment marked lists them at those digests, so one that merely names the release id
+  /// (another tool's, a planted one) is passed over. A payload cut to fit lists some of them.
+  func markReleaseRolledBack(releaseID: String, live: [DeploymentPayload.Image], environment: String, reason: String) async -> Int64? {
+    let digests = Dictionary(live.map { ($0.image, $0.digest) }, uniquingKeysWith: { a, _ in a })
+    return await markRolledBack(environment: environment, what: "release \(releaseID)", reason: reason) { d in
+      guard let p = d.payload, p.release == releaseID else { return nil }
+      let listed = p.images.filter { digests[$0.image] != nil }
+      return !listed.isEmpty && listed.allSatisfy({ digests[$0.image] == $0.digest }) ? "rolled back: \(reason)" : nil
+    }
   }
 
   /// `status`: the failure's description for a deployment to mark, nil for one to pass over.
