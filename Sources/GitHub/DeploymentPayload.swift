@@ -80,16 +80,18 @@ public struct DeploymentPayload: Sendable, Equatable, Decodable {
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     run = try? c.decodeIfPresent(String.self, forKey: .run)
+    // Gantry has written `"tool": "gantry"` in both shapes from the start; another tool's
+    // `{digest, image, tags}` is not Gantry's (a rollback would mark it failure).
+    guard (try? c.decode(String.self, forKey: .tool)) == "gantry" else {
+      throw DecodingError.dataCorruptedError(forKey: .tool, in: c, debugDescription: "not Gantry's payload")
+    }
     if let digest = try? c.decode(String.self, forKey: .digest) {
-      // One image, as Gantry has always written it.
+      // One image.
       self.digest = digest
       image = try c.decode(String.self, forKey: .image)
       tags = try c.decode([String].self, forKey: .tags)
       images = []
       return
-    }
-    guard (try? c.decode(String.self, forKey: .tool)) == "gantry" else {
-      throw DecodingError.dataCorruptedError(forKey: .tool, in: c, debugDescription: "not Gantry's payload")
     }
     release = try c.decodeIfPresent(String.self, forKey: .release)
     rolledBackRelease = try c.decodeIfPresent(String.self, forKey: .rolledBackRelease)
@@ -99,6 +101,15 @@ public struct DeploymentPayload: Sendable, Equatable, Decodable {
     images = try c.decode([Image].self, forKey: .images)
     imagesTotal = try? c.decodeIfPresent(Int.self, forKey: .imagesTotal)
     tags = []
+  }
+
+  /// Whether `other` (a deployment's payload as listed) names the same images at the same
+  /// digests as this one would once ``bounded(maxBytes:)``: a re-run reuses only the
+  /// deployment of what it deploys, not another one that carries the same release id.
+  public func deploysSameImages(as other: DeploymentPayload) -> Bool {
+    let sent = bounded().payload
+    func pairs(_ p: DeploymentPayload) -> [String] { p.images.map { "\($0.image)@\($0.digest)" }.sorted() }
+    return other.digest == nil && other.imagesTotal == images.count && pairs(other) == pairs(sent)
   }
 
   /// The JSON object sent as `payload`.

@@ -21,10 +21,25 @@ public struct GitHubDeploymentStatuses: Sendable {
   /// `autoInactive` false leaves earlier deployments' states as they are: Gantry marks them
   /// itself, and GitHub's default would only cover non-production environments anyway.
   public func create(deployment id: Int64, state: DeploymentState, description: String, logURL: String?, environmentURL: String?, autoInactive: Bool = false) async throws {
-    var body: [String: JSONValue] = ["state": .string(state.rawValue), "description": .string(String(description.prefix(140))), "auto_inactive": .bool(autoInactive)]
+    var body: [String: JSONValue] = ["state": .string(state.rawValue), "description": .string(Self.capped(description)), "auto_inactive": .bool(autoInactive)]
     if let logURL { body["log_url"] = .string(logURL) }
     if let environmentURL { body["environment_url"] = .string(environmentURL) }
     struct Status: Decodable { var id: Int64 }
     _ = try await client.request("POST", client.repoPath("/deployments/\(id)/statuses"), body: body, operation: "set deployment \(id) \(state.rawValue)", as: Status.self)
+  }
+
+  /// `text` cut to GitHub's 140 characters for a description, which GitHub counts in code
+  /// points: a cut by Swift `Character`s let a text of letters with combining marks (a
+  /// rollback's `reason` copied from elsewhere) through at several times that, and GitHub
+  /// refused the status (422). Cut at a character boundary, never inside one.
+  static func capped(_ text: String, max: Int = 140) -> String {
+    var out = ""
+    var used = 0
+    for c in text {
+      used += c.unicodeScalars.count
+      guard used <= max else { break }
+      out.append(c)
+    }
+    return out
   }
 }

@@ -44,7 +44,11 @@ public struct GitHubDeployments: Sendable {
     if let sha { query["sha"] = sha }
     if let task { query["task"] = task }
     let all: [GitHubDeployment] = try await client.all(client.repoPath("/deployments"), query: query, operation: "list deployments of \(environment)", limit: limit)
-    return all.filter { $0.payload != nil && $0.environment == environment }
+    // The query's filters, checked again: a proxy or an older GHES may answer every deployment
+    // (another commit's, another task's), and a re-run must not reuse or mark one of those.
+    return all.filter { d in
+      d.payload != nil && d.environment == environment && (sha.map { d.sha.lowercased() == $0.lowercased() } ?? true) && (task.map { d.task == $0 } ?? true)
+    }
   }
 
   /// The newest of Gantry's deployments of `digest` to `environment` that `matches` accepts
@@ -67,7 +71,7 @@ public struct GitHubDeployments: Sendable {
   /// tested before it reached Gantry.
   public func create(ref: String, environment: String, task: String, payload: DeploymentPayload, description: String) async throws -> GitHubDeployment {
     let body: JSONValue = [
-      "ref": .string(ref), "environment": .string(environment), "task": .string(task), "payload": payload.json, "description": .string(String(description.prefix(140))),
+      "ref": .string(ref), "environment": .string(environment), "task": .string(task), "payload": payload.json, "description": .string(GitHubDeploymentStatuses.capped(description)),
       "auto_merge": false, "required_contexts": [], "transient_environment": false,
     ]
     return try await client.request("POST", client.repoPath("/deployments"), body: body, operation: "create deployment to \(environment)", as: GitHubDeployment.self)

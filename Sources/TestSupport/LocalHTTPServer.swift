@@ -197,6 +197,13 @@ public final class GitHubAPIServer: @unchecked Sendable {
     _ = try runCommand("/usr/bin/curl", ["-s", "-X", "POST", "-d", #"{"fail_deployments":\#(status)}"#, "-H", "Content-Type: application/json", "\(apiURL())/_control"])
   }
 
+  /// Stores deployments made by someone else as given (each gets the next id), and with
+  /// `ignoreFilters` lists every deployment whatever the query asks (a hostile answer).
+  public func plant(_ deployments: [[String: Any]], ignoreFilters: Bool = false) throws {
+    let body = try JSONSerialization.data(withJSONObject: ["plant": deployments, "ignore_filters": ignoreFilters] as [String: Any])
+    _ = try runCommand("/usr/bin/curl", ["-s", "-X", "POST", "-d", String(decoding: body, as: UTF8.self), "-H", "Content-Type: application/json", "\(apiURL())/_control"])
+  }
+
   public func stop() { child.stop() }
 }
 

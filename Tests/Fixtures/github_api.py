@@ -13,7 +13,9 @@ repository) and POST deployments/ID/statuses (kept in memory). Control: POST /_c
 {"ratelimit": N, "mode": "retry-after"|"reset"} makes the next N requests rate limited, with
 {"refuse_deployments": true} POST deployments answers 403 as for a token without
 deployments: write, with {"fail_deployments": 500} every deployments request (list, create,
-status) answers that status (0: answer again); GET /_requests lists "METHOD path" of every request so far; GET
+status) answers that status (0: answer again), with {"plant": [deployment, ...]} deployments made by
+someone else are stored as given (given an id), with {"ignore_filters": true} GET deployments
+answers every deployment whatever the query (a hostile or older server); GET /_requests lists "METHOD path" of every request so far; GET
 /_releases the releases as created; GET /_deployments {"deployments": [...as received, with
 id], "statuses": [{"deployment": id, ...as received}, in order]}. Prints "PORT <n>" when ready.
 """
@@ -31,7 +33,7 @@ from urllib.parse import urlparse, parse_qs
 REPO, TOKEN = sys.argv[1], sys.argv[2]
 lock = threading.Lock()
 state = {"ratelimit": 0, "mode": "retry-after", "requests": [], "releases": {}, "deployments": [], "statuses": [], "refuse_deployments": False,
-         "fail_deployments": 0}
+         "fail_deployments": 0, "ignore_filters": False}
 DEPLOYMENT_STATES = {"error", "failure", "inactive", "in_progress", "queued", "pending", "success"}
 
 
@@ -135,6 +137,10 @@ class Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length) or b"{}") if length else {}
         if path == "/_control":
             with lock:
+                # "plant": deployments made by someone else, stored as given (a hostile answer's).
+                for d in body.pop("plant", []):
+                    d = dict({"ref": d.get("sha", ""), "task": "deploy", "environment": "production"}, **d, id=len(state["deployments"]) + 1001)
+                    state["deployments"].append(d)
                 state.update(body)
             return self.send_json(200, {})
         if path == "/_releases":
@@ -252,13 +258,15 @@ class Handler(BaseHTTPRequestHandler):
         if method == "GET":
             with lock:
                 found = [d for d in reversed(state["deployments"])
-                         if all(query.get(k, [d[k]])[0] == d[k] for k in ("sha", "ref", "task", "environment"))]
+                         if state["ignore_filters"] or all(query.get(k, [d[k]])[0] == d[k] for k in ("sha", "ref", "task", "environment"))]
             chunk, headers = self.page(found, query, path)
             return self.send_json(200, chunk, headers)
         if state["refuse_deployments"]:
             return self.send_json(403, {"message": "Resource not accessible by integration"})
         if not isinstance(body.get("ref"), str) or not isinstance(body.get("required_contexts", []), list):
             return self.send_json(422, {"message": "Invalid request", "errors": [{"field": "ref", "code": "invalid"}]})
+        if len(body.get("description", "")) > 140:
+            return self.send_json(422, {"message": "Validation Failed", "errors": [{"field": "description", "code": "custom", "message": "description is too long (maximum is 140 characters)"}]})
         sha = resolve(body["ref"])
         if sha is None:
             return self.send_json(422, {"message": f"No ref found for: {body['ref']}"})
@@ -269,6 +277,9 @@ class Handler(BaseHTTPRequestHandler):
         return self.send_json(201, d)
 
     def deployment_status(self, deployment, body):
+        # GitHub refuses a description over 140 characters (code points, as Python counts).
+        if len(body.get("description", "")) > 140:
+            return self.send_json(422, {"message": "Validation Failed", "errors": [{"field": "description", "code": "custom", "message": "description is too long (maximum is 140 characters)"}]})
         with lock:
             known = any(d["id"] == deployment for d in state["deployments"])
             if known and body.get("state") in DEPLOYMENT_STATES:

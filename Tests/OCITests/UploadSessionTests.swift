@@ -82,6 +82,78 @@ struct UploadSessionTests {
     try await proxy.release()
   }
 
+  /// Hostile target: its DELETEs answer 401 with a Bearer challenge whose token service
+  /// trickles its answer (20 s). The DELETE's token fetch is a task shared by every request of
+  /// that scope, and awaiting its value ignored the 5 s race's cancellation: the failed copy
+  /// was held back until the token service answered. Now a cancelled waiter stops waiting.
+  @Test func aDeleteWhoseTokenServiceStallsHoldsTheFailureBackFiveSecondsAtMost() async throws {
+    let (source, _, graph) = try await setUp()
+    let target = try await HostileServer()
+    let tokens = try await HostileServer()
+    defer {
+      target.stop()
+      tokens.stop()
+    }
+    try await tokens.script([.init("GET", "/token", body: Data(#"{"token":"t-0123456789"}"#.utf8), trickle: 1)])
+    try await target.script([
+      .init("GET", "/v2/"),
+      .init("HEAD", "/v2/app/blobs/", status: 404),
+      .init("POST", "/v2/app/blobs/uploads/", status: 202, headers: ["Location": "/v2/app/blobs/uploads/s1"]),
+      .init("PUT", "/v2/app/blobs/uploads/", status: 403, body: Data(#"{"errors":[{"code":"DENIED","message":"no"}]}"#.utf8)),
+      .init("DELETE", "/v2/app/blobs/uploads/", status: 401, headers: ["WWW-Authenticate": #"Bearer realm="\#(tokens.url("/token"))",service="hostile""#]),
+    ])
+    var options = CopyOptions()
+    options.concurrency = 1
+    options.retries = 0
+    let copier = Copier(
+      source: testRegistryClient(source.host, side: "source"), sourceRepository: "app", target: testRegistryClient("127.0.0.1:\(target.port)"), targetRepository: "app",
+      options: options)
+    let started = ContinuousClock.now
+    await #expect(throws: RegistryError.self) { _ = try await copier.copy(graph) }
+    let took = ContinuousClock.now - started
+    #expect(try await target.received().contains { $0.method == "DELETE" })
+    #expect(try await tokens.received().count >= 1)
+    #expect(took < .seconds(10), "\(took)")
+  }
+
+  /// Hostile target (a check that held): a session `Location` on another origin, and a DELETE
+  /// of a session on its own origin redirected (307) to another: the other origin gets the
+  /// DELETEs, never the target's credentials, which the target itself does get.
+  @Test func deletesElsewhereCarryNoCredentials() async throws {
+    let (source, _, graph) = try await setUp()
+    let target = try await HostileServer()
+    let other = try await HostileServer()
+    defer {
+      target.stop()
+      other.stop()
+    }
+    let denied = Data(#"{"errors":[{"code":"DENIED","message":"no"}]}"#.utf8)
+    try await other.script([.init(nil, "/", status: 403, body: denied)])
+    try await target.script([
+      .init("GET", "/v2/", status: 401, headers: ["WWW-Authenticate": #"Basic realm="r""#], times: 1),
+      .init("GET", "/v2/"),
+      .init("HEAD", "/v2/app/blobs/", status: 401, headers: ["WWW-Authenticate": #"Basic realm="r""#], times: 1),
+      .init("HEAD", "/v2/app/blobs/", status: 404),
+      .init("POST", "/v2/app/blobs/uploads/", status: 202, headers: ["Location": other.url("/elsewhere/s1")], times: 1),
+      .init("POST", "/v2/app/blobs/uploads/", status: 202, headers: ["Location": "/v2/app/blobs/uploads/s2"]),
+      .init("PUT", "/", status: 403, body: denied),
+      .init("DELETE", "/v2/app/blobs/uploads/", status: 307, headers: ["Location": other.url("/moved")]),
+    ])
+    var options = CopyOptions()
+    options.concurrency = 1
+    options.retries = 0
+    let copier = Copier(
+      source: testRegistryClient(source.host, side: "source"), sourceRepository: "app",
+      target: testRegistryClient("127.0.0.1:\(target.port)", credentials: Credentials(username: "ci", password: "s3cret")), targetRepository: "app", options: options)
+    await #expect(throws: RegistryError.self) { _ = try await copier.copy(graph) }
+    let atTarget = try await target.received()
+    let elsewhere = try await other.received()
+    #expect(atTarget.contains { $0.method == "POST" && $0.headers["authorization"]?.hasPrefix("Basic ") == true }, "\(atTarget.map { "\($0.method) \($0.path)" })")
+    #expect(elsewhere.contains { $0.method == "DELETE" && $0.path == "/elsewhere/s1" }, "\(elsewhere.map { "\($0.method) \($0.path)" })")
+    #expect(elsewhere.contains { $0.method == "DELETE" && $0.path == "/moved" })
+    #expect(elsewhere.allSatisfy { $0.headers["authorization"] == nil })
+  }
+
   /// The control: a copy that succeeds deletes nothing.
   @Test func aCopyThatSucceedsDeletesNothing() async throws {
     let (source, target, graph) = try await setUp()

@@ -48,6 +48,21 @@ struct DeploymentTests {
     statuses.filter { $0["deployment"] as? Int == id }.compactMap { $0["state"] as? String }
   }
 
+  /// The same digest promoted from one commit to two repositories (two steps of one job): the
+  /// second reused the first's deployment, so the Environments page showed one image; each is
+  /// now its own deployment, and a re-run of either still finds its own.
+  @Test func theSameDigestInAnotherRepositoryIsAnotherDeployment() async throws {
+    let (digest, r) = try await promote("1.0.0", sha: first, run: "41")
+    #expect(r.outputs["deployment-id"] == "1001")
+    let mirror = try await runStage(
+      PromoteStage.self,
+      environment(sha: first, run: "41", ["INPUT_TARGET": "\(production.host)/mirror", "INPUT_SOURCE": "\(staging.host)/app@\(digest)", "INPUT_TAGS": "1.0.0"]))
+    #expect(mirror.outputs["deployment-id"] == "1002")
+    #expect(try await promote("1.0.0", sha: first, run: "41", existing: digest).1.outputs["deployment-id"] == "1001")
+    let (deployments, _) = try api.deployments()
+    #expect(deployments.count == 2)
+  }
+
   @Test func promoteCreatesOneDeploymentWithStatusesInOrderAndAReRunReusesIt() async throws {
     let log = MemoryLogSink()
     let (digest, r) = try await promote("1.0.0", sha: first, run: "41", log: log)
@@ -113,6 +128,25 @@ struct DeploymentTests {
     let order = statuses.suffix(3).map { "\($0["deployment"] as? Int ?? 0) \($0["state"] as? String ?? "")" }
     #expect(order == ["1003 in_progress", "1002 failure", "1003 success"])
     #expect(!log.lines.contains { $0.contains(api.token) })
+  }
+
+  /// Hostile: the rollback's `reason` is text from elsewhere (an issue title, an alert): one
+  /// of letters each carrying combining marks is under 140 Characters but over GitHub's 140
+  /// code points, so the failure status was refused (422) and the bad deployment stayed
+  /// `success`. Descriptions are now cut by code points, at a character boundary.
+  @Test func aReasonOfCombiningMarksStillMarksTheDeploymentFailure() async throws {
+    _ = try await promote("1.0.0", sha: first, run: "41")
+    _ = try await promote("1.1.0", sha: second, run: "42")
+    let reason = String(repeating: "e\u{301}\u{302}", count: 100)
+    let log = MemoryLogSink()
+    let r = try await runStage(RollbackStage.self, environment(sha: second, run: "42", ["INPUT_REASON": reason]), log: log)
+    #expect(r.failure == nil)
+    let (_, statuses) = try api.deployments()
+    #expect(states(statuses, of: 1002) == ["in_progress", "success", "failure"], "\(log.lines)")
+    let marked = try #require(statuses.last { $0["deployment"] as? Int == 1002 })
+    let description = try #require(marked["description"] as? String)
+    #expect(description.unicodeScalars.count <= 140 && description.hasPrefix("rolled back: e\u{301}\u{302}"))
+    #expect(description.unicodeScalars.count % 3 == "rolled back: ".count % 3, "cut inside a character: \(description.unicodeScalars.count)")
   }
 
   @Test func deploymentsOfOtherToolsAreNeverReused() async throws {

@@ -11,6 +11,26 @@ import Testing
 struct HealthCheckOriginTests {
   static let headers = "X-Api-Key: k-secret\nAuthorization: Basic dXNlcjpwYXNz"
 
+  /// Hostile (to the user's own secret and to the request): a header line without its name
+  /// put the first 20 characters of the secret value in the error; a name with a space or a
+  /// value with a control character went out as a malformed header line (libcurl sends it as
+  /// given). Now each is an input error naming `headers` without the value, and no probe is sent.
+  @Test(arguments: ["ghp_0123456789abcdefghijklmnop", "X Api Key: k-secret", "X-Api-Key: k-sec\u{0B}ret", "X-Api-Key: k-sec\u{7F}ret", "(X-Api-Key): k-secret"])
+  func aMalformedHeaderLineIsAnInputErrorThatShowsNoValue(_ line: String) async throws {
+    let probed = try await HostileServer()
+    defer { probed.stop() }
+    try await probed.script([.init("GET", "/health", body: Data("ok".utf8))])
+    do {
+      _ = try await runStage(HealthCheckStage.self, ["INPUT_URL": probed.url("/health"), "INPUT_HEADERS": "X-Env: prod\n" + line, "INPUT_PROBES": "1"])
+      Issue.record("'\(line)' was accepted")
+    } catch let e as InputError {
+      #expect(e.input == "headers")
+      #expect(!e.description.contains("ghp_0123") && !e.description.contains("k-sec"), "\(e)")
+      #expect(e.description.contains("line 2"), "\(e)")
+    }
+    #expect(try await probed.received().isEmpty)
+  }
+
   @Test func anHTTPSProbeRedirectedToPlainHTTPSendsNothingInClear() async throws {
     let certs = try await TestCertificates.shared()
     let server = try await HostileServer(tls: certs, dual: true)

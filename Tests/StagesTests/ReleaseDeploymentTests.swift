@@ -203,6 +203,115 @@ struct ReleaseDeploymentTests {
     #expect(r.outputs["deployment-id"] == "\(restored["id"] as? Int ?? 0)")
   }
 
+  /// Hostile: an API answer that ignores the query lists a deployment of ANOTHER commit whose
+  /// payload is this release's exactly. A re-run reused it (marked it in progress and success);
+  /// now the commit and task are checked again and the release gets its own deployment.
+  @Test func hostileListingOfAnotherCommitsDeploymentIsNotReused() async throws {
+    let digests = try await push(["a", "b"], tag: "1.0.0")
+    let images: [[String: Any]] = ["a", "b"].map { ["image": "\(production.host)/prod/svc-\($0)", "digest": digests[$0]?.description ?? "", "tags": ["1.0.0", "production"]] }
+    try api.plant(
+      [["sha": second, "task": "deploy", "payload": ["tool": "gantry", "release": "train-1", "images": images, "images_total": 2] as [String: Any]]], ignoreFilters: true)
+    let r = try await release(["a", "b"], tag: "1.0.0", id: "train-1", sha: first, run: "41")
+    #expect(r.failure == nil)
+    #expect(r.outputs["deployment-id"] == "1002")
+    let (deployments, statuses) = try api.deployments()
+    #expect(states(statuses, of: 1001).isEmpty)
+    #expect(deployments.last?["ref"] as? String == first)
+    #expect(states(statuses, of: 1002) == ["in_progress", "success"])
+  }
+
+  /// Hostile: a deployment of this commit and task naming this release id, made by someone
+  /// else (or an earlier promotion of a reused id) with OTHER digests, a huge `images_total`
+  /// and a negative one. A re-run reused it; now only a deployment of the same images at the
+  /// same digests is reused, and the odd totals decode without a trap.
+  @Test func hostileDeploymentWithOurReleaseIdButOtherDigestsIsNotReused() async throws {
+    let digests = try await push(["a", "b"], tag: "1.0.0")
+    let bad = "sha256:" + String(repeating: "e", count: 64)
+    let forged: [String: Any] = [
+      "tool": "gantry", "release": "train-1", "images": [["image": "\(production.host)/prod/svc-a", "digest": bad]], "images_total": 1,
+    ]
+    var huge = forged
+    huge["images_total"] = 1e20
+    var negative = forged
+    negative["images_total"] = -5
+    try api.plant([first, first, first].enumerated().map { i, sha in ["sha": sha, "task": "deploy", "payload": [forged, huge, negative][i]] })
+    let log = MemoryLogSink()
+    let r = try await release(["a", "b"], tag: "1.0.0", id: "train-1", sha: first, run: "41", log: log)
+    #expect(r.failure == nil, "\(log.lines)")
+    #expect(r.outputs["deployment-id"] == "1004")
+    var (deployments, statuses) = try api.deployments()
+    for planted in 1001...1003 { #expect(states(statuses, of: planted).isEmpty) }
+    #expect(listed(try #require(deployments.last)).mapValues { $0["digest"] as? String } == ["a", "b"].reduce(into: [:]) { $0["\(production.host)/prod/svc-\($1)"] = digests[$1]?.description })
+    // Its own deployment is still found by a re-run.
+    #expect(try await release(["a", "b"], tag: "1.0.0", id: "train-1", sha: first, run: "41").outputs["deployment-id"] == "1004")
+    (deployments, statuses) = try api.deployments()
+    #expect(deployments.count == 4)
+  }
+
+  /// Hostile: rolling back svc-a, the newest deployments of its live digest are another tool's
+  /// (the same `{digest, image, tags}` shape, no `"tool": "gantry"`) and Gantry's of the same
+  /// digest in ANOTHER repository. Each was marked failure; now the release's deployment that
+  /// put that digest on svc-a is.
+  @Test func hostileRollbackMarksOnlyGantrysDeploymentOfThatRepository() async throws {
+    _ = try await push(["a", "b"], tag: "0.9.0")
+    let new = try await push(["a", "b"], tag: "1.0.0")
+    #expect(try await release(["a", "b"], tag: "0.9.0", id: "r1", sha: first, run: "41").outputs["deployment-id"] == "1001")
+    #expect(try await release(["a", "b"], tag: "1.0.0", id: "r2", sha: second, run: "42").outputs["deployment-id"] == "1002")
+    let live = new["a"]?.description ?? ""
+    try api.plant([
+      ["sha": second, "payload": ["digest": live, "image": "\(production.host)/prod/svc-a@\(live)", "tags": ["production"]]],
+      ["sha": second, "payload": ["tool": "gantry", "digest": live, "image": "\(production.host)/prod/other@\(live)", "tags": ["production"]]],
+    ])
+    let log = MemoryLogSink()
+    let r = try await runStage(RollbackStage.self, env(sha: second, run: "43", ["INPUT_TARGET": "\(production.host)/prod/svc-a", "INPUT_REASON": "errors"]), log: log)
+    #expect(r.failure == nil, "\(log.lines)")
+    let (_, statuses) = try api.deployments()
+    #expect(states(statuses, of: 1003).isEmpty)
+    #expect(states(statuses, of: 1004).isEmpty)
+    #expect(states(statuses, of: 1002) == ["in_progress", "success", "failure"])
+  }
+
+  /// Hostile: a `deploy:rollback` deployment of the restored images' commit naming this
+  /// rollback's release and run (a run URL is easy to guess) but other digests. The rollback
+  /// reused it; now only one listing the images it restores, at their digests, is reused.
+  @Test func hostileRollbackDeploymentWithOtherDigestsIsNotReused() async throws {
+    _ = try await push(["a", "b"], tag: "0.9.0")
+    _ = try await push(["a", "b"], tag: "1.0.0")
+    #expect(try await release(["a", "b"], tag: "0.9.0", id: "r1", sha: first, run: "41").outputs["deployment-id"] == "1001")
+    #expect(try await release(["a", "b"], tag: "1.0.0", id: "r2", sha: second, run: "42").outputs["deployment-id"] == "1002")
+    let forged: [String: Any] = [
+      "tool": "gantry", "rolled_back_release": "r2", "images": [["image": "\(production.host)/prod/svc-a", "digest": "sha256:" + String(repeating: "e", count: 64)]],
+      "images_total": 1, "run": "https://github.com/acme/app/actions/runs/43",
+    ]
+    try api.plant([["sha": first, "task": "deploy:rollback", "payload": forged]])
+    let rollback = env(sha: second, run: "43", ["INPUT_PROMOTE-IMAGES": images(["a", "b"], tag: "1.0.0"), "INPUT_RELEASE-ID": "r2", "INPUT_REASON": "errors"])
+    let log = MemoryLogSink()
+    let r = try await runStage(RollbackStage.self, rollback, log: log)
+    #expect(r.outputs["deployment-id"] == "1004", "\(log.lines)")
+    let (_, statuses) = try api.deployments()
+    #expect(states(statuses, of: 1003).isEmpty)
+  }
+
+  /// Hostile: the newest deployment naming release r2 is not Gantry's promotion of it (it
+  /// lists svc-a at a digest that was never live). The rollback of r2 marked that one failure
+  /// and left the real one success; now the deployment marked lists what was live.
+  @Test func hostileDeploymentNamingTheReleaseIsNotMarkedRolledBack() async throws {
+    _ = try await push(["a", "b"], tag: "0.9.0")
+    _ = try await push(["a", "b"], tag: "1.0.0")
+    #expect(try await release(["a", "b"], tag: "0.9.0", id: "r1", sha: first, run: "41").outputs["deployment-id"] == "1001")
+    #expect(try await release(["a", "b"], tag: "1.0.0", id: "r2", sha: second, run: "42").outputs["deployment-id"] == "1002")
+    let forged: [String: Any] = [
+      "tool": "gantry", "release": "r2", "images": [["image": "\(production.host)/prod/svc-a", "digest": "sha256:" + String(repeating: "e", count: 64)]], "images_total": 1,
+    ]
+    try api.plant([["sha": second, "task": "deploy", "payload": forged]])
+    let rollback = env(sha: second, run: "43", ["INPUT_PROMOTE-IMAGES": images(["a", "b"], tag: "1.0.0"), "INPUT_RELEASE-ID": "r2", "INPUT_REASON": "errors"])
+    let log = MemoryLogSink()
+    _ = try await runStage(RollbackStage.self, rollback, log: log)
+    let (_, statuses) = try api.deployments()
+    #expect(states(statuses, of: 1003).isEmpty, "\(log.lines)")
+    #expect(states(statuses, of: 1002) == ["in_progress", "success", "failure"])
+  }
+
   /// The job matrix of promote-release.yml: validate and copy jobs record nothing; the finish
   /// job, which moves the tags, records the release's one deployment.
   @Test func onlyTheJobThatMovesTheTagsRecordsTheDeployment() async throws {
@@ -320,8 +429,11 @@ struct ReleaseDeploymentTests {
     #expect((try? JSONDecoder().decode(DeploymentPayload.self, from: Data(foreign.utf8))) == nil)
     let ours = #"{"release":"r1","images":[{"image":"x/y","digest":"sha256:00"}],"tool":"gantry"}"#
     #expect(try JSONDecoder().decode(DeploymentPayload.self, from: Data(ours.utf8)).release == "r1")
-    // Single-image payloads as Gantry has always written them still decode.
-    let single = #"{"digest":"sha256:00","image":"x/y@sha256:00","tags":["1.0.0"],"run":"u"}"#
+    // Single-image payloads as Gantry has always written them (with "tool") still decode;
+    // the same shape without it is another tool's.
+    let single = #"{"digest":"sha256:00","image":"x/y@sha256:00","tags":["1.0.0"],"run":"u","tool":"gantry"}"#
     #expect(try JSONDecoder().decode(DeploymentPayload.self, from: Data(single.utf8)) == DeploymentPayload(digest: "sha256:00", image: "x/y@sha256:00", tags: ["1.0.0"], run: "u"))
+    let other = #"{"digest":"sha256:00","image":"x/y@sha256:00","tags":["1.0.0"]}"#
+    #expect((try? JSONDecoder().decode(DeploymentPayload.self, from: Data(other.utf8))) == nil)
   }
 }

@@ -163,11 +163,13 @@ actor AuthState {
       return basic
     case "bearer":
       if let t = tokens[scope.key], t.expires > Date(), t.header != rejected { return t.header }
-      if let inFlight = fetching[scope.key] { return try await inFlight.value }
+      // Shared by every request of the scope; a cancelled request stops waiting (a copy's
+      // bounded cleanup of its sessions must not wait for a stalled token service).
+      if let inFlight = fetching[scope.key] { return try await waitCancellably(for: inFlight) }
       let task = Task { try await self.fetchToken(challenge: challenge, scope: scope, http: http, registry: registry, side: side) }
       fetching[scope.key] = task
       defer { fetching[scope.key] = nil }
-      return try await task.value
+      return try await waitCancellably(for: task)
     default:
       return nil
     }

@@ -24,9 +24,10 @@ struct DeploymentRecorder: Sendable {
   /// for a rollback, by this run), or creates it; then marks it `in_progress`.
   /// - Returns: its id, or nil (with a warning) when GitHub refused.
   func begin(environment: String, ref: String, task: String, payload: DeploymentPayload, description: String, sameRunOnly: Bool) async -> Int64? {
-    let (digest, run) = (payload.digest, payload.run)
+    let (digest, image, run) = (payload.digest, payload.image, payload.run)
+    // The same digest promoted to another repository (same commit) is another deployment.
     return await begin(environment: environment, ref: ref, task: task, payload: payload, description: description, what: digest ?? "the image") { d in
-      digest != nil && d.payload?.digest == digest && (!sameRunOnly || run == nil || d.payload?.run == run)
+      digest != nil && d.payload?.digest == digest && d.payload?.image == image && (!sameRunOnly || run == nil || d.payload?.run == run)
     }
   }
 
@@ -73,7 +74,8 @@ struct DeploymentRecorder: Sendable {
   func markRolledBack(digest: String, repository: String, environment: String, reason: String) async -> Int64? {
     await markRolledBack(environment: environment, what: digest, reason: reason) { d in
       guard let payload = d.payload else { return nil }
-      if payload.digest == digest { return "rolled back: \(reason)" }
+      // The same digest may be live in another repository: only this one's deployment.
+      if payload.digest == digest && payload.image == "\(repository)@\(digest)" { return "rolled back: \(reason)" }
       let inRelease = payload.release != nil && payload.images.contains { $0.digest == digest && $0.image == repository }
       return inRelease ? "\(repository) rolled back: \(reason)" : nil
     }
@@ -82,8 +84,16 @@ struct DeploymentRecorder: Sendable {
   /// Marks the deployment of release `releaseID` to `environment` (made by promote) `failure`:
   /// the release was rolled back.
   /// - Returns: its id, or nil when there is none (promoted without `deployment: true`) or GitHub refused.
-  func markReleaseRolledBack(releaseID: String, environment: String, reason: String) async -> Int64? {
-    await markRolledBack(environment: environment, what: "release \(releaseID)", reason: reason) { $0.payload?.release == releaseID ? "rolled back: \(reason)" : nil }
+  /// `live`: the images the rollback found live (the release's, as its records say): the
+  /// deployment marked lists them at those digests, so one that merely names the release id
+  /// (another tool's, a planted one) is passed over. A payload cut to fit lists some of them.
+  func markReleaseRolledBack(releaseID: String, live: [DeploymentPayload.Image], environment: String, reason: String) async -> Int64? {
+    let digests = Dictionary(live.map { ($0.image, $0.digest) }, uniquingKeysWith: { a, _ in a })
+    return await markRolledBack(environment: environment, what: "release \(releaseID)", reason: reason) { d in
+      guard let p = d.payload, p.release == releaseID else { return nil }
+      let listed = p.images.filter { digests[$0.image] != nil }
+      return !listed.isEmpty && listed.allSatisfy({ digests[$0.image] == $0.digest }) ? "rolled back: \(reason)" : nil
+    }
   }
 
   /// `status`: the failure's description for a deployment to mark, nil for one to pass over.
@@ -122,21 +132,31 @@ struct DeploymentRecorder: Sendable {
   /// one environment would mark each other inactive, and the Environments page would show one
   /// image). A re-run of the release finds it by the release id.
   func beginRelease(environment: String, releaseID: String, images: [DeploymentPayload.Image]) async -> Int64? {
-    await begin(
-      environment: environment, ref: settings.sha, task: Self.promoteTask, payload: DeploymentPayload(release: releaseID, images: images, run: settings.runURL),
+    let payload = DeploymentPayload(release: releaseID, images: images, run: settings.runURL)
+    return await begin(
+      environment: environment, ref: settings.sha, task: Self.promoteTask, payload: payload,
       description: "Gantry: release \(releaseID) (\(images.count) image\(images.count == 1 ? "" : "s"))", what: "release \(releaseID)"
-    ) { $0.payload?.release == releaseID }
+    ) { d in
+      // A deployment naming this release id but other images or digests (another tool's, or an
+      // earlier promotion of a reused id) is not this release's: a new one is made.
+      guard let p = d.payload, p.release == releaseID else { return false }
+      return payload.deploysSameImages(as: p)
+    }
   }
 
   /// Rollback of a set: one deployment of every image restored, for the commit that first
   /// promoted them when their records agree on one (else `GITHUB_SHA`); one per run.
   func beginReleaseRestore(environment: String, releaseID: String, images: [DeploymentPayload.Image], recordedSHA: String?) async -> Int64? {
     let run = settings.runURL
+    let payload = DeploymentPayload(release: releaseID, rolledBack: true, images: images, run: run)
     return await begin(
-      environment: environment, ref: DeploymentPayload.commit(recordedSHA) ?? settings.sha, task: Self.rollbackTask,
-      payload: DeploymentPayload(release: releaseID, rolledBack: true, images: images, run: run), description: "Gantry: roll back release \(releaseID)",
-      what: "the rollback of release \(releaseID)"
-    ) { d in d.payload?.rolledBackRelease == releaseID && (run == nil || d.payload?.run == run) }
+      environment: environment, ref: DeploymentPayload.commit(recordedSHA) ?? settings.sha, task: Self.rollbackTask, payload: payload,
+      description: "Gantry: roll back release \(releaseID)", what: "the rollback of release \(releaseID)"
+    ) { d in
+      // A run URL is easy to guess: the images restored, at their digests, must match too.
+      guard let p = d.payload, p.rolledBackRelease == releaseID, run == nil || p.run == run else { return false }
+      return payload.deploysSameImages(as: p)
+    }
   }
 
   private func warn(_ error: any Error, doing what: String) {

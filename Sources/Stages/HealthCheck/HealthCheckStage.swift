@@ -141,11 +141,22 @@ public struct HealthCheckStage: Stage {
       throw InputError("method", "expected an HTTP method token such as GET, HEAD or POST, got '\(method)'")
     }
     prober.method = method.uppercased()
-    for line in inputs.list("headers", commas: false) {
-      guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else { throw InputError("headers", "'\(line.prefix(20))…' is not `Name: value`") }
+    // Values are secrets: an error names the line and what is wrong, never its text. A name is
+    // an RFC 9110 token and a value holds no control character (libcurl sends a header line as
+    // given: a space in a name or a control character would make a malformed request).
+    let token = Set("!#$%&'*+-.^_`|~")
+    for (n, line) in inputs.list("headers", commas: false).enumerated() {
+      guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else { throw InputError("headers", "line \(n + 1) is not `Name: value`") }
+      let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
       let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
       context.log.mask(value)
-      prober.headers.add(String(line[..<colon]).trimmingCharacters(in: .whitespaces), value)
+      guard !name.isEmpty, name.unicodeScalars.allSatisfy({ $0.isASCII && (($0.properties.isAlphabetic || ("0"..."9").contains($0)) || token.contains(Character($0))) }) else {
+        throw InputError("headers", "line \(n + 1): a header name is letters, digits and !#$%&'*+-.^_`|~ only, as in `X-Api-Key: value`")
+      }
+      guard value.unicodeScalars.allSatisfy({ $0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7F && !(0x80...0x9F).contains($0.value)) }) else {
+        throw InputError("headers", "line \(n + 1): the value of \(name) holds a control character")
+      }
+      prober.headers.add(name, value)
     }
     prober.body = inputs.string("body").map { Data($0.utf8) }
     return prober

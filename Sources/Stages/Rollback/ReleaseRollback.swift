@@ -186,7 +186,9 @@ struct ReleaseRollback {
       }
     }
     if let recorder {
-      _ = await recorder.markReleaseRolledBack(releaseID: releaseID, environment: environment, reason: reason)
+      _ = await recorder.markReleaseRolledBack(
+        releaseID: releaseID, live: items.map { DeploymentPayload.Image(image: $0.target.description, digest: $0.live.digest.description, tags: nil) },
+        environment: environment, reason: reason)
       if let deploymentID { await recorder.mark(deploymentID, .success, description: "release \(releaseID) rolled back: \(items.count) images restored") }
       outputs["deployment-id"] = deploymentID.map(String.init) ?? ""
       s.paragraph(
