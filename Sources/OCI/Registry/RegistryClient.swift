@@ -272,7 +272,9 @@ public final class RegistryClient: Sendable {
       throw RegistryError.invalidResponse(
         registry: registry, why: "next page \(target.redacted) is on another origin than \(registryOrigin?.description ?? response.url.redacted); not followed")
     }
-    return link.hasPrefix("/") ? String(link.dropFirst()) : link
+    // Resolved against the page that named it (RFC 8288 §3.2): `<?last=a>` is the same
+    // listing's next page, not the registry root's.
+    return target.absoluteString
   }
 
   private func checkPageCount(_ pages: Int, of what: String) throws {
