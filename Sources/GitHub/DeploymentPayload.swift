@@ -104,12 +104,12 @@ public struct DeploymentPayload: Sendable, Equatable, Decodable {
   }
 
   /// Whether `other` (a deployment's payload as listed) names the same images at the same
-  /// digests as this one would once ``bounded(maxBytes:)``: a re-run reuses only the
-  /// deployment of what it deploys, not another one that carries the same release id.
+  /// digests as this one: a re-run reuses only the deployment of what it deploys, not another
+  /// one that carries the same release id. Call it on the payload as sent
+  /// (``bounded(maxBytes:)``), once for every deployment listed.
   public func deploysSameImages(as other: DeploymentPayload) -> Bool {
-    let sent = bounded().payload
     func pairs(_ p: DeploymentPayload) -> [String] { p.images.map { "\($0.image)@\($0.digest)" }.sorted() }
-    return other.digest == nil && other.imagesTotal == images.count && pairs(other) == pairs(sent)
+    return other.digest == nil && other.imagesTotal == (imagesTotal ?? images.count) && pairs(other) == pairs(self)
   }
 
   /// The JSON object sent as `payload`.

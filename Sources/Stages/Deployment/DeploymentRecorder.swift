@@ -133,6 +133,8 @@ struct DeploymentRecorder: Sendable {
   /// image). A re-run of the release finds it by the release id.
   func beginRelease(environment: String, releaseID: String, images: [DeploymentPayload.Image]) async -> Int64? {
     let payload = DeploymentPayload(release: releaseID, images: images, run: settings.runURL)
+    // Fitted once, not for every deployment listed (each fit encodes the payload).
+    let sent = payload.bounded().payload
     return await begin(
       environment: environment, ref: settings.sha, task: Self.promoteTask, payload: payload,
       description: "Gantry: release \(releaseID) (\(images.count) image\(images.count == 1 ? "" : "s"))", what: "release \(releaseID)"
@@ -140,7 +142,7 @@ struct DeploymentRecorder: Sendable {
       // A deployment naming this release id but other images or digests (another tool's, or an
       // earlier promotion of a reused id) is not this release's: a new one is made.
       guard let p = d.payload, p.release == releaseID else { return false }
-      return payload.deploysSameImages(as: p)
+      return sent.deploysSameImages(as: p)
     }
   }
 
@@ -149,13 +151,14 @@ struct DeploymentRecorder: Sendable {
   func beginReleaseRestore(environment: String, releaseID: String, images: [DeploymentPayload.Image], recordedSHA: String?) async -> Int64? {
     let run = settings.runURL
     let payload = DeploymentPayload(release: releaseID, rolledBack: true, images: images, run: run)
+    let sent = payload.bounded().payload
     return await begin(
       environment: environment, ref: DeploymentPayload.commit(recordedSHA) ?? settings.sha, task: Self.rollbackTask, payload: payload,
       description: "Gantry: roll back release \(releaseID)", what: "the rollback of release \(releaseID)"
     ) { d in
       // A run URL is easy to guess: the images restored, at their digests, must match too.
       guard let p = d.payload, p.rolledBackRelease == releaseID, run == nil || p.run == run else { return false }
-      return payload.deploysSameImages(as: p)
+      return sent.deploysSameImages(as: p)
     }
   }
 
