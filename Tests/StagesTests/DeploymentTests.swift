@@ -9,23 +9,10 @@ import Testing
 /// `deployment: true`: promote and rollback record GitHub deployments, against real registries
 /// and the GitHub API stand-in (Tests/Fixtures/github_api.py) over a real socket.
 @Suite("GitHub deployments of promote and rollback", .serialized)
-struct DeploymentTests {
-  let staging: RegistryProcess
-  let production: RegistryProcess
-  let repo: TempGitRepo
-  let api: GitHubAPIServer
-  /// Two commits of the application: the releases 1.0.0 and 1.1.0 were built from them.
-  let first: String
-  let second: String
+struct DeploymentTests: DeploymentSuite {
+  let world: DeploymentWorld
 
-  init() async throws {
-    staging = try await RegistryProcess()
-    production = try await RegistryProcess()
-    repo = try TempGitRepo()
-    first = try repo.commit("feat: first")
-    second = try repo.commit("feat: second")
-    api = try await GitHubAPIServer(repository: repo.path)
-  }
+  init() async throws { world = try await DeploymentWorld() }
 
   func environment(sha: String, run: String, _ extra: [String: String] = [:]) -> [String: String] {
     [
@@ -42,10 +29,6 @@ struct DeploymentTests {
     let r = try await runStage(
       PromoteStage.self, environment(sha: sha, run: run, ["INPUT_SOURCE": "\(staging.host)/app@\(d)", "INPUT_TAGS": version, "INPUT_VERSION": version]), log: log)
     return (d, r)
-  }
-
-  func states(_ statuses: [[String: Any]], of id: Int) -> [String] {
-    statuses.filter { $0["deployment"] as? Int == id }.compactMap { $0["state"] as? String }
   }
 
   /// The same digest promoted from one commit to two repositories (two steps of one job): the

@@ -11,24 +11,13 @@ import Testing
 /// `deployment: true` with a set of images: ONE GitHub deployment of the whole release, against
 /// real registries and the GitHub API stand-in (Tests/Fixtures/github_api.py) over a real socket.
 @Suite("GitHub deployments of a release", .serialized)
-struct ReleaseDeploymentTests {
-  let staging: RegistryProcess
-  let production: RegistryProcess
-  let repo: TempGitRepo
-  let api: GitHubAPIServer
+struct ReleaseDeploymentTests: DeploymentSuite {
+  let world: DeploymentWorld
   let dst: RegistryClient
-  /// Two commits of the application: releases 0.9.0 and 1.0.0 were built from them.
-  let first: String
-  let second: String
 
   init() async throws {
-    staging = try await RegistryProcess()
-    production = try await RegistryProcess()
-    repo = try TempGitRepo()
-    first = try repo.commit("feat: first")
-    second = try repo.commit("feat: second")
-    api = try await GitHubAPIServer(repository: repo.path)
-    dst = testRegistryClient(production.host)
+    world = try await DeploymentWorld()
+    dst = testRegistryClient(world.production.host)
   }
 
   /// Pushes `svc-<name>:<tag>` for each name; their digests.
@@ -53,10 +42,6 @@ struct ReleaseDeploymentTests {
 
   func release(_ names: [String], tag: String, id: String, sha: String, run: String, _ extra: [String: String] = [:], log: MemoryLogSink = MemoryLogSink()) async throws -> StageResult {
     try await runStage(PromoteStage.self, env(sha: sha, run: run, ["INPUT_PROMOTE-IMAGES": images(names, tag: tag), "INPUT_RELEASE-ID": id].merging(extra) { $1 }), log: log)
-  }
-
-  func states(_ statuses: [[String: Any]], of id: Int) -> [String] {
-    statuses.filter { $0["deployment"] as? Int == id }.compactMap { $0["state"] as? String }
   }
 
   /// The payload's images, by target repository.
