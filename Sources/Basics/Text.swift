@@ -17,6 +17,10 @@ public struct CharacterSet: Sendable {
 }
 
 extension StringProtocol {
+  /// Whether every character is an ASCII hex digit (`0-9a-fA-F`): commit SHAs and digests.
+  /// `Character.isHexDigit` alone also takes fullwidth digits and letters (`０`, `ａ`).
+  public var isASCIIHex: Bool { utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x46).contains($0) || (0x61...0x66).contains($0) } }
+
   /// The text without leading and trailing characters of `set` (by Unicode scalar).
   public func trimmingCharacters(in set: CharacterSet) -> String {
     let scalars = unicodeScalars

@@ -122,7 +122,7 @@ public enum TagRules {
       return v
     }
     func needSHA(_ kind: TagKind) throws -> String {
-      guard r.sha.count >= 7, r.sha.allSatisfy({ $0.isASCII && $0.isHexDigit }) else {
+      guard r.sha.count >= 7, r.sha.isASCIIHex else {
         throw InputError("sha", "the '\(kind.rawValue)' tag needs a commit SHA of at least 7 hex digits (default GITHUB_SHA), got '\(r.sha)'")
       }
       return r.sha7.lowercased()

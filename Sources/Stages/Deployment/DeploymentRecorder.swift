@@ -177,7 +177,7 @@ extension DeploymentPayload {
   /// A commit SHA from a history record (registry data): used as a deployment's ref only
   /// when it looks like one.
   static func commit(_ sha: String?) -> String? {
-    guard let sha, (40...64).contains(sha.count), sha.allSatisfy({ $0.isASCII && $0.isHexDigit }) else { return nil }
+    guard let sha, (40...64).contains(sha.count), sha.isASCIIHex else { return nil }
     return sha.lowercased()
   }
 }

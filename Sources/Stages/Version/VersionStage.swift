@@ -236,7 +236,7 @@ public struct VersionStage: Stage {
   /// repositories have 64), nil when unset. The sha input's errors name `sha`.
   static func commitSHA(_ value: String?, name: String) throws -> String? {
     guard let value, !value.isEmpty else { return nil }
-    guard (7...64).contains(value.count), value.allSatisfy({ $0.isASCII && $0.isHexDigit }) else {
+    guard (7...64).contains(value.count), value.isASCIIHex else {
       throw InputError("sha", "\(name) must be a commit SHA of 7 to 64 hex digits, got '\(value.prefix(80))'")
     }
     return value.lowercased()
