@@ -38,9 +38,9 @@ struct HostileFileInputTests {
   @Test func aFIFOIsRefusedWithoutWaitingForAWriter() async throws {
     let fifo = dir.file("ca.fifo")
     #expect(mkfifo(fifo, 0o600) == 0)
-    let started = ContinuousClock.now
+    // A hang shows as `timeout`'s exit 124, not as a wall-clock bound that a loaded
+    // machine can miss without any hang.
     expectCAFileError(try await healthCheck(caFile: fifo), mentioning: "regular file")
-    #expect(ContinuousClock.now - started < .seconds(10))
   }
 
   @Test func aDeviceADirectoryAndHugeNoiseAreRefused() async throws {

@@ -90,7 +90,7 @@ struct RateLimitStageTests {
     #expect(seen.filter { $0.status == 200 }.count == 6)
     #expect(seen.filter { $0.status == 200 }.allSatisfy { $0.t - first.t >= 1.5 }, "\(seen.map { $0.t - first.t })")
     let waited = limits.snapshot().first?.waited ?? .zero
-    #expect(waited >= .seconds(1) && waited < .seconds(5), "concurrent waits count once: \(waited)")
+    #expect(waited >= .seconds(1) && waited < .seconds(8), "concurrent waits count once: \(waited)")
   }
 
   @Test func aSpentBudgetWithALongWindowFailsFastAndMovesNoTag() async throws {
