@@ -30,6 +30,14 @@ public struct GitHubDeployment: Sendable, Equatable, Decodable {
   }
 }
 
+/// One entry of a listing: a deployment that does not decode (an `id` past Int64, a field of
+/// another type) is not one Gantry created, so it is skipped instead of failing the page, which
+/// would leave Gantry's own deployment on that page unfound (not reused, never marked).
+private struct Readable: Decodable {
+  let deployment: GitHubDeployment?
+  init(from decoder: any Decoder) throws { deployment = try? GitHubDeployment(from: decoder) }
+}
+
 /// [Deployments](https://docs.github.com/en/rest/deployments/deployments): find Gantry's
 /// deployment of a digest, or create it. Statuses are ``GitHubDeploymentStatuses``.
 public struct GitHubDeployments: Sendable {
@@ -43,10 +51,10 @@ public struct GitHubDeployments: Sendable {
     var query = ["environment": environment]
     if let sha { query["sha"] = sha }
     if let task { query["task"] = task }
-    let all: [GitHubDeployment] = try await client.all(client.repoPath("/deployments"), query: query, operation: "list deployments of \(environment)", limit: limit)
+    let listed: [Readable] = try await client.all(client.repoPath("/deployments"), query: query, operation: "list deployments of \(environment)", limit: limit)
     // The query's filters, checked again: a proxy or an older GHES may answer every deployment
     // (another commit's, another task's), and a re-run must not reuse or mark one of those.
-    return all.filter { d in
+    return listed.compactMap(\.deployment).filter { d in
       d.payload != nil && d.environment == environment && (sha.map { d.sha.lowercased() == $0.lowercased() } ?? true) && (task.map { d.task == $0 } ?? true)
     }
   }

@@ -84,9 +84,15 @@ public final class FaultProxy: @unchecked Sendable {
     }
   }
 
-  /// - Parameter deny: a request to refuse with 403 DENIED (same matching as `hold`).
-  public init(upstreamPort: Int, failEvery: Int = 0, throttleFirstBlob: Bool = false, resetFirstBlob: Bool = false, hold: Hold? = nil, deny: Hold? = nil) async throws {
+  /// - Parameters:
+  ///   - deny: a request to refuse with 403 DENIED (same matching as `hold`).
+  ///   - failing: the first request to answer 500 (same matching as `hold`), and every later
+  ///     one that matches too.
+  public init(
+    upstreamPort: Int, failEvery: Int = 0, throttleFirstBlob: Bool = false, resetFirstBlob: Bool = false, hold: Hold? = nil, deny: Hold? = nil, failing: Hold? = nil
+  ) async throws {
     var args = [String(upstreamPort)]
+    if let failing { args += ["--fail", failing.method, failing.path, String(failing.nth)] }
     if let hold { args += ["--hold", hold.method, hold.path, String(hold.nth)] }
     if let deny { args += ["--deny", deny.method, deny.path, String(deny.nth)] }
     if failEvery > 0 { args += ["--fail-every", String(failEvery)] }

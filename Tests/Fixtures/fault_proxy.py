@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A fault-injecting reverse proxy in front of a registry, for Gantry's tests (127.0.0.1 only).
 
-fault_proxy.py UPSTREAM_PORT [--fail-every N] [--throttle-first-blob] [--reset-first-blob] [--delay-ms N] [--hold METHOD REGEX NTH]
+fault_proxy.py UPSTREAM_PORT [--fail-every N] [--throttle-first-blob] [--reset-first-blob] [--delay-ms N] [--hold|--deny|--fail METHOD REGEX NTH]
   --fail-every N         every Nth request (not /v2/ pings) answers 500
   --throttle-first-blob  the first blob GET answers 429 with Retry-After: 1
   --reset-first-blob     the first blob GET larger than 10 kB sends half its body, then resets
@@ -12,6 +12,8 @@ fault_proxy.py UPSTREAM_PORT [--fail-every N] [--throttle-first-blob] [--reset-f
                          interleaving of two clients deterministically, never by timing luck.
   --deny METHOD REGEX NTH the NTH request (1-based) whose method is METHOD and whose path matches REGEX
                          answers 403 DENIED (not worth a retry): a tag write refused midway.
+  --fail METHOD REGEX NTH the NTH such request and every later one answers 500 (worth a retry,
+                         which fails too): an upload that keeps failing.
 GET /log answers every request so far as JSON lines in arrival order: method, path, status, and
 "in" / "out" (CLOCK_MONOTONIC in ns when it arrived and when its answer began: comparable
 across proxies, so a request "in" after another's "out" was sent after that answer). For tests
@@ -78,6 +80,11 @@ class Proxy(QuietHandler):
             with LOCK:
                 STATE["denies"] += 1
                 deny = STATE["denies"] == int(ARGS.deny[2])
+        fail = False
+        if ARGS.fail and self.command == ARGS.fail[0] and re.search(ARGS.fail[1], self.path):
+            with LOCK:
+                STATE["fails"] = STATE.get("fails", 0) + 1
+                fail = STATE["fails"] >= int(ARGS.fail[2])
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             body = self.read_chunked()
         else:
@@ -95,6 +102,10 @@ class Proxy(QuietHandler):
             with LOCK:
                 STATE["faults"] += 1
             return self.answer(403, b'{"errors":[{"code":"DENIED","message":"injected: tag write refused"}]}', {"Content-Type": "application/json"})
+        if fail:
+            with LOCK:
+                STATE["faults"] += 1
+            return self.answer(500, b'{"errors":[{"code":"UNKNOWN","message":"injected: failing from here on"}]}', {"Content-Type": "application/json"})
         if throttle:
             STATE["faults"] += 1
             return self.answer(429, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}', {"Retry-After": "1"})
@@ -157,6 +168,7 @@ def main():
     ap.add_argument("--delay-ms", type=int, default=0)
     ap.add_argument("--hold", nargs=3, metavar=("METHOD", "REGEX", "NTH"))
     ap.add_argument("--deny", nargs=3, metavar=("METHOD", "REGEX", "NTH"))
+    ap.add_argument("--fail", nargs=3, metavar=("METHOD", "REGEX", "NTH"))
     ARGS = ap.parse_args()
     serve(Proxy)
 

@@ -140,6 +140,8 @@ class Handler(BaseHTTPRequestHandler):
                 # "plant": deployments made by someone else, stored as given (a hostile answer's).
                 for d in body.pop("plant", []):
                     d = dict({"ref": d.get("sha", ""), "task": "deploy", "environment": "production"}, **d, id=len(state["deployments"]) + 1001)
+                    if "id_override" in d:  # an id no client should trust to fit (1e30)
+                        d["id"] = int(d.pop("id_override"))
                     state["deployments"].append(d)
                 state.update(body)
             return self.send_json(200, {})

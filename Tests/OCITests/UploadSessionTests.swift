@@ -20,10 +20,10 @@ struct UploadSessionTests {
     return (source, target, graph)
   }
 
-  func copier(_ source: RegistryProcess, _ proxy: FaultProxy) -> Copier {
+  func copier(_ source: RegistryProcess, _ proxy: FaultProxy, retries: Int = 0) -> Copier {
     var options = CopyOptions()
     options.concurrency = 1
-    options.retries = 0
+    options.retries = retries
     return Copier(source: testRegistryClient(source.host, side: "source"), sourceRepository: "app", target: testRegistryClient(proxy.host), targetRepository: "app", options: options)
   }
 
@@ -43,6 +43,25 @@ struct UploadSessionTests {
     #expect(requests.filter { $0.method == "PUT" }.count == 1)
     #expect(deletes.count == posts.count, "\(lines)")
     #expect(deletes.allSatisfy { $0.status == 204 && $0.path.contains("/v2/app/blobs/uploads/") }, "\(lines)")
+    #expect(Set(deletes.map { $0.path.split(separator: "?")[0] }).count == deletes.count)
+  }
+
+  /// Before: a PUT answered 500 was retried in a session the retry opened, and when that PUT
+  /// failed too, its session stayed open. Now each attempt's own session is DELETEd as well:
+  /// every POST the target saw is matched by a DELETE that found its session (204).
+  @Test func retriesThatFailAgainDeleteTheSessionsTheyOpened() async throws {
+    let (source, target, graph) = try await setUp()
+    let proxy = try await FaultProxy(upstreamPort: target.port, failing: .init("PUT", "/blobs/uploads/", nth: 1))
+    defer { proxy.stop() }
+    await #expect(throws: RegistryError.self) { _ = try await copier(source, proxy, retries: 2).copy(graph) }
+    let requests = try await proxy.requests()
+    let lines = try await proxy.requestLines()
+    let posts = requests.filter { $0.method == "POST" }
+    let deletes = requests.filter { $0.method == "DELETE" }
+    #expect(requests.filter { $0.method == "PUT" }.count == 3, "\(lines)")
+    #expect(posts.count == graph.blobs.count + 2, "\(lines)")
+    #expect(deletes.count == posts.count, "\(lines)")
+    #expect(deletes.allSatisfy { $0.status == 204 }, "\(lines)")
     #expect(Set(deletes.map { $0.path.split(separator: "?")[0] }).count == deletes.count)
   }
 

@@ -233,6 +233,24 @@ struct ReleaseDeploymentTests: DeploymentSuite {
     #expect(deployments.count == 4)
   }
 
+  /// Hostile: a deployment the listing cannot decode (an `id` past Int64, an `environment` that
+  /// is a number) listed above the release's own. The whole page failed to decode, so a re-run
+  /// recorded nothing (a warning, no `deployment-id`); now the unreadable entries are skipped
+  /// and the release's deployment is found and reused.
+  @Test func unreadableDeploymentsInTheListingAreSkipped() async throws {
+    _ = try await push(["a", "b"], tag: "1.0.0")
+    #expect(try await release(["a", "b"], tag: "1.0.0", id: "train-1", sha: first, run: "41").outputs["deployment-id"] == "1001")
+    try api.plant([["sha": first, "environment": 7], ["sha": first, "id_override": 1e30]], ignoreFilters: true)
+    let log = MemoryLogSink()
+    let r = try await release(["a", "b"], tag: "1.0.0", id: "train-1", sha: first, run: "41", log: log)
+    #expect(r.failure == nil, "\(log.lines)")
+    #expect(r.outputs["deployment-id"] == "1001", "\(log.lines)")
+    #expect(!log.lines.contains { $0.hasPrefix("::warning") }, "\(log.lines)")
+    let (deployments, statuses) = try api.deployments()
+    #expect(deployments.count == 3)
+    #expect(states(statuses, of: 1001) == ["in_progress", "success", "in_progress", "success"])
+  }
+
   /// Hostile: rolling back svc-a, the newest deployments of its live digest are another tool's
   /// (the same `{digest, image, tags}` shape, no `"tool": "gantry"`) and Gantry's of the same
   /// digest in ANOTHER repository. Each was marked failure; now the release's deployment that

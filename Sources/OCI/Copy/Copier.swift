@@ -138,9 +138,10 @@ public struct Copier: Sendable {
     return report
   }
 
-  /// Ends the sessions opened ahead that no copy finished, when the copy failed or was
-  /// cancelled: one DELETE each, 16 at once, all within 5 s (what is left then is not sent),
-  /// failures ignored. In a task of its own, so that a cancelled copy (a stage's `timeout`)
+  /// Ends upload sessions no copy finished: those opened ahead, when the copy failed or was
+  /// cancelled, and one an attempt opened itself, when its PUT failed (a retry opens another).
+  /// One DELETE each, 16 at once, all within 5 s (what is left then is not sent), failures
+  /// ignored. In a task of its own, so that a cancelled copy (a stage's `timeout`)
   /// still sends them; bounded, so that they take little of a cancelled stage's grace.
   private func abandon(_ sessions: [URL]) async {
     guard !sessions.isEmpty else { return }
@@ -243,6 +244,7 @@ public struct Copier: Sendable {
       try await target.finishUpload(targetRepository, at: location, digest: blob.digest, body: .source(pipe))
     } catch {
       pipe.cancel()
+      if upload == nil { await abandon([location]) }
       // The source's failure (a digest mismatch, a short body) is the cause; the upload's
       // abort only follows from it.
       do {
@@ -266,7 +268,12 @@ public struct Copier: Sendable {
       guard case .location(let l) = try await target.startUpload(targetRepository) else { return .mounted(blob.size) }
       location = l
     }
-    try await target.finishUpload(targetRepository, at: location, digest: blob.digest, body: .data(data))
+    do {
+      try await target.finishUpload(targetRepository, at: location, digest: blob.digest, body: .data(data))
+    } catch {
+      if started == nil { await abandon([location]) }
+      throw error
+    }
     options.onProgress?(blob.size)
     return .copied(blob.size)
   }
