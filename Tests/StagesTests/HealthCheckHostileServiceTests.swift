@@ -1,0 +1,41 @@
+import ActionsCore
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Stages
+
+/// health-check against a compromised service (Tests/Fixtures/hostile_service.py on a real
+/// socket): what it answers, how slowly, and where it sends the probe must not stretch
+/// Gantry's deadlines, fill its memory or its log, nor pass a probe that came too late.
+@Suite("health-check against a hostile service", .serialized)
+struct HealthCheckHostileServiceTests {
+  let service: HostileService
+  init() async throws { service = try await HostileService() }
+
+  /// Seconds `body` took.
+  func timed<T>(_ body: () async throws -> T) async rethrows -> (T, Double) {
+    let clock = ContinuousClock()
+    let start = clock.now
+    let value = try await body()
+    return (value, (clock.now - start).totalSeconds)
+  }
+
+  /// Found holding: libcurl caps a response's header bytes (300 KiB, 1xx answers included)
+  /// and the probe buffers 1 MiB of body at most, so floods end in a failed probe long before
+  /// `timeout-ms` (20 s), holding no more than those bounds.
+  @Test(arguments: ["/endless-headers", "/1xx-flood", "/endless-body"])
+  func floodsEndInAFailedProbe(_ path: String) async throws {
+    defer { service.stop() }
+    let (r, seconds) = try await timed {
+      try await runStage(HealthCheckStage.self, ["INPUT_URL": service.url(path), "INPUT_TIMEOUT-MS": "20000", "INPUT_WAIT-TIMEOUT": "2s", "INPUT_INTERVAL": "100ms"])
+    }
+    #expect(r.outputs["healthy"] == "false")
+    #expect(r.failure?.contains("timed out") == false, "\(r.failure ?? "")")
+    #expect(seconds < 15, "waited \(seconds) s")
+  }
+}
+
+extension Duration {
+  fileprivate var totalSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
