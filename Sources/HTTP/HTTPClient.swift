@@ -72,9 +72,22 @@ public struct HTTPClient: Sendable {
 
   private func followingRedirects(_ original: Request) async throws -> Response {
     var request = original
+    // A request's `timeout` is its deadline, redirects included: each hop gets what is left of
+    // it, not the whole again (five slow hops answered a 1 s health probe after 2 s, and the
+    // probe counted as answered in time). It starts when the first hop is admitted.
+    var deadline: ContinuousClock.Instant?
     for _ in 0...maxRedirects {
       try await rateLimits?.admit(request)
       let started = ContinuousClock.now
+      if let timeout = original.timeout {
+        let end = deadline ?? started + timeout
+        deadline = end
+        guard end > started else {
+          throw HTTPError.transport(
+            url: request.url.redacted, code: 28, message: "timed out after \(timeout.milliseconds) ms (redirects included)", bytesDelivered: 0)
+        }
+        request.timeout = end - started
+      }
       let response = try await transport.perform(request)
       rateLimits?.observe(response, for: request)
       onExchange?(request, response.status, started.duration(to: .now))

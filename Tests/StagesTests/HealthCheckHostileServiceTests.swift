@@ -21,6 +21,21 @@ struct HealthCheckHostileServiceTests {
     return (value, (clock.now - start).totalSeconds)
   }
 
+  /// Before: every redirect hop got the whole `timeout-ms` again, so five hops of 400 ms
+  /// each answered a 1000 ms probe after 2 s and it counted as a healthy, timely answer.
+  /// Now the hops share the probe's deadline: the probe times out.
+  @Test func aRedirectChainCannotStretchAProbePastItsTimeout() async throws {
+    defer { service.stop() }
+    let r = try await runStage(
+      HealthCheckStage.self,
+      [
+        "INPUT_URL": service.url("/hop/4/400"), "INPUT_TIMEOUT-MS": "1000", "INPUT_WAIT-TIMEOUT": "3s", "INPUT_INTERVAL": "100ms", "INPUT_PROBES": "1",
+        "INPUT_MAX-AVG-MS": "60000",
+      ])
+    #expect(r.outputs["healthy"] == "false")
+    #expect(r.failure?.contains("timed out") == true, "\(r.failure ?? "")")
+  }
+
   /// Found holding: libcurl caps a response's header bytes (300 KiB, 1xx answers included)
   /// and the probe buffers 1 MiB of body at most, so floods end in a failed probe long before
   /// `timeout-ms` (20 s), holding no more than those bounds.
