@@ -36,6 +36,22 @@ struct HealthCheckHostileServiceTests {
     #expect(r.failure?.contains("timed out") == true, "\(r.failure ?? "")")
   }
 
+  /// Before: a waiting probe took its whole `timeout-ms` (30 s here) whatever was left of
+  /// `wait-timeout` (1 s), so a service that never answers — or a TLS handshake that never
+  /// ends — held the stage 30 s past the wait it was given. Now a waiting probe ends with the wait.
+  @Test(arguments: ["/silent", "https:/"])
+  func aServiceThatNeverAnswersIsGivenUpAtWaitTimeout(_ path: String) async throws {
+    defer { service.stop() }
+    let url = path.hasPrefix("https:") ? service.url("/", scheme: "https") : service.url(path)
+    let (r, seconds) = try await timed {
+      try await runStage(HealthCheckStage.self, ["INPUT_URL": url, "INPUT_TIMEOUT-MS": "30000", "INPUT_WAIT-TIMEOUT": "1s", "INPUT_INTERVAL": "100ms"])
+    }
+    #expect(r.outputs["healthy"] == "false")
+    #expect(r.failure?.contains("timed out") == true, "\(r.failure ?? "")")
+    // Far from both the fault (30 s) and the normal case (1 s).
+    #expect(seconds < 15, "waited \(seconds) s")
+  }
+
   /// Found holding: libcurl caps a response's header bytes (300 KiB, 1xx answers included)
   /// and the probe buffers 1 MiB of body at most, so floods end in a failed probe long before
   /// `timeout-ms` (20 s), holding no more than those bounds.

@@ -72,7 +72,16 @@ public struct HealthCheckStage: Stage {
       context.doing("waiting for the first healthy answer (attempt \(attempts)\(lastFailure.map { "; last: \($0.url): \($0.failure ?? "")" } ?? ""))")
       var allOK = true
       for url in urls {
-        let r = await prober.probe(url)
+        // A waiting probe ends with the wait: with its whole `timeout-ms` (up to 10 min) a
+        // service that never answered held the stage that long past `wait-timeout`.
+        let left = waitTimeout - (clock.now - start)
+        guard left > .zero else {
+          allOK = false
+          break
+        }
+        var waiting = prober
+        waiting.timeout = min(prober.timeout, left)
+        let r = await waiting.probe(url)
         if !r.ok {
           allOK = false
           lastFailure = r
