@@ -72,7 +72,8 @@ public struct BodyExpectation: Sendable {
     guard let root = JSONValue.parse(body) else { return "body is not JSON" }
     for (path, want) in json {
       guard let got = root.value(atPath: path)?.text else { return "JSON has no \(path)" }
-      if got != want { return "JSON \(path) is '\(got)', expected '\(want)'" }
+      // The service's value is quoted short: what is expected must still show after it.
+      if got != want { return "JSON \(path) is '\(got.clipped(to: 100))', expected '\(want)'" }
     }
     return nil
   }

@@ -48,14 +48,16 @@ public struct Prober: Sendable {
       guard expectedStatus.contains(response.status) else {
         return ProbeResult(url: printable, status: response.status, latencyMs: ms, failure: "HTTP \(response.status), expected \(expectedStatus)")
       }
-      if let why = expectation.mismatch(response.body) {
-        return ProbeResult(url: printable, status: response.status, latencyMs: ms, failure: why)
-      }
-      return ProbeResult(url: printable, status: response.status, latencyMs: ms, failure: nil)
+      return ProbeResult(url: printable, status: response.status, latencyMs: ms, failure: expectation.mismatch(response.body).map { $0.clipped(to: Self.reasonLimit) })
     } catch {
-      return ProbeResult(url: printable, status: nil, latencyMs: (clock.now - start).totalMilliseconds, failure: Self.reason(error))
+      return ProbeResult(url: printable, status: nil, latencyMs: (clock.now - start).totalMilliseconds, failure: Self.reason(error).clipped(to: Self.reasonLimit))
     }
   }
+
+  /// The longest reason, in Unicode scalars. Reasons quote what the service chose (a JSON value,
+  /// a redirect's target) and go to the log at every waiting attempt, to the `::error`
+  /// annotation and to the summary: a megabyte of it went to each whole.
+  static let reasonLimit = 300
 
   static func reason(_ error: any Error) -> String {
     if case HTTPError.transport(_, let code, let message, _) = error {
@@ -67,5 +69,17 @@ public struct Prober: Sendable {
       }
     }
     return String(describing: error)
+  }
+}
+
+extension String {
+  /// At most `limit` Unicode scalars; when cut, `…` and how long the whole was. Scalars, not
+  /// `Character`s: one character of a base and a million combining marks would pass a cut
+  /// by characters whole.
+  func clipped(to limit: Int) -> String {
+    guard unicodeScalars.count > limit else { return self }
+    var out = String.UnicodeScalarView()
+    out.append(contentsOf: unicodeScalars.prefix(limit))
+    return String(out) + "… (\(utf8.count) bytes)"
   }
 }

@@ -52,6 +52,25 @@ struct HealthCheckHostileServiceTests {
     #expect(seconds < 15, "waited \(seconds) s")
   }
 
+  /// Before: a JSON value of a megabyte (or a redirect to a 90 000-character URL) was quoted
+  /// whole in the probe's reason, so it went to the log at every waiting attempt, into the
+  /// `::error` annotation and into the summary (whose 1 MiB limit then dropped the reason).
+  /// Now the service's text is cut.
+  @Test(arguments: [("/json/1000000", "JSON version is 'AAAA"), ("/long-location", "only http and https are followed")])
+  func aHugeAnswerIsQuotedShortInLogsSummaryAndFailure(_ path: String, _ reason: String) async throws {
+    defer { service.stop() }
+    let log = MemoryLogSink()
+    let r = try await runStage(
+      HealthCheckStage.self, ["INPUT_URL": service.url(path), "INPUT_EXPECTED-JSON": "version=1.0.0", "INPUT_WAIT-TIMEOUT": "600ms", "INPUT_INTERVAL": "100ms"], log: log)
+    #expect(r.outputs["healthy"] == "false")
+    let failure = try #require(r.failure)
+    #expect(failure.contains(reason), "\(failure.prefix(200))")
+    #expect(failure.utf8.count < 1000, "failure of \(failure.utf8.count) bytes")
+    #expect(log.lines.allSatisfy { $0.utf8.count < 1000 }, "a log line of \(log.lines.map(\.utf8.count).max() ?? 0) bytes")
+    let summary = r.summary.render()
+    #expect(summary.utf8.count < 2000 && summary.contains(Markdown.text(reason)), "summary of \(summary.utf8.count) bytes")
+  }
+
   /// Found holding: libcurl caps a response's header bytes (300 KiB, 1xx answers included)
   /// and the probe buffers 1 MiB of body at most, so floods end in a failed probe long before
   /// `timeout-ms` (20 s), holding no more than those bounds.
