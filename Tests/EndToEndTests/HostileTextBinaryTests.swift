@@ -63,7 +63,7 @@ struct HostileTextBinaryTests {
     defer { server.stop() }
     let h = server.host
     let health = try await run([
-      "INPUT_STAGE": "health-check", "INPUT_URL": "http://\(h)/health", "INPUT_EXPECTED-JSON": "version=1.0.0", "INPUT_WAIT-TIMEOUT": "700ms", "INPUT_INTERVAL": "100ms",
+      "INPUT_STAGE": "health-check", "INPUT_URL": "http://\(h)/health", "INPUT_EXPECTED-JSON": "version=1.0.0", "INPUT_WAIT-TIMEOUT": "2s", "INPUT_INTERVAL": "100ms",
     ])
     try expectInert(health, "health-check")
     #expect(health.status == 1)

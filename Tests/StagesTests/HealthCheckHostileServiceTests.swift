@@ -52,6 +52,13 @@ struct HealthCheckHostileServiceTests {
     #expect(seconds < 15, "waited \(seconds) s")
   }
 
+  /// A `wait-timeout` of 0 has no wait to end: its one attempt still probes, as before.
+  @Test func aWaitTimeoutOfZeroStillProbesOnce() async throws {
+    defer { service.stop() }
+    let r = try await runStage(HealthCheckStage.self, ["INPUT_URL": service.url("/ok"), "INPUT_WAIT-TIMEOUT": "0", "INPUT_PROBES": "1"])
+    #expect(r.outputs["healthy"] == "true", "\(r.failure ?? "")")
+  }
+
   /// Before: a JSON value of a megabyte (or a redirect to a 90 000-character URL) was quoted
   /// whole in the probe's reason, so it went to the log at every waiting attempt, into the
   /// `::error` annotation and into the summary (whose 1 MiB limit then dropped the reason).
@@ -61,7 +68,7 @@ struct HealthCheckHostileServiceTests {
     defer { service.stop() }
     let log = MemoryLogSink()
     let r = try await runStage(
-      HealthCheckStage.self, ["INPUT_URL": service.url(path), "INPUT_EXPECTED-JSON": "version=1.0.0", "INPUT_WAIT-TIMEOUT": "600ms", "INPUT_INTERVAL": "100ms"], log: log)
+      HealthCheckStage.self, ["INPUT_URL": service.url(path), "INPUT_EXPECTED-JSON": "version=1.0.0", "INPUT_WAIT-TIMEOUT": "2s", "INPUT_INTERVAL": "100ms"], log: log)
     #expect(r.outputs["healthy"] == "false")
     let failure = try #require(r.failure)
     #expect(failure.contains(reason), "\(failure.prefix(200))")

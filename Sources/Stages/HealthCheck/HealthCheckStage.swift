@@ -73,14 +73,15 @@ public struct HealthCheckStage: Stage {
       var allOK = true
       for url in urls {
         // A waiting probe ends with the wait: with its whole `timeout-ms` (up to 10 min) a
-        // service that never answered held the stage that long past `wait-timeout`.
+        // service that never answered held the stage that long past `wait-timeout`. A
+        // `wait-timeout` of 0 still probes once, with `timeout-ms`: there is no wait to end.
         let left = waitTimeout - (clock.now - start)
-        guard left > .zero else {
+        guard left > .zero || waitTimeout == .zero else {
           allOK = false
           break
         }
         var waiting = prober
-        waiting.timeout = min(prober.timeout, left)
+        if waitTimeout > .zero { waiting.timeout = min(prober.timeout, left) }
         let r = await waiting.probe(url)
         if !r.ok {
           allOK = false
