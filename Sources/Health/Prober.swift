@@ -57,7 +57,7 @@ public struct Prober: Sendable {
   /// The longest reason, in Unicode scalars. Reasons quote what the service chose (a JSON value,
   /// a redirect's target) and go to the log at every waiting attempt, to the `::error`
   /// annotation and to the summary: a megabyte of it went to each whole.
-  static let reasonLimit = 300
+  static let reasonLimit = 400
 
   static func reason(_ error: any Error) -> String {
     if case HTTPError.transport(_, let code, let message, _) = error {
