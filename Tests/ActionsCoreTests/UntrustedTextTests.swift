@@ -71,6 +71,16 @@ import Testing
     #expect(sink.lines == ["100% done"])
   }
 
+  /// Before: bidi controls went to the log and the summary as they were, so a registry's tag
+  /// `1.2.3<U+202E>gnp.exe` showed as `1.2.3exe.png` — text that reads other than it is.
+  @Test func bidiControlsAreShownAsEscapes() {
+    #expect(UntrustedText.visible("1.2.3\u{202E}gnp.exe\u{2066}x\u{200F}") == "1.2.3\\u{202E}gnp.exe\\u{2066}x\\u{200F}")
+    #expect(UntrustedText.line("\u{061C}a") == "\\u{61C}a")
+    #expect(Markdown.cell("a\u{202D}b") == "a\\\\u\\{202D\\}b")
+    // Joiners stay: emoji sequences and scripts need them.
+    #expect(UntrustedText.visible("👩\u{200D}💻") == "👩\u{200D}💻")
+  }
+
   @Test func markdownTextCannotStartBlocksOrCarryControls() {
     let s = Markdown.text("a\n# h\r\n- item\u{1B}[1m")
     #expect(!s.contains("\n") && !s.contains("\r") && !s.contains("\u{1B}"))
