@@ -11,6 +11,8 @@ public struct ProbeResult: Sendable, Equatable, Codable {
   public var latencyMs: Double
   /// Nil when healthy, else why not.
   public var failure: String?
+  /// No answer came within the probe's timeout.
+  public var timedOut = false
   public var ok: Bool { failure == nil }
 }
 
@@ -50,7 +52,9 @@ public struct Prober: Sendable {
       }
       return ProbeResult(url: printable, status: response.status, latencyMs: ms, failure: expectation.mismatch(response.body).map { $0.clipped(to: Self.reasonLimit) })
     } catch {
-      return ProbeResult(url: printable, status: nil, latencyMs: (clock.now - start).totalMilliseconds, failure: Self.reason(error).clipped(to: Self.reasonLimit))
+      return ProbeResult(
+        url: printable, status: nil, latencyMs: (clock.now - start).totalMilliseconds, failure: Self.reason(error).clipped(to: Self.reasonLimit),
+        timedOut: (error as? HTTPError)?.kind == .timeout)
     }
   }
 

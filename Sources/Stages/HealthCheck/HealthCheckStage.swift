@@ -85,7 +85,9 @@ public struct HealthCheckStage: Stage {
         let r = await waiting.probe(url)
         if !r.ok {
           allOK = false
-          lastFailure = r
+          // A probe the end of the wait cut short says only that the wait ended; the attempt
+          // before it said what the service answers.
+          if !(r.timedOut && waiting.timeout < prober.timeout && lastFailure != nil) { lastFailure = r }
           break
         }
       }
