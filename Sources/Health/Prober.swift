@@ -50,7 +50,11 @@ public struct Prober: Sendable {
       guard expectedStatus.contains(response.status) else {
         return ProbeResult(url: printable, status: response.status, latencyMs: ms, failure: "HTTP \(response.status), expected \(expectedStatus)")
       }
-      return ProbeResult(url: printable, status: response.status, latencyMs: ms, failure: expectation.mismatch(response.body).map { $0.clipped(to: Self.reasonLimit) })
+      // The body is matched within what is left of the probe's timeout (100 ms at least: a
+      // body that arrived just in time is still read). The latency is the answer's, not the match's.
+      let left = max(.milliseconds(100), timeout - (clock.now - start))
+      return ProbeResult(
+        url: printable, status: response.status, latencyMs: ms, failure: await expectation.mismatch(response.body, within: left).map { $0.clipped(to: Self.reasonLimit) })
     } catch {
       return ProbeResult(
         url: printable, status: nil, latencyMs: (clock.now - start).totalMilliseconds, failure: Self.reason(error).clipped(to: Self.reasonLimit),

@@ -12,6 +12,7 @@ Routes (HTTP/1.1, keep-alive):
   /silent                     reads the request, never answers
   /json/<n>                   200 {"version": <n characters of "A">}
   /long-location              302 to an ftp URL of 90 000 characters
+  /text/<n>                   200, one line of <n> "a"s
   /endless-headers            a 200 status line, then header lines for ever
   /1xx-flood                  "102 Processing" answers for ever
   /endless-body               200 chunked, chunks for ever
@@ -114,6 +115,8 @@ def handle(conn):
                 return hold(conn, deadline)
             elif path[1] == "json" and len(path) == 3:
                 send(conn, 200, json.dumps({"version": "A" * int(path[2])}).encode(), {"Content-Type": "application/json"})
+            elif path[1] == "text" and len(path) == 3:
+                send(conn, 200, b"a" * int(path[2]), {"Content-Type": "text/plain"})
             elif path[1] == "long-location":
                 send(conn, 302, b"", {"Location": "ftp://evil.example/" + "a" * 90000})
             elif path[1] == "endless-headers":

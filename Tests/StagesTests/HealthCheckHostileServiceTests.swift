@@ -78,6 +78,25 @@ struct HealthCheckHostileServiceTests {
     #expect(summary.utf8.count < 2000 && summary.contains(Markdown.text(reason)), "summary of \(summary.utf8.count) bytes")
   }
 
+  /// Before: an `expected-body` regex was matched on the answer with no bound, and Swift's
+  /// `Regex` backtracks: `/.*ready/` on one line of 20 000 characters without "ready" takes
+  /// about 20 s (quadratic; a megabyte, hours), past `timeout-ms` and `wait-timeout`, on the
+  /// thread that runs the probes. A compromised service held the stage (with no `timeout`, to
+  /// the job's limit, so no rollback step ran). Now the probe waits for the match only until
+  /// its deadline and fails; later probes do not start another match while that one runs on.
+  @Test func aBodyMadeToStallTheRegexFailsTheProbeInTime() async throws {
+    defer { service.stop() }
+    let (r, seconds) = try await timed {
+      try await runStage(
+        HealthCheckStage.self,
+        ["INPUT_URL": service.url("/text/20000"), "INPUT_EXPECTED-BODY": "/.*ready/", "INPUT_TIMEOUT-MS": "1000", "INPUT_WAIT-TIMEOUT": "2s", "INPUT_INTERVAL": "100ms"])
+    }
+    #expect(r.outputs["healthy"] == "false")
+    #expect(r.failure?.contains("/.*ready/") == true, "\(r.failure ?? "")")
+    // Far from both the fault (about 20 s) and the normal case (2 s).
+    #expect(seconds < 10, "waited \(seconds) s")
+  }
+
   /// Found holding: libcurl caps a response's header bytes (300 KiB, 1xx answers included)
   /// and the probe buffers 1 MiB of body at most, so floods end in a failed probe long before
   /// `timeout-ms` (20 s), holding no more than those bounds.
