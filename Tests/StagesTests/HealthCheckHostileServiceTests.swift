@@ -97,6 +97,15 @@ struct HealthCheckHostileServiceTests {
     #expect(seconds < 10, "waited \(seconds) s")
   }
 
+  /// Before: every probe buffered the body (1 MiB at most) whether or not anything was
+  /// expected of it, so a service answering 2 MB failed every probe ("larger than 1048576
+  /// bytes") and 256 probes in flight held 256 MiB. Now a body nothing is expected of is not kept.
+  @Test func aBodyNothingIsExpectedOfIsNotKept() async throws {
+    defer { service.stop() }
+    let r = try await runStage(HealthCheckStage.self, ["INPUT_URL": service.url("/text/2000000"), "INPUT_WAIT-TIMEOUT": "2s", "INPUT_PROBES": "2"])
+    #expect(r.outputs["healthy"] == "true", "\(r.failure ?? "")")
+  }
+
   /// Found holding: libcurl caps a response's header bytes (300 KiB, 1xx answers included)
   /// and the probe buffers 1 MiB of body at most, so floods end in a failed probe long before
   /// `timeout-ms` (20 s), holding no more than those bounds.
@@ -104,7 +113,9 @@ struct HealthCheckHostileServiceTests {
   func floodsEndInAFailedProbe(_ path: String) async throws {
     defer { service.stop() }
     let (r, seconds) = try await timed {
-      try await runStage(HealthCheckStage.self, ["INPUT_URL": service.url(path), "INPUT_TIMEOUT-MS": "20000", "INPUT_WAIT-TIMEOUT": "2s", "INPUT_INTERVAL": "100ms"])
+      try await runStage(HealthCheckStage.self, [
+          "INPUT_URL": service.url(path), "INPUT_EXPECTED-BODY": "ok", "INPUT_TIMEOUT-MS": "20000", "INPUT_WAIT-TIMEOUT": "2s", "INPUT_INTERVAL": "100ms",
+        ])
     }
     #expect(r.outputs["healthy"] == "false")
     #expect(r.failure?.contains("timed out") == false, "\(r.failure ?? "")")
