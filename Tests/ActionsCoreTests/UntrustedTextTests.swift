@@ -81,11 +81,20 @@ import Testing
     #expect(UntrustedText.visible("👩\u{200D}💻") == "👩\u{200D}💻")
   }
 
+  /// Before: a bare URL in a registry's error or a service's answer was escaped character by
+  /// character but still a live link (GitHub's markdown autolinks `https://…`, `ftp://…` and
+  /// `www.…`): a summary could carry "re-authenticate at https://evil.example/login" as a
+  /// link. Now `\://` and `www\.` render the same text, unlinked (checked with cmark-gfm).
+  @Test func markdownTextLinksNoBareURL() {
+    #expect(Markdown.text("log in at https://evil.example/x or www.evil.example") == "log in at https\\://evil.example/x or www\\.evil.example")
+    #expect(Markdown.cell("ftp://e.example") == "ftp\\://e.example")
+  }
+
   @Test func markdownTextCannotStartBlocksOrCarryControls() {
     let s = Markdown.text("a\n# h\r\n- item\u{1B}[1m")
     #expect(!s.contains("\n") && !s.contains("\r") && !s.contains("\u{1B}"))
     #expect(Markdown.cell("x\ny") == "x<br>y")
     #expect(Markdown.code("`a`\nb\u{07}") == "`` `a` b\\x07 ``")
-    #expect(Markdown.cell("[click](https://evil)") == "\\[click\\](https://evil)")
+    #expect(Markdown.cell("[click](https://evil)") == "\\[click\\](https\\://evil)")
   }
 }

@@ -63,6 +63,7 @@ struct HostileTextBinaryTests {
       #expect(!summary.contains("\u{1B}") && !summary.contains("\u{07}"), sourceLocation: sourceLocation)
       #expect(!summary.unicodeScalars.contains(where: Self.isBidiControl), "\(what): bidi control in the summary", sourceLocation: sourceLocation)
       #expect(!summary.contains("[click](") && !summary.contains("<img"), "\(what): live markdown in the summary", sourceLocation: sourceLocation)
+      #expect(!summary.contains("https://evil.example"), "\(what): a bare URL GitHub would link", sourceLocation: sourceLocation)
     }
   }
 
@@ -127,7 +128,7 @@ struct HostileTextBinaryTests {
     #expect(promoted.contains(staged.digest.description))
     #expect(!promoted.contains("set-output"))
     let summary = try String(contentsOfFile: dir.file("summary"), encoding: .utf8)
-    #expect(summary.contains("referrer application/x \\[click\\](https://evil.example) &lt;img src=x&gt; \\\\x1B\\[1m"), "\(summary)")
+    #expect(summary.contains("referrer application/x \\[click\\](https\\://evil.example) &lt;img src=x&gt; \\\\x1B\\[1m"), "\(summary)")
   }
 
   @Test func aHostileCheckoutPathAndCommitMessages() async throws {
