@@ -113,7 +113,9 @@ struct HealthCheckHostileServiceTests {
   func floodsEndInAFailedProbe(_ path: String) async throws {
     defer { service.stop() }
     let (r, seconds) = try await timed {
-      try await runStage(HealthCheckStage.self, [
+      try await runStage(
+        HealthCheckStage.self,
+        [
           "INPUT_URL": service.url(path), "INPUT_EXPECTED-BODY": "ok", "INPUT_TIMEOUT-MS": "20000", "INPUT_WAIT-TIMEOUT": "2s", "INPUT_INTERVAL": "100ms",
         ])
     }
