@@ -123,6 +123,30 @@ struct HealthCheckHostileServiceTests {
     #expect(r.failure?.contains("timed out") == false, "\(r.failure ?? "")")
     #expect(seconds < 15, "waited \(seconds) s")
   }
+
+  /// Found holding: an HTTP/2 answer whose header block HPACK compresses to a few kilobytes
+  /// (2 000 references to one 4 000-byte header: 8 MB decoded) is refused by libcurl at its
+  /// header cap (128 KiB here: 30 copies pass, 50 do not), not decoded whole; a binary run
+  /// against it kept its usual 53 MB of RSS.
+  @Test func anHPACKBombIsRefused() async throws {
+    defer { service.stop() }
+    let certs = try await TestCertificates.shared()
+    let h2 = try await HTTP2Server(tls: certs)
+    defer { h2.stop() }
+    let (r, seconds) = try await timed {
+      try await runStage(
+        HealthCheckStage.self,
+        [
+          "INPUT_URL": h2.url("/hpack-bomb/2000").absoluteString, "INPUT_CA-FILE": certs.caCert, "INPUT_TIMEOUT-MS": "20000", "INPUT_WAIT-TIMEOUT": "2s",
+          "INPUT_INTERVAL": "100ms",
+        ])
+    }
+    #expect(r.outputs["healthy"] == "false")
+    #expect(r.failure?.contains("timed out") == false, "\(r.failure ?? "")")
+    #expect(seconds < 15, "waited \(seconds) s")
+    let fine = try await runStage(HealthCheckStage.self, ["INPUT_URL": h2.url("/hpack-bomb/20").absoluteString, "INPUT_CA-FILE": certs.caCert, "INPUT_PROBES": "1"])
+    #expect(fine.outputs["healthy"] == "true", "\(fine.failure ?? "")")
+  }
 }
 
 extension Duration {
