@@ -56,10 +56,10 @@ public struct Prober: Sendable {
       // body that arrived just in time is still read). The latency is the answer's, not the match's.
       let left = max(.milliseconds(100), timeout - (clock.now - start))
       return ProbeResult(
-        url: printable, status: response.status, latencyMs: ms, failure: await expectation.mismatch(response.body, within: left).map { $0.clipped(to: Self.reasonLimit) })
+        url: printable, status: response.status, latencyMs: ms, failure: await expectation.mismatch(response.body, within: left).map { shown($0) })
     } catch {
       return ProbeResult(
-        url: printable, status: nil, latencyMs: (clock.now - start).totalMilliseconds, failure: Self.reason(error).clipped(to: Self.reasonLimit),
+        url: printable, status: nil, latencyMs: (clock.now - start).totalMilliseconds, failure: shown(Self.reason(error)),
         timedOut: (error as? HTTPError)?.kind == .timeout)
     }
   }
@@ -68,6 +68,19 @@ public struct Prober: Sendable {
   /// a redirect's target) and go to the log at every waiting attempt, to the `::error`
   /// annotation and to the summary: a megabyte of it went to each whole.
   static let reasonLimit = 400
+
+  /// A reason as it may be printed: every header value, and every word of one (4 characters
+  /// or more), written `***` — a service that echoed `Authorization: Bearer <token>` back had
+  /// the token printed, and the runner masks the whole value only — then cut to
+  /// ``reasonLimit`` (after: a cut could leave part of a secret whole).
+  func shown(_ reason: String) -> String {
+    var text = reason
+    let secrets = headers.fields.flatMap { [$0.value] + $0.value.split(whereSeparator: \.isWhitespace).map(String.init) }
+    for secret in Set(secrets).sorted(by: { $0.count > $1.count }) where secret.count >= 4 && text.contains(secret) {
+      text = text.replacingOccurrences(of: secret, with: "***")
+    }
+    return text.clipped(to: Self.reasonLimit)
+  }
 
   static func reason(_ error: any Error) -> String {
     if case HTTPError.transport(_, let code, let message, _) = error {

@@ -13,6 +13,7 @@ Routes (HTTP/1.1, keep-alive):
   /json/<n>                   200 {"version": <n characters of "A">}
   /long-location              302 to an ftp URL of 90 000 characters
   /text/<n>                   200, one line of <n> "a"s
+  /echo/<name>                200 {"version": <the request's header <name>, whole and its last word>}
   /endless-headers            a 200 status line, then header lines for ever
   /1xx-flood                  "102 Processing" answers for ever
   /endless-body               200 chunked, chunks for ever
@@ -115,6 +116,10 @@ def handle(conn):
                 return hold(conn, deadline)
             elif path[1] == "json" and len(path) == 3:
                 send(conn, 200, json.dumps({"version": "A" * int(path[2])}).encode(), {"Content-Type": "application/json"})
+            elif path[1] == "echo" and len(path) == 3:
+                value = headers.get(path[2].lower(), "")
+                echo = value + " / " + value.split(" ")[-1]
+                send(conn, 200, json.dumps({"version": echo}).encode(), {"Content-Type": "application/json"})
             elif path[1] == "text" and len(path) == 3:
                 send(conn, 200, b"a" * int(path[2]), {"Content-Type": "text/plain"})
             elif path[1] == "long-location":

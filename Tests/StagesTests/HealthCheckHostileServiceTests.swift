@@ -106,6 +106,26 @@ struct HealthCheckHostileServiceTests {
     #expect(r.outputs["healthy"] == "true", "\(r.failure ?? "")")
   }
 
+  /// Before: a service that echoed the probe's secret header back (in the JSON value an
+  /// `expected-json` quotes) had it printed in the reason: in the log (the runner masks the
+  /// whole value, `Bearer s3cret-token`, not the token alone), the `::error` line and the
+  /// summary. Now the reason shows `***` for every header value and each word of it.
+  @Test func aSecretHeaderEchoedBackIsNotQuoted() async throws {
+    defer { service.stop() }
+    let log = MemoryLogSink()
+    let r = try await runStage(
+      HealthCheckStage.self,
+      [
+        "INPUT_URL": service.url("/echo/authorization"), "INPUT_HEADERS": "Authorization: Bearer s3cret-token", "INPUT_EXPECTED-JSON": "version=1.0.0",
+        "INPUT_WAIT-TIMEOUT": "2s", "INPUT_INTERVAL": "100ms",
+      ], log: log)
+    #expect(r.outputs["healthy"] == "false")
+    let failure = try #require(r.failure)
+    #expect(failure.contains("JSON version is '*** / ***'"), "\(failure)")
+    let shown = [failure, r.summary.render()] + log.lines.filter { !$0.hasPrefix("::add-mask::") }
+    #expect(shown.allSatisfy { !$0.contains("s3cret") }, "\(shown)")
+  }
+
   /// Found holding: libcurl caps a response's header bytes (300 KiB, 1xx answers included)
   /// and the probe buffers 1 MiB of body at most, so floods end in a failed probe long before
   /// `timeout-ms` (20 s), holding no more than those bounds.
