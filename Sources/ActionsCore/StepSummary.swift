@@ -75,8 +75,8 @@ public struct StepSummary: Sendable, Equatable {
 /// Escaping helpers for untrusted text in markdown.
 public enum Markdown {
   /// Escapes markdown punctuation and HTML so the text shows literally; line breaks become
-  /// spaces (a new line could start a heading, a list or a table row) and other control
-  /// characters visible escapes.
+  /// spaces (a new line could start a heading, a list or a table row), other control
+  /// characters visible escapes, and bare URLs are not linked.
   public static func text(_ s: String) -> String {
     var out = ""
     out.reserveCapacity(s.count)
@@ -89,6 +89,12 @@ public enum Markdown {
       default: out.append(ch)
       }
     }
+    // GitHub's markdown (cmark-gfm) links bare `http://`, `https://`, `ftp://` and `www.`
+    // text: a registry's error could carry "re-authenticate at https://evil.example" as a
+    // link. An escaped `:` or `.` renders the same and ends the pattern. (Bare e-mail
+    // addresses stay `mailto:` links: cmark-gfm finds them after escapes are read.)
+    if out.contains("://") { out = out.replacingOccurrences(of: "://", with: "\\://") }
+    if out.contains("www.") { out = out.replacingOccurrences(of: "www.", with: "www\\.") }
     return out
   }
 

@@ -5,8 +5,8 @@ import Basics
 /// starts with `::` (after leading blanks) and any `##[command]` within a line, and a
 /// terminal obeys escape sequences: this makes such text inert but still readable.
 public enum UntrustedText {
-  /// Control characters (C0 but tab, DEL, C1, and the Unicode line and paragraph separators)
-  /// written as visible `\xNN` / `\u{NNNN}` escapes: ESC and BEL reach no terminal, and
+  /// Control characters (C0 but tab, DEL, C1, the Unicode line and paragraph separators, and
+  /// bidi controls) written as visible `\xNN` / `\u{NNNN}` escapes: ESC and BEL reach no terminal, and
   /// nothing but LF can start a new line.
   public static func visible(_ s: String) -> String {
     guard s.unicodeScalars.contains(where: isControl) else { return s }
@@ -42,10 +42,23 @@ public enum UntrustedText {
   }
 
   /// Whether `s` holds no line break or other control character (a value safe in one line).
-  public static func isSingleLine(_ s: String) -> Bool { !s.unicodeScalars.contains(where: isControl) }
+  /// Bidi controls may be in it: an input in a right-to-left script needs its marks.
+  public static func isSingleLine(_ s: String) -> Bool { !s.unicodeScalars.contains(where: isLineControl) }
 
-  /// C0 but tab, DEL, C1 (NEL among them), U+2028 and U+2029.
+  /// C0 but tab, DEL, C1 (NEL among them), U+2028 and U+2029, and the bidirectional
+  /// formatting characters (ALM, LRM, RLM, LRE…RLO, LRI…PDI): these reorder how the rest of a
+  /// line shows, so a registry's tag `1.2.3<RLO>gnp.exe` read `1.2.3exe.png` in the log and
+  /// the summary (CVE-2021-42574, "Trojan Source"). Joiners (ZWJ, ZWNJ) stay: scripts and
+  /// emoji need them.
   static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+    switch scalar.value {
+    case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true
+    default: isLineControl(scalar)
+    }
+  }
+
+  /// C0 but tab, DEL, C1, U+2028 and U+2029: what can break a line or reach a terminal.
+  static func isLineControl(_ scalar: Unicode.Scalar) -> Bool {
     switch scalar.value {
     case 0x09: false
     case 0x00...0x1F, 0x7F...0x9F, 0x2028, 0x2029: true

@@ -72,9 +72,22 @@ public struct HTTPClient: Sendable {
 
   private func followingRedirects(_ original: Request) async throws -> Response {
     var request = original
+    // A request's `timeout` is its deadline, redirects included: each hop gets what is left of
+    // it, not the whole again (five slow hops answered a 1 s health probe after 2 s, and the
+    // probe counted as answered in time). It starts when the first hop is admitted.
+    var deadline: ContinuousClock.Instant?
     for _ in 0...maxRedirects {
       try await rateLimits?.admit(request)
       let started = ContinuousClock.now
+      if let timeout = original.timeout {
+        let end = deadline ?? started + timeout
+        deadline = end
+        guard end > started else {
+          throw HTTPError.transport(
+            url: request.url.redacted, code: 28, message: "timed out after \(timeout.milliseconds) ms (redirects included)", bytesDelivered: 0)
+        }
+        request.timeout = end - started
+      }
       let response = try await transport.perform(request)
       rateLimits?.observe(response, for: request)
       onExchange?(request, response.status, started.duration(to: .now))
@@ -89,6 +102,15 @@ public struct HTTPClient: Sendable {
   /// bound to the origin it was written for.
   static let portableHeaders: Set<String> = ["accept", "accept-encoding", "accept-language", "content-type", "content-length", "range", "if-none-match", "if-match"]
 
+  /// A `Location` as an error quotes it: the server's text, up to the ~100 KiB libcurl takes
+  /// for a header line, and the reason comes after it; 200 Unicode scalars are enough to say where.
+  static func shown(_ location: String) -> String {
+    guard location.unicodeScalars.count > 200 else { return location }
+    var out = String.UnicodeScalarView()
+    out.append(contentsOf: location.unicodeScalars.prefix(200))
+    return String(out) + "…"
+  }
+
   /// The request to send after a redirect. Another origin (scheme, host or port) gets none of
   /// the request's own headers but ``portableHeaders`` (curl's `--location` without
   /// `--location-trusted` drops only `Authorization`); an https → http downgrade is refused
@@ -97,13 +119,13 @@ public struct HTTPClient: Sendable {
   static func redirected(_ request: Request, to location: String, status: Int, origin: Origin?) throws -> Request {
     let from = request.url.redacted
     guard let target = URL(string: location, relativeTo: request.url)?.absoluteURL else {
-      throw HTTPError.redirectRefused(url: from, location: location.redactedURL, reason: "not a URL")
+      throw HTTPError.redirectRefused(url: from, location: shown(location.redactedURL), reason: "not a URL")
     }
     guard let targetOrigin = target.origin else {
-      throw HTTPError.redirectRefused(url: from, location: target.redacted, reason: "only http and https are followed")
+      throw HTTPError.redirectRefused(url: from, location: shown(target.redacted), reason: "only http and https are followed")
     }
     if request.url.origin?.isSecure == true, !targetOrigin.isSecure {
-      throw HTTPError.redirectRefused(url: from, location: target.redacted, reason: "a redirect from https to plain http is not followed")
+      throw HTTPError.redirectRefused(url: from, location: shown(target.redacted), reason: "a redirect from https to plain http is not followed")
     }
     var next = request
     next.url = target
@@ -118,7 +140,7 @@ public struct HTTPClient: Sendable {
       next.headers.remove("Content-Length")
     } else if request.body.length != 0 {
       if crossOrigin {
-        throw HTTPError.redirectRefused(url: from, location: target.redacted, reason: "a request body is not sent to another origin")
+        throw HTTPError.redirectRefused(url: from, location: shown(target.redacted), reason: "a request body is not sent to another origin")
       }
       if !request.isReplayable {
         throw HTTPError.bodyNotReplayable(url: from, reason: "HTTP \(status) redirects it to \(target.redacted)")

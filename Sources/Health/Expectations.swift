@@ -41,8 +41,8 @@ public struct BodyExpectation: Sendable {
   public var substring: String?
   /// The pattern of a `/…/` expectation.
   public var regex: String? { compiled?.pattern }
-  /// Compiled once, here, not for every probe.
-  private var compiled: CompiledRegex?
+  /// Compiled once, here, not for every probe; matched within the probe's deadline.
+  private var compiled: BoundedRegex?
   /// Dotted paths into the JSON body (`version`, `build.sha`, `items.0.name`) and the text
   /// the value must equal.
   public var json: [(path: String, value: String)]
@@ -51,7 +51,7 @@ public struct BodyExpectation: Sendable {
     if let body, body.count >= 2, body.hasPrefix("/"), body.hasSuffix("/") {
       let pattern = String(body.dropFirst().dropLast())
       guard let regex = try? Regex(pattern) else { throw HealthInputError("'\(body)' is not a valid regular expression") }
-      compiled = CompiledRegex(pattern: pattern, regex: regex)
+      compiled = BoundedRegex(pattern: pattern, regex: regex)
     } else {
       substring = body
     }
@@ -63,26 +63,28 @@ public struct BodyExpectation: Sendable {
 
   public var isEmpty: Bool { substring == nil && regex == nil && json.isEmpty }
 
-  /// Nil when the body satisfies every expectation, else why not.
-  public func mismatch(_ body: Data) -> String? {
+  /// Nil when the body satisfies every expectation, else why not. A `/regex/` match that
+  /// takes longer than `budget` is a mismatch (see ``BoundedRegex``); the other checks are linear.
+  public func mismatch(_ body: Data, within budget: Duration = .seconds(5)) async -> String? {
     let text = String(decoding: body, as: UTF8.self)
     if let substring, !text.contains(substring) { return "body does not contain '\(substring)'" }
-    if let compiled, !text.contains(compiled.regex) { return "body does not match /\(compiled.pattern)/" }
+    if let compiled {
+      switch await compiled.contains(text, within: budget) {
+      case .matched(true): break
+      case .matched(false): return "body does not match /\(compiled.pattern)/"
+      case .tooSlow: return "matching the body against /\(compiled.pattern)/ took longer than the probe's timeout: given up"
+      case .busy: return "body not matched: a match against /\(compiled.pattern)/ given up on earlier (too slow) still runs"
+      }
+    }
     guard !json.isEmpty else { return nil }
     guard let root = JSONValue.parse(body) else { return "body is not JSON" }
     for (path, want) in json {
       guard let got = root.value(atPath: path)?.text else { return "JSON has no \(path)" }
-      if got != want { return "JSON \(path) is '\(got)', expected '\(want)'" }
+      // The service's value is quoted short: what is expected must still show after it.
+      if got != want { return "JSON \(path) is '\(got.clipped(to: 200))', expected '\(want)'" }
     }
     return nil
   }
-}
-
-/// A compiled `Regex`, shared by concurrent probes. `Regex` is not `Sendable` (its output type
-/// need not be), but matching never changes it: its program is compiled once, behind an atomic.
-struct CompiledRegex: @unchecked Sendable {
-  let pattern: String
-  let regex: Regex<AnyRegexOutput>
 }
 
 /// A health input that cannot be used; the stage names the input.

@@ -11,6 +11,8 @@ public struct ProbeResult: Sendable, Equatable, Codable {
   public var latencyMs: Double
   /// Nil when healthy, else why not.
   public var failure: String?
+  /// No answer came within the probe's timeout.
+  public var timedOut = false
   public var ok: Bool { failure == nil }
 }
 
@@ -41,20 +43,43 @@ public struct Prober: Sendable {
     let clock = ContinuousClock()
     let start = clock.now
     var request = Request(method: method, url: url, headers: headers, body: body.map { .data($0) } ?? .empty, destination: .buffer(limit: 1 << 20), timeout: timeout)
-    if method == "HEAD" { request.destination = .discard }
+    // A body nothing is expected of is not kept: a service answering megabytes failed every
+    // probe at the 1 MiB buffer, and 256 probes in flight held 256 MiB.
+    if method == "HEAD" || expectation.isEmpty { request.destination = .discard }
     do {
       let response = try await client.send(request)
       let ms = (clock.now - start).totalMilliseconds
       guard expectedStatus.contains(response.status) else {
         return ProbeResult(url: printable, status: response.status, latencyMs: ms, failure: "HTTP \(response.status), expected \(expectedStatus)")
       }
-      if let why = expectation.mismatch(response.body) {
-        return ProbeResult(url: printable, status: response.status, latencyMs: ms, failure: why)
-      }
-      return ProbeResult(url: printable, status: response.status, latencyMs: ms, failure: nil)
+      // The body is matched within what is left of the probe's timeout (100 ms at least: a
+      // body that arrived just in time is still read). The latency is the answer's, not the match's.
+      let left = max(.milliseconds(100), timeout - (clock.now - start))
+      return ProbeResult(
+        url: printable, status: response.status, latencyMs: ms, failure: await expectation.mismatch(response.body, within: left).map { shown($0) })
     } catch {
-      return ProbeResult(url: printable, status: nil, latencyMs: (clock.now - start).totalMilliseconds, failure: Self.reason(error))
+      return ProbeResult(
+        url: printable, status: nil, latencyMs: (clock.now - start).totalMilliseconds, failure: shown(Self.reason(error)),
+        timedOut: (error as? HTTPError)?.kind == .timeout)
     }
+  }
+
+  /// The longest reason, in Unicode scalars. Reasons quote what the service chose (a JSON value,
+  /// a redirect's target) and go to the log at every waiting attempt, to the `::error`
+  /// annotation and to the summary: a megabyte of it went to each whole.
+  static let reasonLimit = 400
+
+  /// A reason as it may be printed: every header value, and every word of one (4 characters
+  /// or more), written `***` — a service that echoed `Authorization: Bearer <token>` back had
+  /// the token printed, and the runner masks the whole value only — then cut to
+  /// ``reasonLimit`` (after: a cut could leave part of a secret whole).
+  func shown(_ reason: String) -> String {
+    var text = reason
+    let secrets = headers.fields.flatMap { [$0.value] + $0.value.split(whereSeparator: \.isWhitespace).map(String.init) }
+    for secret in Set(secrets).sorted(by: { $0.count > $1.count }) where secret.count >= 4 && text.contains(secret) {
+      text = text.replacingOccurrences(of: secret, with: "***")
+    }
+    return text.clipped(to: Self.reasonLimit)
   }
 
   static func reason(_ error: any Error) -> String {
@@ -67,5 +92,17 @@ public struct Prober: Sendable {
       }
     }
     return String(describing: error)
+  }
+}
+
+extension String {
+  /// At most `limit` Unicode scalars; when cut, `…` and how long the whole was. Scalars, not
+  /// `Character`s: one character of a base and a million combining marks would pass a cut
+  /// by characters whole.
+  func clipped(to limit: Int) -> String {
+    guard unicodeScalars.count > limit else { return self }
+    var out = String.UnicodeScalarView()
+    out.append(contentsOf: unicodeScalars.prefix(limit))
+    return String(out) + "… (\(utf8.count) bytes)"
   }
 }

@@ -71,11 +71,30 @@ import Testing
     #expect(sink.lines == ["100% done"])
   }
 
+  /// Before: bidi controls went to the log and the summary as they were, so a registry's tag
+  /// `1.2.3<U+202E>gnp.exe` showed as `1.2.3exe.png` — text that reads other than it is.
+  @Test func bidiControlsAreShownAsEscapes() {
+    #expect(UntrustedText.visible("1.2.3\u{202E}gnp.exe\u{2066}x\u{200F}") == "1.2.3\\u{202E}gnp.exe\\u{2066}x\\u{200F}")
+    #expect(UntrustedText.line("\u{061C}a") == "\\u{61C}a")
+    #expect(Markdown.cell("a\u{202D}b") == "a\\\\u\\{202D\\}b")
+    // Joiners stay: emoji sequences and scripts need them.
+    #expect(UntrustedText.visible("👩\u{200D}💻") == "👩\u{200D}💻")
+  }
+
+  /// Before: a bare URL in a registry's error or a service's answer was escaped character by
+  /// character but still a live link (GitHub's markdown autolinks `https://…`, `ftp://…` and
+  /// `www.…`): a summary could carry "re-authenticate at https://evil.example/login" as a
+  /// link. Now `\://` and `www\.` render the same text, unlinked (checked with cmark-gfm).
+  @Test func markdownTextLinksNoBareURL() {
+    #expect(Markdown.text("log in at https://evil.example/x or www.evil.example") == "log in at https\\://evil.example/x or www\\.evil.example")
+    #expect(Markdown.cell("ftp://e.example") == "ftp\\://e.example")
+  }
+
   @Test func markdownTextCannotStartBlocksOrCarryControls() {
     let s = Markdown.text("a\n# h\r\n- item\u{1B}[1m")
     #expect(!s.contains("\n") && !s.contains("\r") && !s.contains("\u{1B}"))
     #expect(Markdown.cell("x\ny") == "x<br>y")
     #expect(Markdown.code("`a`\nb\u{07}") == "`` `a` b\\x07 ``")
-    #expect(Markdown.cell("[click](https://evil)") == "\\[click\\](https://evil)")
+    #expect(Markdown.cell("[click](https://evil)") == "\\[click\\](https\\://evil)")
   }
 }

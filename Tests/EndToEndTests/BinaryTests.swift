@@ -101,8 +101,8 @@ struct BinaryTests {
     | `org.opencontainers.image.created` | 2026-11-22T03:15:00Z |
     | `org.opencontainers.image.revision` | 7d2a1b4c9e0f1234567890abcdef123456789012 |
     | `org.opencontainers.image.version` | 1.4.2 |
-    | `org.opencontainers.image.source` | https://github.com/acme/app |
-    | `org.opencontainers.image.url` | https://github.com/acme/app |
+    | `org.opencontainers.image.source` | https\\://github.com/acme/app |
+    | `org.opencontainers.image.url` | https\\://github.com/acme/app |
     | `org.opencontainers.image.title` | app |
 
     """

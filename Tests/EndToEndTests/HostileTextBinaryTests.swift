@@ -10,7 +10,7 @@ import Testing
 @Suite("hostile text never speaks workflow commands", .serialized)
 struct HostileTextBinaryTests {
   static let payload =
-    "x\n::set-output name=injected::1\n::add-mask::visible\n::stop-commands::tok\n::error title=Injected::gotcha\r\n  ::warning::w\u{1B}[31m red \u{07}bell ##[add-mask]z [click](https://evil.example) <img src=x> \u{2028}next"
+    "x\n::set-output name=injected::1\n::add-mask::visible\n::stop-commands::tok\n::error title=Injected::gotcha\r\n  ::warning::w\u{1B}[31m red \u{07}bell ##[add-mask]z [click](https://evil.example) <img src=x> \u{2028}next \u{202E}gnp.exe\u{2066}"
 
   let dir: TempDirectory
   init() throws { dir = try TempDirectory() }
@@ -33,6 +33,12 @@ struct HostileTextBinaryTests {
     return try runCommand(RepoPaths.gantryBinary, [], environment: env.merging(inputs) { $1 })
   }
 
+  /// Unicode's explicit bidirectional formatting characters (UAX #9): they reorder how the
+  /// rest of a line shows (CVE-2021-42574, "Trojan Source").
+  static func isBidiControl(_ s: Unicode.Scalar) -> Bool {
+    [0x061C, 0x200E, 0x200F].contains(s.value) || (0x202A...0x202E).contains(s.value) || (0x2066...0x2069).contains(s.value)
+  }
+
   /// stdout holds Gantry's own commands only, with no control bytes; outputs and summary are inert.
   func expectInert(_ r: (status: Int32, stdout: String, stderr: String), _ what: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
     #expect([0, 1].contains(r.status), "\(what): exit \(r.status)\n\(r.stdout)", sourceLocation: sourceLocation)
@@ -44,6 +50,7 @@ struct HostileTextBinaryTests {
       }
       #expect(!line.contains("##["), "\(what): \(line)", sourceLocation: sourceLocation)
       #expect(!line.unicodeScalars.contains { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F || $0 == "\u{2028}" }, "\(what): control byte in \(line)", sourceLocation: sourceLocation)
+      #expect(!line.unicodeScalars.contains(where: Self.isBidiControl), "\(what): bidi control in \(line)", sourceLocation: sourceLocation)
     }
     #expect(!r.stdout.contains("::set-output name=injected::1\n"), sourceLocation: sourceLocation)
     if let outputs = try? String(contentsOfFile: dir.file("output"), encoding: .utf8) {
@@ -54,7 +61,9 @@ struct HostileTextBinaryTests {
     }
     if let summary = try? String(contentsOfFile: dir.file("summary"), encoding: .utf8) {
       #expect(!summary.contains("\u{1B}") && !summary.contains("\u{07}"), sourceLocation: sourceLocation)
+      #expect(!summary.unicodeScalars.contains(where: Self.isBidiControl), "\(what): bidi control in the summary", sourceLocation: sourceLocation)
       #expect(!summary.contains("[click](") && !summary.contains("<img"), "\(what): live markdown in the summary", sourceLocation: sourceLocation)
+      #expect(!summary.contains("https://evil.example"), "\(what): a bare URL GitHub would link", sourceLocation: sourceLocation)
     }
   }
 
@@ -63,7 +72,7 @@ struct HostileTextBinaryTests {
     defer { server.stop() }
     let h = server.host
     let health = try await run([
-      "INPUT_STAGE": "health-check", "INPUT_URL": "http://\(h)/health", "INPUT_EXPECTED-JSON": "version=1.0.0", "INPUT_WAIT-TIMEOUT": "700ms", "INPUT_INTERVAL": "100ms",
+      "INPUT_STAGE": "health-check", "INPUT_URL": "http://\(h)/health", "INPUT_EXPECTED-JSON": "version=1.0.0", "INPUT_WAIT-TIMEOUT": "2s", "INPUT_INTERVAL": "100ms",
     ])
     try expectInert(health, "health-check")
     #expect(health.status == 1)
@@ -119,7 +128,7 @@ struct HostileTextBinaryTests {
     #expect(promoted.contains(staged.digest.description))
     #expect(!promoted.contains("set-output"))
     let summary = try String(contentsOfFile: dir.file("summary"), encoding: .utf8)
-    #expect(summary.contains("referrer application/x \\[click\\](https://evil.example) &lt;img src=x&gt; \\\\x1B\\[1m"), "\(summary)")
+    #expect(summary.contains("referrer application/x \\[click\\](https\\://evil.example) &lt;img src=x&gt; \\\\x1B\\[1m"), "\(summary)")
   }
 
   @Test func aHostileCheckoutPathAndCommitMessages() async throws {

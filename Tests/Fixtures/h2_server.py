@@ -15,6 +15,8 @@ so a test can prove that concurrent requests were multiplexed on one connection.
 
 Routes:
   /delay/<ms>     wait <ms> (at most 10 s; other streams go on meanwhile), then 200
+  /hpack-bomb/<n> 200 with n copies of one 4 000-byte header (a few kB on the wire, n × 4 kB
+                  decoded)
   anything else   200 at once
 """
 import argparse
@@ -71,12 +73,25 @@ class H2Protocol(asyncio.Protocol):
                 parts = path.split("?")[0].strip("/").split("/")
                 if len(parts) == 2 and parts[0] == "delay" and parts[1].isdigit():
                     delay = min(int(parts[1]), 10000) / 1000
+                if len(parts) == 2 and parts[0] == "hpack-bomb" and parts[1].isdigit():
+                    self.bomb(event.stream_id, min(int(parts[1]), 100000))
+                    continue
                 self.in_flight += 1
                 asyncio.get_running_loop().call_later(delay, self.respond, event.stream_id)
             elif isinstance(event, h2.events.ConnectionTerminated):
                 self.flush()
                 self.transport.close()
                 return
+        self.flush()
+
+    def bomb(self, stream_id, n):
+        """n copies of one 4 000-byte header: HPACK sends the copies as one-byte references
+        to its table, so a few kilobytes on the wire decode to n × 4 kB."""
+        try:
+            self.conn.send_headers(stream_id, [(":status", "200")] + [("x-fill", "a" * 4000)] * n)
+            self.conn.send_data(stream_id, b"ok", end_stream=True)
+        except h2.exceptions.H2Error:
+            pass
         self.flush()
 
     def respond(self, stream_id):

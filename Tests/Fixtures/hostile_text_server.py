@@ -21,7 +21,7 @@ from serve import QuietHandler, serve
 PAYLOAD = (
     "x\n::set-output name=injected::1\n::add-mask::visible\n::stop-commands::tok\n"
     "::error title=Injected::gotcha\r\n  ::warning::w\x1b[31m red \x07bell\x1b]0;title\x07 ##[add-mask]z "
-    "[click](https://evil.example) <img src=x> \u2028next\u0085nel"
+    "[click](https://evil.example) <img src=x> \u2028next\u0085nel \u202egnp.exe\u2066"
 )
 
 

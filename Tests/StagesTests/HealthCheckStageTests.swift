@@ -35,7 +35,7 @@ struct HealthCheckStageTests {
   }
 
   @Test func waitTimeoutFailsWithTheLastReason() async throws {
-    let r = try await run(["INPUT_URL": server.url("/status/503").absoluteString, "INPUT_WAIT-TIMEOUT": "500ms"])
+    let r = try await run(["INPUT_URL": server.url("/status/503").absoluteString, "INPUT_WAIT-TIMEOUT": "2s"])
     #expect(r.outputs["healthy"] == "false")
     #expect(r.failure?.contains("not healthy within wait-timeout") == true)
     #expect(r.failure?.contains("HTTP 503, expected 200-399") == true)
@@ -76,12 +76,12 @@ struct HealthCheckStageTests {
   @Test func expectedJSONProvesTheNewVersionAnswers() async throws {
     let ok = try await run(["INPUT_URL": server.url("/version/1.2.3").absoluteString, "INPUT_EXPECTED-JSON": "version=1.2.3\nready=true", "INPUT_PROBES": "2"])
     #expect(ok.outputs["healthy"] == "true")
-    let old = try await run(["INPUT_URL": server.url("/version/1.2.2").absoluteString, "INPUT_EXPECTED-JSON": "version=1.2.3", "INPUT_WAIT-TIMEOUT": "300ms"])
+    let old = try await run(["INPUT_URL": server.url("/version/1.2.2").absoluteString, "INPUT_EXPECTED-JSON": "version=1.2.3", "INPUT_WAIT-TIMEOUT": "2s"])
     #expect(old.failure?.contains("JSON version is '1.2.2', expected '1.2.3'") == true)
   }
 
   @Test func resetsCountAsFailuresWithAReason() async throws {
-    let r = try await run(["INPUT_URL": server.url("/reset").absoluteString, "INPUT_WAIT-TIMEOUT": "300ms"])
+    let r = try await run(["INPUT_URL": server.url("/reset").absoluteString, "INPUT_WAIT-TIMEOUT": "2s"])
     #expect(r.failure?.contains("connection reset or closed without an answer") == true)
   }
 

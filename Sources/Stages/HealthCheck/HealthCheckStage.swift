@@ -72,10 +72,22 @@ public struct HealthCheckStage: Stage {
       context.doing("waiting for the first healthy answer (attempt \(attempts)\(lastFailure.map { "; last: \($0.url): \($0.failure ?? "")" } ?? ""))")
       var allOK = true
       for url in urls {
-        let r = await prober.probe(url)
+        // A waiting probe ends with the wait: with its whole `timeout-ms` (up to 10 min) a
+        // service that never answered held the stage that long past `wait-timeout`. A
+        // `wait-timeout` of 0 still probes once, with `timeout-ms`: there is no wait to end.
+        let left = waitTimeout - (clock.now - start)
+        guard left > .zero || waitTimeout == .zero else {
+          allOK = false
+          break
+        }
+        var waiting = prober
+        if waitTimeout > .zero { waiting.timeout = min(prober.timeout, left) }
+        let r = await waiting.probe(url)
         if !r.ok {
           allOK = false
-          lastFailure = r
+          // A probe the end of the wait cut short says only that the wait ended; the attempt
+          // before it said what the service answers.
+          if !(r.timedOut && waiting.timeout < prober.timeout && lastFailure != nil) { lastFailure = r }
           break
         }
       }
