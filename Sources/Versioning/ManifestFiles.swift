@@ -7,15 +7,34 @@ public enum ManifestFiles {
   /// Files `source: auto` looks for, in this order.
   public static let known = ["pyproject.toml", "package.json", "Cargo.toml", "Chart.yaml", "pom.xml", "gradle.properties", "VERSION"]
 
+  /// The largest manifest file read. A manifest is repository contents, which a pull request
+  /// controls; the largest real ones (a workspace's Cargo.toml, a big pom.xml) are a few hundred KiB.
+  public static let maxBytes = 1 << 20
+
   /// The first known manifest file in `directory` that carries a version.
   public static func find(in directory: String) -> String? {
-    known.map { "\(directory)/\($0)" }.first { FileManager.default.fileExists(atPath: $0) && (try? read($0)) != nil }
+    known.map { "\(directory)/\($0)" }.first { Files.kind(atPath: $0) != nil && (try? read($0)) != nil }
+  }
+
+  /// The bytes of a manifest: a regular file of at most ``maxBytes``. A symbolic link is not
+  /// followed: the checkout is a pull request's, and `VERSION -> /proc/self/environ` (or any
+  /// file of the runner's) would be read and quoted back in the error saying it is no version.
+  static func contents(_ path: String) throws -> Data {
+    switch Files.kind(atPath: path) {
+    case nil: throw VersionSourceError("cannot read \(path)")
+    case .regular: break
+    case .symbolicLink: throw VersionSourceError("\(path) is a symbolic link; Gantry reads only a regular file in the checkout (a link could lead outside it)")
+    default: throw VersionSourceError("\(path) is not a regular file")
+    }
+    guard let bytes = Files.readPrefix(path, limit: maxBytes + 1) else { throw VersionSourceError("cannot read \(path)") }
+    guard bytes.count <= maxBytes else { throw VersionSourceError("\(path) is larger than \(maxBytes >> 20) MiB; no manifest file is") }
+    return Data(bytes)
   }
 
   /// The version text in `path`; with `pattern`, the first capture group of that regex.
   /// - Throws: ``VersionSourceError`` saying what was missing.
   public static func read(_ path: String, pattern: String? = nil) throws -> String {
-    guard let data = FileManager.default.contents(atPath: path) else { throw VersionSourceError("cannot read \(path)") }
+    let data = try contents(path)
     let text = String(decoding: data, as: UTF8.self)
     let name = path.lastPathComponent
     if let pattern {
