@@ -11,9 +11,17 @@ public enum ManifestFiles {
   /// controls; the largest real ones (a workspace's Cargo.toml, a big pom.xml) are a few hundred KiB.
   public static let maxBytes = 1 << 20
 
-  /// The first known manifest file in `directory` that carries a version.
+  /// The first known manifest file in `directory` that carries a version, or that cannot be
+  /// read: only a file that is well formed and holds no version (a pyproject.toml whose
+  /// version is dynamic) is passed over. A broken one is the answer, so reading it names what
+  /// is wrong; passing over a package.json npm reads (a `version` given twice) would silently
+  /// take the next file's version, another than the ecosystem's own tool.
   public static func find(in directory: String) -> String? {
-    known.map { "\(directory)/\($0)" }.first { Files.kind(atPath: $0) != nil && (try? read($0)) != nil }
+    known.map { "\(directory)/\($0)" }.first { path in
+      guard Files.kind(atPath: path) != nil else { return false }
+      do { _ = try read(path) } catch let e as VersionSourceError { return !e.noVersion } catch { return true }
+      return true
+    }
   }
 
   /// The bytes of a manifest: a regular file of at most ``maxBytes``. A symbolic link is not
@@ -51,21 +59,18 @@ public enum ManifestFiles {
       let table = try toml(text, name)
       if let v = table["project"]?["version"]?.string { return v }
       if let v = table["tool"]?["poetry"]?["version"]?.string { return v }
-      throw VersionSourceError("pyproject.toml has neither [project].version nor [tool.poetry].version")
+      throw VersionSourceError("pyproject.toml has neither [project].version nor [tool.poetry].version", noVersion: true)
     case "Cargo.toml":
       let table = try toml(text, name)
       if let v = table["package"]?["version"]?.string { return v }
       if let v = table["workspace"]?["package"]?["version"]?.string { return v }
-      throw VersionSourceError("Cargo.toml has no [package].version")
+      throw VersionSourceError("Cargo.toml has no [package].version", noVersion: true)
     case "package.json":
-      guard let v = JSONValue.parse(userFile: data)?["version"]?.string else {
-        throw VersionSourceError("package.json has no \"version\"")
-      }
-      return v
+      return try packageJSON(data)
     case "Chart.yaml":
-      return try firstMatch(#"^version:\s*["']?([^"'\s#]+)"#, text, name, what: "a top-level version:")
+      return try chartYAML(text)
     case "gradle.properties":
-      return try firstMatch(#"^\s*version\s*[=:]\s*(\S+)"#, text, name, what: "version=")
+      return try gradleProperties(text)
     case "pom.xml":
       // The project's own <version>, not the parent's or a dependency's.
       let withoutParent = text.replacing(#/<parent>[\s\S]*?</parent>/#, with: "")
@@ -78,6 +83,105 @@ public enum ManifestFiles {
     }
   }
 
+  /// package.json's `version`. Gantry's JSON reader refuses a member given twice, where npm's
+  /// `JSON.parse` takes the last: refused with the reason, never read as "no version" (which
+  /// `source: auto` would pass over for the next file's version).
+  static func packageJSON(_ data: Data) throws -> String {
+    // npm strips a leading byte order mark (some editors write one); so does Gantry.
+    let body = data.starts(with: [0xEF, 0xBB, 0xBF]) ? data.dropFirst(3) : data[...]
+    let document: JSONValue
+    do { document = try JSONValue.parse(bytes: body) } catch {
+      let twice = error.why.hasPrefix("duplicate member") ? " (npm would take the last one: keep one)" : ""
+      throw VersionSourceError("package.json is not JSON Gantry reads: \(error.description)\(twice)")
+    }
+    guard let v = document["version"]?.string else { throw VersionSourceError("package.json has no \"version\"", noVersion: true) }
+    return v
+  }
+
+  /// Chart.yaml's top-level `version:`. Helm's YAML reader takes the last of a key given
+  /// twice; a regex takes the first: a second `version:` is refused. The value is the whole
+  /// scalar on the line (without a comment or quotes), so `version: 1.2.3 extra`, which Helm
+  /// reads as one string, is no version here either.
+  static func chartYAML(_ text: String) throws -> String {
+    var found: [Substring] = []
+    for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
+      guard let m = line.prefixMatch(of: #/(?:version|"version"|'version')[ \t]*:(?:[ \t]|$)/#) else { continue }
+      found.append(line[m.range.upperBound...])
+    }
+    guard let raw = found.first else { throw VersionSourceError("Chart.yaml has no top-level version:", noVersion: true) }
+    guard found.count == 1 else {
+      throw VersionSourceError("Chart.yaml has \(found.count) top-level version: lines (Helm would take the last one: keep one)")
+    }
+    var value = Substring(raw)
+    if let comment = value.firstRange(of: #/(^|[ \t])#/#) { value = value[..<comment.lowerBound] }
+    value = value.drop { $0 == " " || $0 == "\t" }
+    while let last = value.last, last == " " || last == "\t" { value = value.dropLast() }
+    if value.count >= 2, let q = value.first, q == "\"" || q == "'", value.last == q { value = value.dropFirst().dropLast() }
+    guard !value.isEmpty else { throw VersionSourceError("Chart.yaml's version: has no value on its line") }
+    return String(value)
+  }
+
+  /// gradle.properties' `version`, read as `java.util.Properties` reads it (Gradle does):
+  /// `#`/`!` comments, `=`, `:` or blanks between key and value, backslash continuations and
+  /// escapes in the key. Properties keeps the last of a key given twice; a second `version`
+  /// is refused rather than guessed at.
+  static func gradleProperties(_ text: String) throws -> String {
+    var values: [String] = []
+    var logical = ""
+    for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
+      // Leading blanks go, on a continuation line too.
+      let piece = line.drop { $0 == " " || $0 == "\t" || $0 == "\u{0C}" }
+      if logical.isEmpty, piece.first == "#" || piece.first == "!" || piece.isEmpty { continue }
+      let trailing = piece.reversed().prefix { $0 == "\\" }.count
+      if trailing % 2 == 1 {
+        logical += piece.dropLast()
+        continue
+      }
+      logical += piece
+      defer { logical = "" }
+      let (key, value) = propertiesPair(logical)
+      if key == "version" { values.append(value) }
+    }
+    guard let v = values.first else { throw VersionSourceError("gradle.properties has no version=", noVersion: true) }
+    guard values.count == 1 else { throw VersionSourceError("gradle.properties sets version \(values.count) times (Gradle would take the last one: keep one)") }
+    guard !v.isEmpty else { throw VersionSourceError("gradle.properties' version= is empty") }
+    return v
+  }
+
+  /// A Properties line's key (unescaped) and value (as written, trimmed).
+  static func propertiesPair(_ line: String) -> (String, String) {
+    var key = ""
+    var rest = Substring(line)
+    while let c = rest.first {
+      if c == "=" || c == ":" || c == " " || c == "\t" || c == "\u{0C}" { break }
+      rest = rest.dropFirst()
+      guard c == "\\", let e = rest.first else {
+        key.append(c)
+        continue
+      }
+      rest = rest.dropFirst()
+      switch e {
+      case "t": key.append("\t")
+      case "n": key.append("\n")
+      case "r": key.append("\r")
+      case "f": key.append("\u{0C}")
+      case "u":
+        let hex = rest.prefix(4)
+        if hex.count == 4, let n = UInt32(hex, radix: 16), let scalar = Unicode.Scalar(n) {
+          key.unicodeScalars.append(scalar)
+          rest = rest.dropFirst(4)
+        } else {
+          key.append("u")
+        }
+      default: key.append(e)
+      }
+    }
+    rest = rest.drop { $0 == " " || $0 == "\t" || $0 == "\u{0C}" }
+    if rest.first == "=" || rest.first == ":" { rest = rest.dropFirst() }
+    let value = rest.trimmingCharacters(in: .whitespaces)
+    return (key, value)
+  }
+
   private static func toml(_ text: String, _ name: String) throws -> TOMLTable {
     do { return try TOMLTable(string: text) } catch { throw VersionSourceError("\(name) is not valid TOML: \(error)") }
   }
@@ -85,7 +189,7 @@ public enum ManifestFiles {
   private static func firstMatch(_ pattern: String, _ text: String, _ name: String, what: String) throws -> String {
     let re = try Regex(pattern).anchorsMatchLineEndings()
     guard let m = text.firstMatch(of: re), m.output.count > 1, let group = m.output[1].substring else {
-      throw VersionSourceError("\(name) has no \(what)")
+      throw VersionSourceError("\(name) has no \(what)", noVersion: true)
     }
     return String(group)
   }
@@ -94,5 +198,12 @@ public enum ManifestFiles {
 /// A version source that cannot answer.
 public struct VersionSourceError: Error, Sendable, Equatable, CustomStringConvertible {
   public var description: String
-  public init(_ d: String) { description = d }
+  /// The file is well formed but holds no version (`source: auto` passes over it); false when
+  /// it cannot be read or is refused.
+  public var noVersion: Bool
+  public init(_ d: String, noVersion: Bool = false) {
+    description = d
+    self.noVersion = noVersion
+  }
+  public static func == (a: Self, b: Self) -> Bool { a.description == b.description }
 }

@@ -1,0 +1,106 @@
+import Foundation
+import TestSupport
+import Testing
+import Versioning
+
+/// Manifest files a pull request wrote to make Gantry read another version than the
+/// ecosystem's own tool (npm, Helm, Gradle, Maven, cargo, pip): each is read as that tool reads
+/// it, or refused with the reason, never silently answered with another version.
+@Suite struct ManifestDifferentialTests {
+  let dir: TempDirectory
+  init() throws { dir = try TempDirectory() }
+
+  func write(_ name: String, _ text: String) throws -> String {
+    let path = dir.file(name)
+    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    return path
+  }
+
+  func refusal(_ path: String) -> String? {
+    do {
+      let v = try ManifestFiles.read(path)
+      Issue.record("\(path.lastPathComponent) read as '\(v)'")
+      return nil
+    } catch { return (error as? VersionSourceError)?.description }
+  }
+
+  @Test func aVersionGivenTwiceInPackageJSONIsRefusedNotPassedOver() throws {
+    // npm's JSON.parse takes the last one (2.0.0); Gantry took no version and, with
+    // `source: auto`, the next file's.
+    let pkg = try write("package.json", #"{"name":"app","version":"1.0.0","version":"2.0.0"}"#)
+    _ = try write("Chart.yaml", "apiVersion: v2\nname: app\nversion: 3.0.0\n")
+    let why = try #require(refusal(pkg))
+    #expect(why.contains("duplicate member \"version\"") && why.contains("npm would take the last"), "\(why)")
+    #expect(ManifestFiles.find(in: dir.path) == pkg)
+  }
+
+  @Test func packageJSONBytesNpmReadsOrRefuses() throws {
+    let bom = try write("package.json", "\u{FEFF}{\"version\":\"1.2.3\"}")
+    #expect(try ManifestFiles.read(bom) == "1.2.3")
+    let cases: [(String, String)] = [
+      ("{\"version\":\"1.2.3\u{0}\"}", "control character"),
+      (String(repeating: "[", count: 100_000), "nested deeper"),
+      ("{\"version\":\"1.2.3\",\"n\":1e999999}", "out of range"),
+      ("{\"version\":\"1.2.3\"} {\"version\":\"9.9.9\"}", "after the document"),
+    ]
+    for (text, reason) in cases {
+      let path = try write("package.json", text)
+      let why = refusal(path) ?? ""
+      #expect(why.contains(reason), "\(why)")
+      #expect(ManifestFiles.find(in: dir.path) == path, "a broken package.json is the answer, not passed over")
+    }
+    _ = try write("package.json", #"{"name":"app"}"#)
+    _ = try write("VERSION", "4.5.6\n")
+    #expect(ManifestFiles.find(in: dir.path) == dir.file("VERSION"), "a package.json without version is passed over")
+  }
+
+  @Test func chartYAMLAsHelmReadsIt() throws {
+    // Helm's YAML reader takes the last `version:`; the regex took the first.
+    let twice = try write("Chart.yaml", "apiVersion: v2\nversion: 1.0.0\nname: app\nversion: 2.0.0\n")
+    #expect(refusal(twice)?.contains("2 top-level version: lines") == true)
+    let cases: [(String, String)] = [
+      ("version: 1.2.3 extra\n", "1.2.3 extra"),  // one string to Helm, not 1.2.3
+      ("version: 1.2.3#x\n", "1.2.3#x"),  // `#` starts a comment only after a blank
+      ("version : \"1.2.3\" # released\n", "1.2.3"),
+      ("\"version\": '1.2.3'\r\n", "1.2.3"),
+      ("appVersion: 9.9.9\nversion: 1.2.3\n", "1.2.3"),
+      ("description: |\n  version: 9.9.9\nversion: 1.2.3\n", "1.2.3"),
+    ]
+    for (text, expected) in cases {
+      #expect(try ManifestFiles.read(try write("Chart.yaml", text)) == expected, "\(text.debugDescription)")
+    }
+    #expect(refusal(try write("Chart.yaml", "version:\n  1.2.3\n"))?.contains("no value on its line") == true)
+  }
+
+  @Test func gradlePropertiesAsJavaPropertiesReadsThem() throws {
+    let cases: [(String, String)] = [
+      ("version 1.2.3\n", "1.2.3"),
+      ("version:1.2.3\n", "1.2.3"),
+      ("# version=9.9.9\n! version=9.9.9\nversion = 1.2.3\n", "1.2.3"),
+      ("version=1.2.\\\n    3\n", "1.2.3"),
+      ("org.gradle.jvmargs=-Xmx2g \\\n  -Dversion=9.9.9\nversion=1.2.3\n", "1.2.3"),
+    ]
+    for (text, expected) in cases {
+      #expect(try ManifestFiles.read(try write("gradle.properties", text)) == expected, "\(text.debugDescription)")
+    }
+    // Properties keeps the last; `vers\ion` is the key `version`; `version=` then a line is empty.
+    for text in ["version=1.0.0\nversion=2.0.0\n", "version=1.0.0\nvers\\ion=2.0.0\n", "version=1.0.0\nversio\\u006e=2.0.0\n"] {
+      #expect(refusal(try write("gradle.properties", text))?.contains("sets version 2 times") == true, "\(text.debugDescription)")
+    }
+    #expect(refusal(try write("gradle.properties", "version=\n1.2.3\n"))?.contains("is empty") == true)
+  }
+
+  @Test func tomlGivenTwiceIsRefusedAsCargoAndPipRefuseIt() throws {
+    let cargo = try write("Cargo.toml", "[package]\nname = \"app\"\nversion = \"1.0.0\"\nversion = \"2.0.0\"\n")
+    _ = try write("VERSION", "3.0.0\n")
+    #expect(refusal(cargo)?.contains("not valid TOML") == true)
+    #expect(ManifestFiles.find(in: dir.path) == cargo)
+    let py = try write("pyproject.toml", "[project]\nversion = \"1.0.0\"\n[project]\nversion = \"2.0.0\"\n")
+    #expect(refusal(py)?.contains("not valid TOML") == true)
+  }
+
+  @Test(arguments: ["１.2.3", "1.2.3\u{0}", "1.٢.3", "1.2.3-rc.１", "99999999999999999999.0.0", "\u{FEFF}1.2.3"])
+  func versionsWithOtherDigitsAreRefused(_ text: String) {
+    #expect(throws: SemVerError.self) { try SemVer(parsing: text) }
+  }
+}
