@@ -182,8 +182,51 @@ public enum ManifestFiles {
     return (key, value)
   }
 
+  /// Most dots outside strings and comments in a TOML file Gantry reads. Each dotted-key or
+  /// table-header part is a level of nesting, and toml++ walks the tree it builds recursively:
+  /// a 100 KB header `[a.a.a….a]` of 50,000 parts overflowed the stack (SIGSEGV). Nesting is
+  /// at most this plus toml++'s own 256 for inline arrays and tables; real manifests use a few
+  /// hundred dots.
+  static let maxTOMLDots = 4096
+
   private static func toml(_ text: String, _ name: String) throws -> TOMLTable {
+    guard tomlDots(text) <= maxTOMLDots else {
+      throw VersionSourceError("\(name) has more than \(maxTOMLDots) dotted key parts outside strings; refused (a TOML file nested that deep crashes the TOML reader)")
+    }
     do { return try TOMLTable(string: text) } catch { throw VersionSourceError("\(name) is not valid TOML: \(error)") }
+  }
+
+  /// Counts `.` outside strings (basic, literal, multi-line) and comments, linearly.
+  static func tomlDots(_ text: String) -> Int {
+    let b = Array(text.utf8)
+    let quote = UInt8(ascii: "\""), apostrophe = UInt8(ascii: "'"), newline = UInt8(ascii: "\n"), backslash = UInt8(ascii: "\\")
+    func triple(_ i: Int, _ q: UInt8) -> Bool { i + 2 < b.count && b[i] == q && b[i + 1] == q && b[i + 2] == q }
+    var dots = 0
+    var i = 0
+    while i < b.count {
+      let c = b[i]
+      if c == UInt8(ascii: "#") {
+        while i < b.count, b[i] != newline { i += 1 }
+      } else if c == quote || c == apostrophe {
+        let multi = triple(i, c)
+        i += multi ? 3 : 1
+        // To the closing quote(s); a one-line string also ends at its line's end.
+        while i < b.count {
+          if c == quote, b[i] == backslash {
+            i += 2
+            continue
+          }
+          if multi ? triple(i, c) : (b[i] == c || b[i] == newline) { break }
+          i += 1
+        }
+        i += multi ? 3 : 1
+        continue
+      } else if c == UInt8(ascii: ".") {
+        dots += 1
+      }
+      i += 1
+    }
+    return dots
   }
 
   private static func firstMatch(_ pattern: String, _ text: String, _ name: String, what: String) throws -> String {

@@ -104,3 +104,21 @@ import Versioning
     #expect(throws: SemVerError.self) { try SemVer(parsing: text) }
   }
 }
+
+/// TOML nested past what toml++'s recursive walk survives.
+@Suite struct DeepTOMLTests {
+  @Test func aDeeplyDottedHeaderIsRefusedNotACrash() throws {
+    let dir = try TempDirectory()
+    // 50,000 parts crashed the process (SIGSEGV in toml++'s update_region_ends).
+    let header = "[" + Array(repeating: "a", count: 50_000).joined(separator: ".") + "]\n"
+    for (name, head) in [("pyproject.toml", "[project]\nversion = \"1.0.0\"\n"), ("Cargo.toml", "[package]\nversion = \"1.0.0\"\n")] {
+      try Data((head + header).utf8).write(to: URL(fileURLWithPath: dir.file(name)))
+      #expect(throws: VersionSourceError.self) { try ManifestFiles.read(dir.file(name)) }
+    }
+    // Dots in strings and comments are no nesting: a long description or URL list still reads.
+    let dotted = String(repeating: "x.", count: 10_000)
+    try Data("[project]\nversion = \"1.2.3\"\ndescription = \"\(dotted)\"\nurls = ['\(dotted)']\nnotes = \"\"\"\n\(dotted)\n\"\"\"\n# \(dotted)\n".utf8).write(
+      to: URL(fileURLWithPath: dir.file("pyproject.toml")))
+    #expect(try ManifestFiles.read(dir.file("pyproject.toml")) == "1.2.3")
+  }
+}
