@@ -72,10 +72,7 @@ public enum ManifestFiles {
     case "gradle.properties":
       return try gradleProperties(text)
     case "pom.xml":
-      // The project's own <version>, not the parent's or a dependency's.
-      let withoutParent = text.replacing(#/<parent>[\s\S]*?</parent>/#, with: "")
-      let noDeps = withoutParent.replacing(#/<(dependencies|dependencyManagement|build|plugins|profiles)>[\s\S]*?</\1>/#, with: "")
-      return try firstMatch(#"<version>\s*([^<\s]+)\s*</version>"#, noDeps, name, what: "a project <version>")
+      return try pomVersion(data)
     default:
       let v = text.trimmingCharacters(in: .whitespacesAndNewlines)
       guard !v.isEmpty else { throw VersionSourceError("\(name) is empty") }
@@ -229,12 +226,83 @@ public enum ManifestFiles {
     return dots
   }
 
-  private static func firstMatch(_ pattern: String, _ text: String, _ name: String, what: String) throws -> String {
-    let re = try Regex(pattern).anchorsMatchLineEndings()
-    guard let m = text.firstMatch(of: re), m.output.count > 1, let group = m.output[1].substring else {
-      throw VersionSourceError("\(name) has no \(what)", noVersion: true)
+  /// pom.xml's own `<version>`: the child of the root `<project>`, not the parent's, a
+  /// dependency's or a plugin's, found in one pass over the tags. Comments, CDATA, processing
+  /// instructions and the DOCTYPE are skipped as Maven's parser skips them: a commented-out
+  /// `<!-- <version>0.0.1</version> -->` was read by the regexes this replaces, whose lazy
+  /// `<parent>[\s\S]*?</parent>` also took quadratic time (3,000 unclosed `<parent>`, 24 KB,
+  /// ran 25 s). Maven refuses a duplicated tag; so does Gantry.
+  static func pomVersion(_ data: Data) throws -> String {
+    let b = Array(data)
+    func at(_ i: Int, _ s: StaticString) -> Bool {
+      s.withUTF8Buffer { w in b.count - i >= w.count && w.indices.allSatisfy { b[i + $0] == w[$0] } }
     }
-    return String(group)
+    /// The index just after the first `end` from `i`, or the end of the file.
+    func after(_ i: Int, _ end: StaticString) -> Int {
+      var j = i
+      while j < b.count, !at(j, end) { j += 1 }
+      return min(b.count, j + end.utf8CodeUnitCount)
+    }
+    func isNameByte(_ c: UInt8) -> Bool { !(c == UInt8(ascii: ">") || c == UInt8(ascii: "/") || c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D) }
+    var depth = 0
+    var text: [UInt8]? = nil  // collecting the project's <version> when non-nil
+    var found: [String] = []
+    var i = 0
+    while i < b.count {
+      guard b[i] == UInt8(ascii: "<") else {
+        text?.append(b[i])
+        i += 1
+        continue
+      }
+      if at(i, "<!--") {
+        i = after(i + 4, "-->")
+      } else if at(i, "<![CDATA[") {
+        let end = after(i + 9, "]]>")
+        text?.append(contentsOf: b[(i + 9)..<max(i + 9, end - 3)])
+        i = end
+      } else if at(i, "<?") {
+        i = after(i + 2, "?>")
+      } else if at(i, "<!") {
+        // A DOCTYPE, whose internal subset `[…]` may hold `>`.
+        var j = i + 2
+        var bracket = false
+        while j < b.count, bracket || b[j] != UInt8(ascii: ">") {
+          if b[j] == UInt8(ascii: "[") { bracket = true } else if b[j] == UInt8(ascii: "]") { bracket = false }
+          j += 1
+        }
+        i = j + 1
+      } else {
+        let closing = at(i, "</")
+        var j = i + (closing ? 2 : 1)
+        let nameStart = j
+        while j < b.count, isNameByte(b[j]) { j += 1 }
+        let isVersion = b[nameStart..<j].elementsEqual("version".utf8)
+        // To the tag's `>`, past quoted attribute values (which may hold `>`).
+        var quote: UInt8? = nil
+        while j < b.count, quote != nil || b[j] != UInt8(ascii: ">") {
+          if let q = quote { if b[j] == q { quote = nil } } else if b[j] == UInt8(ascii: "\"") || b[j] == UInt8(ascii: "'") { quote = b[j] }
+          j += 1
+        }
+        let selfClosing = !closing && j > i && b[j - 1] == UInt8(ascii: "/")
+        i = j + 1
+        if closing {
+          if depth == 2, isVersion, let t = text {
+            found.append(String(decoding: t, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+            text = nil
+          }
+          depth -= 1
+        } else if selfClosing {
+          if depth == 1, isVersion { found.append("") }
+        } else {
+          depth += 1
+          if depth == 2, isVersion { text = [] }
+        }
+      }
+    }
+    guard let version = found.first else { throw VersionSourceError("pom.xml has no project <version>", noVersion: true) }
+    guard found.count == 1 else { throw VersionSourceError("pom.xml has \(found.count) project <version> elements (Maven refuses a duplicated tag: keep one)") }
+    guard !version.isEmpty else { throw VersionSourceError("pom.xml's project <version> is empty") }
+    return version
   }
 }
 

@@ -122,3 +122,38 @@ import Versioning
     #expect(try ManifestFiles.read(dir.file("pyproject.toml")) == "1.2.3")
   }
 }
+
+/// pom.xml as Maven reads it: the root project's own `<version>`.
+@Suite struct PomVersionTests {
+  let dir: TempDirectory
+  init() throws { dir = try TempDirectory() }
+
+  func read(_ text: String) throws -> String {
+    try Data(text.utf8).write(to: URL(fileURLWithPath: dir.file("pom.xml")))
+    return try ManifestFiles.read(dir.file("pom.xml"))
+  }
+
+  @Test func theProjectsOwnVersionAsMavenSeesIt() throws {
+    let cases: [(String, String)] = [
+      // Commented out, Maven skips it; the regex read 0.0.1.
+      ("<project><!-- <version>0.0.1</version> --><groupId>a</groupId><version>2.0.0</version></project>", "2.0.0"),
+      ("<?xml version=\"1.0\"?><!DOCTYPE project [<!ENTITY x \"<version>9</version>\">]><project><version> 1.2.3 </version></project>", "1.2.3"),
+      ("<project><distributionManagement><relocation><version>9.9.9</version></relocation></distributionManagement><version>1.2.3</version></project>", "1.2.3"),
+      ("<project a=\"x>y\"><parent><version>9.9.9</version></parent><reporting><plugins><plugin><version>8</version></plugin></plugins></reporting><version><![CDATA[1.2.3]]></version></project>", "1.2.3"),
+    ]
+    for (text, expected) in cases { #expect(try read(text) == expected, "\(text)") }
+    #expect(throws: VersionSourceError("pom.xml has 2 project <version> elements (Maven refuses a duplicated tag: keep one)")) {
+      try read("<project><version>1.0.0</version><name>x</name><version>2.0.0</version></project>")
+    }
+    #expect(throws: VersionSourceError("pom.xml has no project <version>")) { try read("<project><parent><version>1.0.0</version></parent></project>") }
+  }
+
+  @Test func unclosedTagsTakeLinearTime() throws {
+    // 3,000 unclosed <parent> (24 KB) took 25 s through the lazy regexes; 100,000 now take a
+    // moment. No wall-clock bound: the suite's timeout catches a hang.
+    let text = "<project>" + String(repeating: "<parent><dependencies>", count: 50_000) + "<version>1.0.0</version></project>"
+    #expect(throws: VersionSourceError.self) { try read(text) }
+    let flat = "<project><version>1.2.3</version>" + String(repeating: "<parent>", count: 100_000) + "</project>"
+    #expect(try read(flat) == "1.2.3")
+  }
+}
