@@ -203,7 +203,7 @@ public struct VersionStage: Stage {
       s.raw("**\(bump.rawValue) bump because of:** " + reasons.prefix(5).map { Markdown.code(String($0.sha.prefix(7))) + " " + Markdown.text($0.subject) }.joined(separator: "; "))
     }
     if !tagState.isEmpty { s.raw("**Tag** \(Markdown.code(prefix + version.description)): \(tagState)") }
-    if !releaseURL.isEmpty { s.raw("**Release**: \(releaseURL)") }
+    if !releaseURL.isEmpty { s.raw("**Release**: " + Markdown.link(releaseURL, releaseURL)) }
     if !changelog.isEmpty { s.details("Changelog (\(commits.count) commits)", changelog) }
     return StageResult(outputs: o, summary: s)
   }
