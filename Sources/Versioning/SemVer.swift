@@ -93,15 +93,20 @@ public struct SemVer: Sendable, Hashable, Comparable, CustomStringConvertible {
     case (false, false): break
     }
     for (x, y) in zip(a.prerelease, b.prerelease) where x != y {
-      switch (Int(x), Int(y)) {
-      case (let m?, let n?): return m < n
-      case (.some, nil): return true
-      case (nil, .some): return false
-      case (nil, nil): return x < y
+      // Numeric means ASCII digits only (§11.4.1): `Int("-1")` is -1, but `-1` is an
+      // alphanumeric identifier; and a 20-digit identifier is still a number, compared by
+      // length first (no leading zeros) rather than given up on as text.
+      switch (isNumeric(x), isNumeric(y)) {
+      case (true, true): return x.count != y.count ? x.count < y.count : x < y
+      case (true, false): return true
+      case (false, true): return false
+      case (false, false): return Array(x.utf8).lexicographicallyPrecedes(Array(y.utf8))
       }
     }
     return a.prerelease.count < b.prerelease.count
   }
+
+  private static func isNumeric(_ id: String) -> Bool { !id.isEmpty && id.utf8.allSatisfy { (48...57).contains($0) } }
 
   /// Equality is precedence equality plus identical build metadata.
   public static func == (a: SemVer, b: SemVer) -> Bool {
