@@ -72,9 +72,20 @@ public struct GitHubRepository: Sendable {
       var object: Object
     }
     guard let ref = try await client.requestIfPresent("GET", client.repoPath("/git/ref/tags/\(tag)"), operation: "read tag \(tag)", as: Ref.self) else { return nil }
+    try Self.expectObjectName(ref.object.sha, "read tag \(tag)")
     guard ref.object.type == "tag" else { return ref.object.sha }
     guard let annotated = try await client.requestIfPresent("GET", client.repoPath("/git/tags/\(ref.object.sha)"), operation: "read tag object \(tag)", as: Ref.self) else { return nil }
+    try Self.expectObjectName(annotated.object.sha, "read tag object \(tag)")
     return annotated.object.sha
+  }
+
+  /// An object name from the API is 40 or 64 hex digits: it goes into the next request's
+  /// path (`../../x`, `?`, `#` or a new line would make another request of it, or a
+  /// megabyte-long error) and into the message comparing commits.
+  static func expectObjectName(_ sha: String, _ operation: String) throws {
+    guard sha.utf8.count == 40 || sha.utf8.count == 64, sha.isASCIIHex else {
+      throw GitHubError.unexpected(operation: operation, status: 200, message: "the answer names object '\(GitHubClient.clip(sha, 80))', which is no object name (40 or 64 hex digits)")
+    }
   }
 
   /// Creates `refs/tags/<tag>` at `sha`; annotated (a tag object with `message`) when a message is given.

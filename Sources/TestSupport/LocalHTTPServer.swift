@@ -215,6 +215,11 @@ public final class GitHubAPIServer: @unchecked Sendable {
     try control(["plant_releases": releases])
   }
 
+  /// GET git/ref/tags/TAG answers these refs as given, by tag (a hostile server's answers).
+  public func plantRefs(_ refs: [String: [String: Any]]) throws {
+    try control(["plant_refs": refs])
+  }
+
   /// POST releases answers 422 with `message` (nil: creates again).
   public func failReleases(message: String?) throws {
     try control(["release_error": message ?? NSNull()])

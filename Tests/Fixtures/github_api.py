@@ -17,7 +17,8 @@ status) answers that status (0: answer again), with {"plant": [deployment, ...]}
 someone else are stored as given (given an id), with {"ignore_filters": true} GET deployments
 answers every deployment whatever the query (a hostile or older server), with
 {"plant_releases": {"TAG": release, ...}} GET releases/tags/TAG answers that release as given
-(a hostile server: another tag, any html_url or id), with {"release_error": "text"} POST
+(a hostile server: another tag, any html_url or id), with {"plant_refs": {"TAG": ref, ...}} GET git/ref/tags/TAG answers
+that ref as given (a hostile server: any object sha or type), with {"release_error": "text"} POST
 releases answers 422 with that message; GET /_requests lists "METHOD path" of every request so far; GET
 /_releases the releases as created; GET /_deployments {"deployments": [...as received, with
 id], "statuses": [{"deployment": id, ...as received}, in order]}. Prints "PORT <n>" when ready.
@@ -36,7 +37,7 @@ from urllib.parse import urlparse, parse_qs
 REPO, TOKEN = sys.argv[1], sys.argv[2]
 lock = threading.Lock()
 state = {"ratelimit": 0, "mode": "retry-after", "requests": [], "releases": {}, "deployments": [], "statuses": [], "refuse_deployments": False,
-         "fail_deployments": 0, "ignore_filters": False, "planted_releases": {}, "release_error": None}
+         "fail_deployments": 0, "ignore_filters": False, "planted_releases": {}, "planted_refs": {}, "release_error": None}
 # GitHub refuses a release body longer than this (in characters: code points, as Python counts).
 MAX_RELEASE_BODY = 125000
 DEPLOYMENT_STATES = {"error", "failure", "inactive", "in_progress", "queued", "pending", "success"}
@@ -149,6 +150,7 @@ class Handler(BaseHTTPRequestHandler):
                         d["id"] = int(d.pop("id_override"))
                     state["deployments"].append(d)
                 state["planted_releases"].update(body.pop("plant_releases", {}))
+                state["planted_refs"].update(body.pop("plant_refs", {}))
                 state.update(body)
             return self.send_json(200, {})
         if path == "/_releases":
@@ -213,6 +215,8 @@ class Handler(BaseHTTPRequestHandler):
             chunk = commits_json(chunk)
             return self.send_json(200, chunk, headers)
         m = re.match(r"^/git/ref/tags/(.+)$", rest)
+        if method == "GET" and m and m.group(1) in state["planted_refs"]:
+            return self.send_json(200, state["planted_refs"][m.group(1)])
         if method == "GET" and m:
             try:
                 sha = git("rev-parse", "--verify", "--quiet", f"refs/tags/{m.group(1)}")

@@ -82,4 +82,19 @@ struct HostileReleaseAPITests {
     #expect(errors.first?.contains("create release v1.1.0 was refused: ") == true && errors.first?.contains("refused refused") == true, "\(errors.first?.prefix(300) ?? "")")
     #expect(!r.stdout.contains("\n::set-output"))
   }
+
+  /// The tag object's name from the ref answer went into the next request's path as given.
+  @Test func aTagRefNamingNoObjectIsRefusedBeforeItMakesARequest() async throws {
+    defer { api.stop() }
+    for sha in ["../../../../repos/other/private/git/tags/0123456789012345678901234567890123456789", "1234567\n" + String(repeating: "x", count: 50_000)] {
+      try api.plantRefs(["v1.1.0": ["ref": "refs/tags/v1.1.0", "object": ["sha": sha, "type": "tag"]]])
+      await #expect {
+        _ = try await runStage(VersionStage.self, env.merging(["INPUT_CREATE-RELEASE": "false", "INPUT_CREATE-TAG": "true"]) { $1 })
+      } throws: { error in
+        let text = "\(error)"
+        return text.contains("which is no object name") && text.count < 400
+      }
+    }
+    #expect(!(try await api.requests()).contains { $0.contains("other/private") || $0.contains("/git/tags/") })
+  }
 }
