@@ -43,8 +43,13 @@ public enum ManifestFiles {
   /// - Throws: ``VersionSourceError`` saying what was missing.
   public static func read(_ path: String, pattern: String? = nil) throws -> String {
     let data = try contents(path)
-    let text = String(decoding: data, as: UTF8.self)
     let name = path.lastPathComponent
+    // A byte order mark, which some editors write, is skipped as Helm's YAML reader and a
+    // person reading VERSION skip it; otherwise `\u{FEFF}version: 1.2.3` had no top-level
+    // version (auto took the next file's) and a VERSION quoted an invisible character.
+    // gradle.properties keeps it: java.util.Properties reads it as part of the first key.
+    let bom = name != "gradle.properties" && data.starts(with: [0xEF, 0xBB, 0xBF])
+    let text = String(decoding: bom ? data.dropFirst(3) : data[...], as: UTF8.self)
     if let pattern {
       guard let re = try? Regex(pattern) else {
         throw VersionSourceError("'\(pattern)' is not a valid regular expression")
@@ -56,12 +61,12 @@ public enum ManifestFiles {
     }
     switch name {
     case "pyproject.toml":
-      let table = try toml(text, name)
+      let table = try toml(data, name)
       if let v = table["project"]?["version"]?.string { return v }
       if let v = table["tool"]?["poetry"]?["version"]?.string { return v }
       throw VersionSourceError("pyproject.toml has neither [project].version nor [tool.poetry].version", noVersion: true)
     case "Cargo.toml":
-      let table = try toml(text, name)
+      let table = try toml(data, name)
       if let v = table["package"]?["version"]?.string { return v }
       if let v = table["workspace"]?["package"]?["version"]?.string { return v }
       throw VersionSourceError("Cargo.toml has no [package].version", noVersion: true)
@@ -186,7 +191,12 @@ public enum ManifestFiles {
   /// hundred dots.
   static let maxTOMLDots = 4096
 
-  private static func toml(_ text: String, _ name: String) throws -> TOMLTable {
+  private static func toml(_ data: Data, _ name: String) throws -> TOMLTable {
+    // TOML is UTF-8 without NUL (cargo and pip refuse both). TOMLKit hands toml++ a C
+    // string, so a NUL ended the document there: `version = "1.0.0"` then NUL and anything
+    // was read as 1.0.0 from a file both tools refuse.
+    guard let text = String(validating: data, as: UTF8.self) else { throw VersionSourceError("\(name) is not UTF-8 text") }
+    guard !data.contains(0) else { throw VersionSourceError("\(name) holds a NUL byte, which TOML does not allow") }
     guard tomlDots(text) <= maxTOMLDots else {
       throw VersionSourceError("\(name) has more than \(maxTOMLDots) dotted key parts outside strings; refused (a TOML file nested that deep crashes the TOML reader)")
     }

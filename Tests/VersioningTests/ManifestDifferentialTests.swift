@@ -157,3 +157,30 @@ import Versioning
     #expect(try read(flat) == "1.2.3")
   }
 }
+
+/// Bytes around the text: a NUL ending a C string early, invalid UTF-8, a byte order mark.
+@Suite struct ManifestBytesTests {
+  let dir: TempDirectory
+  init() throws { dir = try TempDirectory() }
+
+  func read(_ name: String, _ bytes: [UInt8]) throws -> String {
+    try Data(bytes).write(to: URL(fileURLWithPath: dir.file(name)))
+    return try ManifestFiles.read(dir.file(name))
+  }
+
+  @Test func tomlWithANulOrBadUTF8IsRefusedAsCargoAndPipRefuseIt() {
+    // Read as 1.0.0 before: TOMLKit passes a C string, so the NUL ended the document.
+    let nul = Array("[package]\nversion = \"1.0.0\"\n".utf8) + [0] + Array("\n[package]\nversion = \"2.0.0\"\n".utf8)
+    #expect(throws: VersionSourceError("Cargo.toml holds a NUL byte, which TOML does not allow")) { try read("Cargo.toml", nul) }
+    let latin1 = Array("[project]\nversion = \"1.0.0\"\n# caf".utf8) + [0xE9]
+    #expect(throws: VersionSourceError("pyproject.toml is not UTF-8 text")) { try read("pyproject.toml", latin1) }
+  }
+
+  @Test func aByteOrderMarkIsSkippedWhereTheToolSkipsIt() throws {
+    let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+    #expect(try read("Chart.yaml", bom + Array("version: 1.2.3\nname: x\n".utf8)) == "1.2.3")
+    #expect(try read("VERSION", bom + Array("1.2.3\n".utf8)) == "1.2.3")
+    // java.util.Properties reads the mark as part of the first key: Gradle has no version.
+    #expect(throws: VersionSourceError("gradle.properties has no version=")) { try read("gradle.properties", bom + Array("version=1.2.3\n".utf8)) }
+  }
+}
