@@ -67,8 +67,12 @@ public enum ManifestFiles {
       throw VersionSourceError("pyproject.toml has neither [project].version nor [tool.poetry].version", noVersion: true)
     case "Cargo.toml":
       let table = try toml(data, name)
-      if let v = table["package"]?["version"]?.string { return v }
-      if let v = table["workspace"]?["package"]?["version"]?.string { return v }
+      // As cargo: a package's own version, or the workspace's only when the package says
+      // `version.workspace = true` (or the file is a virtual workspace without [package]).
+      // A [package] without version is 0.0.0 to cargo, never the workspace's version.
+      let package = table["package"]
+      if let v = package?["version"]?.string { return v }
+      if package == nil || package?["version"]?["workspace"]?.bool == true, let v = table["workspace"]?["package"]?["version"]?.string { return v }
       throw VersionSourceError("Cargo.toml has no [package].version", noVersion: true)
     case "package.json":
       return try packageJSON(data)
@@ -197,6 +201,9 @@ public enum ManifestFiles {
     // was read as 1.0.0 from a file both tools refuse.
     guard let text = String(validating: data, as: UTF8.self) else { throw VersionSourceError("\(name) is not UTF-8 text") }
     guard !data.contains(0) else { throw VersionSourceError("\(name) holds a NUL byte, which TOML does not allow") }
+    // A `\u0000` escape is a NUL in the value, and TOMLKit reads values as C strings too:
+    // `version = "1.0.0\u0000x"` (no version to cargo) read as 1.0.0.
+    guard text.firstRange(of: #/\\(u0000|U00000000)/#) == nil else { throw VersionSourceError("\(name) holds a \\u0000 escape (a NUL), which Gantry does not read") }
     guard tomlDots(text) <= maxTOMLDots else {
       throw VersionSourceError("\(name) has more than \(maxTOMLDots) dotted key parts outside strings; refused (a TOML file nested that deep crashes the TOML reader)")
     }

@@ -184,3 +184,23 @@ import Versioning
     #expect(throws: VersionSourceError("gradle.properties has no version=")) { try read("gradle.properties", bom + Array("version=1.2.3\n".utf8)) }
   }
 }
+
+/// Cargo.toml as cargo reads it.
+@Suite struct CargoVersionTests {
+  let dir: TempDirectory
+  init() throws { dir = try TempDirectory() }
+
+  func read(_ text: String) throws -> String {
+    try Data(text.utf8).write(to: URL(fileURLWithPath: dir.file("Cargo.toml")))
+    return try ManifestFiles.read(dir.file("Cargo.toml"))
+  }
+
+  @Test func theWorkspaceVersionOnlyWhereCargoInheritsIt() throws {
+    #expect(try read("[workspace.package]\nversion = \"2.0.0\"\n[workspace]\nmembers = [\"a\"]\n") == "2.0.0")
+    #expect(try read("[package]\nname = \"a\"\nversion.workspace = true\n[workspace.package]\nversion = \"2.0.0\"\n") == "2.0.0")
+    // A package without version is 0.0.0 to cargo: it was read as the workspace's 2.0.0.
+    #expect(throws: VersionSourceError("Cargo.toml has no [package].version")) { try read("[package]\nname = \"a\"\n[workspace.package]\nversion = \"2.0.0\"\n") }
+    // A \u0000 escape ended the C string TOMLKit reads: cargo has no version here.
+    #expect(throws: VersionSourceError.self) { try read("[package]\nversion = \"1.0.0\\u0000garbage\"\n") }
+  }
+}
