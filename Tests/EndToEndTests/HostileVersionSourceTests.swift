@@ -65,4 +65,26 @@ struct HostileVersionSourceTests {
     let said = r.stdout.contains("is not a semantic version")
     #expect(said)
   }
+
+  /// The refusals quote the file's text (a key given twice, a value): as data on one
+  /// `::error` line, never a command of its own, and never a step output.
+  @Test func refusalsQuotingTheFileAreOneInertLine() async throws {
+    let files: [(String, String)] = [
+      ("package.json", #"{"version":"1.0.0","a\n::set-output name=injected::1\u001b[31m":1,"a\n::set-output name=injected::1\u001b[31m":2}"#),
+      ("Chart.yaml", "version: 1.0.0 ::set-output name=injected::1 ##[add-mask]x \u{1B}[31m\n"),
+      ("gradle.properties", "version=1.0.0\nvers\\ion=::error::x\n"),
+      ("pom.xml", "<project><version>1.0.0\n::set-output name=injected::1</version></project>"),
+    ]
+    for (i, (name, text)) in files.enumerated() {
+      let co = try checkout("inert\(i)")
+      try Data(text.utf8).write(to: URL(fileURLWithPath: "\(co)/\(name)"))
+      try? FileManager.default.removeItem(atPath: dir.file("output"))
+      let r = try await version(co, ["INPUT_SOURCE": "auto"])
+      #expect([1, 2].contains(r.status), "\(name): \(r.stdout)")
+      let lines = r.stdout.split(separator: "\n")
+      #expect(lines.count == 1 && lines[0].hasPrefix("::error title="), "\(name): \(r.stdout)")
+      #expect(!r.stdout.contains("\u{1B}") && !r.stdout.contains("##["), "\(name): \(r.stdout)")
+      #expect(!FileManager.default.fileExists(atPath: dir.file("output")), "\(name): no outputs from a refused manifest")
+    }
+  }
 }
