@@ -50,7 +50,7 @@ public struct VersionStage: Stage {
     OutputDeclaration("snapshot-tag", "version: X.Y.Z-SNAPSHOT-<sha7>"),
     OutputDeclaration("dev-tag", "version: dev-<sha7>"),
     OutputDeclaration("tag", "version: the release tag (tag-prefix + version)"),
-    OutputDeclaration("changelog", "version: markdown release notes from the commits since the last tag"),
+    OutputDeclaration("changelog", "version: markdown release notes from the commits since the last tag (commit text: read it through env:, never inline it in a run: script)"),
     OutputDeclaration("commits", "version: number of commits since the last tag"),
     OutputDeclaration("version-source", "version: what the version was read from (file path, tag, or tag + commits)"),
     OutputDeclaration("history-source", "version: where tags and commits were read: git, github-api, or none"),
