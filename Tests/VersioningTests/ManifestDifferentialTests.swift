@@ -139,7 +139,10 @@ import Versioning
       ("<project><!-- <version>0.0.1</version> --><groupId>a</groupId><version>2.0.0</version></project>", "2.0.0"),
       ("<?xml version=\"1.0\"?><!DOCTYPE project [<!ENTITY x \"<version>9</version>\">]><project><version> 1.2.3 </version></project>", "1.2.3"),
       ("<project><distributionManagement><relocation><version>9.9.9</version></relocation></distributionManagement><version>1.2.3</version></project>", "1.2.3"),
-      ("<project a=\"x>y\"><parent><version>9.9.9</version></parent><reporting><plugins><plugin><version>8</version></plugin></plugins></reporting><version><![CDATA[1.2.3]]></version></project>", "1.2.3"),
+      (
+        "<project a=\"x>y\"><parent><version>9.9.9</version></parent><reporting><plugins><plugin><version>8</version></plugin></plugins></reporting><version><![CDATA[1.2.3]]></version></project>",
+        "1.2.3"
+      ),
     ]
     for (text, expected) in cases { #expect(try read(text) == expected, "\(text)") }
     #expect(throws: VersionSourceError("pom.xml has 2 project <version> elements (Maven refuses a duplicated tag: keep one)")) {
