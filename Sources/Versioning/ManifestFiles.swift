@@ -42,8 +42,14 @@ public enum ManifestFiles {
   /// The version text in `path`; with `pattern`, the first capture group of that regex.
   /// - Throws: ``VersionSourceError`` saying what was missing.
   public static func read(_ path: String, pattern: String? = nil) throws -> String {
-    let data = try contents(path)
-    let name = path.lastPathComponent
+    try version(in: contents(path), named: path.lastPathComponent, pattern: pattern)
+  }
+
+  /// The version text in `data`, the contents of a manifest file called `name` (its format
+  /// follows from the name: pyproject.toml, package.json, …; any other is a VERSION file);
+  /// with `pattern`, the first capture group of that regex.
+  /// - Throws: ``VersionSourceError`` saying what was missing or refused.
+  public static func version(in data: Data, named name: String, pattern: String? = nil) throws -> String {
     // A byte order mark, which some editors write, is skipped as Helm's YAML reader and a
     // person reading VERSION skip it; otherwise `\u{FEFF}version: 1.2.3` had no top-level
     // version (auto took the next file's) and a VERSION quoted an invisible character.
