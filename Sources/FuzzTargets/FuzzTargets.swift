@@ -24,6 +24,7 @@ public enum FuzzTargets {
     "digest": digest,
     "semver": semver,
     "conventional-commit": conventionalCommit,
+    "version-manifest": versionManifest,
     "www-authenticate": wwwAuthenticate,
     "link": link,
     "retry-after": retryAfter,
@@ -77,6 +78,21 @@ public enum FuzzTargets {
     let c = ConventionalCommit(sha: "0000000", message: text(data))
     _ = c.bump
     _ = Changelog.markdown([c]) { $0 }
+  }
+
+  /// A pull request's manifest file, read as each known kind (the first line names which,
+  /// the rest is the file): no trap, no crash in toml++, and a version from a line-based
+  /// format is one line.
+  static let versionManifest: Target = { data in
+    let newline = data.firstIndex(of: 0x0A) ?? data.endIndex
+    let named = text(data[..<newline])
+    let body = Data(data[min(data.endIndex, newline + 1)...])
+    let names = ManifestFiles.known.contains(named) ? [named] : ManifestFiles.known
+    for name in names {
+      guard let v = try? ManifestFiles.version(in: body, named: name) else { continue }
+      if ["Chart.yaml", "gradle.properties"].contains(name) { expect(!v.contains("\n") && !v.contains("\r"), "\(name) gave a version of several lines") }
+      _ = try? SemVer(parsing: v, prefix: "v")
+    }
   }
 
   static let wwwAuthenticate: Target = { data in

@@ -88,7 +88,7 @@ public struct GitHubClient: Sendable {
 
   private static func decode<T: Decodable>(_ type: T.Type, _ response: Response, operation: String) throws -> T {
     do { return try JSONDecoder().decode(T.self, from: response.body) } catch {
-      throw GitHubError.unexpected(operation: operation, status: response.status, message: "response does not decode: \(error)")
+      throw GitHubError.unexpected(operation: operation, status: response.status, message: clip("response does not decode: \(error)", 300))
     }
   }
 
@@ -184,8 +184,14 @@ public struct GitHubClient: Sendable {
   /// Whole seconds of `d`, saturating (a hostile `Retry-After` can be near `Int64.max` seconds).
   static func seconds(_ d: Duration) -> Int { Int(d.components.seconds) }
 
-  /// GitHub's `{"message": …, "errors": [...]}`.
-  static func message(_ body: Data) -> String {
+  /// GitHub's `{"message": …, "errors": [...]}`, at most 300 characters: the answer is the
+  /// service's text (up to the 16 MiB a response may hold), and it ends in one error line.
+  static func message(_ body: Data) -> String { clip(fullMessage(body), 300) }
+
+  /// `s` cut to `limit` characters, with `…` when cut.
+  static func clip(_ s: String, _ limit: Int) -> String { s.count > limit ? s.prefix(limit) + "…" : s }
+
+  private static func fullMessage(_ body: Data) -> String {
     struct E: Decodable {
       struct Item: Decodable { var message: String?; var code: String?; var field: String? }
       var message: String?

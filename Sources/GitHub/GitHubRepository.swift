@@ -72,9 +72,20 @@ public struct GitHubRepository: Sendable {
       var object: Object
     }
     guard let ref = try await client.requestIfPresent("GET", client.repoPath("/git/ref/tags/\(tag)"), operation: "read tag \(tag)", as: Ref.self) else { return nil }
+    try Self.expectObjectName(ref.object.sha, "read tag \(tag)")
     guard ref.object.type == "tag" else { return ref.object.sha }
     guard let annotated = try await client.requestIfPresent("GET", client.repoPath("/git/tags/\(ref.object.sha)"), operation: "read tag object \(tag)", as: Ref.self) else { return nil }
+    try Self.expectObjectName(annotated.object.sha, "read tag object \(tag)")
     return annotated.object.sha
+  }
+
+  /// An object name from the API is 40 or 64 hex digits: it goes into the next request's
+  /// path (`../../x`, `?`, `#` or a new line would make another request of it, or a
+  /// megabyte-long error) and into the message comparing commits.
+  static func expectObjectName(_ sha: String, _ operation: String) throws {
+    guard sha.utf8.count == 40 || sha.utf8.count == 64, sha.isASCIIHex else {
+      throw GitHubError.unexpected(operation: operation, status: 200, message: "the answer names object '\(GitHubClient.clip(sha, 80))', which is no object name (40 or 64 hex digits)")
+    }
   }
 
   /// Creates `refs/tags/<tag>` at `sha`; annotated (a tag object with `message`) when a message is given.
@@ -91,22 +102,52 @@ public struct GitHubRepository: Sendable {
     _ = try await client.request("POST", client.repoPath("/git/refs"), body: ["ref": "refs/tags/\(tag)", "sha": target], operation: "create tag \(tag)", as: Ref.self)
   }
 
-  /// A release, as the API returns it.
+  /// A release, as the API returns it: the two fields Gantry uses (an `id` it never reads
+  /// is not decoded, so no odd one can fail the run).
   public struct Release: Sendable, Decodable, Equatable {
-    public var id: Int
     public var html_url: String
     public var tag_name: String
   }
 
+  /// The release of `tag`, or nil. A release of another tag is an error, not that tag's: it
+  /// would be reported as this one's and its page linked as this release.
   public func release(tag: String) async throws -> Release? {
-    try await client.requestIfPresent("GET", client.repoPath("/releases/tags/\(tag)"), operation: "read release \(tag)", as: Release.self)
+    let operation = "read release \(tag)"
+    guard let release = try await client.requestIfPresent("GET", client.repoPath("/releases/tags/\(tag)"), operation: operation, as: Release.self) else { return nil }
+    try Self.expect(release, of: tag, operation)
+    return release
+  }
+
+  static func expect(_ release: Release, of tag: String, _ operation: String) throws {
+    guard release.tag_name == tag else {
+      throw GitHubError.unexpected(operation: operation, status: 200, message: "the answer is the release of tag '\(GitHubClient.clip(release.tag_name, 100))', not \(tag)")
+    }
+  }
+
+  /// GitHub refuses a release body longer than this many characters (Unicode code points):
+  /// "body is too long (maximum is 125000 characters)", a 422, documented nowhere else.
+  public static let maxReleaseBody = 125_000
+
+  /// `body` within ``maxReleaseBody``: cut at a line end, with a note of what was left out. A
+  /// changelog is commit subjects, which anyone whose commit is merged writes: one of 200 KB
+  /// (or a first release of a long history) made GitHub refuse the release.
+  public static func fitted(releaseBody body: String) -> String {
+    let scalars = body.unicodeScalars
+    guard scalars.count > maxReleaseBody else { return body }
+    let note = "\n\n*Release notes cut: GitHub keeps at most \(maxReleaseBody) characters; the step's changelog output has them all.*"
+    var end = scalars.index(scalars.startIndex, offsetBy: maxReleaseBody - note.unicodeScalars.count)
+    if let newline = scalars[..<end].lastIndex(of: "\n") { end = newline }
+    return String(scalars[..<end]) + note
   }
 
   /// Creates a release ([releases](https://docs.github.com/en/rest/releases/releases#create-a-release)).
   /// With `body` nil, GitHub generates the notes.
   public func createRelease(tag: String, sha: String, name: String, body: String?, prerelease: Bool) async throws -> Release {
     var payload: [String: JSONValue] = ["tag_name": .string(tag), "target_commitish": .string(sha), "name": .string(name), "prerelease": .bool(prerelease), "draft": false]
-    if let body { payload["body"] = .string(body) } else { payload["generate_release_notes"] = true }
-    return try await client.request("POST", client.repoPath("/releases"), body: payload, operation: "create release \(tag)", as: Release.self)
+    if let body { payload["body"] = .string(Self.fitted(releaseBody: body)) } else { payload["generate_release_notes"] = true }
+    let operation = "create release \(tag)"
+    let release = try await client.request("POST", client.repoPath("/releases"), body: payload, operation: operation, as: Release.self)
+    try Self.expect(release, of: tag, operation)
+    return release
   }
 }

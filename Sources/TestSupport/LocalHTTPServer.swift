@@ -210,6 +210,29 @@ public final class GitHubAPIServer: @unchecked Sendable {
     _ = try runCommand("/usr/bin/curl", ["-s", "-X", "POST", "-d", String(decoding: body, as: UTF8.self), "-H", "Content-Type: application/json", "\(apiURL())/_control"])
   }
 
+  /// GET releases/tags/TAG answers these releases as given, by tag (a hostile server's answers).
+  public func plantReleases(_ releases: [String: [String: Any]]) throws {
+    try control(["plant_releases": releases])
+  }
+
+  /// GET git/ref/tags/TAG answers these refs as given, by tag (a hostile server's answers).
+  public func plantRefs(_ refs: [String: [String: Any]]) throws {
+    try control(["plant_refs": refs])
+  }
+
+  /// POST releases answers 422 with `message` (nil: creates again).
+  public func failReleases(message: String?) throws {
+    try control(["release_error": message ?? NSNull()])
+  }
+
+  private func control(_ body: [String: Any]) throws {
+    let data = try JSONSerialization.data(withJSONObject: body)
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("control-\(UUID().uuidString).json")
+    try data.write(to: file)
+    defer { try? FileManager.default.removeItem(at: file) }
+    _ = try runCommand("/usr/bin/curl", ["-s", "-X", "POST", "--data-binary", "@\(file.path)", "-H", "Content-Type: application/json", "\(apiURL())/_control"])
+  }
+
   public func stop() { child.stop() }
 }
 

@@ -51,7 +51,7 @@ public struct SemVer: Sendable, Hashable, Comparable, CustomStringConvertible {
           throw SemVerError(text: original, reason: "prerelease identifiers must be non-empty [0-9A-Za-z-]")
         }
         if id.allSatisfy({ $0.isASCIIDigit }), id.count > 1, id.hasPrefix("0") {
-          throw SemVerError(text: original, reason: "numeric prerelease identifier '\(id)' has a leading zero")
+          throw SemVerError(text: original, reason: "numeric prerelease identifier '\(SemVerError.clip(id))' has a leading zero")
         }
       }
     }
@@ -62,10 +62,10 @@ public struct SemVer: Sendable, Hashable, Comparable, CustomStringConvertible {
     var numbers: [Int] = []
     for part in core {
       guard !part.isEmpty, part.allSatisfy({ $0.isASCIIDigit }), let n = Int(part) else {
-        throw SemVerError(text: original, reason: "'\(part)' is not a number")
+        throw SemVerError(text: original, reason: "'\(SemVerError.clip(part))' is not a number")
       }
       guard part == "0" || !part.hasPrefix("0") else {
-        throw SemVerError(text: original, reason: "'\(part)' has a leading zero")
+        throw SemVerError(text: original, reason: "'\(SemVerError.clip(part))' has a leading zero")
       }
       numbers.append(n)
     }
@@ -93,15 +93,20 @@ public struct SemVer: Sendable, Hashable, Comparable, CustomStringConvertible {
     case (false, false): break
     }
     for (x, y) in zip(a.prerelease, b.prerelease) where x != y {
-      switch (Int(x), Int(y)) {
-      case (let m?, let n?): return m < n
-      case (.some, nil): return true
-      case (nil, .some): return false
-      case (nil, nil): return x < y
+      // Numeric means ASCII digits only (§11.4.1): `Int("-1")` is -1, but `-1` is an
+      // alphanumeric identifier; and a 20-digit identifier is still a number, compared by
+      // length first (no leading zeros) rather than given up on as text.
+      switch (isNumeric(x), isNumeric(y)) {
+      case (true, true): return x.count != y.count ? x.count < y.count : x < y
+      case (true, false): return true
+      case (false, true): return false
+      case (false, false): return Array(x.utf8).lexicographicallyPrecedes(Array(y.utf8))
       }
     }
     return a.prerelease.count < b.prerelease.count
   }
+
+  private static func isNumeric(_ id: String) -> Bool { !id.isEmpty && id.utf8.allSatisfy { (48...57).contains($0) } }
 
   /// Equality is precedence equality plus identical build metadata.
   public static func == (a: SemVer, b: SemVer) -> Bool {
@@ -116,7 +121,12 @@ public struct SemVer: Sendable, Hashable, Comparable, CustomStringConvertible {
 public struct SemVerError: Error, Sendable, Equatable, CustomStringConvertible {
   public var text: String
   public var reason: String
-  public var description: String { "'\(text)' is not a semantic version (MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]): \(reason)" }
+  /// The text quoted at most 64 characters long: it can be a whole file of a pull request's
+  /// (a VERSION file, a manifest's value), and the error is one annotation line.
+  public var description: String { "'\(Self.clip(text))' is not a semantic version (MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]): \(reason)" }
+
+  /// `s` cut to 64 characters, with `…` when cut.
+  static func clip(_ s: some StringProtocol) -> String { s.count > 64 ? s.prefix(64) + "…" : String(s) }
 }
 
 extension Character {

@@ -15,7 +15,11 @@ repository) and POST deployments/ID/statuses (kept in memory). Control: POST /_c
 deployments: write, with {"fail_deployments": 500} every deployments request (list, create,
 status) answers that status (0: answer again), with {"plant": [deployment, ...]} deployments made by
 someone else are stored as given (given an id), with {"ignore_filters": true} GET deployments
-answers every deployment whatever the query (a hostile or older server); GET /_requests lists "METHOD path" of every request so far; GET
+answers every deployment whatever the query (a hostile or older server), with
+{"plant_releases": {"TAG": release, ...}} GET releases/tags/TAG answers that release as given
+(a hostile server: another tag, any html_url or id), with {"plant_refs": {"TAG": ref, ...}} GET git/ref/tags/TAG answers
+that ref as given (a hostile server: any object sha or type), with {"release_error": "text"} POST
+releases answers 422 with that message; GET /_requests lists "METHOD path" of every request so far; GET
 /_releases the releases as created; GET /_deployments {"deployments": [...as received, with
 id], "statuses": [{"deployment": id, ...as received}, in order]}. Prints "PORT <n>" when ready.
 """
@@ -33,7 +37,9 @@ from urllib.parse import urlparse, parse_qs
 REPO, TOKEN = sys.argv[1], sys.argv[2]
 lock = threading.Lock()
 state = {"ratelimit": 0, "mode": "retry-after", "requests": [], "releases": {}, "deployments": [], "statuses": [], "refuse_deployments": False,
-         "fail_deployments": 0, "ignore_filters": False}
+         "fail_deployments": 0, "ignore_filters": False, "planted_releases": {}, "planted_refs": {}, "release_error": None}
+# GitHub refuses a release body longer than this (in characters: code points, as Python counts).
+MAX_RELEASE_BODY = 125000
 DEPLOYMENT_STATES = {"error", "failure", "inactive", "in_progress", "queued", "pending", "success"}
 
 
@@ -143,6 +149,8 @@ class Handler(BaseHTTPRequestHandler):
                     if "id_override" in d:  # an id no client should trust to fit (1e30)
                         d["id"] = int(d.pop("id_override"))
                     state["deployments"].append(d)
+                state["planted_releases"].update(body.pop("plant_releases", {}))
+                state["planted_refs"].update(body.pop("plant_refs", {}))
                 state.update(body)
             return self.send_json(200, {})
         if path == "/_releases":
@@ -207,6 +215,8 @@ class Handler(BaseHTTPRequestHandler):
             chunk = commits_json(chunk)
             return self.send_json(200, chunk, headers)
         m = re.match(r"^/git/ref/tags/(.+)$", rest)
+        if method == "GET" and m and m.group(1) in state["planted_refs"]:
+            return self.send_json(200, state["planted_refs"][m.group(1)])
         if method == "GET" and m:
             try:
                 sha = git("rev-parse", "--verify", "--quiet", f"refs/tags/{m.group(1)}")
@@ -235,9 +245,14 @@ class Handler(BaseHTTPRequestHandler):
         m = re.match(r"^/releases/tags/(.+)$", rest)
         if method == "GET" and m:
             with lock:
-                release = state["releases"].get(m.group(1))
+                release = state["planted_releases"].get(m.group(1)) or state["releases"].get(m.group(1))
             return self.send_json(200, release) if release else self.send_json(404, {"message": "Not Found"})
         if method == "POST" and rest == "/releases":
+            if state["release_error"] is not None:
+                return self.send_json(422, {"message": state["release_error"]})
+            if len(body.get("body") or "") > MAX_RELEASE_BODY:
+                return self.send_json(422, {"message": "Validation Failed", "errors": [
+                    {"resource": "Release", "code": "custom", "field": "body", "message": f"body is too long (maximum is {MAX_RELEASE_BODY} characters)"}]})
             with lock:
                 if body["tag_name"] in state["releases"]:
                     return self.send_json(422, {"message": "Validation Failed", "errors": [{"resource": "Release", "code": "already_exists", "field": "tag_name"}]})

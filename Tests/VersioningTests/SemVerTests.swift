@@ -37,3 +37,14 @@ import Versioning
     #expect(!(try SemVer(parsing: "1.0.0+a") < SemVer(parsing: "1.0.0+b")))
   }
 }
+
+/// Prerelease identifiers a tag pusher chooses, compared as §11 says.
+@Suite struct PrereleasePrecedenceTests {
+  @Test func onlyASCIIDigitsAreNumericAndLongNumbersStayNumbers() throws {
+    // `-1` is alphanumeric (higher than any number); Int("-1") made it -1, below `1`.
+    #expect(try SemVer(parsing: "1.0.0-rc.1") < SemVer(parsing: "1.0.0-rc.-1"))
+    // 20 digits do not fit Int: they were compared as text, so 100… sorted below 99….
+    #expect(try SemVer(parsing: "1.0.0-rc.99999999999999999999") < SemVer(parsing: "1.0.0-rc.100000000000000000000"))
+    #expect(try SemVer(parsing: "1.0.0-rc.99999999999999999999") < SemVer(parsing: "1.0.0-rc.a"))
+  }
+}

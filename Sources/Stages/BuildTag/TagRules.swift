@@ -90,11 +90,11 @@ public enum TagRules {
   public static func isValidTag(_ tag: String) -> Bool { Reference.isValidTag(tag) }
 
   /// Turns free text (a branch, a template result) into a tag: other characters become `-`,
-  /// leading `.`/`-` go, at most 128 characters. Empty when nothing usable is left.
-  public static func sanitize(_ text: String) -> String {
+  /// leading `.`/`-` go, at most `maxLength` characters. Empty when nothing usable is left.
+  public static func sanitize(_ text: String, maxLength: Int = 128) -> String {
     var mapped = String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) ? $0 : "-" })
     while let f = mapped.first, f == "." || f == "-" { mapped.removeFirst() }
-    return String(mapped.prefix(128))
+    return String(mapped.prefix(max(0, maxLength)))
   }
 
   /// A version as a tag: `+` (build metadata) is not allowed in tags and becomes `_`, as Helm does.
@@ -169,7 +169,9 @@ public enum TagRules {
 
     for template in r.extraTemplates {
       let rendered = try render(template, r)
-      let tag = sanitize(rendered)
+      // Cut to leave room for tag-prefix and tag-suffix: a pull request's branch of 200
+      // characters made `pr-` + 128 characters, refused as a bad tag-prefix (exit 2).
+      let tag = sanitize(rendered, maxLength: 128 - r.prefix.count - r.suffix.count)
       guard !tag.isEmpty else { throw InputError("extra-tags", "'\(template)' renders to '\(rendered)', which has nothing usable as a tag") }
       try add(tag, "extra", input: "extra-tags")
     }

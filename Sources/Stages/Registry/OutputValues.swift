@@ -15,6 +15,20 @@ enum OutputValue {
     return text
   }
 
+  /// An http(s) address of at most 2048 characters drawn from `A-Z a-z 0-9 - . _ ~ / : % + @ = ,`
+  /// (a GitHub page's, percent-encoded as GitHub writes them), else "" and a warning: the
+  /// service's text would otherwise reach a `run:` script (`$(…)`, quotes, a new line) and
+  /// the summary's markdown.
+  static func webURL(_ text: String, what: String, log: Log) -> String {
+    let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/:%+@=,")
+    let scheme = text.hasPrefix("https://") ? 8 : text.hasPrefix("http://") ? 7 : 0
+    guard scheme > 0, text.count <= 2048, text.count > scheme, text.allSatisfy({ allowed.contains($0) }) else {
+      log.warning("\(what) '\(text.prefix(100))' is not a plain http(s) address; the output is left empty")
+      return ""
+    }
+    return text
+  }
+
   /// `os/arch[/variant]` whose parts are `[A-Za-z0-9._-]{1,64}`, as the image spec's values
   /// are (linux/arm64/v8, windows/amd64); anything else is left out with a warning.
   static func platforms(_ names: [String], log: Log) -> [String] {

@@ -42,18 +42,21 @@ struct ReleaseWriter {
     }
   }
 
-  /// The release URL (new or existing); empty in a dry run.
+  /// The release URL (new or existing), when it is a plain web address (``OutputValue/webURL(_:what:log:)``);
+  /// empty in a dry run.
   func release(_ tag: String, sha: String, body: String?, prerelease: Bool) async throws -> (url: String, state: String) {
     if let existing = try await repo.release(tag: tag) {
-      log.info("release \(tag) already exists: \(existing.html_url)")
-      return (existing.html_url, "exists")
+      let url = OutputValue.webURL(existing.html_url, what: "the release's html_url", log: log)
+      log.info("release \(tag) already exists: \(url)")
+      return (url, "exists")
     }
     if dryRun {
       log.info("dry-run: would create release \(tag)")
       return ("", "dry-run")
     }
     let release = try await repo.createRelease(tag: tag, sha: sha, name: tag, body: body, prerelease: prerelease)
-    log.notice("created release \(tag): \(release.html_url)", title: "Release created")
-    return (release.html_url, "created")
+    let url = OutputValue.webURL(release.html_url, what: "the release's html_url", log: log)
+    log.notice("created release \(tag): \(url)", title: "Release created")
+    return (url, "created")
   }
 }

@@ -50,7 +50,7 @@ public struct VersionStage: Stage {
     OutputDeclaration("snapshot-tag", "version: X.Y.Z-SNAPSHOT-<sha7>"),
     OutputDeclaration("dev-tag", "version: dev-<sha7>"),
     OutputDeclaration("tag", "version: the release tag (tag-prefix + version)"),
-    OutputDeclaration("changelog", "version: markdown release notes from the commits since the last tag"),
+    OutputDeclaration("changelog", "version: markdown release notes from the commits since the last tag (commit text: read it through env:, never inline it in a run: script)"),
     OutputDeclaration("commits", "version: number of commits since the last tag"),
     OutputDeclaration("version-source", "version: what the version was read from (file path, tag, or tag + commits)"),
     OutputDeclaration("history-source", "version: where tags and commits were read: git, github-api, or none"),
@@ -203,7 +203,7 @@ public struct VersionStage: Stage {
       s.raw("**\(bump.rawValue) bump because of:** " + reasons.prefix(5).map { Markdown.code(String($0.sha.prefix(7))) + " " + Markdown.text($0.subject) }.joined(separator: "; "))
     }
     if !tagState.isEmpty { s.raw("**Tag** \(Markdown.code(prefix + version.description)): \(tagState)") }
-    if !releaseURL.isEmpty { s.raw("**Release**: \(releaseURL)") }
+    if !releaseURL.isEmpty { s.raw("**Release**: " + Markdown.link(releaseURL, releaseURL)) }
     if !changelog.isEmpty { s.details("Changelog (\(commits.count) commits)", changelog) }
     return StageResult(outputs: o, summary: s)
   }
