@@ -78,7 +78,9 @@ public final class RegistryProcess: @unchecked Sendable {
     let deadline = ContinuousClock.now + .seconds(60)
     let scheme = tls == nil ? "http" : "https"
     while ContinuousClock.now < deadline {
-      var args = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "\(scheme)://\(host)/v2/"]
+      // Each poll bounded: a server of another test process that took the port and holds
+      // connections open would otherwise stall this one poll until the deadline.
+      var args = ["-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", "\(scheme)://\(host)/v2/"]
       if let tls { args += ["--cacert", tls.caCert] }
       let code = (try? await awaitCommand("/usr/bin/curl", args))?.stdout ?? ""
       guard child.isRunning else { throw TestSupportError("docker-registry exited early (port \(port) taken?)") }
