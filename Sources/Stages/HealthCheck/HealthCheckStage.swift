@@ -112,6 +112,10 @@ public struct HealthCheckStage: Stage {
     context.doing("measuring \(probes) probes")
     // On the transport's own thread: a probe's request and answer cross no other thread.
     let results = await prober.client.transport.withAffinity { await Self.measure(prober, urls: urls, probes: probes, concurrency: concurrency) }
+    // Cancelled (the stage's `timeout`): the probes came back failed ("cancelled"), which says
+    // nothing of the service; the stage ran out of time, and says so, instead of reporting
+    // broken thresholds (a slow service read "success rate 25 %").
+    try Task.checkCancellation()
     let failures = results.filter { !$0.ok }
     let successRate = Double(results.count - failures.count) * 100 / Double(results.count)
     let stats = LatencyStats(results.filter { $0.status != nil }.map(\.latencyMs))
