@@ -29,7 +29,7 @@ struct HealthCheckProxyBinaryTests {
     defer { proxy.stop() }
     let tunnelled = try await run(["HTTPS_PROXY": proxy.url(""), "INPUT_URL": "https://service.invalid/health"])
     #expect(tunnelled.status == 1, "\(tunnelled.stdout)")
-    let plain = try await run(["http_proxy": proxy.url(""), "INPUT_URL": "http://service.invalid/health"])
+    let plain = try await run(["http_proxy": proxy.url(""), "INPUT_URL": "http://service.invalid/health", "INPUT_WAIT-TIMEOUT": "10s"])
     #expect(plain.status == 0, "\(plain.stdout)")
 
     let seen = try await proxy.received()

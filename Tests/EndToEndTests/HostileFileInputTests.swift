@@ -14,10 +14,12 @@ struct HostileFileInputTests {
   /// A health check that fails at once if it gets as far as probing (nothing listens on
   /// port 1): a `ca-file` is read while its settings are made, before any probe. Run under
   /// `timeout` so that a hang is a failed expectation (exit 124), not a stuck test run.
-  func healthCheck(caFile: String, runnerTemp: String? = nil, url: String = "https://127.0.0.1:1/") async throws -> (status: Int32, stdout: String) {
+  /// `waitTimeout` bounds the probes too (a waiting probe ends with the wait): a check that
+  /// must succeed gives a loaded machine's first TLS handshake more than 1 s.
+  func healthCheck(caFile: String, runnerTemp: String? = nil, url: String = "https://127.0.0.1:1/", waitTimeout: String = "1s") async throws -> (status: Int32, stdout: String) {
     var env = [
       "PATH": "/usr/bin:/bin", "GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": dir.file("output"), "GITHUB_STEP_SUMMARY": dir.file("summary"),
-      "INPUT_STAGE": "health-check", "INPUT_URL": url, "INPUT_WAIT-TIMEOUT": "1s", "INPUT_CA-FILE": caFile,
+      "INPUT_STAGE": "health-check", "INPUT_URL": url, "INPUT_WAIT-TIMEOUT": waitTimeout, "INPUT_CA-FILE": caFile,
     ]
     env["RUNNER_TEMP"] = runnerTemp
     let r = try await awaitCommand("/usr/bin/timeout", ["-k", "5", "20", RepoPaths.gantryBinary], environment: env)
@@ -74,7 +76,7 @@ struct HostileFileInputTests {
     }
     let between = dir.file("between.pem")
     try Data(("Bag Attributes\n    friendlyName: ca\n" + good + "\nsubject=/CN=x\n").utf8).write(to: URL(fileURLWithPath: between))
-    let r = try await healthCheck(caFile: between, url: url)
+    let r = try await healthCheck(caFile: between, url: url, waitTimeout: "10s")
     #expect(r.status == 0, "\(r.stdout)")
   }
 

@@ -126,6 +126,19 @@ struct HealthCheckHostileServiceTests {
     #expect(shown.allSatisfy { !$0.contains("s3cret") }, "\(shown)")
   }
 
+  /// Before: a stage `timeout` that expired while measuring cancelled the probes, which
+  /// returned as failed ("cancelled"), and the stage reported a slow service as broken
+  /// thresholds ("success rate 10 %") instead of running out of time. Now it is the timeout.
+  @Test func aTimeoutWhileMeasuringIsATimeoutNotBrokenThresholds() async throws {
+    defer { service.stop() }
+    let out = MemoryLogSink()
+    let status = await GantryCLIHarness.run(
+      ["INPUT_STAGE": "health-check", "INPUT_URL": service.url("/hop/0/300"), "INPUT_PROBES": "20", "INPUT_TIMEOUT": "2s", "INPUT_MAX-AVG-MS": "60000"], out)
+    #expect(status == 1)
+    let errors = out.lines.filter { $0.hasPrefix("::error") }
+    #expect(errors.count == 1 && errors.first?.contains("health-check timed out after 2s while measuring 20 probes") == true, "\(out.lines)")
+  }
+
   /// Found holding: libcurl caps a response's header bytes (300 KiB, 1xx answers included)
   /// and the probe buffers 1 MiB of body at most, so floods end in a failed probe long before
   /// `timeout-ms` (20 s), holding no more than those bounds.

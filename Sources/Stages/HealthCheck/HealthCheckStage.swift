@@ -18,7 +18,7 @@ public struct HealthCheckStage: Stage {
     InputDeclaration("expected-status", "Accepted status codes: codes, ranges, classes (200,204 · 200-399 · 2xx)", default: "200-399"),
     InputDeclaration("expected-body", "Text the body must contain, or /regex/"),
     InputDeclaration("expected-json", "JSON path=value pairs the body must hold, one per line (e.g. version=1.2.3, build.sha=7d2a1b4)", kind: .list),
-    InputDeclaration("wait-timeout", "How long to wait for the first healthy answer while the deploy rolls out (up to 6h)", default: "5m"),
+    InputDeclaration("wait-timeout", "How long to wait for the first healthy answer while the deploy rolls out (up to 6h); a probe still out when it ends is given up", default: "5m"),
     InputDeclaration("interval", "Pause between waiting probes (up to 1h)", default: "5s"),
     InputDeclaration("probes", "Measured probes once healthy", kind: .integer, default: "20"),
     InputDeclaration("concurrency", "Parallel work: blobs copied at once (promote), measured probes in flight (health-check)", kind: .integer, default: "1"),
@@ -112,6 +112,10 @@ public struct HealthCheckStage: Stage {
     context.doing("measuring \(probes) probes")
     // On the transport's own thread: a probe's request and answer cross no other thread.
     let results = await prober.client.transport.withAffinity { await Self.measure(prober, urls: urls, probes: probes, concurrency: concurrency) }
+    // Cancelled (the stage's `timeout`): the probes came back failed ("cancelled"), which says
+    // nothing of the service; the stage ran out of time, and says so, instead of reporting
+    // broken thresholds (a slow service read "success rate 25 %").
+    try Task.checkCancellation()
     let failures = results.filter { !$0.ok }
     let successRate = Double(results.count - failures.count) * 100 / Double(results.count)
     let stats = LatencyStats(results.filter { $0.status != nil }.map(\.latencyMs))
