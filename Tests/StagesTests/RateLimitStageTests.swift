@@ -120,8 +120,8 @@ struct RateLimitStageTests {
 
   @Test func aLowBudgetPacesTheManifestGETs() async throws {
     let index = try await pushIndex()
-    // 12 of 100 per 2 s left: under 20 %, counted requests go 2 s / remaining (≥ 181 ms) apart.
-    let proxy = try await RateLimitProxy(upstreamPort: staging.port, limit: 100, remaining: 12, window: 2)
+    // 12 of 100 per 6 s left: under 20 %, counted requests go 6 s / remaining (≥ 545 ms) apart.
+    let proxy = try await RateLimitProxy(upstreamPort: staging.port, limit: 100, remaining: 12, window: 6)
     defer { proxy.stop() }
     let r = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(proxy.host)/app:1.0", "INPUT_TARGET": "\(production.host)/app"])
     #expect(r.outputs["digest"] == index.digest.description, "\(r.failure ?? "")")
@@ -130,9 +130,10 @@ struct RateLimitStageTests {
     let times = seen.filter(\.isManifestGET).map(\.t)
     #expect(times.count == 3)
     let gaps = zip(times.dropFirst(), times).map { $0 - $1 }
-    // Paced, they leave ≥ 181 ms apart; unpaced, the two platform manifests would arrive
+    // Paced, they leave ≥ 545 ms apart; unpaced, the two platform manifests would arrive
     // within milliseconds. 100 ms tells the two apart even when a loaded machine delays one
-    // request's arrival more than the next one's (150 ms failed at a load average of 8).
+    // request's arrival by 400 ms more than the next one's (a 2 s window, 181 ms apart, failed
+    // at a load average of 8 against a 150 ms bound, and again under load against 100 ms).
     #expect(gaps.allSatisfy { $0 >= 0.1 }, "paced apart: \(gaps) \(seen)")
   }
 
