@@ -210,43 +210,87 @@ public enum ManifestFiles {
     // A `\u0000` escape is a NUL in the value, and TOMLKit reads values as C strings too:
     // `version = "1.0.0\u0000x"` (no version to cargo) read as 1.0.0.
     guard text.firstRange(of: #/\\(u0000|U00000000)/#) == nil else { throw VersionSourceError("\(name) holds a \\u0000 escape (a NUL), which Gantry does not read") }
-    guard tomlDots(text) <= maxTOMLDots else {
+    let shape = tomlShape(text)
+    guard shape.dots <= maxTOMLDots else {
       throw VersionSourceError("\(name) has more than \(maxTOMLDots) dotted key parts outside strings; refused (a TOML file nested that deep crashes the TOML reader)")
     }
+    if let line = shape.badHeaderLine { throw VersionSourceError("\(name) is not valid TOML: the table header on line \(line) does not start with a key") }
     do { return try TOMLTable(string: text) } catch { throw VersionSourceError("\(name) is not valid TOML: \(error)") }
   }
 
-  /// Counts `.` outside strings (basic, literal, multi-line) and comments, linearly.
-  static func tomlDots(_ text: String) -> Int {
+  /// What the TOML pre-check found, in one linear pass outside strings (basic, literal,
+  /// multi-line) and comments: the dots, and the first line whose table header does not
+  /// start with a key.
+  struct TOMLShape {
+    var dots = 0
+    var badHeaderLine: Int?
+  }
+
+  /// toml++ 3.4.0 parses a table header's key without checking its first character
+  /// (`[ (`, `[` then a line end): an assertion aborts the process (SIGABRT; with NDEBUG
+  /// it would be undefined behaviour). Such a header is found here first.
+  static func tomlShape(_ text: String) -> TOMLShape {
     let b = Array(text.utf8)
     let quote = UInt8(ascii: "\""), apostrophe = UInt8(ascii: "'"), newline = UInt8(ascii: "\n"), backslash = UInt8(ascii: "\\")
     func triple(_ i: Int, _ q: UInt8) -> Bool { i + 2 < b.count && b[i] == q && b[i + 1] == q && b[i + 2] == q }
-    var dots = 0
+    func startsKey(_ c: UInt8) -> Bool {
+      (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c) || c == UInt8(ascii: "_") || c == UInt8(ascii: "-") || c == quote || c == apostrophe
+        || c == UInt8(ascii: "]")
+    }
+    var shape = TOMLShape()
+    var line = 1
+    var lineStart = true
+    var brackets = 0  // open `[` of headers and array values
     var i = 0
     while i < b.count {
       let c = b[i]
       if c == UInt8(ascii: "#") {
         while i < b.count, b[i] != newline { i += 1 }
+        continue
       } else if c == quote || c == apostrophe {
+        lineStart = false
         let multi = triple(i, c)
         i += multi ? 3 : 1
         // To the closing quote(s); a one-line string also ends at its line's end.
         while i < b.count {
           if c == quote, b[i] == backslash {
+            if i + 1 < b.count, b[i + 1] == newline { line += 1 }
             i += 2
             continue
           }
           if multi ? triple(i, c) : (b[i] == c || b[i] == newline) { break }
+          if b[i] == newline { line += 1 }
           i += 1
         }
+        if i < b.count, b[i] == newline { line += 1; lineStart = true }
         i += multi ? 3 : 1
         continue
-      } else if c == UInt8(ascii: ".") {
-        dots += 1
+      }
+      switch c {
+      case newline:
+        line += 1
+        lineStart = true
+      case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"): break
+      case UInt8(ascii: "["):
+        if lineStart, brackets == 0, shape.badHeaderLine == nil {
+          var j = i + 1
+          if j < b.count, b[j] == UInt8(ascii: "[") { j += 1 }
+          while j < b.count, b[j] == UInt8(ascii: " ") || b[j] == UInt8(ascii: "\t") { j += 1 }
+          if j < b.count, !startsKey(b[j]) { shape.badHeaderLine = line }
+        }
+        brackets += 1
+        lineStart = false
+      case UInt8(ascii: "]"):
+        brackets = max(0, brackets - 1)
+        lineStart = false
+      case UInt8(ascii: "."):
+        shape.dots += 1
+        lineStart = false
+      default: lineStart = false
       }
       i += 1
     }
-    return dots
+    return shape
   }
 
   /// pom.xml's own `<version>`: the child of the root `<project>`, not the parent's, a

@@ -107,6 +107,22 @@ import Versioning
 
 /// TOML nested past what toml++'s recursive walk survives.
 @Suite struct DeepTOMLTests {
+  /// Found by the version-manifest fuzz target: a 4-byte pyproject.toml `[ (` aborted the
+  /// process (SIGABRT, debug and release builds) on toml++'s assertion in parse_key.
+  @Test func aTableHeaderWithoutAKeyIsRefusedNotAnAbort() throws {
+    let dir = try TempDirectory()
+    for text in ["[ (\n", "[\n", "[[ (\n", "[project]\nversion = \"1.0.0\"\n[  ( 3\nvers\\u0069on=2\n", "[\t\u{1F600}]\n"] {
+      try Data(text.utf8).write(to: URL(fileURLWithPath: dir.file("pyproject.toml")))
+      #expect(throws: VersionSourceError.self, "\(text.debugDescription)") { try ManifestFiles.read(dir.file("pyproject.toml")) }
+    }
+    let fine = [
+      "[ project ]", "version = \"1.2.3\"", "matrix = [", "  [ 1, 2 ],", "  [ \"a\", { x = [ +1 ] } ],", "]", "[ \"tool\" . 'x' ]", "[[ bin ]]", "name = \"[ (\"",
+      "notes = \"\"\"", "[ (", "\"\"\"",
+    ].joined(separator: "\n")
+    try Data(fine.utf8).write(to: URL(fileURLWithPath: dir.file("pyproject.toml")))
+    #expect(try ManifestFiles.read(dir.file("pyproject.toml")) == "1.2.3")
+  }
+
   @Test func aDeeplyDottedHeaderIsRefusedNotACrash() throws {
     let dir = try TempDirectory()
     // 50,000 parts crashed the process (SIGSEGV in toml++'s update_region_ends).
