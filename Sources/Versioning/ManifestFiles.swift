@@ -68,8 +68,13 @@ public enum ManifestFiles {
     switch name {
     case "pyproject.toml":
       let table = try toml(data, name)
-      if let v = table["project"]?["version"]?.string { return v }
-      if let v = table["tool"]?["poetry"]?["version"]?.string { return v }
+      // A version that is there but no string (`version = 1`) is refused, as pip and poetry
+      // refuse it, not passed over for the next file's.
+      for (value, key) in [(table["project"]?["version"], "[project].version"), (table["tool"]?["poetry"]?["version"], "[tool.poetry].version")] {
+        guard let value else { continue }
+        guard let v = value.string else { throw VersionSourceError("pyproject.toml's \(key) is not a string") }
+        return v
+      }
       throw VersionSourceError("pyproject.toml has neither [project].version nor [tool.poetry].version", noVersion: true)
     case "Cargo.toml":
       let table = try toml(data, name)
@@ -77,8 +82,13 @@ public enum ManifestFiles {
       // `version.workspace = true` (or the file is a virtual workspace without [package]).
       // A [package] without version is 0.0.0 to cargo, never the workspace's version.
       let package = table["package"]
-      if let v = package?["version"]?.string { return v }
-      if package == nil || package?["version"]?["workspace"]?.bool == true, let v = table["workspace"]?["package"]?["version"]?.string { return v }
+      let own = package?["version"]
+      if let v = own?.string { return v }
+      let inherits = own?["workspace"]?.bool == true
+      if own != nil, !inherits { throw VersionSourceError("Cargo.toml's [package].version is neither a string nor { workspace = true }") }
+      if package == nil || inherits, let v = table["workspace"]?["package"]?["version"]?.string { return v }
+      // Inherited from a workspace root elsewhere: cargo reads that file, so must Gantry.
+      if inherits { throw VersionSourceError("Cargo.toml takes its version from the workspace (version.workspace = true): set file to the workspace root's Cargo.toml") }
       throw VersionSourceError("Cargo.toml has no [package].version", noVersion: true)
     case "package.json":
       return try packageJSON(data)
@@ -106,7 +116,8 @@ public enum ManifestFiles {
       let twice = error.why.hasPrefix("duplicate member") ? " (npm would take the last one: keep one)" : ""
       throw VersionSourceError("package.json is not JSON Gantry reads: \(error.description)\(twice)")
     }
-    guard let v = document["version"]?.string else { throw VersionSourceError("package.json has no \"version\"", noVersion: true) }
+    guard let value = document["version"] else { throw VersionSourceError("package.json has no \"version\"", noVersion: true) }
+    guard let v = value.string else { throw VersionSourceError("package.json's \"version\" is not a string (npm refuses it)") }
     return v
   }
 
@@ -298,7 +309,9 @@ public enum ManifestFiles {
   /// instructions and the DOCTYPE are skipped as Maven's parser skips them: a commented-out
   /// `<!-- <version>0.0.1</version> -->` was read by the regexes this replaces, whose lazy
   /// `<parent>[\s\S]*?</parent>` also took quadratic time (3,000 unclosed `<parent>`, 24 KB,
-  /// ran 25 s). Maven refuses a duplicated tag; so does Gantry.
+  /// ran 25 s). Maven refuses a duplicated tag; so does Gantry. Without a version of its
+  /// own, a project has its `<parent>`'s, as Maven gives it (passing it over would take the
+  /// next file's version).
   static func pomVersion(_ data: Data) throws -> String {
     let b = Array(data)
     func at(_ i: Int, _ s: StaticString) -> Bool {
@@ -312,8 +325,10 @@ public enum ManifestFiles {
     }
     func isNameByte(_ c: UInt8) -> Bool { !(c == UInt8(ascii: ">") || c == UInt8(ascii: "/") || c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D) }
     var depth = 0
-    var text: [UInt8]? = nil  // collecting the project's <version> when non-nil
+    var text: [UInt8]? = nil  // collecting the project's (or its parent's) <version> when non-nil
     var found: [String] = []
+    var inParent = false
+    var parentVersion: String?
     var i = 0
     while i < b.count {
       guard b[i] == UInt8(ascii: "<") else {
@@ -344,6 +359,7 @@ public enum ManifestFiles {
         let nameStart = j
         while j < b.count, isNameByte(b[j]) { j += 1 }
         let isVersion = b[nameStart..<j].elementsEqual("version".utf8)
+        let isParent = b[nameStart..<j].elementsEqual("parent".utf8)
         // To the tag's `>`, past quoted attribute values (which may hold `>`).
         var quote: UInt8? = nil
         while j < b.count, quote != nil || b[j] != UInt8(ascii: ">") {
@@ -356,6 +372,11 @@ public enum ManifestFiles {
           if depth == 2, isVersion, let t = text {
             found.append(String(decoding: t, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
             text = nil
+          } else if depth == 3, inParent, isVersion, let t = text {
+            parentVersion = String(decoding: t, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            text = nil
+          } else if depth == 2, isParent {
+            inParent = false
           }
           depth -= 1
         } else if selfClosing {
@@ -363,11 +384,13 @@ public enum ManifestFiles {
         } else {
           depth += 1
           if depth == 2, isVersion { text = [] }
+          if depth == 2, isParent { inParent = true }
+          if depth == 3, inParent, isVersion { text = [] }
         }
       }
     }
-    guard let version = found.first else { throw VersionSourceError("pom.xml has no project <version>", noVersion: true) }
-    guard found.count == 1 else { throw VersionSourceError("pom.xml has \(found.count) project <version> elements (Maven refuses a duplicated tag: keep one)") }
+    guard let version = found.first ?? parentVersion else { throw VersionSourceError("pom.xml has no project <version>", noVersion: true) }
+    guard found.count <= 1 else { throw VersionSourceError("pom.xml has \(found.count) project <version> elements (Maven refuses a duplicated tag: keep one)") }
     guard !version.isEmpty else { throw VersionSourceError("pom.xml's project <version> is empty") }
     return version
   }
