@@ -16,7 +16,7 @@ public struct BuildTagStage: Stage {
     RegistryInputs.environment.withDefault("dev"),
     InputDeclaration("version", "Version X.Y.Z (a leading v is accepted). Default: from a tag ref (refs/tags/v1.2.3) when there is one"),
     InputDeclaration("sha", "Commit SHA. Default: GITHUB_SHA"),
-    InputDeclaration("ref", "Git ref. Default: GITHUB_REF"),
+    InputDeclaration("ref", "Git ref. Default: GITHUB_REF. A pull request's head branch (GITHUB_HEAD_REF) given here is read as a branch name, never a tag"),
     InputDeclaration(
       "tag-rules",
       "Tags to build, from: \(TagKind.allCases.map(\.rawValue).joined(separator: ", ")). Default by environment: dev → dev, snapshot, sha; production → version, minor, major, latest; others → snapshot, sha",
