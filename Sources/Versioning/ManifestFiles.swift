@@ -68,8 +68,13 @@ public enum ManifestFiles {
     switch name {
     case "pyproject.toml":
       let table = try toml(data, name)
-      if let v = table["project"]?["version"]?.string { return v }
-      if let v = table["tool"]?["poetry"]?["version"]?.string { return v }
+      // A version that is there but no string (`version = 1`) is refused, as pip and poetry
+      // refuse it, not passed over for the next file's.
+      for (value, key) in [(table["project"]?["version"], "[project].version"), (table["tool"]?["poetry"]?["version"], "[tool.poetry].version")] {
+        guard let value else { continue }
+        guard let v = value.string else { throw VersionSourceError("pyproject.toml's \(key) is not a string") }
+        return v
+      }
       throw VersionSourceError("pyproject.toml has neither [project].version nor [tool.poetry].version", noVersion: true)
     case "Cargo.toml":
       let table = try toml(data, name)
@@ -77,8 +82,13 @@ public enum ManifestFiles {
       // `version.workspace = true` (or the file is a virtual workspace without [package]).
       // A [package] without version is 0.0.0 to cargo, never the workspace's version.
       let package = table["package"]
-      if let v = package?["version"]?.string { return v }
-      if package == nil || package?["version"]?["workspace"]?.bool == true, let v = table["workspace"]?["package"]?["version"]?.string { return v }
+      let own = package?["version"]
+      if let v = own?.string { return v }
+      let inherits = own?["workspace"]?.bool == true
+      if own != nil, !inherits { throw VersionSourceError("Cargo.toml's [package].version is neither a string nor { workspace = true }") }
+      if package == nil || inherits, let v = table["workspace"]?["package"]?["version"]?.string { return v }
+      // Inherited from a workspace root elsewhere: cargo reads that file, so must Gantry.
+      if inherits { throw VersionSourceError("Cargo.toml takes its version from the workspace (version.workspace = true): set file to the workspace root's Cargo.toml") }
       throw VersionSourceError("Cargo.toml has no [package].version", noVersion: true)
     case "package.json":
       return try packageJSON(data)
@@ -106,7 +116,8 @@ public enum ManifestFiles {
       let twice = error.why.hasPrefix("duplicate member") ? " (npm would take the last one: keep one)" : ""
       throw VersionSourceError("package.json is not JSON Gantry reads: \(error.description)\(twice)")
     }
-    guard let v = document["version"]?.string else { throw VersionSourceError("package.json has no \"version\"", noVersion: true) }
+    guard let value = document["version"] else { throw VersionSourceError("package.json has no \"version\"", noVersion: true) }
+    guard let v = value.string else { throw VersionSourceError("package.json's \"version\" is not a string (npm refuses it)") }
     return v
   }
 
@@ -210,43 +221,87 @@ public enum ManifestFiles {
     // A `\u0000` escape is a NUL in the value, and TOMLKit reads values as C strings too:
     // `version = "1.0.0\u0000x"` (no version to cargo) read as 1.0.0.
     guard text.firstRange(of: #/\\(u0000|U00000000)/#) == nil else { throw VersionSourceError("\(name) holds a \\u0000 escape (a NUL), which Gantry does not read") }
-    guard tomlDots(text) <= maxTOMLDots else {
+    let shape = tomlShape(text)
+    guard shape.dots <= maxTOMLDots else {
       throw VersionSourceError("\(name) has more than \(maxTOMLDots) dotted key parts outside strings; refused (a TOML file nested that deep crashes the TOML reader)")
     }
+    if let line = shape.badHeaderLine { throw VersionSourceError("\(name) is not valid TOML: the table header on line \(line) does not start with a key") }
     do { return try TOMLTable(string: text) } catch { throw VersionSourceError("\(name) is not valid TOML: \(error)") }
   }
 
-  /// Counts `.` outside strings (basic, literal, multi-line) and comments, linearly.
-  static func tomlDots(_ text: String) -> Int {
+  /// What the TOML pre-check found, in one linear pass outside strings (basic, literal,
+  /// multi-line) and comments: the dots, and the first line whose table header does not
+  /// start with a key.
+  struct TOMLShape {
+    var dots = 0
+    var badHeaderLine: Int?
+  }
+
+  /// toml++ 3.4.0 parses a table header's key without checking its first character
+  /// (`[ (`, `[` then a line end): an assertion aborts the process (SIGABRT; with NDEBUG
+  /// it would be undefined behaviour). Such a header is found here first.
+  static func tomlShape(_ text: String) -> TOMLShape {
     let b = Array(text.utf8)
     let quote = UInt8(ascii: "\""), apostrophe = UInt8(ascii: "'"), newline = UInt8(ascii: "\n"), backslash = UInt8(ascii: "\\")
     func triple(_ i: Int, _ q: UInt8) -> Bool { i + 2 < b.count && b[i] == q && b[i + 1] == q && b[i + 2] == q }
-    var dots = 0
+    func startsKey(_ c: UInt8) -> Bool {
+      (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c) || c == UInt8(ascii: "_") || c == UInt8(ascii: "-") || c == quote || c == apostrophe
+        || c == UInt8(ascii: "]")
+    }
+    var shape = TOMLShape()
+    var line = 1
+    var lineStart = true
+    var brackets = 0  // open `[` of headers and array values
     var i = 0
     while i < b.count {
       let c = b[i]
       if c == UInt8(ascii: "#") {
         while i < b.count, b[i] != newline { i += 1 }
+        continue
       } else if c == quote || c == apostrophe {
+        lineStart = false
         let multi = triple(i, c)
         i += multi ? 3 : 1
         // To the closing quote(s); a one-line string also ends at its line's end.
         while i < b.count {
           if c == quote, b[i] == backslash {
+            if i + 1 < b.count, b[i + 1] == newline { line += 1 }
             i += 2
             continue
           }
           if multi ? triple(i, c) : (b[i] == c || b[i] == newline) { break }
+          if b[i] == newline { line += 1 }
           i += 1
         }
+        if i < b.count, b[i] == newline { line += 1; lineStart = true }
         i += multi ? 3 : 1
         continue
-      } else if c == UInt8(ascii: ".") {
-        dots += 1
+      }
+      switch c {
+      case newline:
+        line += 1
+        lineStart = true
+      case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"): break
+      case UInt8(ascii: "["):
+        if lineStart, brackets == 0, shape.badHeaderLine == nil {
+          var j = i + 1
+          if j < b.count, b[j] == UInt8(ascii: "[") { j += 1 }
+          while j < b.count, b[j] == UInt8(ascii: " ") || b[j] == UInt8(ascii: "\t") { j += 1 }
+          if j < b.count, !startsKey(b[j]) { shape.badHeaderLine = line }
+        }
+        brackets += 1
+        lineStart = false
+      case UInt8(ascii: "]"):
+        brackets = max(0, brackets - 1)
+        lineStart = false
+      case UInt8(ascii: "."):
+        shape.dots += 1
+        lineStart = false
+      default: lineStart = false
       }
       i += 1
     }
-    return dots
+    return shape
   }
 
   /// pom.xml's own `<version>`: the child of the root `<project>`, not the parent's, a
@@ -254,7 +309,9 @@ public enum ManifestFiles {
   /// instructions and the DOCTYPE are skipped as Maven's parser skips them: a commented-out
   /// `<!-- <version>0.0.1</version> -->` was read by the regexes this replaces, whose lazy
   /// `<parent>[\s\S]*?</parent>` also took quadratic time (3,000 unclosed `<parent>`, 24 KB,
-  /// ran 25 s). Maven refuses a duplicated tag; so does Gantry.
+  /// ran 25 s). Maven refuses a duplicated tag; so does Gantry. Without a version of its
+  /// own, a project has its `<parent>`'s, as Maven gives it (passing it over would take the
+  /// next file's version).
   static func pomVersion(_ data: Data) throws -> String {
     let b = Array(data)
     func at(_ i: Int, _ s: StaticString) -> Bool {
@@ -268,8 +325,10 @@ public enum ManifestFiles {
     }
     func isNameByte(_ c: UInt8) -> Bool { !(c == UInt8(ascii: ">") || c == UInt8(ascii: "/") || c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D) }
     var depth = 0
-    var text: [UInt8]? = nil  // collecting the project's <version> when non-nil
+    var text: [UInt8]? = nil  // collecting the project's (or its parent's) <version> when non-nil
     var found: [String] = []
+    var inParent = false
+    var parentVersion: String?
     var i = 0
     while i < b.count {
       guard b[i] == UInt8(ascii: "<") else {
@@ -300,6 +359,7 @@ public enum ManifestFiles {
         let nameStart = j
         while j < b.count, isNameByte(b[j]) { j += 1 }
         let isVersion = b[nameStart..<j].elementsEqual("version".utf8)
+        let isParent = b[nameStart..<j].elementsEqual("parent".utf8)
         // To the tag's `>`, past quoted attribute values (which may hold `>`).
         var quote: UInt8? = nil
         while j < b.count, quote != nil || b[j] != UInt8(ascii: ">") {
@@ -312,6 +372,11 @@ public enum ManifestFiles {
           if depth == 2, isVersion, let t = text {
             found.append(String(decoding: t, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
             text = nil
+          } else if depth == 3, inParent, isVersion, let t = text {
+            parentVersion = String(decoding: t, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            text = nil
+          } else if depth == 2, isParent {
+            inParent = false
           }
           depth -= 1
         } else if selfClosing {
@@ -319,11 +384,13 @@ public enum ManifestFiles {
         } else {
           depth += 1
           if depth == 2, isVersion { text = [] }
+          if depth == 2, isParent { inParent = true }
+          if depth == 3, inParent, isVersion { text = [] }
         }
       }
     }
-    guard let version = found.first else { throw VersionSourceError("pom.xml has no project <version>", noVersion: true) }
-    guard found.count == 1 else { throw VersionSourceError("pom.xml has \(found.count) project <version> elements (Maven refuses a duplicated tag: keep one)") }
+    guard let version = found.first ?? parentVersion else { throw VersionSourceError("pom.xml has no project <version>", noVersion: true) }
+    guard found.count <= 1 else { throw VersionSourceError("pom.xml has \(found.count) project <version> elements (Maven refuses a duplicated tag: keep one)") }
     guard !version.isEmpty else { throw VersionSourceError("pom.xml's project <version> is empty") }
     return version
   }

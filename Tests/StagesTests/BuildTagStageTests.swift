@@ -65,3 +65,25 @@ import Testing
     await #expect { _ = try await run(e) } throws: { ($0 as? InputError)?.input == input }
   }
 }
+
+/// A pull request's author names its branch; passed as `ref` (`ref: ${{ github.head_ref }}`),
+/// that name must not be read as a tag ref.
+@Suite struct HeadRefBuildTagTests {
+  @Test func aBranchNamedLikeATagRefGivesNoVersion() async throws {
+    let env = [
+      "GITHUB_EVENT_NAME": "pull_request", "GITHUB_HEAD_REF": "refs/tags/v9.9.9", "INPUT_REF": "refs/tags/v9.9.9", "GITHUB_REF": "refs/pull/7/merge",
+      "GITHUB_SHA": "7d2a1b4c9e0f1234567890abcdef123456789012", "INPUT_IMAGES": "ghcr.io/acme/app",
+    ]
+    let environment = ActionEnvironment(env.merging(["INPUT_ENVIRONMENT": "production"]) { $1 })
+    let inputs = try Inputs(declarations: BuildTagStage.inputs, environment: environment)
+    let context = StageContext(inputs: inputs, environment: environment, log: Log(sink: MemoryLogSink()), now: Date(timeIntervalSince1970: 1_790_000_000), connections: .offline)
+    // Before: tags 9.9.9, 9.9, 9 and latest, from the branch's name.
+    await #expect(throws: InputError.self) { _ = try await BuildTagStage().run(context) }
+
+    let dev = ActionEnvironment(env.merging(["INPUT_TAG-RULES": "sha", "INPUT_EXTRA-TAGS": "pr-{{branch}}"]) { $1 })
+    let r = try await BuildTagStage().run(
+      StageContext(inputs: try Inputs(declarations: BuildTagStage.inputs, environment: dev), environment: dev, log: Log(sink: MemoryLogSink()), now: Date(), connections: .offline))
+    #expect(r.outputs["tags"] == "sha-7d2a1b4\npr-refs-tags-v9.9.9")
+    #expect(r.outputs["version"] == "")
+  }
+}

@@ -49,6 +49,10 @@ import Versioning
       #expect(why.contains(reason), "\(why)")
       #expect(ManifestFiles.find(in: dir.path) == path, "a broken package.json is the answer, not passed over")
     }
+    // npm refuses a version that is no string: so does Gantry, rather than pass the file over.
+    let number = try write("package.json", #"{"name":"app","version":1}"#)
+    #expect(refusal(number)?.contains("is not a string") == true)
+    #expect(ManifestFiles.find(in: dir.path) == number)
     _ = try write("package.json", #"{"name":"app"}"#)
     _ = try write("VERSION", "4.5.6\n")
     #expect(ManifestFiles.find(in: dir.path) == dir.file("VERSION"), "a package.json without version is passed over")
@@ -107,6 +111,22 @@ import Versioning
 
 /// TOML nested past what toml++'s recursive walk survives.
 @Suite struct DeepTOMLTests {
+  /// Found by the version-manifest fuzz target: a 4-byte pyproject.toml `[ (` aborted the
+  /// process (SIGABRT, debug and release builds) on toml++'s assertion in parse_key.
+  @Test func aTableHeaderWithoutAKeyIsRefusedNotAnAbort() throws {
+    let dir = try TempDirectory()
+    for text in ["[ (\n", "[\n", "[[ (\n", "[project]\nversion = \"1.0.0\"\n[  ( 3\nvers\\u0069on=2\n", "[\t\u{1F600}]\n"] {
+      try Data(text.utf8).write(to: URL(fileURLWithPath: dir.file("pyproject.toml")))
+      #expect(throws: VersionSourceError.self, "\(text.debugDescription)") { try ManifestFiles.read(dir.file("pyproject.toml")) }
+    }
+    let fine = [
+      "[ project ]", "version = \"1.2.3\"", "matrix = [", "  [ 1, 2 ],", "  [ \"a\", { x = [ +1 ] } ],", "]", "[ \"tool\" . 'x' ]", "[[ bin ]]", "name = \"[ (\"",
+      "notes = \"\"\"", "[ (", "\"\"\"",
+    ].joined(separator: "\n")
+    try Data(fine.utf8).write(to: URL(fileURLWithPath: dir.file("pyproject.toml")))
+    #expect(try ManifestFiles.read(dir.file("pyproject.toml")) == "1.2.3")
+  }
+
   @Test func aDeeplyDottedHeaderIsRefusedNotACrash() throws {
     let dir = try TempDirectory()
     // 50,000 parts crashed the process (SIGSEGV in toml++'s update_region_ends).
@@ -148,7 +168,9 @@ import Versioning
     #expect(throws: VersionSourceError("pom.xml has 2 project <version> elements (Maven refuses a duplicated tag: keep one)")) {
       try read("<project><version>1.0.0</version><name>x</name><version>2.0.0</version></project>")
     }
-    #expect(throws: VersionSourceError("pom.xml has no project <version>")) { try read("<project><parent><version>1.0.0</version></parent></project>") }
+    // Maven gives a project without a version its parent's; it was passed over.
+    #expect(try read("<project><parent><groupId>g</groupId><version>1.0.0</version></parent><artifactId>a</artifactId></project>") == "1.0.0")
+    #expect(throws: VersionSourceError("pom.xml has no project <version>")) { try read("<project><dependencies><dependency><version>1.0.0</version></dependency></dependencies></project>") }
   }
 
   @Test func unclosedTagsTakeLinearTime() throws {
@@ -203,6 +225,12 @@ import Versioning
     #expect(try read("[package]\nname = \"a\"\nversion.workspace = true\n[workspace.package]\nversion = \"2.0.0\"\n") == "2.0.0")
     // A package without version is 0.0.0 to cargo: it was read as the workspace's 2.0.0.
     #expect(throws: VersionSourceError("Cargo.toml has no [package].version")) { try read("[package]\nname = \"a\"\n[workspace.package]\nversion = \"2.0.0\"\n") }
+    // A member crate inheriting from a root elsewhere, or a version no string: cargo reads
+    // the root, or refuses; both were passed over for the next file's version.
+    #expect(throws: VersionSourceError("Cargo.toml takes its version from the workspace (version.workspace = true): set file to the workspace root's Cargo.toml")) {
+      try read("[package]\nname = \"a\"\nversion.workspace = true\n")
+    }
+    #expect(throws: VersionSourceError("Cargo.toml's [package].version is neither a string nor { workspace = true }")) { try read("[package]\nversion = 1\n") }
     // A \u0000 escape ended the C string TOMLKit reads: cargo has no version here.
     #expect(throws: VersionSourceError.self) { try read("[package]\nversion = \"1.0.0\\u0000garbage\"\n") }
   }

@@ -16,7 +16,7 @@ public struct BuildTagStage: Stage {
     RegistryInputs.environment.withDefault("dev"),
     InputDeclaration("version", "Version X.Y.Z (a leading v is accepted). Default: from a tag ref (refs/tags/v1.2.3) when there is one"),
     InputDeclaration("sha", "Commit SHA. Default: GITHUB_SHA"),
-    InputDeclaration("ref", "Git ref. Default: GITHUB_REF"),
+    InputDeclaration("ref", "Git ref. Default: GITHUB_REF. A pull request's head branch (GITHUB_HEAD_REF) given here is read as a branch name, never a tag"),
     InputDeclaration(
       "tag-rules",
       "Tags to build, from: \(TagKind.allCases.map(\.rawValue).joined(separator: ", ")). Default by environment: dev → dev, snapshot, sha; production → version, minor, major, latest; others → snapshot, sha",
@@ -51,12 +51,16 @@ public struct BuildTagStage: Stage {
     let env = context.environment
     let environment = inputs.string("environment", default: "dev")
     let ref = inputs.string("ref") ?? env.ref
-    let version = try Self.version(inputs.string("version"), ref: ref)
+    // A pull request's head branch (GITHUB_HEAD_REF, passed as `ref` to name tags after it)
+    // is a name its author chose, and a branch may be called `refs/tags/v9.9.9`: that ref is
+    // the branch, never a tag ref to take a version (and latest) from.
+    let headBranch = env["GITHUB_HEAD_REF"].map { !$0.isEmpty && $0 == ref } ?? false
+    let version = try Self.version(inputs.string("version"), ref: headBranch ? nil : ref)
     let kinds = try Self.kinds(inputs.list("tag-rules"), environment: environment)
 
     var request = TagRequest(
       environment: environment, version: version, sha: inputs.string("sha") ?? env.sha ?? "",
-      branch: Self.branch(ref), kinds: kinds)
+      branch: headBranch ? ref : Self.branch(ref), kinds: kinds)
     request.style = TagStyle(rawValue: try inputs.choice("tag-style") ?? "plain") ?? .plain
     request.latest = try inputs.choice("latest") ?? "auto"
     request.prefix = try Self.affix(inputs, "tag-prefix", first: true)
