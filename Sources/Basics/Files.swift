@@ -40,6 +40,14 @@ public enum Files {
     do { try write(Array(text.utf8), to: fd) } catch { throw Failure(description: "cannot write \(path): \(error.description)") }
   }
 
+  /// The path with every symbolic link, `.` and `..` resolved (`realpath(3)`); nil when some
+  /// part of it does not exist or cannot be read.
+  public static func realPath(_ path: String) -> String? {
+    guard let resolved = realpath(path, nil) else { return nil }
+    defer { free(resolved) }
+    return String(cString: resolved)
+  }
+
   /// What a path names, without following a final symbolic link (`lstat`); nil when nothing.
   public enum Kind: Sendable { case regular, directory, symbolicLink, other }
 

@@ -16,18 +16,24 @@ public enum ManifestFiles {
   /// version is dynamic) is passed over. A broken one is the answer, so reading it names what
   /// is wrong; passing over a package.json npm reads (a `version` given twice) would silently
   /// take the next file's version, another than the ecosystem's own tool.
-  public static func find(in directory: String) -> String? {
+  /// `checkout`: see ``read(_:pattern:checkout:)``.
+  public static func find(in directory: String, checkout: String? = nil) -> String? {
     known.map { "\(directory)/\($0)" }.first { path in
       guard Files.kind(atPath: path) != nil else { return false }
-      do { _ = try read(path) } catch let e as VersionSourceError { return !e.noVersion } catch { return true }
+      do { _ = try read(path, checkout: checkout) } catch let e as VersionSourceError { return !e.noVersion } catch { return true }
       return true
     }
   }
 
-  /// The bytes of a manifest: a regular file of at most ``maxBytes``. A symbolic link is not
-  /// followed: the checkout is a pull request's, and `VERSION -> /proc/self/environ` (or any
-  /// file of the runner's) would be read and quoted back in the error saying it is no version.
-  static func contents(_ path: String) throws -> Data {
+  /// The bytes of a manifest: a regular file of at most ``maxBytes``. The checkout is a pull
+  /// request's: `VERSION -> /proc/self/environ` (or any file of the runner's) would be read
+  /// and quoted back in the error saying it is no version. So a path in `checkout` is read
+  /// only where it resolves, links and all, to a file in the checkout and outside `.git`
+  /// (actions/checkout keeps the job's token in `.git/config`): a monorepo's
+  /// `VERSION -> ../VERSION` is read. A path elsewhere (the user's own `file`) is read as
+  /// given, but not through a final link; so is every path when no checkout is known.
+  static func contents(_ path: String, checkout: String? = nil) throws -> Data {
+    let path = try resolved(path, checkout: checkout)
     switch Files.kind(atPath: path) {
     case nil: throw VersionSourceError("cannot read \(path)")
     case .regular: break
@@ -39,10 +45,23 @@ public enum ManifestFiles {
     return Data(bytes)
   }
 
+  /// Where a path in `checkout` leads, when that is a file of the checkout outside `.git`.
+  static func resolved(_ path: String, checkout: String?) throws -> String {
+    guard let checkout, path.hasPrefix(checkout.hasSuffix("/") ? checkout : checkout + "/") else { return path }
+    guard let real = Files.realPath(path), let root = Files.realPath(checkout) else { throw VersionSourceError("cannot read \(path)") }
+    let base = root.hasSuffix("/") ? root : root + "/"
+    guard real.hasPrefix(base), !real.dropFirst(base.count).split(separator: "/").contains(".git") else {
+      let how = Files.kind(atPath: path) == .symbolicLink ? "is a symbolic link leading" : "leads, through a symbolic link,"
+      throw VersionSourceError("\(path) \(how) outside the checkout or into its .git; Gantry reads only files of the checkout")
+    }
+    return real
+  }
+
   /// The version text in `path`; with `pattern`, the first capture group of that regex.
+  /// `checkout`: the repository's checkout (the workspace), within which links are followed.
   /// - Throws: ``VersionSourceError`` saying what was missing.
-  public static func read(_ path: String, pattern: String? = nil) throws -> String {
-    try version(in: contents(path), named: path.lastPathComponent, pattern: pattern)
+  public static func read(_ path: String, pattern: String? = nil, checkout: String? = nil) throws -> String {
+    try version(in: contents(path, checkout: checkout), named: path.lastPathComponent, pattern: pattern)
   }
 
   /// The version text in `data`, the contents of a manifest file called `name` (its format

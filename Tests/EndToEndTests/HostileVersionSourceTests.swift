@@ -47,6 +47,42 @@ struct HostileVersionSourceTests {
     #expect(!r.stdout.contains("probe-7f3a9c"), "\(r.stdout)")
   }
 
+  /// Links that stay in the checkout are a monorepo's (`svc/VERSION -> ../VERSION`): read.
+  /// A link into `.git` (actions/checkout keeps the job's token in `.git/config`) and a
+  /// directory of the checkout linked outside it are refused like a link outside, unread.
+  @Test func linksWithinTheCheckoutAreFollowedAndNoFurther() async throws {
+    let co = try checkout("mono")
+    try FileManager.default.createDirectory(atPath: "\(co)/svc", withIntermediateDirectories: true)
+    try "1.4.2\n".write(toFile: "\(co)/VERSION", atomically: true, encoding: .utf8)
+    try FileManager.default.createSymbolicLink(atPath: "\(co)/svc/VERSION", withDestinationPath: "../VERSION")
+    for inputs in [["INPUT_WORKING-DIRECTORY": "svc"], ["INPUT_WORKING-DIRECTORY": "svc", "INPUT_SOURCE": "auto"], ["INPUT_FILE": "svc/VERSION"]] {
+      try? FileManager.default.removeItem(atPath: dir.file("output"))
+      let r = try await version(co, inputs)
+      #expect(r.status == 0, "\(inputs): \(r.stdout)")
+      let output = (try? String(contentsOfFile: dir.file("output"), encoding: .utf8)) ?? ""
+      #expect(output.contains("1.4.2"), "\(inputs): \(output)")
+    }
+
+    let git = try checkout("gitlink")
+    try FileManager.default.createDirectory(atPath: "\(git)/.git", withIntermediateDirectories: true)
+    try "[http]\n\textraheader = AUTHORIZATION: basic c2VjcmV0LXRva2Vu\n".write(toFile: "\(git)/.git/config", atomically: true, encoding: .utf8)
+    try FileManager.default.createSymbolicLink(atPath: "\(git)/VERSION", withDestinationPath: ".git/config")
+    let r = try await version(git)
+    #expect(r.status == 2, "\(r.stdout)")
+    #expect(r.stdout.contains("into its .git"), "\(r.stdout)")
+    #expect(!r.stdout.contains("extraheader") && !r.stdout.contains("c2VjcmV0"), "\(r.stdout)")
+
+    try "token=ghp_leakedSecretValue42\n".write(toFile: dir.file("outside-VERSION"), atomically: true, encoding: .utf8)
+    try FileManager.default.createDirectory(atPath: dir.file("outside"), withIntermediateDirectories: true)
+    try "token=ghp_leakedSecretValue42\n".write(toFile: dir.file("outside/VERSION"), atomically: true, encoding: .utf8)
+    let linkedDir = try checkout("linkeddir")
+    try FileManager.default.createSymbolicLink(atPath: "\(linkedDir)/svc", withDestinationPath: dir.file("outside"))
+    let d = try await version(linkedDir, ["INPUT_WORKING-DIRECTORY": "svc"])
+    #expect(d.status == 2, "\(d.stdout)")
+    #expect(d.stdout.contains("through a symbolic link"), "\(d.stdout)")
+    #expect(!d.stdout.contains("ghp_leaked"), "\(d.stdout)")
+  }
+
   @Test func aHugeOrWordyVersionFileIsOneShortErrorLine() async throws {
     let big = try checkout("big")
     try Data(repeating: UInt8(ascii: "1"), count: (1 << 20) + 1).write(to: URL(fileURLWithPath: "\(big)/VERSION"))

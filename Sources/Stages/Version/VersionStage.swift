@@ -71,7 +71,9 @@ public struct VersionStage: Stage {
     let initial = try Self.version(inputs, "initial-version", default: "0.0.0", prefix: prefix)
     var source = try inputs.choice("source") ?? "auto"
     let explicitFile = inputs.string("file").map { $0.hasPrefix("/") ? $0 : "\(directory)/\($0)" }
-    if source == "auto" { source = (explicitFile != nil || ManifestFiles.find(in: directory) != nil) ? "file" : "tags" }
+    // Links in manifests are followed within the checkout only.
+    let checkout = env.workspace ?? directory
+    if source == "auto" { source = (explicitFile != nil || ManifestFiles.find(in: directory, checkout: checkout) != nil) ? "file" : "tags" }
 
     // The commit: the sha input, else GITHUB_SHA, else HEAD. The history is read from that
     // same commit, so `version` and `snapshot-tag` always describe one commit.
@@ -121,11 +123,11 @@ public struct VersionStage: Stage {
     let origin: String
     switch source {
     case "file":
-      guard let path = explicitFile ?? ManifestFiles.find(in: directory) else {
+      guard let path = explicitFile ?? ManifestFiles.find(in: directory, checkout: checkout) else {
         throw InputError("file", "no manifest file found in \(directory); looked for \(ManifestFiles.known.joined(separator: ", "))")
       }
       let text: String
-      do { text = try ManifestFiles.read(path, pattern: inputs.string("pattern")) } catch let e as VersionSourceError {
+      do { text = try ManifestFiles.read(path, pattern: inputs.string("pattern"), checkout: checkout) } catch let e as VersionSourceError {
         throw InputError(inputs.string("pattern") != nil ? "pattern" : "file", e.description)
       }
       do { version = try SemVer(parsing: text, prefix: "v") } catch let e as SemVerError { throw StageFailure("\(path.lastPathComponent): \(e.description)", title: "version failed") }
