@@ -48,6 +48,31 @@ public enum Files {
     return String(cString: resolved)
   }
 
+  /// Where a path of a checkout (a pull request's to write) leads, if it may be read.
+  public enum CheckoutPath: Sendable, Equatable {
+    /// The path to read: resolved when it is under the checkout, as given when not.
+    case file(String)
+    /// It leads outside the checkout or into its `.git`: through its own last component
+    /// being a symbolic link (`finalLink`), or a directory of the path being one.
+    case escapes(finalLink: Bool)
+    /// Some part of it does not exist or cannot be read.
+    case missing
+  }
+
+  /// A path under `checkout` may be read only where it resolves, links and all, to a path in
+  /// the checkout outside `.git` (actions/checkout keeps the job's token in `.git/config`):
+  /// a monorepo's `svc/VERSION -> ../VERSION` does, `VERSION -> /proc/self/environ` does not.
+  /// A path elsewhere (one the user chose), or any path when `checkout` is nil, is as given.
+  public static func inCheckout(_ path: String, checkout: String?) -> CheckoutPath {
+    guard let checkout, path.hasPrefix(checkout.hasSuffix("/") ? checkout : checkout + "/") else { return .file(path) }
+    guard let real = realPath(path), let root = realPath(checkout) else { return .missing }
+    let base = root.hasSuffix("/") ? root : root + "/"
+    guard real.hasPrefix(base), !real.dropFirst(base.count).split(separator: "/").contains(".git") else {
+      return .escapes(finalLink: kind(atPath: path) == .symbolicLink)
+    }
+    return .file(real)
+  }
+
   /// What a path names, without following a final symbolic link (`lstat`); nil when nothing.
   public enum Kind: Sendable { case regular, directory, symbolicLink, other }
 

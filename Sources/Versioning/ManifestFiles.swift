@@ -47,14 +47,13 @@ public enum ManifestFiles {
 
   /// Where a path in `checkout` leads, when that is a file of the checkout outside `.git`.
   static func resolved(_ path: String, checkout: String?) throws -> String {
-    guard let checkout, path.hasPrefix(checkout.hasSuffix("/") ? checkout : checkout + "/") else { return path }
-    guard let real = Files.realPath(path), let root = Files.realPath(checkout) else { throw VersionSourceError("cannot read \(path)") }
-    let base = root.hasSuffix("/") ? root : root + "/"
-    guard real.hasPrefix(base), !real.dropFirst(base.count).split(separator: "/").contains(".git") else {
-      let how = Files.kind(atPath: path) == .symbolicLink ? "is a symbolic link leading" : "leads, through a symbolic link,"
+    switch Files.inCheckout(path, checkout: checkout) {
+    case .file(let real): return real
+    case .missing: throw VersionSourceError("cannot read \(path)")
+    case .escapes(let finalLink):
+      let how = finalLink ? "is a symbolic link leading" : "leads, through a symbolic link,"
       throw VersionSourceError("\(path) \(how) outside the checkout or into its .git; Gantry reads only files of the checkout")
     }
-    return real
   }
 
   /// The version text in `path`; with `pattern`, the first capture group of that regex.

@@ -342,9 +342,18 @@ struct ReleaseTests {
       #expect(errors.first?.hasPrefix("::error title=Invalid input::input '") == true)
       #expect(errors.first?.contains(expected) == true, "\(expected) vs \(errors)")
     }
-    // A file too large, and one that is not there.
+    // A file too large, one that is not there, a link within the workspace (followed: to the
+    // large file) and links outside it or into its .git (not read).
     try Data(count: ReleaseManifest.maxBytes + 1).write(to: URL(fileURLWithPath: workspace.file("big.yml")))
-    for (file, expected) in [("big.yml", "larger than 1 MiB"), ("absent.yml", "not a regular file")] {
+    try FileManager.default.createSymbolicLink(atPath: workspace.file("inside.yml"), withDestinationPath: "big.yml")
+    try FileManager.default.createSymbolicLink(atPath: workspace.file("outside.yml"), withDestinationPath: "/etc/hostname")
+    try FileManager.default.createDirectory(atPath: workspace.file(".git"), withIntermediateDirectories: true)
+    try Data("[core]\n".utf8).write(to: URL(fileURLWithPath: workspace.file(".git/config")))
+    try FileManager.default.createSymbolicLink(atPath: workspace.file("git.yml"), withDestinationPath: ".git/config")
+    for (file, expected) in [
+      ("big.yml", "larger than 1 MiB"), ("absent.yml", "does not exist"), ("inside.yml", "larger than 1 MiB"), ("outside.yml", "leads outside the workspace"),
+      ("git.yml", "into its .git"),
+    ] {
       let out = MemoryLogSink()
       #expect(await GantryCLIHarness.run(["INPUT_STAGE": "promote", "INPUT_MANIFEST": file, "GITHUB_WORKSPACE": workspace.path], out) == 2)
       #expect(out.lines.contains { $0.hasPrefix("::error title=Invalid input::input 'manifest'") && $0.contains(expected) }, "\(out.lines)")

@@ -44,8 +44,16 @@ struct ReleaseManifest: Equatable {
 
   /// Reads the file at `path` (relative to `workspace` unless absolute).
   static func load(_ path: String, workspace: String?) throws -> ReleaseManifest {
-    let full = path.hasPrefix("/") ? path : (workspace.map { $0 + "/" + path } ?? path)
-    guard Files.kind(atPath: full) == .regular else { throw InputError("manifest", "'\(clip(path))' is not a regular file (relative paths start at the workspace; symbolic links are not followed)") }
+    let given = path.hasPrefix("/") ? path : (workspace.map { $0 + "/" + path } ?? path)
+    let full: String
+    switch Files.inCheckout(given, checkout: workspace) {
+    case .file(let resolved): full = resolved
+    case .missing: throw InputError("manifest", "'\(clip(path))' does not exist (relative paths start at the workspace)")
+    case .escapes: throw InputError("manifest", "'\(clip(path))' leads outside the workspace or into its .git through a symbolic link; a release manifest is a file of the checkout")
+    }
+    guard Files.kind(atPath: full) == .regular else {
+      throw InputError("manifest", "'\(clip(path))' is not a regular file (relative paths start at the workspace; symbolic links are followed only within it)")
+    }
     guard let bytes = Files.readPrefix(full, limit: maxBytes + 1) else { throw InputError("manifest", "cannot read '\(clip(path))'") }
     guard bytes.count <= maxBytes else { throw InputError("manifest", "'\(clip(path))' is larger than \(maxBytes >> 20) MiB") }
     return try parse(bytes)
