@@ -63,7 +63,7 @@ let package = Package(
       ]),
     .target(name: "GitHub", dependencies: ["Basics", "HTTP"]),
     .target(name: "Stages", dependencies: ["Basics", "ActionsCore", "HTTP", "Versioning", "OCI", "Health", "GitHub", "Sigstore"]),
-    .target(name: "GantryCLI", dependencies: ["Basics", "Stages", "ActionsCore"]),
+    .target(name: "GantryCLI", dependencies: ["Basics", "Stages", "ActionsCore", "Versioning"]),
     .executableTarget(name: "gantry", dependencies: ["GantryCLI"]),
     // libFuzzer targets for the parsers hostile bytes reach (scripts/fuzz), and their replayer.
     .target(name: "FuzzTargets", dependencies: ["Basics", "HTTP", "Health", "OCI", "Versioning", "Stages", "Sigstore"]),

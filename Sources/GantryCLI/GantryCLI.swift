@@ -3,6 +3,7 @@ import Basics
 import FoundationEssentials
 import HTTP
 import Stages
+import Versioning
 
 /// The whole program: argv and environment in, exit status out. The executable only calls
 /// ``run(arguments:environment:)``; tests call it too.
@@ -12,11 +13,25 @@ public enum GantryCLI {
   public static let failure: Int32 = 1
   public static let badInput: Int32 = 2
 
+  /// Reads hostile files with parsers that can abort their process (toml++) in child
+  /// processes of this binary (``ManifestFiles/childCommand``). The executable calls it;
+  /// tests, which run stages in their own process, read in process.
+  public static func isolateParsers() {
+    guard Files.kind(atPath: "/proc/self/exe") != nil else { return }
+    ManifestFiles.childCommand = ["/proc/self/exe", ManifestFiles.childArgument]
+  }
+
   public static func run(
     arguments: [String], environment variables: [String: String],
     stdout: any LogSink = FileDescriptorSink.standardOutput, stderr: FileDescriptorSink = .standardError,
     now: Date = Date()
   ) async -> Int32 {
+    // The binary as its own child, reading one manifest (ManifestIsolation): only the answer
+    // goes to stdout, for the parent.
+    if arguments.count == 3, arguments[0] == ManifestFiles.childArgument {
+      try? Files.write(Array(ManifestFiles.answerInChild(name: arguments[1], path: arguments[2]).utf8), to: 1)
+      return success
+    }
     let environment = ActionEnvironment(variables)
     let log = Log(sink: stdout, debugEnabled: environment.isDebug, workflowCommands: environment.isGitHubActions)
     let command: Command

@@ -60,7 +60,11 @@ public enum ManifestFiles {
   /// `checkout`: the repository's checkout (the workspace), within which links are followed.
   /// - Throws: ``VersionSourceError`` saying what was missing.
   public static func read(_ path: String, pattern: String? = nil, checkout: String? = nil) throws -> String {
-    try version(in: contents(path, checkout: checkout), named: path.lastPathComponent, pattern: pattern)
+    let real = try resolved(path, checkout: checkout)
+    let name = path.lastPathComponent
+    let data = try contents(real)
+    if pattern == nil, isolatedNames.contains(name), let command = childCommand { return try versionInChild(real, named: name, command: command) }
+    return try version(in: data, named: name, pattern: pattern)
   }
 
   /// The version text in `data`, the contents of a manifest file called `name` (its format

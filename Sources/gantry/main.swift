@@ -14,6 +14,7 @@ import GantryCLI
 // process; the main thread only waits.
 let arguments = Array(CommandLine.arguments.dropFirst())
 let environment = ProcessInfo.processInfo.environment
+GantryCLI.isolateParsers()
 Task.detached {
   exit(await GantryCLI.run(arguments: arguments, environment: environment))
 }

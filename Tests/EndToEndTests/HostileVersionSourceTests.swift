@@ -83,6 +83,27 @@ struct HostileVersionSourceTests {
     #expect(!d.stdout.contains("ghp_leaked"), "\(d.stdout)")
   }
 
+  /// The binary reads TOML manifests in a child of itself (ManifestIsolation): the version, a
+  /// file without one passed over by `auto`, and a broken one refused in one line.
+  @Test func tomlManifestsAreReadThroughTheBinarysChild() async throws {
+    let co = try checkout("toml")
+    try "[project]\nname = \"a\"\nversion = \"3.1.4\"\n".write(toFile: "\(co)/pyproject.toml", atomically: true, encoding: .utf8)
+    let r = try await version(co, ["INPUT_SOURCE": "auto"])
+    #expect(r.status == 0, "\(r.stdout)")
+    #expect(((try? String(contentsOfFile: dir.file("output"), encoding: .utf8)) ?? "").contains("3.1.4"))
+    try "[tool.black]\nline-length = 100\n".write(toFile: "\(co)/pyproject.toml", atomically: true, encoding: .utf8)
+    try "[package]\nname = \"a\"\nversion = \"2.7.1\"\n".write(toFile: "\(co)/Cargo.toml", atomically: true, encoding: .utf8)
+    try? FileManager.default.removeItem(atPath: dir.file("output"))
+    let auto = try await version(co, ["INPUT_SOURCE": "auto"])
+    #expect(auto.status == 0, "\(auto.stdout)")
+    #expect(((try? String(contentsOfFile: dir.file("output"), encoding: .utf8)) ?? "").contains("2.7.1"))
+    try "[package\nversion = \"2.7.1\"\n".write(toFile: "\(co)/Cargo.toml", atomically: true, encoding: .utf8)
+    let broken = try await version(co, ["INPUT_FILE": "Cargo.toml"])
+    #expect(broken.status == 2, "\(broken.stdout)")
+    let errors = broken.stdout.split(separator: "\n").filter { $0.hasPrefix("::error") }
+    #expect(errors.count == 1 && errors.first?.contains("Cargo.toml is not valid TOML") == true, "\(broken.stdout)")
+  }
+
   @Test func aHugeOrWordyVersionFileIsOneShortErrorLine() async throws {
     let big = try checkout("big")
     try Data(repeating: UInt8(ascii: "1"), count: (1 << 20) + 1).write(to: URL(fileURLWithPath: "\(big)/VERSION"))

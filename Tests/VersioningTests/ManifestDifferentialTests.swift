@@ -1,7 +1,8 @@
 import Foundation
 import TestSupport
 import Testing
-import Versioning
+
+@testable import Versioning
 
 /// Manifest files a pull request wrote to make Gantry read another version than the
 /// ecosystem's own tool (npm, Helm, Gradle, Maven, cargo, pip): each is read as that tool reads
@@ -233,5 +234,51 @@ import Versioning
     #expect(throws: VersionSourceError("Cargo.toml's [package].version is neither a string nor { workspace = true }")) { try read("[package]\nversion = 1\n") }
     // A \u0000 escape ended the C string TOMLKit reads: cargo has no version here.
     #expect(throws: VersionSourceError.self) { try read("[package]\nversion = \"1.0.0\\u0000garbage\"\n") }
+  }
+}
+
+/// TOML manifests read in a child process (the binary's way): a child that crashes, as toml++
+/// aborts on some malformed TOML, is an error naming the file, not the end of the stage.
+/// Real child processes stand in for the binary here; `HostileVersionSourceTests` runs it.
+@Suite struct ManifestIsolationTests {
+  let dir: TempDirectory
+  init() throws { dir = try TempDirectory() }
+
+  @Test func aChildThatCrashesIsAnErrorNamingTheFile() throws {
+    let path = dir.file("pyproject.toml")
+    try Data("[project]\nversion = \"1.2.3\"\n".utf8).write(to: URL(fileURLWithPath: path))
+    #expect {
+      try ManifestFiles.versionInChild(path, named: "pyproject.toml", command: ["/bin/sh", "-c", "kill -ABRT $$", "sh"])
+    } throws: { error in
+      let e = error as? VersionSourceError
+      return e?.noVersion == false && e?.description == "pyproject.toml cannot be read: the TOML reader was stopped by signal 6 on it; refused"
+    }
+    #expect(throws: VersionSourceError("pyproject.toml cannot be read: the TOML reader ended with status 3 on it; refused")) {
+      try ManifestFiles.versionInChild(path, named: "pyproject.toml", command: ["/bin/sh", "-c", "exit 3", "sh"])
+    }
+  }
+
+  @Test func theChildsAnswersAreTheVersionOrTheReason() throws {
+    let path = dir.file("Cargo.toml")
+    try Data("[package]\nname = \"a\"\nversion = \"0.4.1\"\n".utf8).write(to: URL(fileURLWithPath: path))
+    // The child's side, then through a real child that prints it back.
+    let answer = ManifestFiles.answerInChild(name: "Cargo.toml", path: path)
+    #expect(answer == "V0.4.1")
+    #expect(try ManifestFiles.versionInChild(path, named: "Cargo.toml", command: ["/bin/sh", "-c", "printf %s \"$0\"", answer]) == "0.4.1")
+    try Data("[package\nname = \"a\"\n".utf8).write(to: URL(fileURLWithPath: path))
+    let refused = ManifestFiles.answerInChild(name: "Cargo.toml", path: path)
+    #expect(refused.hasPrefix("ECargo.toml is not valid TOML"), "\(refused)")
+    #expect(throws: VersionSourceError(String(refused.dropFirst()))) {
+      try ManifestFiles.versionInChild(path, named: "Cargo.toml", command: ["/bin/sh", "-c", "printf %s \"$0\"", refused])
+    }
+    try Data("[tool.black]\nline-length = 100\n".utf8).write(to: URL(fileURLWithPath: dir.file("pyproject.toml")))
+    let none = ManifestFiles.answerInChild(name: "pyproject.toml", path: dir.file("pyproject.toml"))
+    #expect(none.hasPrefix("N"), "\(none)")
+    #expect {
+      try ManifestFiles.versionInChild(path, named: "pyproject.toml", command: ["/bin/sh", "-c", "printf %s \"$0\"", none])
+    } throws: { ($0 as? VersionSourceError)?.noVersion == true }
+    // A program that cannot be started leaves the file to be read in process.
+    try Data("[project]\nversion = \"5.0.0\"\n".utf8).write(to: URL(fileURLWithPath: dir.file("pyproject.toml")))
+    #expect(try ManifestFiles.versionInChild(dir.file("pyproject.toml"), named: "pyproject.toml", command: ["/nonexistent/gantry"]) == "5.0.0")
   }
 }
