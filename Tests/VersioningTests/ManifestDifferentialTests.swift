@@ -149,10 +149,7 @@ import Testing
   let dir: TempDirectory
   init() throws { dir = try TempDirectory() }
 
-  func read(_ text: String) throws -> String {
-    try Data(text.utf8).write(to: URL(fileURLWithPath: dir.file("pom.xml")))
-    return try ManifestFiles.read(dir.file("pom.xml"))
-  }
+  func read(_ text: String) throws -> String { try dir.manifestVersion("pom.xml", Data(text.utf8)) }
 
   @Test func theProjectsOwnVersionAsMavenSeesIt() throws {
     let cases: [(String, String)] = [
@@ -189,10 +186,7 @@ import Testing
   let dir: TempDirectory
   init() throws { dir = try TempDirectory() }
 
-  func read(_ name: String, _ bytes: [UInt8]) throws -> String {
-    try Data(bytes).write(to: URL(fileURLWithPath: dir.file(name)))
-    return try ManifestFiles.read(dir.file(name))
-  }
+  func read(_ name: String, _ bytes: [UInt8]) throws -> String { try dir.manifestVersion(name, Data(bytes)) }
 
   @Test func tomlWithANulOrBadUTF8IsRefusedAsCargoAndPipRefuseIt() {
     // Read as 1.0.0 before: TOMLKit passes a C string, so the NUL ended the document.
@@ -216,10 +210,7 @@ import Testing
   let dir: TempDirectory
   init() throws { dir = try TempDirectory() }
 
-  func read(_ text: String) throws -> String {
-    try Data(text.utf8).write(to: URL(fileURLWithPath: dir.file("Cargo.toml")))
-    return try ManifestFiles.read(dir.file("Cargo.toml"))
-  }
+  func read(_ text: String) throws -> String { try dir.manifestVersion("Cargo.toml", Data(text.utf8)) }
 
   @Test func theWorkspaceVersionOnlyWhereCargoInheritsIt() throws {
     #expect(try read("[workspace.package]\nversion = \"2.0.0\"\n[workspace]\nmembers = [\"a\"]\n") == "2.0.0")
@@ -280,5 +271,13 @@ import Testing
     // A program that cannot be started leaves the file to be read in process.
     try Data("[project]\nversion = \"5.0.0\"\n".utf8).write(to: URL(fileURLWithPath: dir.file("pyproject.toml")))
     #expect(try ManifestFiles.versionInChild(dir.file("pyproject.toml"), named: "pyproject.toml", command: ["/nonexistent/gantry"]) == "5.0.0")
+  }
+}
+
+extension TempDirectory {
+  /// Writes `bytes` as the manifest file `name` here and reads its version as `version` does.
+  func manifestVersion(_ name: String, _ bytes: Data) throws -> String {
+    try bytes.write(to: URL(fileURLWithPath: file(name)))
+    return try ManifestFiles.read(file(name))
   }
 }
