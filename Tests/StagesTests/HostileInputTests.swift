@@ -39,6 +39,9 @@ struct HostileInputTests {
     Case(input: "title", env: buildTag.merging(["INPUT_TITLE": "a\rb"]) { $1 }),
     Case(input: "licenses", env: buildTag.merging(["INPUT_LICENSES": "MIT\nx=y"]) { $1 }),
     Case(input: "created", env: ["INPUT_STAGE": "build-tag", "INPUT_VERSION": "1.2.3", "INPUT_SHA": "7d2a1b4c9e0f", "INPUT_CREATED": "2026\nx=1"]),
+    // The revision label took the sha as given when no tag needed it: a line break added a label.
+    Case(input: "sha", env: buildTag.merging(["INPUT_TAG-RULES": "version", "INPUT_SHA": "7d2a1b4c9e0f\norg.opencontainers.image.source=https://evil.example"]) { $1 }),
+    Case(input: "sha", env: buildTag.merging(["INPUT_TAG-RULES": "version", "INPUT_SHA": "７d2a1b4c9e0f"]) { $1 }),
     Case(input: "source-url", env: buildTag.merging(["INPUT_SOURCE-URL": "https://x\n::set-output name=a::b"]) { $1 }),
     Case(input: "tag-prefix", env: buildTag.merging(["INPUT_TAG-PREFIX": "a:b"]) { $1 }),
     Case(input: "tag-prefix", env: buildTag.merging(["INPUT_TAG-PREFIX": "-x"]) { $1 }),

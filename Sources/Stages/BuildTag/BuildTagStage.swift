@@ -58,8 +58,11 @@ public struct BuildTagStage: Stage {
     let version = try Self.version(inputs.string("version"), ref: headBranch ? nil : ref)
     let kinds = try Self.kinds(inputs.list("tag-rules"), environment: environment)
 
+    // Checked whether or not a tag needs it: the revision label takes it too, and a line break
+    // in it added a label of the caller's choosing.
+    let sha = try VersionStage.commitSHA(inputs.string("sha"), name: "the sha input") ?? VersionStage.commitSHA(env.sha, name: "GITHUB_SHA") ?? ""
     var request = TagRequest(
-      environment: environment, version: version, sha: inputs.string("sha") ?? env.sha ?? "",
+      environment: environment, version: version, sha: sha,
       branch: headBranch ? ref : Self.branch(ref), kinds: kinds)
     request.style = TagStyle(rawValue: try inputs.choice("tag-style") ?? "plain") ?? .plain
     request.latest = try inputs.choice("latest") ?? "auto"
