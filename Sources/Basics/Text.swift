@@ -17,6 +17,16 @@ public struct CharacterSet: Sendable {
 }
 
 extension StringProtocol {
+  /// At most `limit` Unicode scalars, `…` appended when cut: how a message quotes text a
+  /// server or a file chose. Scalars, not `Character`s: one character of a base and a million
+  /// combining marks would pass a cut by characters whole.
+  public func clipped(to limit: Int) -> String {
+    guard unicodeScalars.count > limit else { return String(self) }
+    var out = String.UnicodeScalarView()
+    out.append(contentsOf: unicodeScalars.prefix(Swift.max(0, limit)))
+    return String(out) + "…"
+  }
+
   /// Whether every character is an ASCII hex digit (`0-9a-fA-F`): commit SHAs and digests.
   /// `Character.isHexDigit` alone also takes fullwidth digits and letters (`０`, `ａ`).
   public var isASCIIHex: Bool { utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x46).contains($0) || (0x61...0x66).contains($0) } }

@@ -88,7 +88,7 @@ public struct GitHubClient: Sendable {
 
   private static func decode<T: Decodable>(_ type: T.Type, _ response: Response, operation: String) throws -> T {
     do { return try JSONDecoder().decode(T.self, from: response.body) } catch {
-      throw GitHubError.unexpected(operation: operation, status: response.status, message: clip("response does not decode: \(error)", 300))
+      throw GitHubError.unexpected(operation: operation, status: response.status, message: "response does not decode: \(error)".clipped(to: 300))
     }
   }
 
@@ -186,10 +186,7 @@ public struct GitHubClient: Sendable {
 
   /// GitHub's `{"message": …, "errors": [...]}`, at most 300 characters: the answer is the
   /// service's text (up to the 16 MiB a response may hold), and it ends in one error line.
-  static func message(_ body: Data) -> String { clip(fullMessage(body), 300) }
-
-  /// `s` cut to `limit` characters, with `…` when cut.
-  static func clip(_ s: String, _ limit: Int) -> String { s.count > limit ? s.prefix(limit) + "…" : s }
+  static func message(_ body: Data) -> String { fullMessage(body).clipped(to: 300) }
 
   private static func fullMessage(_ body: Data) -> String {
     struct E: Decodable {

@@ -84,7 +84,7 @@ public struct GitHubRepository: Sendable {
   /// megabyte-long error) and into the message comparing commits.
   static func expectObjectName(_ sha: String, _ operation: String) throws {
     guard sha.utf8.count == 40 || sha.utf8.count == 64, sha.isASCIIHex else {
-      throw GitHubError.unexpected(operation: operation, status: 200, message: "the answer names object '\(GitHubClient.clip(sha, 80))', which is no object name (40 or 64 hex digits)")
+      throw GitHubError.unexpected(operation: operation, status: 200, message: "the answer names object '\(sha.clipped(to: 80))', which is no object name (40 or 64 hex digits)")
     }
   }
 
@@ -120,7 +120,7 @@ public struct GitHubRepository: Sendable {
 
   static func expect(_ release: Release, of tag: String, _ operation: String) throws {
     guard release.tag_name == tag else {
-      throw GitHubError.unexpected(operation: operation, status: 200, message: "the answer is the release of tag '\(GitHubClient.clip(release.tag_name, 100))', not \(tag)")
+      throw GitHubError.unexpected(operation: operation, status: 200, message: "the answer is the release of tag '\(release.tag_name.clipped(to: 100))', not \(tag)")
     }
   }
 

@@ -104,12 +104,7 @@ public struct HTTPClient: Sendable {
 
   /// A `Location` as an error quotes it: the server's text, up to the ~100 KiB libcurl takes
   /// for a header line, and the reason comes after it; 200 Unicode scalars are enough to say where.
-  static func shown(_ location: String) -> String {
-    guard location.unicodeScalars.count > 200 else { return location }
-    var out = String.UnicodeScalarView()
-    out.append(contentsOf: location.unicodeScalars.prefix(200))
-    return String(out) + "…"
-  }
+  static func shown(_ location: String) -> String { location.clipped(to: 200) }
 
   /// The request to send after a redirect. Another origin (scheme, host or port) gets none of
   /// the request's own headers but ``portableHeaders`` (curl's `--location` without

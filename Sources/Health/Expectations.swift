@@ -81,7 +81,7 @@ public struct BodyExpectation: Sendable {
     for (path, want) in json {
       guard let got = root.value(atPath: path)?.text else { return "JSON has no \(path)" }
       // The service's value is quoted short: what is expected must still show after it.
-      if got != want { return "JSON \(path) is '\(got.clipped(to: 200))', expected '\(want)'" }
+      if got != want { return "JSON \(path) is '\(got.clippedWithSize(to: 200))', expected '\(want)'" }
     }
     return nil
   }

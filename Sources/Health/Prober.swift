@@ -79,7 +79,7 @@ public struct Prober: Sendable {
     for secret in Set(secrets).sorted(by: { $0.count > $1.count }) where secret.count >= 4 && text.contains(secret) {
       text = text.replacingOccurrences(of: secret, with: "***")
     }
-    return text.clipped(to: Self.reasonLimit)
+    return text.clippedWithSize(to: Self.reasonLimit)
   }
 
   static func reason(_ error: any Error) -> String {
@@ -96,13 +96,8 @@ public struct Prober: Sendable {
 }
 
 extension String {
-  /// At most `limit` Unicode scalars; when cut, `…` and how long the whole was. Scalars, not
-  /// `Character`s: one character of a base and a million combining marks would pass a cut
-  /// by characters whole.
-  func clipped(to limit: Int) -> String {
-    guard unicodeScalars.count > limit else { return self }
-    var out = String.UnicodeScalarView()
-    out.append(contentsOf: unicodeScalars.prefix(limit))
-    return String(out) + "… (\(utf8.count) bytes)"
+  /// ``clipped(to:)`` saying, when cut, how long the whole was.
+  func clippedWithSize(to limit: Int) -> String {
+    unicodeScalars.count > limit ? clipped(to: limit) + " (\(utf8.count) bytes)" : self
   }
 }

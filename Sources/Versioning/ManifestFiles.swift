@@ -62,9 +62,9 @@ public enum ManifestFiles {
   public static func read(_ path: String, pattern: String? = nil, checkout: String? = nil) throws -> String {
     let real = try resolved(path, checkout: checkout)
     let name = path.lastPathComponent
-    let data = try contents(real)
+    // Read once, where it is parsed: the child checks the file as ``contents(_:checkout:)`` does.
     if pattern == nil, isolatedNames.contains(name), let command = childCommand { return try versionInChild(real, named: name, command: command) }
-    return try version(in: data, named: name, pattern: pattern)
+    return try version(in: contents(real), named: name, pattern: pattern)
   }
 
   /// The version text in `data`, the contents of a manifest file called `name` (its format

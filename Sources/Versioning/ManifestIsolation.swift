@@ -27,8 +27,8 @@ extension ManifestFiles {
     set { setting.lock.withLock { setting.command = newValue } }
   }
 
-  /// The version in the manifest at `path` (resolved, checked by ``contents(_:checkout:)``),
-  /// as the child `command` + [name, path] answers it (``answerInChild(name:path:)``). A child
+  /// The version in the manifest at `path` (resolved within the checkout; the child reads it
+  /// through ``contents(_:checkout:)``), as the child `command` + [name, path] answers it (``answerInChild(name:path:)``). A child
   /// that cannot be started leaves the file to be read here.
   static func versionInChild(_ path: String, named name: String, command: [String]) throws -> String {
     guard let executable = command.first else { return try version(in: contents(path), named: name) }

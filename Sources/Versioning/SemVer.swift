@@ -126,7 +126,7 @@ public struct SemVerError: Error, Sendable, Equatable, CustomStringConvertible {
   public var description: String { "'\(Self.clip(text))' is not a semantic version (MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]): \(reason)" }
 
   /// `s` cut to 64 characters, with `…` when cut.
-  static func clip(_ s: some StringProtocol) -> String { s.count > 64 ? s.prefix(64) + "…" : String(s) }
+  static func clip(_ s: some StringProtocol) -> String { s.clipped(to: 64) }
 }
 
 extension Character {

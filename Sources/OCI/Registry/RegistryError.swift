@@ -59,9 +59,6 @@ struct RegistryErrorBody: Decodable {
     // Cut as a body that is no JSON is: every message of a 64 KiB error body went whole into
     // one `::error` line (a release rollback joins one per image).
     let text = errors.map { [$0.code, $0.message].compactMap { $0 }.joined(separator: ": ") }.joined(separator: "; ")
-    guard text.unicodeScalars.count > 300 else { return text }
-    var out = String.UnicodeScalarView()
-    out.append(contentsOf: text.unicodeScalars.prefix(300))
-    return String(out) + "…"
+    return text.clipped(to: 300)
   }
 }
