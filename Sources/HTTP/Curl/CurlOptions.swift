@@ -55,7 +55,7 @@ enum CurlOptions {
       // libcurl sends a header as given: a line break in a value that came from a registry (a
       // manifest's media type, a token) would be a header line of its own, or a second request.
       guard !(field.name + field.value).utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else {
-        throw HTTPError.invalidRequest("header \(field.name.prefix(64)) holds a line break or NUL; not sent")
+        throw HTTPError.invalidRequest("header \(field.name.clipped(to: 64)) holds a line break or NUL; not sent")
       }
       transfer.headerList = curl_slist_append(transfer.headerList, "\(field.name): \(field.value)")
     }

@@ -1,4 +1,5 @@
 import ActionsCore
+import Basics
 import OCI
 import Versioning
 
@@ -23,7 +24,7 @@ enum OutputValue {
     let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/:%+@=,")
     let scheme = text.hasPrefix("https://") ? 8 : text.hasPrefix("http://") ? 7 : 0
     guard scheme > 0, text.count <= 2048, text.count > scheme, text.allSatisfy({ allowed.contains($0) }) else {
-      log.warning("\(what) '\(text.prefix(100))' is not a plain http(s) address; the output is left empty")
+      log.warning("\(what) '\(text.clipped(to: 100))' is not a plain http(s) address; the output is left empty")
       return ""
     }
     return text

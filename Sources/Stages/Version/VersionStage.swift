@@ -239,7 +239,7 @@ public struct VersionStage: Stage {
   static func commitSHA(_ value: String?, name: String) throws -> String? {
     guard let value, !value.isEmpty else { return nil }
     guard (7...64).contains(value.count), value.isASCIIHex else {
-      throw InputError("sha", "\(name) must be a commit SHA of 7 to 64 hex digits, got '\(value.prefix(80))'")
+      throw InputError("sha", "\(name) must be a commit SHA of 7 to 64 hex digits, got '\(value.clipped(to: 80))'")
     }
     return value.lowercased()
   }
