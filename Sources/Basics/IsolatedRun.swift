@@ -15,6 +15,8 @@ public enum IsolatedRun {
   public enum Ending: Sendable, Equatable {
     case exited(Int32)
     case signaled(Int32)
+    /// Still running at the time limit: killed (SIGKILL) and reaped.
+    case timedOut
   }
 
   /// The program could not be started.
@@ -24,8 +26,11 @@ public enum IsolatedRun {
 
   /// Runs `executable` with `arguments` (and this process's environment) and returns its
   /// ending and at most `limit` bytes of its stdout (the rest is read and dropped, so the
-  /// program is never blocked writing).
-  public static func run(_ executable: String, _ arguments: [String], limit: Int = 64 << 10) throws(Failure) -> (ending: Ending, stdout: [UInt8]) {
+  /// program is never blocked writing). A program still running after `timeLimit` is killed:
+  /// a parser a hostile file sends into a loop ends the wait, not the stage.
+  public static func run(_ executable: String, _ arguments: [String], limit: Int = 64 << 10, timeLimit: Duration = .seconds(10)) throws(Failure) -> (
+    ending: Ending, stdout: [UInt8]
+  ) {
     var pipeEnds: [Int32] = [-1, -1]
     guard pipe(&pipeEnds) == 0 else { throw Failure(description: "pipe: \(String(cString: strerror(errno)))") }
     // Close-on-exec: a child another thread spawns meanwhile must not hold our pipe open.
@@ -59,7 +64,19 @@ public enum IsolatedRun {
     }
     var out: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 16 << 10)
+    let deadline = ContinuousClock.now + timeLimit
+    var timedOut = false
     while true {
+      let left = ContinuousClock.now.duration(to: deadline)
+      guard left > .zero else {
+        timedOut = true
+        kill(pid, SIGKILL)
+        break
+      }
+      var ready = pollfd(fd: pipeEnds[0], events: Int16(POLLIN), revents: 0)
+      let polled = poll(&ready, 1, Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1))
+      if polled < 0, errno == EINTR { continue }
+      if polled == 0 { continue }  // the deadline is checked above
       let n = buffer.withUnsafeMutableBytes { read(pipeEnds[0], $0.baseAddress, $0.count) }
       if n < 0, errno == EINTR { continue }
       guard n > 0 else { break }
@@ -68,7 +85,7 @@ public enum IsolatedRun {
     close(pipeEnds[0])
     var status: Int32 = 0
     while waitpid(pid, &status, 0) == -1, errno == EINTR {}
-    let ending: Ending = status & 0x7f == 0 ? .exited((status >> 8) & 0xff) : .signaled(status & 0x7f)
+    let ending: Ending = timedOut ? .timedOut : status & 0x7f == 0 ? .exited((status >> 8) & 0xff) : .signaled(status & 0x7f)
     return (ending, out)
   }
 }

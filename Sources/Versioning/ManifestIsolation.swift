@@ -30,10 +30,10 @@ extension ManifestFiles {
   /// The version in the manifest at `path` (resolved within the checkout; the child reads it
   /// through ``contents(_:checkout:)``), as the child `command` + [name, path] answers it (``answerInChild(name:path:)``). A child
   /// that cannot be started leaves the file to be read here.
-  static func versionInChild(_ path: String, named name: String, command: [String]) throws -> String {
+  static func versionInChild(_ path: String, named name: String, command: [String], timeLimit: Duration = .seconds(10)) throws -> String {
     guard let executable = command.first else { return try version(in: contents(path), named: name) }
     let run: (ending: IsolatedRun.Ending, stdout: [UInt8])
-    do { run = try IsolatedRun.run(executable, Array(command.dropFirst()) + [name, path]) } catch {
+    do { run = try IsolatedRun.run(executable, Array(command.dropFirst()) + [name, path], timeLimit: timeLimit) } catch {
       return try version(in: contents(path), named: name)
     }
     let text = String(decoding: run.stdout, as: UTF8.self)
@@ -42,6 +42,7 @@ extension ManifestFiles {
       switch run.ending {
       case .signaled(let signal): how = "was stopped by signal \(signal)"
       case .exited(let status): how = "ended with status \(status)"
+      case .timedOut: how = "did not finish within \(timeLimit.components.seconds) s"
       }
       throw VersionSourceError("\(name) cannot be read: the TOML reader \(how) on it; refused")
     }

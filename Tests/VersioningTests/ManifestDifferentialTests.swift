@@ -244,6 +244,10 @@ import Testing
       let e = error as? VersionSourceError
       return e?.noVersion == false && e?.description == "pyproject.toml cannot be read: the TOML reader was stopped by signal 6 on it; refused"
     }
+    // A reader sent into a loop is killed at the time limit.
+    #expect(throws: VersionSourceError("pyproject.toml cannot be read: the TOML reader did not finish within 1 s on it; refused")) {
+      try ManifestFiles.versionInChild(path, named: "pyproject.toml", command: ["/bin/sh", "-c", "exec sleep 30", "sh"], timeLimit: .seconds(1))
+    }
     #expect(throws: VersionSourceError("pyproject.toml cannot be read: the TOML reader ended with status 3 on it; refused")) {
       try ManifestFiles.versionInChild(path, named: "pyproject.toml", command: ["/bin/sh", "-c", "exit 3", "sh"])
     }
