@@ -92,6 +92,13 @@ public struct HTTPClient: Sendable {
       rateLimits?.observe(response, for: request)
       onExchange?(request, response.status, started.duration(to: .now))
       guard response.isRedirect, let location = response.headers["Location"] else { return response }
+      // A redirect the request's scope does not follow is its answer (a health probe sent to an
+      // internal address by a compromised service's `Location` quoted what it found there).
+      if request.redirects != .any {
+        guard let target = URL(string: location, relativeTo: request.url)?.absoluteURL, request.redirects.follows(from: original.url, to: target) else {
+          return response
+        }
+      }
       request = try Self.redirected(request, to: location, status: response.status, origin: original.url.origin)
     }
     throw HTTPError.tooManyRedirects(url: original.url.redacted, limit: maxRedirects)

@@ -22,6 +22,9 @@ public struct Request: Sendable {
     set { counts = newValue }
   }
   private var counts: Bool?
+  /// Which redirects ``HTTPClient`` follows for this request. Default ``RedirectScope/any``
+  /// (a registry's blob GET lands on its storage's host).
+  public var redirects: RedirectScope = .any
 
   public init(
     method: String = "GET", url: URL, headers: Headers = [:], body: RequestBody = .empty,
@@ -40,6 +43,29 @@ public struct Request: Sendable {
 
   /// Whether the body can be sent again (for a retry or a redirect).
   public var isReplayable: Bool { body.isReplayable }
+}
+
+/// Which redirects a request follows. A redirect not followed is the request's answer (its
+/// 3xx, with its `Location`), as curl without `--location` answers.
+public enum RedirectScope: String, Sendable, CaseIterable {
+  /// Every redirect (up to ``HTTPClient/maxRedirects``); headers stay with their origin.
+  case any
+  /// Redirects to the request's own host name, any scheme or port (`http` → `https` on the
+  /// same host, as Kubernetes' HTTP probes follow); https → http is refused as always.
+  case sameHost = "same-host"
+  /// None.
+  case none
+
+  /// Whether a redirect from a request first sent to `original` to `target` is followed.
+  public func follows(from original: URL, to target: URL) -> Bool {
+    switch self {
+    case .any: return true
+    case .none: return false
+    case .sameHost:
+      guard let from = original.origin, let to = target.origin else { return false }
+      return from.host == to.host
+    }
+  }
 }
 
 extension URL {

@@ -13,6 +13,9 @@ public struct ProbeResult: Sendable, Equatable, Codable {
   public var failure: String?
   /// No answer came within the probe's timeout.
   public var timedOut = false
+  /// Where a redirect that ``Prober/redirects`` does not follow pointed (printable: no query,
+  /// cut): that redirect was the answer.
+  public var redirectNotFollowed: String?
   public var ok: Bool { failure == nil }
 }
 
@@ -25,6 +28,10 @@ public struct Prober: Sendable {
   public var expectedStatus: StatusSet
   public var expectation: BodyExpectation
   public var timeout: Duration
+  /// Which redirects a probe follows. Default ``RedirectScope/sameHost``: a compromised or
+  /// misconfigured service cannot point the runner's probes at another host (an internal
+  /// address, a cloud metadata service) and have what it answers judged and quoted.
+  public var redirects: RedirectScope = .sameHost
 
   public init(client: HTTPClient, expectedStatus: StatusSet, expectation: BodyExpectation, timeout: Duration) {
     self.client = client
@@ -46,17 +53,25 @@ public struct Prober: Sendable {
     // A body nothing is expected of is not kept: a service answering megabytes failed every
     // probe at the 1 MiB buffer, and 256 probes in flight held 256 MiB.
     if method == "HEAD" || expectation.isEmpty { request.destination = .discard }
+    request.redirects = redirects
     do {
       let response = try await client.send(request)
       let ms = (clock.now - start).totalMilliseconds
+      // The client followed every redirect its scope allows: one still here was not followed.
+      let notFollowed = response.isRedirect ? response.headers["Location"].map { shown(Self.shownLocation($0, from: url)) } : nil
       guard expectedStatus.contains(response.status) else {
-        return ProbeResult(url: printable, status: response.status, latencyMs: ms, failure: "HTTP \(response.status), expected \(expectedStatus)")
+        let redirect = notFollowed.map { " (a redirect to \($0), not followed: redirects is \(redirects.rawValue))" } ?? ""
+        return ProbeResult(
+          url: printable, status: response.status, latencyMs: ms, failure: shown("HTTP \(response.status)\(redirect), expected \(expectedStatus)"),
+          redirectNotFollowed: notFollowed)
       }
       // The body is matched within what is left of the probe's timeout (100 ms at least: a
       // body that arrived just in time is still read). The latency is the answer's, not the match's.
       let left = max(.milliseconds(100), timeout - (clock.now - start))
+      let redirect = notFollowed.map { "a redirect to \($0), not followed (redirects is \(redirects.rawValue)): " } ?? ""
       return ProbeResult(
-        url: printable, status: response.status, latencyMs: ms, failure: await expectation.mismatch(response.body, within: left).map { shown($0) })
+        url: printable, status: response.status, latencyMs: ms, failure: await expectation.mismatch(response.body, within: left).map { shown(redirect + $0) },
+        redirectNotFollowed: notFollowed)
     } catch {
       return ProbeResult(
         url: printable, status: nil, latencyMs: (clock.now - start).totalMilliseconds, failure: shown(Self.reason(error)),
@@ -80,6 +95,12 @@ public struct Prober: Sendable {
       text = text.replacingOccurrences(of: secret, with: "***")
     }
     return text.clippedWithSize(to: Self.reasonLimit)
+  }
+
+  /// A `Location` as a reason or warning quotes it: resolved against the probed URL, without
+  /// its query, at most 200 Unicode scalars.
+  static func shownLocation(_ location: String, from url: URL) -> String {
+    (URL(string: location, relativeTo: url)?.absoluteURL.redacted ?? location.redactedURL).clipped(to: 200)
   }
 
   static func reason(_ error: any Error) -> String {

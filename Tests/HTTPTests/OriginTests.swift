@@ -34,6 +34,25 @@ struct OriginTests {
     #expect(URL(string: "ftp://r.example/x")?.origin == nil)
   }
 
+  /// `same-host` compares host names only, case-folded (Kubernetes' probes do the same): a port
+  /// or an http → https change stays on the host; a subdomain, a look-alike or an address of
+  /// the same machine written otherwise is another host.
+  @Test(arguments: [
+    ("http://App.Example/health", "https://app.example:8443/ready", true),
+    ("http://app.example/health", "http://app.example.evil/", false),
+    ("http://app.example/health", "http://api.app.example/", false),
+    ("http://127.0.0.1:8080/health", "http://localhost:8080/health", false),
+    ("http://[::1]:80/", "http://[::1]:81/", true),
+    ("http://app.example/health", "file:///etc/passwd", false),
+  ])
+  func sameHostFollowsOnlyTheProbedHostName(_ from: String, _ to: String, _ followed: Bool) throws {
+    let a = try #require(URL(string: from))
+    let b = try #require(URL(string: to))
+    #expect(RedirectScope.sameHost.follows(from: a, to: b) == followed)
+    #expect(RedirectScope.any.follows(from: a, to: b))
+    #expect(!RedirectScope.none.follows(from: a, to: a))
+  }
+
   @Test func printedURLsHaveNoQueryOrUserInfo() {
     let url = URL(string: "https://user:pw@bucket.s3.example/blob?X-Amz-Signature=abc123&_state=zzz#f")!
     #expect(url.redacted == "https://bucket.s3.example/blob?…")

@@ -62,8 +62,9 @@ struct HealthCheckHostileServiceTests {
   /// Before: a JSON value of a megabyte (or a redirect to a 90 000-character URL) was quoted
   /// whole in the probe's reason, so it went to the log at every waiting attempt, into the
   /// `::error` annotation and into the summary (whose 1 MiB limit then dropped the reason).
-  /// Now the service's text is cut.
-  @Test(arguments: [("/json/1000000", "JSON version is 'AAAA"), ("/long-location", "only http and https are followed")])
+  /// Now the service's text is cut. (A redirect to another host is not followed by default:
+  /// its `Location` is quoted as the redirect that was the answer.)
+  @Test(arguments: [("/json/1000000", "JSON version is 'AAAA"), ("/long-location", "a redirect to ftp://evil.example/aaaa")])
   func aHugeAnswerIsQuotedShortInLogsSummaryAndFailure(_ path: String, _ reason: String) async throws {
     defer { service.stop() }
     let log = MemoryLogSink()

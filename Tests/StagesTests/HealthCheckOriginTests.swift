@@ -59,14 +59,78 @@ struct HealthCheckOriginTests {
       probed.stop()
       other.stop()
     }
-    try await probed.script([.init("GET", "/health", status: 302, headers: ["Location": other.url("/ok")])])
+    try await probed.script([.init("GET", "/health", status: 302, headers: ["Location": other.url("/ok", host: "localhost")])])
     try await other.script([.init("GET", "/ok", body: Data("ok".utf8))])
     let r = try await runStage(
-      HealthCheckStage.self, ["INPUT_URL": probed.url("/health"), "INPUT_HEADERS": Self.headers, "INPUT_INTERVAL": "100ms", "INPUT_PROBES": "2"])
+      HealthCheckStage.self,
+      ["INPUT_URL": probed.url("/health"), "INPUT_HEADERS": Self.headers, "INPUT_INTERVAL": "100ms", "INPUT_PROBES": "2", "INPUT_REDIRECTS": "any"])
     #expect(r.outputs["healthy"] == "true")
     #expect(try await probed.received().first?.headers["x-api-key"] == "k-secret")
     let landed = try await other.received()
     #expect(landed.count >= 2)
     #expect(landed.allSatisfy { $0.headers["x-api-key"] == nil && $0.headers["authorization"] == nil })
+  }
+
+  /// Hostile: a compromised service answers its health URL with a redirect to another host —
+  /// an internal address, a cloud metadata service — and the probe went there, judged what it
+  /// found and quoted it in the log and the summary. By default (`redirects: same-host`) a
+  /// redirect to another host is not followed: the 302 is the answer (healthy under the default
+  /// expected-status 200-399, with a warning saying so), and the other host receives nothing.
+  @Test func aRedirectToAnotherHostIsNotFollowedByDefault() async throws {
+    let probed = try await HostileServer()
+    let metadata = try await HostileServer()
+    defer {
+      probed.stop()
+      metadata.stop()
+    }
+    let secretPath = "/latest/meta-data/iam/security-credentials/role"
+    try await probed.script([.init("GET", "/health", status: 302, headers: ["Location": metadata.url(secretPath + "?x=1", host: "localhost")])])
+    try await metadata.script([.init("GET", secretPath, body: Data(#"{"AccessKeyId":"ASIA-not-for-logs"}"#.utf8))])
+    let log = MemoryLogSink()
+    let r = try await runStage(HealthCheckStage.self, ["INPUT_URL": probed.url("/health"), "INPUT_INTERVAL": "100ms", "INPUT_PROBES": "2"], log: log)
+    #expect(r.outputs["healthy"] == "true")
+    #expect(try await metadata.received().isEmpty)
+    let warnings = log.lines.filter { $0.contains("not followed") }
+    #expect(warnings.count == 1, "\(log.lines)")
+    #expect(warnings.first?.contains("localhost") == true && warnings.first?.contains("x=1") == false, "\(warnings)")
+
+    // Where only a 200 is healthy, the redirect is a failure that says why.
+    let strict = try await runStage(
+      HealthCheckStage.self, ["INPUT_URL": probed.url("/health"), "INPUT_EXPECTED-STATUS": "200", "INPUT_WAIT-TIMEOUT": "1s", "INPUT_INTERVAL": "100ms"])
+    #expect(strict.outputs["healthy"] == "false")
+    #expect(strict.failure?.contains("HTTP 302 (a redirect to http://localhost:") == true, "\(strict.failure ?? "")")
+    #expect(strict.failure?.contains("not followed: redirects is same-host") == true, "\(strict.failure ?? "")")
+    #expect(strict.failure?.contains("ASIA") == false)
+    #expect(try await metadata.received().isEmpty)
+  }
+
+  /// The same host on another port (and http → https on it, as Kubernetes' probes follow) is
+  /// followed by default; `redirects: none` follows nothing, and an unknown value is refused.
+  @Test func sameHostRedirectsAreFollowedAndNoneFollowsNothing() async throws {
+    let probed = try await HostileServer()
+    let other = try await HostileServer()
+    defer {
+      probed.stop()
+      other.stop()
+    }
+    try await probed.script([.init("GET", "/health", status: 301, headers: ["Location": other.url("/ok")])])
+    try await other.script([.init("GET", "/ok", body: Data("ok".utf8))])
+    let env = ["INPUT_URL": probed.url("/health"), "INPUT_EXPECTED-STATUS": "200", "INPUT_WAIT-TIMEOUT": "1s", "INPUT_INTERVAL": "100ms", "INPUT_PROBES": "2"]
+    let followed = try await runStage(HealthCheckStage.self, env)
+    #expect(followed.outputs["healthy"] == "true", "\(followed.failure ?? "")")
+    let landed = try await other.received().count
+    #expect(landed >= 3)
+
+    let none = try await runStage(HealthCheckStage.self, env.merging(["INPUT_REDIRECTS": "none"]) { $1 })
+    #expect(none.outputs["healthy"] == "false")
+    #expect(none.failure?.contains("not followed: redirects is none") == true, "\(none.failure ?? "")")
+    #expect(try await other.received().count == landed)
+
+    do {
+      _ = try await runStage(HealthCheckStage.self, env.merging(["INPUT_REDIRECTS": "all"]) { $1 })
+      Issue.record("redirects: all was accepted")
+    } catch let e as InputError {
+      #expect(e.input == "redirects" && e.description.contains("same-host"), "\(e)")
+    }
   }
 }

@@ -26,6 +26,10 @@ public struct HealthCheckStage: Stage {
     InputDeclaration("max-avg-ms", "Average latency ceiling in ms", default: "2000"),
     InputDeclaration("max-p95-ms", "95th percentile latency ceiling in ms (default: none)"),
     InputDeclaration("timeout-ms", "Timeout per request in ms", kind: .integer, default: "5000"),
+    InputDeclaration(
+      "redirects",
+      "Redirects a probe follows: same-host (the probed host, any port; http to https too), any (other hosts too, without the custom headers), none. A redirect not followed is the answer, judged by expected-status",
+      kind: .choice(RedirectScope.allCases.map(\.rawValue)), default: "same-host"),
     InputDeclaration("insecure", "Skip TLS verification for the probed hosts", kind: .boolean, default: "false"),
     InputDeclaration("ca-file", CAFileInput.description),
     StageTimeout.input,
@@ -62,6 +66,16 @@ public struct HealthCheckStage: Stage {
     let concurrency = try inputs.integer("concurrency", in: 1...256) ?? 1
     let thresholds = try Self.thresholds(inputs)
 
+    // A healthy answer that was a redirect not followed (expected-status takes 3xx by default)
+    // says only that the service redirects: said once, with where to.
+    var warnedOfRedirect = false
+    func warnOfRedirect(_ r: ProbeResult) {
+      guard r.ok, !warnedOfRedirect, let location = r.redirectNotFollowed else { return }
+      warnedOfRedirect = true
+      log.warning(
+        "\(r.url) answered HTTP \(r.status ?? 0), a redirect to \(location), not followed (redirects: \(prober.redirects.rawValue)); its status was judged by expected-status \(prober.expectedStatus)")
+    }
+
     // Phase 1: wait for the first healthy answer from every URL.
     let clock = ContinuousClock()
     let start = clock.now
@@ -83,6 +97,7 @@ public struct HealthCheckStage: Stage {
         var waiting = prober
         if waitTimeout > .zero { waiting.timeout = min(prober.timeout, left) }
         let r = await waiting.probe(url)
+        warnOfRedirect(r)
         if !r.ok {
           allOK = false
           // A probe the end of the wait cut short says only that the wait ended; the attempt
@@ -116,6 +131,7 @@ public struct HealthCheckStage: Stage {
     // nothing of the service; the stage ran out of time, and says so, instead of reporting
     // broken thresholds (a slow service read "success rate 25 %").
     try Task.checkCancellation()
+    results.forEach(warnOfRedirect)
     let failures = results.filter { !$0.ok }
     let successRate = Double(results.count - failures.count) * 100 / Double(results.count)
     let stats = LatencyStats(results.filter { $0.status != nil }.map(\.latencyMs))
@@ -175,6 +191,7 @@ public struct HealthCheckStage: Stage {
       prober.headers.add(name, value)
     }
     prober.body = inputs.string("body").map { Data($0.utf8) }
+    prober.redirects = try inputs.choice("redirects").flatMap(RedirectScope.init(rawValue:)) ?? .sameHost
     return prober
   }
 
