@@ -19,7 +19,10 @@ let package = Package(
     .default(enabledTraits: []),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+    // 4.x: 3.12.3's RSA public-key parse frees its key twice when the DER is no RSA key
+    // (a certificate in a hostile bundle's RFC 3161 timestamp did it; AddressSanitizer,
+    // Tests/Fuzz/corpus/rfc3161-timestamp/rsa-spki-double-free).
+    .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
     // X.509 chains and ASN.1 for Sigstore (Fulcio certificates, RFC 3161 timestamps).
     .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),

@@ -261,7 +261,10 @@ public enum ManifestFiles {
 
   /// toml++ 3.4.0 parses a table header's key without checking its first character
   /// (`[ (`, `[` then a line end): an assertion aborts the process (SIGABRT; with NDEBUG
-  /// it would be undefined behaviour). Such a header is found here first.
+  /// it would be undefined behaviour). Such a header is found here first. toml++ skips a
+  /// leading byte-order mark, so a header after one is at a line start too (a BOM then ` [.`
+  /// aborted it past this check); so is a `[` after any non-ASCII byte outside strings, which
+  /// toml++ may take as whitespace and TOML 1.0 allows nowhere there.
   static func tomlShape(_ text: String) -> TOMLShape {
     let b = Array(text.utf8)
     let quote = UInt8(ascii: "\""), apostrophe = UInt8(ascii: "'"), newline = UInt8(ascii: "\n"), backslash = UInt8(ascii: "\\")
@@ -274,7 +277,7 @@ public enum ManifestFiles {
     var line = 1
     var lineStart = true
     var brackets = 0  // open `[` of headers and array values
-    var i = 0
+    var i = b.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
     while i < b.count {
       let c = b[i]
       if c == UInt8(ascii: "#") {
@@ -303,7 +306,7 @@ public enum ManifestFiles {
       case newline:
         line += 1
         lineStart = true
-      case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"): break
+      case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), 0x80...0xFF: break
       case UInt8(ascii: "["):
         if lineStart, brackets == 0, shape.badHeaderLine == nil {
           var j = i + 1

@@ -116,7 +116,8 @@ import Testing
   /// process (SIGABRT, debug and release builds) on toml++'s assertion in parse_key.
   @Test func aTableHeaderWithoutAKeyIsRefusedNotAnAbort() throws {
     let dir = try TempDirectory()
-    for text in ["[ (\n", "[\n", "[[ (\n", "[project]\nversion = \"1.0.0\"\n[  ( 3\nvers\\u0069on=2\n", "[\t\u{1F600}]\n"] {
+    // The byte-order mark ones found by the fuzz target again (toml++ skips a leading BOM).
+    for text in ["[ (\n", "[\n", "[[ (\n", "[project]\nversion = \"1.0.0\"\n[  ( 3\nvers\\u0069on=2\n", "[\t\u{1F600}]\n", "\u{FEFF} [.\n", "\u{FEFF}[ (\n"] {
       try Data(text.utf8).write(to: URL(fileURLWithPath: dir.file("pyproject.toml")))
       #expect(throws: VersionSourceError.self, "\(text.debugDescription)") { try ManifestFiles.read(dir.file("pyproject.toml")) }
     }
@@ -125,6 +126,9 @@ import Testing
       "notes = \"\"\"", "[ (", "\"\"\"",
     ].joined(separator: "\n")
     try Data(fine.utf8).write(to: URL(fileURLWithPath: dir.file("pyproject.toml")))
+    #expect(try ManifestFiles.read(dir.file("pyproject.toml")) == "1.2.3")
+    // A file that starts with a byte-order mark is still read.
+    try Data(("\u{FEFF}" + fine).utf8).write(to: URL(fileURLWithPath: dir.file("pyproject.toml")))
     #expect(try ManifestFiles.read(dir.file("pyproject.toml")) == "1.2.3")
   }
 
