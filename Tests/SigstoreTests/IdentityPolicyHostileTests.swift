@@ -1,0 +1,56 @@
+import Foundation
+import Sigstore
+import TestSupport
+import Testing
+
+/// The identity policy against certificates of a private Sigstore (TestSupport's TestSigstore)
+/// made to look almost like the signer the policy names: another repository whose name starts
+/// alike, another ref, another workflow file, another case, several names, issuers that
+/// disagree. Each must be refused; the real signer passes.
+@Suite struct IdentityPolicyHostileTests {
+  let pki: TestSigstore
+  let root: TrustedRoot
+  let release = "https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main"
+
+  init() throws {
+    pki = try TestSigstore()
+    root = try TrustedRoot(json: try pki.trustedRootJSON(), name: "test root")
+  }
+
+  /// The verdict on a keyless cosign signature by `id` under `policy`: nil when it verifies.
+  func refusal(_ id: TestSigstore.Identity, _ policy: IdentityPolicy) async throws -> SigstoreError? {
+    let payload = Data("{\"critical\":{}}".utf8)
+    let bundle = try CosignKeyless.signatureBundle(annotations: try pki.cosignKeyless(payload, as: id))
+    do {
+      _ = try await BundleVerifier(root: root, policy: policy).verify(bundle, artifact: .bytes(payload))
+      return nil
+    } catch { return error }
+  }
+
+  @Test func identityInputsMatchTheWholeValue() async throws {
+    let main = TestSigstore.Identity.github("org/repo")
+    let evilRepo = TestSigstore.Identity.github("org/repo-evil")
+    let evilRef = TestSigstore.Identity.github("org/repo", ref: "refs/heads/main.evil")
+    let upper = TestSigstore.Identity.github("Org/Repo")
+    let exact = IdentityPolicy(identity: release, issuer: IdentityPolicy.githubActionsIssuer)
+    #expect(try await refusal(main, exact) == nil)
+    for id in [evilRepo, evilRef, upper] {
+      #expect(try await refusal(id, exact)?.kind == .identity, "\(id.subject)")
+    }
+    // A regular expression written as the identity, or cut short, is matched against the whole SAN.
+    for pattern in [release, "https://github.com/org/repo", #"https://github\.com/org/repo/\.github/workflows/release\.yml@refs/heads/main"#, "https://github.com/org/repo|nothing"] {
+      let p = IdentityPolicy(identityRegexp: pattern, issuer: IdentityPolicy.githubActionsIssuer)
+      #expect(try await refusal(evilRepo, p)?.kind == .identity, "\(pattern)")
+      #expect(try await refusal(evilRef, p)?.kind == .identity, "\(pattern)")
+    }
+    // The issuer too: an issuer that only starts like GitHub's.
+    var lookalike = main
+    lookalike.issuer = IdentityPolicy.githubActionsIssuer + ".evil.example"
+    #expect(try await refusal(lookalike, exact)?.kind == .identity)
+    #expect(try await refusal(lookalike, IdentityPolicy(identity: release, issuerRegexp: #"https://token\.actions\.githubusercontent\.com"#))?.kind == .identity)
+    // signer-repository: the whole owner/repo (GitHub's names ignore case; a longer name is another repository).
+    #expect(try await refusal(evilRepo, IdentityPolicy(repository: "org/repo"))?.kind == .identity)
+    #expect(try await refusal(upper, IdentityPolicy(repository: "org/repo")) == nil)
+    #expect(try await refusal(main, IdentityPolicy(repository: "org/rep"))?.kind == .identity)
+  }
+}

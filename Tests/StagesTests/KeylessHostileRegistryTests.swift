@@ -1,0 +1,196 @@
+import ActionsCore
+import Foundation
+import OCI
+import Sigstore
+import TestSupport
+import Testing
+
+@testable import Stages
+
+/// The staging registry as the attacker: it holds, lists and serves whatever it likes (valid
+/// signatures and attestations of other images, of other platforms of the same index, by other
+/// signers, broken ones, many), but cannot sign for the identity the policy names. `promote`'s
+/// keyless signature and provenance gates must refuse every image the real signer did not sign
+/// as it is, and move nothing. Real registries; a private Sigstore (TestSupport's TestSigstore).
+@Suite("keyless gates against a hostile staging registry", .serialized)
+struct KeylessHostileRegistryTests {
+  let staging: RegistryProcess
+  let production: RegistryProcess
+  let src: RegistryClient
+  let dst: RegistryClient
+  let pki: TestSigstore
+  let rootPath: String
+  var factory: ImageFactory { ImageFactory(client: src, repository: "app") }
+  let release = TestSigstore.Identity.github("acme/app", ref: "refs/tags/v1.2.0")
+  static let bundleType = "application/vnd.dev.sigstore.bundle.v0.3+json"
+
+  init() async throws {
+    staging = try await RegistryProcess()
+    production = try await RegistryProcess()
+    src = testRegistryClient(staging.host, side: "source")
+    dst = testRegistryClient(production.host)
+    pki = try TestSigstore()
+    rootPath = FileManager.default.temporaryDirectory.appendingPathComponent("gantry-trusted-root-\(UUID().uuidString).json").path
+    try pki.trustedRootJSON().write(to: URL(fileURLWithPath: rootPath))
+  }
+
+  func promote(_ source: String, _ extra: [String: String] = [:]) async throws -> StageResult {
+    let env = [
+      "INPUT_SOURCE": "\(staging.host)/app\(source)", "INPUT_TARGET": "\(production.host)/app", "INPUT_TAGS": "prod", "INPUT_TRUSTED-ROOT": rootPath,
+      "INPUT_SIGNER-REPOSITORY": "acme/app",
+    ]
+    return try await runStage(PromoteStage.self, env.merging(extra) { $1 })
+  }
+
+  /// A keyless `.sig` layer for `image` whose payload names `names` (default: the image).
+  func signKeyless(_ image: Digest, names: Digest? = nil, as id: TestSigstore.Identity? = nil) async throws {
+    let payload = CosignSigner.payload(digest: (names ?? image).description, reference: "\(staging.host)/app")
+    try await CosignSigner.attach(factory, to: image, suffix: .signature, layer: payload, mediaType: Cosign.simpleSigning, annotations: try pki.cosignKeyless(payload, as: id ?? release))
+  }
+
+  /// An in-toto statement with the subjects given as they are.
+  static func statement(subjects: [[String: Any]], predicateType: String, predicate: [String: Any]) throws -> Data {
+    let doc: [String: Any] = ["_type": "https://in-toto.io/Statement/v1", "subject": subjects, "predicateType": predicateType, "predicate": predicate]
+    return try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .withoutEscapingSlashes])
+  }
+
+  func provenance(of digest: Digest, as id: TestSigstore.Identity? = nil) throws -> Data {
+    let statement = try TestSigstore.statement(digest: digest, predicateType: Provenance.v1, predicate: TestSigstore.slsaV1(repo: "acme/app", ref: "refs/tags/v1.2.0"))
+    return try pki.attest(statement, as: id ?? release).bundle
+  }
+
+  /// Pushes each bundle as an OCI 1.1 referrer (its `subject`: `subject` or the image) and lists
+  /// them all, in this order, in the image's `sha256-<hex>` fallback index: what the registry
+  /// answers when asked for the image's referrers.
+  func listReferrers(of image: RawManifest, _ bundles: [(content: Data, subject: RawManifest?)]) async throws {
+    var entries: [[String: Any]] = []
+    let empty = try await src.pushBlob("app", Data("{}".utf8), mediaType: MediaType.ociEmpty)
+    for b in bundles {
+      let layer = try await src.pushBlob("app", b.content, mediaType: Self.bundleType)
+      let m = try await factory.pushManifest(
+        tag: nil,
+        document: [
+          "schemaVersion": 2, "mediaType": MediaType.ociManifest, "artifactType": Self.bundleType, "config": factory.descriptorJSON(empty),
+          "layers": [factory.descriptorJSON(layer)], "subject": factory.descriptorJSON((b.subject ?? image).descriptor),
+        ])
+      var entry = factory.descriptorJSON(m.descriptor)
+      entry["artifactType"] = Self.bundleType
+      entries.append(entry)
+    }
+    _ = try await factory.pushManifest(tag: Cosign.referrersTag(image.digest), document: ["schemaVersion": 2, "mediaType": MediaType.ociIndex, "manifests": entries])
+  }
+
+  func nothingMoved(_ image: RawManifest) async throws -> Bool {
+    let tag = try await dst.resolve("app", "prod")
+    let digest = try await dst.resolve("app", image.digest.description)
+    return tag == nil && digest == nil
+  }
+
+  @Test func aSignedPlatformDoesNotSignItsIndex() async throws {
+    let (index, images) = try await factory.pushIndex(
+      tag: "multi", platforms: [Platform(os: "linux", architecture: "amd64"), Platform(os: "linux", architecture: "arm64")])
+    // The real signer signed the amd64 image and attested its provenance (its own `.sig` and
+    // referrer); the registry also files that signature and that attestation under the index.
+    try await signKeyless(images[0].digest)
+    try await listReferrers(of: images[0], [(try provenance(of: images[0].digest), nil)])
+    try await signKeyless(index.digest, names: images[0].digest)
+    try await listReferrers(of: index, [(try provenance(of: images[0].digest), images[0])])
+    let r = try await promote(":multi", ["INPUT_REQUIRE-SIGNATURE": "true", "INPUT_REQUIRE-PROVENANCE": "true"])
+    #expect(r.failure?.hasPrefix("validation failed: signature: no signature verifies") == true)
+    #expect(r.failure?.contains("payload signs \(images[0].digest), not \(index.digest)") == true)
+    #expect(r.outputs["signature"] == nil)
+    let unproven = try await promote(":multi", ["INPUT_REQUIRE-PROVENANCE": "true"])
+    #expect(unproven.failure?.contains("no verified SLSA provenance attestation of the digest") == true)
+    #expect(unproven.failure?.contains("no subject of the in-toto statement has the artifact's sha256") == true)
+    #expect(try await nothingMoved(index))
+  }
+
+  @Test func aSignedIndexDoesNotSignItsPlatformsPromotedAlone() async throws {
+    let (index, images) = try await factory.pushIndex(
+      tag: "multi", platforms: [Platform(os: "linux", architecture: "amd64"), Platform(os: "linux", architecture: "arm64")])
+    try await signKeyless(index.digest)
+    try await listReferrers(of: index, [(try provenance(of: index.digest), nil)])
+    // The index verifies…
+    #expect(try await promote(":multi", ["INPUT_REQUIRE-SIGNATURE": "true", "INPUT_REQUIRE-PROVENANCE": "true", "INPUT_DRY-RUN": "true"]).failure == nil)
+    // …its platform manifest, promoted by digest, has no signature of its own.
+    let child = "@\(images[1].digest)"
+    let r = try await promote(child, ["INPUT_REQUIRE-SIGNATURE": "true"])
+    #expect(r.failure?.contains("no cosign signature found for \(images[1].digest.short)") == true)
+    #expect(try await promote(child, ["INPUT_REQUIRE-PROVENANCE": "true"]).failure?.contains("no verified SLSA provenance attestation of the digest") == true)
+    #expect(try await nothingMoved(images[1]))
+  }
+
+  @Test func oneVerifiedCandidateForThePolicyIsWhatPasses() async throws {
+    let image = try await factory.pushImage(tag: "mixed")
+    let other = try await factory.pushImage(tag: nil)
+    var broken = try provenance(of: image.digest)
+    broken = Data(String(decoding: broken, as: UTF8.self).replacingOccurrences(of: "\"sig\":\"M", with: "\"sig\":\"N").utf8)
+    let hostile: [(content: Data, subject: RawManifest?)] = [
+      (try provenance(of: image.digest, as: TestSigstore.Identity.github("evil/app")), nil),  // valid, another signer
+      (broken, nil),  // this signer's, its signature broken
+      (try provenance(of: other.digest), nil),  // this signer's, another image
+      (try provenance(of: other.digest), other),  // the same, its manifest's subject the other image
+      (Data("{\"mediaType\":\"not a bundle\"}".utf8), nil),
+    ]
+    try await listReferrers(of: image, hostile)
+    let refused = try await promote(":mixed", ["INPUT_REQUIRE-PROVENANCE": "true", "INPUT_REQUIRE-SIGNATURE": "true"])
+    let failure = try #require(refused.failure)
+    #expect(failure.hasPrefix("validation failed: signature: no signature verifies: "))
+    #expect(!failure.contains("\n"))
+    #expect(failure.contains("signed from repository 'https://github.com/evil/app', not https://github.com/acme/app"))
+    #expect(failure.contains("no subject of the in-toto statement has the artifact's sha256"))
+    #expect(refused.outputs["signature"] == nil)
+    let unproven = try await promote(":mixed", ["INPUT_REQUIRE-PROVENANCE": "true"])
+    #expect(unproven.failure?.contains("no verified SLSA provenance attestation of the digest") == true)
+    #expect(try await nothingMoved(image))
+    // With the real signer's attestation among them (last): at least one verified candidate
+    // satisfying the policy is what a signature means, as `cosign verify` reads it; junk the
+    // registry adds beside it cannot take it away.
+    try await listReferrers(of: image, hostile + [(try provenance(of: image.digest), nil)])
+    let r = try await promote(":mixed", ["INPUT_REQUIRE-PROVENANCE": "true", "INPUT_PROVENANCE-SOURCE-REPOSITORY": "acme/app"])
+    #expect(r.failure == nil)
+    #expect(r.outputs["provenance"] == "verified")
+  }
+
+  @Test func provenanceMustNameTheDigestAsSHA256() async throws {
+    let image = try await factory.pushImage(tag: "alg")
+    let predicate = TestSigstore.slsaV1(repo: "acme/app", ref: "refs/tags/v1.2.0")
+    for digest in [["sha512": image.digest.hex], ["SHA256": image.digest.hex], ["sha-256": image.digest.hex], ["sha256": "sha256:" + image.digest.hex]] {
+      let statement = try Self.statement(subjects: [["name": "app", "digest": digest]], predicateType: Provenance.v1, predicate: predicate)
+      try await listReferrers(of: image, [(try pki.attest(statement, as: release).bundle, nil)])
+      let r = try await promote(":alg", ["INPUT_REQUIRE-PROVENANCE": "true"])
+      #expect(r.failure?.contains("no subject of the in-toto statement has the artifact's sha256") == true, "\(digest)")
+    }
+    #expect(try await nothingMoved(image))
+    // Many subjects, the image among them: in-toto's meaning (the signer vouches for each).
+    let other = try await factory.pushImage(tag: nil)
+    let many = try Self.statement(
+      subjects: [["name": "other", "digest": ["sha256": other.digest.hex]], ["name": "app", "digest": ["sha256": image.digest.hex]]], predicateType: Provenance.v1, predicate: predicate)
+    try await listReferrers(of: image, [(try pki.attest(many, as: release).bundle, nil)])
+    #expect(try await promote(":alg", ["INPUT_REQUIRE-PROVENANCE": "true"]).failure == nil)
+  }
+
+  @Test func otherStatementsAreNotProvenance() async throws {
+    let image = try await factory.pushImage(tag: "types")
+    let slsa = TestSigstore.slsaV1(repo: "acme/app", ref: "refs/tags/v1.2.0")
+    let v02Shape: [String: Any] = [
+      "builder": ["id": "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.2.0"],
+      "invocation": ["configSource": ["uri": "git+https://github.com/acme/app@refs/tags/v1.2.0"]],
+    ]
+    let cases: [(String, [String: Any])] = [
+      ("https://slsa.dev/provenance/v1#not", slsa),  // a lookalike type with a SLSA body
+      ("https://example.com/build-log/v1", slsa),
+      (KeylessVerification.cosignSignPredicate, [:]),  // the image's signature is not its provenance
+      (Provenance.v1, v02Shape),  // v0.2 fields under the v1 type: nothing read
+      (Provenance.v02, slsa),  // and the other way round
+    ]
+    let inputs = ["INPUT_REQUIRE-PROVENANCE": "true", "INPUT_PROVENANCE-SOURCE-REPOSITORY": "acme/app"]
+    for (type, predicate) in cases {
+      let statement = try TestSigstore.statement(digest: image.digest, predicateType: type, predicate: predicate)
+      try await listReferrers(of: image, [(try pki.attest(statement, as: release).bundle, nil)])
+      let r = try await promote(":types", inputs)
+      #expect(r.failure?.hasPrefix("validation failed: provenance: no ") == true, "\(type)")
+    }
+    #expect(try await nothingMoved(image))
+  }
+}
