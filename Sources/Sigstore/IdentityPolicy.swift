@@ -77,6 +77,17 @@ public struct IdentityPolicy: Sendable, Equatable {
     return true
   }
 
+  /// Whether two `https://github.com/owner/repo/.github/workflows/file` name one workflow:
+  /// owner and repository as GitHub compares them (ignoring case), the file's path as git
+  /// does (exactly: `Release.yml` is another file than `release.yml`, one a branch can add
+  /// beside a protected one).
+  static func sameWorkflow(_ a: String, _ b: String) -> Bool {
+    let marker = "/.github/workflows/"
+    guard let ra = a.firstRange(of: marker), let rb = b.firstRange(of: marker) else { return false }
+    // Bytes, not Characters: git names files by their bytes (a composed é is not a decomposed one).
+    return a[..<ra.lowerBound].lowercased() == b[..<rb.lowerBound].lowercased() && a[ra.lowerBound...].utf8.elementsEqual(b[rb.lowerBound...].utf8)
+  }
+
   /// Checks a verified certificate's identity; the error says what differed.
   public func check(_ id: FulcioIdentity) throws(SigstoreError) {
     guard Self.matches(id.subject, exact: identity, pattern: identityRegexp) else {
@@ -95,7 +106,7 @@ public struct IdentityPolicy: Sendable, Equatable {
       // The workflow the run started from (1.18); older certificates name it in the SAN only.
       let config = id.buildConfigURI ?? (id.subject.hasPrefix("https://github.com/") ? id.subject : nil)
       let got = config.map { String($0.split(separator: "@", maxSplits: 1).first ?? "") }
-      guard got?.lowercased() == want.lowercased() else {
+      guard let got, Self.sameWorkflow(got, want) else {
         throw SigstoreError(.identity, "signed by workflow '\(got ?? "none")', not \(want)")
       }
     }

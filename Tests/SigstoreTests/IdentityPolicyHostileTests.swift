@@ -53,4 +53,16 @@ import Testing
     #expect(try await refusal(upper, IdentityPolicy(repository: "org/repo")) == nil)
     #expect(try await refusal(main, IdentityPolicy(repository: "org/rep"))?.kind == .identity)
   }
+
+  @Test func signerWorkflowFileNameKeepsItsCase() async throws {
+    // Git paths are case-sensitive: .github/workflows/Release.yml is another workflow than
+    // release.yml (one a branch can add beside a protected release.yml). Owner and repository
+    // names are GitHub's, which ignore case.
+    let other = TestSigstore.Identity.github("org/repo", workflow: "Release.yml")
+    let policy = IdentityPolicy(repository: "org/repo", workflow: ".github/workflows/release.yml")
+    #expect(try await refusal(other, policy)?.message == "signed by workflow 'https://github.com/org/repo/.github/workflows/Release.yml', not https://github.com/org/repo/.github/workflows/release.yml")
+    #expect(try await refusal(TestSigstore.Identity.github("org/repo"), policy) == nil)
+    #expect(try await refusal(TestSigstore.Identity.github("Org/Repo"), IdentityPolicy(workflow: "org/repo/.github/workflows/release.yml")) == nil)
+    #expect(try await refusal(TestSigstore.Identity.github("org/repo-evil"), IdentityPolicy(workflow: "org/repo/.github/workflows/release.yml"))?.kind == .identity)
+  }
 }
