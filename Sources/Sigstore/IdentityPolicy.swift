@@ -44,7 +44,8 @@ public struct IdentityPolicy: Sendable, Equatable {
     for p in [identityRegexp, issuerRegexp].compactMap({ $0 }) where (try? Regex(p)) == nil {
       return "'\(p)' is not a valid regular expression"
     }
-    if let r = repository, r.split(separator: "/", omittingEmptySubsequences: false).count != 2 || r.contains(where: \.isWhitespace) {
+    // Both halves: "owner/" would be compared as https://github.com/owner/, which no certificate names.
+    if let r = repository, r.split(separator: "/", omittingEmptySubsequences: false).count != 2 || r.hasPrefix("/") || r.hasSuffix("/") || r.contains(where: \.isWhitespace) {
       return "signer-repository '\(r)' is not owner/repo"
     }
     for t in triggers where t.isEmpty || t.count > 64 || !t.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || $0 == "_" }) {
@@ -52,6 +53,10 @@ public struct IdentityPolicy: Sendable, Equatable {
     }
     if let w = workflow, resolvedWorkflow(w) == nil {
       return "signer-workflow '\(w)' is not owner/repo/.github/workflows/FILE (or .github/workflows/FILE with signer-repository)"
+    }
+    // The ref is not part of the workflow compared: a pinned ref would never match.
+    if let w = workflow, w.contains("@") {
+      return "signer-workflow '\(w)' names a ref: give the workflow without @ref, and the ref in certificate-identity (or certificate-identity-regexp)"
     }
     return nil
   }

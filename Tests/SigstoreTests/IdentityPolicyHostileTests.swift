@@ -65,4 +65,13 @@ import Testing
     #expect(try await refusal(TestSigstore.Identity.github("Org/Repo"), IdentityPolicy(workflow: "org/repo/.github/workflows/release.yml")) == nil)
     #expect(try await refusal(TestSigstore.Identity.github("org/repo-evil"), IdentityPolicy(workflow: "org/repo/.github/workflows/release.yml"))?.kind == .identity)
   }
+
+  @Test func identityInputsThatCannotMatchAreBadInput() {
+    // An owner/repo with an empty half, or a workflow pinned to a ref (the ref is compared
+    // through certificate-identity): refused as input, not a gate that refuses every image.
+    #expect(IdentityPolicy(repository: "org/").problem?.hasPrefix("signer-repository 'org/'") == true)
+    #expect(IdentityPolicy(repository: "/repo").problem?.hasPrefix("signer-repository '/repo'") == true)
+    #expect(IdentityPolicy(workflow: "org/repo/.github/workflows/release.yml@refs/heads/main").problem?.hasPrefix("signer-workflow") == true)
+    #expect(IdentityPolicy(repository: "org/repo", workflow: ".github/workflows/release.yml").problem == nil)
+  }
 }
