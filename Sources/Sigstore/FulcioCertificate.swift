@@ -46,8 +46,14 @@ public struct FulcioIdentity: Sendable, Equatable {
   public init(_ cert: Certificate) throws(SigstoreError) {
     let names: SubjectAlternativeNames?
     do { names = try cert.extensions.subjectAlternativeNames } catch { throw SigstoreError(.certificate, "signing certificate's subject alternative name does not decode") }
+    // Fulcio certifies one identity. With two, whichever is read, a policy naming either one
+    // would pass a certificate that also names the other.
+    let all = Array(names ?? SubjectAlternativeNames([]))
+    guard all.count <= 1 else {
+      throw SigstoreError(.certificate, "signing certificate has \(all.count) subject alternative names: a Fulcio certificate names one signer")
+    }
     var subject: String?
-    for n in names ?? SubjectAlternativeNames([]) {
+    for n in all {
       switch n {
       case .uniformResourceIdentifier(let s), .rfc822Name(let s), .dnsName(let s): subject = s
       default: continue

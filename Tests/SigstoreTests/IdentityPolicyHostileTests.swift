@@ -74,4 +74,14 @@ import Testing
     #expect(IdentityPolicy(workflow: "org/repo/.github/workflows/release.yml@refs/heads/main").problem?.hasPrefix("signer-workflow") == true)
     #expect(IdentityPolicy(repository: "org/repo", workflow: ".github/workflows/release.yml").problem == nil)
   }
+
+  @Test func certificateNamingSeveralIdentitiesIsRefused() async throws {
+    // Fulcio issues one SAN. A certificate with two has no single signer: whichever is read
+    // first, a policy naming either one would be satisfied by a certificate also naming the other.
+    var two = TestSigstore.Identity.github("org/repo")
+    two.moreSubjects = ["https://github.com/evil/app/.github/workflows/release.yml@refs/heads/main"]
+    let e = try await refusal(two, IdentityPolicy(identity: release, issuer: IdentityPolicy.githubActionsIssuer))
+    #expect(e?.kind == .certificate)
+    #expect(e?.message.contains("2 subject alternative names") == true)
+  }
 }
