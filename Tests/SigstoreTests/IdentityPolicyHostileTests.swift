@@ -84,4 +84,18 @@ import Testing
     #expect(e?.kind == .certificate)
     #expect(e?.message.contains("2 subject alternative names") == true)
   }
+
+  @Test func issuerExtensionsThatDisagreeAreRefused() async throws {
+    // Fulcio writes the OIDC issuer twice (1.1 raw, 1.8 DER UTF8String) with one value; a
+    // certificate whose two say different things names no issuer.
+    let policy = IdentityPolicy(identity: release, issuer: IdentityPolicy.githubActionsIssuer)
+    var same = TestSigstore.Identity.github("org/repo")
+    same.legacyIssuer = IdentityPolicy.githubActionsIssuer
+    #expect(try await refusal(same, policy) == nil)
+    var split = same
+    split.legacyIssuer = "https://accounts.google.com"
+    let e = try await refusal(split, policy)
+    #expect(e?.kind == .certificate)
+    #expect(e?.message.contains("1.3.6.1.4.1.57264.1.1") == true)
+  }
 }
