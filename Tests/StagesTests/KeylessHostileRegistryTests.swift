@@ -193,4 +193,23 @@ struct KeylessHostileRegistryTests {
     }
     #expect(try await nothingMoved(image))
   }
+
+  @Test func remoteTextInARefusalIsOneShortLine() async throws {
+    let image = try await factory.pushImage(tag: "loud")
+    // A keyless `.sig` payload naming a "digest" of 200 000 characters with line breaks and a
+    // workflow command: quoted, it is cut, and the refusal stays one line.
+    let noise = "sha256:\n::error::pwned\n" + String(repeating: "x", count: 200_000)
+    let payload = Data(#"{"critical":{"identity":{"docker-reference":"r"},"image":{"docker-manifest-digest":"\#(noise.replacingOccurrences(of: "\n", with: "\\n"))"},"type":"cosign container image signature"}}"#.utf8)
+    try await CosignSigner.attach(factory, to: image.digest, suffix: .signature, layer: payload, mediaType: Cosign.simpleSigning, annotations: try pki.cosignKeyless(payload, as: release))
+    let r = try await promote(":loud", ["INPUT_REQUIRE-SIGNATURE": "true"])
+    let failure = try #require(r.failure)
+    #expect(failure.hasPrefix("validation failed: signature: no signature verifies: sha256-"))
+    #expect(failure.unicodeScalars.count < 1000)
+    // As the CLI prints it: one line, no command of the registry's.
+    let sink = MemoryLogSink()
+    Log(sink: sink).error(failure, title: "promote failed")
+    #expect(sink.lines.count == 1)
+    #expect(sink.lines.allSatisfy { !$0.contains("\n") && $0.hasPrefix("::error title=promote failed::") })
+    #expect(try await nothingMoved(image))
+  }
 }

@@ -60,11 +60,12 @@ public struct SimpleSigningPayload: Sendable, Decodable {
   ///   invalid (nil: the signature decides).
   public static func inspect(_ payload: Data, layer: Descriptor, signing digest: Digest) -> (identity: String?, invalid: String?) {
     let decoded = try? JSONDecoder().decode(SimpleSigningPayload.self, from: payload)
-    let identity = decoded?.critical.identity?.dockerReference
+    let identity = decoded?.critical.identity?.dockerReference?.clipped(to: 300)
     guard Digest.sha256(payload) == layer.digest else { return (identity, "payload bytes do not match the layer digest (tampered)") }
     guard let decoded else { return (identity, "payload is not a cosign simple-signing document") }
     guard decoded.critical.image.dockerManifestDigest == digest.description else {
-      return (identity, "payload signs \(decoded.critical.image.dockerManifestDigest), not \(digest)")
+      // The registry's text: quoted cut (a digest is at most 135 characters).
+      return (identity, "payload signs \(decoded.critical.image.dockerManifestDigest.clipped(to: 140)), not \(digest)")
     }
     return (identity, nil)
   }
