@@ -69,18 +69,40 @@ public struct ProvenancePolicy: Sendable, Equatable {
     return nil
   }
 
+  /// `sourceRepository` as a URL.
+  var repositoryURL: String? { sourceRepository.map { $0.contains("://") ? $0 : "https://github.com/\($0)" } }
+
+  static func matchesWhole(_ value: String?, _ pattern: String) -> Bool {
+    guard let value, let re = try? Regex(pattern) else { return false }
+    return (try? re.wholeMatch(in: value)) != nil
+  }
+
+  /// The policy on the predicate and on the certificate that signed it. A workflow writes its
+  /// own predicate (actions/attest-build-provenance signs with the workflow's certificate), so
+  /// a branch's run can claim a tag: where the certificate names the run's source repository
+  /// and ref (Fulcio's 1.12 and 1.14, set for CI issuers), they must satisfy the policy too.
+  public func check(_ p: Provenance, signedBy id: FulcioIdentity?) throws(SigstoreError) {
+    try check(p)
+    if let full = repositoryURL, let got = id?.sourceRepositoryURI, got.lowercased() != full.lowercased() {
+      throw SigstoreError(.attestation, "provenance names source repository '\(p.sourceRepository ?? "none")', but the certificate says the run was from repository '\(got)', not '\(full)'")
+    }
+    if let pattern = sourceRef, let got = id?.sourceRepositoryRef, !Self.matchesWhole(got, pattern) {
+      throw SigstoreError(.attestation, "provenance names source ref '\(p.sourceRef ?? "none")', but the certificate says the run was from ref '\(got)', which does not match '\(pattern)'")
+    }
+  }
+
+  /// The policy on the predicate alone.
   public func check(_ p: Provenance) throws(SigstoreError) {
     if let builderID, p.builderID != builderID {
       throw SigstoreError(.attestation, "provenance builder is '\(p.builderID ?? "none")', not '\(builderID)'")
     }
-    if let want = sourceRepository {
-      let full = want.contains("://") ? want : "https://github.com/\(want)"
+    if let full = repositoryURL {
       guard p.sourceRepository?.lowercased() == full.lowercased() else {
         throw SigstoreError(.attestation, "provenance source repository is '\(p.sourceRepository ?? "none")', not '\(full)'")
       }
     }
     if let pattern = sourceRef {
-      guard let ref = p.sourceRef, let re = try? Regex(pattern), (try? re.wholeMatch(in: ref)) != nil else {
+      guard Self.matchesWhole(p.sourceRef, pattern) else {
         throw SigstoreError(.attestation, "provenance source ref '\(p.sourceRef ?? "none")' does not match '\(pattern)'")
       }
     }

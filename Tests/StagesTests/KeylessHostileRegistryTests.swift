@@ -212,4 +212,33 @@ struct KeylessHostileRegistryTests {
     #expect(sink.lines.allSatisfy { !$0.contains("\n") && $0.hasPrefix("::error title=promote failed::") })
     #expect(try await nothingMoved(image))
   }
+
+  @Test func provenanceCannotClaimASourceItsSignerWasNotRunFrom() async throws {
+    // A branch of acme/app (anyone who can push one) runs release.yml and signs a SLSA
+    // predicate of its own writing that claims the tag v1.2.0; its certificate says the run
+    // came from refs/heads/evil. The README's policy must not take the predicate's word.
+    let image = try await factory.pushImage(tag: "branch")
+    let branch = TestSigstore.Identity.github("acme/app", ref: "refs/heads/evil")
+    let claim = try TestSigstore.statement(digest: image.digest, predicateType: Provenance.v1, predicate: TestSigstore.slsaV1(repo: "acme/app", ref: "refs/tags/v1.2.0"))
+    try await listReferrers(of: image, [(try pki.attest(claim, as: branch).bundle, nil)])
+    let readme = [
+      "INPUT_SIGNER-WORKFLOW": ".github/workflows/release.yml", "INPUT_REQUIRE-PROVENANCE": "true", "INPUT_PROVENANCE-SOURCE-REPOSITORY": "acme/app",
+      "INPUT_PROVENANCE-SOURCE-REF": "refs/tags/v.*|refs/heads/main",
+    ]
+    let r = try await promote(":branch", readme)
+    #expect(r.failure?.contains("the certificate says the run was from ref 'refs/heads/evil', which does not match 'refs/tags/v.*|refs/heads/main'") == true)
+    // An organisation-wide identity: another repository's workflow claiming acme/app as its source.
+    let elsewhere = TestSigstore.Identity.github("acme/other", ref: "refs/tags/v1.2.0")
+    try await listReferrers(of: image, [(try pki.attest(claim, as: elsewhere).bundle, nil)])
+    let org = [
+      "INPUT_SIGNER-REPOSITORY": "", "INPUT_CERTIFICATE-IDENTITY-REGEXP": "https://github.com/acme/.*", "INPUT_CERTIFICATE-OIDC-ISSUER": IdentityPolicy.githubActionsIssuer,
+      "INPUT_REQUIRE-PROVENANCE": "true", "INPUT_PROVENANCE-SOURCE-REPOSITORY": "acme/app",
+    ]
+    let o = try await promote(":branch", org)
+    #expect(o.failure?.contains("the certificate says the run was from repository 'https://github.com/acme/other', not 'https://github.com/acme/app'") == true)
+    #expect(try await nothingMoved(image))
+    // The same predicate signed by a run of the tag it names passes.
+    try await listReferrers(of: image, [(try pki.attest(claim, as: release).bundle, nil)])
+    #expect(try await promote(":branch", readme).failure == nil)
+  }
 }

@@ -21,7 +21,7 @@ struct AttestationGate {
       for a in slsa {
         guard let p = a.provenance else { continue }
         do {
-          try settings.provenance.check(p)
+          try settings.provenance.check(p, signedBy: a.identity)
           passed = a
           break
         } catch {
