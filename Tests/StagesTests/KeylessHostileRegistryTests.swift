@@ -241,4 +241,57 @@ struct KeylessHostileRegistryTests {
     try await listReferrers(of: image, [(try pki.attest(claim, as: release).bundle, nil)])
     #expect(try await promote(":branch", readme).failure == nil)
   }
+
+  @Test func aReleaseManifestMayTightenThePolicyNotLoosenIt() async throws {
+    // The manifest is a file of the repository (docs/promote-manifest.md: whoever can open a
+    // pull request can change it). The step requires a signature from acme/app; the image in
+    // staging is signed by evil/app, by the attacker's own key, and by the attacker's own Sigstore.
+    let workspace = try TempDirectory(prefix: "gantry-keyless-release")
+    let image = try await factory.pushImage(tag: "evil")
+    try await signKeyless(image.digest, as: TestSigstore.Identity.github("evil/app"))
+    let attackerKey = CosignSigner()
+    let attackerSigstore = try TestSigstore()
+    let attackerRoot = workspace.file("root.json")
+    let attackerKeyPath = workspace.file("cosign.pub")
+    try attackerKey.publicKeyPEM.write(toFile: attackerKeyPath, atomically: true, encoding: .utf8)
+    try attackerSigstore.trustedRootJSON().write(to: URL(fileURLWithPath: attackerRoot))
+    func run(_ fields: String) async throws -> StageResult {
+      let text = "images:\n  - source: \(staging.host)/app:evil\n    target: \(production.host)/app\n" + fields
+      try text.write(toFile: workspace.file("release.yml"), atomically: true, encoding: .utf8)
+      let env = [
+        "GITHUB_WORKSPACE": workspace.path, "INPUT_MANIFEST": "release.yml", "INPUT_REQUIRE-SIGNATURE": "true", "INPUT_SIGNER-REPOSITORY": "acme/app",
+        "INPUT_TRUSTED-ROOT": rootPath,
+      ]
+      return try await runStage(PromoteStage.self, env)
+    }
+    #expect(try await run("").failure?.contains("signed from repository 'https://github.com/evil/app', not https://github.com/acme/app") == true)
+    let loosening = [
+      "    signer-repository: evil/app\n", "    policy-mode: audit\n", "    require-signature: false\n", "    require-signature: \"\"\n",
+      "    certificate-oidc-issuer-regexp: .*\n",
+      "    trusted-root: \(attackerRoot)\n", "    cosign-public-key: \(attackerKeyPath)\n",
+    ]
+    for fields in loosening {
+      do {
+        let r = try await run(fields)
+        Issue.record("accepted \(fields): \(r.failure ?? "promoted")")
+      } catch let e as InputError {
+        let field = String(fields.drop { $0 == " " }.prefix { $0 != ":" })
+        #expect(e.input == "manifest")
+        #expect(e.message.hasPrefix("images[0].\(field): the step sets the supply-chain policy"), "\(e.message)")
+      }
+    }
+    #expect(try await nothingMoved(image))
+    // Tightening is the manifest's to do: another constraint on the signer (each is ANDed with
+    // the step's), another requirement.
+    let good = try await factory.pushImage(tag: "good")
+    try await signKeyless(good.digest)
+    try await listReferrers(of: good, [(try provenance(of: good.digest), nil)])
+    let text = "images:\n  - source: \(staging.host)/app:good\n    target: \(production.host)/app\n    signer-workflow: .github/workflows/release.yml\n    signer-trigger: push\n    certificate-identity-regexp: https://github.com/acme/app/.*\n    require-provenance: true\n    policy-mode: enforce\n    provenance-source-ref: refs/tags/v.*\n"
+    try text.write(toFile: workspace.file("release.yml"), atomically: true, encoding: .utf8)
+    let r = try await runStage(
+      PromoteStage.self,
+      ["GITHUB_WORKSPACE": workspace.path, "INPUT_MANIFEST": "release.yml", "INPUT_REQUIRE-SIGNATURE": "true", "INPUT_SIGNER-REPOSITORY": "acme/app", "INPUT_TRUSTED-ROOT": rootPath])
+    #expect(r.failure == nil)
+    #expect(try await dst.resolve("app", "good")?.digest == good.digest)
+  }
 }
