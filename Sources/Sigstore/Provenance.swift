@@ -83,6 +83,14 @@ public struct ProvenancePolicy: Sendable, Equatable {
   /// and ref (Fulcio's 1.12 and 1.14, set for CI issuers), they must satisfy the policy too.
   public func check(_ p: Provenance, signedBy id: FulcioIdentity?) throws(SigstoreError) {
     try check(p)
+    // A GitHub workflow as builder (SLSA's reusable generators, a workflow attesting its own
+    // build) is the workflow that signed: Fulcio's Build Signer URI (1.9; older certificates
+    // name it in the SAN). Any workflow can write the generator's ID into its own predicate.
+    if let builderID, builderID.hasPrefix("https://github.com/"), builderID.contains("/.github/workflows/"),
+      let signer = id?.buildSignerURI ?? id.flatMap({ $0.subject.hasPrefix("https://github.com/") ? $0.subject : nil }), signer != builderID
+    {
+      throw SigstoreError(.attestation, "provenance names builder '\(builderID)', but the certificate says it was signed by '\(signer)', not '\(builderID)'")
+    }
     if let full = repositoryURL, let got = id?.sourceRepositoryURI, got.lowercased() != full.lowercased() {
       throw SigstoreError(.attestation, "provenance names source repository '\(p.sourceRepository ?? "none")', but the certificate says the run was from repository '\(got)', not '\(full)'")
     }

@@ -294,4 +294,25 @@ struct KeylessHostileRegistryTests {
     #expect(r.failure == nil)
     #expect(try await dst.resolve("app", "good")?.digest == good.digest)
   }
+
+  @Test func provenanceCannotClaimABuilderThatDidNotSign() async throws {
+    // The policy trusts builds by SLSA's reusable generator. A workflow of acme/app (any
+    // branch's) writes the generator's ID into a predicate of its own and signs it: its
+    // certificate's Build Signer URI is that workflow, not the generator.
+    let generator = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v2.1.0"
+    let image = try await factory.pushImage(tag: "builder")
+    let claim = try TestSigstore.statement(
+      digest: image.digest, predicateType: Provenance.v1, predicate: TestSigstore.slsaV1(repo: "acme/app", ref: "refs/tags/v1.2.0", builder: generator))
+    try await listReferrers(of: image, [(try pki.attest(claim, as: release).bundle, nil)])
+    let inputs = ["INPUT_REQUIRE-PROVENANCE": "true", "INPUT_PROVENANCE-BUILDER-ID": generator]
+    let r = try await promote(":builder", inputs)
+    #expect(r.failure?.contains("the certificate says it was signed by 'https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.2.0', not '\(generator)'") == true)
+    #expect(try await nothingMoved(image))
+    // Signed by the generator itself (a reusable workflow called from acme/app's release run).
+    var byGenerator = release
+    byGenerator.subject = generator
+    byGenerator.buildSigner = generator
+    try await listReferrers(of: image, [(try pki.attest(claim, as: byGenerator).bundle, nil)])
+    #expect(try await promote(":builder", inputs).failure == nil)
+  }
 }
