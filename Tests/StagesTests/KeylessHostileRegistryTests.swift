@@ -315,4 +315,17 @@ struct KeylessHostileRegistryTests {
     try await listReferrers(of: image, [(try pki.attest(claim, as: byGenerator).bundle, nil)])
     #expect(try await promote(":builder", inputs).failure == nil)
   }
+
+  @Test func aSignedDocumentOfAnotherTypeIsNoImageSignature() async throws {
+    // The signer's key or identity signed a simple-signing document naming the digest for
+    // another purpose (another type, or none): cosign refuses it as an image signature.
+    let image = try await factory.pushImage(tag: "typed")
+    for type in [#","type":"atomic container signature""#, ""] {
+      let payload = Data(#"{"critical":{"identity":{"docker-reference":"r"},"image":{"docker-manifest-digest":"\#(image.digest)"}\#(type)}}"#.utf8)
+      try await CosignSigner.attach(factory, to: image.digest, suffix: .signature, layer: payload, mediaType: Cosign.simpleSigning, annotations: try pki.cosignKeyless(payload, as: release))
+      let r = try await promote(":typed", ["INPUT_REQUIRE-SIGNATURE": "true"])
+      #expect(r.failure?.contains(type.isEmpty ? "payload type is missing, not 'cosign container image signature'" : "payload type is 'atomic container signature', not 'cosign container image signature'") == true)
+    }
+    #expect(try await nothingMoved(image))
+  }
 }
