@@ -328,4 +328,20 @@ struct KeylessHostileRegistryTests {
     }
     #expect(try await nothingMoved(image))
   }
+
+  @Test func aRefusalAmongManyCandidatesStaysShort() async throws {
+    // Thirty broken candidates: the refusal names the first few and counts the rest; the
+    // summary has a row for each.
+    let image = try await factory.pushImage(tag: "many")
+    let other = try await factory.pushImage(tag: nil)
+    let bundle = try provenance(of: other.digest)
+    try await listReferrers(of: image, Array(repeating: (bundle, nil), count: 30))
+    let r = try await promote(":many", ["INPUT_REQUIRE-SIGNATURE": "true", "INPUT_REQUIRE-PROVENANCE": "true"])
+    let failure = try #require(r.failure)
+    #expect(failure.hasPrefix("validation failed: signature: no signature verifies: referrer "))
+    #expect(failure.contains("; and 25 more (the summary lists each); nothing was copied"))
+    #expect(failure.unicodeScalars.count < 1500)
+    #expect(r.summary.render().components(separatedBy: "no subject of the in-toto statement").count > 30)
+    #expect(try await nothingMoved(image))
+  }
 }
