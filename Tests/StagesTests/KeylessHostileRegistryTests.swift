@@ -1,6 +1,6 @@
 import ActionsCore
 import Foundation
-import OCI
+@testable import OCI
 import Sigstore
 import TestSupport
 import Testing
@@ -343,5 +343,32 @@ struct KeylessHostileRegistryTests {
     #expect(failure.unicodeScalars.count < 1500)
     #expect(r.summary.render().components(separatedBy: "no subject of the in-toto statement").count > 30)
     #expect(try await nothingMoved(image))
+  }
+
+  @Test func aCandidateWhoseBytesAreNotItsDigestFailsClosed() async throws {
+    // A registry that answers the bundle's blob with other bytes (a real docker-registry checks
+    // digests on upload, so a scripted one plays it): the candidate is not read around, the
+    // whole check stops with the registry's error (exit 1), and nothing can pass.
+    let server = try await HostileServer()
+    defer { server.stop() }
+    let image = try await factory.pushImage(tag: nil)
+    let bundle = try provenance(of: image.digest)
+    try await server.script([HostileServer.Rule("GET", "/v2/app/blobs/", body: Data("{\"mediaType\":\"forged\"}".utf8))])
+    let layer = Descriptor(mediaType: Self.bundleType, digest: .sha256(bundle), size: Int64(bundle.count))
+    let doc: [String: Any] = [
+      "schemaVersion": 2, "mediaType": MediaType.ociManifest, "artifactType": Self.bundleType, "config": factory.descriptorJSON(layer), "layers": [factory.descriptorJSON(layer)],
+    ]
+    let manifest = try RawManifest(bytes: try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys]), mediaType: MediaType.ociManifest)
+    var listed = manifest.descriptor
+    listed.artifactType = Self.bundleType
+    let attachment = Attachment(kind: .referrer, subject: image.digest, manifest: manifest, descriptor: listed)
+    let keyless = KeylessVerification(root: try TrustedRoot(json: try pki.trustedRootJSON(), name: "test"), policy: IdentityPolicy(repository: "acme/app"))
+    let client = testRegistryClient(server.url("").replacingOccurrences(of: "http://", with: ""))
+    do {
+      let found = try await keyless.attestations(of: image.digest, attachments: [attachment], client: client, repository: "app")
+      Issue.record("read: \(found)")
+    } catch RegistryError.digestMismatch(let expected, _, _) {
+      #expect(expected == layer.digest.description)
+    }
   }
 }
