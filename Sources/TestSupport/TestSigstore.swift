@@ -140,7 +140,8 @@ public struct TestSigstore: Sendable {
       try Critical(KeyUsage(digitalSignature: true)).makeCertificateExtension(),
       try ExtendedKeyUsage([.codeSigning]).makeCertificateExtension(),
       try Critical(
-        SubjectAlternativeNames([id.subject.contains("@") && !id.subject.contains("/") ? .rfc822Name(id.subject) : .uniformResourceIdentifier(id.subject)] + id.moreSubjects.map { .uniformResourceIdentifier($0) })
+        SubjectAlternativeNames(
+          [id.subject.contains("@") && !id.subject.contains("/") ? .rfc822Name(id.subject) : .uniformResourceIdentifier(id.subject)] + id.moreSubjects.map { .uniformResourceIdentifier($0) })
       ).makeCertificateExtension(),
     ]
     if let legacy = id.legacyIssuer { exts.append(Certificate.Extension(oid: [1, 3, 6, 1, 4, 1, 57264, 1, 1], critical: false, value: ArraySlice(Data(legacy.utf8)))) }

@@ -60,7 +60,8 @@ import Testing
     // names are GitHub's, which ignore case.
     let other = TestSigstore.Identity.github("org/repo", workflow: "Release.yml")
     let policy = IdentityPolicy(repository: "org/repo", workflow: ".github/workflows/release.yml")
-    #expect(try await refusal(other, policy)?.message == "signed by workflow 'https://github.com/org/repo/.github/workflows/Release.yml', not https://github.com/org/repo/.github/workflows/release.yml")
+    #expect(
+      try await refusal(other, policy)?.message == "signed by workflow 'https://github.com/org/repo/.github/workflows/Release.yml', not https://github.com/org/repo/.github/workflows/release.yml")
     #expect(try await refusal(TestSigstore.Identity.github("org/repo"), policy) == nil)
     #expect(try await refusal(TestSigstore.Identity.github("Org/Repo"), IdentityPolicy(workflow: "org/repo/.github/workflows/release.yml")) == nil)
     #expect(try await refusal(TestSigstore.Identity.github("org/repo-evil"), IdentityPolicy(workflow: "org/repo/.github/workflows/release.yml"))?.kind == .identity)

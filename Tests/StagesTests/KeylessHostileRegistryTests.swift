@@ -1,10 +1,10 @@
 import ActionsCore
 import Foundation
-@testable import OCI
 import Sigstore
 import TestSupport
 import Testing
 
+@testable import OCI
 @testable import Stages
 
 /// The staging registry as the attacker: it holds, lists and serves whatever it likes (valid
@@ -199,7 +199,8 @@ struct KeylessHostileRegistryTests {
     // A keyless `.sig` payload naming a "digest" of 200 000 characters with line breaks and a
     // workflow command: quoted, it is cut, and the refusal stays one line.
     let noise = "sha256:\n::error::pwned\n" + String(repeating: "x", count: 200_000)
-    let payload = Data(#"{"critical":{"identity":{"docker-reference":"r"},"image":{"docker-manifest-digest":"\#(noise.replacingOccurrences(of: "\n", with: "\\n"))"},"type":"cosign container image signature"}}"#.utf8)
+    let payload = Data(
+      #"{"critical":{"identity":{"docker-reference":"r"},"image":{"docker-manifest-digest":"\#(noise.replacingOccurrences(of: "\n", with: "\\n"))"},"type":"cosign container image signature"}}"#.utf8)
     try await CosignSigner.attach(factory, to: image.digest, suffix: .signature, layer: payload, mediaType: Cosign.simpleSigning, annotations: try pki.cosignKeyless(payload, as: release))
     let r = try await promote(":loud", ["INPUT_REQUIRE-SIGNATURE": "true"])
     let failure = try #require(r.failure)
@@ -286,7 +287,8 @@ struct KeylessHostileRegistryTests {
     let good = try await factory.pushImage(tag: "good")
     try await signKeyless(good.digest)
     try await listReferrers(of: good, [(try provenance(of: good.digest), nil)])
-    let text = "images:\n  - source: \(staging.host)/app:good\n    target: \(production.host)/app\n    signer-workflow: .github/workflows/release.yml\n    signer-trigger: push\n    certificate-identity-regexp: https://github.com/acme/app/.*\n    require-provenance: true\n    policy-mode: enforce\n    provenance-source-ref: refs/tags/v.*\n"
+    let text =
+      "images:\n  - source: \(staging.host)/app:good\n    target: \(production.host)/app\n    signer-workflow: .github/workflows/release.yml\n    signer-trigger: push\n    certificate-identity-regexp: https://github.com/acme/app/.*\n    require-provenance: true\n    policy-mode: enforce\n    provenance-source-ref: refs/tags/v.*\n"
     try text.write(toFile: workspace.file("release.yml"), atomically: true, encoding: .utf8)
     let r = try await runStage(
       PromoteStage.self,
@@ -324,7 +326,9 @@ struct KeylessHostileRegistryTests {
       let payload = Data(#"{"critical":{"identity":{"docker-reference":"r"},"image":{"docker-manifest-digest":"\#(image.digest)"}\#(type)}}"#.utf8)
       try await CosignSigner.attach(factory, to: image.digest, suffix: .signature, layer: payload, mediaType: Cosign.simpleSigning, annotations: try pki.cosignKeyless(payload, as: release))
       let r = try await promote(":typed", ["INPUT_REQUIRE-SIGNATURE": "true"])
-      #expect(r.failure?.contains(type.isEmpty ? "payload type is missing, not 'cosign container image signature'" : "payload type is 'atomic container signature', not 'cosign container image signature'") == true)
+      #expect(
+        r.failure?.contains(type.isEmpty ? "payload type is missing, not 'cosign container image signature'" : "payload type is 'atomic container signature', not 'cosign container image signature'")
+          == true)
     }
     #expect(try await nothingMoved(image))
   }
