@@ -375,4 +375,18 @@ struct KeylessHostileRegistryTests {
       #expect(expected == layer.digest.description)
     }
   }
+
+  @Test func aMessageSignatureBundleIsNoImageSignature() async throws {
+    // The signer's message signature over some bytes (here the image's own manifest bytes,
+    // then another image's) is a blob signature, with no statement naming the image: neither
+    // a signature nor provenance of it.
+    let image = try await factory.pushImage(tag: "blob")
+    let other = try await factory.pushImage(tag: nil)
+    for bytes in [image.bytes, other.bytes] {
+      try await listReferrers(of: image, [(try pki.messageBundle(bytes, as: release), nil)])
+      let r = try await promote(":blob", ["INPUT_REQUIRE-SIGNATURE": "true", "INPUT_REQUIRE-PROVENANCE": "true"])
+      #expect(r.failure?.contains("keyless: a message-signature bundle, not an attestation") == true)
+    }
+    #expect(try await nothingMoved(image))
+  }
 }
