@@ -41,7 +41,7 @@ public struct IdentityPolicy: Sendable, Equatable {
       return "keyless verification needs an identity: certificate-identity, certificate-identity-regexp, signer-repository or signer-workflow"
     }
     if issuer == nil, issuerRegexp == nil { return "keyless verification needs certificate-oidc-issuer or certificate-oidc-issuer-regexp" }
-    for p in [identityRegexp, issuerRegexp].compactMap({ $0 }) where (try? Regex(p)) == nil {
+    for p in [identityRegexp, issuerRegexp].compactMap({ $0 }) where PolicyPattern.compile(p) == nil {
       return "'\(p)' is not a valid regular expression"
     }
     // Both halves: "owner/" would be compared as https://github.com/owner/, which no certificate names.
@@ -77,7 +77,7 @@ public struct IdentityPolicy: Sendable, Equatable {
     guard let value else { return exact == nil && pattern == nil }
     if let exact, value != exact { return false }
     if let pattern {
-      guard let re = try? Regex(pattern), (try? re.wholeMatch(in: value)) != nil else { return false }
+      guard PolicyPattern.wholeMatch(value, pattern) else { return false }
     }
     return true
   }

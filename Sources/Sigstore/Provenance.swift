@@ -65,17 +65,12 @@ public struct ProvenancePolicy: Sendable, Equatable {
   }
 
   public var problem: String? {
-    if let r = sourceRef, (try? Regex(r)) == nil { return "provenance-source-ref '\(r)' is not a valid regular expression" }
+    if let r = sourceRef, PolicyPattern.compile(r) == nil { return "provenance-source-ref '\(r)' is not a valid regular expression" }
     return nil
   }
 
   /// `sourceRepository` as a URL.
   var repositoryURL: String? { sourceRepository.map { $0.contains("://") ? $0 : "https://github.com/\($0)" } }
-
-  static func matchesWhole(_ value: String?, _ pattern: String) -> Bool {
-    guard let value, let re = try? Regex(pattern) else { return false }
-    return (try? re.wholeMatch(in: value)) != nil
-  }
 
   /// The policy on the predicate and on the certificate that signed it. A workflow writes its
   /// own predicate (actions/attest-build-provenance signs with the workflow's certificate), so
@@ -94,7 +89,7 @@ public struct ProvenancePolicy: Sendable, Equatable {
     if let full = repositoryURL, let got = id?.sourceRepositoryURI, got.lowercased() != full.lowercased() {
       throw SigstoreError(.attestation, "provenance names source repository '\(p.sourceRepository ?? "none")', but the certificate says the run was from repository '\(got)', not '\(full)'")
     }
-    if let pattern = sourceRef, let got = id?.sourceRepositoryRef, !Self.matchesWhole(got, pattern) {
+    if let pattern = sourceRef, let got = id?.sourceRepositoryRef, !PolicyPattern.wholeMatch(got, pattern) {
       throw SigstoreError(.attestation, "provenance names source ref '\(p.sourceRef ?? "none")', but the certificate says the run was from ref '\(got)', which does not match '\(pattern)'")
     }
   }
@@ -110,7 +105,7 @@ public struct ProvenancePolicy: Sendable, Equatable {
       }
     }
     if let pattern = sourceRef {
-      guard Self.matchesWhole(p.sourceRef, pattern) else {
+      guard PolicyPattern.wholeMatch(p.sourceRef, pattern) else {
         throw SigstoreError(.attestation, "provenance source ref '\(p.sourceRef ?? "none")' does not match '\(pattern)'")
       }
     }

@@ -99,4 +99,34 @@ import Testing
     #expect(e?.kind == .certificate)
     #expect(e?.message.contains("1.3.6.1.4.1.57264.1.1") == true)
   }
+
+  @Test func regularExpressionsReadClassesAsCosignDoes() throws {
+    // cosign's expressions are Go's (RE2): \d is 0-9, \w is [0-9A-Za-z_]. Swift's default
+    // reading takes any Unicode digit or letter, so a tag of Arabic-Indic digits (which a tag
+    // rule for v[0-9]* does not cover) would pass a source-ref pattern written for v1.2.3. A
+    // ref is UTF-8 in the predicate and in the certificate's 1.14 extension (the SAN is ASCII).
+    let unicode = "refs/tags/v\u{0661}.\u{0662}.\u{0663}"
+    let policy = ProvenancePolicy(sourceRef: #"refs/tags/v\d+\.\d+\.\d+"#)
+    #expect(throws: SigstoreError.self) { try policy.check(try Provenance(predicateType: Provenance.v1, predicate: Self.predicate(ref: unicode))) }
+    let ascii = try Provenance(predicateType: Provenance.v1, predicate: Self.predicate(ref: "refs/tags/v1.2.3"))
+    try policy.check(ascii)
+    var signer = FulcioIdentity(subject: "https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1.2.3", issuer: IdentityPolicy.githubActionsIssuer)
+    signer.sourceRepositoryRef = unicode
+    #expect(throws: SigstoreError.self) { try policy.check(ascii, signedBy: signer) }
+    signer.sourceRepositoryRef = "refs/tags/v1.2.3"
+    try policy.check(ascii, signedBy: signer)
+    // \w and \s too, and the issuer and identity patterns compile the same way.
+    #expect(throws: SigstoreError.self) {
+      try ProvenancePolicy(sourceRef: #"refs/heads/\w+"#).check(try Provenance(predicateType: Provenance.v1, predicate: Self.predicate(ref: "refs/heads/r\u{00E9}lease")))
+    }
+    var id = FulcioIdentity(subject: "https://ci.example/\u{00E9}", issuer: "https://issuer.example/\u{0661}")
+    #expect(throws: SigstoreError.self) { try IdentityPolicy(identityRegexp: #"https://ci\.example/\w"#, issuerRegexp: ".*").check(id) }
+    id.subject = "https://ci.example/e"
+    #expect(throws: SigstoreError.self) { try IdentityPolicy(identityRegexp: #"https://ci\.example/\w"#, issuerRegexp: #"https://issuer\.example/\d"#).check(id) }
+    try IdentityPolicy(identityRegexp: #"https://ci\.example/\w"#, issuerRegexp: ".*").check(id)
+  }
+
+  static func predicate(ref: String) throws -> Data {
+    try JSONSerialization.data(withJSONObject: TestSigstore.slsaV1(repo: "org/repo", ref: ref))
+  }
 }
