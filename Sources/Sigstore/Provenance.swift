@@ -64,7 +64,14 @@ public struct ProvenancePolicy: Sendable, Equatable {
     self.sourceRef = sourceRef
   }
 
+  /// Why the policy cannot be used, starting with the input at fault, or nil.
   public var problem: String? {
+    if let r = sourceRepository, !r.contains("://") {
+      let parts = r.split(separator: "/", omittingEmptySubsequences: false)
+      if parts.count != 2 || parts.contains(where: \.isEmpty) || r.contains(where: \.isWhitespace) {
+        return "provenance-source-repository '\(r)' is not owner/repo or a URL"
+      }
+    }
     if let r = sourceRef, PolicyPattern.compile(r) == nil { return "provenance-source-ref '\(r)' is not a valid regular expression" }
     return nil
   }

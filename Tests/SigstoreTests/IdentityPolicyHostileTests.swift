@@ -129,4 +129,15 @@ import Testing
   static func predicate(ref: String) throws -> Data {
     try JSONSerialization.data(withJSONObject: TestSigstore.slsaV1(repo: "org/repo", ref: ref))
   }
+
+  @Test func provenanceRepositoryThatCannotMatchIsBadInput() {
+    // owner/repo with both halves, or a URL: "acme" or "acme/" would be compared as
+    // https://github.com/acme(/), which no provenance names, refusing every image.
+    for bad in ["acme", "acme/", "/app", "acme/app/extra", "acme /app"] {
+      #expect(ProvenancePolicy(sourceRepository: bad).problem?.hasPrefix("provenance-source-repository '") == true, "\(bad)")
+    }
+    for good in ["acme/app", "https://gitlab.com/group/sub/project"] {
+      #expect(ProvenancePolicy(sourceRepository: good).problem == nil, "\(good)")
+    }
+  }
 }
