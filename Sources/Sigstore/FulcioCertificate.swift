@@ -46,8 +46,14 @@ public struct FulcioIdentity: Sendable, Equatable {
   public init(_ cert: Certificate) throws(SigstoreError) {
     let names: SubjectAlternativeNames?
     do { names = try cert.extensions.subjectAlternativeNames } catch { throw SigstoreError(.certificate, "signing certificate's subject alternative name does not decode") }
+    // Fulcio certifies one identity. With two, whichever is read, a policy naming either one
+    // would pass a certificate that also names the other.
+    let all = Array(names ?? SubjectAlternativeNames([]))
+    guard all.count <= 1 else {
+      throw SigstoreError(.certificate, "signing certificate has \(all.count) subject alternative names: a Fulcio certificate names one signer")
+    }
     var subject: String?
-    for n in names ?? SubjectAlternativeNames([]) {
+    for n in all {
       switch n {
       case .uniformResourceIdentifier(let s), .rfc822Name(let s), .dnsName(let s): subject = s
       default: continue
@@ -56,21 +62,34 @@ public struct FulcioIdentity: Sendable, Equatable {
     }
     guard let subject else { throw SigstoreError(.certificate, "signing certificate has no subject alternative name (no signer identity)") }
     self.subject = subject
-    func v1(_ oid: ASN1ObjectIdentifier) -> String? {
-      cert.extensions[oid: oid].flatMap { String(bytes: $0.value, encoding: .utf8) }
+    func v1(_ oid: ASN1ObjectIdentifier) throws(SigstoreError) -> String? {
+      guard let e = cert.extensions[oid: oid] else { return nil }
+      guard let s = String(bytes: e.value, encoding: .utf8) else { throw SigstoreError(.certificate, "signing certificate's extension \(oid) is not UTF-8") }
+      return s
     }
-    func v2(_ oid: ASN1ObjectIdentifier) -> String? {
-      guard let e = cert.extensions[oid: oid], let s = try? ASN1UTF8String(derEncoded: e.value) else { return nil }
+    func v2(_ oid: ASN1ObjectIdentifier) throws(SigstoreError) -> String? {
+      guard let e = cert.extensions[oid: oid] else { return nil }
+      guard let s = try? ASN1UTF8String(derEncoded: e.value) else { throw SigstoreError(.certificate, "signing certificate's extension \(oid) is not a DER UTF8String") }
       return String(s)
     }
-    issuer = v2(OID.issuer) ?? v1(OID.issuerV1)
-    sourceRepositoryURI = v2(OID.sourceRepositoryURI) ?? v1(OID.repositoryV1).map { "https://github.com/\($0)" }
-    sourceRepositoryRef = v2(OID.sourceRepositoryRef) ?? v1(OID.refV1)
-    sourceRepositoryDigest = v2(OID.sourceRepositoryDigest) ?? v1(OID.shaV1)
-    buildConfigURI = v2(OID.buildConfigURI)
-    buildSignerURI = v2(OID.buildSignerURI)
-    buildTrigger = v2(OID.buildTrigger) ?? v1(OID.triggerV1)
-    runInvocationURI = v2(OID.runInvocationURI)
+    /// A claim Fulcio writes twice, in the legacy raw extension and its DER successor, with one
+    /// value: a certificate whose two disagree names no single issuer (or repository, ref…),
+    /// and one that does not decode is not read around.
+    func claim(_ current: ASN1ObjectIdentifier, legacy: ASN1ObjectIdentifier, _ legacyForm: (String) -> String = { $0 }) throws(SigstoreError) -> String? {
+      let new = try v2(current)
+      guard let old = try v1(legacy).map(legacyForm) else { return new }
+      guard let new else { return old }
+      guard new == old else { throw SigstoreError(.certificate, "signing certificate's extensions \(legacy) and \(current) disagree (Fulcio writes one value in both)") }
+      return new
+    }
+    issuer = try claim(OID.issuer, legacy: OID.issuerV1)
+    sourceRepositoryURI = try claim(OID.sourceRepositoryURI, legacy: OID.repositoryV1) { "https://github.com/\($0)" }
+    sourceRepositoryRef = try claim(OID.sourceRepositoryRef, legacy: OID.refV1)
+    sourceRepositoryDigest = try claim(OID.sourceRepositoryDigest, legacy: OID.shaV1)
+    buildConfigURI = try v2(OID.buildConfigURI)
+    buildSignerURI = try v2(OID.buildSignerURI)
+    buildTrigger = try claim(OID.buildTrigger, legacy: OID.triggerV1)
+    runInvocationURI = try v2(OID.runInvocationURI)
   }
 
   public init(subject: String, issuer: String?) {

@@ -41,10 +41,11 @@ public struct IdentityPolicy: Sendable, Equatable {
       return "keyless verification needs an identity: certificate-identity, certificate-identity-regexp, signer-repository or signer-workflow"
     }
     if issuer == nil, issuerRegexp == nil { return "keyless verification needs certificate-oidc-issuer or certificate-oidc-issuer-regexp" }
-    for p in [identityRegexp, issuerRegexp].compactMap({ $0 }) where (try? Regex(p)) == nil {
+    for p in [identityRegexp, issuerRegexp].compactMap({ $0 }) where PolicyPattern.compile(p) == nil {
       return "'\(p)' is not a valid regular expression"
     }
-    if let r = repository, r.split(separator: "/", omittingEmptySubsequences: false).count != 2 || r.contains(where: \.isWhitespace) {
+    // Both halves: "owner/" would be compared as https://github.com/owner/, which no certificate names.
+    if let r = repository, r.split(separator: "/", omittingEmptySubsequences: false).count != 2 || r.hasPrefix("/") || r.hasSuffix("/") || r.contains(where: \.isWhitespace) {
       return "signer-repository '\(r)' is not owner/repo"
     }
     for t in triggers where t.isEmpty || t.count > 64 || !t.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || $0 == "_" }) {
@@ -52,6 +53,10 @@ public struct IdentityPolicy: Sendable, Equatable {
     }
     if let w = workflow, resolvedWorkflow(w) == nil {
       return "signer-workflow '\(w)' is not owner/repo/.github/workflows/FILE (or .github/workflows/FILE with signer-repository)"
+    }
+    // The ref is not part of the workflow compared: a pinned ref would never match.
+    if let w = workflow, w.contains("@") {
+      return "signer-workflow '\(w)' names a ref: give the workflow without @ref, and the ref in certificate-identity (or certificate-identity-regexp)"
     }
     return nil
   }
@@ -72,9 +77,20 @@ public struct IdentityPolicy: Sendable, Equatable {
     guard let value else { return exact == nil && pattern == nil }
     if let exact, value != exact { return false }
     if let pattern {
-      guard let re = try? Regex(pattern), (try? re.wholeMatch(in: value)) != nil else { return false }
+      guard PolicyPattern.wholeMatch(value, pattern) else { return false }
     }
     return true
+  }
+
+  /// Whether two `https://github.com/owner/repo/.github/workflows/file` name one workflow:
+  /// owner and repository as GitHub compares them (ignoring case), the file's path as git
+  /// does (exactly: `Release.yml` is another file than `release.yml`, one a branch can add
+  /// beside a protected one).
+  static func sameWorkflow(_ a: String, _ b: String) -> Bool {
+    let marker = "/.github/workflows/"
+    guard let ra = a.firstRange(of: marker), let rb = b.firstRange(of: marker) else { return false }
+    // Bytes, not Characters: git names files by their bytes (a composed é is not a decomposed one).
+    return a[..<ra.lowerBound].lowercased() == b[..<rb.lowerBound].lowercased() && a[ra.lowerBound...].utf8.elementsEqual(b[rb.lowerBound...].utf8)
   }
 
   /// Checks a verified certificate's identity; the error says what differed.
@@ -95,7 +111,7 @@ public struct IdentityPolicy: Sendable, Equatable {
       // The workflow the run started from (1.18); older certificates name it in the SAN only.
       let config = id.buildConfigURI ?? (id.subject.hasPrefix("https://github.com/") ? id.subject : nil)
       let got = config.map { String($0.split(separator: "@", maxSplits: 1).first ?? "") }
-      guard got?.lowercased() == want.lowercased() else {
+      guard let got, Self.sameWorkflow(got, want) else {
         throw SigstoreError(.identity, "signed by workflow '\(got ?? "none")', not \(want)")
       }
     }

@@ -64,23 +64,55 @@ public struct ProvenancePolicy: Sendable, Equatable {
     self.sourceRef = sourceRef
   }
 
+  /// Why the policy cannot be used, starting with the input at fault, or nil.
   public var problem: String? {
-    if let r = sourceRef, (try? Regex(r)) == nil { return "provenance-source-ref '\(r)' is not a valid regular expression" }
+    if let r = sourceRepository, !r.contains("://") {
+      let parts = r.split(separator: "/", omittingEmptySubsequences: false)
+      if parts.count != 2 || parts.contains(where: \.isEmpty) || r.contains(where: \.isWhitespace) {
+        return "provenance-source-repository '\(r)' is not owner/repo or a URL"
+      }
+    }
+    if let r = sourceRef, PolicyPattern.compile(r) == nil { return "provenance-source-ref '\(r)' is not a valid regular expression" }
     return nil
   }
 
+  /// `sourceRepository` as a URL.
+  var repositoryURL: String? { sourceRepository.map { $0.contains("://") ? $0 : "https://github.com/\($0)" } }
+
+  /// The policy on the predicate and on the certificate that signed it. A workflow writes its
+  /// own predicate (actions/attest-build-provenance signs with the workflow's certificate), so
+  /// a branch's run can claim a tag: where the certificate names the run's source repository
+  /// and ref (Fulcio's 1.12 and 1.14, set for CI issuers), they must satisfy the policy too.
+  public func check(_ p: Provenance, signedBy id: FulcioIdentity?) throws(SigstoreError) {
+    try check(p)
+    // A GitHub workflow as builder (SLSA's reusable generators, a workflow attesting its own
+    // build) is the workflow that signed: Fulcio's Build Signer URI (1.9; older certificates
+    // name it in the SAN). Any workflow can write the generator's ID into its own predicate.
+    if let builderID, builderID.hasPrefix("https://github.com/"), builderID.contains("/.github/workflows/"),
+      let signer = id?.buildSignerURI ?? id.flatMap({ $0.subject.hasPrefix("https://github.com/") ? $0.subject : nil }), signer != builderID
+    {
+      throw SigstoreError(.attestation, "provenance names builder '\(builderID)', but the certificate says it was signed by '\(signer)', not '\(builderID)'")
+    }
+    if let full = repositoryURL, let got = id?.sourceRepositoryURI, got.lowercased() != full.lowercased() {
+      throw SigstoreError(.attestation, "provenance names source repository '\(p.sourceRepository ?? "none")', but the certificate says the run was from repository '\(got)', not '\(full)'")
+    }
+    if let pattern = sourceRef, let got = id?.sourceRepositoryRef, !PolicyPattern.wholeMatch(got, pattern) {
+      throw SigstoreError(.attestation, "provenance names source ref '\(p.sourceRef ?? "none")', but the certificate says the run was from ref '\(got)', which does not match '\(pattern)'")
+    }
+  }
+
+  /// The policy on the predicate alone.
   public func check(_ p: Provenance) throws(SigstoreError) {
     if let builderID, p.builderID != builderID {
       throw SigstoreError(.attestation, "provenance builder is '\(p.builderID ?? "none")', not '\(builderID)'")
     }
-    if let want = sourceRepository {
-      let full = want.contains("://") ? want : "https://github.com/\(want)"
+    if let full = repositoryURL {
       guard p.sourceRepository?.lowercased() == full.lowercased() else {
         throw SigstoreError(.attestation, "provenance source repository is '\(p.sourceRepository ?? "none")', not '\(full)'")
       }
     }
     if let pattern = sourceRef {
-      guard let ref = p.sourceRef, let re = try? Regex(pattern), (try? re.wholeMatch(in: ref)) != nil else {
+      guard PolicyPattern.wholeMatch(p.sourceRef, pattern) else {
         throw SigstoreError(.attestation, "provenance source ref '\(p.sourceRef ?? "none")' does not match '\(pattern)'")
       }
     }

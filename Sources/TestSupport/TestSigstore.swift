@@ -102,6 +102,14 @@ public struct TestSigstore: Sendable {
     public var ref: String?
     public var trigger: String?
     public var buildConfig: String?
+    /// The Build Signer URI (1.9): the workflow that signed, a reusable one when one is used;
+    /// nil: `buildConfig` (a workflow signing for itself).
+    public var buildSigner: String?
+    /// More URI SANs after `subject` (Fulcio issues one; for the refusal tests).
+    public var moreSubjects: [String] = []
+    /// The legacy issuer extension (1.3.6.1.4.1.57264.1.1, raw bytes), written besides the
+    /// v2 one (1.8) as Fulcio does; nil leaves it out.
+    public var legacyIssuer: String?
 
     public init(subject: String, issuer: String, repository: String? = nil, ref: String? = nil, trigger: String? = nil, buildConfig: String? = nil) {
       self.subject = subject
@@ -131,12 +139,16 @@ public struct TestSigstore: Sendable {
     var exts: [Certificate.Extension] = [
       try Critical(KeyUsage(digitalSignature: true)).makeCertificateExtension(),
       try ExtendedKeyUsage([.codeSigning]).makeCertificateExtension(),
-      try Critical(SubjectAlternativeNames([id.subject.contains("@") && !id.subject.contains("/") ? .rfc822Name(id.subject) : .uniformResourceIdentifier(id.subject)])).makeCertificateExtension(),
+      try Critical(
+        SubjectAlternativeNames(
+          [id.subject.contains("@") && !id.subject.contains("/") ? .rfc822Name(id.subject) : .uniformResourceIdentifier(id.subject)] + id.moreSubjects.map { .uniformResourceIdentifier($0) })
+      ).makeCertificateExtension(),
     ]
+    if let legacy = id.legacyIssuer { exts.append(Certificate.Extension(oid: [1, 3, 6, 1, 4, 1, 57264, 1, 1], critical: false, value: ArraySlice(Data(legacy.utf8)))) }
     func oid(_ n: UInt) throws -> ASN1ObjectIdentifier { try ASN1ObjectIdentifier(elements: [1, 3, 6, 1, 4, 1, 57264, 1, n]) }
     exts += try [
       utf8(try oid(8), id.issuer), utf8(try oid(12), id.repository), utf8(try oid(14), id.ref), utf8(try oid(20), id.trigger), utf8(try oid(18), id.buildConfig),
-      utf8(try oid(9), id.buildConfig),
+      utf8(try oid(9), id.buildSigner ?? id.buildConfig),
     ].compactMap { $0 }
     let serial = Certificate.SerialNumber()
     let issuerName = intermediate.subject

@@ -53,6 +53,9 @@ public struct SimpleSigningPayload: Sendable, Decodable {
   }
   public var critical: Critical
 
+  /// `critical.type` of a cosign image signature.
+  public static let signatureType = "cosign container image signature"
+
   /// What every cosign `.sig` layer must show before its signature is looked at, whether the
   /// signature is a key's or keyless: the payload is the layer's bytes, is a simple-signing
   /// document, and names `digest`.
@@ -60,11 +63,17 @@ public struct SimpleSigningPayload: Sendable, Decodable {
   ///   invalid (nil: the signature decides).
   public static func inspect(_ payload: Data, layer: Descriptor, signing digest: Digest) -> (identity: String?, invalid: String?) {
     let decoded = try? JSONDecoder().decode(SimpleSigningPayload.self, from: payload)
-    let identity = decoded?.critical.identity?.dockerReference
+    let identity = decoded?.critical.identity?.dockerReference?.clipped(to: 300)
     guard Digest.sha256(payload) == layer.digest else { return (identity, "payload bytes do not match the layer digest (tampered)") }
     guard let decoded else { return (identity, "payload is not a cosign simple-signing document") }
+    // As cosign reads it (sigstore's payload package): a document of another type, signed by
+    // the same key or identity for another purpose, is not a signature of the image.
+    guard decoded.critical.type == signatureType else {
+      return (identity, "payload type is \(decoded.critical.type.map { "'\($0.clipped(to: 80))'" } ?? "missing"), not '\(signatureType)'")
+    }
     guard decoded.critical.image.dockerManifestDigest == digest.description else {
-      return (identity, "payload signs \(decoded.critical.image.dockerManifestDigest), not \(digest)")
+      // The registry's text: quoted cut (a digest is at most 135 characters).
+      return (identity, "payload signs \(decoded.critical.image.dockerManifestDigest.clipped(to: 140)), not \(digest)")
     }
     return (identity, nil)
   }

@@ -21,7 +21,7 @@ struct AttestationGate {
       for a in slsa {
         guard let p = a.provenance else { continue }
         do {
-          try settings.provenance.check(p)
+          try settings.provenance.check(p, signedBy: a.identity)
           passed = a
           break
         } catch {
@@ -36,9 +36,9 @@ struct AttestationGate {
         checks.append(
           Check(
             name: "provenance", passed: false,
-            detail: "no verified SLSA provenance attestation of the digest" + (failed.isEmpty ? " (looked for .att layers and Sigstore bundle referrers)" : "; " + failed.joined(separator: "; "))))
+            detail: "no verified SLSA provenance attestation of the digest" + (failed.isEmpty ? " (looked for .att layers and Sigstore bundle referrers)" : "; " + Self.reasons(failed))))
       } else {
-        checks.append(Check(name: "provenance", passed: false, detail: "no provenance matches the provenance-* inputs: " + problems.joined(separator: "; ")))
+        checks.append(Check(name: "provenance", passed: false, detail: "no provenance matches the provenance-* inputs: " + Self.reasons(problems)))
       }
     }
     if !settings.requiredAttestations.isEmpty {
@@ -50,6 +50,13 @@ struct AttestationGate {
           detail: missing.isEmpty ? "verified: " + settings.requiredAttestations.joined(separator: ", ") : "no verified attestation of type " + missing.joined(separator: ", ")))
     }
     return checks
+  }
+
+  /// Why each candidate failed, for a refusal's one line: the first few (the registry decides
+  /// how many candidates there are; the summary lists every one).
+  static func reasons(_ items: [String], shown: Int = 5) -> String {
+    let head = items.prefix(shown).joined(separator: "; ")
+    return items.count > shown ? "\(head); and \(items.count - shown) more (the summary lists each)" : head
   }
 
   /// In audit mode, a failed supply-chain check becomes a warning and passes.

@@ -9,6 +9,8 @@ struct AttestationCheck: Sendable {
   var predicateType: String?
   /// The verified signer identity and issuer (from the certificate: untrusted text).
   var signer: String?
+  /// What the verified certificate says about the run that signed (its source repository and ref).
+  var identity: FulcioIdentity?
   var error: String?
   var provenance: Provenance?
   var isVerified: Bool { error == nil }
@@ -59,6 +61,7 @@ struct KeylessVerification: Sendable {
     do {
       let v = try await verifier.verify(bundle, artifact: .sha256(Data(hexDigest: digest.hex)))
       check.signer = Self.describe(v)
+      check.identity = v.identity
       let statement = try InTotoStatement(payloadType: v.payloadType ?? "", payload: v.payload ?? Data())
       check.predicateType = statement.predicateType
       if Provenance.isProvenance(statement.predicateType) { check.provenance = try Provenance(predicateType: statement.predicateType, predicate: statement.predicate) }

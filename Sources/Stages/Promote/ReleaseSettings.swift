@@ -82,7 +82,9 @@ struct ReleaseSettings: Sendable {
       flags["target"] = image.target
       if !image.tags.isEmpty { flags["tags"] = image.tags.joined(separator: "\n") }
       do {
-        return try PromoteSettings(inputs.overriding(flags))
+        let own = inputs.overriding(flags)
+        try SupplyChainOverrides.check(step: inputs, image: own, overrides: Set(image.overrides.keys))
+        return try PromoteSettings(own)
       } catch let e as InputError {
         // The image's own fields are named by index; a step input that is wrong for every image keeps its name.
         let own = e.input == "source" || e.input == "target" || e.input == "tags" || image.overrides[e.input] != nil

@@ -65,9 +65,9 @@ struct SignatureGate {
     if rows.isEmpty {
       detail = "no cosign signature found for \(digest.short) (looked for \(Cosign.tag(digest, .signature)), signature referrers and Sigstore bundles)"
     } else if rows.allSatisfy({ if case .unsupported = $0.verdict { true } else { false } }) {
-      detail = "only signatures the given inputs cannot verify: " + rows.map { "\($0.location): \($0.detail)" }.joined(separator: "; ")
+      detail = "only signatures the given inputs cannot verify: " + AttestationGate.reasons(rows.map { "\($0.location): \($0.detail)" })
     } else {
-      detail = "no signature verifies: " + rows.map { "\($0.location): \($0.detail)" }.joined(separator: "; ")
+      detail = "no signature verifies: " + AttestationGate.reasons(rows.map { "\($0.location): \($0.detail)" })
     }
     // Not required: report, do not block.
     return (rows, Check(name: "signature", passed: !required, detail: required ? detail : "\(detail) (not required)"))

@@ -66,7 +66,9 @@ struct SupplyChainSettings {
     requiredAttestations = inputs.list("require-attestations")
     provenance = ProvenancePolicy(
       builderID: inputs.string("provenance-builder-id"), sourceRepository: inputs.string("provenance-source-repository"), sourceRef: inputs.string("provenance-source-ref"))
-    if let problem = provenance.problem { throw InputError("provenance-source-ref", problem) }
+    if let problem = provenance.problem {
+      throw InputError(problem.hasPrefix("provenance-source-repository '") ? "provenance-source-repository" : "provenance-source-ref", problem)
+    }
     guard let m = Mode(rawValue: inputs.string("policy-mode", default: "enforce")) else { throw InputError("policy-mode", "accepted: enforce, audit") }
     mode = m
     let needsIdentity = requireProvenance || !requiredAttestations.isEmpty || inputs.string("trusted-root") != nil || provenance != ProvenancePolicy()

@@ -1,0 +1,143 @@
+import Foundation
+import Sigstore
+import TestSupport
+import Testing
+
+/// The identity policy against certificates of a private Sigstore (TestSupport's TestSigstore)
+/// made to look almost like the signer the policy names: another repository whose name starts
+/// alike, another ref, another workflow file, another case, several names, issuers that
+/// disagree. Each must be refused; the real signer passes.
+@Suite struct IdentityPolicyHostileTests {
+  let pki: TestSigstore
+  let root: TrustedRoot
+  let release = "https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main"
+
+  init() throws {
+    pki = try TestSigstore()
+    root = try TrustedRoot(json: try pki.trustedRootJSON(), name: "test root")
+  }
+
+  /// The verdict on a keyless cosign signature by `id` under `policy`: nil when it verifies.
+  func refusal(_ id: TestSigstore.Identity, _ policy: IdentityPolicy) async throws -> SigstoreError? {
+    let payload = Data("{\"critical\":{}}".utf8)
+    let bundle = try CosignKeyless.signatureBundle(annotations: try pki.cosignKeyless(payload, as: id))
+    do {
+      _ = try await BundleVerifier(root: root, policy: policy).verify(bundle, artifact: .bytes(payload))
+      return nil
+    } catch { return error }
+  }
+
+  @Test func identityInputsMatchTheWholeValue() async throws {
+    let main = TestSigstore.Identity.github("org/repo")
+    let evilRepo = TestSigstore.Identity.github("org/repo-evil")
+    let evilRef = TestSigstore.Identity.github("org/repo", ref: "refs/heads/main.evil")
+    let upper = TestSigstore.Identity.github("Org/Repo")
+    let exact = IdentityPolicy(identity: release, issuer: IdentityPolicy.githubActionsIssuer)
+    #expect(try await refusal(main, exact) == nil)
+    for id in [evilRepo, evilRef, upper] {
+      #expect(try await refusal(id, exact)?.kind == .identity, "\(id.subject)")
+    }
+    // A regular expression written as the identity, or cut short, is matched against the whole SAN.
+    for pattern in [release, "https://github.com/org/repo", #"https://github\.com/org/repo/\.github/workflows/release\.yml@refs/heads/main"#, "https://github.com/org/repo|nothing"] {
+      let p = IdentityPolicy(identityRegexp: pattern, issuer: IdentityPolicy.githubActionsIssuer)
+      #expect(try await refusal(evilRepo, p)?.kind == .identity, "\(pattern)")
+      #expect(try await refusal(evilRef, p)?.kind == .identity, "\(pattern)")
+    }
+    // The issuer too: an issuer that only starts like GitHub's.
+    var lookalike = main
+    lookalike.issuer = IdentityPolicy.githubActionsIssuer + ".evil.example"
+    #expect(try await refusal(lookalike, exact)?.kind == .identity)
+    #expect(try await refusal(lookalike, IdentityPolicy(identity: release, issuerRegexp: #"https://token\.actions\.githubusercontent\.com"#))?.kind == .identity)
+    // signer-repository: the whole owner/repo (GitHub's names ignore case; a longer name is another repository).
+    #expect(try await refusal(evilRepo, IdentityPolicy(repository: "org/repo"))?.kind == .identity)
+    #expect(try await refusal(upper, IdentityPolicy(repository: "org/repo")) == nil)
+    #expect(try await refusal(main, IdentityPolicy(repository: "org/rep"))?.kind == .identity)
+  }
+
+  @Test func signerWorkflowFileNameKeepsItsCase() async throws {
+    // Git paths are case-sensitive: .github/workflows/Release.yml is another workflow than
+    // release.yml (one a branch can add beside a protected release.yml). Owner and repository
+    // names are GitHub's, which ignore case.
+    let other = TestSigstore.Identity.github("org/repo", workflow: "Release.yml")
+    let policy = IdentityPolicy(repository: "org/repo", workflow: ".github/workflows/release.yml")
+    #expect(
+      try await refusal(other, policy)?.message == "signed by workflow 'https://github.com/org/repo/.github/workflows/Release.yml', not https://github.com/org/repo/.github/workflows/release.yml")
+    #expect(try await refusal(TestSigstore.Identity.github("org/repo"), policy) == nil)
+    #expect(try await refusal(TestSigstore.Identity.github("Org/Repo"), IdentityPolicy(workflow: "org/repo/.github/workflows/release.yml")) == nil)
+    #expect(try await refusal(TestSigstore.Identity.github("org/repo-evil"), IdentityPolicy(workflow: "org/repo/.github/workflows/release.yml"))?.kind == .identity)
+  }
+
+  @Test func identityInputsThatCannotMatchAreBadInput() {
+    // An owner/repo with an empty half, or a workflow pinned to a ref (the ref is compared
+    // through certificate-identity): refused as input, not a gate that refuses every image.
+    #expect(IdentityPolicy(repository: "org/").problem?.hasPrefix("signer-repository 'org/'") == true)
+    #expect(IdentityPolicy(repository: "/repo").problem?.hasPrefix("signer-repository '/repo'") == true)
+    #expect(IdentityPolicy(workflow: "org/repo/.github/workflows/release.yml@refs/heads/main").problem?.hasPrefix("signer-workflow") == true)
+    #expect(IdentityPolicy(repository: "org/repo", workflow: ".github/workflows/release.yml").problem == nil)
+  }
+
+  @Test func certificateNamingSeveralIdentitiesIsRefused() async throws {
+    // Fulcio issues one SAN. A certificate with two has no single signer: whichever is read
+    // first, a policy naming either one would be satisfied by a certificate also naming the other.
+    var two = TestSigstore.Identity.github("org/repo")
+    two.moreSubjects = ["https://github.com/evil/app/.github/workflows/release.yml@refs/heads/main"]
+    let e = try await refusal(two, IdentityPolicy(identity: release, issuer: IdentityPolicy.githubActionsIssuer))
+    #expect(e?.kind == .certificate)
+    #expect(e?.message.contains("2 subject alternative names") == true)
+  }
+
+  @Test func issuerExtensionsThatDisagreeAreRefused() async throws {
+    // Fulcio writes the OIDC issuer twice (1.1 raw, 1.8 DER UTF8String) with one value; a
+    // certificate whose two say different things names no issuer.
+    let policy = IdentityPolicy(identity: release, issuer: IdentityPolicy.githubActionsIssuer)
+    var same = TestSigstore.Identity.github("org/repo")
+    same.legacyIssuer = IdentityPolicy.githubActionsIssuer
+    #expect(try await refusal(same, policy) == nil)
+    var split = same
+    split.legacyIssuer = "https://accounts.google.com"
+    let e = try await refusal(split, policy)
+    #expect(e?.kind == .certificate)
+    #expect(e?.message.contains("1.3.6.1.4.1.57264.1.1") == true)
+  }
+
+  @Test func regularExpressionsReadClassesAsCosignDoes() throws {
+    // cosign's expressions are Go's (RE2): \d is 0-9, \w is [0-9A-Za-z_]. Swift's default
+    // reading takes any Unicode digit or letter, so a tag of Arabic-Indic digits (which a tag
+    // rule for v[0-9]* does not cover) would pass a source-ref pattern written for v1.2.3. A
+    // ref is UTF-8 in the predicate and in the certificate's 1.14 extension (the SAN is ASCII).
+    let unicode = "refs/tags/v\u{0661}.\u{0662}.\u{0663}"
+    let policy = ProvenancePolicy(sourceRef: #"refs/tags/v\d+\.\d+\.\d+"#)
+    #expect(throws: SigstoreError.self) { try policy.check(try Provenance(predicateType: Provenance.v1, predicate: Self.predicate(ref: unicode))) }
+    let ascii = try Provenance(predicateType: Provenance.v1, predicate: Self.predicate(ref: "refs/tags/v1.2.3"))
+    try policy.check(ascii)
+    var signer = FulcioIdentity(subject: "https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1.2.3", issuer: IdentityPolicy.githubActionsIssuer)
+    signer.sourceRepositoryRef = unicode
+    #expect(throws: SigstoreError.self) { try policy.check(ascii, signedBy: signer) }
+    signer.sourceRepositoryRef = "refs/tags/v1.2.3"
+    try policy.check(ascii, signedBy: signer)
+    // \w and \s too, and the issuer and identity patterns compile the same way.
+    #expect(throws: SigstoreError.self) {
+      try ProvenancePolicy(sourceRef: #"refs/heads/\w+"#).check(try Provenance(predicateType: Provenance.v1, predicate: Self.predicate(ref: "refs/heads/r\u{00E9}lease")))
+    }
+    var id = FulcioIdentity(subject: "https://ci.example/\u{00E9}", issuer: "https://issuer.example/\u{0661}")
+    #expect(throws: SigstoreError.self) { try IdentityPolicy(identityRegexp: #"https://ci\.example/\w"#, issuerRegexp: ".*").check(id) }
+    id.subject = "https://ci.example/e"
+    #expect(throws: SigstoreError.self) { try IdentityPolicy(identityRegexp: #"https://ci\.example/\w"#, issuerRegexp: #"https://issuer\.example/\d"#).check(id) }
+    try IdentityPolicy(identityRegexp: #"https://ci\.example/\w"#, issuerRegexp: ".*").check(id)
+  }
+
+  static func predicate(ref: String) throws -> Data {
+    try JSONSerialization.data(withJSONObject: TestSigstore.slsaV1(repo: "org/repo", ref: ref))
+  }
+
+  @Test func provenanceRepositoryThatCannotMatchIsBadInput() {
+    // owner/repo with both halves, or a URL: "acme" or "acme/" would be compared as
+    // https://github.com/acme(/), which no provenance names, refusing every image.
+    for bad in ["acme", "acme/", "/app", "acme/app/extra", "acme /app"] {
+      #expect(ProvenancePolicy(sourceRepository: bad).problem?.hasPrefix("provenance-source-repository '") == true, "\(bad)")
+    }
+    for good in ["acme/app", "https://gitlab.com/group/sub/project"] {
+      #expect(ProvenancePolicy(sourceRepository: good).problem == nil, "\(good)")
+    }
+  }
+}
