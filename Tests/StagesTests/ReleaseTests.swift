@@ -252,6 +252,24 @@ struct ReleaseTests {
       try await runStage(RollbackStage.self, env(["INPUT_PROMOTE-IMAGES": targets, "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "r2"]))
     }
     #expect(try await dst.resolve("prod/svc-a", "production")?.digest == old["a"])
+    // The manifest is a file a pull request can change: `force: true` in it does not lift the
+    // quarantine (before, it re-promoted the rolled-back image), nor does `no-clobber: false`
+    // open a tag the step keeps. The step's own `force` does.
+    let forced = try manifestFile(
+      "images:\n  - source: \(staging.host)/svc-a:1.0.0\n    target: \(production.host)/prod/svc-a\n    force: true\n    no-clobber: false\n", name: "forced.yml")
+    let forcing = env(["INPUT_MANIFEST": forced, "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "r4"])
+    for (extra, field) in [([:], "force"), (["INPUT_FORCE": "true", "INPUT_NO-CLOBBER": "true"], "no-clobber")] {
+      do {
+        let r = try await runStage(PromoteStage.self, forcing.merging(extra) { $1 })
+        Issue.record("images[0].\(field) was accepted: \(r.failure ?? "promoted")")
+      } catch let e as InputError {
+        #expect(e.input == "manifest" && e.message.hasPrefix("images[0].\(field): "), "\(e)")
+      }
+    }
+    #expect(try await dst.resolve("prod/svc-a", "production")?.digest == old["a"])
+    let byStep = try await runStage(PromoteStage.self, forcing.merging(["INPUT_FORCE": "true"]) { $1 })
+    #expect(byStep.failure == nil, "\(byStep.failure ?? "")")
+    #expect(try await dst.resolve("prod/svc-a", "production")?.digest == new["a"])
   }
 
   @Test func aJobMatrixValidatesOnceCopiesShardsAndFinishesOnce() async throws {

@@ -83,7 +83,7 @@ struct ReleaseSettings: Sendable {
       if !image.tags.isEmpty { flags["tags"] = image.tags.joined(separator: "\n") }
       do {
         let own = inputs.overriding(flags)
-        try SupplyChainOverrides.check(step: inputs, image: own, overrides: Set(image.overrides.keys))
+        try ManifestOverrides.check(step: inputs, image: own, overrides: Set(image.overrides.keys))
         return try PromoteSettings(own)
       } catch let e as InputError {
         // The image's own fields are named by index; a step input that is wrong for every image keeps its name.
