@@ -19,11 +19,19 @@ public struct IdentityPolicy: Sendable, Equatable {
   /// Build Trigger extension (1.3.6.1.4.1.57264.1.20, or the legacy 1.2) must be one of them.
   /// Empty: any trigger. Not an identity on its own (anyone's push is a push).
   public var triggers: [String]
+  /// A regular expression the signing run's whole git ref must match (`refs/tags/v.*`,
+  /// `refs/heads/main`): the Source Repository Ref extension (1.3.6.1.4.1.57264.1.14), or the
+  /// SAN's `@ref` on certificates older than it. Not an identity on its own: it pins *when*
+  /// the named workflow signed (a `release.yml` run on any branch is still `release.yml`).
+  public var refPattern: String?
 
   /// GitHub Actions' OIDC issuer: the default issuer when a GitHub shortcut is given alone.
   public static let githubActionsIssuer = "https://token.actions.githubusercontent.com"
 
-  public init(identity: String? = nil, identityRegexp: String? = nil, issuer: String? = nil, issuerRegexp: String? = nil, repository: String? = nil, workflow: String? = nil, triggers: [String] = []) {
+  public init(
+    identity: String? = nil, identityRegexp: String? = nil, issuer: String? = nil, issuerRegexp: String? = nil, repository: String? = nil, workflow: String? = nil, triggers: [String] = [],
+    refPattern: String? = nil
+  ) {
     self.identity = identity
     self.identityRegexp = identityRegexp
     self.issuer = issuer
@@ -31,6 +39,7 @@ public struct IdentityPolicy: Sendable, Equatable {
     self.repository = repository
     self.workflow = workflow
     self.triggers = triggers
+    self.refPattern = refPattern
     if issuer == nil, issuerRegexp == nil, repository != nil || workflow != nil { self.issuer = Self.githubActionsIssuer }
   }
 
@@ -44,6 +53,7 @@ public struct IdentityPolicy: Sendable, Equatable {
     for p in [identityRegexp, issuerRegexp].compactMap({ $0 }) where PolicyPattern.compile(p) == nil {
       return "'\(p)' is not a valid regular expression"
     }
+    if let r = refPattern, PolicyPattern.compile(r) == nil { return "signer-ref '\(r)' is not a valid regular expression" }
     // Both halves: "owner/" would be compared as https://github.com/owner/, which no certificate names.
     if let r = repository, r.split(separator: "/", omittingEmptySubsequences: false).count != 2 || r.hasPrefix("/") || r.hasSuffix("/") || r.contains(where: \.isWhitespace) {
       return "signer-repository '\(r)' is not owner/repo"
@@ -56,7 +66,7 @@ public struct IdentityPolicy: Sendable, Equatable {
     }
     // The ref is not part of the workflow compared: a pinned ref would never match.
     if let w = workflow, w.contains("@") {
-      return "signer-workflow '\(w)' names a ref: give the workflow without @ref, and the ref in certificate-identity (or certificate-identity-regexp)"
+      return "signer-workflow '\(w)' names a ref: give the workflow without @ref, and the ref in signer-ref (or certificate-identity)"
     }
     return nil
   }
@@ -113,6 +123,12 @@ public struct IdentityPolicy: Sendable, Equatable {
       let got = config.map { String($0.split(separator: "@", maxSplits: 1).first ?? "") }
       guard let got, Self.sameWorkflow(got, want) else {
         throw SigstoreError(.identity, "signed by workflow '\(got ?? "none")', not \(want)")
+      }
+    }
+    if let refPattern {
+      let ref = id.sourceRepositoryRef ?? (id.subject.hasPrefix("https://github.com/") ? id.subject.split(separator: "@", maxSplits: 1).dropFirst().first.map(String.init) : nil)
+      guard let ref, PolicyPattern.wholeMatch(ref, refPattern) else {
+        throw SigstoreError(.identity, "signed by a run of ref '\(ref ?? "none")', not matching '\(refPattern)'")
       }
     }
     if !triggers.isEmpty {

@@ -54,6 +54,29 @@ import Testing
     #expect(try await refusal(main, IdentityPolicy(repository: "org/rep"))?.kind == .identity)
   }
 
+  /// `signer-repository` and `signer-workflow` name a workflow, not a run of it: `release.yml`
+  /// dispatched on any branch (anyone who can push one) signs as `release.yml`. `signer-ref`
+  /// pins the run's ref, matched whole, from Fulcio's 1.14 extension or, on certificates
+  /// without it, the SAN's `@ref`.
+  @Test func signerRefPinsTheRunsRef() async throws {
+    let tag = TestSigstore.Identity.github("org/repo", ref: "refs/tags/v1.2.0")
+    let branch = TestSigstore.Identity.github("org/repo", ref: "refs/heads/feature")
+    var legacy = TestSigstore.Identity.github("org/repo", ref: "refs/heads/feature")
+    legacy.ref = nil  // no 1.14 extension: the SAN's @refs/heads/feature
+    let tags = IdentityPolicy(repository: "org/repo", workflow: ".github/workflows/release.yml", refPattern: #"refs/tags/v\d+\.\d+\.\d+"#)
+    #expect(try await refusal(tag, tags) == nil)
+    #expect(try await refusal(branch, tags)?.description.contains("signed by a run of ref 'refs/heads/feature', not matching") == true)
+    #expect(try await refusal(legacy, tags)?.kind == .identity)
+    #expect(try await refusal(branch, IdentityPolicy(repository: "org/repo")) == nil, "without signer-ref any ref signs, as before")
+    // Whole match: a branch whose name starts like the pinned one is another ref.
+    let main = IdentityPolicy(repository: "org/repo", refPattern: "refs/heads/main")
+    #expect(try await refusal(TestSigstore.Identity.github("org/repo", ref: "refs/heads/main-evil"), main)?.kind == .identity)
+    #expect(try await refusal(TestSigstore.Identity.github("org/repo", ref: "refs/heads/main"), main) == nil)
+    // Not an identity on its own, and a pattern that does not compile is named.
+    #expect(IdentityPolicy(issuer: IdentityPolicy.githubActionsIssuer, refPattern: "refs/heads/main").problem?.contains("needs an identity") == true)
+    #expect(IdentityPolicy(repository: "org/repo", refPattern: "refs/(").problem?.hasPrefix("signer-ref 'refs/(' is not a valid regular expression") == true)
+  }
+
   @Test func signerWorkflowFileNameKeepsItsCase() async throws {
     // Git paths are case-sensitive: .github/workflows/Release.yml is another workflow than
     // release.yml (one a branch can add beside a protected release.yml). Owner and repository

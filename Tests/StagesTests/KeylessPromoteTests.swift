@@ -65,6 +65,24 @@ struct KeylessPromoteTests {
     #expect(try await dst.resolve("app", "trigger")?.digest == image.digest)
   }
 
+  @Test func signerRefIsChecked() async throws {
+    let image = try await factory.pushImage(tag: "ref")
+    try await signKeyless(image, as: TestSigstore.Identity.github("acme/app", ref: "refs/heads/try-this"))
+    let wrong = try await promote("ref", ["INPUT_REQUIRE-SIGNATURE": "true", "INPUT_SIGNER-REF": "refs/tags/v.*"])
+    #expect(wrong.failure?.contains("signed by a run of ref 'refs/heads/try-this', not matching 'refs/tags/v.*'") == true, "\(wrong.failure ?? "")")
+    #expect(try await dst.resolve("app", "ref") == nil)
+    do {
+      _ = try await promote("ref", ["INPUT_REQUIRE-SIGNATURE": "true", "INPUT_SIGNER-REF": "refs/tags/(v"])
+      Issue.record("a signer-ref that does not compile was accepted")
+    } catch let e as InputError {
+      #expect(e.input == "signer-ref", "\(e)")
+    }
+    try await signKeyless(image, as: release)
+    let r = try await promote("ref", ["INPUT_REQUIRE-SIGNATURE": "true", "INPUT_SIGNER-REF": "refs/tags/v.*"])
+    #expect(r.outputs["signature"] == "verified", "\(r.failure ?? "")")
+    #expect(try await dst.resolve("app", "ref")?.digest == image.digest)
+  }
+
   @Test func wrongIdentityIsRefusedAndNothingMoves() async throws {
     let image = try await factory.pushImage(tag: "evil")
     try await signKeyless(image, as: TestSigstore.Identity.github("evil/app"))

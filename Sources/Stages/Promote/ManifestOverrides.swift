@@ -15,7 +15,7 @@ import ActionsCore
 /// one is single-platform) and stay the file's to set.
 enum ManifestOverrides {
   /// Who may sign: the inputs `IdentityPolicy` ANDs together.
-  static let identity = ["certificate-identity", "certificate-identity-regexp", "signer-repository", "signer-workflow", "signer-trigger"]
+  static let identity = ["certificate-identity", "certificate-identity-regexp", "signer-repository", "signer-workflow", "signer-trigger", "signer-ref"]
   /// Replace what the step trusts rather than add a constraint: a key, a root, an issuer (an
   /// issuer input also drops GitHub's issuer that `signer-repository` implies).
   static let anchors = ["cosign-public-key", "trusted-root", "certificate-oidc-issuer", "certificate-oidc-issuer-regexp"]

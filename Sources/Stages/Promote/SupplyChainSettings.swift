@@ -28,6 +28,9 @@ struct SupplyChainSettings {
     InputDeclaration(
       "signer-trigger", "Keyless: GitHub events the signing run may have been triggered by (e.g. push, release), checked against Fulcio's build trigger extension",
       kind: .list),
+    InputDeclaration(
+      "signer-ref",
+      "Keyless: a regular expression the signing run's whole git ref must match (Fulcio's source repository ref extension), e.g. refs/tags/v.* or refs/heads/main"),
     InputDeclaration("trusted-root", "Keyless: path of a Sigstore trusted_root.json replacing the embedded public-good root (private Sigstore, GitHub's instance)"),
     InputDeclaration(
       "require-provenance", "Refuse the image unless a verified SLSA provenance attestation (v0.2 or v1) of its digest matches the provenance-* inputs", kind: .boolean, default: "false"),
@@ -45,12 +48,15 @@ struct SupplyChainSettings {
     "provenance", "verified (a verified SLSA provenance attestation matches the provenance-* inputs), unverified, or unchecked (require-provenance off)")
 
   init(_ inputs: Inputs) throws {
-    let identityInputs = ["certificate-identity", "certificate-identity-regexp", "certificate-oidc-issuer", "certificate-oidc-issuer-regexp", "signer-repository", "signer-workflow", "signer-trigger"]
+    let identityInputs = [
+      "certificate-identity", "certificate-identity-regexp", "certificate-oidc-issuer", "certificate-oidc-issuer-regexp", "signer-repository", "signer-workflow", "signer-trigger",
+      "signer-ref",
+    ]
     if identityInputs.contains(where: { inputs.string($0) != nil }) {
       let policy = IdentityPolicy(
         identity: inputs.string("certificate-identity"), identityRegexp: inputs.string("certificate-identity-regexp"), issuer: inputs.string("certificate-oidc-issuer"),
         issuerRegexp: inputs.string("certificate-oidc-issuer-regexp"), repository: inputs.string("signer-repository"), workflow: inputs.string("signer-workflow"),
-        triggers: inputs.list("signer-trigger"))
+        triggers: inputs.list("signer-trigger"), refPattern: inputs.string("signer-ref"))
       if let problem = policy.problem {
         // Name an input the user gave (the one at fault, or the one that cannot stand alone).
         let given = identityInputs.filter { inputs.string($0) != nil }
