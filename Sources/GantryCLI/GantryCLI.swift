@@ -85,10 +85,13 @@ public enum GantryCLI {
       let raw = flags[decl.name] ?? environment.variables[decl.environmentName] ?? environment.variables[decl.underscoreEnvironmentName]
       if let raw, !raw.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { log.mask(raw.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
-    let known = Set(stage.inputs.map(\.name))
+    let known = stage.inputs.map(\.name)
     if let unknown = flags.keys.sorted().first(where: { !known.contains($0) }) {
-      return report(InputError(unknown, "unknown input for \(stage.name); its inputs: \(stage.inputs.map(\.name).joined(separator: ", "))"), log: log)
+      // A near miss names the one input meant; otherwise the whole list, to pick from.
+      let help = UnknownInputs.suggestion(for: unknown, among: known).map { "did you mean --\($0)? (`gantry help \(stage.name)` lists its inputs)" }
+      return report(InputError(unknown, "unknown input for \(stage.name); " + (help ?? "its inputs: \(known.joined(separator: ", "))")), log: log)
     }
+    for warning in UnknownInputs.warnings(for: stage, environment: environment) { log.warning(warning, title: "Unknown input") }
 
     let result: StageResult
     do {

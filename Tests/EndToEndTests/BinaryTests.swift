@@ -186,7 +186,36 @@ struct BinaryTests {
   @Test func unknownFlagIsBadInput() async throws {
     let r = try await awaitCommand(RepoPaths.gantryBinary, ["build-tag", "--colour", "red"], environment: [:])
     #expect(r.status == 2)
-    #expect(r.stdout.contains("input 'colour': unknown input for build-tag"))
+    #expect(r.stdout.contains("input 'colour': unknown input for build-tag; its inputs: images, environment,"))
+  }
+
+  /// Before, a near miss got the same 17-name list as any other unknown flag.
+  @Test func aMisspeltFlagNamesTheInputMeant() async throws {
+    let r = try await awaitCommand(RepoPaths.gantryBinary, ["build-tag", "--tag-styl", "both"], environment: [:])
+    #expect(r.status == 2)
+    #expect(r.stdout == "error: Invalid input: input 'tag-styl': unknown input for build-tag; did you mean --tag-style? (`gantry help build-tag` lists its inputs)\n")
+  }
+
+  /// Before, `INPUT_TAG-STYL` (a misspelt `with:` key) and `INPUT_TAGS` (promote's input, as
+  /// docker/metadata-action names its rules) were ignored in silence: exit 0 with the default
+  /// tags. Now each is one warning naming the variable and the input meant; the runner's own
+  /// variables for other stages' inputs (empty, or action.yml's default) stay quiet.
+  @Test func inputVariablesNoInputReadsAreWarnedAbout() async throws {
+    var env = runnerEnvironment.merging(buildTagInputs) { $1 }
+    env["INPUT_TAG-STYL"] = "v"
+    env["INPUT_TAGS"] = "type=semver,pattern={{version}}"
+    env["INPUT_MAX-SIZE"] = "1GB"
+    env["INPUT_URL"] = ""
+    env["INPUT_GITHUB-TOKEN"] = "ghs_token"
+    env["INPUT_PROBES"] = "20"
+    let r = try await awaitCommand(RepoPaths.gantryBinary, [], environment: env)
+    #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+    #expect(try normalisedOutputs() == expectedOutputs)
+    #expect(
+      r.stdout.split(separator: "\n") == [
+        "::warning title=Unknown input::INPUT_TAG-STYL (`tag-styl:`) is not an input of any stage: ignored; did you mean `tag-style:`? (`gantry help build-tag` lists its inputs)",
+        "::warning title=Unknown input::INPUT_TAGS (`tags:`) is an input of promote, rollback, not of build-tag: ignored; did you mean `extra-tags:`?",
+      ], "\(r.stdout)")
   }
 
   /// Corrupt and malicious checkouts, read by the binary as the runner runs it: exit 1 with
