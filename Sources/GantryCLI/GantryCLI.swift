@@ -92,6 +92,9 @@ public enum GantryCLI {
       return report(InputError(unknown, "unknown input for \(stage.name); " + (help ?? "its inputs: \(known.joined(separator: ", "))")), log: log)
     }
     for warning in UnknownInputs.warnings(for: stage, environment: environment) { log.warning(warning, title: "Unknown input") }
+    if environment.isGitHubActions && environment.outputPath == nil {
+      log.warning("GITHUB_OUTPUT is not set: the outputs are printed to the log, and later steps cannot read them", title: "Outputs not saved")
+    }
 
     let result: StageResult
     do {

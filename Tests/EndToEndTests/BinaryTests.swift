@@ -218,6 +218,16 @@ struct BinaryTests {
       ], "\(r.stdout)")
   }
 
+  /// Before, on a runner without GITHUB_OUTPUT the outputs went to the log in silence.
+  @Test func aRunnerWithoutGitHubOutputIsWarned() async throws {
+    var env = runnerEnvironment.merging(buildTagInputs) { $1 }
+    env["GITHUB_OUTPUT"] = nil
+    let r = try await awaitCommand(RepoPaths.gantryBinary, [], environment: env)
+    #expect(r.status == 0)
+    #expect(r.stdout.hasPrefix("::warning title=Outputs not saved::GITHUB_OUTPUT is not set: the outputs are printed to the log, and later steps cannot read them\n"))
+    #expect(r.stdout.contains("tags<<"))
+  }
+
   /// Corrupt and malicious checkouts, read by the binary as the runner runs it: exit 1 with
   /// one `::error` line that says what is wrong, no crash, nothing written, and never the
   /// text of a file outside the repository.
