@@ -161,8 +161,19 @@ struct PromoteStageTests {
     #expect(r.outputs["match"] == "false")
     #expect(r.failure?.contains("not the same image") == true)
     let m = try await src.resolve("app", "x")!
-    let e = try await runStage(VerifyDigestStage.self, ["INPUT_SOURCE": "\(staging.host)/app:x", "INPUT_TARGET": "unused/x", "INPUT_EXPECTED-DIGEST": m.digest.description])
+    let e = try await runStage(VerifyDigestStage.self, ["INPUT_SOURCE": "\(staging.host)/app:x", "INPUT_EXPECTED-DIGEST": m.digest.description])
     #expect(e.outputs["match"] == "true")
+  }
+
+  /// Before, `target` was declared required, so expected-digest alone (the documented way to
+  /// compare with a digest "instead of the target") was refused: "input 'target': required".
+  @Test func verifyDigestWithExpectedDigestNeedsNoTarget() async throws {
+    let m = try await ImageFactory(client: src, repository: "app").pushImage(tag: "y")
+    let ok = try await runStage(VerifyDigestStage.self, ["INPUT_SOURCE": "\(staging.host)/app:y", "INPUT_EXPECTED-DIGEST": m.digest.description])
+    #expect(ok.outputs["match"] == "true" && ok.outputs["target-digest"] == m.digest.description)
+    await #expect { _ = try await runStage(VerifyDigestStage.self, ["INPUT_SOURCE": "\(staging.host)/app:y"]) } throws: {
+      ($0 as? InputError)?.input == "target" && "\($0)".contains("required unless expected-digest is set")
+    }
   }
 
   @Test(arguments: [

@@ -12,7 +12,8 @@ public struct VerifyDigestStage: Stage {
   public static let inputs: [InputDeclaration] =
     [
       RegistryInputs.source,
-      RegistryInputs.target,
+      // Not required of the runner: with expected-digest there is no target to read.
+      RegistryInputs.target.optional(),
       InputDeclaration("expected-digest", "verify-digest: compare the source with this digest instead of the target"),
     ] + RegistryInputs.credentials("source") + RegistryInputs.credentials("target") + SupplyChainSettings.inputs + RegistryInputs.connection
 
@@ -35,7 +36,10 @@ public struct VerifyDigestStage: Stage {
     if let expected = inputs.string("expected-digest") {
       do { expectedDigest = try Digest(parsing: expected) } catch { throw InputError("expected-digest", error.description) }
     } else {
-      let parsed = try RegistryInputs.reference("target", try inputs.require("target"))
+      guard let text = inputs.string("target") else {
+        throw InputError("target", "required unless expected-digest is set: the image to compare the source with, by tag or digest")
+      }
+      let parsed = try RegistryInputs.reference("target", text)
       guard parsed.tag != nil || parsed.digest != nil else {
         throw InputError("target", "give a tag or digest to compare, e.g. \(parsed.name):1.2.3")
       }
