@@ -176,6 +176,15 @@ struct PromoteStageTests {
     }
   }
 
+  /// Before, a source without tag (read as :latest) and a target without tag were told "the
+  /// source is given by digest".
+  @Test func aSourceWithoutTagIsNotCalledADigest() async {
+    await #expect { _ = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "127.0.0.1:1/acme/app", "INPUT_TARGET": "127.0.0.1:2/acme/app"]) } throws: {
+      ($0 as? InputError)?.input == "tags" && !"\($0)".contains("by digest")
+        && "\($0)".contains("neither the source nor the target names a tag (the source would be read as :latest): give the source its tag, e.g. 127.0.0.1:1/acme/app:1.2.0, or set `tags`")
+    }
+  }
+
   @Test(arguments: [
     (["INPUT_SOURCE": "Bad Ref", "INPUT_TARGET": "x/y"], "source"),
     (["INPUT_SOURCE": "a/b@sha256:\(String(repeating: "0", count: 64))", "INPUT_TARGET": "x/y"], "tags"),
