@@ -118,6 +118,18 @@ struct RollbackStageTests {
     #expect(try await prod.tags("app") == ["production"])
   }
 
+  /// A first release rolled back: before, "no earlier image … is whole and not quarantined",
+  /// as if earlier images existed but were damaged.
+  @Test func rollbackAfterTheFirstPromotionSaysThereIsNothingEarlier() async throws {
+    let (v1, _) = try await release("1.0.0")
+    await #expect {
+      _ = try await rollback()
+    } throws: {
+      "\($0)".contains("only the live image \(v1.short) was ever promoted to production in \(production.host)/app: there is no earlier one to go back to; nothing was changed (`to:` restores")
+    }
+    #expect(try await prod.resolve("app", "production")?.digest == v1)
+  }
+
   @Test func rollbackToAnExplicitVersionAndDryRun() async throws {
     let (v1, _) = try await release("3.0.1")
     _ = try await release("3.0.2")

@@ -72,7 +72,7 @@ public struct HistoryStage: Stage {
     s.heading("History of \(environment) in \(target)")
     s.paragraph("Live: \(live?.description ?? "nothing")")
     historyTable(entries, into: &s, limit: limit)
-    if entries.isEmpty { s.paragraph("No \(states.isEmpty ? "" : "matching ")records of \(environment) are recorded.") }
+    if entries.isEmpty { s.paragraph("No \(states.isEmpty ? "" : "matching ")promotion or rollback of \(environment) is recorded here.") }
     if !found.skipped.isEmpty {
       s.heading("Damaged records skipped", level: 3)
       s.list(found.skipped.map { Markdown.text($0.description) })

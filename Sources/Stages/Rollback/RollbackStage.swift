@@ -98,8 +98,15 @@ public struct RollbackStage: Stage {
         log.warning("skipped \(p.entry.record.digest.short) (\(p.entry.record.version ?? "no version"), promoted \(OCILabelsTime.format(p.entry.record.time))): \(p.why)")
       }
       guard let c = found.chosen else {
-        let why = found.entries.isEmpty ? "no earlier promotion of \(environment) recorded in \(target)" : "no earlier image of \(environment) recorded in \(target) is whole and not quarantined"
-        throw StageFailure("\(why); nothing was changed", title: "rollback failed")
+        // Said apart: nothing earlier was ever promoted, vs earlier images that cannot be restored.
+        let onlyLive = passedOver.isEmpty && found.entries.allSatisfy { $0.record.digest == live.digest }
+        let why =
+          found.entries.isEmpty
+          ? "no earlier promotion of \(environment) recorded in \(target)"
+          : onlyLive
+            ? "only the live image \(live.digest.short) was ever promoted to \(environment) in \(target): there is no earlier one to go back to"
+            : "no earlier image of \(environment) recorded in \(target) is whole and not quarantined"
+        throw StageFailure("\(why); nothing was changed (`to:` restores a tag or digest of your choice)", title: "rollback failed")
       }
       chosen = (c.record.digest, c.record.version)
     }
