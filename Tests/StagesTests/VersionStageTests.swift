@@ -77,6 +77,18 @@ struct VersionStageTests {
     } throws: { "\($0)".contains("shallow checkout") && "\($0)".contains("fetch-depth: 0") }
   }
 
+  /// Before, a directory that is no checkout at all was told to set `fetch-depth: 0`, which
+  /// cannot help: the step ran before actions/checkout, or in another directory.
+  @Test func aDirectoryThatIsNoCheckoutIsToldToCheckOutOrPointAtTheCheckout() async throws {
+    let dir = try TempDirectory()
+    await #expect {
+      _ = try await runStage(VersionStage.self, ["GITHUB_WORKSPACE": dir.path, "INPUT_SOURCE": "tags"])
+    } throws: {
+      "\($0)".contains("\(dir.path) is not a git checkout")
+        && "\($0)".contains("run actions/checkout with `fetch-depth: 0` before this step, or set working-directory to the checkout")
+    }
+  }
+
   @Test func tagsAreFoundDespiteCommitterClockSkew() async throws {
     let repo = try TempGitRepo()
     try repo.commit("feat: start")

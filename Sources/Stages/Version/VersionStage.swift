@@ -254,14 +254,18 @@ public struct VersionStage: Stage {
       return LocalCommitHistory(repo: repo, tip: sha.isEmpty ? try repo.head() : sha)
     }
     let why = repo == nil ? "\(directory) is not a git checkout" : "\(directory) is a shallow checkout (tags and commits missing)"
+    // No checkout at all is not fixed by fetch-depth: the step runs before checkout or elsewhere.
+    let remedy =
+      repo == nil
+      ? "run actions/checkout with `fetch-depth: 0` before this step, or set working-directory to the checkout" : "set `fetch-depth: 0` on actions/checkout"
     if mode == "git" {
       guard needed else { return nil }
-      throw StageFailure("\(why): set `fetch-depth: 0` on actions/checkout, or history: auto to use the GitHub API", title: "version failed")
+      throw StageFailure("\(why): \(remedy), or history: auto to use the GitHub API", title: "version failed")
     }
     guard let api = GitHubRepository.from(context), !sha.isEmpty else {
       guard needed || mode == "github-api" else { return nil }
       throw StageFailure(
-        "\(why), and the GitHub API cannot be used (it needs github-token, GITHUB_REPOSITORY and the commit): set `fetch-depth: 0` on actions/checkout or pass github-token", title: "version failed")
+        "\(why), and the GitHub API cannot be used (it needs github-token, GITHUB_REPOSITORY and the commit): \(remedy), or pass github-token", title: "version failed")
     }
     if mode == "auto" { context.log.info("\(why): reading tags and commits through the GitHub API") }
     return GitHubCommitHistory(repo: api, head: sha)
