@@ -88,7 +88,7 @@ public enum GantryCLI {
     let known = stage.inputs.map(\.name)
     if let unknown = flags.keys.sorted().first(where: { !known.contains($0) }) {
       // A near miss names the one input meant; otherwise the whole list, to pick from.
-      let help = UnknownInputs.suggestion(for: unknown, among: known).map { "did you mean --\($0)? (`gantry help \(stage.name)` lists its inputs)" }
+      let help = NameSuggestion.closest(to: unknown, among: known).map { "did you mean --\($0)? (`gantry help \(stage.name)` lists its inputs)" }
       return report(InputError(unknown, "unknown input for \(stage.name); " + (help ?? "its inputs: \(known.joined(separator: ", "))")), log: log)
     }
     for warning in UnknownInputs.warnings(for: stage, environment: environment) { log.warning(warning, title: "Unknown input") }

@@ -388,6 +388,17 @@ struct ReleaseManifestTests {
     #expect(try ReleaseManifest.parseList(["r/a:1 -> r/prod/a 1 latest"]).images.first?.tags == ["1", "latest"])
   }
 
+  /// Before, a misspelt field got the 29 accepted names to read through; now the one meant.
+  @Test(arguments: [("traget", "target"), ("max_size", "max-size"), ("tag", "tags")])
+  func aMisspeltFieldNamesTheFieldMeant(_ key: String, _ meant: String) throws {
+    #expect { _ = try ReleaseManifest.parse(Array("images:\n- source: r/a:1\n  target: r/b\n  \(key): x\n".utf8)) } throws: {
+      "\($0)".contains("images[0].\(key) is not a field of an image; did you mean '\(meant)'? (accepted: source, target, tags, ")
+    }
+    #expect { _ = try ReleaseManifest.parse(Array("images:\n- source: r/a:1\n  target: r/b\n  colour: red\n".utf8)) } throws: {
+      "\($0)".contains("images[0].colour is not a field of an image (accepted: source, target, tags, ")
+    }
+  }
+
   @Test func yamlSubsetEdges() throws {
     let m = try ReleaseManifest.parse(
       Array(
