@@ -92,10 +92,30 @@ struct PromoteStageTests {
   }
 
   @Test func dryRunCopiesNothing() async throws {
-    try await ImageFactory(client: src, repository: "app").pushImage(tag: "rc")
-    let r = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:rc", "INPUT_TARGET": "\(production.host)/app", "INPUT_DRY-RUN": "true"])
+    let image = try await ImageFactory(client: src, repository: "app").pushImage(tag: "rc")
+    let log = MemoryLogSink()
+    let r = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:rc", "INPUT_TARGET": "\(production.host)/app", "INPUT_DRY-RUN": "true"], log: log)
     #expect(r.outputs["status"] == "dry-run")
     #expect(try await dst.resolve("app", "rc") == nil)
+    // Before, the log ended on the source line: nothing said the run was a dry run, or its outcome.
+    #expect(log.lines.last == "::notice title=Dry run::dry run: \(image.digest) validated; it would be promoted to \(production.host)/app as rc; nothing was changed")
+  }
+
+  /// Before, a passing verify-digest printed nothing at all (and a bad policy-mode said only
+  /// "accepted: enforce, audit", not what was given).
+  @Test func aPassingVerifyDigestSaysSoAndABadPolicyModeIsQuoted() async throws {
+    let image = try await ImageFactory(client: src, repository: "app").pushImage(tag: "v")
+    #expect(try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:v", "INPUT_TARGET": "\(production.host)/app"]).failure == nil)
+    let log = MemoryLogSink()
+    let r = try await runStage(VerifyDigestStage.self, ["INPUT_SOURCE": "\(staging.host)/app:v", "INPUT_TARGET": "\(production.host)/app:v"], log: log)
+    #expect(r.failure == nil)
+    #expect(log.lines.last == "::notice title=Digests match::\(staging.host)/app:v and \(production.host)/app:v are the same manifest, \(image.digest)")
+    let expected = MemoryLogSink()
+    _ = try await runStage(VerifyDigestStage.self, ["INPUT_SOURCE": "\(staging.host)/app:v", "INPUT_EXPECTED-DIGEST": image.digest.description], log: expected)
+    #expect(expected.lines.last == "::notice title=Digests match::\(staging.host)/app:v is \(image.digest), as expected")
+    await #expect { _ = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "a/b:1", "INPUT_TARGET": "x/y", "INPUT_POLICY-MODE": "warn"]) } throws: {
+      "\($0)" == "input 'policy-mode': expected one of enforce, audit, got 'warn'"
+    }
   }
 
   @Test func aMissingLayerFailsValidationAndMovesNoTag() async throws {

@@ -132,6 +132,11 @@ public struct VerifyDigestStage: Stage {
     if failure == nil, let failed = checks.first(where: { !$0.passed }) {
       failure = "\(failed.name) does not verify at \(target?.description ?? source.description): \(failed.detail)"
     }
+    // A success said in the log too: before, a passing verify-digest printed nothing at all.
+    if failure == nil {
+      let said = expectedDigest == nil ? "\(source) and \(targetLabel) are the same manifest, \(targetDigest)" : "\(source) is \(targetDigest), as expected"
+      context.log.notice(said, title: "Digests match")
+    }
     return StageResult(outputs: outputs, summary: s, failure: failure)
   }
 }
