@@ -48,6 +48,10 @@ public enum GantryCLI {
     case .help(let name):
       if let name, let stage = StageCatalog.stage(named: name) {
         stdout.write(Help.stage(stage))
+      } else if let name {
+        // `gantry help deploy`: the general text with exit 0 read as if `deploy` were a stage.
+        log.error("unknown stage '\(name)'; stages: \(stageList)", title: "Invalid input")
+        return badInput
       } else {
         stdout.write(Help.general())
       }

@@ -151,6 +151,15 @@ struct BinaryTests {
     #expect(r.stdout.hasPrefix("::error title=Invalid input::unknown stage 'deploy'; stages: version, build-tag, promote, verify-digest, health-check, rollback, history"))
   }
 
+  /// Before, `gantry help deploy` printed the general help with exit 0.
+  @Test func helpForAnUnknownStageIsBadInput() async throws {
+    for args in [["help", "deploy"], ["deploy", "--help"]] {
+      let r = try await awaitCommand(RepoPaths.gantryBinary, args, environment: [:])
+      #expect(r.status == 2)
+      #expect(r.stdout == "error: Invalid input: unknown stage 'deploy'; stages: version, build-tag, promote, verify-digest, health-check, rollback, history\n")
+    }
+  }
+
   @Test func missingStageIsBadInput() async throws {
     let r = try await awaitCommand(RepoPaths.gantryBinary, [], environment: runnerEnvironment)
     #expect(r.status == 2)
