@@ -31,6 +31,7 @@ enum Help {
         -V, --version         version
 
       Inputs come from --flags, then INPUT_<NAME> variables (hyphens kept, underscores accepted), then defaults.
+      A list input (one per line) may be repeated: --tags 1.2.0 --tags production.
       Outputs go to $GITHUB_OUTPUT, or to stdout as name=value outside Actions.
       Exit status: 0 success, 1 failure, 2 bad input.
 

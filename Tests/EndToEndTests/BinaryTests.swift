@@ -170,6 +170,7 @@ struct BinaryTests {
     let general = try await awaitCommand(RepoPaths.gantryBinary, ["--help"], environment: [:])
     #expect(general.status == 0)
     #expect(general.stdout.contains("build-tag"))
+    #expect(general.stdout.contains("A list input (one per line) may be repeated: --tags 1.2.0 --tags production."))
     let stage = try await awaitCommand(RepoPaths.gantryBinary, ["build-tag", "--help"], environment: [:])
     #expect(stage.stdout.contains("--tag-style"))
     #expect(stage.stdout.contains("[default: plain; one of: plain, v, both]"))

@@ -22,6 +22,20 @@ import Testing
         == .run(stage: "history", flags: ["target": "ghcr.io/acme/app", "environment": "production"], summaryFile: nil))
   }
 
+  /// Before, `--tags 1.2.0 --tags production` kept only `production`, in silence.
+  @Test func aListInputGivenTwiceKeepsBothValues() throws {
+    #expect(
+      try Arguments.parse(["promote", "--tags", "1.2.0", "--tags=production", "--retries", "1", "--retries", "2"], environment: env)
+        == .run(stage: "promote", flags: ["tags": "1.2.0\nproduction", "retries": "2"], summaryFile: nil))
+  }
+
+  /// Before: "input 'production': unexpected argument", as if `production` were an input.
+  @Test func aSecondValueAfterAListInputSaysHowToGiveIt() {
+    #expect(throws: InputError("tags", "unexpected argument 'production' after its value: give each value with its own --tags, or one value with a line per item")) {
+      try Arguments.parse(["promote", "--tags", "1.2.0", "production"], environment: env)
+    }
+  }
+
   @Test func summaryFileAndHelp() throws {
     #expect(try Arguments.parse(["build-tag", "--summary-file", "/tmp/s.md"], environment: env) == .run(stage: "build-tag", flags: [:], summaryFile: "/tmp/s.md"))
     #expect(try Arguments.parse(["promote", "-h"], environment: env) == .help(stage: "promote"))
