@@ -89,6 +89,15 @@ struct VersionStageTests {
     }
   }
 
+  /// Before: "input 'file': cannot read /…/package.json", which reads as a permission problem.
+  @Test func aManifestFileThatIsNotThereIsSaidToBeMissing() async throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: initial")
+    await #expect { _ = try await run(repo, ["INPUT_SOURCE": "file", "INPUT_FILE": "package.json"]) } throws: {
+      ($0 as? InputError)?.input == "file" && "\($0)".hasSuffix("/package.json does not exist")
+    }
+  }
+
   @Test func tagsAreFoundDespiteCommitterClockSkew() async throws {
     let repo = try TempGitRepo()
     try repo.commit("feat: start")
