@@ -50,8 +50,7 @@ enum RegistryInputs {
     let retries = try inputs.integer("retries", in: 0...10) ?? 3
     var config = TransportConfiguration.fromEnvironment(context.environment.variables)
     try config.trustCAFile(inputs, environment: context.environment.variables)
-    let insecure = Set(inputs.list("insecure-registries"))
-    config.insecureHosts = insecure
+    config.insecureHosts = try insecureRegistries(inputs)
     var http = context.connections.http(config, retry: RetryPolicy(retries: retries))
     http.rateLimits = context.connections.rateLimits
     let log = context.log
@@ -64,10 +63,30 @@ enum RegistryInputs {
         log.debug("\(request.method) \(request.url.scheme ?? "")://\(request.url.authority)\(request.url.path) → \(status) in \(Format.fixed(took.totalMilliseconds, digits: 1)) ms")
       }
     }
-    var options = RegistryOptions(credentials: credentials, insecure: insecure.contains(registry), side: side)
+    // The transport's rule (host[:port], or a host alone for every port) also decides plain HTTP.
+    var options = RegistryOptions(credentials: credentials, insecure: config.isInsecure(registry.lowercased()), side: side)
     // Every token a token service hands out is masked before it can reach a log line.
     options.onSecret = { log.mask($0) }
     return RegistryClient(registry: registry, http: http, options: options)
+  }
+
+  /// The `insecure-registries` entries as `host[:port]`, lower-cased as registry names are.
+  /// `http://registry.internal:5000/` (docker's daemon.json refuses a scheme; users still
+  /// write one) is read as `registry.internal:5000`: before, it matched nothing and the
+  /// registry failed with "list it in insecure-registries" although it was listed.
+  /// - Throws: ``InputError`` for an entry that is no `host[:port]`.
+  static func insecureRegistries(_ inputs: Inputs) throws -> Set<String> {
+    Set(
+      try inputs.list("insecure-registries").map { entry in
+        var rest = Substring(entry)
+        if let scheme = rest.firstRange(of: "://") { rest = rest[scheme.upperBound...] }
+        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
+        let host = rest.lowercased()
+        guard Reference.isValidHost(host) else {
+          throw InputError("insecure-registries", "'\(entry.clipped(to: 80))' is not host[:port], e.g. registry.internal:5000")
+        }
+        return host
+      })
   }
 
   static func reference(_ input: String, _ value: String) throws -> Reference {
