@@ -98,7 +98,7 @@ struct PromoteStageTests {
     #expect(r.outputs["status"] == "dry-run")
     #expect(try await dst.resolve("app", "rc") == nil)
     // Before, the log ended on the source line: nothing said the run was a dry run, or its outcome.
-    #expect(log.lines.last == "::notice title=Dry run::dry run: \(image.digest) validated; it would be promoted to \(production.host)/app as rc; nothing was changed")
+    #expect(log.lines.last == "::notice title=Dry run::\(image.digest) validated; it would be promoted to \(production.host)/app as rc; nothing was changed")
   }
 
   /// Before, a passing verify-digest printed nothing at all (and a bad policy-mode said only

@@ -83,7 +83,7 @@ public struct PromoteStage: Stage {
     if settings.dryRun {
       summary.status = "dry-run"
       // The run's conclusion in the log too, as a real promotion's: else it ends on the source line.
-      log.notice("dry run: \(root.digest) validated; it would be promoted to \(target) as \(tags.joined(separator: ", ")); nothing was changed", title: "Dry run")
+      log.notice("\(root.digest) validated; it would be promoted to \(target) as \(tags.joined(separator: ", ")); nothing was changed", title: "Dry run")
       summary.attachments = settings.copyArtifacts ? attachments.map { CarriedAttachment(attachment: $0, targetDigest: $0.manifest.digest, merged: false) } : []
       var o = outputs(root.digest, target, tags, platformInfo, CopyReport(), started, clock, status: "dry-run", signature: signatureStatus, artifactsCopied: 0, log: log)
       o["provenance"] = provenanceStatus
