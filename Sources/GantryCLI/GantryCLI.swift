@@ -50,7 +50,7 @@ public enum GantryCLI {
         stdout.write(Help.stage(stage))
       } else if let name {
         // `gantry help deploy`: the general text with exit 0 read as if `deploy` were a stage.
-        log.error("unknown stage '\(name)'; stages: \(stageList)", title: "Invalid input")
+        log.error("unknown stage '\(name)'\(stageHint(name)); stages: \(stageList)", title: "Invalid input")
         return badInput
       } else {
         stdout.write(Help.general())
@@ -71,7 +71,7 @@ public enum GantryCLI {
       }
       guard let stage = StageCatalog.stage(named: name) else {
         let planned = StageCatalog.planned.contains(name) ? " ('\(name)' is planned but not built yet)" : ""
-        log.error("unknown stage '\(name)'\(planned); stages: \(stageList)", title: "Invalid input")
+        log.error("unknown stage '\(name)'\(planned)\(stageHint(name)); stages: \(stageList)", title: "Invalid input")
         return badInput
       }
       return await runStage(stage, flags: flags, summaryFile: summaryFile, environment: environment, log: log, stderr: stderr, now: now)
@@ -79,6 +79,12 @@ public enum GantryCLI {
   }
 
   private static var stageList: String { StageCatalog.stages.map { $0.name }.joined(separator: ", ") }
+
+  /// " (did you mean 'build-tag'?)" for `Build-Tag`, `build_tag` or `verify`; empty when none is close.
+  private static func stageHint(_ name: String) -> String {
+    let spelled = name.lowercased().replacingOccurrences(of: "_", with: "-")
+    return NameSuggestion.closest(to: spelled, among: StageCatalog.stages.map { $0.name }).map { " (did you mean '\($0)'?)" } ?? ""
+  }
 
   static func runStage(
     _ stage: any Stage.Type, flags: [String: String], summaryFile: String?, environment: ActionEnvironment, log: Log,

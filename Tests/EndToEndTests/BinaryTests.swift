@@ -160,6 +160,17 @@ struct BinaryTests {
     }
   }
 
+  /// Before, `stage: Build_Tag` or `stage: verify` got the list of stages only.
+  @Test func aMisspeltStageNamesTheStageMeant() async throws {
+    for (given, meant) in [("Build_Tag", "build-tag"), ("verify", "verify-digest"), ("promot", "promote")] {
+      var env = runnerEnvironment
+      env["INPUT_STAGE"] = given
+      let r = try await awaitCommand(RepoPaths.gantryBinary, [], environment: env)
+      #expect(r.status == 2)
+      #expect(r.stdout.hasPrefix("::error title=Invalid input::unknown stage '\(given)' (did you mean '\(meant)'?); stages: version, build-tag,"), "\(r.stdout)")
+    }
+  }
+
   @Test func missingStageIsBadInput() async throws {
     let r = try await awaitCommand(RepoPaths.gantryBinary, [], environment: runnerEnvironment)
     #expect(r.status == 2)
