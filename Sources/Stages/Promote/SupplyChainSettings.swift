@@ -35,7 +35,8 @@ struct SupplyChainSettings {
     InputDeclaration("provenance-builder-id", "The exact builder ID the provenance must name"),
     InputDeclaration("provenance-source-repository", "OWNER/REPO (or a URL) the provenance must name as its source"),
     InputDeclaration("provenance-source-ref", "A regular expression the provenance's whole source ref must match, e.g. refs/tags/v.*"),
-    InputDeclaration("policy-mode", "enforce: signature and attestation violations refuse the image; audit: each is a warning and the image is promoted", kind: .choice(["enforce", "audit"]), default: "enforce"),
+    InputDeclaration(
+      "policy-mode", "enforce: signature and attestation violations refuse the image; audit: each is a warning and the image is promoted", kind: .choice(["enforce", "audit"]), default: "enforce"),
   ]
 
   /// Shared by promote and verify-digest (action.yml lists an output once).

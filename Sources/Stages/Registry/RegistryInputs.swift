@@ -8,7 +8,8 @@ import OCI
 enum RegistryInputs {
   /// Declared once so every stage describes them the same way.
   static let source = InputDeclaration("source", "Image to promote or compare, by tag or digest (e.g. 123.dkr.ecr.eu-west-1.amazonaws.com/app:1.2.0-SNAPSHOT-7d2a1b4)", required: true)
-  static let target = InputDeclaration("target", "Target repository (e.g. ghcr.io/acme/app); promote also takes a tag there when `tags` is empty, verify-digest needs a tag or digest there (or expected-digest instead)", required: true)
+  static let target = InputDeclaration(
+    "target", "Target repository (e.g. ghcr.io/acme/app); promote also takes a tag there when `tags` is empty, verify-digest needs a tag or digest there (or expected-digest instead)", required: true)
   static let environment = InputDeclaration(
     "environment",
     "Environment name (dev, staging, production, …): build-tag picks its default tags by it; promote makes it a moving tag and records the promotion in the target repository; rollback and history read those records"
