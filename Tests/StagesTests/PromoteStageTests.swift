@@ -194,6 +194,10 @@ struct PromoteStageTests {
     await #expect { _ = try await runStage(VerifyDigestStage.self, ["INPUT_SOURCE": "\(staging.host)/app:y"]) } throws: {
       ($0 as? InputError)?.input == "target" && "\($0)".contains("required unless expected-digest is set")
     }
+    // Before: "'sha256:abc' is not a valid image reference: …", for a digest.
+    await #expect { _ = try await runStage(VerifyDigestStage.self, ["INPUT_SOURCE": "\(staging.host)/app:y", "INPUT_EXPECTED-DIGEST": "sha256:abc"]) } throws: {
+      "\($0)" == "input 'expected-digest': 'sha256:abc' is not a digest: sha256 digests have 64 lower-case hex digits"
+    }
   }
 
   /// Before, a source without tag (read as :latest) and a target without tag were told "the

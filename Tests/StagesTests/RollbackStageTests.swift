@@ -128,6 +128,10 @@ struct RollbackStageTests {
       "\($0)".contains("only the live image \(v1.short) was ever promoted to production in \(production.host)/app: there is no earlier one to go back to; nothing was changed (`to:` restores")
     }
     #expect(try await prod.resolve("app", "production")?.digest == v1)
+    // Before: "'sha256:abc' is not a valid image reference: …", for a digest.
+    await #expect { _ = try await rollback(["INPUT_TO": "sha256:abc"]) } throws: {
+      "\($0)" == "input 'to': 'sha256:abc' is not a digest: sha256 digests have 64 lower-case hex digits"
+    }
   }
 
   @Test func rollbackToAnExplicitVersionAndDryRun() async throws {

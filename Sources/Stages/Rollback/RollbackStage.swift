@@ -58,7 +58,7 @@ public struct RollbackStage: Stage {
     let target = try RegistryInputs.reference("target", try inputs.require("target")).with(tag: nil)
     let to = try inputs.string("to").map { to in
       if to.hasPrefix("sha256:") {
-        do { _ = try Digest(parsing: to) } catch { throw InputError("to", "\(error)") }
+        do throws(ReferenceError) { _ = try Digest(parsing: to) } catch { throw InputError("to", "'\(to.clipped(to: 80))' is not a digest: \(error.reason)") }
       } else if !Reference.isValidTag(to) {
         throw InputError("to", "'\(to)' is neither a tag nor a sha256 digest")
       }

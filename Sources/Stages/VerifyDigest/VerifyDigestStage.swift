@@ -34,7 +34,9 @@ public struct VerifyDigestStage: Stage {
     var expectedDigest: Digest?
     var target: Reference?
     if let expected = inputs.string("expected-digest") {
-      do { expectedDigest = try Digest(parsing: expected) } catch { throw InputError("expected-digest", error.description) }
+      do { expectedDigest = try Digest(parsing: expected) } catch {
+        throw InputError("expected-digest", "'\(expected.clipped(to: 80))' is not a digest: \(error.reason)")
+      }
     } else {
       guard let text = inputs.string("target") else {
         throw InputError("target", "required unless expected-digest is set: the image to compare the source with, by tag or digest")
