@@ -168,10 +168,28 @@ struct PromoteStageTests {
     #expect(r.failure?.contains("required labels") == true)
 
     let first = try await ImageFactory(client: dst, repository: "app").pushImage(tag: "1.0.0")
-    try await ImageFactory(client: src, repository: "app").pushImage(tag: "1.0.0")
+    let second = try await ImageFactory(client: src, repository: "app").pushImage(tag: "1.0.0")
     let c = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:1.0.0", "INPUT_TARGET": "\(production.host)/app", "INPUT_NO-CLOBBER": "true"])
-    #expect(c.failure?.contains("no clobber") == true)
+    #expect(c.failure?.contains("no clobber: would move 1.0.0 (at \(first.digest.short)) to \(second.digest.short); nothing was copied") == true, "\(c.failure ?? "")")
     #expect(try await dst.resolve("app", "1.0.0")?.digest == first.digest)
+  }
+
+  /// Before, the Public ECR example (`tags: [VERSION, latest]`, `no-clobber: true`, "a published
+  /// version never moves") refused every release after the first: "would move latest → …".
+  @Test func noClobberGuardsVersionTagsAndLetsLatestMove() async throws {
+    let v1 = try await ImageFactory(client: src, repository: "app").pushImage(tag: "1.0.0-SNAPSHOT-aaaaaaa")
+    let v2 = try await ImageFactory(client: src, repository: "app").pushImage(tag: "1.1.0-SNAPSHOT-bbbbbbb")
+    func promote(_ source: String, _ version: String) async throws -> StageResult {
+      try await runStage(
+        PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:\(source)", "INPUT_TARGET": "\(production.host)/pub", "INPUT_TAGS": "\(version)\nlatest", "INPUT_NO-CLOBBER": "true"])
+    }
+    #expect(try await promote("1.0.0-SNAPSHOT-aaaaaaa", "1.0.0").failure == nil)
+    #expect(try await promote("1.1.0-SNAPSHOT-bbbbbbb", "1.1.0").failure == nil)
+    #expect(try await dst.resolve("pub", "latest")?.digest == v2.digest)
+    // A published version still never moves.
+    #expect(try await promote("1.1.0-SNAPSHOT-bbbbbbb", "1.0.0").failure?.contains("would move 1.0.0 (at \(v1.digest.short))") == true)
+    #expect(try await dst.resolve("pub", "1.0.0")?.digest == v1.digest)
+    #expect(try await dst.resolve("pub", "latest")?.digest == v2.digest)
   }
 
   @Test func verifyDigestFailsOnDifferentImages() async throws {

@@ -137,8 +137,15 @@ struct ImagePlan: Sendable {
       }
     }
     if settings.noClobber {
-      let clobbered = current.filter { $0.key != settings.environment && $0.value != digest }.map { "\($0.key) → \($0.value.short)" }.sorted()
-      checks.append(Check(name: "no clobber", passed: clobbered.isEmpty, detail: clobbered.isEmpty ? "no target tag points elsewhere" : "would move " + clobbered.joined(separator: ", ")))
+      // The environment tag and `latest` exist to move: guarding them would refuse every
+      // release after the first (`tags: [1.2.0, latest]` with no-clobber, as the Public ECR
+      // example promotes).
+      let moving = Set(["latest"] + (settings.environment.map { [$0] } ?? []))
+      let clobbered = current.filter { !moving.contains($0.key) && $0.value != digest }.map { "\($0.key) (at \($0.value.short))" }.sorted()
+      checks.append(
+        Check(
+          name: "no clobber", passed: clobbered.isEmpty,
+          detail: clobbered.isEmpty ? "no target tag points elsewhere" : "would move " + clobbered.joined(separator: ", ") + " to \(digest.short)"))
     }
     return checks
   }

@@ -22,7 +22,9 @@ public struct PromoteStage: Stage {
       InputDeclaration("platforms", "Platforms that must be present (os/arch[/variant]); all platforms are copied so the digest stays the same. Default: no requirement", kind: .list),
       InputDeclaration("max-size", "Largest allowed image per platform (compressed layers + config), e.g. 500MB, 2GiB", default: "1GB"),
       InputDeclaration("required-labels", "Config labels that must be present, e.g. org.opencontainers.image.revision", kind: .list),
-      InputDeclaration("no-clobber", "Fail when a target tag exists and points at another digest", kind: .boolean, default: "false"),
+      InputDeclaration(
+        "no-clobber", "Fail when a target tag exists and points at another digest (latest and the environment tag, which exist to move, excepted)", kind: .boolean,
+        default: "false"),
       RegistryInputs.dryRun,
       RegistryInputs.environment,
       InputDeclaration("version", "Version X.Y.Z (a leading v is accepted). Default: from a tag ref (refs/tags/v1.2.3) when there is one"),
