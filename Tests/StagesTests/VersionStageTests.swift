@@ -98,6 +98,22 @@ struct VersionStageTests {
     }
   }
 
+  /// Before, a repository tagged `0.1.6` (no `v`, as the ECR reference pipeline tags) read
+  /// with the default tag-prefix gave version 0.0.0 in silence.
+  @Test func tagsOfTheOtherPrefixAreNamedWhenNoneHasThisOne() async throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: initial")
+    try repo.git("tag", "0.1.6")
+    let log = MemoryLogSink()
+    let r = try await runStage(VersionStage.self, ["GITHUB_WORKSPACE": repo.path, "INPUT_SOURCE": "tags"], log: log)
+    #expect(r.outputs["version"] == "0.0.0")
+    #expect(log.lines.contains("::warning::no v* release tag found, but 0.1.6 would be one with tag-prefix: none; the version starts from initial-version"), "\(log.lines)")
+    let bare = MemoryLogSink()
+    let none = try await runStage(VersionStage.self, ["GITHUB_WORKSPACE": repo.path, "INPUT_SOURCE": "tags", "INPUT_TAG-PREFIX": "none"], log: bare)
+    #expect(none.outputs["version"] == "0.1.6")
+    #expect(!bare.lines.contains { $0.hasPrefix("::warning") })
+  }
+
   @Test func tagsAreFoundDespiteCommitterClockSkew() async throws {
     let repo = try TempGitRepo()
     try repo.commit("feat: start")
