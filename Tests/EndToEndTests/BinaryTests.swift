@@ -187,6 +187,13 @@ struct BinaryTests {
     #expect(stage.stdout.contains("[default: plain; one of: plain, v, both]"))
   }
 
+  /// Before, promote's `version` said "Default: from a tag ref (refs/tags/v1.2.3)", which
+  /// only build-tag does: a tag-triggered promotion recorded no version, against its help.
+  @Test func promoteHelpSaysItsVersionHasNoDefault() async throws {
+    let r = try await awaitCommand(RepoPaths.gantryBinary, ["help", "promote"], environment: [:])
+    #expect(r.stdout.contains("promote: recorded with the promotion (history, rollback's `version` output), no default"))
+  }
+
   @Test func outsideActionsOutputsArePrintedAndSummaryGoesToStderr() async throws {
     let r = try await awaitCommand(
       RepoPaths.gantryBinary, ["build-tag", "--tag-rules", "sha", "--sha", "abcdef1234"], environment: ["PATH": "/usr/bin:/bin"])
