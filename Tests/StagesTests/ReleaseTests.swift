@@ -234,8 +234,11 @@ struct ReleaseTests {
     #expect(try await runStage(PromoteStage.self, release("0.9.0", "r1")).failure == nil)
     #expect(try await runStage(PromoteStage.self, release("1.0.0", "r2")).failure == nil)
     let targets = "\(staging.host)/svc-a:1.0.0 -> \(production.host)/prod/svc-a\n\(staging.host)/svc-b:1.0.0 -> \(production.host)/prod/svc-b"
+    // Rollback reads only the targets: bare target lines will do (before: "line 1: expected
+    // `SOURCE -> TARGET [TAG …]`", though the input said "rollback: its targets").
+    let bareTargets = "\(production.host)/prod/svc-a\n\(production.host)/prod/svc-b"
     let r = try await runStage(
-      RollbackStage.self, env(["INPUT_PROMOTE-IMAGES": targets, "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "r2", "INPUT_REASON": "checkout errors"]))
+      RollbackStage.self, env(["INPUT_PROMOTE-IMAGES": bareTargets, "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "r2", "INPUT_REASON": "checkout errors"]))
     let map = try JSONDecoder().decode([String: String].self, from: Data((r.outputs["digests"] ?? "").utf8))
     for n in ["a", "b"] {
       #expect(try await dst.resolve("prod/svc-\(n)", "production")?.digest == old[n])
