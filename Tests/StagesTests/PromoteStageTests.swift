@@ -101,6 +101,23 @@ struct PromoteStageTests {
     #expect(log.lines.last == "::notice title=Dry run::\(image.digest) validated; it would be promoted to \(production.host)/app as rc; nothing was changed")
   }
 
+  /// Before, `target: app:1.2.0` with `tags: production` applied production only, in silence.
+  @Test func aTargetTagLeftOutOfTagsIsWarnedAbout() async throws {
+    try await ImageFactory(client: src, repository: "app").pushImage(tag: "t")
+    let log = MemoryLogSink()
+    let r = try await runStage(
+      PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:t", "INPUT_TARGET": "\(production.host)/app:1.2.0", "INPUT_TAGS": "production", "INPUT_DRY-RUN": "true"], log: log)
+    #expect(r.outputs["tags"] == "production")
+    #expect(
+      log.lines.contains(
+        "::warning title=Target tag ignored::the target's tag 1.2.0 is not applied: \(production.host)/app gets only `tags` (production); add 1.2.0 to tags to apply it"),
+      "\(log.lines)")
+    let quiet = MemoryLogSink()
+    _ = try await runStage(
+      PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:t", "INPUT_TARGET": "\(production.host)/app:1.2.0", "INPUT_TAGS": "1.2.0\nproduction", "INPUT_DRY-RUN": "true"], log: quiet)
+    #expect(!quiet.lines.contains { $0.hasPrefix("::warning") })
+  }
+
   /// Before, a passing verify-digest printed nothing at all (and a bad policy-mode said only
   /// "accepted: enforce, audit", not what was given).
   @Test func aPassingVerifyDigestSaysSoAndABadPolicyModeIsQuoted() async throws {

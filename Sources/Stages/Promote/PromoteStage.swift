@@ -72,6 +72,11 @@ public struct PromoteStage: Stage {
     let settings = try PromoteSettings(context.inputs)
     let (source, targetRef, tags, environment) = (settings.source, settings.target, settings.tags, settings.environment)
     let target = targetRef.with(tag: nil)
+    // `target: app:1.2.0` with `tags: production` applies production only (the target's tag is
+    // the default for an empty `tags`); crane and skopeo users expect 1.2.0 too, so say so.
+    if let dropped = targetRef.tag, !tags.contains(dropped) {
+      log.warning("the target's tag \(dropped) is not applied: \(target) gets only `tags` (\(tags.joined(separator: ", "))); add \(dropped) to tags to apply it", title: "Target tag ignored")
+    }
     let recorder = try DeploymentSettings.from(context, environment: environment).map { DeploymentRecorder(settings: $0, log: log) }
     let src = try RegistryInputs.client(for: source.registry, side: "source", context: context)
     let dst = try RegistryInputs.client(for: targetRef.registry, side: "target", context: context)
