@@ -114,6 +114,14 @@ struct VersionStageTests {
     #expect(!bare.lines.contains { $0.hasPrefix("::warning") })
   }
 
+  /// Before: "…/nothere is not a git checkout, and the GitHub API cannot be used …" (exit 1).
+  @Test func aWorkingDirectoryThatIsNotThereIsBadInput() async throws {
+    let dir = try TempDirectory()
+    await #expect { _ = try await runStage(VersionStage.self, ["GITHUB_WORKSPACE": dir.path, "INPUT_WORKING-DIRECTORY": "nothere"]) } throws: {
+      "\($0)" == "input 'working-directory': \(dir.path)/nothere does not exist (relative paths start at the workspace)"
+    }
+  }
+
   @Test func tagsAreFoundDespiteCommitterClockSkew() async throws {
     let repo = try TempGitRepo()
     try repo.commit("feat: start")

@@ -66,6 +66,15 @@ public struct VersionStage: Stage {
     let directory =
       inputs.string("working-directory").map { $0.hasPrefix("/") ? $0 : (env.workspace ?? FileManager.default.currentDirectoryPath) + "/" + $0 }
       ?? env.workspace ?? FileManager.default.currentDirectoryPath
+    // A mistyped working-directory is the input's fault, not "no git checkout" (exit 1).
+    // (A link is left to the checkout rules below, which say where it leads.)
+    if inputs.string("working-directory") != nil {
+      switch Files.kind(atPath: directory) {
+      case nil: throw InputError("working-directory", "\(directory) does not exist (relative paths start at the workspace)")
+      case .regular: throw InputError("working-directory", "\(directory) is a file, not a directory")
+      default: break
+      }
+    }
     let prefix = try Self.tagPrefix(inputs)
     let majorOnZero = try inputs.bool("major-on-zero")
     let initial = try Self.version(inputs, "initial-version", default: "0.0.0", prefix: prefix)
