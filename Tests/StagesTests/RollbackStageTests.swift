@@ -40,6 +40,8 @@ struct RollbackStageTests {
     let (v2, _) = try await release("1.0.2")
     let (v3, r3) = try await release("1.0.3")
     #expect(r3.outputs["tags"] == "1.0.3\nproduction")
+    // Before, the promote summary did not say what the environment held (what a rollback restores).
+    #expect(r3.summary.render().contains("| Environment | production (before: `\(v2.short)`) |"), "\(r3.summary.render())")
     #expect(try await prod.resolve("app", "production")?.digest == v3)
 
     let r = try await rollback()

@@ -117,6 +117,8 @@ struct ImagePlan: Sendable {
     }
     checks += policyChecks(root.digest, quarantine: quarantine, current: current, settings: settings, log: log)
     var summary = PromoteSummary(source: source, target: target, digest: root.digest, tags: tags, checks: checks, platforms: platformInfo, signatures: signatures)
+    summary.environment = environment
+    summary.previous = previous
     summary.attestations = bundles.filter { $0.predicateType != KeylessVerification.cosignSignPredicate }
     let signatureStatus = signatures.contains(where: \.isVerified) ? "verified" : signatures.isEmpty ? "unsigned" : settings.keys.isEmpty && keyless == nil ? "unchecked" : "unverified"
     return ImagePlan(

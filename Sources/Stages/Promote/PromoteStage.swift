@@ -265,18 +265,28 @@ struct PromoteSummary {
   var unchanged: Set<String> = []
   /// The GitHub deployment's line (with `deployment: true`).
   var deployment: String?
+  /// The environment promoted into, and what its tag pointed at before.
+  var environment: String?
+  var previous: Digest?
 
   func render() -> StepSummary {
     var s = StepSummary()
     s.heading("Promote: \(status)")
-    s.table(
-      ["", ""],
-      [
-        ["Source", Markdown.code(source.description)],
-        ["Target", Markdown.code(target.description)],
-        ["Digest", Markdown.code(digest.description)],
-        ["Tags", tags.map { Markdown.code($0) + (unchanged.contains($0) ? " (already here)" : "") }.joined(separator: " ")],
-      ] + (deployment.map { [["GitHub deployment", Markdown.cell($0)]] } ?? []))
+    var rows: [[String]] = [
+      ["Source", Markdown.code(source.description)],
+      ["Target", Markdown.code(target.description)],
+      ["Digest", Markdown.code(digest.description)],
+      ["Tags", tags.map { Markdown.code($0) + (unchanged.contains($0) ? " (already here)" : "") }.joined(separator: " ")],
+    ]
+    // What a reader of the summary came for: the reference to deploy (the `image` output) and
+    // what the environment held before (what a rollback would restore).
+    if status == "promoted" { rows.append(["Image to deploy", Markdown.code(target.with(digest: digest).description)]) }
+    if let environment {
+      let before: String = previous.map { Markdown.code($0.short) } ?? "nothing"
+      rows.append(["Environment", "\(Markdown.cell(environment)) (before: \(before))"])
+    }
+    if let deployment { rows.append(["GitHub deployment", Markdown.cell(deployment)]) }
+    s.table(["", ""], rows)
     s.heading("Validation", level: 3)
     s.table(["Check", "", "Detail"], checks.map { [$0.name, $0.passed ? "✓" : "✗", Markdown.cell($0.detail)] })
     if !signatures.isEmpty {
