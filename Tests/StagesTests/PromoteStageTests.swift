@@ -235,6 +235,14 @@ struct PromoteStageTests {
     }
   }
 
+  /// Before: "retry 1 in 45ms : cannot reach …" (a space before the colon).
+  @Test func aRetryLineReadsAsOneSentence() async {
+    let log = MemoryLogSink()
+    _ = try? await runStage(PromoteStage.self, ["INPUT_SOURCE": "127.0.0.1:1/acme/app:1", "INPUT_TARGET": "127.0.0.1:1/acme/prod", "INPUT_RETRIES": "1"], log: log)
+    #expect(log.lines.contains { $0.hasPrefix("retry 1 in ") && $0.contains("ms: cannot reach 127.0.0.1:1") }, "\(log.lines)")
+    #expect(!log.lines.contains { $0.contains(" : ") })
+  }
+
   /// Before, a source without tag (read as :latest) and a target without tag were told "the
   /// source is given by digest".
   @Test func aSourceWithoutTagIsNotCalledADigest() async {

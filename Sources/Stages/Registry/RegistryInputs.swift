@@ -56,7 +56,7 @@ enum RegistryInputs {
     http.rateLimits = context.connections.rateLimits
     let log = context.log
     context.connections.rateLimits.onWait { registry, wait, reason in log.info("rate limit: waiting \(wait.formatted()) for \(registry) (\(reason.rawValue))") }
-    http.onRetry = { attempt, delay, reason in log.info("retry \(attempt) in \(delay.formatted()) : \(reason)") }
+    http.onRetry = { attempt, delay, reason in log.info("retry \(attempt) in \(delay.formatted()): \(reason)") }
     if log.debugEnabled {
       // RUNNER_DEBUG=1 ("Enable debug logging" on a re-run): every request, to see where time
       // goes. Without the query: blob-storage redirects carry signatures there.
