@@ -22,12 +22,14 @@ enum UnknownInputs {
       let name = String(variable.dropFirst("INPUT_".count)).lowercased().replacingOccurrences(of: "_", with: "-")
       guard name != StageCatalog.stageInput.name, !own.contains(name), warned.insert(name).inserted else { continue }
       let hint = NameSuggestion.closest(to: name, among: own).map { "; did you mean `\($0):`?" } ?? ""
+      // Quoted, not trusted to be short: an environment can hold any name.
+      let shown = "\(variable.clipped(to: 80)) (`\(name.clipped(to: 80)):`)"
       if let (declaration, stages) = others[name] {
         let given = value.trimmingCharacters(in: .whitespacesAndNewlines)
         guard declaration.actionDefault == nil, given != Generated.mergedDefaults(declaration).defaultValue else { continue }
-        result.append("\(variable) (`\(name):`) is an input of \(stages.joined(separator: ", ")), not of \(stage.name): ignored\(hint)")
+        result.append("\(shown) is an input of \(stages.joined(separator: ", ")), not of \(stage.name): ignored\(hint)")
       } else {
-        result.append("\(variable) (`\(name):`) is not an input of any stage: ignored\(hint) (`gantry help \(stage.name)` lists its inputs)")
+        result.append("\(shown) is not an input of any stage: ignored\(hint) (`gantry help \(stage.name)` lists its inputs)")
       }
     }
     return result

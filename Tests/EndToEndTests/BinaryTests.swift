@@ -236,6 +236,7 @@ struct BinaryTests {
     env["INPUT_URL"] = ""
     env["INPUT_GITHUB-TOKEN"] = "ghs_token"
     env["INPUT_PROBES"] = "20"
+    env["INPUT_" + String(repeating: "X", count: 5000)] = "y"
     let r = try await awaitCommand(RepoPaths.gantryBinary, [], environment: env)
     #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
     #expect(try normalisedOutputs() == expectedOutputs)
@@ -243,6 +244,7 @@ struct BinaryTests {
       r.stdout.split(separator: "\n") == [
         "::warning title=Unknown input::INPUT_TAG-STYL (`tag-styl:`) is not an input of any stage: ignored; did you mean `tag-style:`? (`gantry help build-tag` lists its inputs)",
         "::warning title=Unknown input::INPUT_TAGS (`tags:`) is an input of promote, rollback, not of build-tag: ignored; did you mean `extra-tags:`?",
+        "::warning title=Unknown input::INPUT_\(String(repeating: "X", count: 74))… (`\(String(repeating: "x", count: 80))…:`) is not an input of any stage: ignored (`gantry help build-tag` lists its inputs)",
       ], "\(r.stdout)")
   }
 
