@@ -194,6 +194,13 @@ struct BinaryTests {
     #expect(r.stdout.contains("promote: recorded with the promotion (history, rollback's `version` output), no default"))
   }
 
+  /// Before, `retries: 20` and `limit: 5000` were refused with ranges the help never stated.
+  @Test func helpStatesTheRangesTheStagesEnforce() async throws {
+    let history = try await awaitCommand(RepoPaths.gantryBinary, ["help", "history"], environment: [:])
+    #expect(history.stdout.contains("history: records to show, newest first (1 to 1000) [default: 20]"))
+    #expect(history.stdout.contains("(connection errors, 429, 5xx), 0 to 10 [default: 3]"))
+  }
+
   @Test func outsideActionsOutputsArePrintedAndSummaryGoesToStderr() async throws {
     let r = try await awaitCommand(
       RepoPaths.gantryBinary, ["build-tag", "--tag-rules", "sha", "--sha", "abcdef1234"], environment: ["PATH": "/usr/bin:/bin"])

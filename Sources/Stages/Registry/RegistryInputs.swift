@@ -30,7 +30,7 @@ enum RegistryInputs {
   static let connection: [InputDeclaration] = [
     InputDeclaration("insecure-registries", "Registries (host[:port]) reached over plain HTTP or with unverified TLS. localhost and 127.0.0.1 always may use plain HTTP", kind: .list),
     InputDeclaration("ca-file", CAFileInput.description),
-    InputDeclaration("retries", "Attempts after the first on transient registry errors (connection errors, 429, 5xx)", kind: .integer, default: "3"),
+    InputDeclaration("retries", "Attempts after the first on transient registry errors (connection errors, 429, 5xx), 0 to 10", kind: .integer, default: "3"),
     StageTimeout.input,
   ]
 

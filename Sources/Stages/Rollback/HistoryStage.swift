@@ -12,7 +12,7 @@ public struct HistoryStage: Stage {
     [
       RegistryInputs.target,
       RegistryInputs.environment.asRequired(),
-      InputDeclaration("limit", "history: records to show, newest first", kind: .integer, default: "20"),
+      InputDeclaration("limit", "history: records to show, newest first (1 to 1000)", kind: .integer, default: "20"),
       InputDeclaration(
         "state", "history: only records in these states (in-progress, completed, failed, rolled-back, abandoned), one per line. Default: all", kind: .list),
     ] + RegistryInputs.credentials("target") + RegistryInputs.connection
