@@ -11,7 +11,8 @@ public enum Command: Sendable, Equatable {
 }
 
 /// Parses argv (without the program name). `--name value` and `--name=value` mirror inputs;
-/// a boolean input given as a bare `--name` means true.
+/// a boolean input given as a bare `--name` means true; a list input given again adds a line
+/// (`--tags 1.2.0 --tags production`, as docker's `--tag`), any other input's last value wins.
 public enum Arguments {
   public static func parse(_ args: [String], environment: ActionEnvironment) throws -> Command {
     var rest = args[...]
@@ -28,8 +29,10 @@ public enum Arguments {
     let resolvedStage = stageName ?? environment["INPUT_STAGE"]
     let stageType = resolvedStage.flatMap { StageCatalog.stage(named: $0) }
     let booleans = Set((stageType?.inputs ?? []).filter { $0.kind == .boolean }.map { $0.name })
+    let lists = Set((stageType?.inputs ?? []).filter { $0.kind == .list }.map { $0.name })
     var flags: [String: String] = [:]
     var summaryFile: String?
+    var previous: String?
     while let arg = rest.popFirst() {
       switch arg {
       case "-h", "--help": return .help(stage: resolvedStage)
@@ -42,6 +45,10 @@ public enum Arguments {
       default: break
       }
       guard arg.hasPrefix("--"), arg.count > 2 else {
+        // A second value after a list input (`--tags 1.2.0 production`): say how to give it.
+        if let previous, lists.contains(previous) {
+          throw InputError(previous, "unexpected argument '\(arg)' after its value: give each value with its own --\(previous), or one value with a line per item")
+        }
         throw InputError(arg, "unexpected argument; inputs are given as --name value (see gantry --help)")
       }
       var name = String(arg.dropFirst(2))
@@ -59,9 +66,12 @@ public enum Arguments {
         summaryFile = value
       } else if name == "stage" {
         stageName = value
+      } else if lists.contains(name), let earlier = flags[name] {
+        flags[name] = earlier + "\n" + value
       } else {
         flags[name] = value
       }
+      previous = name
     }
     // `gantry rollback --list` is `gantry history`.
     if stageName == "rollback" || (stageName == nil && environment["INPUT_STAGE"] == "rollback"), flags.removeValue(forKey: "list") != nil {

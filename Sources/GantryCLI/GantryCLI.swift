@@ -48,6 +48,10 @@ public enum GantryCLI {
     case .help(let name):
       if let name, let stage = StageCatalog.stage(named: name) {
         stdout.write(Help.stage(stage))
+      } else if let name {
+        // `gantry help deploy`: the general text with exit 0 read as if `deploy` were a stage.
+        log.error("unknown stage '\(name)'\(stageHint(name)); stages: \(stageList)", title: "Invalid input")
+        return badInput
       } else {
         stdout.write(Help.general())
       }
@@ -67,7 +71,7 @@ public enum GantryCLI {
       }
       guard let stage = StageCatalog.stage(named: name) else {
         let planned = StageCatalog.planned.contains(name) ? " ('\(name)' is planned but not built yet)" : ""
-        log.error("unknown stage '\(name)'\(planned); stages: \(stageList)", title: "Invalid input")
+        log.error("unknown stage '\(name)'\(planned)\(stageHint(name)); stages: \(stageList)", title: "Invalid input")
         return badInput
       }
       return await runStage(stage, flags: flags, summaryFile: summaryFile, environment: environment, log: log, stderr: stderr, now: now)
@@ -75,6 +79,12 @@ public enum GantryCLI {
   }
 
   private static var stageList: String { StageCatalog.stages.map { $0.name }.joined(separator: ", ") }
+
+  /// " (did you mean 'build-tag'?)" for `Build-Tag`, `build_tag` or `verify`; empty when none is close.
+  private static func stageHint(_ name: String) -> String {
+    let spelled = name.lowercased().replacingOccurrences(of: "_", with: "-")
+    return NameSuggestion.closest(to: spelled, among: StageCatalog.stages.map { $0.name }).map { " (did you mean '\($0)'?)" } ?? ""
+  }
 
   static func runStage(
     _ stage: any Stage.Type, flags: [String: String], summaryFile: String?, environment: ActionEnvironment, log: Log,
@@ -85,9 +95,15 @@ public enum GantryCLI {
       let raw = flags[decl.name] ?? environment.variables[decl.environmentName] ?? environment.variables[decl.underscoreEnvironmentName]
       if let raw, !raw.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { log.mask(raw.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
-    let known = Set(stage.inputs.map(\.name))
+    let known = stage.inputs.map(\.name)
     if let unknown = flags.keys.sorted().first(where: { !known.contains($0) }) {
-      return report(InputError(unknown, "unknown input for \(stage.name); its inputs: \(stage.inputs.map(\.name).joined(separator: ", "))"), log: log)
+      // A near miss names the one input meant; otherwise the whole list, to pick from.
+      let help = NameSuggestion.closest(to: unknown, among: known).map { "did you mean --\($0)? (`gantry help \(stage.name)` lists its inputs)" }
+      return report(InputError(unknown, "unknown input for \(stage.name); " + (help ?? "its inputs: \(known.joined(separator: ", "))")), log: log)
+    }
+    for warning in UnknownInputs.warnings(for: stage, environment: environment) { log.warning(warning, title: "Unknown input") }
+    if environment.isGitHubActions && environment.outputPath == nil {
+      log.warning("GITHUB_OUTPUT is not set: the outputs are printed to the log, and later steps cannot read them", title: "Outputs not saved")
     }
 
     let result: StageResult

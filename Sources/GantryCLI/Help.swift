@@ -23,6 +23,9 @@ enum Help {
     if !StageCatalog.planned.isEmpty {
       s += "  (planned: \(StageCatalog.planned.joined(separator: ", ")))\n"
     }
+    s += "\nEXAMPLES:\n"
+    // Arguments with spaces quoted as a shell needs them.
+    for example in examples { s += "  gantry " + example.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ") + "\n" }
     s += """
 
       OPTIONS:
@@ -31,12 +34,27 @@ enum Help {
         -V, --version         version
 
       Inputs come from --flags, then INPUT_<NAME> variables (hyphens kept, underscores accepted), then defaults.
+      A list input (one per line) may be repeated: --tags 1.2.0 --tags production.
       Outputs go to $GITHUB_OUTPUT, or to stdout as name=value outside Actions.
       Exit status: 0 success, 1 failure, 2 bad input.
 
       """
     return s
   }
+
+  /// Copy-pasteable invocations, one per common step (a test parses each against its stage).
+  static let examples: [[String]] = [
+    ["version", "--source", "tags"],
+    ["build-tag", "--images", "ghcr.io/acme/app", "--environment", "production", "--version", "1.2.3"],
+    [
+      "promote", "--source", "staging.example.com/app:1.2.0-SNAPSHOT-7d2a1b4", "--target", "registry.example.com/app", "--tags", "1.2.0", "--environment",
+      "production",
+    ],
+    ["verify-digest", "--source", "staging.example.com/app:1.2.0-SNAPSHOT-7d2a1b4", "--target", "registry.example.com/app:production"],
+    ["health-check", "--url", "https://app.example.com/healthz", "--expected-json", "version=1.2.0"],
+    ["rollback", "--target", "registry.example.com/app", "--environment", "production", "--reason", "p95 over budget"],
+    ["history", "--target", "registry.example.com/app", "--environment", "production"],
+  ]
 
   static func stage(_ stage: any Stage.Type) -> String {
     var s = "gantry \(stage.name) — \(stage.abstract)\n\nUSAGE: gantry \(stage.name) [--input value ...]\n\nINPUTS:\n"

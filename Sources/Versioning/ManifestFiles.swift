@@ -35,7 +35,7 @@ public enum ManifestFiles {
   static func contents(_ path: String, checkout: String? = nil) throws -> Data {
     let path = try resolved(path, checkout: checkout)
     switch Files.kind(atPath: path) {
-    case nil: throw VersionSourceError("cannot read \(path)")
+    case nil: throw VersionSourceError("\(path) does not exist")
     case .regular: break
     case .symbolicLink: throw VersionSourceError("\(path) is a symbolic link; Gantry reads only a regular file in the checkout (a link could lead outside it)")
     default: throw VersionSourceError("\(path) is not a regular file")
@@ -49,7 +49,7 @@ public enum ManifestFiles {
   static func resolved(_ path: String, checkout: String?) throws -> String {
     switch Files.inCheckout(path, checkout: checkout) {
     case .file(let real): return real
-    case .missing: throw VersionSourceError("cannot read \(path)")
+    case .missing: throw VersionSourceError("\(path) does not exist")
     case .escapes(let finalLink):
       let how = finalLink ? "is a symbolic link leading" : "leads, through a symbolic link,"
       throw VersionSourceError("\(path) \(how) outside the checkout or into its .git; Gantry reads only files of the checkout")

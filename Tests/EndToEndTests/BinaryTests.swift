@@ -151,6 +151,26 @@ struct BinaryTests {
     #expect(r.stdout.hasPrefix("::error title=Invalid input::unknown stage 'deploy'; stages: version, build-tag, promote, verify-digest, health-check, rollback, history"))
   }
 
+  /// Before, `gantry help deploy` printed the general help with exit 0.
+  @Test func helpForAnUnknownStageIsBadInput() async throws {
+    for args in [["help", "deploy"], ["deploy", "--help"]] {
+      let r = try await awaitCommand(RepoPaths.gantryBinary, args, environment: [:])
+      #expect(r.status == 2)
+      #expect(r.stdout == "error: Invalid input: unknown stage 'deploy'; stages: version, build-tag, promote, verify-digest, health-check, rollback, history\n")
+    }
+  }
+
+  /// Before, `stage: Build_Tag` or `stage: verify` got the list of stages only.
+  @Test func aMisspeltStageNamesTheStageMeant() async throws {
+    for (given, meant) in [("Build_Tag", "build-tag"), ("verify", "verify-digest"), ("promot", "promote")] {
+      var env = runnerEnvironment
+      env["INPUT_STAGE"] = given
+      let r = try await awaitCommand(RepoPaths.gantryBinary, [], environment: env)
+      #expect(r.status == 2)
+      #expect(r.stdout.hasPrefix("::error title=Invalid input::unknown stage '\(given)' (did you mean '\(meant)'?); stages: version, build-tag,"), "\(r.stdout)")
+    }
+  }
+
   @Test func missingStageIsBadInput() async throws {
     let r = try await awaitCommand(RepoPaths.gantryBinary, [], environment: runnerEnvironment)
     #expect(r.status == 2)
@@ -161,9 +181,24 @@ struct BinaryTests {
     let general = try await awaitCommand(RepoPaths.gantryBinary, ["--help"], environment: [:])
     #expect(general.status == 0)
     #expect(general.stdout.contains("build-tag"))
+    #expect(general.stdout.contains("A list input (one per line) may be repeated: --tags 1.2.0 --tags production."))
     let stage = try await awaitCommand(RepoPaths.gantryBinary, ["build-tag", "--help"], environment: [:])
     #expect(stage.stdout.contains("--tag-style"))
     #expect(stage.stdout.contains("[default: plain; one of: plain, v, both]"))
+  }
+
+  /// Before, promote's `version` said "Default: from a tag ref (refs/tags/v1.2.3)", which
+  /// only build-tag does: a tag-triggered promotion recorded no version, against its help.
+  @Test func promoteHelpSaysItsVersionHasNoDefault() async throws {
+    let r = try await awaitCommand(RepoPaths.gantryBinary, ["help", "promote"], environment: [:])
+    #expect(r.stdout.contains("promote: recorded with the promotion (history, rollback's `version` output), no default"))
+  }
+
+  /// Before, `retries: 20` and `limit: 5000` were refused with ranges the help never stated.
+  @Test func helpStatesTheRangesTheStagesEnforce() async throws {
+    let history = try await awaitCommand(RepoPaths.gantryBinary, ["help", "history"], environment: [:])
+    #expect(history.stdout.contains("history: records to show, newest first (1 to 1000) [default: 20]"))
+    #expect(history.stdout.contains("(connection errors, 429, 5xx), 0 to 10 [default: 3]"))
   }
 
   @Test func outsideActionsOutputsArePrintedAndSummaryGoesToStderr() async throws {
@@ -186,7 +221,48 @@ struct BinaryTests {
   @Test func unknownFlagIsBadInput() async throws {
     let r = try await awaitCommand(RepoPaths.gantryBinary, ["build-tag", "--colour", "red"], environment: [:])
     #expect(r.status == 2)
-    #expect(r.stdout.contains("input 'colour': unknown input for build-tag"))
+    #expect(r.stdout.contains("input 'colour': unknown input for build-tag; its inputs: images, environment,"))
+  }
+
+  /// Before, a near miss got the same 17-name list as any other unknown flag.
+  @Test func aMisspeltFlagNamesTheInputMeant() async throws {
+    let r = try await awaitCommand(RepoPaths.gantryBinary, ["build-tag", "--tag-styl", "both"], environment: [:])
+    #expect(r.status == 2)
+    #expect(r.stdout == "error: Invalid input: input 'tag-styl': unknown input for build-tag; did you mean --tag-style? (`gantry help build-tag` lists its inputs)\n")
+  }
+
+  /// Before, `INPUT_TAG-STYL` (a misspelt `with:` key) and `INPUT_TAGS` (promote's input, as
+  /// docker/metadata-action names its rules) were ignored in silence: exit 0 with the default
+  /// tags. Now each is one warning naming the variable and the input meant; the runner's own
+  /// variables for other stages' inputs (empty, or action.yml's default) stay quiet.
+  @Test func inputVariablesNoInputReadsAreWarnedAbout() async throws {
+    var env = runnerEnvironment.merging(buildTagInputs) { $1 }
+    env["INPUT_TAG-STYL"] = "v"
+    env["INPUT_TAGS"] = "type=semver,pattern={{version}}"
+    env["INPUT_MAX-SIZE"] = "1GB"
+    env["INPUT_URL"] = ""
+    env["INPUT_GITHUB-TOKEN"] = "ghs_token"
+    env["INPUT_PROBES"] = "20"
+    env["INPUT_" + String(repeating: "X", count: 5000)] = "y"
+    let r = try await awaitCommand(RepoPaths.gantryBinary, [], environment: env)
+    #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+    #expect(try normalisedOutputs() == expectedOutputs)
+    #expect(
+      r.stdout.split(separator: "\n") == [
+        "::warning title=Unknown input::INPUT_TAG-STYL (`tag-styl:`) is not an input of any stage: ignored; did you mean `tag-style:`? (`gantry help build-tag` lists its inputs)",
+        "::warning title=Unknown input::INPUT_TAGS (`tags:`) is an input of promote, rollback, not of build-tag: ignored; did you mean `extra-tags:`?",
+        "::warning title=Unknown input::INPUT_\(String(repeating: "X", count: 74))… (`\(String(repeating: "x", count: 80))…:`) is not an input of any stage: ignored (`gantry help build-tag` lists its inputs)",
+      ], "\(r.stdout)")
+  }
+
+  /// Before, on a runner without GITHUB_OUTPUT the outputs went to the log in silence.
+  @Test func aRunnerWithoutGitHubOutputIsWarned() async throws {
+    var env = runnerEnvironment.merging(buildTagInputs) { $1 }
+    env["GITHUB_OUTPUT"] = nil
+    let r = try await awaitCommand(RepoPaths.gantryBinary, [], environment: env)
+    #expect(r.status == 0)
+    #expect(r.stdout.hasPrefix("::warning title=Outputs not saved::GITHUB_OUTPUT is not set: the outputs are printed to the log, and later steps cannot read them\n"))
+    #expect(r.stdout.contains("tags<<"))
   }
 
   /// Corrupt and malicious checkouts, read by the binary as the runner runs it: exit 1 with

@@ -14,7 +14,7 @@ struct HostileVersionSourceTests {
   func version(_ checkout: String, _ inputs: [String: String] = [:]) async throws -> (status: Int32, stdout: String, stderr: String) {
     let env = [
       "PATH": "/usr/bin:/bin", "GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": dir.file("output"), "GITHUB_STEP_SUMMARY": dir.file("summary"),
-      "GITHUB_WORKSPACE": checkout, "INPUT_STAGE": "version", "INPUT_SOURCE": "file", "INPUT_SECRET_PROBE": "probe-7f3a9c",
+      "GITHUB_WORKSPACE": checkout, "INPUT_STAGE": "version", "INPUT_SOURCE": "file", "RUNNER_SECRET_PROBE": "probe-7f3a9c",
     ].merging(inputs) { $1 }
     return try await withCheckedThrowingContinuation { continuation in
       Thread { continuation.resume(with: Result { try runCommand(RepoPaths.gantryBinary, [], environment: env) }) }.start()

@@ -75,6 +75,8 @@ struct PromoteBinaryTests {
     let summary = try String(contentsOfFile: dir.file("summary"), encoding: .utf8)
     #expect(summary.hasPrefix("## Promote: promoted\n"))
     #expect(summary.contains("| Digest | `\(index.digest)` |"))
+    // Before, the summary did not show the reference to deploy (the `image` output).
+    #expect(summary.contains("| Image to deploy | `\(production.host)/acme/app@\(index.digest)` |"), "\(summary)")
 
     var verify = env
     verify["INPUT_STAGE"] = "verify-digest"

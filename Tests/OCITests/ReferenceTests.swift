@@ -38,6 +38,14 @@ import Testing
     #expect(throws: ReferenceError.self) { try Reference(parsing: text) }
   }
 
+  /// A URL pasted for a reference: before, "registry 'https:' is not host[:port]".
+  @Test func aSchemeIsNamedAsWhatToDrop() {
+    #expect(
+      throws: ReferenceError(text: "https://ghcr.io/acme/app:1", reason: "an image reference has no scheme: drop 'https://' (e.g. ghcr.io/acme/app:1.2.0)")
+    ) { try Reference(parsing: "https://ghcr.io/acme/app:1") }
+    #expect(throws: ReferenceError.self) { try Reference(parsing: "docker://acme/app") }
+  }
+
   @Test func digestRejectsOtherAlgorithmsClearly() {
     #expect(throws: ReferenceError(text: "sha512:abc", reason: "digest algorithm 'sha512' is not supported; only sha256")) {
       try Digest(parsing: "sha512:abc")

@@ -1,6 +1,8 @@
 import ActionsCore
-import GantryCLI
+import Stages
 import Testing
+
+@testable import GantryCLI
 
 @Suite struct ArgumentsTests {
   let env = ActionEnvironment([:])
@@ -20,6 +22,35 @@ import Testing
     #expect(
       try Arguments.parse(["rollback", "--list", "--target", "ghcr.io/acme/app", "--environment", "production"], environment: env)
         == .run(stage: "history", flags: ["target": "ghcr.io/acme/app", "environment": "production"], summaryFile: nil))
+  }
+
+  /// Before, `--tags 1.2.0 --tags production` kept only `production`, in silence.
+  @Test func aListInputGivenTwiceKeepsBothValues() throws {
+    #expect(
+      try Arguments.parse(["promote", "--tags", "1.2.0", "--tags=production", "--retries", "1", "--retries", "2"], environment: env)
+        == .run(stage: "promote", flags: ["tags": "1.2.0\nproduction", "retries": "2"], summaryFile: nil))
+  }
+
+  /// Before: "input 'production': unexpected argument", as if `production` were an input.
+  @Test func aSecondValueAfterAListInputSaysHowToGiveIt() {
+    #expect(throws: InputError("tags", "unexpected argument 'production' after its value: give each value with its own --tags, or one value with a line per item")) {
+      try Arguments.parse(["promote", "--tags", "1.2.0", "production"], environment: env)
+    }
+  }
+
+  /// The examples `gantry --help` prints: each names a stage and only that stage's inputs.
+  @Test func helpExamplesNameOnlyRealInputs() throws {
+    #expect(Help.general().contains("  gantry rollback --target registry.example.com/app --environment production --reason 'p95 over budget'\n"))
+    #expect(Set(Help.examples.map { $0[0] }) == Set(StageCatalog.stages.map { $0.name }))
+    for example in Help.examples {
+      guard case .run(let stage?, let flags, _) = try Arguments.parse(example, environment: env), let type = StageCatalog.stage(named: stage) else {
+        Issue.record("\(example) does not run a stage")
+        continue
+      }
+      let known = Set(type.inputs.map(\.name))
+      #expect(flags.keys.allSatisfy(known.contains), "\(example)")
+      #expect(throws: Never.self, "\(example)") { _ = try Inputs(declarations: type.inputs, environment: env, flags: flags) }
+    }
   }
 
   @Test func summaryFileAndHelp() throws {

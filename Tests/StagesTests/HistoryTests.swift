@@ -93,7 +93,7 @@ struct HistoryTests {
     #expect(try await live("prod") == v1)
     #expect(try await live("prod-eu") == eu)
     // prod-eu has one image only: nothing to roll back to (prod's records are not its own).
-    #expect(failure(await rollback("prod-eu"))?.contains("no earlier image of prod-eu") == true)
+    #expect(failure(await rollback("prod-eu"))?.contains("only the live image \(eu.short) was ever promoted to prod-eu") == true)
     // v2 is quarantined for prod, not for prod-eu.
     #expect(failure(await promote("1.0.2", "prod"))?.contains("was rolled back from prod (") == true)
     #expect(failure(await promote("1.0.2", "prod-eu")) == nil)

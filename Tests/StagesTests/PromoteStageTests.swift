@@ -92,10 +92,47 @@ struct PromoteStageTests {
   }
 
   @Test func dryRunCopiesNothing() async throws {
-    try await ImageFactory(client: src, repository: "app").pushImage(tag: "rc")
-    let r = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:rc", "INPUT_TARGET": "\(production.host)/app", "INPUT_DRY-RUN": "true"])
+    let image = try await ImageFactory(client: src, repository: "app").pushImage(tag: "rc")
+    let log = MemoryLogSink()
+    let r = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:rc", "INPUT_TARGET": "\(production.host)/app", "INPUT_DRY-RUN": "true"], log: log)
     #expect(r.outputs["status"] == "dry-run")
     #expect(try await dst.resolve("app", "rc") == nil)
+    // Before, the log ended on the source line: nothing said the run was a dry run, or its outcome.
+    #expect(log.lines.last == "::notice title=Dry run::\(image.digest) validated; it would be promoted to \(production.host)/app as rc; nothing was changed")
+  }
+
+  /// Before, `target: app:1.2.0` with `tags: production` applied production only, in silence.
+  @Test func aTargetTagLeftOutOfTagsIsWarnedAbout() async throws {
+    try await ImageFactory(client: src, repository: "app").pushImage(tag: "t")
+    let log = MemoryLogSink()
+    let r = try await runStage(
+      PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:t", "INPUT_TARGET": "\(production.host)/app:1.2.0", "INPUT_TAGS": "production", "INPUT_DRY-RUN": "true"], log: log)
+    #expect(r.outputs["tags"] == "production")
+    #expect(
+      log.lines.contains(
+        "::warning title=Target tag ignored::the target's tag 1.2.0 is not applied: \(production.host)/app gets only `tags` (production); add 1.2.0 to tags to apply it"),
+      "\(log.lines)")
+    let quiet = MemoryLogSink()
+    _ = try await runStage(
+      PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:t", "INPUT_TARGET": "\(production.host)/app:1.2.0", "INPUT_TAGS": "1.2.0\nproduction", "INPUT_DRY-RUN": "true"], log: quiet)
+    #expect(!quiet.lines.contains { $0.hasPrefix("::warning") })
+  }
+
+  /// Before, a passing verify-digest printed nothing at all (and a bad policy-mode said only
+  /// "accepted: enforce, audit", not what was given).
+  @Test func aPassingVerifyDigestSaysSoAndABadPolicyModeIsQuoted() async throws {
+    let image = try await ImageFactory(client: src, repository: "app").pushImage(tag: "v")
+    #expect(try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:v", "INPUT_TARGET": "\(production.host)/app"]).failure == nil)
+    let log = MemoryLogSink()
+    let r = try await runStage(VerifyDigestStage.self, ["INPUT_SOURCE": "\(staging.host)/app:v", "INPUT_TARGET": "\(production.host)/app:v"], log: log)
+    #expect(r.failure == nil)
+    #expect(log.lines.last == "::notice title=Digests match::\(staging.host)/app:v and \(production.host)/app:v are the same manifest, \(image.digest)")
+    let expected = MemoryLogSink()
+    _ = try await runStage(VerifyDigestStage.self, ["INPUT_SOURCE": "\(staging.host)/app:v", "INPUT_EXPECTED-DIGEST": image.digest.description], log: expected)
+    #expect(expected.lines.last == "::notice title=Digests match::\(staging.host)/app:v is \(image.digest), as expected")
+    await #expect { _ = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "a/b:1", "INPUT_TARGET": "x/y", "INPUT_POLICY-MODE": "warn"]) } throws: {
+      "\($0)" == "input 'policy-mode': expected one of enforce, audit, got 'warn'"
+    }
   }
 
   @Test func aMissingLayerFailsValidationAndMovesNoTag() async throws {
@@ -148,10 +185,28 @@ struct PromoteStageTests {
     #expect(r.failure?.contains("required labels") == true)
 
     let first = try await ImageFactory(client: dst, repository: "app").pushImage(tag: "1.0.0")
-    try await ImageFactory(client: src, repository: "app").pushImage(tag: "1.0.0")
+    let second = try await ImageFactory(client: src, repository: "app").pushImage(tag: "1.0.0")
     let c = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:1.0.0", "INPUT_TARGET": "\(production.host)/app", "INPUT_NO-CLOBBER": "true"])
-    #expect(c.failure?.contains("no clobber") == true)
+    #expect(c.failure?.contains("no clobber: would move 1.0.0 (at \(first.digest.short)) to \(second.digest.short); nothing was copied") == true, "\(c.failure ?? "")")
     #expect(try await dst.resolve("app", "1.0.0")?.digest == first.digest)
+  }
+
+  /// Before, the Public ECR example (`tags: [VERSION, latest]`, `no-clobber: true`, "a published
+  /// version never moves") refused every release after the first: "would move latest → …".
+  @Test func noClobberGuardsVersionTagsAndLetsLatestMove() async throws {
+    let v1 = try await ImageFactory(client: src, repository: "app").pushImage(tag: "1.0.0-SNAPSHOT-aaaaaaa")
+    let v2 = try await ImageFactory(client: src, repository: "app").pushImage(tag: "1.1.0-SNAPSHOT-bbbbbbb")
+    func promote(_ source: String, _ version: String) async throws -> StageResult {
+      try await runStage(
+        PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:\(source)", "INPUT_TARGET": "\(production.host)/pub", "INPUT_TAGS": "\(version)\nlatest", "INPUT_NO-CLOBBER": "true"])
+    }
+    #expect(try await promote("1.0.0-SNAPSHOT-aaaaaaa", "1.0.0").failure == nil)
+    #expect(try await promote("1.1.0-SNAPSHOT-bbbbbbb", "1.1.0").failure == nil)
+    #expect(try await dst.resolve("pub", "latest")?.digest == v2.digest)
+    // A published version still never moves.
+    #expect(try await promote("1.1.0-SNAPSHOT-bbbbbbb", "1.0.0").failure?.contains("would move 1.0.0 (at \(v1.digest.short))") == true)
+    #expect(try await dst.resolve("pub", "1.0.0")?.digest == v1.digest)
+    #expect(try await dst.resolve("pub", "latest")?.digest == v2.digest)
   }
 
   @Test func verifyDigestFailsOnDifferentImages() async throws {
@@ -161,8 +216,40 @@ struct PromoteStageTests {
     #expect(r.outputs["match"] == "false")
     #expect(r.failure?.contains("not the same image") == true)
     let m = try await src.resolve("app", "x")!
-    let e = try await runStage(VerifyDigestStage.self, ["INPUT_SOURCE": "\(staging.host)/app:x", "INPUT_TARGET": "unused/x", "INPUT_EXPECTED-DIGEST": m.digest.description])
+    let e = try await runStage(VerifyDigestStage.self, ["INPUT_SOURCE": "\(staging.host)/app:x", "INPUT_EXPECTED-DIGEST": m.digest.description])
     #expect(e.outputs["match"] == "true")
+  }
+
+  /// Before, `target` was declared required, so expected-digest alone (the documented way to
+  /// compare with a digest "instead of the target") was refused: "input 'target': required".
+  @Test func verifyDigestWithExpectedDigestNeedsNoTarget() async throws {
+    let m = try await ImageFactory(client: src, repository: "app").pushImage(tag: "y")
+    let ok = try await runStage(VerifyDigestStage.self, ["INPUT_SOURCE": "\(staging.host)/app:y", "INPUT_EXPECTED-DIGEST": m.digest.description])
+    #expect(ok.outputs["match"] == "true" && ok.outputs["target-digest"] == m.digest.description)
+    await #expect { _ = try await runStage(VerifyDigestStage.self, ["INPUT_SOURCE": "\(staging.host)/app:y"]) } throws: {
+      ($0 as? InputError)?.input == "target" && "\($0)".contains("required unless expected-digest is set")
+    }
+    // Before: "'sha256:abc' is not a valid image reference: …", for a digest.
+    await #expect { _ = try await runStage(VerifyDigestStage.self, ["INPUT_SOURCE": "\(staging.host)/app:y", "INPUT_EXPECTED-DIGEST": "sha256:abc"]) } throws: {
+      "\($0)" == "input 'expected-digest': 'sha256:abc' is not a digest: sha256 digests have 64 lower-case hex digits"
+    }
+  }
+
+  /// Before: "retry 1 in 45ms : cannot reach …" (a space before the colon).
+  @Test func aRetryLineReadsAsOneSentence() async {
+    let log = MemoryLogSink()
+    _ = try? await runStage(PromoteStage.self, ["INPUT_SOURCE": "127.0.0.1:1/acme/app:1", "INPUT_TARGET": "127.0.0.1:1/acme/prod", "INPUT_RETRIES": "1"], log: log)
+    #expect(log.lines.contains { $0.hasPrefix("retry 1 in ") && $0.contains("ms: cannot reach 127.0.0.1:1") }, "\(log.lines)")
+    #expect(!log.lines.contains { $0.contains(" : ") })
+  }
+
+  /// Before, a source without tag (read as :latest) and a target without tag were told "the
+  /// source is given by digest".
+  @Test func aSourceWithoutTagIsNotCalledADigest() async {
+    await #expect { _ = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "127.0.0.1:1/acme/app", "INPUT_TARGET": "127.0.0.1:2/acme/app"]) } throws: {
+      ($0 as? InputError)?.input == "tags" && !"\($0)".contains("by digest")
+        && "\($0)".contains("neither the source nor the target names a tag (the source would be read as :latest): give the source its tag, e.g. 127.0.0.1:1/acme/app:1.2.0, or set `tags`")
+    }
   }
 
   @Test(arguments: [

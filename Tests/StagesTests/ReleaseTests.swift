@@ -234,8 +234,11 @@ struct ReleaseTests {
     #expect(try await runStage(PromoteStage.self, release("0.9.0", "r1")).failure == nil)
     #expect(try await runStage(PromoteStage.self, release("1.0.0", "r2")).failure == nil)
     let targets = "\(staging.host)/svc-a:1.0.0 -> \(production.host)/prod/svc-a\n\(staging.host)/svc-b:1.0.0 -> \(production.host)/prod/svc-b"
+    // Rollback reads only the targets: bare target lines will do (before: "line 1: expected
+    // `SOURCE -> TARGET [TAG …]`", though the input said "rollback: its targets").
+    let bareTargets = "\(production.host)/prod/svc-a\n\(production.host)/prod/svc-b"
     let r = try await runStage(
-      RollbackStage.self, env(["INPUT_PROMOTE-IMAGES": targets, "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "r2", "INPUT_REASON": "checkout errors"]))
+      RollbackStage.self, env(["INPUT_PROMOTE-IMAGES": bareTargets, "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "r2", "INPUT_REASON": "checkout errors"]))
     let map = try JSONDecoder().decode([String: String].self, from: Data((r.outputs["digests"] ?? "").utf8))
     for n in ["a", "b"] {
       #expect(try await dst.resolve("prod/svc-\(n)", "production")?.digest == old[n])
@@ -404,6 +407,17 @@ struct ReleaseManifestTests {
     #expect(yaml == json)
     #expect(yaml.images.first?.overrides == ["no-clobber": "true", "max-size": "10MB"])
     #expect(try ReleaseManifest.parseList(["r/a:1 -> r/prod/a 1 latest"]).images.first?.tags == ["1", "latest"])
+  }
+
+  /// Before, a misspelt field got the 29 accepted names to read through; now the one meant.
+  @Test(arguments: [("traget", "target"), ("max_size", "max-size"), ("tag", "tags")])
+  func aMisspeltFieldNamesTheFieldMeant(_ key: String, _ meant: String) throws {
+    #expect { _ = try ReleaseManifest.parse(Array("images:\n- source: r/a:1\n  target: r/b\n  \(key): x\n".utf8)) } throws: {
+      "\($0)".contains("images[0].\(key) is not a field of an image; did you mean '\(meant)'? (accepted: source, target, tags, ")
+    }
+    #expect { _ = try ReleaseManifest.parse(Array("images:\n- source: r/a:1\n  target: r/b\n  colour: red\n".utf8)) } throws: {
+      "\($0)".contains("images[0].colour is not a field of an image (accepted: source, target, tags, ")
+    }
   }
 
   @Test func yamlSubsetEdges() throws {

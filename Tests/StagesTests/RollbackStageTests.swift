@@ -40,6 +40,8 @@ struct RollbackStageTests {
     let (v2, _) = try await release("1.0.2")
     let (v3, r3) = try await release("1.0.3")
     #expect(r3.outputs["tags"] == "1.0.3\nproduction")
+    // Before, the promote summary did not say what the environment held (what a rollback restores).
+    #expect(r3.summary.render().contains("| Environment | production (before: `\(v2.short)`) |"), "\(r3.summary.render())")
     #expect(try await prod.resolve("app", "production")?.digest == v3)
 
     let r = try await rollback()
@@ -116,6 +118,22 @@ struct RollbackStageTests {
     } throws: { "\($0)".contains("no earlier promotion of production recorded in \(production.host)/app; nothing was changed") }
     #expect(try await prod.resolve("app", "production")?.digest == image.digest)
     #expect(try await prod.tags("app") == ["production"])
+  }
+
+  /// A first release rolled back: before, "no earlier image … is whole and not quarantined",
+  /// as if earlier images existed but were damaged.
+  @Test func rollbackAfterTheFirstPromotionSaysThereIsNothingEarlier() async throws {
+    let (v1, _) = try await release("1.0.0")
+    await #expect {
+      _ = try await rollback()
+    } throws: {
+      "\($0)".contains("only the live image \(v1.short) was ever promoted to production in \(production.host)/app: there is no earlier one to go back to; nothing was changed (`to:` restores")
+    }
+    #expect(try await prod.resolve("app", "production")?.digest == v1)
+    // Before: "'sha256:abc' is not a valid image reference: …", for a digest.
+    await #expect { _ = try await rollback(["INPUT_TO": "sha256:abc"]) } throws: {
+      "\($0)" == "input 'to': 'sha256:abc' is not a digest: sha256 digests have 64 lower-case hex digits"
+    }
   }
 
   @Test func rollbackToAnExplicitVersionAndDryRun() async throws {

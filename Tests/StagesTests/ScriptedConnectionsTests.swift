@@ -123,4 +123,31 @@ struct ScriptedConnectionsTests {
       _ = try await runStage(VerifyDigestStage.self, inputs.merging(["INPUT_TARGET": "registry.example/app:9.9"]) { $1 }, connections: script.connections)
     } throws: { "\($0)".contains("app:9.9") }
   }
+
+  /// Before, `insecure-registries: http://registry.example:5000` (a scheme, as users write it)
+  /// or `registry.example` (a host alone, as documented) never allowed plain HTTP: the stage
+  /// failed with "list it in insecure-registries" although it was listed.
+  @Test(arguments: ["http://Registry.Example:5000/", "registry.example", "registry.example:5000"])
+  func insecureRegistriesAreReadAsHostAndPort(_ entry: String) async throws {
+    struct PlainHTTPOnly: Transport {
+      let registry: StageScript
+      func perform(_ request: Request) async throws -> Response {
+        guard request.url.scheme == "http" else {
+          throw HTTPError.transport(url: request.url.absoluteString, code: 35, message: "SSL routines::wrong version number", bytesDelivered: 0)
+        }
+        return try await registry.perform(request)
+      }
+    }
+    let one = try Self.manifest("1")
+    let script = Self.registry(["1.0": one])
+    let plain = Connections { _ in PlainHTTPOnly(registry: script) }
+    let inputs = ["INPUT_SOURCE": "registry.example:5000/app:1.0", "INPUT_EXPECTED-DIGEST": one.digest.description, "INPUT_RETRIES": "0"]
+    let r = try await runStage(VerifyDigestStage.self, inputs.merging(["INPUT_INSECURE-REGISTRIES": "other.example\n\(entry)"]) { $1 }, connections: plain)
+    #expect(r.outputs["match"] == "true")
+    #expect(script.requests.contains { $0.url.scheme == "http" && $0.url.path == "/v2/app/manifests/1.0" })
+    await #expect { _ = try await runStage(VerifyDigestStage.self, inputs, connections: plain) } throws: { "\($0)".contains("insecure-registries") }
+    await #expect { _ = try await runStage(VerifyDigestStage.self, inputs.merging(["INPUT_INSECURE-REGISTRIES": "http://"]) { $1 }, connections: plain) } throws: {
+      "\($0)" == "input 'insecure-registries': 'http://' is not host[:port], e.g. registry.internal:5000"
+    }
+  }
 }

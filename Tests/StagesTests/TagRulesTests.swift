@@ -26,6 +26,14 @@ import Versioning
     } catch { #expect((error as? InputError)?.input == "sha") }
   }
 
+  /// Before, run by hand without GITHUB_SHA: "… needs a commit SHA of at least 7 hex digits
+  /// (default GITHUB_SHA), got ''".
+  @Test func aMissingSHASaysWhatToSet() {
+    #expect(throws: InputError("sha", "the 'dev' tag needs a commit SHA and none is given: set `sha` (--sha), or GITHUB_SHA as a runner does")) {
+      _ = try plan("dev", nil, kinds: [.dev]) { $0.sha = "" }
+    }
+  }
+
   /// An invalid tag made by the prefix or the suffix names that input, not version or sha.
   @Test func affixErrorsNameTheAffix() throws {
     func culprit(_ configure: (inout TagRequest) -> Void, kinds: [TagKind]? = nil) -> String? {

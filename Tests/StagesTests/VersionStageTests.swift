@@ -77,6 +77,51 @@ struct VersionStageTests {
     } throws: { "\($0)".contains("shallow checkout") && "\($0)".contains("fetch-depth: 0") }
   }
 
+  /// Before, a directory that is no checkout at all was told to set `fetch-depth: 0`, which
+  /// cannot help: the step ran before actions/checkout, or in another directory.
+  @Test func aDirectoryThatIsNoCheckoutIsToldToCheckOutOrPointAtTheCheckout() async throws {
+    let dir = try TempDirectory()
+    await #expect {
+      _ = try await runStage(VersionStage.self, ["GITHUB_WORKSPACE": dir.path, "INPUT_SOURCE": "tags"])
+    } throws: {
+      "\($0)".contains("\(dir.path) is not a git checkout")
+        && "\($0)".contains("run actions/checkout with `fetch-depth: 0` before this step, or set working-directory to the checkout")
+    }
+  }
+
+  /// Before: "input 'file': cannot read /…/package.json", which reads as a permission problem.
+  @Test func aManifestFileThatIsNotThereIsSaidToBeMissing() async throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: initial")
+    await #expect { _ = try await run(repo, ["INPUT_SOURCE": "file", "INPUT_FILE": "package.json"]) } throws: {
+      ($0 as? InputError)?.input == "file" && "\($0)".hasSuffix("/package.json does not exist")
+    }
+  }
+
+  /// Before, a repository tagged `0.1.6` (no `v`, as the ECR reference pipeline tags) read
+  /// with the default tag-prefix gave version 0.0.0 in silence.
+  @Test func tagsOfTheOtherPrefixAreNamedWhenNoneHasThisOne() async throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: initial")
+    try repo.git("tag", "0.1.6")
+    let log = MemoryLogSink()
+    let r = try await runStage(VersionStage.self, ["GITHUB_WORKSPACE": repo.path, "INPUT_SOURCE": "tags"], log: log)
+    #expect(r.outputs["version"] == "0.0.0")
+    #expect(log.lines.contains("::warning::no v* release tag found, but 0.1.6 would be one with tag-prefix: none; the version starts from initial-version"), "\(log.lines)")
+    let bare = MemoryLogSink()
+    let none = try await runStage(VersionStage.self, ["GITHUB_WORKSPACE": repo.path, "INPUT_SOURCE": "tags", "INPUT_TAG-PREFIX": "none"], log: bare)
+    #expect(none.outputs["version"] == "0.1.6")
+    #expect(!bare.lines.contains { $0.hasPrefix("::warning") })
+  }
+
+  /// Before: "…/nothere is not a git checkout, and the GitHub API cannot be used …" (exit 1).
+  @Test func aWorkingDirectoryThatIsNotThereIsBadInput() async throws {
+    let dir = try TempDirectory()
+    await #expect { _ = try await runStage(VersionStage.self, ["GITHUB_WORKSPACE": dir.path, "INPUT_WORKING-DIRECTORY": "nothere"]) } throws: {
+      "\($0)" == "input 'working-directory': \(dir.path)/nothere does not exist (relative paths start at the workspace)"
+    }
+  }
+
   @Test func tagsAreFoundDespiteCommitterClockSkew() async throws {
     let repo = try TempGitRepo()
     try repo.commit("feat: start")

@@ -1,3 +1,5 @@
+import Basics
+
 /// An image reference, `[registry[:port]/]path[:tag][@digest]`, with Docker's defaults
 /// (`docker.io`, `library/`) as the docker CLI and go-containerregistry's `pkg/name` apply them
 /// ([distribution reference grammar](https://github.com/distribution/reference/blob/main/reference.go)).
@@ -21,6 +23,10 @@ public struct Reference: Sendable, Hashable, CustomStringConvertible {
   public init(parsing text: String) throws(ReferenceError) {
     let trimmed = text.trimmingCharactersInSet(" \t\n")
     guard !trimmed.isEmpty else { throw ReferenceError(text: text, reason: "empty") }
+    // A URL pasted from a browser or a registry's web page: say what to drop.
+    if let scheme = trimmed.firstRange(of: "://") {
+      throw ReferenceError(text: text, reason: "an image reference has no scheme: drop '\(trimmed[..<scheme.upperBound].clipped(to: 16))' (e.g. ghcr.io/acme/app:1.2.0)")
+    }
     var rest = Substring(trimmed)
     var digest: Digest?
     if let at = rest.firstIndex(of: "@") {

@@ -122,6 +122,10 @@ public enum TagRules {
       return v
     }
     func needSHA(_ kind: TagKind) throws -> String {
+      guard !r.sha.isEmpty else {
+        // By hand, outside a runner: say what to set rather than quote an empty value.
+        throw InputError("sha", "the '\(kind.rawValue)' tag needs a commit SHA and none is given: set `sha` (--sha), or GITHUB_SHA as a runner does")
+      }
       guard r.sha.count >= 7, r.sha.isASCIIHex else {
         throw InputError("sha", "the '\(kind.rawValue)' tag needs a commit SHA of at least 7 hex digits (default GITHUB_SHA), got '\(r.sha)'")
       }

@@ -117,6 +117,8 @@ struct ImagePlan: Sendable {
     }
     checks += policyChecks(root.digest, quarantine: quarantine, current: current, settings: settings, log: log)
     var summary = PromoteSummary(source: source, target: target, digest: root.digest, tags: tags, checks: checks, platforms: platformInfo, signatures: signatures)
+    summary.environment = environment
+    summary.previous = previous
     summary.attestations = bundles.filter { $0.predicateType != KeylessVerification.cosignSignPredicate }
     let signatureStatus = signatures.contains(where: \.isVerified) ? "verified" : signatures.isEmpty ? "unsigned" : settings.keys.isEmpty && keyless == nil ? "unchecked" : "unverified"
     return ImagePlan(
@@ -137,8 +139,15 @@ struct ImagePlan: Sendable {
       }
     }
     if settings.noClobber {
-      let clobbered = current.filter { $0.key != settings.environment && $0.value != digest }.map { "\($0.key) → \($0.value.short)" }.sorted()
-      checks.append(Check(name: "no clobber", passed: clobbered.isEmpty, detail: clobbered.isEmpty ? "no target tag points elsewhere" : "would move " + clobbered.joined(separator: ", ")))
+      // The environment tag and `latest` exist to move: guarding them would refuse every
+      // release after the first (`tags: [1.2.0, latest]` with no-clobber, as the Public ECR
+      // example promotes).
+      let moving = Set(["latest"] + (settings.environment.map { [$0] } ?? []))
+      let clobbered = current.filter { !moving.contains($0.key) && $0.value != digest }.map { "\($0.key) (at \($0.value.short))" }.sorted()
+      checks.append(
+        Check(
+          name: "no clobber", passed: clobbered.isEmpty,
+          detail: clobbered.isEmpty ? "no target tag points elsewhere" : "would move " + clobbered.joined(separator: ", ") + " to \(digest.short)"))
     }
     return checks
   }

@@ -35,7 +35,11 @@ struct PromoteSettings {
     guard target.digest == nil else { throw InputError("target", "give a repository or a tag, not a digest: the digest comes from the source") }
     tags = inputs.list("tags")
     if tags.isEmpty, let t = target.tag ?? source.tag { tags = [t] }
-    guard !tags.isEmpty else { throw InputError("tags", "the source is given by digest and the target has no tag: set `tags`") }
+    guard !tags.isEmpty else {
+      // Said as it is: a source without tag or digest is read as :latest, not "by digest".
+      guard source.digest == nil else { throw InputError("tags", "the source is given by digest and the target has no tag: set `tags`") }
+      throw InputError("tags", "neither the source nor the target names a tag (the source would be read as :latest): give the source its tag, e.g. \(source.name):1.2.0, or set `tags`")
+    }
     for t in tags where !Reference.isValidTag(t) { throw InputError("tags", "'\(t)' is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})") }
     platforms = try inputs.list("platforms").map { p in
       guard let platform = Platform(parsing: p) else { throw InputError("platforms", "'\(p)' is not os/arch[/variant], e.g. linux/amd64") }

@@ -22,10 +22,15 @@ public struct PromoteStage: Stage {
       InputDeclaration("platforms", "Platforms that must be present (os/arch[/variant]); all platforms are copied so the digest stays the same. Default: no requirement", kind: .list),
       InputDeclaration("max-size", "Largest allowed image per platform (compressed layers + config), e.g. 500MB, 2GiB", default: "1GB"),
       InputDeclaration("required-labels", "Config labels that must be present, e.g. org.opencontainers.image.revision", kind: .list),
-      InputDeclaration("no-clobber", "Fail when a target tag exists and points at another digest", kind: .boolean, default: "false"),
+      InputDeclaration(
+        "no-clobber", "Fail when a target tag exists and points at another digest (latest and the environment tag, which exist to move, excepted)", kind: .boolean,
+        default: "false"),
       RegistryInputs.dryRun,
       RegistryInputs.environment,
-      InputDeclaration("version", "Version X.Y.Z (a leading v is accepted). Default: from a tag ref (refs/tags/v1.2.3) when there is one"),
+      InputDeclaration(
+        "version",
+        "Version X.Y.Z (a leading v is accepted). build-tag: for its version tags, default from a tag ref (refs/tags/v1.2.3) when there is one; promote: recorded with the promotion (history, rollback's `version` output), no default"
+      ),
       InputDeclaration("force", "Promote even an image that was rolled back from this environment", kind: .boolean, default: "false"),
       InputDeclaration(
         "require-signature", "Refuse the image unless a cosign signature of its digest verifies with cosign-public-key or, keyless, with the certificate-identity inputs", kind: .boolean,
@@ -67,6 +72,11 @@ public struct PromoteStage: Stage {
     let settings = try PromoteSettings(context.inputs)
     let (source, targetRef, tags, environment) = (settings.source, settings.target, settings.tags, settings.environment)
     let target = targetRef.with(tag: nil)
+    // `target: app:1.2.0` with `tags: production` applies production only (the target's tag is
+    // the default for an empty `tags`); crane and skopeo users expect 1.2.0 too, so say so.
+    if let dropped = targetRef.tag, !tags.contains(dropped) {
+      log.warning("the target's tag \(dropped) is not applied: \(target) gets only `tags` (\(tags.joined(separator: ", "))); add \(dropped) to tags to apply it", title: "Target tag ignored")
+    }
     let recorder = try DeploymentSettings.from(context, environment: environment).map { DeploymentRecorder(settings: $0, log: log) }
     let src = try RegistryInputs.client(for: source.registry, side: "source", context: context)
     let dst = try RegistryInputs.client(for: targetRef.registry, side: "target", context: context)
@@ -82,6 +92,8 @@ public struct PromoteStage: Stage {
     }
     if settings.dryRun {
       summary.status = "dry-run"
+      // The run's conclusion in the log too, as a real promotion's: else it ends on the source line.
+      log.notice("\(root.digest) validated; it would be promoted to \(target) as \(tags.joined(separator: ", ")); nothing was changed", title: "Dry run")
       summary.attachments = settings.copyArtifacts ? attachments.map { CarriedAttachment(attachment: $0, targetDigest: $0.manifest.digest, merged: false) } : []
       var o = outputs(root.digest, target, tags, platformInfo, CopyReport(), started, clock, status: "dry-run", signature: signatureStatus, artifactsCopied: 0, log: log)
       o["provenance"] = provenanceStatus
@@ -253,18 +265,28 @@ struct PromoteSummary {
   var unchanged: Set<String> = []
   /// The GitHub deployment's line (with `deployment: true`).
   var deployment: String?
+  /// The environment promoted into, and what its tag pointed at before.
+  var environment: String?
+  var previous: Digest?
 
   func render() -> StepSummary {
     var s = StepSummary()
     s.heading("Promote: \(status)")
-    s.table(
-      ["", ""],
-      [
-        ["Source", Markdown.code(source.description)],
-        ["Target", Markdown.code(target.description)],
-        ["Digest", Markdown.code(digest.description)],
-        ["Tags", tags.map { Markdown.code($0) + (unchanged.contains($0) ? " (already here)" : "") }.joined(separator: " ")],
-      ] + (deployment.map { [["GitHub deployment", Markdown.cell($0)]] } ?? []))
+    var rows: [[String]] = [
+      ["Source", Markdown.code(source.description)],
+      ["Target", Markdown.code(target.description)],
+      ["Digest", Markdown.code(digest.description)],
+      ["Tags", tags.map { Markdown.code($0) + (unchanged.contains($0) ? " (already here)" : "") }.joined(separator: " ")],
+    ]
+    // What a reader of the summary came for: the reference to deploy (the `image` output) and
+    // what the environment held before (what a rollback would restore).
+    if status == "promoted" { rows.append(["Image to deploy", Markdown.code(target.with(digest: digest).description)]) }
+    if let environment {
+      let before: String = previous.map { Markdown.code($0.short) } ?? "nothing"
+      rows.append(["Environment", "\(Markdown.cell(environment)) (before: \(before))"])
+    }
+    if let deployment { rows.append(["GitHub deployment", Markdown.cell(deployment)]) }
+    s.table(["", ""], rows)
     s.heading("Validation", level: 3)
     s.table(["Check", "", "Detail"], checks.map { [$0.name, $0.passed ? "✓" : "✗", Markdown.cell($0.detail)] })
     if !signatures.isEmpty {

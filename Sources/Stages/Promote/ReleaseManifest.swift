@@ -174,7 +174,9 @@ struct ReleaseManifest: Equatable {
           case .list(let l): image.overrides[name] = l.joined(separator: "\n")
           }
         default:
-          throw InputError("manifest", "\(field) is not a field of an image (accepted: source, target, tags, \(Self.overridable.sorted().joined(separator: ", ")))")
+          let accepted = ["source", "target", "tags"] + Self.overridable.sorted()
+          let hint = NameSuggestion.closest(to: key, among: accepted).map { "; did you mean '\($0)'?" } ?? ""
+          throw InputError("manifest", "\(field) is not a field of an image\(hint) (accepted: \(accepted.joined(separator: ", ")))")
         }
       }
       guard !image.source.isEmpty else { throw InputError("manifest", "images[\(index)].source is missing") }

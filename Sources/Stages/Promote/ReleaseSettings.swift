@@ -37,7 +37,7 @@ struct ReleaseSettings: Sendable {
       "manifest",
       "promote: a YAML or JSON file in the workspace listing a release, `images: [{source, target, tags, <promote inputs>}]` (docs/promote-manifest.md); every image is validated before any is copied, and tags move only when all copied; rollback: the targets of the release to roll back"
     ),
-    InputDeclaration("promote-images", "promote: a small release inline, one image per line: `SOURCE -> TARGET [TAG …]` (rollback: its targets)", kind: .list),
+    InputDeclaration("promote-images", "promote: a small release inline, one image per line: `SOURCE -> TARGET [TAG …]`; rollback: the same lines, or only the targets, one per line", kind: .list),
     InputDeclaration("release-id", "promote: the release's id, recorded with every image (default: generated); rollback: restore every image of this release"),
     InputDeclaration(
       "release-phase",

@@ -38,7 +38,8 @@ struct SupplyChainSettings {
     InputDeclaration("provenance-builder-id", "The exact builder ID the provenance must name"),
     InputDeclaration("provenance-source-repository", "OWNER/REPO (or a URL) the provenance must name as its source"),
     InputDeclaration("provenance-source-ref", "A regular expression the provenance's whole source ref must match, e.g. refs/tags/v.*"),
-    InputDeclaration("policy-mode", "enforce: signature and attestation violations refuse the image; audit: each is a warning and the image is promoted", default: "enforce"),
+    InputDeclaration(
+      "policy-mode", "enforce: signature and attestation violations refuse the image; audit: each is a warning and the image is promoted", kind: .choice(["enforce", "audit"]), default: "enforce"),
   ]
 
   /// Shared by promote and verify-digest (action.yml lists an output once).
@@ -75,7 +76,8 @@ struct SupplyChainSettings {
     if let problem = provenance.problem {
       throw InputError(problem.hasPrefix("provenance-source-repository '") ? "provenance-source-repository" : "provenance-source-ref", problem)
     }
-    guard let m = Mode(rawValue: inputs.string("policy-mode", default: "enforce")) else { throw InputError("policy-mode", "accepted: enforce, audit") }
+    // choice() names the value given and the values accepted.
+    guard let m = Mode(rawValue: try inputs.choice("policy-mode") ?? "enforce") else { throw InputError("policy-mode", "expected one of enforce, audit") }
     mode = m
     let needsIdentity = requireProvenance || !requiredAttestations.isEmpty || inputs.string("trusted-root") != nil || provenance != ProvenancePolicy()
     if identity == nil, needsIdentity {

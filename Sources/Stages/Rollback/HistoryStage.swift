@@ -12,7 +12,7 @@ public struct HistoryStage: Stage {
     [
       RegistryInputs.target,
       RegistryInputs.environment.asRequired(),
-      InputDeclaration("limit", "history: records to show, newest first", kind: .integer, default: "20"),
+      InputDeclaration("limit", "history: records to show, newest first (1 to 1000)", kind: .integer, default: "20"),
       InputDeclaration(
         "state", "history: only records in these states (in-progress, completed, failed, rolled-back, abandoned), one per line. Default: all", kind: .list),
     ] + RegistryInputs.credentials("target") + RegistryInputs.connection
@@ -72,7 +72,7 @@ public struct HistoryStage: Stage {
     s.heading("History of \(environment) in \(target)")
     s.paragraph("Live: \(live?.description ?? "nothing")")
     historyTable(entries, into: &s, limit: limit)
-    if entries.isEmpty { s.paragraph("No \(states.isEmpty ? "" : "matching ")records of \(environment) are recorded.") }
+    if entries.isEmpty { s.paragraph("No \(states.isEmpty ? "" : "matching ")promotion or rollback of \(environment) is recorded here.") }
     if !found.skipped.isEmpty {
       s.heading("Damaged records skipped", level: 3)
       s.list(found.skipped.map { Markdown.text($0.description) })

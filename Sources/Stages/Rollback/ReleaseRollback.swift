@@ -49,6 +49,12 @@ struct ReleaseRollback {
       }
     }
     let lines = inputs.list("promote-images", commas: false)
+    // Bare targets, one per line: all a rollback reads of the promote step's lines.
+    if !lines.isEmpty, !lines.contains(where: { $0.contains("->") }) {
+      return try lines.enumerated().map { i, line in
+        do { return try Reference(parsing: line).with(tag: nil) } catch { throw InputError("promote-images", "line \(i + 1): \(error)") }
+      }
+    }
     if !lines.isEmpty {
       return try ReleaseManifest.parseList(lines).images.enumerated().map { i, image in
         do { return try Reference(parsing: image.target).with(tag: nil) } catch { throw InputError("promote-images", "line \(i + 1): \(error)") }

@@ -58,7 +58,7 @@ public struct RollbackStage: Stage {
     let target = try RegistryInputs.reference("target", try inputs.require("target")).with(tag: nil)
     let to = try inputs.string("to").map { to in
       if to.hasPrefix("sha256:") {
-        do { _ = try Digest(parsing: to) } catch { throw InputError("to", "\(error)") }
+        do throws(ReferenceError) { _ = try Digest(parsing: to) } catch { throw InputError("to", "'\(to.clipped(to: 80))' is not a digest: \(error.reason)") }
       } else if !Reference.isValidTag(to) {
         throw InputError("to", "'\(to)' is neither a tag nor a sha256 digest")
       }
@@ -98,8 +98,15 @@ public struct RollbackStage: Stage {
         log.warning("skipped \(p.entry.record.digest.short) (\(p.entry.record.version ?? "no version"), promoted \(OCILabelsTime.format(p.entry.record.time))): \(p.why)")
       }
       guard let c = found.chosen else {
-        let why = found.entries.isEmpty ? "no earlier promotion of \(environment) recorded in \(target)" : "no earlier image of \(environment) recorded in \(target) is whole and not quarantined"
-        throw StageFailure("\(why); nothing was changed", title: "rollback failed")
+        // Said apart: nothing earlier was ever promoted, vs earlier images that cannot be restored.
+        let onlyLive = passedOver.isEmpty && found.entries.allSatisfy { $0.record.digest == live.digest }
+        let why =
+          found.entries.isEmpty
+          ? "no earlier promotion of \(environment) recorded in \(target)"
+          : onlyLive
+            ? "only the live image \(live.digest.short) was ever promoted to \(environment) in \(target): there is no earlier one to go back to"
+            : "no earlier image of \(environment) recorded in \(target) is whole and not quarantined"
+        throw StageFailure("\(why); nothing was changed (`to:` restores a tag or digest of your choice)", title: "rollback failed")
       }
       chosen = (c.record.digest, c.record.version)
     }

@@ -12,7 +12,8 @@ public struct VerifyDigestStage: Stage {
   public static let inputs: [InputDeclaration] =
     [
       RegistryInputs.source,
-      RegistryInputs.target,
+      // Not required of the runner: with expected-digest there is no target to read.
+      RegistryInputs.target.optional(),
       InputDeclaration("expected-digest", "verify-digest: compare the source with this digest instead of the target"),
     ] + RegistryInputs.credentials("source") + RegistryInputs.credentials("target") + SupplyChainSettings.inputs + RegistryInputs.connection
 
@@ -33,9 +34,14 @@ public struct VerifyDigestStage: Stage {
     var expectedDigest: Digest?
     var target: Reference?
     if let expected = inputs.string("expected-digest") {
-      do { expectedDigest = try Digest(parsing: expected) } catch { throw InputError("expected-digest", error.description) }
+      do { expectedDigest = try Digest(parsing: expected) } catch {
+        throw InputError("expected-digest", "'\(expected.clipped(to: 80))' is not a digest: \(error.reason)")
+      }
     } else {
-      let parsed = try RegistryInputs.reference("target", try inputs.require("target"))
+      guard let text = inputs.string("target") else {
+        throw InputError("target", "required unless expected-digest is set: the image to compare the source with, by tag or digest")
+      }
+      let parsed = try RegistryInputs.reference("target", text)
       guard parsed.tag != nil || parsed.digest != nil else {
         throw InputError("target", "give a tag or digest to compare, e.g. \(parsed.name):1.2.3")
       }
@@ -127,6 +133,11 @@ public struct VerifyDigestStage: Stage {
     var failure = match ? nil : "\(source) is \(sourceManifest.digest) but \(targetLabel) is \(targetDigest): not the same image"
     if failure == nil, let failed = checks.first(where: { !$0.passed }) {
       failure = "\(failed.name) does not verify at \(target?.description ?? source.description): \(failed.detail)"
+    }
+    // A success said in the log too: before, a passing verify-digest printed nothing at all.
+    if failure == nil {
+      let said = expectedDigest == nil ? "\(source) and \(targetLabel) are the same manifest, \(targetDigest)" : "\(source) is \(targetDigest), as expected"
+      context.log.notice(said, title: "Digests match")
     }
     return StageResult(outputs: outputs, summary: s, failure: failure)
   }

@@ -11,6 +11,16 @@ struct ReleaseHistory: Sendable {
   var commits: [ConventionalCommit]
   /// Tags passed over because they could not be read (named, for a warning each).
   var warnings: [String] = []
+
+  /// The other spelling of release tags users have: `v1.2.3` or a bare `1.2.3`.
+  static func otherPrefix(than prefix: String) -> String { prefix.isEmpty ? "v" : "" }
+
+  /// When no tag has `prefix` but `tag` has the other spelling: the silent `initial-version`
+  /// (0.0.0) that follows is rarely what a repository tagged `0.1.6` wants.
+  static func prefixHint(prefix: String, tag: String) -> String {
+    let other = otherPrefix(than: prefix)
+    return "no \(prefix)* release tag found, but \(tag) would be one with tag-prefix: \(other.isEmpty ? "none" : other); the version starts from initial-version"
+  }
 }
 
 /// Where the version stage reads tags and commits: the checkout, or the GitHub API when the
@@ -33,6 +43,9 @@ struct LocalCommitHistory: CommitHistory {
     return try await BlockingWork.run {
       var warnings: [String] = []
       let last = try repo.latestTag(prefix: prefix, from: tip) { warnings.append($0) }
+      if last == nil, let other = try repo.latestTag(prefix: ReleaseHistory.otherPrefix(than: prefix), from: tip) {
+        warnings.append(ReleaseHistory.prefixHint(prefix: prefix, tag: other.tag))
+      }
       let commits = try repo.commits(since: last?.commit, to: tip)
       return ReleaseHistory(last: last.map { ($0.tag, $0.version) }, commits: commits, warnings: warnings)
     }
@@ -72,6 +85,9 @@ struct GitHubCommitHistory: CommitHistory {
       }
       guard comparison.status == "ahead" || comparison.status == "identical" else { continue }
       return ReleaseHistory(last: (tag, version), commits: comparison.commits.map(Self.commit), warnings: warnings)
+    }
+    if let other = ReleaseTags.candidates(tags.map(\.name), prefix: ReleaseHistory.otherPrefix(than: prefix)).first {
+      warnings.append(ReleaseHistory.prefixHint(prefix: prefix, tag: other.tag))
     }
     return ReleaseHistory(last: nil, commits: try await repo.history(head).map(Self.commit), warnings: warnings)
   }

@@ -66,6 +66,15 @@ public struct VersionStage: Stage {
     let directory =
       inputs.string("working-directory").map { $0.hasPrefix("/") ? $0 : (env.workspace ?? FileManager.default.currentDirectoryPath) + "/" + $0 }
       ?? env.workspace ?? FileManager.default.currentDirectoryPath
+    // A mistyped working-directory is the input's fault, not "no git checkout" (exit 1).
+    // (A link is left to the checkout rules below, which say where it leads.)
+    if inputs.string("working-directory") != nil {
+      switch Files.kind(atPath: directory) {
+      case nil: throw InputError("working-directory", "\(directory) does not exist (relative paths start at the workspace)")
+      case .regular: throw InputError("working-directory", "\(directory) is a file, not a directory")
+      default: break
+      }
+    }
     let prefix = try Self.tagPrefix(inputs)
     let majorOnZero = try inputs.bool("major-on-zero")
     let initial = try Self.version(inputs, "initial-version", default: "0.0.0", prefix: prefix)
@@ -254,14 +263,18 @@ public struct VersionStage: Stage {
       return LocalCommitHistory(repo: repo, tip: sha.isEmpty ? try repo.head() : sha)
     }
     let why = repo == nil ? "\(directory) is not a git checkout" : "\(directory) is a shallow checkout (tags and commits missing)"
+    // No checkout at all is not fixed by fetch-depth: the step runs before checkout or elsewhere.
+    let remedy =
+      repo == nil
+      ? "run actions/checkout with `fetch-depth: 0` before this step, or set working-directory to the checkout" : "set `fetch-depth: 0` on actions/checkout"
     if mode == "git" {
       guard needed else { return nil }
-      throw StageFailure("\(why): set `fetch-depth: 0` on actions/checkout, or history: auto to use the GitHub API", title: "version failed")
+      throw StageFailure("\(why): \(remedy), or history: auto to use the GitHub API", title: "version failed")
     }
     guard let api = GitHubRepository.from(context), !sha.isEmpty else {
       guard needed || mode == "github-api" else { return nil }
       throw StageFailure(
-        "\(why), and the GitHub API cannot be used (it needs github-token, GITHUB_REPOSITORY and the commit): set `fetch-depth: 0` on actions/checkout or pass github-token", title: "version failed")
+        "\(why), and the GitHub API cannot be used (it needs github-token, GITHUB_REPOSITORY and the commit): \(remedy), or pass github-token", title: "version failed")
     }
     if mode == "auto" { context.log.info("\(why): reading tags and commits through the GitHub API") }
     return GitHubCommitHistory(repo: api, head: sha)
