@@ -25,13 +25,7 @@ struct KeylessHostileRegistryTests {
   static let bundleType = "application/vnd.dev.sigstore.bundle.v0.3+json"
 
   init() async throws {
-    staging = try await RegistryProcess()
-    production = try await RegistryProcess()
-    src = testRegistryClient(staging.host, side: "source")
-    dst = testRegistryClient(production.host)
-    pki = try TestSigstore()
-    rootPath = FileManager.default.temporaryDirectory.appendingPathComponent("gantry-trusted-root-\(UUID().uuidString).json").path
-    try pki.trustedRootJSON().write(to: URL(fileURLWithPath: rootPath))
+    (staging, production, src, dst, pki, rootPath) = try await KeylessFixture.make()
   }
 
   func promote(_ source: String, _ extra: [String: String] = [:]) async throws -> StageResult {

@@ -21,13 +21,7 @@ struct KeylessPromoteTests {
   let release = TestSigstore.Identity.github("acme/app", ref: "refs/tags/v1.2.0")
 
   init() async throws {
-    staging = try await RegistryProcess()
-    production = try await RegistryProcess()
-    src = testRegistryClient(staging.host, side: "source")
-    dst = testRegistryClient(production.host)
-    pki = try TestSigstore()
-    rootPath = FileManager.default.temporaryDirectory.appendingPathComponent("gantry-trusted-root-\(UUID().uuidString).json").path
-    try pki.trustedRootJSON().write(to: URL(fileURLWithPath: rootPath))
+    (staging, production, src, dst, pki, rootPath) = try await KeylessFixture.make()
   }
 
   func promote(_ tag: String, _ extra: [String: String] = [:], log: MemoryLogSink = MemoryLogSink()) async throws -> StageResult {
