@@ -189,9 +189,9 @@ struct BinaryTests {
 
   /// Before, promote's `version` said "Default: from a tag ref (refs/tags/v1.2.3)", which
   /// only build-tag does: a tag-triggered promotion recorded no version, against its help.
-  @Test func promoteHelpSaysItsVersionHasNoDefault() async throws {
+  @Test func promoteHelpSaysWhereItsVersionComesFrom() async throws {
     let r = try await awaitCommand(RepoPaths.gantryBinary, ["help", "promote"], environment: [:])
-    #expect(r.stdout.contains("promote: recorded with the promotion (history, rollback's `version` output), no default"))
+    #expect(r.stdout.contains("promote: recorded with the promotion (history, rollback's `version` output), default: the one target tag that is a version X.Y.Z"))
   }
 
   /// Before, `retries: 20` and `limit: 5000` were refused with ranges the help never stated.

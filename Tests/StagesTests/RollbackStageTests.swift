@@ -35,6 +35,27 @@ struct RollbackStageTests {
     try await runStage(RollbackStage.self, ["INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production", "INPUT_REASON": "p95 over budget"].merging(extra) { $1 })
   }
 
+  /// Before, a promotion without `version` recorded none, though a target tag named it: the
+  /// history showed no version and rollback's `version` output was empty. Now the one tag that
+  /// is a version is recorded; tags naming two versions name none.
+  @Test func theVersionATargetTagNamesIsRecorded() async throws {
+    let factory = ImageFactory(client: testRegistryClient(staging.host), repository: "app")
+    func promote(_ tags: String) async throws {
+      let digest = try await factory.pushImage(tag: nil, layerSizes: [4000]).digest
+      let r = try await runStage(
+        PromoteStage.self,
+        ["INPUT_SOURCE": "\(staging.host)/app@\(digest)", "INPUT_TAGS": tags, "INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production"])
+      #expect(r.failure == nil)
+    }
+    try await promote("v2.1.0\n2.1\nlatest")
+    try await promote("2.2.0-rc.1\n2.2.0")
+    try await promote("2.3.0")
+    let versions = try await History(client: prod, repository: "app", environment: "production").entries().entries.filter { $0.record.state == .completed }.map(\.record.version)
+    #expect(versions == ["2.3.0", nil, "2.1.0"], "\(versions)")
+    #expect(try await rollback().outputs["version"] == "")
+    #expect(try await rollback().outputs["version"] == "2.1.0")
+  }
+
   @Test func rollbackRestoresThePreviousImageAndQuarantinesTheBadOne() async throws {
     let (v1, _) = try await release("1.0.1")
     let (v2, _) = try await release("1.0.2")

@@ -2,6 +2,7 @@ import ActionsCore
 import Basics
 import FoundationEssentials
 import OCI
+import Versioning
 
 /// What `promote` reads from its inputs, checked up front so a bad input stops the stage
 /// before any request. Defaults are the inputs' (see ``PromoteStage/inputs``).
@@ -73,6 +74,14 @@ struct PromoteSettings {
     }
     copyArtifacts = try inputs.bool("copy-artifacts")
     // Recorded in the history, then read back as rollback's `version` output: one line.
-    version = try inputs.line("version")
+    version = try inputs.line("version") ?? Self.version(among: tags)
+  }
+
+  /// The version the target tags name when `version` is not given: the one full semantic
+  /// version among them (`1.2.3`, `v1.2.3-rc.1`; `1.2` and `latest` name none). Tags naming
+  /// two versions name none: which one the image is, only the workflow knows.
+  static func version(among tags: [String]) -> String? {
+    let versions = Set(tags.compactMap { SemVer.parse($0, prefix: "v") ?? SemVer.parse($0) })
+    return versions.count == 1 ? versions.first?.description : nil
   }
 }

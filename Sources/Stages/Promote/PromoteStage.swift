@@ -29,7 +29,7 @@ public struct PromoteStage: Stage {
       RegistryInputs.environment,
       InputDeclaration(
         "version",
-        "Version X.Y.Z (a leading v is accepted). build-tag: for its version tags, default from a tag ref (refs/tags/v1.2.3) when there is one; promote: recorded with the promotion (history, rollback's `version` output), no default"
+        "Version X.Y.Z (a leading v is accepted). build-tag: for its version tags, default from a tag ref (refs/tags/v1.2.3) when there is one; promote: recorded with the promotion (history, rollback's `version` output), default: the one target tag that is a version X.Y.Z"
       ),
       InputDeclaration("force", "Promote even an image that was rolled back from this environment", kind: .boolean, default: "false"),
       InputDeclaration(
