@@ -237,6 +237,20 @@ struct KeylessHostileRegistryTests {
     #expect(try await promote(":branch", readme).failure == nil)
   }
 
+  /// A predicate is its signer's text: a run the identity admits (any branch's) can write a
+  /// source of 100 000 characters with line breaks. Quoted, it is cut; the refusal stays short.
+  @Test func aLongPredicateIsQuotedShortInTheRefusal() async throws {
+    let image = try await factory.pushImage(tag: "long")
+    let noise = "https://github.com/acme/app\n::error::pwned\n" + String(repeating: "x", count: 100_000)
+    let claim = try TestSigstore.statement(digest: image.digest, predicateType: Provenance.v1, predicate: TestSigstore.slsaV1(repo: "acme/app", ref: noise))
+    try await listReferrers(of: image, [(try pki.attest(claim, as: release).bundle, nil)])
+    let r = try await promote(":long", ["INPUT_REQUIRE-PROVENANCE": "true", "INPUT_PROVENANCE-SOURCE-REF": "refs/tags/v.*"])
+    let failure = try #require(r.failure)
+    #expect(failure.contains("provenance source ref 'https://github.com/acme/app"), "\(failure.prefix(300))")
+    #expect(failure.unicodeScalars.count < 2000, "a refusal of \(failure.unicodeScalars.count) scalars")
+    #expect(try await nothingMoved(image))
+  }
+
   @Test func aReleaseManifestMayTightenThePolicyNotLoosenIt() async throws {
     // The manifest is a file of the repository (docs/promote-manifest.md: whoever can open a
     // pull request can change it). The step requires a signature from acme/app; the image in
