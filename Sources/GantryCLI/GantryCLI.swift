@@ -24,7 +24,7 @@ public enum GantryCLI {
   public static func run(
     arguments: [String], environment variables: [String: String],
     stdout: any LogSink = FileDescriptorSink.standardOutput, stderr: FileDescriptorSink = .standardError,
-    now: Date = Date()
+    now: Date = Date(), interruptions: Interruptions = .process
   ) async -> Int32 {
     // The binary as its own child, reading one manifest (ManifestIsolation): only the answer
     // goes to stdout, for the parent.
@@ -74,7 +74,7 @@ public enum GantryCLI {
         log.error("unknown stage '\(name)'\(planned)\(stageHint(name)); stages: \(stageList)", title: "Invalid input")
         return badInput
       }
-      return await runStage(stage, flags: flags, summaryFile: summaryFile, environment: environment, log: log, stderr: stderr, now: now)
+      return await runStage(stage, flags: flags, summaryFile: summaryFile, environment: environment, log: log, stderr: stderr, now: now, interruptions: interruptions)
     }
   }
 
@@ -88,7 +88,7 @@ public enum GantryCLI {
 
   static func runStage(
     _ stage: any Stage.Type, flags: [String: String], summaryFile: String?, environment: ActionEnvironment, log: Log,
-    stderr: FileDescriptorSink, now: Date
+    stderr: FileDescriptorSink, now: Date, interruptions: Interruptions
   ) async -> Int32 {
     // Secrets are masked before anything else is printed, even when another input is bad.
     for decl in stage.inputs where decl.secret {
@@ -111,9 +111,11 @@ public enum GantryCLI {
       let inputs = try Inputs(declarations: stage.inputs, environment: environment, flags: flags)
       let limit = stage.inputs.contains { $0.name == StageTimeout.input.name } ? try StageTimeout.limit(inputs) : nil
       let context = StageContext(inputs: inputs, environment: environment, log: log, now: now, connections: connections(log: log))
-      result = try await Deadline.run(limit, stage: stage.name, activity: context.activity) { try await stage.init().run(context) }
-    } catch let expired as Deadline.Expired {
-      log.error(expired.description, title: "\(stage.name) timed out")
+      let run = try await Deadline.run(limit, stage: stage.name, activity: context.activity, interruptions: interruptions) { try await stage.init().run(context) }
+      if let late = run.late { log.warning(late.finishedNote(stage.name), title: "\(stage.name) finished after a stop") }
+      result = run.result
+    } catch let stopped as Deadline.Stopped {
+      log.error(stopped.description, title: stopped.title)
       return failure
     } catch {
       return report(error, log: log, stage: stage.name)

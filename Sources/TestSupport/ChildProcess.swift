@@ -81,6 +81,11 @@ public final class ChildProcess: @unchecked Sendable {
 
   public var isRunning: Bool { exit.value == nil }
 
+  /// The status the process exited with, if it exited (not killed by a signal).
+  public var exitStatus: Int32? {
+    exit.value.flatMap { $0 & 0x7f == 0 ? ($0 >> 8) & 0xff : nil }
+  }
+
   /// The signal that ended the process, if one did.
   public var terminationSignal: Int32? {
     exit.value.flatMap { $0 & 0x7f != 0 ? $0 & 0x7f : nil }

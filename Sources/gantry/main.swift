@@ -15,6 +15,9 @@ import GantryCLI
 let arguments = Array(CommandLine.arguments.dropFirst())
 let environment = ProcessInfo.processInfo.environment
 GantryCLI.isolateParsers()
+// Before any other thread starts: every thread inherits the mask that routes SIGINT and
+// SIGTERM to the stage's cancellation.
+Interruptions.install()
 Task.detached {
   exit(await GantryCLI.run(arguments: arguments, environment: environment))
 }

@@ -4,11 +4,13 @@ import OCI
 import TestSupport
 import Testing
 
+@testable import GantryCLI
 @testable import Stages
 
-/// The `timeout` input through the whole CLI, against real servers that hold their answer:
-/// the stage stops, says what it was doing, exits 1, and nothing is lost.
-@Suite("timeout: a stage that runs out of time", .serialized, .timeLimit(.minutes(3)))
+/// The `timeout` input and the runner's signals through the whole CLI, against real servers
+/// that hold their answer: the stage stops, says what it was doing, exits 1, and nothing is
+/// lost. (The binary under real signals, as PID 1 too: EndToEndTests' CancelTests.)
+@Suite("timeout and signals: a stage that is stopped", .serialized, .timeLimit(.minutes(3)))
 struct StageTimeoutTests {
   func errors(_ out: MemoryLogSink) -> [String] { out.lines.filter { $0.hasPrefix("::error") } }
 
@@ -97,24 +99,59 @@ struct StageTimeoutTests {
     #expect(HistoryRules.unclosedIntents(entries).isEmpty)
   }
 
-  @Test func promoteTimedOutWhileMovingTheTagRecordsFailed() async throws {
+  /// A tag put already sent is not aborted: aborted, it could still reach the registry after
+  /// the `failed` record was written. It runs to its answer, and the promotion to its end.
+  @Test func aStopWhileTheTagMovesLetsTheMoveFinishAndSaysSo() async throws {
     let (staging, production, digests) = try await registries(["1.0.0", "2.0.0"])
     defer {
       staging.stop()
       production.stop()
     }
-    let (status, lines) = try await timedOutPromote("2.0.0", hold: .init("PUT", "/manifests/production$"), staging: staging, production: production)
-    #expect(status == 1)
-    #expect(lines.count == 1, "\(lines)")
-    #expect(lines.first?.hasPrefix("::error title=promote timed out::promote timed out after 12s while moving 2.0.0, production to \(digests[1].short)") == true, "\(lines)")
-
-    // The environment tag never moved, and the intent is closed as failed, not left open.
+    let proxy = try await FaultProxy(upstreamPort: production.port, hold: .init("PUT", "/manifests/production$"))
+    defer { proxy.stop() }
+    let signals = Interruptions()
+    let out = MemoryLogSink()
+    async let status = GantryCLIHarness.run(promote("2.0.0", staging: staging.host, target: proxy.host, run: "2"), out, interruptions: signals)
+    try await proxy.waitUntilHeld()
+    #expect(signals.deliver(SIGINT))
+    // The registry answers the put the run already sent.
+    try await proxy.release()
+    #expect(await status == 0, "\(out.lines)")
+    #expect(errors(out).isEmpty, "\(out.lines)")
+    let warning = out.lines.first { $0.hasPrefix("::warning title=promote finished after a stop::") }
+    #expect(warning?.contains("promote was stopped by SIGINT while moving 2.0.0, production to \(digests[1].short)") == true, "\(out.lines)")
     let prod = testRegistryClient(production.host)
-    try await expectIntentClosedAsFailed(prod, live: digests[0], attempted: digests[1], reason: "timeout")
-    // The next promotion goes ahead at once: no lease is left to wait out.
-    let next = MemoryLogSink()
-    #expect(await GantryCLIHarness.run(promote("2.0.0", staging: staging.host, target: production.host, run: "3"), next) == 0, "\(next.lines)")
     #expect(try await prod.resolve("app", "production")?.digest == digests[1])
+    let entries = try await History(client: prod, repository: "app", environment: "production").entries().entries
+    #expect(entries.first?.record.state == .completed && entries.first?.record.digest == digests[1])
+    #expect(HistoryRules.unclosedIntents(entries).isEmpty)
+  }
+
+  /// A registry that never answers the tag put: the stage is given up after the grace (7 s
+  /// after a signal, before the runner's SIGTERM), saying so; the intent it leaves open is the
+  /// next run's to abandon once its lease ends.
+  @Test func aTagPutNeverAnsweredIsGivenUpAfterTheGrace() async throws {
+    let (staging, production, digests) = try await registries(["1.0.0", "2.0.0"])
+    defer {
+      staging.stop()
+      production.stop()
+    }
+    let proxy = try await FaultProxy(upstreamPort: production.port, hold: .init("PUT", "/manifests/production$"))
+    let signals = Interruptions()
+    let out = MemoryLogSink()
+    async let status = GantryCLIHarness.run(promote("2.0.0", staging: staging.host, target: proxy.host, run: "2"), out, interruptions: signals)
+    try await proxy.waitUntilHeld()
+    let sent = ContinuousClock.now
+    #expect(signals.deliver(SIGINT))
+    #expect(await status == 1)
+    #expect(ContinuousClock.now - sent < .seconds(7.5))
+    // Stopped before it would forward the held request: it never reaches the registry.
+    proxy.stop()
+    let lines = errors(out)
+    #expect(lines.count == 1, "\(out.lines)")
+    #expect(lines.first?.hasPrefix("::error title=promote cancelled::promote was stopped by SIGINT while moving 2.0.0, production to \(digests[1].short)") == true, "\(lines)")
+    #expect(lines.first?.hasSuffix("its work in flight was cancelled; it did not stop within 7s") == true, "\(lines)")
+    #expect(try await testRegistryClient(production.host).resolve("app", "production")?.digest == digests[0])
   }
 
   @Test func promoteTimedOutWhileTakingTheLeaseClosesItsIntent() async throws {
@@ -131,6 +168,74 @@ struct StageTimeoutTests {
 
     let prod = testRegistryClient(production.host)
     try await expectIntentClosedAsFailed(prod, live: digests[0], attempted: digests[1], reason: "stopped by the stage's timeout")
+  }
+
+  @Test func aSignalWhileTakingTheLeaseClosesTheIntentNamingIt() async throws {
+    let (staging, production, digests) = try await registries(["1.0.0", "2.0.0"])
+    defer {
+      staging.stop()
+      production.stop()
+    }
+    // The intent is written; the read of the other runs' intents is held, and the run is
+    // cancelled there.
+    let proxy = try await FaultProxy(upstreamPort: production.port, hold: .init("GET", "/tags/list", nth: 2))
+    defer { proxy.stop() }
+    let signals = Interruptions()
+    let out = MemoryLogSink()
+    async let status = GantryCLIHarness.run(promote("2.0.0", staging: staging.host, target: proxy.host, run: "2"), out, interruptions: signals)
+    try await proxy.waitUntilHeld()
+    #expect(signals.deliver(SIGINT))
+    #expect(await status == 1)
+    let lines = errors(out)
+    #expect(lines.count == 1, "\(out.lines)")
+    #expect(lines.first?.hasPrefix("::error title=promote cancelled::promote was stopped by SIGINT while taking the lease of production") == true, "\(lines)")
+    try await expectIntentClosedAsFailed(testRegistryClient(production.host), live: digests[0], attempted: digests[1], reason: "nothing moved: stopped by SIGINT")
+  }
+
+  @Test func aSecondSignalEndsTheGraceAtOnce() async throws {
+    let signals = Interruptions()
+    let activity = StageActivity()
+    activity.set("moving the tags")
+    // Unwinding that would outlast any grace: it does not heed the cancellation.
+    let run = Task {
+      try await Deadline.run(nil, stage: "promote", activity: activity, interruptions: signals) {
+        try await Task { try await Task.sleep(for: .seconds(60)) }.value
+        return StageResult()
+      }.result
+    }
+    while !signals.isWatched { try await Task.sleep(for: .milliseconds(5)) }
+    signals.deliver(SIGINT)
+    #expect(activity.stopCause == "SIGINT")
+    activity.set("putting the tags back")
+    try await Task.sleep(for: .milliseconds(200))
+    let started = ContinuousClock.now
+    signals.deliver(SIGTERM)
+    let result = await run.result
+    #expect(ContinuousClock.now - started < .seconds(3))
+    guard case .failure(let stopped as Deadline.Stopped) = result else {
+      Issue.record("expected Stopped, got \(result)")
+      return
+    }
+    #expect(stopped.title == "promote cancelled")
+    // What it was doing when the first signal came.
+    #expect(stopped.description.hasPrefix("promote was stopped by SIGINT while moving the tags; its work in flight was cancelled; SIGTERM ended it"), "\(stopped)")
+    #expect(!signals.isWatched)
+  }
+
+  @Test func workThatEndsAfterASignalKeepsItsResult() async throws {
+    let signals = Interruptions()
+    let run = Task {
+      try await Deadline.run(.seconds(60), stage: "verify-digest", activity: StageActivity(), interruptions: signals) {
+        // Finishes its step regardless of the cancellation, then reports.
+        try await Task { try await Task.sleep(for: .milliseconds(300)) }.value
+        return StageResult(failure: "the finished answer")
+      }
+    }
+    while !signals.isWatched { try await Task.sleep(for: .milliseconds(5)) }
+    signals.deliver(SIGTERM)
+    let (result, late) = try await run.value
+    #expect(result.failure == "the finished answer")
+    #expect(late?.cause == .signal(SIGTERM))
   }
 
   /// The production tag still at `live`; the newest record is the attempt at `attempted`,

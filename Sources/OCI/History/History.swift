@@ -26,6 +26,9 @@ public struct History: Sendable {
   /// Reads only: nothing is written to the registry (dry runs). Only the one-time indexing of
   /// earlier records is gated here; the writing calls are simply not made in a dry run.
   public var readOnly = false
+  /// What cancels a run ("the stage's timeout", "SIGINT"), for the record of an intent closed
+  /// because its run was stopped while taking the lease; nil: "a cancellation".
+  public var stopCause: @Sendable () -> String? = { nil }
 
   public init(
     client: RegistryClient, repository: String, environment: String, run: HistoryRun = HistoryRun(runURL: nil, actor: nil, sha: nil), clock: any HistoryClock = SystemHistoryClock(),
@@ -264,10 +267,11 @@ public struct History: Sendable {
     do {
       return try await decide(Lease(intent: HistoryEntry(tag: tag, record: intent)), subject, details, waiting: waiting)
     } catch let error where Task.isCancelled && !(error is LeaseLost) {
-      // Stopped (a stage's timeout) with the intent written: it is closed as failed, to the
-      // end despite the cancellation, so the next run need not wait for the lease to expire.
-      let (history, intent) = (self, tag)
-      _ = try? await Task { try await history.append(.failed, subject, details, intent: intent, reason: "nothing moved: stopped by the stage's timeout") }.value
+      // Stopped (a stage's timeout, a cancelled run) with the intent written: it is closed as
+      // failed, to the end despite the cancellation, so the next run need not wait for the
+      // lease to expire.
+      let (history, intent, cause) = (self, tag, stopCause() ?? "a cancellation")
+      _ = try? await Task { try await history.append(.failed, subject, details, intent: intent, reason: "nothing moved: stopped by \(cause)") }.value
       throw error
     }
   }

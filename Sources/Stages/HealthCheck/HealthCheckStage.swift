@@ -107,6 +107,9 @@ public struct HealthCheckStage: Stage {
         }
       }
       if allOK { break waiting }
+      // Stopped (timeout, a cancelled run): the probe came back "cancelled", which says
+      // nothing of the service; no "waiting … next in" line for it.
+      try Task.checkCancellation()
       if clock.now - start + interval > waitTimeout {
         let why = lastFailure.map { "\($0.url): \($0.failure ?? "")" } ?? "no answer"
         var outputs = Outputs()

@@ -152,7 +152,7 @@ public struct PromoteStage: Stage {
     } catch {
       if let history, let lease {
         // Recorded even when the stage ran out of time: the intent ends `failed`, not open.
-        let why = Task.isCancelled ? "stopped by the stage's timeout: \(error)" : "\(error)"
+        let why = context.activity.reason(error)
         _ = try? await uncancelled { try await history.fail(lease, root.descriptor, details, reason: why) }
       }
       if let recorder, let deploymentID { await recorder.mark(deploymentID, .failure, description: "promotion failed: the tags did not move") }

@@ -158,7 +158,7 @@ struct Release {
       let moves = ReleaseTagMoves(plans: plans, concurrency: max(settings.concurrency, 8))
       report.unchanged = try await moves.run(log: log)
     } catch {
-      let why = Task.isCancelled ? "stopped by the stage's timeout: \(error)" : "\(error)"
+      let why = context.activity.reason(error)
       await closeLeases(plans, details, leases, failure: why)
       let failed = error as? ReleaseTagMoves.Failed
       if let recorder, let deploymentID {

@@ -13,7 +13,7 @@ import OCI
 /// 2. the other tags of every image, then 3. the environment tags of every image: what
 ///    deploys follows last;
 /// 4. every moved tag is read back.
-/// When a put or a read-back fails, every tag this run moved (and the failed one, which a
+/// When a put or a read-back fails, every tag this run moved (and the failed ones, which a
 /// registry may have applied before failing) is put back on the digest it had, or deleted
 /// when it did not exist before and the registry allows it; the error says exactly which.
 struct ReleaseTagMoves {
@@ -96,9 +96,11 @@ struct ReleaseTagMoves {
     for phase in [other, environment] {
       let results = await put(phase)
       moved += zip(phase, results).filter { $0.1 == nil }.map(\.0)
-      if let (failed, error) = zip(phase, results).first(where: { $0.1 != nil }).map({ ($0.0, $0.1!) }) {
-        let attempted = moved + [failed]
-        throw await restore(attempted, cause: "\(label(failed)): \(error)")
+      let failed = zip(phase, results).compactMap { m, error in error.map { (m, $0) } }
+      if let (first, error) = failed.first {
+        // Every failed put too: a registry may have applied one before failing, and a put
+        // cancelled in flight (a timeout, a cancelled run) may have reached it.
+        throw await restore(moved + failed.map(\.0), cause: "\(label(first)): \(error)")
       }
     }
     let readBack = try await boundedMap(moved, concurrency: concurrency) { m in try? await plans[m.plan].dst.resolve(plans[m.plan].target.repository, m.tag)?.digest }
@@ -112,13 +114,18 @@ struct ReleaseTagMoves {
   private func label(_ m: Move) -> String { "\(plans[m.plan].target):\(m.tag)" }
 
   /// Puts each tag; nil where it succeeded, else the error's text.
+  ///
+  /// Once stopped (a timeout, a cancelled run) no put starts, but a put already sent runs to
+  /// its answer: aborted, it may still reach the registry after the restore read the tag, and
+  /// move it behind the restore's back.
   private func put(_ moves: [Move]) async -> [String?] {
     let plans = self.plans
     return
       (try? await boundedMap(moves, concurrency: concurrency) { m -> String? in
+        guard !Task.isCancelled else { return "cancelled before it was sent" }
         let plan = plans[m.plan]
         do {
-          try await plan.dst.putManifest(plan.target.repository, m.tag, plan.manifest)
+          try await uncancelled { try await plan.dst.putManifest(plan.target.repository, m.tag, plan.manifest) }
           return nil
         } catch {
           return "\(error)"

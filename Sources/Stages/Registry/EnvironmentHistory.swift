@@ -11,6 +11,7 @@ func environmentHistory(client: RegistryClient, repository: String, environment:
   let timeout = env["GANTRY_LEASE_SECONDS"].flatMap { TimeInterval($0) }.flatMap { $0 > 0 && $0 <= 86_400 ? $0 : nil } ?? 600
   var history = History(client: client, repository: repository, environment: environment, run: HistoryRun(runURL: env.runURL, actor: env.actor, sha: env.sha), leaseTimeout: timeout)
   history.readOnly = readOnly
+  history.stopCause = { [activity = context.activity] in activity.stopCause }
   return history
 }
 
@@ -66,8 +67,13 @@ func moveTags(
         title: "\(stage) failed")
     }
   }
-  _ = try await boundedMap(moving, concurrency: 8) { try await client.putManifest(repository, $0, manifest) }
-  let readBack = try await boundedMap(moving, concurrency: 8) { try await client.resolve(repository, $0)?.digest }
+  // Once the puts start they run to their answers and are read back, even if the stage is
+  // stopped meanwhile: an aborted put may still reach the registry later, and the record
+  // written next would then say `failed` of a tag that moved.
+  let readBack = try await uncancelled {
+    _ = try await boundedMap(moving, concurrency: 8) { try await client.putManifest(repository, $0, manifest) }
+    return try await boundedMap(moving, concurrency: 8) { try await client.resolve(repository, $0)?.digest }
+  }
   for (tag, now) in zip(moving, readBack) where now != manifest.digest {
     throw StageFailure("read-back of \(target):\(tag) gave \(now?.description ?? "nothing"), expected \(manifest.digest)", title: "\(stage) failed")
   }

@@ -171,7 +171,7 @@ struct ReleaseRollback {
       moves.stage = "rollback"
       _ = try await moves.run(log: log)
     } catch {
-      await closeAll(Task.isCancelled ? "stopped by the stage's timeout: \(error)" : "\(error)")
+      await closeAll(context.activity.reason(error))
       let failed = error as? ReleaseTagMoves.Failed
       if let recorder, let deploymentID {
         let what = failed.map { "\($0.restored) tags put back" + ($0.notRestored > 0 ? ", \($0.notRestored) NOT restored" : "") } ?? "no tag moved"

@@ -149,7 +149,7 @@ public struct RollbackStage: Stage {
         let seen = lease.recent
         try await moveTags(tags, to: manifest, of: target, client: client, environment: environment, expected: live.digest, stage: "rollback", mover: { moverNote($0, seen) })
       } catch {
-        let why = Task.isCancelled ? "stopped by the stage's timeout: \(error)" : "\(error)"
+        let why = context.activity.reason(error)
         _ = try? await uncancelled { try await history.fail(lease, manifest.descriptor, details, reason: why) }
         if let recorder, let deploymentID { await recorder.mark(deploymentID, .failure, description: "rollback failed: the tags did not move") }
         throw error
