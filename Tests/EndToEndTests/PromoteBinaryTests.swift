@@ -19,7 +19,7 @@ struct PromoteBinaryTests {
     ]
     let r = try await awaitCommand(RepoPaths.gantryBinary, [], environment: env)
     #expect(r.status == 0, "\(r.stdout)")
-    #expect(r.stdout.contains("::notice title=Promoted::promoted \(index.digest) to \(production.host)/acme/app as 1.0.0, production"))
+    #expect(r.stdout.contains("::notice title=Promoted::\(index.digest) to \(production.host)/acme/app as 1.0.0, production"))
     let outputs = try String(contentsOfFile: dir.file("output"), encoding: .utf8)
       .replacingOccurrences(of: #"ghadelimiter_[0-9A-F-]{36}"#, with: "D", options: .regularExpression)
       .replacingOccurrences(of: #"duration-ms<<D\n\d+\n"#, with: "duration-ms<<D\nN\n", options: .regularExpression)

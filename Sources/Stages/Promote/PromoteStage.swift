@@ -170,7 +170,7 @@ public struct PromoteStage: Stage {
     summary.status = "promoted"
     summary.report = report
     summary.attachments = carried
-    log.notice("promoted \(root.digest) to \(target) as \(tags.joined(separator: ", "))", title: "Promoted")
+    log.notice("\(root.digest) to \(target) as \(tags.joined(separator: ", "))", title: "Promoted")
     var o = outputs(root.digest, target, tags, platformInfo, report, started, clock, status: "promoted", signature: signatureStatus, artifactsCopied: carried.count, log: log)
     if recorder != nil { o["deployment-id"] = deploymentID.map(String.init) ?? "" }
     o["provenance"] = provenanceStatus

@@ -186,7 +186,7 @@ struct Release {
         ?? "GitHub deployment: not recorded (GitHub refused or could not be reached; see the warnings)"
     }
     report.status = "promoted"
-    log.notice("release \(settings.releaseID): promoted \(plans.count) images\(settings.environment.map { " to \($0)" } ?? "")", title: "Promoted")
+    log.notice("release \(settings.releaseID): \(plans.count) images\(settings.environment.map { " to \($0)" } ?? "")", title: "Promoted")
     return RateLimitReport.result(outputs: report.outputs(status: "promoted", started: started, clock: clock), summary: report.render(), context)
   }
 
