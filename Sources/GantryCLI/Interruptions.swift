@@ -79,7 +79,8 @@ public final class Interruptions: @unchecked Sendable {
     for s in taken { sigaddset(&set, s) }
     pthread_sigmask(SIG_BLOCK, &set, nil)
     let waited = set
-    Threads.detach(name: "signals", stackSize: 64 << 10) {
+    // The default stack: cancelling the stage runs its cancellation handlers on this thread.
+    Threads.detach(name: "signals") {
       var set = waited
       while true {
         var signal: Int32 = 0
