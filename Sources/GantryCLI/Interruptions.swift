@@ -6,18 +6,20 @@ import Basics
   import Musl
 #endif
 
-/// The signals that stop a run from outside: SIGINT and SIGTERM, delivered to whoever watches
-/// (a running stage, through ``Deadline``) instead of ending the process where it stands.
+/// The signals that stop a run from outside: SIGINT, SIGTERM and SIGHUP, delivered to whoever
+/// watches (a running stage, through ``Deadline``) instead of ending the process where it stands.
 ///
 /// GitHub's runner cancels a step with SIGINT, then SIGTERM 7.5 s later, then SIGKILL 2.5 s
 /// after that ([Canceling a workflow](https://docs.github.com/en/actions/managing-workflow-runs-and-deployments/managing-workflow-runs/canceling-a-workflow#steps-github-takes-to-cancel-a-workflow-run));
-/// `timeout-minutes` ends a step the same way, and `docker stop` sends SIGTERM then SIGKILL
-/// 10 s later. Ended at once, a promotion could leave some tags of a release moved and its
-/// intent open; watched, the stage unwinds as it does at its own `timeout`: tags already moved
-/// are put back, the intent is closed as failed.
+/// `timeout-minutes` ends a step the same way, `docker stop` sends SIGTERM then SIGKILL 10 s
+/// later, and some runner versions sent SIGHUP
+/// ([actions/runner#1309](https://github.com/actions/runner/issues/1309)). Ended at once, a
+/// promotion could leave some tags of a release moved and its intent open; watched, the stage
+/// unwinds as it does at its own `timeout`: tags already moved are put back, the intent is
+/// closed as failed.
 ///
 /// In its container the binary is PID 1, which the kernel sends no signal it has no handler
-/// for, unless the signal is blocked: ``install()`` blocks both and takes them with `sigwait`,
+/// for, unless the signal is blocked: ``install()`` blocks them and takes them with `sigwait`,
 /// so the runner's SIGINT reaches it at all (the default action would have ignored it, and the
 /// step would have run on until the SIGKILL).
 public final class Interruptions: @unchecked Sendable {
@@ -55,18 +57,19 @@ public final class Interruptions: @unchecked Sendable {
   }
 
   /// The signals ``install()`` takes.
-  static let taken: [Int32] = [SIGINT, SIGTERM]
+  static let taken: [Int32] = [SIGINT, SIGTERM, SIGHUP]
 
   /// "SIGINT", "SIGTERM", "signal 10".
   static func name(_ signal: Int32) -> String {
     switch signal {
     case SIGINT: "SIGINT"
     case SIGTERM: "SIGTERM"
+    case SIGHUP: "SIGHUP"
     default: "signal \(signal)"
     }
   }
 
-  /// Takes SIGINT and SIGTERM for ``process``: blocks them in the calling thread (every thread
+  /// Takes SIGINT, SIGTERM and SIGHUP for ``process``: blocks them in the calling thread (every thread
   /// started later inherits the mask; a blocked signal is queued even for PID 1, and even when
   /// it was inherited ignored) and starts a thread that waits for them with `sigwait` and
   /// delivers each. With no watcher (no stage running) a signal ends the process with status

@@ -122,6 +122,29 @@ struct CancelTests {
     #expect(again.status == 0, "\(again.stdout)")
   }
 
+  /// `docker stop` and the runner's second signal are SIGTERM; some runner versions sent
+  /// SIGHUP. Each stops the stage, which says which one did.
+  @Test(arguments: [SIGTERM, SIGHUP]) func otherStopSignalsStopTheStageToo(_ signal: Int32) async throws {
+    defer {
+      staging.stop()
+      production.stop()
+    }
+    let server = try await LocalHTTPServer()
+    defer { server.stop() }
+    let log = dir.file("health.log")
+    let env = ["PATH": "/usr/bin:/bin", "GITHUB_ACTIONS": "true", "INPUT_STAGE": "health-check", "INPUT_URL": server.url("/slow/30000").absoluteString, "INPUT_TIMEOUT-MS": "60000"]
+    let run = try ChildProcess(RepoPaths.gantryBinary, [], environment: env, logFile: log)
+    // The probe is out once the server saw it.
+    try await Task.sleep(for: .milliseconds(500))
+    kill(run.pid, signal)
+    #expect(await run.waitForExit(timeout: .seconds(10)))
+    #expect(run.exitStatus == 1)
+    let name = signal == SIGTERM ? "SIGTERM" : "SIGHUP"
+    #expect(
+      errors(log) == ["::error title=health-check cancelled::health-check was stopped by \(name) while waiting for the first healthy answer (attempt 1); its work in flight was cancelled"],
+      "\(errors(log))")
+  }
+
   /// As in its container: PID 1, which the kernel sends only the signals it handles.
   @Test(.enabled(if: CancelTests.canBeInit)) func pid1CancelledWhileCopyingStopsAndMovesNothing() async throws {
     defer {
