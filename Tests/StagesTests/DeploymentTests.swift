@@ -83,6 +83,24 @@ struct DeploymentTests: DeploymentSuite {
     #expect(!log.lines.contains { $0.contains(api.token) })
   }
 
+  /// A promotion stopped (its timeout, a cancelled run) while its tags move: the deployment's
+  /// last status says how it ended, not `in_progress` for ever.
+  @Test func aStoppedPromotionStillClosesItsDeployment() async throws {
+    _ = try await promote("1.0.0", sha: first, run: "41")
+    let next = try await ImageFactory(client: testRegistryClient(staging.host), repository: "app").pushImage(tag: "1.1.0", layerSizes: [3100]).digest
+    let proxy = try await FaultProxy(upstreamPort: production.port, hold: .init("PUT", "/manifests/production$"))
+    defer { proxy.stop() }
+    let env = environment(sha: second, run: "42", ["INPUT_TARGET": "\(proxy.host)/app", "INPUT_SOURCE": "\(staging.host)/app@\(next)", "INPUT_TAGS": "1.1.0"])
+    let run = Task { try await runStage(PromoteStage.self, env) }
+    try await proxy.waitUntilHeld()
+    run.cancel()
+    try await proxy.release()
+    _ = await run.result
+    let live = try await testRegistryClient(production.host).resolve("app", "production")?.digest
+    let (_, statuses) = try api.deployments()
+    #expect(states(statuses, of: 1002) == ["in_progress", live == next ? "success" : "failure"])
+  }
+
   @Test func rollbackMarksTheRolledBackDeploymentFailedAndTheRestoredOneSuccessful() async throws {
     let (good, _) = try await promote("1.0.0", sha: first, run: "41")
     let (bad, r2) = try await promote("1.1.0", sha: second, run: "42")

@@ -60,7 +60,12 @@ struct DeploymentRecorder: Sendable {
   /// Adds `state` to deployment `id`. A refusal is a warning.
   func mark(_ id: Int64, _ state: DeploymentState, description: String) async {
     do {
-      try await settings.statuses.create(deployment: id, state: state, description: description, logURL: settings.runURL, environmentURL: settings.environmentURL)
+      // To the end even when the stage is being stopped (its timeout, a cancelled run), as its
+      // history records are: a deployment left `in_progress` would read as still deploying.
+      let settings = self.settings
+      try await uncancelled {
+        try await settings.statuses.create(deployment: id, state: state, description: description, logURL: settings.runURL, environmentURL: settings.environmentURL)
+      }
     } catch {
       warn(error, doing: "mark deployment \(id) \(state.rawValue)")
     }
