@@ -102,15 +102,19 @@ struct DeploymentRecorder: Sendable {
   }
 
   /// `status`: the failure's description for a deployment to mark, nil for one to pass over.
-  private func markRolledBack(environment: String, what: String, reason: String, status: (GitHubDeployment) -> String?) async -> Int64? {
+  private func markRolledBack(environment: String, what: String, reason: String, status: @escaping @Sendable (GitHubDeployment) -> String?) async -> Int64? {
+    let (settings, log) = (self.settings, self.log)
     do {
-      guard let bad = try await settings.deployments.first(environment: environment, task: Self.promoteTask, where: { status($0) != nil }) else {
-        log.info("no GitHub deployment of \(what) to \(environment) to mark as rolled back")
-        return nil
+      // After the tags moved: to the end even when the stage is being stopped (see mark).
+      return try await uncancelled {
+        guard let bad = try await settings.deployments.first(environment: environment, task: Self.promoteTask, where: { status($0) != nil }) else {
+          log.info("no GitHub deployment of \(what) to \(environment) to mark as rolled back")
+          return nil
+        }
+        try await settings.statuses.create(
+          deployment: bad.id, state: .failure, description: status(bad) ?? "rolled back: \(reason)", logURL: settings.runURL, environmentURL: settings.environmentURL)
+        return bad.id
       }
-      try await settings.statuses.create(
-        deployment: bad.id, state: .failure, description: status(bad) ?? "rolled back: \(reason)", logURL: settings.runURL, environmentURL: settings.environmentURL)
-      return bad.id
     } catch {
       warn(error, doing: "mark the rolled-back deployment of \(environment)")
       return nil
