@@ -107,16 +107,9 @@ struct StageTimeoutTests {
       staging.stop()
       production.stop()
     }
-    let proxy = try await FaultProxy(upstreamPort: production.port, hold: .init("PUT", "/manifests/production$"))
-    defer { proxy.stop() }
-    let signals = Interruptions()
-    let out = MemoryLogSink()
-    async let status = GantryCLIHarness.run(promote("2.0.0", staging: staging.host, target: proxy.host, run: "2"), out, interruptions: signals)
-    try await proxy.waitUntilHeld()
-    #expect(signals.deliver(SIGINT))
     // The registry answers the put the run already sent.
-    try await proxy.release()
-    #expect(await status == 0, "\(out.lines)")
+    let (status, out, _) = try await signalledPromote("2.0.0", hold: .init("PUT", "/manifests/production$"), answer: true, staging: staging, production: production)
+    #expect(status == 0, "\(out.lines)")
     #expect(errors(out).isEmpty, "\(out.lines)")
     let warning = out.lines.first { $0.hasPrefix("::warning title=promote finished after a stop::") }
     #expect(warning?.contains("promote was stopped by SIGINT while moving 2.0.0, production to \(digests[1].short)") == true, "\(out.lines)")
@@ -136,17 +129,9 @@ struct StageTimeoutTests {
       staging.stop()
       production.stop()
     }
-    let proxy = try await FaultProxy(upstreamPort: production.port, hold: .init("PUT", "/manifests/production$"))
-    let signals = Interruptions()
-    let out = MemoryLogSink()
-    async let status = GantryCLIHarness.run(promote("2.0.0", staging: staging.host, target: proxy.host, run: "2"), out, interruptions: signals)
-    try await proxy.waitUntilHeld()
-    let sent = ContinuousClock.now
-    #expect(signals.deliver(SIGINT))
-    #expect(await status == 1)
-    #expect(ContinuousClock.now - sent < .seconds(7.5))
-    // Stopped before it would forward the held request: it never reaches the registry.
-    proxy.stop()
+    let (status, out, took) = try await signalledPromote("2.0.0", hold: .init("PUT", "/manifests/production$"), answer: false, staging: staging, production: production)
+    #expect(status == 1)
+    #expect(took < .seconds(7.5))
     let lines = errors(out)
     #expect(lines.count == 1, "\(out.lines)")
     #expect(lines.first?.hasPrefix("::error title=promote cancelled::promote was stopped by SIGINT while moving 2.0.0, production to \(digests[1].short)") == true, "\(lines)")
@@ -178,14 +163,8 @@ struct StageTimeoutTests {
     }
     // The intent is written; the read of the other runs' intents is held, and the run is
     // cancelled there.
-    let proxy = try await FaultProxy(upstreamPort: production.port, hold: .init("GET", "/tags/list", nth: 2))
-    defer { proxy.stop() }
-    let signals = Interruptions()
-    let out = MemoryLogSink()
-    async let status = GantryCLIHarness.run(promote("2.0.0", staging: staging.host, target: proxy.host, run: "2"), out, interruptions: signals)
-    try await proxy.waitUntilHeld()
-    #expect(signals.deliver(SIGINT))
-    #expect(await status == 1)
+    let (status, out, _) = try await signalledPromote("2.0.0", hold: .init("GET", "/tags/list", nth: 2), answer: false, staging: staging, production: production)
+    #expect(status == 1)
     let lines = errors(out)
     #expect(lines.count == 1, "\(out.lines)")
     #expect(lines.first?.hasPrefix("::error title=promote cancelled::promote was stopped by SIGINT while taking the lease of production") == true, "\(lines)")
@@ -236,6 +215,25 @@ struct StageTimeoutTests {
     let (result, late) = try await run.value
     #expect(result.failure == "the finished answer")
     #expect(late?.cause == .signal(SIGTERM))
+  }
+
+  /// Runs a promote of `version` through a proxy holding `hold` and delivers SIGINT once the
+  /// request is held; the proxy then answers it (`answer`), or dies with it when the run ended.
+  /// Returns the exit status, the log and the time from the signal to the end.
+  func signalledPromote(_ version: String, hold: FaultProxy.Hold, answer: Bool, staging: RegistryProcess, production: RegistryProcess) async throws -> (
+    status: Int32, out: MemoryLogSink, took: Duration
+  ) {
+    let proxy = try await FaultProxy(upstreamPort: production.port, hold: hold)
+    defer { proxy.stop() }
+    let signals = Interruptions()
+    let out = MemoryLogSink()
+    async let status = GantryCLIHarness.run(promote(version, staging: staging.host, target: proxy.host, run: "2"), out, interruptions: signals)
+    try await proxy.waitUntilHeld()
+    let sent = ContinuousClock.now
+    #expect(signals.deliver(SIGINT))
+    if answer { try await proxy.release() }
+    let ended = await status
+    return (ended, out, ContinuousClock.now - sent)
   }
 
   /// The production tag still at `live`; the newest record is the attempt at `attempted`,
