@@ -88,10 +88,13 @@ public final class FaultProxy: @unchecked Sendable {
   ///   - deny: a request to refuse with 403 DENIED (same matching as `hold`).
   ///   - failing: the first request to answer 500 (same matching as `hold`), and every later
   ///     one that matches too.
+  ///   - dateOffset: seconds every answer's `Date` header is off (another clock than the runner's).
   public init(
-    upstreamPort: Int, failEvery: Int = 0, throttleFirstBlob: Bool = false, resetFirstBlob: Bool = false, hold: Hold? = nil, deny: Hold? = nil, failing: Hold? = nil
+    upstreamPort: Int, failEvery: Int = 0, throttleFirstBlob: Bool = false, resetFirstBlob: Bool = false, hold: Hold? = nil, deny: Hold? = nil, failing: Hold? = nil,
+    dateOffset: Int = 0
   ) async throws {
     var args = [String(upstreamPort)]
+    if dateOffset != 0 { args += ["--date-offset", String(dateOffset)] }
     if let failing { args += ["--fail", failing.method, failing.path, String(failing.nth)] }
     if let hold { args += ["--hold", hold.method, hold.path, String(hold.nth)] }
     if let deny { args += ["--deny", deny.method, deny.path, String(deny.nth)] }

@@ -14,6 +14,8 @@ fault_proxy.py UPSTREAM_PORT [--fail-every N] [--throttle-first-blob] [--reset-f
                          answers 403 DENIED (not worth a retry): a tag write refused midway.
   --fail METHOD REGEX NTH the NTH such request and every later one answers 500 (worth a retry,
                          which fails too): an upload that keeps failing.
+  --date-offset S        every answer's Date header is S seconds off (the registry's clock
+                         differs from the runner's)
 GET /log answers every request so far as JSON lines in arrival order: method, path, status, and
 "in" / "out" (CLOCK_MONOTONIC in ns when it arrived and when its answer began: comparable
 across proxies, so a request "in" after another's "out" was sent after that answer). For tests
@@ -129,7 +131,8 @@ class Proxy(QuietHandler):
             time.sleep(ARGS.delay_ms / 2000)
         self.send_response(resp.status)
         for k, v in resp.getheaders():
-            if k.lower() not in ("content-length", "connection", "transfer-encoding"):
+            # The proxy's own Date (send_response) is the one sent: shifted by --date-offset.
+            if k.lower() not in ("content-length", "connection", "transfer-encoding", "date"):
                 self.send_header(k, v)
         upstream_length = resp.getheader("Content-Length")
         self.send_header("Content-Length", upstream_length if self.command == "HEAD" and upstream_length else str(len(data)))
@@ -144,6 +147,9 @@ class Proxy(QuietHandler):
             return
         if self.command != "HEAD":
             self.wfile.write(data)
+
+    def date_time_string(self, timestamp=None):
+        return super().date_time_string((timestamp or time.time()) + ARGS.date_offset)
 
     def read_chunked(self):
         data = b""
@@ -169,6 +175,7 @@ def main():
     ap.add_argument("--hold", nargs=3, metavar=("METHOD", "REGEX", "NTH"))
     ap.add_argument("--deny", nargs=3, metavar=("METHOD", "REGEX", "NTH"))
     ap.add_argument("--fail", nargs=3, metavar=("METHOD", "REGEX", "NTH"))
+    ap.add_argument("--date-offset", type=int, default=0)
     ARGS = ap.parse_args()
     serve(Proxy)
 

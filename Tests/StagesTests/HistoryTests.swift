@@ -346,6 +346,40 @@ struct HistoryTests {
     #expect(try await live() == v1)
   }
 
+  /// The registry's clock two hours behind this runner's (the runner's is ahead, a
+  /// self-hosted one without NTP): by its own clock a live run's lease ended long ago, and it
+  /// would take it over and move the tag that run is moving. Leases follow the registry's
+  /// clock, which every run shares, and the skew is reported.
+  @Test func leasesFollowTheRegistrysClockNotTheRunners() async throws {
+    let v1 = try await image("8.1.1")
+    _ = try await image("8.1.2")
+    let proxy = try await FaultProxy(upstreamPort: production.port, dateOffset: -7200)
+    defer { proxy.stop() }
+    #expect(failure(await promote("8.1.1", host: proxy.host)) == nil)
+    // Each run's idea of the registry's time is good to about half a second (its Date has
+    // whole seconds): the runs below start more than that apart, so their records sort as
+    // they happened.
+    try await Task.sleep(for: .milliseconds(1500))
+    // A run holding the lease now, through the same registry.
+    let client = testRegistryClient(proxy.host)
+    let subject = try #require(try await client.resolve("app", v1.description))
+    let other = History(
+      client: client, repository: "app", environment: "production", run: HistoryRun(runURL: runURL("556"), actor: nil, sha: nil),
+      clock: RegistryHistoryClock(server: client.serverClock))
+    _ = try await other.begin(subject, History.Details(operation: "promote", previous: v1, version: "8.1.1", tags: ["production"], source: nil))
+    try await Task.sleep(for: .milliseconds(1500))
+    let log = MemoryLogSink()
+    let refused = failure(await promote("8.1.2", host: proxy.host, log: log))
+    #expect(refused?.contains("race: another run is promoting \(v1) in production (\(runURL("556"))") == true, "\(refused ?? "promoted")")
+    #expect(try await live() == v1)
+    let skew = log.lines.filter { $0.contains("Clock skew") }
+    #expect(skew.count == 1, "\(log.lines)")
+    #expect(skew.first.map { line in ["7199", "7200", "7201"].contains { line.contains("clock is \($0) s ahead of \(proxy.host)'s") } } == true, "\(skew)")
+    // The records' times are the registry's.
+    let newest = try #require(try await history().entries().entries.first)
+    #expect(abs(newest.record.time.timeIntervalSinceNow + 7200) < 60, "\(newest.record.time)")
+  }
+
   @Test func promotingTheLiveImageAgainRecordsNothing() async throws {
     _ = try await image("7.0.1")
     #expect(failure(await promote("7.0.1")) == nil)

@@ -36,6 +36,8 @@ public final class RegistryClient: Sendable {
   public let options: RegistryOptions
   let http: HTTPClient
   let auth: AuthState
+  /// The registry's clock, from the `Date` of its own answers.
+  public let serverClock = ServerClock()
 
   public init(registry: String, http: HTTPClient, options: RegistryOptions = RegistryOptions()) {
     self.registry = registry
@@ -343,6 +345,8 @@ public final class RegistryClient: Sendable {
         response = try await perform(request)
       }
     }
+    // Its own answers only: a blob redirected to storage elsewhere tells another clock.
+    if response.url.origin == base.origin { serverClock.observe(response.headers["Date"]) }
     if response.isSuccess || (allow404 && response.status == 404) { return response }
     var detail = RegistryErrorBody.describe(Array(response.body))
     if response.attempts > 1 { detail += detail.isEmpty ? "\(response.attempts) attempts" : " (\(response.attempts) attempts)" }

@@ -9,7 +9,16 @@ import OCI
 func environmentHistory(client: RegistryClient, repository: String, environment: String, context: StageContext, readOnly: Bool) -> History {
   let env = context.environment
   let timeout = env["GANTRY_LEASE_SECONDS"].flatMap { TimeInterval($0) }.flatMap { $0 > 0 && $0 <= 86_400 ? $0 : nil } ?? 600
-  var history = History(client: client, repository: repository, environment: environment, run: HistoryRun(runURL: env.runURL, actor: env.actor, sha: env.sha), leaseTimeout: timeout)
+  // The registry's clock, which every run changing the environment shares.
+  let log = context.log
+  let clock = RegistryHistoryClock(server: client.serverClock) { offset in
+    guard client.serverClock.claimReport() else { return }
+    log.warning(
+      "this runner's clock is \(Int(abs(offset).rounded())) s \(offset > 0 ? "behind" : "ahead of") \(client.registry)'s: history's lease and record times follow the registry's clock",
+      title: "Clock skew")
+  }
+  var history = History(
+    client: client, repository: repository, environment: environment, run: HistoryRun(runURL: env.runURL, actor: env.actor, sha: env.sha), clock: clock, leaseTimeout: timeout)
   history.readOnly = readOnly
   history.stopCause = { [activity = context.activity] in activity.stopCause }
   return history
