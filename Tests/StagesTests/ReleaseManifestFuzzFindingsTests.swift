@@ -47,3 +47,28 @@ extension ReleaseManifestTests {
     }
   }
 }
+
+extension ReleaseManifestTests {
+  /// A value of 8000 characters (within the manifest's cap) that an input's reader refuses:
+  /// the error quoted it whole, once or twice (16 KB, 24 KB for a key path), in the one
+  /// `::error::` line. Each reader now quotes at most a hundred or two characters of it.
+  @Test(arguments: [
+    "source: r/LONG:1", "source: LONG.example:99999/a:1", "target: r/LONG", "tags: [LONG]", "max-size: LONG", "platforms: LONG", "no-clobber: LONG",
+    "policy-mode: LONG", "cosign-public-key: LONG", "certificate-identity-regexp: \"(LONG\"\n  certificate-oidc-issuer: x",
+  ])
+  func errorsQuoteALongValueCut(_ field: String) throws {
+    let long = String(repeating: "a", count: 8000)
+    var fields = ["source: r/a:1", "target: r/b"].filter { !field.hasPrefix($0.prefix(6)) }
+    fields.append(field.replacingOccurrences(of: "LONG", with: long))
+    let manifest = "images:\n- " + fields.joined(separator: "\n  ") + "\n"
+    #expect { _ = try ReleaseInputsProbe.settings(Array(manifest.utf8), variables: ["INPUT_STAGE": "promote"]) } throws: { error in
+      "\(error)".utf8.count < 800 && "\(error)".contains("images[0].")
+    }
+  }
+
+  /// A quote followed by a combining mark is still a quote (YAML is read by Unicode scalar).
+  @Test func aQuoteBeforeACombiningMarkStillQuotes() throws {
+    let m = try Self.read("images:\n- source: r/a:1\n  target: r/b\n  version: \"\u{301}1 # x\"\n")
+    #expect(m.images.first?.overrides["version"] == "\u{301}1 # x")
+  }
+}
