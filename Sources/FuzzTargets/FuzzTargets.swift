@@ -41,6 +41,8 @@ public enum FuzzTargets {
     "release-manifest": releaseManifest,
     "pack-index": packIndex,
     "github-answers": githubAnswers,
+    "trusted-root": trustedRoot,
+    "record-names": recordNames,
   ]
 
   static func text(_ data: Data) -> String { String(decoding: data, as: UTF8.self) }
@@ -403,5 +405,42 @@ extension FuzzTargets {
       }
       _ = p.deploysSameImages(as: p)
     }
+  }
+}
+
+extension FuzzTargets {
+  /// A Sigstore trusted root (the `trusted-root` input: a file the workflow or, when the step
+  /// sets no policy, a release manifest names): parsed within its caps, errors one short line.
+  static let trustedRoot: Target = { data in
+    do {
+      let root = try TrustedRoot(json: data, name: "fuzz.json")
+      for n in [root.tlogs.count, root.ctlogs.count, root.certificateAuthorities.count, root.timestampAuthorities.count] { expect(n <= 64, "a root kept \(n) entries of a kind") }
+      expect(!root.certificateAuthorities.isEmpty || !root.tlogs.isEmpty, "a root with no authority and no log parsed")
+      for s in root.skippedLogs { expect(s.utf8.count <= maxErrorBytes, "a skipped log named in \(s.utf8.count) bytes") }
+      for log in root.tlogs { _ = root.tlog(log.logID) }
+    } catch {
+      shortLine(error, "trusted root")
+    }
+  }
+
+  /// A registry's tag listing (one name a line; the first byte picks the page size) as the
+  /// history reads it: record tags taken apart, and an environment's names handed out newest
+  /// first a page at a time, each distinct name once.
+  static let recordNames: Target = { data in
+    let names = text(data).split(separator: "\n", omittingEmptySubsequences: false).prefix(2000).map(String.init)
+    for name in names {
+      guard let tag = RecordTag(name) else { continue }
+      expect(name == "gantry-" + tag.key + String(name.suffix(30)), "record tag \(name.debugDescription) does not take apart")
+    }
+    let page = Int(data.first ?? 3) % 17 + 1
+    var reader = RecordNames(names)
+    var paged: [[String]] = []
+    while reader.hasMore {
+      expect(paged.count <= names.count, "names handed out for ever")
+      paged.append(reader.next(page))
+    }
+    expect(paged.allSatisfy { $0.count <= page }, "a page larger than \(page)")
+    let all = paged.flatMap { $0 }
+    expect(all == Array(Set(names)).sorted(by: >), "pages \(all.map(\.debugDescription)) are not every distinct name newest first")
   }
 }

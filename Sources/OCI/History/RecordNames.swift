@@ -5,7 +5,7 @@
 /// a caller that reads past it has the older rest sorted once. Names sort as their records'
 /// times (same key and length; the time is fixed-width), and a name the registry repeats is
 /// handed out once.
-struct RecordNames: Sendable {
+public struct RecordNames: Sendable {
   /// Every name, in the registry's order.
   private let all: [String]
   /// The oldest name handed out so far (nil before the first page).
@@ -14,17 +14,17 @@ struct RecordNames: Sendable {
   private var rest: [String]?
   private var position = 0
 
-  init(_ names: [String]) { all = names }
+  public init(_ names: [String]) { all = names }
 
   /// Whether names remain that were not handed out.
-  var hasMore: Bool {
+  public var hasMore: Bool {
     if let rest { return position < rest.count }
     guard let bound else { return !all.isEmpty }
     return all.contains { $0 < bound }
   }
 
   /// The next `count` names, newest first; empty when none remain.
-  mutating func next(_ count: Int) -> [String] {
+  public mutating func next(_ count: Int) -> [String] {
     guard count > 0 else { return [] }
     if let rest {
       let page = rest[position..<min(rest.count, position + count)]
