@@ -47,7 +47,8 @@ public struct Reference: Sendable, Hashable, CustomStringConvertible {
     var registry = Reference.dockerHub
     if parts.count > 1, let first = parts.first, first.contains(".") || first.contains(":") || first == "localhost" || first.first?.isUppercase == true {
       guard Reference.isValidHost(first) else {
-        throw ReferenceError(text: text, reason: "registry '\(first.clipped(to: 100))' is not host[:port] (host: DNS labels of letters, digits and '-' joined by '.', an IPv4 address or [IPv6]; port: 1-65535)")
+        throw ReferenceError(
+          text: text, reason: "registry '\(first.clipped(to: 100))' is not host[:port] (host: DNS labels of letters, digits and '-' joined by '.', an IPv4 address or [IPv6]; port: 1-65535)")
       }
       // Lower-cased only while that still reads as a registry: `Host/app` (a single label
       // told apart by its capital) printed as `host/app` would name Docker Hub's `host/app`.
