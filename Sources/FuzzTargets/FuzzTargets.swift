@@ -9,7 +9,8 @@ import Stages
 import Versioning
 
 /// libFuzzer targets, one per parser that hostile bytes reach: registry answers (manifests,
-/// challenges, links, records), repository text (versions, commit messages) and inputs.
+/// challenges, links, records, tag listings), repository contents (versions, commit messages,
+/// release manifests, pack indexes), GitHub API answers, Sigstore documents and inputs.
 ///
 /// Each target parses the bytes and checks the parser's own promises (a parsed value prints
 /// back to itself); a broken promise traps, which is what a fuzzer reports. They run three
