@@ -69,7 +69,7 @@ let package = Package(
     .target(name: "GantryCLI", dependencies: ["Basics", "Stages", "ActionsCore", "Versioning"]),
     .executableTarget(name: "gantry", dependencies: ["GantryCLI"]),
     // libFuzzer targets for the parsers hostile bytes reach (scripts/fuzz), and their replayer.
-    .target(name: "FuzzTargets", dependencies: ["Basics", "HTTP", "Health", "OCI", "Versioning", "Stages", "Sigstore"]),
+    .target(name: "FuzzTargets", dependencies: ["Basics", "GitHub", "HTTP", "Health", "OCI", "Versioning", "Stages", "Sigstore"]),
     .executableTarget(name: "gantry-fuzz", dependencies: ["FuzzTargets"]),
     .target(
       name: "TestSupport",

@@ -71,7 +71,7 @@ public struct Inputs: Sendable {
     switch v {
     case "true", "True", "TRUE": return true
     case "false", "False", "FALSE": return false
-    default: throw InputError(name, "expected true or false (true|True|TRUE|false|False|FALSE), got '\(v)'")
+    default: throw InputError(name, "expected true or false (true|True|TRUE|false|False|FALSE), got '\(v.clipped(to: 100))'")
     }
   }
 
@@ -94,7 +94,7 @@ public struct Inputs: Sendable {
   public func line(_ name: String) throws -> String? {
     guard let v = string(name) else { return nil }
     guard UntrustedText.isSingleLine(v) else {
-      throw InputError(name, "must be one line without control characters (CR, LF, ESC, …), got '\(v)'")
+      throw InputError(name, "must be one line without control characters (CR, LF, ESC, …), got '\(v.clipped(to: 100))'")
     }
     return v
   }
@@ -104,7 +104,7 @@ public struct Inputs: Sendable {
     guard let v = string(name) else { return nil }
     guard case .choice(let options) = declaration(name).kind else { return v }
     guard options.contains(v) else {
-      throw InputError(name, "expected one of \(options.joined(separator: ", ")), got '\(v)'")
+      throw InputError(name, "expected one of \(options.joined(separator: ", ")), got '\(v.clipped(to: 100))'")
     }
     return v
   }
@@ -113,7 +113,7 @@ public struct Inputs: Sendable {
   public func integer(_ name: String, in range: ClosedRange<Int> = Int.min...Int.max) throws -> Int? {
     guard let v = string(name) else { return nil }
     guard let n = Int(v), range.contains(n) else {
-      throw InputError(name, "expected a whole number from \(range.lowerBound) to \(range.upperBound), got '\(v)'")
+      throw InputError(name, "expected a whole number from \(range.lowerBound) to \(range.upperBound), got '\(v.clipped(to: 100))'")
     }
     return n
   }

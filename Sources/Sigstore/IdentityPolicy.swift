@@ -51,9 +51,9 @@ public struct IdentityPolicy: Sendable, Equatable {
     }
     if issuer == nil, issuerRegexp == nil { return "keyless verification needs certificate-oidc-issuer or certificate-oidc-issuer-regexp" }
     for p in [identityRegexp, issuerRegexp].compactMap({ $0 }) where PolicyPattern.compile(p) == nil {
-      return "'\(p)' is not a valid regular expression"
+      return "'\(p.clipped(to: 100))' is not a valid regular expression"
     }
-    if let r = refPattern, PolicyPattern.compile(r) == nil { return "signer-ref '\(r)' is not a valid regular expression" }
+    if let r = refPattern, PolicyPattern.compile(r) == nil { return "signer-ref '\(r.clipped(to: 100))' is not a valid regular expression" }
     // Both halves: "owner/" would be compared as https://github.com/owner/, which no certificate names.
     if let r = repository, r.split(separator: "/", omittingEmptySubsequences: false).count != 2 || r.hasPrefix("/") || r.hasSuffix("/") || r.contains(where: \.isWhitespace) {
       return "signer-repository '\(r)' is not owner/repo"

@@ -58,7 +58,7 @@ public struct TrustedRoot: Sendable {
     func usable(_ logs: [Document.TLog]?) -> [Log] {
       (logs ?? []).compactMap { l in
         do { return try Self.log(l, name) } catch {
-          skipped.append("\(l.baseUrl ?? "?") (\(l.publicKey.keyDetails ?? "unknown key type"))")
+          skipped.append("\(l.baseUrl?.clipped(to: 100) ?? "?") (\(l.publicKey.keyDetails?.clipped(to: 100) ?? "unknown key type"))")
           return nil
         }
       }
@@ -77,10 +77,10 @@ public struct TrustedRoot: Sendable {
   public func tlog(_ id: Data) -> Log? { tlogs.first { $0.logID == id } }
 
   private static func log(_ l: Document.TLog, _ name: String) throws(SigstoreError) -> Log {
-    guard let raw = l.publicKey.rawBytes?.data else { throw SigstoreError(.malformed, "trusted root \(name): a log (\(l.baseUrl ?? "?")) has no public key bytes") }
+    guard let raw = l.publicKey.rawBytes?.data else { throw SigstoreError(.malformed, "trusted root \(name): a log (\(l.baseUrl?.clipped(to: 100) ?? "?")) has no public key bytes") }
     let key = try VerificationKey(spki: raw)
     guard let startText = l.publicKey.validFor?.start else {
-      throw SigstoreError(.malformed, "trusted root \(name): log \(l.baseUrl ?? "?") has no validFor.start")
+      throw SigstoreError(.malformed, "trusted root \(name): log \(l.baseUrl?.clipped(to: 100) ?? "?") has no validFor.start")
     }
     let validity = try Self.validity(start: startText, end: l.publicKey.validFor?.end, name)
     return Log(baseURL: l.baseUrl ?? "", key: key, logID: l.logId?.keyId.data ?? key.keyID, validity: validity)
@@ -88,11 +88,11 @@ public struct TrustedRoot: Sendable {
 
   private static func authority(_ a: Document.CA, _ name: String) throws(SigstoreError) -> Authority {
     let certs = a.certChain?.certificates ?? []
-    guard !certs.isEmpty, certs.count <= 10 else { throw SigstoreError(.malformed, "trusted root \(name): authority \(a.uri ?? "?") has \(certs.count) certificates (1 to 10)") }
+    guard !certs.isEmpty, certs.count <= 10 else { throw SigstoreError(.malformed, "trusted root \(name): authority \(a.uri?.clipped(to: 100) ?? "?") has \(certs.count) certificates (1 to 10)") }
     var chain: [Certificate] = []
     for c in certs {
       do { chain.append(try Certificate(derEncoded: Array(c.rawBytes.data))) } catch {
-        throw SigstoreError(.malformed, "trusted root \(name): authority \(a.uri ?? "?") has a certificate that is not DER X.509")
+        throw SigstoreError(.malformed, "trusted root \(name): authority \(a.uri?.clipped(to: 100) ?? "?") has a certificate that is not DER X.509")
       }
     }
     return Authority(uri: a.uri ?? "", chain: chain, validity: try Self.validity(start: a.validFor?.start, end: a.validFor?.end, name))

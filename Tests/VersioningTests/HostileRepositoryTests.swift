@@ -347,4 +347,19 @@ import Testing
       "\(error)".contains("multi-pack index is corrupt")
     }
   }
+
+  /// An `alternates` file naming its own object directory thousands of times: each directory
+  /// is checked once (as libgit2 loads it once), not thousands to the fifth power of times.
+  @Test(.timeLimit(.minutes(1))) func selfNamingAlternatesAreCheckedOnce() throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: start")
+    try repo.git("gc", "-q")
+    let info = repo.directory.file(".git/objects/info")
+    try FileManager.default.createDirectory(atPath: info, withIntermediateDirectories: true)
+    let lines = (0..<5000).map { $0 % 2 == 0 ? "." : "../objects" }.joined(separator: "\n") + "\n"
+    #expect(FileManager.default.createFile(atPath: info + "/alternates", contents: Data(lines.utf8)))
+    let started = ContinuousClock.now
+    #expect(try GitRepository(path: repo.path).commits(since: nil).count == 1)
+    #expect(ContinuousClock.now - started < .seconds(10))
+  }
 }

@@ -50,5 +50,5 @@ public struct Digest: Sendable, Hashable, Codable, CustomStringConvertible {
 public struct ReferenceError: Error, Sendable, Equatable, CustomStringConvertible {
   public var text: String
   public var reason: String
-  public var description: String { "'\(text)' is not a valid image reference: \(reason)" }
+  public var description: String { "'\(text.clipped(to: 200))' is not a valid image reference: \(reason)" }
 }

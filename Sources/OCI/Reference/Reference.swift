@@ -39,7 +39,7 @@ public struct Reference: Sendable, Hashable, CustomStringConvertible {
       let name = String(rest[rest.index(after: colon)...])
       rest = rest[..<colon]
       guard Reference.isValidTag(name) else {
-        throw ReferenceError(text: text, reason: "tag '\(name)' must match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+        throw ReferenceError(text: text, reason: "tag '\(name.clipped(to: 100))' must match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
       }
       tag = name
     }
@@ -47,7 +47,8 @@ public struct Reference: Sendable, Hashable, CustomStringConvertible {
     var registry = Reference.dockerHub
     if parts.count > 1, let first = parts.first, first.contains(".") || first.contains(":") || first == "localhost" || first.first?.isUppercase == true {
       guard Reference.isValidHost(first) else {
-        throw ReferenceError(text: text, reason: "registry '\(first)' is not host[:port] (host: DNS labels of letters, digits and '-' joined by '.', an IPv4 address or [IPv6]; port: 1-65535)")
+        throw ReferenceError(
+          text: text, reason: "registry '\(first.clipped(to: 100))' is not host[:port] (host: DNS labels of letters, digits and '-' joined by '.', an IPv4 address or [IPv6]; port: 1-65535)")
       }
       // Lower-cased only while that still reads as a registry: `Host/app` (a single label
       // told apart by its capital) printed as `host/app` would name Docker Hub's `host/app`.
@@ -58,7 +59,7 @@ public struct Reference: Sendable, Hashable, CustomStringConvertible {
     }
     if registry == Reference.dockerHub && parts.count == 1 { parts.insert("library", at: 0) }
     for p in parts where !Reference.isValidPathComponent(p) {
-      throw ReferenceError(text: text, reason: "repository path component '\(p)' must be lower-case letters and digits separated by '.', '_', '__' or '-'")
+      throw ReferenceError(text: text, reason: "repository path component '\(p.clipped(to: 100))' must be lower-case letters and digits separated by '.', '_', '__' or '-'")
     }
     guard !parts.isEmpty, parts.joined(separator: "/").count <= 255 else {
       throw ReferenceError(text: text, reason: "repository name is empty or longer than 255 characters")

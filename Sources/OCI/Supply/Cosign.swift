@@ -115,8 +115,8 @@ public struct CosignPublicKey: Sendable {
         }
       } else {
         let pem: String
-        do { pem = try readFile(line) } catch { throw .badKey(name: line, why: "cannot read the file (\(error))") }
-        keys.append(try CosignPublicKey(pem: pem, name: line))
+        do { pem = try readFile(line) } catch { throw .badKey(name: line.clipped(to: 100), why: "cannot read the file (\("\(error)".clipped(to: 200)))") }
+        keys.append(try CosignPublicKey(pem: pem, name: line.clipped(to: 100)))
       }
     }
     if block != nil { throw .badKey(name: "key \(keys.count + 1)", why: "PEM block without its -----END line") }

@@ -10,7 +10,7 @@ public enum DurationInput {
     let maxMs = Double(max.components.seconds) * 1000
     let seconds = max.components.seconds
     let maxText = seconds % 3600 == 0 ? "\(seconds / 3600)h" : "\(seconds)s"
-    let bad = InputError(input, "expected a duration from 0 to \(maxText) such as 30s, 5m or 500ms, got '\(text)'")
+    let bad = InputError(input, "expected a duration from 0 to \(maxText) such as 30s, 5m or 500ms, got '\(text.clipped(to: 100))'")
     let t = text.trimmingCharacters(in: .whitespaces).lowercased()
     let digits = t.prefix { ($0.isASCII && $0.isNumber) || $0 == "." }
     let unit = t.dropFirst(digits.count)

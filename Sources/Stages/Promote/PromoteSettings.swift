@@ -41,9 +41,9 @@ struct PromoteSettings {
       guard source.digest == nil else { throw InputError("tags", "the source is given by digest and the target has no tag: set `tags`") }
       throw InputError("tags", "neither the source nor the target names a tag (the source would be read as :latest): give the source its tag, e.g. \(source.name):1.2.0, or set `tags`")
     }
-    for t in tags where !Reference.isValidTag(t) { throw InputError("tags", "'\(t)' is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})") }
+    for t in tags where !Reference.isValidTag(t) { throw InputError("tags", "'\(t.clipped(to: 100))' is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})") }
     platforms = try inputs.list("platforms").map { p in
-      guard let platform = Platform(parsing: p) else { throw InputError("platforms", "'\(p)' is not os/arch[/variant], e.g. linux/amd64") }
+      guard let platform = Platform(parsing: p) else { throw InputError("platforms", "'\(p.clipped(to: 100))' is not os/arch[/variant], e.g. linux/amd64") }
       return platform
     }
     maxSize = try ByteSize.parse(inputs.string("max-size", default: "1GB"), input: "max-size")

@@ -92,8 +92,8 @@ struct SupplyChainSettings {
     if identity != nil {
       if let path = inputs.string("trusted-root") {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch { throw InputError("trusted-root", "cannot read '\(path)'") }
-        do { root = try TrustedRoot(json: data, name: path) } catch { throw InputError("trusted-root", "not a Sigstore trusted root: \(error.message)") }
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch { throw InputError("trusted-root", "cannot read '\(path.clipped(to: 100))'") }
+        do { root = try TrustedRoot(json: data, name: path.clipped(to: 100)) } catch { throw InputError("trusted-root", "not a Sigstore trusted root: \(error.message)") }
       } else {
         do { root = try TrustedRoot.publicGood() } catch { throw InputError("trusted-root", "the embedded root does not load: \(error.message)") }
       }

@@ -16,7 +16,7 @@ public enum ByteSize {
     let unit = t.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).lowercased()
     let factors: [String: Double] = ["": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9, "t": 1e12, "tb": 1e12, "kib": 1024, "mib": 1_048_576, "gib": 1_073_741_824]
     guard digits.count <= 30, let n = Double(digits), n.isFinite, let f = factors[unit], n >= 0, n * f <= Double(maximum) else {
-      throw InputError(input, "expected a size from 0 to 1PB such as 500MB, 1GB or 2GiB, got '\(text)'")
+      throw InputError(input, "expected a size from 0 to 1PB such as 500MB, 1GB or 2GiB, got '\(text.clipped(to: 100))'")
     }
     return Int64(n * f)
   }

@@ -9,10 +9,19 @@ import FoundationEssentials
 /// mapped file (SIGSEGV). Each index's fan-out table is checked here against its size the
 /// way libgit2 means to, in 64-bit arithmetic, before libgit2 opens any of them. Everything
 /// else in an index or a pack (names, offsets, checksums, deltas, zlib) is libgit2's.
-enum PackIndexCheck {
+public enum PackIndexCheck {
   /// Checks every `pack/*.idx` under `objects` and under the object directories it borrows
   /// (`info/alternates`, followed 5 deep as libgit2 does).
-  static func verify(objects: String, depth: Int = 0) throws {
+  static func verify(objects: String) throws {
+    var visited = Set<String>()
+    try verify(objects: objects, depth: 0, visited: &visited)
+  }
+
+  /// Each object directory is checked once, as libgit2 loads each once (by inode): an
+  /// `alternates` file naming its own directory a thousand times, followed 5 deep, was a
+  /// thousand to the fifth directory walks (a hostile checkout held `version` for ever).
+  private static func verify(objects: String, depth: Int, visited: inout Set<String>) throws {
+    guard visited.insert(Files.realPath(objects) ?? objects).inserted else { return }
     let fm = FileManager.default
     let packs = "\(objects)/pack"
     for name in ((try? fm.contentsOfDirectory(atPath: packs)) ?? []).sorted() where name.hasSuffix(".idx") {
@@ -24,7 +33,7 @@ enum PackIndexCheck {
     for line in text.split(separator: "\n") where !line.hasPrefix("#") {
       let path = line.trimmingCharacters(in: .whitespaces)
       guard !path.isEmpty else { continue }
-      try verify(objects: path.hasPrefix("/") ? path : "\(objects)/\(path)", depth: depth + 1)
+      try verify(objects: path.hasPrefix("/") ? path : "\(objects)/\(path)", depth: depth + 1, visited: &visited)
     }
   }
 
@@ -32,6 +41,11 @@ enum PackIndexCheck {
   /// file's size (names, CRCs and offsets per object, 64-bit offsets at most one per object).
   static func verifyIndex(_ path: String, name: String) throws {
     guard let size = (try? Files.Reader(path: path))?.size, let head = Files.readPrefix(path, limit: 8 + 1024) else { return }
+    try checkIndex(head: head, size: size, name: name)
+  }
+
+  /// ``verifyIndex(_:name:)`` on the index's first 1032 bytes (`head`) and its size.
+  public static func checkIndex(head: [UInt8], size: Int64, name: String) throws(VersionSourceError) {
     let shown = LibGit2.printable(name)
     guard head.count == 8 + 1024 else { throw VersionSourceError("pack index \(shown) is corrupt: \(size) bytes is too short") }
     func be32(_ at: Int) -> Int { head[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
@@ -63,11 +77,17 @@ enum PackIndexCheck {
   static func verifyMultiPackIndex(_ path: String) throws {
     // Only the header, the chunk table and one fan-out entry are read: a hostile repository's
     // index may be gigabytes (sparse), and none of it needs to sit in memory.
-    guard let file = try? Files.Reader(path: path), let size = file.size, size <= 1 << 31 else { return }
-    let bytes = file.read(at: 0, count: 12)
+    guard let file = try? Files.Reader(path: path), let size = file.size else { return }
+    try checkMultiPackIndex(size: size) { file.read(at: $0, count: $1) }
+  }
+
+  /// ``verifyMultiPackIndex(_:)`` on a file of `size` bytes that `read(offset, count)` reads.
+  public static func checkMultiPackIndex(size: Int64, read: (Int64, Int) -> [UInt8]) throws(VersionSourceError) {
+    guard size <= 1 << 31 else { return }
+    let bytes = read(0, 12)
     func be32(_ at: Int) -> Int? {
       guard at >= 0, Int64(at) + 4 <= size else { return nil }
-      let word = file.read(at: Int64(at), count: 4)
+      let word = read(Int64(at), 4)
       return word.count == 4 ? word.reduce(0) { $0 << 8 | Int($1) } : nil
     }
     // "MIDX", version 1, SHA-1, then the chunk count; a table of (count + 1) id/offset rows.
