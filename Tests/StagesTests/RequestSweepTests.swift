@@ -1,0 +1,270 @@
+import ActionsCore
+import Foundation
+import OCI
+import TestSupport
+import Testing
+
+@testable import Stages
+
+/// "Nothing is lost", request by request: a promotion, a release and a rollback are run once
+/// through a counting proxy, then once more for every request of that run with exactly that
+/// request failing (refused, or done by the registry with the answer lost), each against a
+/// repository of its own that holds a previous promotion. Whatever fails, after the run:
+/// - the stage failed (or, when the failure was harmless, succeeded completely);
+/// - on failure every tag is where it was, or the failure names every tag it could not put
+///   back, or — past the point of no return — says the tags moved and history says so;
+/// - every tag resolves to a whole image (manifests, children, blobs);
+/// - history has no open intent and no `completed` record of a change that did not happen;
+/// - the same run without faults then succeeds, and history records it completed.
+@Suite("every request of a promotion fails in turn", .serialized, .timeLimit(.minutes(8)))
+struct RequestSweepTests {
+  let staging: RegistryProcess
+  let production: RegistryProcess
+  let prod: RegistryClient
+  let stage: RegistryClient
+  let workspace: TempDirectory
+
+  init() async throws {
+    staging = try await RegistryProcess()
+    production = try await RegistryProcess()
+    prod = testRegistryClient(production.host)
+    stage = testRegistryClient(staging.host, side: "source")
+    workspace = try TempDirectory(prefix: "gantry-sweep")
+  }
+
+  /// One run of a stage: its failure text (nil: it succeeded).
+  struct Outcome {
+    var failure: String?
+    var result: StageResult?
+  }
+
+  func run<S: Stage>(_ stage: S.Type, _ env: [String: String]) async -> Outcome {
+    do {
+      let r = try await runStage(stage, env)
+      return Outcome(failure: r.failure, result: r)
+    } catch {
+      return Outcome(failure: "\(error)", result: nil)
+    }
+  }
+
+  // MARK: The scenarios
+
+  /// What a scenario sets up, runs and expects.
+  struct Scenario: Sendable {
+    /// Repositories (in production) the scenario changes, relative to its prefix.
+    var repositories: [String]
+    /// Pushes what it needs to production directly (the previous state).
+    var prepare: @Sendable (_ prefix: String) async throws -> Void
+    /// The run under test; `host` is the production registry's address (the proxy's or not),
+    /// `source` staging's.
+    var act: @Sendable (_ prefix: String, _ host: String, _ source: String, _ retries: Int) async -> Outcome
+    /// Tag -> digest expected after a complete run.
+    var done: @Sendable (_ prefix: String) -> [String: [String: Digest]]
+    /// Whether a fault-free run after a failed one is expected to succeed (a rollback that
+    /// succeeded has nothing further to go back to).
+    var reRunsAfterSuccess = true
+  }
+
+  /// Staging's images: app 1.0.0 and 2.0.0, svc-a and svc-b 1.0.0 and 2.0.0.
+  func pushStaging() async throws -> [String: Digest] {
+    var out: [String: Digest] = [:]
+    for repo in ["app", "svc-a", "svc-b"] {
+      for (i, v) in ["1.0.0", "2.0.0"].enumerated() {
+        out["\(repo):\(v)"] = try await ImageFactory(client: stage, repository: repo).pushImage(tag: v, layerSizes: [1500 + i * 10, 700], labels: ["v": "\(repo)-\(v)"]).digest
+      }
+    }
+    return out
+  }
+
+  func promoteEnv(_ source: String, _ target: String, _ version: String, retries: Int = 0) -> [String: String] {
+    [
+      "INPUT_SOURCE": source, "INPUT_TARGET": target, "INPUT_TAGS": "\(version)\nlatest", "INPUT_ENVIRONMENT": "production", "GITHUB_REPOSITORY": "acme/app", "GITHUB_RUN_ID": "70",
+      "INPUT_RETRIES": String(retries),
+    ]
+  }
+
+  func single(_ d: [String: Digest]) -> Scenario {
+    let (staging, production) = (self.staging.host, self.production.host)
+    return Scenario(
+      repositories: ["app"],
+      prepare: { prefix in
+        let r = try await runStage(PromoteStage.self, self.promoteEnv("\(staging)/app:1.0.0", "\(production)/\(prefix)/app", "1.0.0", retries: 2))
+        guard r.failure == nil else { throw TestSupportError("set-up failed: \(r.failure ?? "")") }
+      },
+      act: { prefix, host, source, retries in
+        await self.run(PromoteStage.self, self.promoteEnv("\(source)/app:2.0.0", "\(host)/\(prefix)/app", "2.0.0", retries: retries))
+      },
+      done: { _ in ["app": ["production": d["app:2.0.0"]!, "latest": d["app:2.0.0"]!, "2.0.0": d["app:2.0.0"]!, "1.0.0": d["app:1.0.0"]!]] })
+  }
+
+  func releaseEnv(_ source: String, _ host: String, _ prefix: String, _ version: String, retries: Int) -> [String: String] {
+    [
+      "INPUT_PROMOTE-IMAGES": "\(source)/svc-a:\(version) -> \(host)/\(prefix)/svc-a\n\(source)/svc-b:\(version) -> \(host)/\(prefix)/svc-b",
+      "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "train-\(version)", "GITHUB_REPOSITORY": "acme/app", "GITHUB_RUN_ID": "71", "INPUT_RETRIES": String(retries),
+      "GITHUB_WORKSPACE": workspace.path,
+    ]
+  }
+
+  func release(_ d: [String: Digest]) -> Scenario {
+    let (staging, production) = (self.staging.host, self.production.host)
+    return Scenario(
+      repositories: ["svc-a", "svc-b"],
+      prepare: { prefix in
+        let r = try await runStage(PromoteStage.self, self.releaseEnv(staging, production, prefix, "1.0.0", retries: 2))
+        guard r.failure == nil else { throw TestSupportError("set-up failed: \(r.failure ?? "")") }
+      },
+      act: { prefix, host, source, retries in await self.run(PromoteStage.self, self.releaseEnv(source, host, prefix, "2.0.0", retries: retries)) },
+      done: { _ in
+        [
+          "svc-a": ["production": d["svc-a:2.0.0"]!, "2.0.0": d["svc-a:2.0.0"]!, "1.0.0": d["svc-a:1.0.0"]!],
+          "svc-b": ["production": d["svc-b:2.0.0"]!, "2.0.0": d["svc-b:2.0.0"]!, "1.0.0": d["svc-b:1.0.0"]!],
+        ]
+      })
+  }
+
+  func rollback(_ d: [String: Digest]) -> Scenario {
+    let (staging, production) = (self.staging.host, self.production.host)
+    var s = Scenario(
+      repositories: ["app"],
+      prepare: { prefix in
+        for v in ["1.0.0", "2.0.0"] {
+          let r = try await runStage(PromoteStage.self, self.promoteEnv("\(staging)/app:\(v)", "\(production)/\(prefix)/app", v, retries: 2))
+          guard r.failure == nil else { throw TestSupportError("set-up failed: \(r.failure ?? "")") }
+        }
+      },
+      act: { prefix, host, _, retries in
+        await self.run(
+          RollbackStage.self,
+          [
+            "INPUT_TARGET": "\(host)/\(prefix)/app", "INPUT_ENVIRONMENT": "production", "INPUT_TAGS": "latest", "GITHUB_REPOSITORY": "acme/app", "GITHUB_RUN_ID": "72",
+            "INPUT_RETRIES": String(retries),
+          ])
+      },
+      done: { _ in ["app": ["production": d["app:1.0.0"]!, "latest": d["app:1.0.0"]!, "2.0.0": d["app:2.0.0"]!, "1.0.0": d["app:1.0.0"]!]] })
+    s.reRunsAfterSuccess = false
+    return s
+  }
+
+  // MARK: Reading the state
+
+  /// Every tag of `repository` and its digest.
+  func tags(_ repository: String) async throws -> [String: Digest] {
+    var out: [String: Digest] = [:]
+    for tag in (try? await prod.tags(repository)) ?? [] {
+      if let d = try await prod.resolve(repository, tag)?.digest { out[tag] = d }
+    }
+    return out
+  }
+
+  /// The tags that are not history's own (records, the fallback referrers indexes).
+  func plainTags(_ all: [String: Digest]) -> [String: Digest] {
+    all.filter { !$0.key.hasPrefix("gantry-") && !$0.key.hasPrefix("sha256-") }
+  }
+
+  func entries(_ repository: String) async throws -> [HistoryEntry] {
+    try await History(client: prod, repository: repository, environment: "production").entries(limit: 500).entries
+  }
+
+  // MARK: The invariants
+
+  /// Checks what the brief asks of a run that failed (or succeeded) at `label`.
+  func expectInvariants(
+    _ scenario: Scenario, prefix: String, label: String, outcome: Outcome, before: [String: [String: Digest]], recordsBefore: [String: [HistoryEntry]]
+  ) async throws {
+    let done = scenario.done(prefix)
+    for repo in scenario.repositories {
+      let path = "\(prefix)/\(repo)"
+      let all = try await tags(path)
+      let now = plainTags(all)
+      let was = before[repo] ?? [:]
+      let want = done[repo] ?? [:]
+      if outcome.failure == nil {
+        for (tag, digest) in want { #expect(now[tag] == digest, "\(label): succeeded, but \(path):\(tag) is at \(now[tag]?.short ?? "nothing"), expected \(digest.short)") }
+      } else {
+        let text = outcome.failure ?? ""
+        let pastNoReturn = text.contains("the tags moved")
+        for (tag, digest) in now where was[tag] != digest {
+          let moved = want[tag] == digest
+          // A tag that did not exist before cannot be deleted from docker-registry: the
+          // failure names it. Past the point of no return, every tag is where it goes.
+          let named = was[tag] == nil && text.contains("\(tag) NOT restored")
+          #expect(moved && (named || pastNoReturn), "\(label): failed (\(text.prefix(600))) but \(path):\(tag) moved from \(was[tag]?.short ?? "nothing") to \(digest.short)")
+        }
+        for (tag, digest) in was where now[tag] == nil { #expect(Bool(false), "\(label): \(path):\(tag) (was \(digest.short)) is gone") }
+      }
+      // Every tag names a whole image.
+      let store = HistoryStore(client: prod, repository: path)
+      for digest in Set(all.values) {
+        if let missing = try await store.missingPart(of: digest) { #expect(Bool(false), "\(label): \(path) has a tag on \(digest.short): \(missing)") }
+      }
+      // History: no open intent, and a completed record only of a change that happened.
+      let records = try await entries(path)
+      let open = HistoryRules.unclosedIntents(records)
+      #expect(open.isEmpty, "\(label): open intents in \(path) after the run: \(open.map(\.tag)) (\(outcome.failure?.prefix(400) ?? "succeeded"))")
+      let known = Set((recordsBefore[repo] ?? []).map(\.tag))
+      let new = records.filter { !known.contains($0.tag) }
+      let completed = new.filter { $0.record.state == .completed }
+      let live = now["production"]
+      if live == was["production"] {
+        #expect(completed.isEmpty, "\(label): \(path):production did not change, yet history has completed records \(completed.map(\.tag))")
+      } else {
+        #expect(completed.count == 1 && completed.first?.record.digest == live, "\(label): \(path):production moved to \(live?.short ?? "nothing"); new completed records: \(completed.map { "\($0.tag) \($0.record.digest.short)" })")
+      }
+    }
+  }
+
+  /// Runs `scenario` once through `proxy` options, checks everything, and converges.
+  func once(_ scenario: Scenario, prefix: String, fault: FaultProxy.FailAt?, onStaging: Bool = false, retries: Int = 0) async throws -> [FaultProxy.Recorded] {
+    try await scenario.prepare(prefix)
+    var before: [String: [String: Digest]] = [:]
+    var recordsBefore: [String: [HistoryEntry]] = [:]
+    for repo in scenario.repositories {
+      before[repo] = plainTags(try await tags("\(prefix)/\(repo)"))
+      recordsBefore[repo] = try await entries("\(prefix)/\(repo)")
+    }
+    let proxy = try await FaultProxy(upstreamPort: onStaging ? staging.port : production.port, failAt: fault)
+    defer { proxy.stop() }
+    let outcome = await scenario.act(prefix, onStaging ? production.host : proxy.host, onStaging ? proxy.host : staging.host, retries)
+    let log = try await proxy.requests()
+    let hit = log.first { $0.fault != nil }.map { "\($0.method) \($0.path)" } ?? "no request"
+    let label = "\(prefix) [\(fault.map { "request \($0.nth) \($0.mode.rawValue)\($0.outage ? " and after" : "")" } ?? "no fault"): \(hit)]"
+    if fault == nil {
+      #expect(outcome.failure == nil, "\(label): \(outcome.failure ?? "")")
+    }
+    try await expectInvariants(scenario, prefix: prefix, label: label, outcome: outcome, before: before, recordsBefore: recordsBefore)
+    // Converges: the same run without faults (a rollback that succeeded is done).
+    if outcome.failure != nil || scenario.reRunsAfterSuccess {
+      let again = await scenario.act(prefix, production.host, staging.host, 0)
+      #expect(again.failure == nil, "\(label): the run after it failed: \(again.failure ?? "")")
+      let done = scenario.done(prefix)
+      for repo in scenario.repositories {
+        let now = try await tags("\(prefix)/\(repo)")
+        for (tag, digest) in done[repo] ?? [:] { #expect(now[tag] == digest, "\(label): after the run after it, \(prefix)/\(repo):\(tag) is at \(now[tag]?.short ?? "nothing")") }
+        let records = try await entries("\(prefix)/\(repo)")
+        #expect(HistoryRules.unclosedIntents(records).isEmpty, "\(label): open intents after the run after it")
+        #expect(records.first { $0.record.state == .completed }?.record.digest == done[repo]?["production"], "\(label): history's newest completed record is not the live image")
+      }
+    }
+    return log
+  }
+
+  /// The sweep: the clean run's requests, then each failed in turn with each mode.
+  func sweep(_ name: String, _ scenario: Scenario, modes: [FaultProxy.FaultMode], onStaging: Bool = false, every: Int = 1, minimum: Int) async throws -> Int {
+    let clean = try await once(scenario, prefix: "\(name)-clean", fault: nil, onStaging: onStaging)
+    let count = clean.count
+    #expect(count >= minimum, "\(name): the clean run made \(count) requests: \(clean.map { "\($0.method) \($0.path)" })")
+    var runs = 0
+    for mode in modes {
+      for n in stride(from: 1, through: count, by: every) {
+        _ = try await once(scenario, prefix: "\(name)-\(mode.rawValue)-\(n)", fault: .init(n, mode), onStaging: onStaging)
+        runs += 1
+      }
+    }
+    return runs
+  }
+
+  @Test func aPromotionIntoAnEnvironment() async throws {
+    let d = try await pushStaging()
+    _ = try await sweep("single", single(d), modes: [.denied, .resetAfter], minimum: 10)
+  }
+}
