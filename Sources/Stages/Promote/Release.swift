@@ -169,12 +169,25 @@ struct Release {
     }
     context.doing("recording the release in the history of \(plans.count) images (the tags moved)")
     let work = Array(zip(plans, zip(details, leases)))
-    _ = try await uncancelled {
-      try await boundedMap(work, concurrency: 8) { plan, pair in
-        guard let history = plan.history, let lease = pair.1 else { return false }
-        _ = try await history.complete(lease, plan.root.descriptor, pair.0)
-        return true
+    // Every image's record is tried, each failure named: past the point of no return.
+    let unrecorded: [StageFailure] = try await uncancelled {
+      try await boundedMap(work, concurrency: 8) { plan, pair -> StageFailure? in
+        guard let history = plan.history, let lease = pair.1 else { return nil }
+        do {
+          _ = try await history.complete(lease, plan.root.descriptor, pair.0)
+          return nil
+        } catch {
+          return unrecordedChange(error, moved: "\(plan.target) points at \(plan.root.digest.short)", lease: lease, history: history, stage: "promote")
+        }
       }
+    }.compactMap { $0 }
+    if !unrecorded.isEmpty {
+      if let recorder, let deploymentID {
+        await recorder.mark(deploymentID, .success, description: "release \(settings.releaseID): \(plans.count) images promoted (history incomplete)")
+      }
+      throw StageFailure(
+        "release \(settings.releaseID): every image was promoted, \(unrecorded.count) of \(plans.count) not recorded: \(unrecorded.map(\.message).joined(separator: " | "))",
+        title: "promote: history not recorded")
     }
     if let recorder, let deploymentID {
       await recorder.mark(deploymentID, .success, description: "release \(settings.releaseID): \(plans.count) images promoted")

@@ -32,6 +32,10 @@ struct ReleaseTagMoves {
   let concurrency: Int
   /// promote or rollback, for messages.
   var stage = "promote"
+  /// The tags of a release (several images), or of one image (promote, rollback): for messages.
+  var isRelease = true
+  /// Whether ``run(log:)`` re-reads the environment tags first (the caller may have).
+  var checksEnvironments = true
 
   init(_ sets: [TagSet], concurrency: Int) {
     self.plans = sets
@@ -84,7 +88,8 @@ struct ReleaseTagMoves {
     }
     // 1. Nobody changed an environment since the plan read it.
     let plans = self.plans
-    let now = try await boundedMap(environment, concurrency: concurrency) { m in try await plans[m.plan].dst.resolve(plans[m.plan].target.repository, m.tag)?.digest }
+    let now =
+      checksEnvironments ? try await boundedMap(environment, concurrency: concurrency) { m in try await plans[m.plan].dst.resolve(plans[m.plan].target.repository, m.tag)?.digest } : environment.map(\.from)
     for (m, digest) in zip(environment, now) where digest != m.from {
       let target = plans[m.plan].target
       throw StageFailure(
@@ -159,7 +164,9 @@ struct ReleaseTagMoves {
       }) ?? attempted.map { ("\(plans[$0.plan].target):\($0.tag) NOT restored (stopped)", false) }
     let notRestored = outcomes.filter { !$0.back }.count
     return Failed(
-      failure: StageFailure("release: \(cause); tags put back: \(outcomes.map(\.text).joined(separator: ", ")); the images stay at the target by digest", title: "\(stage) failed"),
+      failure: StageFailure(
+        "\(isRelease ? "release: " : "")\(cause); tags put back: \(outcomes.map(\.text).joined(separator: ", ")); the image\(isRelease ? "s stay" : " stays") at the target by digest",
+        title: "\(stage) failed"),
       restored: outcomes.count - notRestored, notRestored: notRestored)
   }
 }

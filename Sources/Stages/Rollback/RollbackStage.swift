@@ -147,7 +147,7 @@ public struct RollbackStage: Stage {
       context.doing("moving \(tags.joined(separator: ", ")) to \(chosen.digest.short)")
       do {
         let seen = lease.recent
-        try await moveTags(tags, to: manifest, of: target, client: client, environment: environment, expected: live.digest, stage: "rollback", mover: { moverNote($0, seen) })
+        try await moveTags(tags, to: manifest, of: target, client: client, environment: environment, expected: live.digest, stage: "rollback", log: log, mover: { moverNote($0, seen) })
       } catch {
         let why = Task.isCancelled ? "stopped by the stage's timeout: \(error)" : "\(error)"
         _ = try? await uncancelled { try await history.fail(lease, manifest.descriptor, details, reason: why) }
@@ -160,9 +160,16 @@ public struct RollbackStage: Stage {
       badDetails.version = badVersion
       badDetails.reason = reason
       let bad = badDetails
-      let (rolledBack, completed) = try await uncancelled {
-        let rolledBack = try await history.append(.rolledBack, live, bad, intent: lease.intent.tag)
-        return (rolledBack, try await history.complete(lease, manifest.descriptor, details))
+      let rolledBack: HistoryEntry
+      let completed: HistoryEntry
+      do {
+        (rolledBack, completed) = try await uncancelled {
+          let rolledBack = try await history.append(.rolledBack, live, bad, intent: lease.intent.tag)
+          return (rolledBack, try await history.complete(lease, manifest.descriptor, details))
+        }
+      } catch {
+        if let recorder, let deploymentID { await recorder.mark(deploymentID, .success, description: "restored \(chosen.digest.short) (history not recorded)") }
+        throw unrecordedChange(error, moved: "\(target):\(tags.joined(separator: ", ")) point at \(chosen.digest)", lease: lease, history: history, stage: "rollback")
       }
       if let recorder {
         _ = await recorder.markRolledBack(digest: live.digest.description, repository: target.with(tag: nil).description, environment: environment, reason: reason)
