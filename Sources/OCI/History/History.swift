@@ -281,8 +281,31 @@ public struct History: Sendable {
       // lease to expire. A closing record of an intent that never landed says the same.
       let why = Task.isCancelled ? "stopped by the stage's timeout" : "the lease could not be taken: \(error)"
       let history = self
-      _ = try? await Task { try await history.append(.failed, subject, details, intent: tag, reason: "nothing moved: \(why)") }.value
+      let closed = await Task { () -> (any Error)? in
+        do {
+          _ = try await history.append(.failed, subject, details, intent: tag, reason: "nothing moved: \(why)")
+          return nil
+        } catch { return error }
+      }.value
+      if let closed {
+        throw IntentLeftOpen(cause: error, intent: tag, environment: environment, leaseEnd: start.addingTimeInterval(leaseTimeout), closing: closed)
+      }
       throw error
+    }
+  }
+
+  /// A run failed while it held (or may have held) an intent, and the record closing it could
+  /// not be written: the intent may hold the environment until its lease ends. Says so.
+  public struct IntentLeftOpen: Error, Sendable, CustomStringConvertible {
+    /// What failed first.
+    public let cause: any Error
+    public let intent: String
+    public let environment: String
+    public let leaseEnd: Date
+    /// Why the closing record could not be written.
+    public let closing: any Error
+    public var description: String {
+      "\(cause); closing the intent record \(intent) failed too (\(closing)): if the registry stored it, other promotions and rollbacks of \(environment) are refused until its lease ends at \(RecordTime.iso(leaseEnd))"
     }
   }
 

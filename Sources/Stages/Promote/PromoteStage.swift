@@ -150,13 +150,13 @@ public struct PromoteStage: Stage {
         log.info("already pointing at \(root.digest.short), left as they are: \(tags.filter(summary.unchanged.contains).joined(separator: ", "))")
       }
     } catch {
+      var failure = error
       if let history, let lease {
         // Recorded even when the stage ran out of time: the intent ends `failed`, not open.
-        let why = Task.isCancelled ? "stopped by the stage's timeout: \(error)" : "\(error)"
-        _ = try? await uncancelled { try await history.fail(lease, root.descriptor, details, reason: why) }
+        failure = await closeFailed(error, lease: lease, subject: root.descriptor, details: details, history: history, stage: "promote")
       }
       if let recorder, let deploymentID { await recorder.mark(deploymentID, .failure, description: "promotion failed: the tags did not move") }
-      throw error
+      throw failure
     }
     if let history, let lease {
       // The tags moved: the record says so even if the stage's time runs out meanwhile.

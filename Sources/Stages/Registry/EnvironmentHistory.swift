@@ -105,6 +105,27 @@ func unrecordedChange(_ error: any Error, moved: String, lease: History.Lease, h
     title: "\(stage): history not recorded")
 }
 
+/// Closes `lease` as failed after its change failed with `error`; when that record cannot be
+/// written either, the failure says which intent stays open and until when. The record is
+/// written to the end despite a cancellation (a stage's timeout).
+func closeFailed(_ error: any Error, lease: History.Lease, subject: Descriptor, details: History.Details, history: History, stage: String) async -> any Error {
+  let why = Task.isCancelled ? "stopped by the stage's timeout: \(error)" : "\(error)"
+  do {
+    _ = try await uncancelled { try await history.fail(lease, subject, details, reason: why) }
+    return error
+  } catch let closing {
+    let failure = error as? StageFailure
+    return StageFailure("\(failure?.message ?? why); \(intentLeftOpen(lease, history: history, closing: closing))", title: failure?.title ?? "\(stage) failed")
+  }
+}
+
+/// "recording the failure failed too (…): the intent record … stays open …".
+func intentLeftOpen(_ lease: History.Lease, history: History, closing: any Error) -> String {
+  let end = HistoryRules.leaseEnd(lease.intent, timeout: history.leaseTimeout)
+  return
+    "recording the failure failed too (\(closing)): the intent record \(lease.intent.tag) stays open, so other promotions and rollbacks of \(history.environment) are refused until its lease ends at \(RecordTime.iso(end))"
+}
+
 /// " (<run URL>, record <tag>)" for the newest completed record that made `digest` live.
 func moverNote(_ digest: Digest?, _ recent: [HistoryEntry]) -> String {
   guard let e = HistoryRules.liveRecord(recent, digest: digest) else { return "" }

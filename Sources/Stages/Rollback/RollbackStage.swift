@@ -149,10 +149,9 @@ public struct RollbackStage: Stage {
         let seen = lease.recent
         try await moveTags(tags, to: manifest, of: target, client: client, environment: environment, expected: live.digest, stage: "rollback", log: log, mover: { moverNote($0, seen) })
       } catch {
-        let why = Task.isCancelled ? "stopped by the stage's timeout: \(error)" : "\(error)"
-        _ = try? await uncancelled { try await history.fail(lease, manifest.descriptor, details, reason: why) }
+        let failure = await closeFailed(error, lease: lease, subject: manifest.descriptor, details: details, history: history, stage: "rollback")
         if let recorder, let deploymentID { await recorder.mark(deploymentID, .failure, description: "rollback failed: the tags did not move") }
-        throw error
+        throw failure
       }
       // The tags moved: the records say so even if the stage's time runs out meanwhile.
       context.doing("recording the rollback of \(environment) (the tags moved)")
