@@ -116,6 +116,17 @@ struct ReleaseTagMoves {
 
   private func label(_ m: Move) -> String { "\(plans[m.plan].target):\(m.tag)" }
 
+  /// Why a tag could not be read back for its restore.
+  struct RestoreError: Error, CustomStringConvertible {
+    var text: String
+    var description: String { text }
+  }
+
+  /// `work`, once more if it fails (not when stopped).
+  private static func twice<T: Sendable>(_ work: @Sendable () async throws -> T) async throws -> T {
+    do { return try await work() } catch where !Task.isCancelled { return try await work() }
+  }
+
   /// Puts each tag; nil where it succeeded, else the error's text.
   private func put(_ moves: [Move]) async -> [String?] {
     let plans = self.plans
@@ -135,20 +146,36 @@ struct ReleaseTagMoves {
   /// what could not be.
   private func restore(_ attempted: [Move], cause: String) async -> Failed {
     let plans = self.plans
-    // Each tag's outcome, and whether it is back where it was.
+    // Each tag's outcome, and whether it is back where it was. Reads first, then writes: a
+    // registry may answer a read of a manifest with an error while a tag write of the same
+    // manifest is under way (docker-registry's filesystem storage rewrites the link files in
+    // place). Each tag is tried twice, whatever `retries` says: what is not put back here
+    // stays half-moved.
     let outcomes: [(text: String, back: Bool)] =
       (try? await uncancelled {
-        try await boundedMap(attempted, concurrency: 8) { m -> (text: String, back: Bool) in
+        // 1. Where each tag is now, and the manifest it goes back to (each read once).
+        let reads = try await boundedMap(attempted, concurrency: 8) { m -> Result<(now: Digest?, previous: RawManifest?), RestoreError> in
+          let plan = plans[m.plan]
+          do {
+            return .success(
+              try await Self.twice {
+                let now = try await plan.dst.resolve(plan.target.repository, m.tag)?.digest
+                guard now != m.from, let from = m.from else { return (now, nil) }
+                return (now, try await plan.dst.manifest(plan.target.repository, from.description))
+              })
+          } catch { return .failure(RestoreError(text: "\(error)")) }
+        }
+        // 2. The writes.
+        return try await boundedMap(Array(zip(attempted, reads)), concurrency: 8) { m, read -> (text: String, back: Bool) in
           let plan = plans[m.plan]
           let repo = plan.target.repository
           let name = "\(plan.target):\(m.tag)"
           do {
+            let (now, previous) = try read.get()
             // A tag whose put failed may still be where it was: nothing to restore then.
-            let now = try await plan.dst.resolve(repo, m.tag)?.digest
             if now == m.from { return ("\(name) unchanged", true) }
-            if let from = m.from {
-              let previous = try await plan.dst.manifest(repo, from.description)
-              try await plan.dst.putManifest(repo, m.tag, previous)
+            if let from = m.from, let previous {
+              try await Self.twice { try await plan.dst.putManifest(repo, m.tag, previous) }
               return ("\(name) restored to \(from.short)", true)
             }
             do {
