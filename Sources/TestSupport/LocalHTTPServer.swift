@@ -134,6 +134,14 @@ public final class FaultProxy: @unchecked Sendable {
     (child, port) = try await startFixture("fault_proxy.py", args)
   }
 
+  /// Forgets every request so far (the log, the count, the faults) and fails `failAt` from
+  /// now on (nil: nothing): one proxy for many runs.
+  public func arm(_ failAt: FailAt?) async throws {
+    let query = failAt.map { "at=\($0.nth)&mode=\($0.mode.rawValue)&outage=\($0.outage ? 1 : 0)" } ?? "at=0"
+    let r = try await awaitCommand("/usr/bin/curl", ["-s", "-X", "POST", "http://\(host)/arm?\(query)"])
+    guard r.stdout == "armed" else { throw TestSupportError("the proxy was not armed: \(r.stdout) \(r.stderr)") }
+  }
+
   /// How many faults were injected so far.
   public func faults() async throws -> Int {
     Int(try await awaitCommand("/usr/bin/curl", ["-s", "http://\(host)/faults"]).stdout) ?? -1

@@ -25,6 +25,9 @@ fault_proxy.py UPSTREAM_PORT [--fail-every N] [--throttle-first-blob] [--reset-f
                                         cannot know
   --outage               with --fail-at: request N and every later one fail so (the registry
                          goes away midway); without it only request N fails (its retry passes)
+POST /arm?at=N&mode=M[&outage=1] forgets every request so far (the log, the count, the faults)
+and fails as --fail-at N --mode M [--outage] would from now on (at=0: no fault): one proxy
+serves many runs.
 GET /log answers every request so far as JSON lines in arrival order: method, path, status, and
 "fault" (the --fail-at mode, when that request was failed), "in" / "out" (CLOCK_MONOTONIC in ns when it arrived and when its answer began: comparable
 across proxies, so a request "in" after another's "out" was sent after that answer). For tests
@@ -53,6 +56,16 @@ class Proxy(QuietHandler):
             with LOCK:
                 lines = "".join(json.dumps(e) + "\n" for e in LOG)
             return self.answer(200, lines.encode())
+        if self.path.startswith("/arm?"):
+            q = dict(p.split("=", 1) for p in self.path[5:].split("&") if "=" in p)
+            with LOCK:
+                LOG.clear()
+                STATE["api"] = 0
+                STATE["faults"] = 0
+                ARGS.fail_at = int(q.get("at", "0"))
+                ARGS.mode = q.get("mode", "500")
+                ARGS.outage = q.get("outage") == "1"
+            return self.answer(200, b"armed")
         self.entry = {"method": self.command, "path": self.path, "in": event()}
         with LOCK:
             LOG.append(self.entry)

@@ -267,8 +267,9 @@ struct RequestSweepTests {
     return leftOpen
   }
 
-  /// Runs `scenario` once through `proxy` options, checks everything, and converges.
-  func once(_ scenario: Scenario, prefix: String, fault: FaultProxy.FailAt?, onStaging: Bool = false, retries: Int = 0) async throws -> [FaultProxy.Recorded] {
+  /// Runs `scenario` once through `proxy` (in front of production, or of staging), failing
+  /// `fault`; checks everything, and converges.
+  func once(_ scenario: Scenario, prefix: String, proxy: FaultProxy, fault: FaultProxy.FailAt?, onStaging: Bool = false, retries: Int = 0) async throws -> [FaultProxy.Recorded] {
     try await scenario.prepare(prefix)
     var before: [String: [String: Digest]] = [:]
     var recordsBefore: [String: [HistoryEntry]] = [:]
@@ -276,8 +277,7 @@ struct RequestSweepTests {
       before[repo] = plainTags(try await tags("\(prefix)/\(repo)"))
       recordsBefore[repo] = try await entries("\(prefix)/\(repo)")
     }
-    let proxy = try await FaultProxy(upstreamPort: onStaging ? staging.port : production.port, failAt: fault)
-    defer { proxy.stop() }
+    try await proxy.arm(fault)
     let outcome = await scenario.act(prefix, onStaging ? production.host : proxy.host, onStaging ? proxy.host : staging.host, retries)
     let log = try await proxy.requests()
     let hit = log.first { $0.fault != nil }.map { "\($0.method) \($0.path.prefix(120))" } ?? "no request"
@@ -325,10 +325,15 @@ struct RequestSweepTests {
   }
 
   /// The sweep: the clean run's requests, then each planned request failed in turn (three
-  /// runs at a time: each has its own repositories and proxy). Returns the number of runs.
+  /// runs at a time: each has its own repositories, and each lane its proxy). Returns the
+  /// number of runs.
   @discardableResult
   func sweep(_ name: String, _ scenario: Scenario, _ plans: [Plan], onStaging: Bool = false, minimum: Int) async throws -> Int {
-    let clean = try await once(scenario, prefix: "\(name)-clean", fault: nil, onStaging: onStaging)
+    let lanes = 3
+    var proxies: [FaultProxy] = []
+    defer { for p in proxies { p.stop() } }
+    for _ in 0..<lanes { proxies.append(try await FaultProxy(upstreamPort: onStaging ? staging.port : production.port)) }
+    let clean = try await once(scenario, prefix: "\(name)-clean", proxy: proxies[0], fault: nil, onStaging: onStaging)
     let count = clean.count
     // The sweep is over the clean run's requests: a change of their number is seen here.
     #expect(count >= minimum, "\(name): the clean run made \(count) requests: \(clean.map { "\($0.method) \($0.path.prefix(100))" })")
@@ -343,8 +348,12 @@ struct RequestSweepTests {
     // Plans may pick a request twice (the same mode): each run has a repository of its own.
     var seen = Set<String>()
     let runs = all.filter { seen.insert($0.prefix).inserted }
-    _ = try await boundedMap(runs, concurrency: 3) { r in
-      _ = try await self.once(scenario, prefix: r.prefix, fault: r.fault, onStaging: onStaging, retries: r.retries)
+    // Three lanes, each a proxy of its own and runs one after another.
+    let lanesOfRuns = (0..<lanes).map { lane in Array(runs.enumerated().filter { $0.offset % lanes == lane }.map(\.element)) }
+    let ready = proxies
+    _ = try await boundedMap(Array(zip(ready, lanesOfRuns)), concurrency: lanes) { proxy, lane in
+      for r in lane { _ = try await self.once(scenario, prefix: r.prefix, proxy: proxy, fault: r.fault, onStaging: onStaging, retries: r.retries) }
+      return lane.count
     }
     return runs.count
   }
