@@ -398,3 +398,98 @@ struct RequestSweepTests {
     try await sweep("unrelease", releaseRollback(d), [Plan(mode: .denied, every: 4, of: .writes), Plan(mode: .resetAfter, every: 4, first: 3, of: .writes), Plan(mode: .denied, every: 15, first: 7, of: .reads)], minimum: 20)
   }
 }
+
+/// The faults the sweep found, one by one, by what they are (not by their number).
+@Suite("promote and rollback: the faults the request sweep found", .serialized)
+struct RequestSweepFindingsTests {
+  let staging: RegistryProcess
+  let production: RegistryProcess
+  let prod: RegistryClient
+  let old: Digest
+  let new: Digest
+
+  init() async throws {
+    staging = try await RegistryProcess()
+    production = try await RegistryProcess()
+    prod = testRegistryClient(production.host)
+    let stage = testRegistryClient(staging.host, side: "source")
+    old = try await ImageFactory(client: stage, repository: "app").pushImage(tag: "1.0.0", layerSizes: [1200]).digest
+    new = try await ImageFactory(client: stage, repository: "app").pushImage(tag: "2.0.0", layerSizes: [1300]).digest
+    let r = try await promote("1.0.0", host: production.host)
+    guard r.failure == nil else { throw TestSupportError("set-up: \(r.failure ?? "")") }
+  }
+
+  func promote(_ version: String, host: String) async throws -> RequestSweepTests.Outcome {
+    do {
+      let r = try await runStage(
+        PromoteStage.self,
+        [
+          "INPUT_SOURCE": "\(staging.host)/app:\(version)", "INPUT_TARGET": "\(host)/app", "INPUT_TAGS": "\(version)\nlatest", "INPUT_ENVIRONMENT": "production",
+          "GITHUB_REPOSITORY": "acme/app", "GITHUB_RUN_ID": "80", "INPUT_RETRIES": "0",
+        ])
+      return .init(failure: r.failure, result: r)
+    } catch { return .init(failure: "\(error)", result: nil) }
+  }
+
+  func records() async throws -> [HistoryEntry] { try await History(client: prod, repository: "app", environment: "production").entries().entries }
+
+  /// Before: the tags were put all at once and none put back; `latest` stayed on the new image
+  /// of a promotion that failed, and history said failed.
+  @Test func aRefusedEnvironmentTagPutsTheOtherTagsBack() async throws {
+    let proxy = try await FaultProxy(upstreamPort: production.port, deny: .init("PUT", "/manifests/production$"))
+    defer { proxy.stop() }
+    let r = try await promote("2.0.0", host: proxy.host)
+    let failure = try #require(r.failure)
+    #expect(failure.contains("\(proxy.host)/app:latest restored to \(old.short)"), "\(failure)")
+    #expect(failure.contains("\(proxy.host)/app:production unchanged"), "\(failure)")
+    // docker-registry deletes no tag: the new version tag stays, and the failure says so.
+    #expect(failure.contains("\(proxy.host)/app:2.0.0 NOT restored: it did not exist before"), "\(failure)")
+    #expect(try await prod.resolve("app", "latest")?.digest == old)
+    #expect(try await prod.resolve("app", "production")?.digest == old)
+    let entries = try await records()
+    #expect(HistoryRules.unclosedIntents(entries).isEmpty)
+    #expect(!entries.contains { $0.record.state == .completed && $0.record.digest == new })
+  }
+
+  /// Before: an error after the intent was written (here the window's tag listing) left it
+  /// open, and the next promotion was refused ("another run is promoting") for 10 minutes.
+  @Test func aFailureAfterTheIntentClosesIt() async throws {
+    let proxy = try await FaultProxy(upstreamPort: production.port, deny: .init("GET", "/tags/list", nth: 2))
+    defer { proxy.stop() }
+    let r = try await promote("2.0.0", host: proxy.host)
+    #expect(r.failure?.contains("DENIED") == true, "\(r.failure ?? "succeeded")")
+    #expect(try await proxy.faults() == 1)
+    let entries = try await records()
+    #expect(HistoryRules.unclosedIntents(entries).isEmpty)
+    #expect(entries.contains { $0.record.state == .failed && $0.record.reason?.hasPrefix("nothing moved: the lease could not be taken") == true })
+    #expect(try await promote("2.0.0", host: production.host).failure == nil)
+    #expect(try await prod.resolve("app", "production")?.digest == new)
+  }
+
+  /// Before: one refused write of the `completed` record failed a promotion whose tags had
+  /// moved and left its intent open. Now the record is written again under the same tag.
+  @Test func aRefusedCompletedRecordIsWrittenAgain() async throws {
+    let proxy = try await FaultProxy(upstreamPort: production.port, deny: .init("PUT", "/manifests/gantry-production-", nth: 2))
+    defer { proxy.stop() }
+    let r = try await promote("2.0.0", host: proxy.host)
+    #expect(r.failure == nil, "\(r.failure ?? "")")
+    #expect(try await proxy.faults() == 1)
+    let entries = try await records()
+    #expect(HistoryRules.unclosedIntents(entries).isEmpty)
+    #expect(entries.filter { $0.record.state == .completed && $0.record.digest == new }.count == 1)
+  }
+
+  /// The registry refuses every record write after the tags moved: past the point of no
+  /// return, the failure says what is live and which intent stays open until when.
+  @Test func recordsRefusedAfterTheTagsMovedAreSaidPrecisely() async throws {
+    let proxy = try await FaultProxy(upstreamPort: production.port, failing: .init("PUT", "/manifests/gantry-production-", nth: 2))
+    defer { proxy.stop() }
+    let r = try await promote("2.0.0", host: proxy.host)
+    let failure = try #require(r.failure)
+    let intent = try #require(try await records().first { $0.record.state == .inProgress && $0.record.digest == new })
+    #expect(failure.contains("the tags moved (\(proxy.host)/app:2.0.0, latest, production point at \(new))"), "\(failure)")
+    #expect(failure.contains("the intent record \(intent.tag) stays open"), "\(failure)")
+    #expect(failure.contains("refused until its lease ends at"), "\(failure)")
+    #expect(try await prod.resolve("app", "production")?.digest == new)
+  }
+}
