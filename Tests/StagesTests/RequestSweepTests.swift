@@ -383,7 +383,8 @@ struct RequestSweepTests {
   /// moved.
   @Test func aReleaseOfTwoImages() async throws {
     let d = try await pushStaging()
-    try await sweep("release", release(d), [Plan(mode: .denied, every: 2, of: .writes), Plan(mode: .resetAfter, every: 4, first: 2, of: .writes), Plan(mode: .denied, every: 10, first: 5, of: .reads)], minimum: 40)
+    try await sweep(
+      "release", release(d), [Plan(mode: .denied, every: 2, of: .writes), Plan(mode: .resetAfter, every: 4, first: 2, of: .writes), Plan(mode: .denied, every: 10, first: 5, of: .reads)], minimum: 40)
   }
 
   /// A rollback, sampled: its reads are many and alike; every write is failed.
@@ -395,7 +396,9 @@ struct RequestSweepTests {
   /// The rollback of a release (two images), sampled.
   @Test func aRollbackOfARelease() async throws {
     let d = try await pushStaging()
-    try await sweep("unrelease", releaseRollback(d), [Plan(mode: .denied, every: 4, of: .writes), Plan(mode: .resetAfter, every: 4, first: 3, of: .writes), Plan(mode: .denied, every: 15, first: 7, of: .reads)], minimum: 20)
+    try await sweep(
+      "unrelease", releaseRollback(d), [Plan(mode: .denied, every: 4, of: .writes), Plan(mode: .resetAfter, every: 4, first: 3, of: .writes), Plan(mode: .denied, every: 15, first: 7, of: .reads)],
+      minimum: 20)
   }
 }
 

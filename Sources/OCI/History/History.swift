@@ -255,7 +255,8 @@ public struct History: Sendable {
     let tag = RecordTag.make(environment: r.environment, time: r.time)
     do {
       return HistoryEntry(tag: try await store.write(r, subject: subject, tag: tag), record: r)
-    } catch where intent != nil && !Task.isCancelled {
+    } catch {
+      guard intent != nil, !Task.isCancelled else { throw error }
       return HistoryEntry(tag: try await store.write(r, subject: subject, tag: tag), record: r)
     }
   }

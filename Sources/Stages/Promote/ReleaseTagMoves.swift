@@ -89,7 +89,8 @@ struct ReleaseTagMoves {
     // 1. Nobody changed an environment since the plan read it.
     let plans = self.plans
     let now =
-      checksEnvironments ? try await boundedMap(environment, concurrency: concurrency) { m in try await plans[m.plan].dst.resolve(plans[m.plan].target.repository, m.tag)?.digest } : environment.map(\.from)
+      checksEnvironments
+      ? try await boundedMap(environment, concurrency: concurrency) { m in try await plans[m.plan].dst.resolve(plans[m.plan].target.repository, m.tag)?.digest } : environment.map(\.from)
     for (m, digest) in zip(environment, now) where digest != m.from {
       let target = plans[m.plan].target
       throw StageFailure(
@@ -124,7 +125,10 @@ struct ReleaseTagMoves {
 
   /// `work`, once more if it fails (not when stopped).
   private static func twice<T: Sendable>(_ work: @Sendable () async throws -> T) async throws -> T {
-    do { return try await work() } catch where !Task.isCancelled { return try await work() }
+    do { return try await work() } catch {
+      guard !Task.isCancelled else { throw error }
+      return try await work()
+    }
   }
 
   /// Puts each tag; nil where it succeeded, else the error's text.
