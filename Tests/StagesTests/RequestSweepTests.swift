@@ -66,12 +66,17 @@ struct RequestSweepTests {
     var reRunsAfterSuccess = true
   }
 
-  /// Staging's images: app 1.0.0 and 2.0.0, svc-a and svc-b 1.0.0 and 2.0.0.
+  /// Staging's images: app 1.0.0 and 2.0.0 (an index of two platforms: its children must be
+  /// whole wherever a tag names it), svc-a and svc-b 1.0.0 and 2.0.0.
   func pushStaging() async throws -> [String: Digest] {
     var out: [String: Digest] = [:]
     for repo in ["app", "svc-a", "svc-b"] {
       for (i, v) in ["1.0.0", "2.0.0"].enumerated() {
-        out["\(repo):\(v)"] = try await ImageFactory(client: stage, repository: repo).pushImage(tag: v, layerSizes: [1500 + i * 10, 700], labels: ["v": "\(repo)-\(v)"]).digest
+        let factory = ImageFactory(client: stage, repository: repo)
+        out["\(repo):\(v)"] =
+          repo == "app" && v == "2.0.0"
+          ? try await factory.pushIndex(tag: v, platforms: [Platform(os: "linux", architecture: "amd64"), Platform(os: "linux", architecture: "arm64")], layerSizes: [1600]).index.digest
+          : try await factory.pushImage(tag: v, layerSizes: [1500 + i * 10, 700], labels: ["v": "\(repo)-\(v)"]).digest
       }
     }
     return out
