@@ -84,17 +84,49 @@ public final class FaultProxy: @unchecked Sendable {
     }
   }
 
+  /// How a request chosen by number (``FailAt``) fails.
+  public enum FaultMode: String, Sendable, CaseIterable {
+    /// 500 UNKNOWN, not forwarded: worth a retry.
+    case status500 = "500"
+    /// 403 DENIED, not forwarded: not worth a retry.
+    case denied = "403"
+    /// The connection closes without an answer; the registry never saw the request.
+    case reset
+    /// The registry does the request, then the connection closes without an answer: the
+    /// change happened, and the client cannot know.
+    case resetAfter = "reset-after"
+  }
+
+  /// The `nth` registry API request (1-based, any method and path under /v2/, the /v2/ ping
+  /// included: ``requests()``[nth - 1] of a run without faults) fails as `mode` says; with
+  /// `outage`, every later one too.
+  public struct FailAt: Sendable {
+    public var nth: Int
+    public var mode: FaultMode
+    public var outage: Bool
+    public init(_ nth: Int, _ mode: FaultMode, outage: Bool = false) {
+      self.nth = nth
+      self.mode = mode
+      self.outage = outage
+    }
+  }
+
   /// - Parameters:
   ///   - deny: a request to refuse with 403 DENIED (same matching as `hold`).
   ///   - failing: the first request to answer 500 (same matching as `hold`), and every later
   ///     one that matches too.
   ///   - dateOffset: seconds every answer's `Date` header is off (another clock than the runner's).
+  ///   - failAt: a request to fail by its number, whatever it is.
   public init(
     upstreamPort: Int, failEvery: Int = 0, throttleFirstBlob: Bool = false, resetFirstBlob: Bool = false, hold: Hold? = nil, deny: Hold? = nil, failing: Hold? = nil,
-    dateOffset: Int = 0
+    failAt: FailAt? = nil, dateOffset: Int = 0
   ) async throws {
     var args = [String(upstreamPort)]
     if dateOffset != 0 { args += ["--date-offset", String(dateOffset)] }
+    if let failAt {
+      args += ["--fail-at", String(failAt.nth), "--mode", failAt.mode.rawValue]
+      if failAt.outage { args.append("--outage") }
+    }
     if let failing { args += ["--fail", failing.method, failing.path, String(failing.nth)] }
     if let hold { args += ["--hold", hold.method, hold.path, String(hold.nth)] }
     if let deny { args += ["--deny", deny.method, deny.path, String(deny.nth)] }
@@ -102,6 +134,14 @@ public final class FaultProxy: @unchecked Sendable {
     if throttleFirstBlob { args.append("--throttle-first-blob") }
     if resetFirstBlob { args.append("--reset-first-blob") }
     (child, port) = try await startFixture("fault_proxy.py", args)
+  }
+
+  /// Forgets every request so far (the log, the count, the faults) and fails `failAt` from
+  /// now on (nil: nothing): one proxy for many runs.
+  public func arm(_ failAt: FailAt?) async throws {
+    let query = failAt.map { "at=\($0.nth)&mode=\($0.mode.rawValue)&outage=\($0.outage ? 1 : 0)" } ?? "at=0"
+    let r = try await awaitCommand("/usr/bin/curl", ["-s", "-X", "POST", "http://\(host)/arm?\(query)"])
+    guard r.stdout == "armed" else { throw TestSupportError("the proxy was not armed: \(r.stdout) \(r.stderr)") }
   }
 
   /// How many faults were injected so far.
@@ -133,8 +173,13 @@ public final class FaultProxy: @unchecked Sendable {
     public var status: Int?
     public var arrived: Int
     public var answered: Int?
+    /// Its number among the registry API requests (``FailAt`` counts these).
+    public var number: Int?
+    /// The ``FaultMode`` it was failed with, if it was.
+    public var fault: String?
     enum CodingKeys: String, CodingKey {
-      case method, path, status
+      case method, path, status, fault
+      case number = "n"
       case arrived = "in"
       case answered = "out"
     }

@@ -2,6 +2,7 @@
 """A fault-injecting reverse proxy in front of a registry, for Gantry's tests (127.0.0.1 only).
 
 fault_proxy.py UPSTREAM_PORT [--fail-every N] [--throttle-first-blob] [--reset-first-blob] [--delay-ms N] [--hold|--deny|--fail METHOD REGEX NTH]
+               [--fail-at N [--mode 500|403|reset|reset-after] [--outage]]
   --fail-every N         every Nth request (not /v2/ pings) answers 500
   --throttle-first-blob  the first blob GET answers 429 with Retry-After: 1
   --reset-first-blob     the first blob GET larger than 10 kB sends half its body, then resets
@@ -16,8 +17,21 @@ fault_proxy.py UPSTREAM_PORT [--fail-every N] [--throttle-first-blob] [--reset-f
                          which fails too): an upload that keeps failing.
   --date-offset S        every answer's Date header is S seconds off (the registry's clock
                          differs from the runner's)
+  --fail-at N            the Nth registry API request (1-based, any method and path under /v2/, the
+                         /v2/ ping included: request N of GET /log) fails as --mode says:
+                           500          answers 500 UNKNOWN without reaching the registry (retried)
+                           403          answers 403 DENIED without reaching the registry (not retried)
+                           reset        closes the connection without an answer, unforwarded
+                           reset-after  forwards it (the registry does it) and then closes the
+                                        connection without an answer: done, but the client
+                                        cannot know
+  --outage               with --fail-at: request N and every later one fail so (the registry
+                         goes away midway); without it only request N fails (its retry passes)
+POST /arm?at=N&mode=M[&outage=1] forgets every request so far (the log, the count, the faults)
+and fails as --fail-at N --mode M [--outage] would from now on (at=0: no fault): one proxy
+serves many runs.
 GET /log answers every request so far as JSON lines in arrival order: method, path, status, and
-"in" / "out" (CLOCK_MONOTONIC in ns when it arrived and when its answer began: comparable
+"fault" (the --fail-at mode, when that request was failed), "in" / "out" (CLOCK_MONOTONIC in ns when it arrived and when its answer began: comparable
 across proxies, so a request "in" after another's "out" was sent after that answer). For tests
 of request order.
 Prints "PORT <n>"; exits when stdin closes. Request bodies are read whole (test sizes only).
@@ -26,7 +40,7 @@ import argparse, http.client, json, os, re, socket, sys, threading, time
 
 from serve import QuietHandler, serve
 
-STATE = {"count": 0, "throttled": False, "reset": False, "faults": 0, "matches": 0, "held": 0, "denies": 0}
+STATE = {"api": 0, "count": 0, "throttled": False, "reset": False, "faults": 0, "matches": 0, "held": 0, "denies": 0}
 LOG = []
 RELEASE = threading.Event()
 LOCK = threading.Lock()
@@ -44,9 +58,22 @@ class Proxy(QuietHandler):
             with LOCK:
                 lines = "".join(json.dumps(e) + "\n" for e in LOG)
             return self.answer(200, lines.encode())
+        if self.path.startswith("/arm?"):
+            q = dict(p.split("=", 1) for p in self.path[5:].split("&") if "=" in p)
+            with LOCK:
+                LOG.clear()
+                STATE["api"] = 0
+                STATE["faults"] = 0
+                ARGS.fail_at = int(q.get("at", "0"))
+                ARGS.mode = q.get("mode", "500")
+                ARGS.outage = q.get("outage") == "1"
+            return self.answer(200, b"armed")
         self.entry = {"method": self.command, "path": self.path, "in": event()}
         with LOCK:
             LOG.append(self.entry)
+            if self.path.startswith("/v2/"):
+                STATE["api"] += 1
+                self.entry["n"] = STATE["api"]
         self.forward()
 
     def send_response(self, code, message=None):
@@ -87,11 +114,25 @@ class Proxy(QuietHandler):
             with LOCK:
                 STATE["fails"] = STATE.get("fails", 0) + 1
                 fail = STATE["fails"] >= int(ARGS.fail[2])
+        inject = None
+        if ARGS.fail_at and "n" in self.entry:
+            at = self.entry["n"]
+            if at == ARGS.fail_at or (ARGS.outage and at > ARGS.fail_at):
+                inject = ARGS.mode
+                self.entry["fault"] = inject
+                with LOCK:
+                    STATE["faults"] += 1
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             body = self.read_chunked()
         else:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
+        if inject == "500":
+            return self.answer(500, b'{"errors":[{"code":"UNKNOWN","message":"injected: request failed"}]}', {"Content-Type": "application/json"})
+        if inject == "403":
+            return self.answer(403, b'{"errors":[{"code":"DENIED","message":"injected: request refused"}]}', {"Content-Type": "application/json"})
+        if inject == "reset":
+            return self.reset()
         if hold:
             with LOCK:
                 STATE["held"] += 1
@@ -122,6 +163,9 @@ class Proxy(QuietHandler):
         conn.request(self.command, self.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
+        conn.close()
+        if inject == "reset-after":
+            return self.reset()
         reset = False
         with LOCK:
             if ARGS.reset_first_blob and is_blob_get and resp.status == 200 and len(data) > 10000 and not STATE["reset"]:
@@ -150,6 +194,11 @@ class Proxy(QuietHandler):
 
     def date_time_string(self, timestamp=None):
         return super().date_time_string((timestamp or time.time()) + ARGS.date_offset)
+    def reset(self):
+        """Closes the connection at once (RST), no answer sent."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        self.close_connection = True
+        self.connection.close()
 
     def read_chunked(self):
         data = b""
@@ -176,6 +225,9 @@ def main():
     ap.add_argument("--deny", nargs=3, metavar=("METHOD", "REGEX", "NTH"))
     ap.add_argument("--fail", nargs=3, metavar=("METHOD", "REGEX", "NTH"))
     ap.add_argument("--date-offset", type=int, default=0)
+    ap.add_argument("--fail-at", type=int, default=0)
+    ap.add_argument("--mode", choices=["500", "403", "reset", "reset-after"], default="500")
+    ap.add_argument("--outage", action="store_true")
     ARGS = ap.parse_args()
     serve(Proxy)
 

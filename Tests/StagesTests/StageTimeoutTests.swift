@@ -100,8 +100,9 @@ struct StageTimeoutTests {
   }
 
   /// A tag put already sent is not aborted: aborted, it could still reach the registry after
-  /// the `failed` record was written. It runs to its answer, and the promotion to its end.
-  @Test func aStopWhileTheTagMovesLetsTheMoveFinishAndSaysSo() async throws {
+  /// the tags were put back, or after the `failed` record. It runs to its answer; then every
+  /// tag that moved goes back, as after any failure: a stopped promotion moves no tag.
+  @Test func aStopWhileTheTagMovesPutsTheMovedTagsBack() async throws {
     let (staging, production, digests) = try await registries(["1.0.0", "2.0.0"])
     defer {
       staging.stop()
@@ -109,14 +110,18 @@ struct StageTimeoutTests {
     }
     // The registry answers the put the run already sent.
     let (status, out, _) = try await signalledPromote("2.0.0", hold: .init("PUT", "/manifests/production$"), answer: true, staging: staging, production: production)
-    #expect(status == 0, "\(out.lines)")
-    #expect(errors(out).isEmpty, "\(out.lines)")
-    let warning = out.lines.first { $0.hasPrefix("::warning title=promote finished after a stop::") }
-    #expect(warning?.contains("promote was stopped by SIGINT while moving 2.0.0, production to \(digests[1].short)") == true, "\(out.lines)")
+    #expect(status == 1)
+    let lines = errors(out)
+    #expect(lines.count == 1, "\(out.lines)")
+    let line = lines.first ?? ""
+    #expect(line.hasPrefix("::error title=promote cancelled::promote was stopped by SIGINT while moving 2.0.0, production to \(digests[1].short)"), "\(line)")
+    #expect(line.contains("stopped before the moved tags were read back; tags put back: "), "\(line)")
+    #expect(line.contains("/app:production restored to \(digests[0].short)"), "\(line)")
     let prod = testRegistryClient(production.host)
-    #expect(try await prod.resolve("app", "production")?.digest == digests[1])
+    #expect(try await prod.resolve("app", "production")?.digest == digests[0])
     let entries = try await History(client: prod, repository: "app", environment: "production").entries().entries
-    #expect(entries.first?.record.state == .completed && entries.first?.record.digest == digests[1])
+    #expect(entries.first?.record.state == .failed && entries.first?.record.digest == digests[1])
+    #expect(entries.first?.record.reason?.hasPrefix("stopped by SIGINT: ") == true, "\(entries.first?.record.reason ?? "")")
     #expect(HistoryRules.unclosedIntents(entries).isEmpty)
   }
 

@@ -248,11 +248,20 @@ public struct History: Sendable {
       release: details.release)
   }
 
-  /// Writes a record of this run and returns it with its tag.
+  /// Writes a record of this run and returns it with its tag. A record that closes an intent
+  /// is tried twice, under the same tag (so a write that landed but whose answer was lost is
+  /// not recorded twice), whatever the first failure was and whatever `retries` says: an
+  /// intent left open holds the environment until its lease ends, and the next run with it.
   @discardableResult
   public func append(_ state: PromotionState, _ subject: Descriptor, _ details: Details, intent: String?, reason: String? = nil) async throws -> HistoryEntry {
     let r = record(state, subject, details, intent: intent, reason: reason)
-    return HistoryEntry(tag: try await store.write(r, subject: subject), record: r)
+    let tag = RecordTag.make(environment: r.environment, time: r.time)
+    do {
+      return HistoryEntry(tag: try await store.write(r, subject: subject, tag: tag), record: r)
+    } catch {
+      guard intent != nil, !Task.isCancelled else { throw error }
+      return HistoryEntry(tag: try await store.write(r, subject: subject, tag: tag), record: r)
+    }
   }
 
   /// Takes the environment's lease for changing it to `subject` (see the type's overview).
@@ -263,16 +272,44 @@ public struct History: Sendable {
     var intent = record(.inProgress, subject, details, intent: nil, leaseExpires: start.addingTimeInterval(leaseTimeout))
     intent.time = start
     try await store.indexPending()
-    let tag = try await store.write(intent, subject: subject)
+    let tag = RecordTag.make(environment: intent.environment, time: intent.time)
     do {
+      _ = try await store.write(intent, subject: subject, tag: tag)
       return try await decide(Lease(intent: HistoryEntry(tag: tag, record: intent)), subject, details, waiting: waiting)
-    } catch let error where Task.isCancelled && !(error is LeaseLost) {
-      // Stopped (a stage's timeout, a cancelled run) with the intent written: it is closed as
-      // failed, to the end despite the cancellation, so the next run need not wait for the
-      // lease to expire.
-      let (history, intent, cause) = (self, tag, stopCause() ?? "a cancellation")
-      _ = try? await Task { try await history.append(.failed, subject, details, intent: intent, reason: "nothing moved: stopped by \(cause)") }.value
+    } catch let lost as LeaseLost {
+      throw lost
+    } catch {
+      // The intent may be written (also when its own write failed: the registry may have
+      // stored it and the answer was lost) and nothing moved: it is closed as failed, to the
+      // end despite a cancellation (a stage's timeout, a cancelled run), so the next run need not wait for the
+      // lease to expire. A closing record of an intent that never landed says the same.
+      let why = Task.isCancelled ? "stopped by \(stopCause() ?? "a cancellation")" : "the lease could not be taken: \(error)"
+      let history = self
+      let closed = await Task { () -> (any Error)? in
+        do {
+          _ = try await history.append(.failed, subject, details, intent: tag, reason: "nothing moved: \(why)")
+          return nil
+        } catch { return error }
+      }.value
+      if let closed {
+        throw IntentLeftOpen(cause: error, intent: tag, environment: environment, leaseEnd: start.addingTimeInterval(leaseTimeout), closing: closed)
+      }
       throw error
+    }
+  }
+
+  /// A run failed while it held (or may have held) an intent, and the record closing it could
+  /// not be written: the intent may hold the environment until its lease ends. Says so.
+  public struct IntentLeftOpen: Error, Sendable, CustomStringConvertible {
+    /// What failed first.
+    public let cause: any Error
+    public let intent: String
+    public let environment: String
+    public let leaseEnd: Date
+    /// Why the closing record could not be written.
+    public let closing: any Error
+    public var description: String {
+      "\(cause); closing the intent record \(intent) failed too (\(closing)): if the registry stored it, other promotions and rollbacks of \(environment) are refused until its lease ends at \(RecordTime.iso(leaseEnd))"
     }
   }
 

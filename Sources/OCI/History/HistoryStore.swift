@@ -96,15 +96,16 @@ public struct HistoryStore: Sendable {
     do throws(PromotionRecord.DecodeError) { return .success(try PromotionRecord.decode(data)) } catch { return skip(error.description) }
   }
 
-  /// Stores `record` under a fresh tag (made from its environment and time) and indexes it
-  /// under its subject. Returns the tag.
-  func write(_ record: PromotionRecord, subject: Descriptor) async throws -> String {
+  /// Stores `record` under `tag` (default: a fresh one, made from its environment and time)
+  /// and indexes it under its subject. Returns the tag. Writing the same record under the
+  /// same tag again changes nothing: a write whose answer was lost can be repeated.
+  func write(_ record: PromotionRecord, subject: Descriptor, tag chosen: String? = nil) async throws -> String {
     let blob = try record.encoded()
     // A record's JSON names its run and time to the millisecond: no registry has it yet, so
     // it goes up without asking first.
     let layer = try await client.pushBlob(repository, blob, mediaType: PromotionRecord.artifactType, askFirst: false)
     let empty = try await emptyBlob()
-    let tag = RecordTag.make(environment: record.environment, time: record.time)
+    let tag = chosen ?? RecordTag.make(environment: record.environment, time: record.time)
     let annotations = [
       "org.opencontainers.image.created": RecordTime.iso(record.time), Self.environmentAnnotation: record.environment, Self.stateAnnotation: record.state.rawValue,
       Self.tagAnnotation: tag,

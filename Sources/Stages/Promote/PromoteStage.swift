@@ -144,24 +144,29 @@ public struct PromoteStage: Stage {
     do {
       let recent = lease?.recent ?? []
       let moved = try await moveTags(
-        tags, to: root, of: target, client: dst, environment: environment, expected: previous, stage: "promote", current: current, mover: { moverNote($0, recent) })
+        tags, to: root, of: target, client: dst, environment: environment, expected: previous, stage: "promote", current: current, log: log, mover: { moverNote($0, recent) })
       summary.unchanged = Set(tags.filter { !moved.contains($0) })
       if !summary.unchanged.isEmpty {
         log.info("already pointing at \(root.digest.short), left as they are: \(tags.filter(summary.unchanged.contains).joined(separator: ", "))")
       }
     } catch {
+      var failure = error
       if let history, let lease {
         // Recorded even when the stage ran out of time: the intent ends `failed`, not open.
-        let why = context.activity.reason(error)
-        _ = try? await uncancelled { try await history.fail(lease, root.descriptor, details, reason: why) }
+        failure = await closeFailed(error, lease: lease, subject: root.descriptor, details: details, history: history, stage: "promote", reason: context.activity.reason(error))
       }
       if let recorder, let deploymentID { await recorder.mark(deploymentID, .failure, description: "promotion failed: the tags did not move") }
-      throw error
+      throw failure
     }
     if let history, let lease {
       // The tags moved: the record says so even if the stage's time runs out meanwhile.
       context.doing("recording the promotion in \(environment ?? "the environment")'s history (the tags moved)")
-      _ = try await uncancelled { try await history.complete(lease, root.descriptor, details) }
+      do {
+        _ = try await uncancelled { try await history.complete(lease, root.descriptor, details) }
+      } catch {
+        if let recorder, let deploymentID { await recorder.mark(deploymentID, .success, description: "promoted \(root.digest.short) (history not recorded)") }
+        throw unrecordedChange(error, moved: "\(target):\(tags.joined(separator: ", ")) point at \(root.digest)", lease: lease, history: history, stage: "promote")
+      }
     }
     if let recorder, let deploymentID { await recorder.mark(deploymentID, .success, description: "promoted \(root.digest.short)") }
     if recorder != nil, let environment {

@@ -159,22 +159,35 @@ struct Release {
       report.unchanged = try await moves.run(log: log)
     } catch {
       let why = context.activity.reason(error)
-      await closeLeases(plans, details, leases, failure: why)
+      let open = await closeLeases(plans, details, leases, failure: why)
       let failed = error as? ReleaseTagMoves.Failed
       if let recorder, let deploymentID {
         let what = failed.map { "\($0.restored) tags put back" + ($0.notRestored > 0 ? ", \($0.notRestored) NOT restored" : "") } ?? "no tag moved"
         await recorder.mark(deploymentID, .failure, description: "release \(settings.releaseID) failed: \(what) (see the run)")
       }
-      throw failed?.failure ?? error
+      throw withOpenIntents(failed?.failure ?? error, open)
     }
     context.doing("recording the release in the history of \(plans.count) images (the tags moved)")
     let work = Array(zip(plans, zip(details, leases)))
-    _ = try await uncancelled {
-      try await boundedMap(work, concurrency: 8) { plan, pair in
-        guard let history = plan.history, let lease = pair.1 else { return false }
-        _ = try await history.complete(lease, plan.root.descriptor, pair.0)
-        return true
+    // Every image's record is tried, each failure named: past the point of no return.
+    let unrecorded: [StageFailure] = try await uncancelled {
+      try await boundedMap(work, concurrency: 8) { plan, pair -> StageFailure? in
+        guard let history = plan.history, let lease = pair.1 else { return nil }
+        do {
+          _ = try await history.complete(lease, plan.root.descriptor, pair.0)
+          return nil
+        } catch {
+          return unrecordedChange(error, moved: "\(plan.target) points at \(plan.root.digest.short)", lease: lease, history: history, stage: "promote")
+        }
       }
+    }.compactMap { $0 }
+    if !unrecorded.isEmpty {
+      if let recorder, let deploymentID {
+        await recorder.mark(deploymentID, .success, description: "release \(settings.releaseID): \(plans.count) images promoted (history incomplete)")
+      }
+      throw StageFailure(
+        "release \(settings.releaseID): every image was promoted, \(unrecorded.count) of \(plans.count) not recorded: \(unrecorded.map(\.message).joined(separator: " | "))",
+        title: "promote: history not recorded")
     }
     if let recorder, let deploymentID {
       await recorder.mark(deploymentID, .success, description: "release \(settings.releaseID): \(plans.count) images promoted")
@@ -211,22 +224,36 @@ struct Release {
     }
     let leases = results.map { try? $0.get() }
     if let index = results.firstIndex(where: { if case .failure = $0 { true } else { false } }), case .failure(let error) = results[index] {
-      await closeLeases(plans, details, leases.map { $0 ?? nil }, failure: "nothing moved: \(plans[index].target) could not take its lease")
-      throw StageFailure("\(plans[index].target): \(error); no tag of the release moved", title: "promote failed")
+      let open = await closeLeases(plans, details, leases.map { $0 ?? nil }, failure: "nothing moved: \(plans[index].target) could not take its lease")
+      throw withOpenIntents(StageFailure("\(plans[index].target): \(error); no tag of the release moved", title: "promote failed"), open)
     }
     return leases.map { $0 ?? nil }
   }
 
-  /// Closes every lease taken as failed (also when the stage's time ran out).
-  private func closeLeases(_ plans: [ImagePlan], _ details: [History.Details], _ leases: [History.Lease?], failure: String) async {
+  /// Closes every lease taken as failed (also when the stage's time ran out). Returns what
+  /// could not be closed, one text per intent left open.
+  private func closeLeases(_ plans: [ImagePlan], _ details: [History.Details], _ leases: [History.Lease?], failure: String) async -> [String] {
     let work = Array(zip(plans, zip(details, leases)))
-    _ = try? await uncancelled {
-      try await boundedMap(work, concurrency: 8) { plan, pair in
-        guard let history = plan.history, let lease = pair.1 else { return false }
-        _ = try? await history.fail(lease, plan.root.descriptor, pair.0, reason: failure)
-        return true
-      }
-    }
+    let open =
+      (try? await uncancelled {
+        try await boundedMap(work, concurrency: 8) { plan, pair -> String? in
+          guard let history = plan.history, let lease = pair.1 else { return nil }
+          do {
+            _ = try await history.fail(lease, plan.root.descriptor, pair.0, reason: failure)
+            return nil
+          } catch {
+            return "\(plan.target): \(intentLeftOpen(lease, history: history, closing: error))"
+          }
+        }
+      }) ?? []
+    return open.compactMap { $0 }
+  }
+
+  /// `error`, with what `closeLeases` could not close said after it.
+  private func withOpenIntents(_ error: any Error, _ open: [String]) -> any Error {
+    guard !open.isEmpty else { return error }
+    let failure = error as? StageFailure
+    return StageFailure("\(failure?.message ?? "\(error)"); \(open.joined(separator: "; "))", title: failure?.title ?? "promote failed")
   }
 }
 

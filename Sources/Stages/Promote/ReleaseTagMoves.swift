@@ -32,6 +32,10 @@ struct ReleaseTagMoves {
   let concurrency: Int
   /// promote or rollback, for messages.
   var stage = "promote"
+  /// The tags of a release (several images), or of one image (promote, rollback): for messages.
+  var isRelease = true
+  /// Whether ``run(log:)`` re-reads the environment tags first (the caller may have).
+  var checksEnvironments = true
 
   init(_ sets: [TagSet], concurrency: Int) {
     self.plans = sets
@@ -84,7 +88,9 @@ struct ReleaseTagMoves {
     }
     // 1. Nobody changed an environment since the plan read it.
     let plans = self.plans
-    let now = try await boundedMap(environment, concurrency: concurrency) { m in try await plans[m.plan].dst.resolve(plans[m.plan].target.repository, m.tag)?.digest }
+    let now =
+      checksEnvironments
+      ? try await boundedMap(environment, concurrency: concurrency) { m in try await plans[m.plan].dst.resolve(plans[m.plan].target.repository, m.tag)?.digest } : environment.map(\.from)
     for (m, digest) in zip(environment, now) where digest != m.from {
       let target = plans[m.plan].target
       throw StageFailure(
@@ -103,7 +109,15 @@ struct ReleaseTagMoves {
         throw await restore(moved + failed.map(\.0), cause: "\(label(first)): \(error)")
       }
     }
-    let readBack = try await boundedMap(moved, concurrency: concurrency) { m in try? await plans[m.plan].dst.resolve(plans[m.plan].target.repository, m.tag)?.digest }
+    // Stopped (a timeout, a cancelled run) with the puts answered: the tags go back, as after
+    // any failure. A read-back cut short would say "gave nothing" of a tag that moved.
+    if Task.isCancelled { throw await restore(moved, cause: "stopped before the moved tags were read back") }
+    let readBack: [Digest?]
+    do {
+      readBack = try await boundedMap(moved, concurrency: concurrency) { m in try? await plans[m.plan].dst.resolve(plans[m.plan].target.repository, m.tag)?.digest }
+    } catch {
+      throw await restore(moved, cause: "read-back: \(error)")
+    }
     for (m, digest) in zip(moved, readBack) where digest != plans[m.plan].manifest.digest {
       throw await restore(moved, cause: "read-back of \(label(m)) gave \(digest?.description ?? "nothing"), expected \(plans[m.plan].manifest.digest)")
     }
@@ -112,6 +126,20 @@ struct ReleaseTagMoves {
   }
 
   private func label(_ m: Move) -> String { "\(plans[m.plan].target):\(m.tag)" }
+
+  /// Why a tag could not be read back for its restore.
+  struct RestoreError: Error, CustomStringConvertible {
+    var text: String
+    var description: String { text }
+  }
+
+  /// `work`, once more if it fails (not when stopped).
+  private static func twice<T: Sendable>(_ work: @Sendable () async throws -> T) async throws -> T {
+    do { return try await work() } catch {
+      guard !Task.isCancelled else { throw error }
+      return try await work()
+    }
+  }
 
   /// Puts each tag; nil where it succeeded, else the error's text.
   ///
@@ -137,20 +165,36 @@ struct ReleaseTagMoves {
   /// what could not be.
   private func restore(_ attempted: [Move], cause: String) async -> Failed {
     let plans = self.plans
-    // Each tag's outcome, and whether it is back where it was.
+    // Each tag's outcome, and whether it is back where it was. Reads first, then writes: a
+    // registry may answer a read of a manifest with an error while a tag write of the same
+    // manifest is under way (docker-registry's filesystem storage rewrites the link files in
+    // place). Each tag is tried twice, whatever `retries` says: what is not put back here
+    // stays half-moved.
     let outcomes: [(text: String, back: Bool)] =
       (try? await uncancelled {
-        try await boundedMap(attempted, concurrency: 8) { m -> (text: String, back: Bool) in
+        // 1. Where each tag is now, and the manifest it goes back to (each read once).
+        let reads = try await boundedMap(attempted, concurrency: 8) { m -> Result<(now: Digest?, previous: RawManifest?), RestoreError> in
+          let plan = plans[m.plan]
+          do {
+            return .success(
+              try await Self.twice {
+                let now = try await plan.dst.resolve(plan.target.repository, m.tag)?.digest
+                guard now != m.from, let from = m.from else { return (now, nil) }
+                return (now, try await plan.dst.manifest(plan.target.repository, from.description))
+              })
+          } catch { return .failure(RestoreError(text: "\(error)")) }
+        }
+        // 2. The writes.
+        return try await boundedMap(Array(zip(attempted, reads)), concurrency: 8) { m, read -> (text: String, back: Bool) in
           let plan = plans[m.plan]
           let repo = plan.target.repository
           let name = "\(plan.target):\(m.tag)"
           do {
+            let (now, previous) = try read.get()
             // A tag whose put failed may still be where it was: nothing to restore then.
-            let now = try await plan.dst.resolve(repo, m.tag)?.digest
             if now == m.from { return ("\(name) unchanged", true) }
-            if let from = m.from {
-              let previous = try await plan.dst.manifest(repo, from.description)
-              try await plan.dst.putManifest(repo, m.tag, previous)
+            if let from = m.from, let previous {
+              try await Self.twice { try await plan.dst.putManifest(repo, m.tag, previous) }
               return ("\(name) restored to \(from.short)", true)
             }
             do {
@@ -166,7 +210,9 @@ struct ReleaseTagMoves {
       }) ?? attempted.map { ("\(plans[$0.plan].target):\($0.tag) NOT restored (stopped)", false) }
     let notRestored = outcomes.filter { !$0.back }.count
     return Failed(
-      failure: StageFailure("release: \(cause); tags put back: \(outcomes.map(\.text).joined(separator: ", ")); the images stay at the target by digest", title: "\(stage) failed"),
+      failure: StageFailure(
+        "\(isRelease ? "release: " : "")\(cause); tags put back: \(outcomes.map(\.text).joined(separator: ", ")); the image\(isRelease ? "s stay" : " stays") at the target by digest",
+        title: "\(stage) failed"),
       restored: outcomes.count - notRestored, notRestored: notRestored)
   }
 }

@@ -56,17 +56,30 @@ func leaseFailure(_ lost: History.LeaseLost, stage: String) -> StageFailure {
 /// Points `tags` at `manifest`, the last step of promote and rollback (under the
 /// environment's lease): first re-reads the environment tag and stops, moving nothing, if it
 /// is no longer `expected` (a run that finished before this one took the lease moved it:
-/// `mover` names it); then puts every tag and reads every tag back (all at once).
+/// `mover` names it); then puts the other tags, then the environment tag, and reads every
+/// tag back. When a put or a read-back fails, the tags go back where they were
+/// (``ReleaseTagMoves``): a failed promotion or rollback moves no tag, or says which it could
+/// not put back.
 ///
-/// `current` holds what tags were read to point at during this run: a tag already at
-/// `manifest` is neither put again nor re-read (that read is its read-back), as crane skips a
-/// manifest the registry already has under the tag. Returns the tags that were put.
+/// `current` holds what tags were read to point at during this run (nil: read them now, the
+/// environment tag excepted: it is at `expected`): a tag already at `manifest` is neither put
+/// again nor re-read (that read is its read-back), as crane skips a manifest the registry
+/// already has under the tag. Returns the tags that were put.
 @discardableResult
 func moveTags(
   _ tags: [String], to manifest: RawManifest, of target: Reference, client: RegistryClient, environment: String?, expected: Digest?, stage: String,
-  current: [String: Digest] = [:], mover: (Digest?) -> String = { _ in "" }
+  current known: [String: Digest]? = nil, log: Log, mover: (Digest?) -> String = { _ in "" }
 ) async throws -> [String] {
   let repository = target.repository
+  var current: [String: Digest]
+  if let known {
+    current = known
+  } else {
+    current = [:]
+    let others = tags.filter { $0 != environment }
+    for (tag, digest) in zip(others, try await boundedMap(others, concurrency: 8) { try await client.resolve(repository, $0)?.digest }) { current[tag] = digest }
+  }
+  if let environment { current[environment] = expected }
   let moving = tags.filter { current[$0] != manifest.digest }
   if let environment, moving.contains(environment) {
     let now = try await client.resolve(repository, environment)?.digest
@@ -76,17 +89,51 @@ func moveTags(
         title: "\(stage) failed")
     }
   }
-  // Once the puts start they run to their answers and are read back, even if the stage is
-  // stopped meanwhile: an aborted put may still reach the registry later, and the record
-  // written next would then say `failed` of a tag that moved.
-  let readBack = try await uncancelled {
-    _ = try await boundedMap(moving, concurrency: 8) { try await client.putManifest(repository, $0, manifest) }
-    return try await boundedMap(moving, concurrency: 8) { try await client.resolve(repository, $0)?.digest }
-  }
-  for (tag, now) in zip(moving, readBack) where now != manifest.digest {
-    throw StageFailure("read-back of \(target):\(tag) gave \(now?.description ?? "nothing"), expected \(manifest.digest)", title: "\(stage) failed")
+  // The other tags first, the environment tag last, each read back; when a put or a
+  // read-back fails, every tag this run moved (and the failed one, which the registry may
+  // have applied before failing) goes back where it was, and the failure says which did.
+  var moves = ReleaseTagMoves(
+    [ReleaseTagMoves.TagSet(dst: client, target: target, manifest: manifest, tags: moving, current: current, environment: environment)], concurrency: 8)
+  moves.stage = stage
+  moves.isRelease = false
+  moves.checksEnvironments = false
+  do {
+    _ = try await moves.run(log: log)
+  } catch let failed as ReleaseTagMoves.Failed {
+    throw failed.failure
   }
   return moving
+}
+
+/// The failure of a run whose tags moved but whose closing record could not be written (twice):
+/// past the point of no return, nothing to undo, and the open intent holds the environment
+/// until its lease ends. Says exactly that, with `moved` naming what is live now.
+func unrecordedChange(_ error: any Error, moved: String, lease: History.Lease, history: History, stage: String) -> StageFailure {
+  let end = HistoryRules.leaseEnd(lease.intent, timeout: history.leaseTimeout)
+  return StageFailure(
+    "the tags moved (\(moved)) but recording it in \(history.environment)'s history failed: \(error); the intent record \(lease.intent.tag) stays open, so other promotions and rollbacks of \(history.environment) are refused until its lease ends at \(RecordTime.iso(end)); the tags need no undoing",
+    title: "\(stage): history not recorded")
+}
+
+/// Closes `lease` as failed after its change failed with `error`; when that record cannot be
+/// written either, the failure says which intent stays open and until when. The record is
+/// written to the end despite a cancellation (a stage's timeout, a cancelled run); `why` is its
+/// reason (``StageActivity/reason(_:)``: it names what stopped the stage).
+func closeFailed(_ error: any Error, lease: History.Lease, subject: Descriptor, details: History.Details, history: History, stage: String, reason why: String) async -> any Error {
+  do {
+    _ = try await uncancelled { try await history.fail(lease, subject, details, reason: why) }
+    return error
+  } catch let closing {
+    let failure = error as? StageFailure
+    return StageFailure("\(failure?.message ?? why); \(intentLeftOpen(lease, history: history, closing: closing))", title: failure?.title ?? "\(stage) failed")
+  }
+}
+
+/// "recording the failure failed too (…): the intent record … stays open …".
+func intentLeftOpen(_ lease: History.Lease, history: History, closing: any Error) -> String {
+  let end = HistoryRules.leaseEnd(lease.intent, timeout: history.leaseTimeout)
+  return
+    "recording the failure failed too (\(closing)): the intent record \(lease.intent.tag) stays open, so other promotions and rollbacks of \(history.environment) are refused until its lease ends at \(RecordTime.iso(end))"
 }
 
 /// " (<run URL>, record <tag>)" for the newest completed record that made `digest` live.

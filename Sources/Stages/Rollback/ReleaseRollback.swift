@@ -141,18 +141,26 @@ struct ReleaseRollback {
       }
     }
     let taken = Array(zip(items, zip(details, leases)))
-    func closeAll(_ why: String) async {
-      _ = try? await uncancelled {
-        try await boundedMap(taken, concurrency: 8) { item, pair in
-          if case .success(let lease) = pair.1 { _ = try? await item.history.fail(lease, item.restore.descriptor, pair.0, reason: why) }
-          return true
-        }
-      }
+    // Closes every lease taken as failed; returns what it could not close, one text each.
+    func closeAll(_ why: String) async -> String {
+      let open =
+        (try? await uncancelled {
+          try await boundedMap(taken, concurrency: 8) { item, pair -> String? in
+            guard case .success(let lease) = pair.1 else { return nil }
+            do {
+              _ = try await item.history.fail(lease, item.restore.descriptor, pair.0, reason: why)
+              return nil
+            } catch {
+              return "\(item.target): \(intentLeftOpen(lease, history: item.history, closing: error))"
+            }
+          }
+        }) ?? []
+      return open.compactMap { $0 }.map { "; \($0)" }.joined()
     }
     if let i = leases.firstIndex(where: { if case .failure = $0 { true } else { false } }), case .failure(let error) = leases[i] {
-      await closeAll("nothing moved: \(items[i].target) could not take its lease")
+      let open = await closeAll("nothing moved: \(items[i].target) could not take its lease")
       let why = (error as? History.LeaseLost).map { leaseFailure($0, stage: "rollback").message } ?? "\(error)"
-      throw StageFailure("\(items[i].target): \(why); no tag of the release moved", title: "rollback failed")
+      throw StageFailure("\(items[i].target): \(why); no tag of the release moved\(open)", title: "rollback failed")
     }
     // One GitHub deployment of every image restored (deployment: true), in progress while the tags move.
     var deploymentID: Int64?
@@ -171,25 +179,38 @@ struct ReleaseRollback {
       moves.stage = "rollback"
       _ = try await moves.run(log: log)
     } catch {
-      await closeAll(context.activity.reason(error))
+      let open = await closeAll(context.activity.reason(error))
       let failed = error as? ReleaseTagMoves.Failed
       if let recorder, let deploymentID {
         let what = failed.map { "\($0.restored) tags put back" + ($0.notRestored > 0 ? ", \($0.notRestored) NOT restored" : "") } ?? "no tag moved"
         await recorder.mark(deploymentID, .failure, description: "rollback of release \(releaseID) failed: \(what) (see the run)")
       }
-      throw failed?.failure ?? error
+      guard !open.isEmpty else { throw failed?.failure ?? error }
+      let failure = failed?.failure ?? (error as? StageFailure)
+      throw StageFailure("\(failure?.message ?? "\(error)")\(open)", title: failure?.title ?? "rollback failed")
     }
     context.doing("recording the rollback of release \(releaseID) (the tags moved)")
-    _ = try await uncancelled {
-      try await boundedMap(taken, concurrency: 8) { item, pair in
-        guard case .success(let lease) = pair.1 else { return false }
+    // Every image's records are tried, each failure named: past the point of no return.
+    let unrecorded: [StageFailure] = try await uncancelled {
+      try await boundedMap(taken, concurrency: 8) { item, pair -> StageFailure? in
+        guard case .success(let lease) = pair.1 else { return nil }
         var bad = pair.0
         bad.version = item.record.record.version
         bad.reason = reason
-        _ = try await item.history.append(.rolledBack, item.live, bad, intent: lease.intent.tag)
-        _ = try await item.history.complete(lease, item.restore.descriptor, pair.0)
-        return true
+        do {
+          _ = try await item.history.append(.rolledBack, item.live, bad, intent: lease.intent.tag)
+          _ = try await item.history.complete(lease, item.restore.descriptor, pair.0)
+          return nil
+        } catch {
+          return unrecordedChange(error, moved: "\(item.target) points at \(item.restore.digest.short)", lease: lease, history: item.history, stage: "rollback")
+        }
       }
+    }.compactMap { $0 }
+    if !unrecorded.isEmpty {
+      if let recorder, let deploymentID { await recorder.mark(deploymentID, .success, description: "release \(releaseID) rolled back (history incomplete)") }
+      throw StageFailure(
+        "rollback of release \(releaseID): every image was restored, \(unrecorded.count) of \(items.count) not recorded: \(unrecorded.map(\.message).joined(separator: " | "))",
+        title: "rollback: history not recorded")
     }
     if let recorder {
       _ = await recorder.markReleaseRolledBack(

@@ -147,12 +147,11 @@ public struct RollbackStage: Stage {
       context.doing("moving \(tags.joined(separator: ", ")) to \(chosen.digest.short)")
       do {
         let seen = lease.recent
-        try await moveTags(tags, to: manifest, of: target, client: client, environment: environment, expected: live.digest, stage: "rollback", mover: { moverNote($0, seen) })
+        try await moveTags(tags, to: manifest, of: target, client: client, environment: environment, expected: live.digest, stage: "rollback", log: log, mover: { moverNote($0, seen) })
       } catch {
-        let why = context.activity.reason(error)
-        _ = try? await uncancelled { try await history.fail(lease, manifest.descriptor, details, reason: why) }
+        let failure = await closeFailed(error, lease: lease, subject: manifest.descriptor, details: details, history: history, stage: "rollback", reason: context.activity.reason(error))
         if let recorder, let deploymentID { await recorder.mark(deploymentID, .failure, description: "rollback failed: the tags did not move") }
-        throw error
+        throw failure
       }
       // The tags moved: the records say so even if the stage's time runs out meanwhile.
       context.doing("recording the rollback of \(environment) (the tags moved)")
@@ -160,9 +159,16 @@ public struct RollbackStage: Stage {
       badDetails.version = badVersion
       badDetails.reason = reason
       let bad = badDetails
-      let (rolledBack, completed) = try await uncancelled {
-        let rolledBack = try await history.append(.rolledBack, live, bad, intent: lease.intent.tag)
-        return (rolledBack, try await history.complete(lease, manifest.descriptor, details))
+      let rolledBack: HistoryEntry
+      let completed: HistoryEntry
+      do {
+        (rolledBack, completed) = try await uncancelled {
+          let rolledBack = try await history.append(.rolledBack, live, bad, intent: lease.intent.tag)
+          return (rolledBack, try await history.complete(lease, manifest.descriptor, details))
+        }
+      } catch {
+        if let recorder, let deploymentID { await recorder.mark(deploymentID, .success, description: "restored \(chosen.digest.short) (history not recorded)") }
+        throw unrecordedChange(error, moved: "\(target):\(tags.joined(separator: ", ")) point at \(chosen.digest)", lease: lease, history: history, stage: "rollback")
       }
       if let recorder {
         _ = await recorder.markRolledBack(digest: live.digest.description, repository: target.with(tag: nil).description, environment: environment, reason: reason)
