@@ -65,9 +65,9 @@ enum Deadline {
       if let unwound {
         end = unwound.isEmpty ? "" : " (then: \(unwound))"
       } else if let secondSignal {
-        end = "; \(Interruptions.name(secondSignal)) ended it before it had unwound (an intent it left open is abandoned by the next run once its lease ends)"
+        end = "; \(Interruptions.name(secondSignal)) ended it before it had unwound: what it was doing may be left half done (an intent it left open is abandoned by the next run once its lease ends)"
       } else {
-        end = "; it did not stop within \(DeadlineText.format(cause.grace))"
+        end = "; it did not stop within \(DeadlineText.format(cause.grace)): what it was doing may be left half done"
       }
       return "\(what) while \(activity); its work in flight was cancelled" + end
     }
@@ -133,14 +133,18 @@ enum Deadline {
   }
 
   /// Stops the work once: notes the cause for its records, cancels it, and gives it its grace.
-  /// A second signal during the grace ends the wait at once (Ctrl-C twice by hand; the runner's
-  /// SIGTERM comes after the grace).
+  /// A second signal during a signal's grace ends the wait at once (Ctrl-C twice by hand; the
+  /// runner's SIGTERM comes after the grace), unless it comes within a second of the first (the
+  /// same request delivered twice). A signal during a timeout's grace shortens it to a signal's:
+  /// the runner's SIGTERM follows.
   final class Stopper: @unchecked Sendable {
     private let lock = Lock()
     private let outcome: Outcome
     private let activity: StageActivity
     private let task: Task<Void, Never>
     private var graceTimer: Task<Void, any Error>?
+    private var stoppedAt: ContinuousClock.Instant?
+    private var shortened = false
 
     init(outcome: Outcome, activity: StageActivity, task: Task<Void, Never>) {
       self.outcome = outcome
@@ -151,17 +155,41 @@ enum Deadline {
     func stop(_ cause: Cause) {
       let stop = Stop(cause: cause, activity: activity.current)
       guard outcome.stop(stop) else {
-        if case .signal(let s) = cause, let first = outcome.firstStop { outcome.giveUp(first, secondSignal: s) }
+        if case .signal(let s) = cause, let first = outcome.firstStop { again(s, after: first) }
         return
       }
       activity.stopping(because: cause.text)
       task.cancel()
-      let outcome = self.outcome
       lock.withLock {
-        graceTimer = Task {
-          try await Task.sleep(for: cause.grace)
-          outcome.giveUp(stop, secondSignal: nil)
+        stoppedAt = .now
+        graceTimer = giveUp(first: stop, after: cause.grace, secondSignal: nil)
+      }
+    }
+
+    /// A signal after the first stop.
+    private func again(_ signal: Int32, after first: Stop) {
+      let now = ContinuousClock.now
+      let endNow: Bool = lock.withLock {
+        guard let at = stoppedAt else { return false }
+        switch first.cause {
+        case .signal:
+          return now - at >= .seconds(1)
+        case .timeout:
+          guard !shortened, at + Deadline.grace - now > Deadline.signalGrace else { return false }
+          shortened = true
+          graceTimer?.cancel()
+          graceTimer = giveUp(first: first, after: Deadline.signalGrace, secondSignal: signal)
+          return false
         }
+      }
+      if endNow { outcome.giveUp(first, secondSignal: signal) }
+    }
+
+    private func giveUp(first: Stop, after grace: Duration, secondSignal: Int32?) -> Task<Void, any Error> {
+      let outcome = self.outcome
+      return Task {
+        try await Task.sleep(for: grace)
+        outcome.giveUp(first, secondSignal: secondSignal)
       }
     }
 

@@ -83,7 +83,7 @@ public final class Interruptions: @unchecked Sendable {
     pthread_sigmask(SIG_BLOCK, &set, nil)
     let waited = set
     // The default stack: cancelling the stage runs its cancellation handlers on this thread.
-    Threads.detach(name: "signals") {
+    let started = Threads.detach(name: "signals") {
       var set = waited
       while true {
         var signal: Int32 = 0
@@ -91,5 +91,7 @@ public final class Interruptions: @unchecked Sendable {
         if !process.deliver(signal) { exit(128 + signal) }
       }
     }
+    // No thread to take them: the signals act as they did, rather than never.
+    if !started { pthread_sigmask(SIG_UNBLOCK, &set, nil) }
   }
 }

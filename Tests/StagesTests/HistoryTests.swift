@@ -374,10 +374,29 @@ struct HistoryTests {
     #expect(try await live() == v1)
     let skew = log.lines.filter { $0.contains("Clock skew") }
     #expect(skew.count == 1, "\(log.lines)")
-    #expect(skew.first.map { line in ["7199", "7200", "7201"].contains { line.contains("clock is \($0) s ahead of \(proxy.host)'s") } } == true, "\(skew)")
+    #expect(skew.first.map { line in ["7199", "7200", "7201"].contains { line.contains("clock and \(proxy.host)'s differ by \($0) s (the runner's is ahead)") } } == true, "\(skew)")
     // The records' times are the registry's.
     let newest = try #require(try await history().entries().entries.first)
     #expect(abs(newest.record.time.timeIntervalSinceNow + 7200) < 60, "\(newest.record.time)")
+  }
+
+  /// Credentials that may not push: the intent's own write is refused, so nothing was stored,
+  /// and the failure is that refusal, not "closing the intent record failed too" of an intent
+  /// that does not exist (the same credentials cannot close one either).
+  @Test func anIntentWriteRefusedForItsCredentialsIsTheAnswer() async throws {
+    let v1 = try await image("9.1.1")
+    _ = try await image("9.1.2")
+    #expect(failure(await promote("9.1.1")) == nil)
+    let proxy = try await FaultProxy(upstreamPort: production.port, deny: .init("PUT", "/manifests/gantry-production-", nth: 1))
+    defer { proxy.stop() }
+    let refused = failure(await promote("9.1.2", host: proxy.host))
+    #expect(refused?.contains("forbidden at \(proxy.host)") == true, "\(refused ?? "promoted")")
+    #expect(refused?.contains("closing the intent record") == false, "\(refused ?? "")")
+    #expect(try await proxy.faults() == 1)
+    #expect(try await live() == v1)
+    let entries = try await history().entries().entries
+    #expect(entries.allSatisfy { $0.record.digest == v1 }, "\(entries.map(\.record.state))")
+    #expect(HistoryRules.unclosedIntents(entries).isEmpty)
   }
 
   @Test func promotingTheLiveImageAgainRecordsNothing() async throws {

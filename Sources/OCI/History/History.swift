@@ -273,16 +273,23 @@ public struct History: Sendable {
     intent.time = start
     try await store.indexPending()
     let tag = RecordTag.make(environment: intent.environment, time: intent.time)
+    var written = false
     do {
       _ = try await store.write(intent, subject: subject, tag: tag)
+      written = true
       return try await decide(Lease(intent: HistoryEntry(tag: tag, record: intent)), subject, details, waiting: waiting)
     } catch let lost as LeaseLost {
       throw lost
+    } catch let refused as RegistryError where refused.refusesCredentials && !written {
+      // The intent's own write refused the credentials (no push): its tag, the write's last
+      // request, was not stored, and the same credentials could not close it. The refusal is
+      // the answer.
+      throw refused
     } catch {
       // The intent may be written (also when its own write failed: the registry may have
       // stored it and the answer was lost) and nothing moved: it is closed as failed, to the
-      // end despite a cancellation (a stage's timeout, a cancelled run), so the next run need not wait for the
-      // lease to expire. A closing record of an intent that never landed says the same.
+      // end despite a cancellation (a stage's timeout, a cancelled run), so the next run need
+      // not wait for the lease to expire. A closing record of an intent that never landed says the same.
       let why = Task.isCancelled ? "stopped by \(stopCause() ?? "a cancellation")" : "the lease could not be taken: \(error)"
       let history = self
       let closed = await Task { () -> (any Error)? in

@@ -326,10 +326,12 @@ public final class RegistryClient: Sendable {
       throw RegistryError.invalidResponse(registry: registry, why: "\(operation): refused to send to \(request.url.redacted), plain http handed out by an https registry")
     }
     var response: Response
+    var asked = Date()
     if let probed {
       response = probed
     } else {
       if sameOrigin, let header = try await auth.header(for: scope, http: http, registry: registry, side: options.side) { request.headers.set("Authorization", header) }
+      asked = Date()
       response = try await perform(request)
     }
     if sameOrigin, response.status == 401, let challengeHeader = response.headers["WWW-Authenticate"], let challenge = AuthChallenge.parse(challengeHeader) {
@@ -342,11 +344,16 @@ public final class RegistryClient: Sendable {
       if let header = try await auth.authorize(challenge: challenge, scope: scope, http: http, registry: registry, side: options.side, rejected: rejected) {
         request = try build(base)
         request.headers.set("Authorization", header)
+        asked = Date()
         response = try await perform(request)
       }
     }
-    // Its own answers only: a blob redirected to storage elsewhere tells another clock.
-    if response.url.origin == base.origin { serverClock.observe(response.headers["Date"]) }
+    // Its own answers only (a blob redirected to storage elsewhere tells another clock), fresh
+    // (a cache's answer carries `Age` and an old `Date`) and quick: the `Date` is stamped when
+    // the answer starts, and a long body would make this machine's time of it late.
+    if response.url.origin == base.origin, response.headers["Age"] == nil, Date().timeIntervalSince(asked) < 1 {
+      serverClock.observe(response.headers["Date"])
+    }
     if response.isSuccess || (allow404 && response.status == 404) { return response }
     var detail = RegistryErrorBody.describe(Array(response.body))
     if response.attempts > 1 { detail += detail.isEmpty ? "\(response.attempts) attempts" : " (\(response.attempts) attempts)" }

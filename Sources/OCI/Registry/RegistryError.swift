@@ -16,6 +16,14 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
   /// a refused redirect, a body over its limit.
   case failed(registry: String, why: String)
 
+  /// 401 or 403: the credentials may not do this. Nothing was stored.
+  public var refusesCredentials: Bool {
+    switch self {
+    case .unauthorized, .forbidden: true
+    default: false
+    }
+  }
+
   public var description: String {
     switch self {
     case .unauthorized(let r, let hint, let d): "unauthorized at \(r): \(hint)\(d.isEmpty ? "" : " (\(d))")"

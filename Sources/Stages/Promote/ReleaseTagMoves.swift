@@ -103,10 +103,11 @@ struct ReleaseTagMoves {
       let results = await put(phase)
       moved += zip(phase, results).filter { $0.1 == nil }.map(\.0)
       let failed = zip(phase, results).compactMap { m, error in error.map { (m, $0) } }
-      if let (first, error) = failed.first {
-        // Every failed put too: a registry may have applied one before failing, and a put
-        // cancelled in flight (a timeout, a cancelled run) may have reached it.
-        throw await restore(moved + failed.map(\.0), cause: "\(label(first)): \(error)")
+      // Every failed put too: a registry may have applied one before failing. A put never
+      // sent (stopped first) changed nothing: it is not read back.
+      let sent = failed.filter { $0.1 != Self.notSent }
+      if let (first, error) = sent.first ?? failed.first {
+        throw await restore(moved + sent.map(\.0), cause: "\(label(first)): \(error)")
       }
     }
     // Stopped (a timeout, a cancelled run) with the puts answered: the tags go back, as after
@@ -150,7 +151,7 @@ struct ReleaseTagMoves {
     let plans = self.plans
     return
       (try? await boundedMap(moves, concurrency: concurrency) { m -> String? in
-        guard !Task.isCancelled else { return "cancelled before it was sent" }
+        guard !Task.isCancelled else { return Self.notSent }
         let plan = plans[m.plan]
         do {
           try await uncancelled { try await plan.dst.putManifest(plan.target.repository, m.tag, plan.manifest) }
@@ -161,10 +162,15 @@ struct ReleaseTagMoves {
       }) ?? moves.map { _ in "cancelled" }
   }
 
+  /// A put not sent because the stage was stopped first.
+  static let notSent = "stopped before it was sent"
+
   /// Puts every tag of `attempted` back where it was; the failure, saying what was restored and
   /// what could not be.
-  private func restore(_ attempted: [Move], cause: String) async -> Failed {
+  private func restore(_ moves: [Move], cause: String) async -> Failed {
     let plans = self.plans
+    // Environment tags first: what deploys goes back first if the time to unwind runs out.
+    let attempted = moves.filter { plans[$0.plan].environment == $0.tag } + moves.filter { plans[$0.plan].environment != $0.tag }
     // Each tag's outcome, and whether it is back where it was. Reads first, then writes: a
     // registry may answer a read of a manifest with an error while a tag write of the same
     // manifest is under way (docker-registry's filesystem storage rewrites the link files in

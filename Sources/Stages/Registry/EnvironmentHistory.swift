@@ -14,7 +14,7 @@ func environmentHistory(client: RegistryClient, repository: String, environment:
   let clock = RegistryHistoryClock(server: client.serverClock) { offset in
     guard client.serverClock.claimReport() else { return }
     log.warning(
-      "this runner's clock is \(Int(abs(offset).rounded())) s \(offset > 0 ? "behind" : "ahead of") \(client.registry)'s: history's lease and record times follow the registry's clock",
+      "this runner's clock and \(client.registry)'s differ by \(Int(abs(offset).rounded())) s (the runner's is \(offset > 0 ? "behind" : "ahead")): history's lease and record times follow the registry's clock, which every run shares",
       title: "Clock skew")
   }
   var history = History(
