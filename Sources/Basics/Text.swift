@@ -85,3 +85,12 @@ extension StringProtocol {
     return name.isEmpty ? (String(self).hasPrefix("/") ? "/" : "") : String(name.reversed())
   }
 }
+
+extension Array where Element == String {
+  /// The first `shown` items joined with `separator`, then "and N more" when there are more
+  /// (with `more` after it): a list a remote party sizes stays one short line.
+  public func joinedFirst(_ shown: Int, separator: String, more: String = "") -> String {
+    let head = prefix(shown).joined(separator: separator)
+    return count > shown ? "\(head)\(separator)and \(count - shown) more\(more)" : head
+  }
+}

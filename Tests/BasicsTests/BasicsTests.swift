@@ -86,3 +86,16 @@ import Testing
     #expect(Files.readPrefix(path, limit: 4) == Array("0123".utf8))
   }
 }
+
+@Suite("a list cut for one line")
+struct JoinedFirstTests {
+  @Test func moreThanShownSaysHowManyMore() {
+    #expect(["a", "b", "c", "d", "e"].joinedFirst(3, separator: "; ") == "a; b; c; and 2 more")
+    #expect(["a", "b", "c", "d"].joinedFirst(2, separator: " | ", more: " (see the summary)") == "a | b | and 2 more (see the summary)")
+  }
+
+  @Test func upToShownIsTheWholeList() {
+    #expect(["a", "b", "c"].joinedFirst(3, separator: "; ") == "a; b; c")
+    #expect([String]().joinedFirst(3, separator: "; ") == "")
+  }
+}

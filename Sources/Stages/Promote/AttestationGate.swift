@@ -55,8 +55,7 @@ struct AttestationGate {
   /// Why each candidate failed, for a refusal's one line: the first few (the registry decides
   /// how many candidates there are; the summary lists every one).
   static func reasons(_ items: [String], shown: Int = 5) -> String {
-    let head = items.prefix(shown).joined(separator: "; ")
-    return items.count > shown ? "\(head); and \(items.count - shown) more (the summary lists each)" : head
+    items.joinedFirst(shown, separator: "; ", more: " (the summary lists each)")
   }
 
   /// In audit mode, a failed supply-chain check becomes a warning and passes.

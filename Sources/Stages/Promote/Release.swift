@@ -186,7 +186,7 @@ struct Release {
         await recorder.mark(deploymentID, .success, description: "release \(settings.releaseID): \(plans.count) images promoted (history incomplete)")
       }
       throw StageFailure(
-        "release \(settings.releaseID): every image was promoted, \(unrecorded.count) of \(plans.count) not recorded: \(unrecorded.map(\.message).joined(separator: " | "))",
+        "release \(settings.releaseID): every image was promoted, \(unrecorded.count) of \(plans.count) not recorded: \(unrecorded.map(\.message).joinedFirst(3, separator: " | "))",
         title: "promote: history not recorded")
     }
     if let recorder, let deploymentID {
@@ -253,7 +253,7 @@ struct Release {
   private func withOpenIntents(_ error: any Error, _ open: [String]) -> any Error {
     guard !open.isEmpty else { return error }
     let failure = error as? StageFailure
-    return StageFailure("\(failure?.message ?? "\(error)"); \(open.joined(separator: "; "))", title: failure?.title ?? "promote failed")
+    return StageFailure("\(failure?.message ?? "\(error)"); \(open.joinedFirst(3, separator: "; "))", title: failure?.title ?? "promote failed")
   }
 }
 

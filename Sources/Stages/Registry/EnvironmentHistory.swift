@@ -109,9 +109,8 @@ func moveTags(
 /// past the point of no return, nothing to undo, and the open intent holds the environment
 /// until its lease ends. Says exactly that, with `moved` naming what is live now.
 func unrecordedChange(_ error: any Error, moved: String, lease: History.Lease, history: History, stage: String) -> StageFailure {
-  let end = HistoryRules.leaseEnd(lease.intent, timeout: history.leaseTimeout)
-  return StageFailure(
-    "the tags moved (\(moved)) but recording it in \(history.environment)'s history failed: \(error); the intent record \(lease.intent.tag) stays open, so other promotions and rollbacks of \(history.environment) are refused until its lease ends at \(RecordTime.iso(end)); the tags need no undoing",
+  StageFailure(
+    "the tags moved (\(moved)) but recording it in \(history.environment)'s history failed: \(error); \(stillOpen(lease, history: history)); the tags need no undoing",
     title: "\(stage): history not recorded")
 }
 
@@ -131,9 +130,14 @@ func closeFailed(_ error: any Error, lease: History.Lease, subject: Descriptor, 
 
 /// "recording the failure failed too (…): the intent record … stays open …".
 func intentLeftOpen(_ lease: History.Lease, history: History, closing: any Error) -> String {
+  "recording the failure failed too (\(closing)): \(stillOpen(lease, history: history))"
+}
+
+/// "the intent record … stays open, so … are refused until its lease ends at …".
+private func stillOpen(_ lease: History.Lease, history: History) -> String {
   let end = HistoryRules.leaseEnd(lease.intent, timeout: history.leaseTimeout)
   return
-    "recording the failure failed too (\(closing)): the intent record \(lease.intent.tag) stays open, so other promotions and rollbacks of \(history.environment) are refused until its lease ends at \(RecordTime.iso(end))"
+    "the intent record \(lease.intent.tag) stays open, so other promotions and rollbacks of \(history.environment) are refused until its lease ends at \(RecordTime.iso(end))"
 }
 
 /// " (<run URL>, record <tag>)" for the newest completed record that made `digest` live.

@@ -114,7 +114,8 @@ struct ReleaseRollback {
     if !failures.isEmpty {
       s.table(["Target", "Why it cannot be rolled back"], failures.map { [Markdown.cell($0)] + [""] })
       throw StageFailure(
-        "rollback of release \(releaseID): \(failures.count) of \(targets.count) images cannot be rolled back: \(failures.joined(separator: " | ")); nothing was changed", title: "rollback failed")
+        "rollback of release \(releaseID): \(failures.count) of \(targets.count) images cannot be rolled back: \(failures.joinedFirst(3, separator: " | ")); nothing was changed",
+        title: "rollback failed")
     }
     s.table(
       ["Target", "Was live", dryRun ? "Would be live" : "Live now"],
@@ -155,7 +156,8 @@ struct ReleaseRollback {
             }
           }
         }) ?? []
-      return open.compactMap { $0 }.map { "; \($0)" }.joined()
+      let texts = open.compactMap { $0 }
+      return texts.isEmpty ? "" : "; " + texts.joinedFirst(3, separator: "; ")
     }
     if let i = leases.firstIndex(where: { if case .failure = $0 { true } else { false } }), case .failure(let error) = leases[i] {
       let open = await closeAll("nothing moved: \(items[i].target) could not take its lease")
@@ -209,7 +211,7 @@ struct ReleaseRollback {
     if !unrecorded.isEmpty {
       if let recorder, let deploymentID { await recorder.mark(deploymentID, .success, description: "release \(releaseID) rolled back (history incomplete)") }
       throw StageFailure(
-        "rollback of release \(releaseID): every image was restored, \(unrecorded.count) of \(items.count) not recorded: \(unrecorded.map(\.message).joined(separator: " | "))",
+        "rollback of release \(releaseID): every image was restored, \(unrecorded.count) of \(items.count) not recorded: \(unrecorded.map(\.message).joinedFirst(3, separator: " | "))",
         title: "rollback: history not recorded")
     }
     if let recorder {
