@@ -11,6 +11,11 @@ public final class RegistryProcess: @unchecked Sendable {
     /// `auth: token`: Bearer tokens from a test issuer (Tests/Fixtures/token_server.py)
     /// that accepts one user, signed with the certificates' CA key.
     case token(username: String, password: String, certificates: TestCertificates)
+
+    var isNone: Bool {
+      if case .none = self { return true }
+      return false
+    }
   }
 
   /// The token issuer, for `.token` auth.
@@ -27,52 +32,80 @@ public final class RegistryProcess: @unchecked Sendable {
   /// Starts the registry and waits until it answers. Async: the start-up (htpasswd, the token
   /// issuer, polling `/v2/`) takes seconds on a loaded machine, and a synchronous wait would
   /// hold one of the cooperative pool's two threads that every other test's requests need.
-  public init(auth: Auth = .none, tls: TestCertificates? = nil) async throws {
+  /// `ports` chooses each attempt's port (tests of the retry give a taken one first).
+  public init(auth: Auth = .none, tls: TestCertificates? = nil, ports: @Sendable () throws -> Int = freePort) async throws {
     guard let binary = which("docker-registry") ?? (FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-registry") ? "/usr/bin/docker-registry" : nil) else {
       throw TestSupportError("docker-registry is not installed (apt-get install docker-registry; scripts/setup does it)")
     }
     directory = try TempDirectory(prefix: "gantry-registry")
-    port = try freePort()
-    var config = """
-      version: 0.1
-      log:
-        level: error
-        accesslog:
-          disabled: true
-      storage:
-        filesystem:
-          rootdirectory: \(directory.path)/data
-        delete:
-          enabled: true
-      http:
-        addr: 127.0.0.1:\(port)
-
-      """
-    if let tls {
-      config += "  tls:\n    certificate: \(tls.serverCert)\n    key: \(tls.serverKey)\n"
-    }
+    var authConfig = ""
     if case .basic(let user, let password) = auth {
       guard let htpasswd = which("htpasswd") else { throw TestSupportError("htpasswd is needed (apt-get install apache2-utils)") }
       let r = try await awaitCommand(htpasswd, ["-Bbn", user, password])
       guard r.status == 0 else { throw TestSupportError("htpasswd failed: \(r.stderr)") }
       try r.stdout.write(toFile: directory.file("htpasswd"), atomically: true, encoding: .utf8)
-      config += "auth:\n  htpasswd:\n    realm: gantry-test\n    path: \(directory.file("htpasswd"))\n"
+      authConfig = "auth:\n  htpasswd:\n    realm: gantry-test\n    path: \(directory.file("htpasswd"))\n"
     }
     if case .token(let user, let password, let certs) = auth {
       let (issuer, tokenPort) = try await startFixture("token_server.py", [certs.caKey, certs.caCert, "--user", user, "--password", password])
       tokenServer = issuer
       self.tokenPort = tokenPort
-      config += "auth:\n  token:\n    realm: http://127.0.0.1:\(tokenPort)/token\n    service: gantry-test\n    issuer: gantry-test-issuer\n    rootcertbundle: \(certs.caCert)\n"
+      authConfig = "auth:\n  token:\n    realm: http://127.0.0.1:\(tokenPort)/token\n    service: gantry-test\n    issuer: gantry-test-issuer\n    rootcertbundle: \(certs.caCert)\n"
     }
-    try config.write(toFile: directory.file("config.yml"), atomically: true, encoding: .utf8)
-    child = try ChildProcess(
-      binary, ["serve", directory.file("config.yml")], environment: ["PATH": "/usr/bin:/bin", "OTEL_TRACES_EXPORTER": "none"], logFile: directory.file("registry.log"))
-    if case .none = auth { try await waitUntilReady(tls: tls, answer: "200") } else { try await waitUntilReady(tls: tls, answer: "401") }
+    // A port free when checked can be taken before the registry binds it (by a process
+    // outside this test run): the registry then exits at once. A fresh port is tried then,
+    // and a registry that fails three times says why in its own words.
+    var attempt = 0
+    while true {
+      attempt += 1
+      let port = try ports()
+      var config = """
+        version: 0.1
+        log:
+          level: error
+          accesslog:
+            disabled: true
+        storage:
+          filesystem:
+            rootdirectory: \(directory.path)/data
+          delete:
+            enabled: true
+        http:
+          addr: 127.0.0.1:\(port)
+
+        """
+      if let tls {
+        config += "  tls:\n    certificate: \(tls.serverCert)\n    key: \(tls.serverKey)\n"
+      }
+      config += authConfig
+      try config.write(toFile: directory.file("config.yml"), atomically: true, encoding: .utf8)
+      let log = directory.file("registry-\(attempt).log")
+      let child = try ChildProcess(
+        binary, ["serve", directory.file("config.yml")], environment: ["PATH": "/usr/bin:/bin", "OTEL_TRACES_EXPORTER": "none"], logFile: log)
+      do {
+        try await Self.waitUntilReady(child, host: "127.0.0.1:\(port)", tls: tls, answer: auth.isNone ? "200" : "401")
+        self.port = port
+        self.child = child
+        return
+      } catch let lost as PortLost {
+        child.stop()
+        guard attempt >= 3 else { continue }
+        let said = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        let lastLine = said.split(separator: "\n").last.map(String.init) ?? "(no output)"
+        throw TestSupportError("docker-registry did not start \(attempt) times, last on \(lost.host): \(lost.why); its log: \(lastLine)")
+      }
+    }
+  }
+
+  /// The registry did not get its port: it exited, or another server answers there.
+  private struct PortLost: Error {
+    let host: String
+    let why: String
   }
 
   /// Polls `/v2/` until it gives `answer` (200 open, 401 with auth): a different answer is
   /// some other server on the port, not this registry.
-  private func waitUntilReady(tls: TestCertificates?, answer: String) async throws {
+  private static func waitUntilReady(_ child: ChildProcess, host: String, tls: TestCertificates?, answer: String) async throws {
     // Generous: on a 2-core machine shared with compilers and other test runs, a registry's
     // start-up has taken more than 15 s. The wait holds no thread meanwhile.
     let deadline = ContinuousClock.now + .seconds(60)
@@ -83,11 +116,12 @@ public final class RegistryProcess: @unchecked Sendable {
       var args = ["-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", "\(scheme)://\(host)/v2/"]
       if let tls { args += ["--cacert", tls.caCert] }
       let code = (try? await awaitCommand("/usr/bin/curl", args))?.stdout ?? ""
-      guard child.isRunning else { throw TestSupportError("docker-registry exited early (port \(port) taken?)") }
+      guard child.isRunning else { throw PortLost(host: host, why: "it exited") }
       if code == answer { return }
-      if code == "200" || code == "401" { throw TestSupportError("\(host) answers \(code), not \(answer): another server has the port") }
+      if code == "200" || code == "401" { throw PortLost(host: host, why: "another server answers \(code) there") }
       try await Task.sleep(for: .milliseconds(50))
     }
+    child.stop()
     throw TestSupportError("docker-registry did not answer on \(host)")
   }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import OCI
 import TestSupport
 import Testing
@@ -35,6 +36,35 @@ struct RegistryIntegrationTests {
       #expect(r.status == 0, "\(r.stderr)")
       #expect(Data(r.stdout.utf8) == index.bytes)
     }
+  }
+
+  /// A port can be taken between the check and the registry's bind (CI saw it once): the
+  /// registry exits at once, and the support code tries a fresh port instead of failing the
+  /// suite that asked for a registry.
+  @Test func aRegistryWhosePortIsTakenStartsOnAnother() async throws {
+    let squatter = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(squatter) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(squatter, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    #expect(bound == 0)
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(squatter, $0, &length) } }
+    let taken = Int(UInt16(bigEndian: addr.sin_port))
+    let handedOut = Mutex<[Int]>([])
+    let reg = try await RegistryProcess(ports: {
+      let port = handedOut.withLock { $0.isEmpty } ? taken : try freePort()
+      handedOut.withLock { $0.append(port) }
+      return port
+    })
+    #expect(handedOut.withLock { $0 }.first == taken)
+    #expect(reg.port != taken)
+    #expect(try await testRegistryClient(reg.host).resolve("none/here", "1") == nil)
+
+    // Every attempt refused: the error names the registry's own last words.
+    let error = await #expect(throws: TestSupportError.self) { _ = try await RegistryProcess(ports: { taken }) }
+    #expect("\(error.map { "\($0)" } ?? "")".contains("address already in use"), "\(String(describing: error))")
   }
 
   @Test func sameRegistryCopiesMountInsteadOfUploading() async throws {
