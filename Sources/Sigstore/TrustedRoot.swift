@@ -7,6 +7,10 @@ import X509
 /// Fulcio CAs, Rekor logs, CT logs and timestamp authorities, each with its validity window.
 /// Verification trusts nothing else; nothing is fetched.
 public struct TrustedRoot: Sendable {
+  /// The largest trusted_root.json read from a file: public-good's is about 7 KB; a root of
+  /// hundreds of keys stays far below this.
+  public static let maxFileBytes = 4 << 20
+
   /// A transparency log (Rekor) or certificate transparency log key.
   public struct Log: Sendable {
     public var baseURL: String

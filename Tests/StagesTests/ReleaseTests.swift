@@ -383,6 +383,51 @@ struct ReleaseTests {
     #expect(await GantryCLIHarness.run(["INPUT_STAGE": "promote", "INPUT_PROMOTE-IMAGES": "a/b:1 => c/d"], out) == 2)
     #expect(out.lines.contains { $0.contains("input 'promote-images': line 1") }, "\(out.lines)")
   }
+
+  /// A key or trusted root a manifest names is a file of the checkout, as the manifest is:
+  /// before, `cosign-public-key: /etc/shadow` (or a link to it) was read, and a FIFO there
+  /// blocked the step for ever, `/dev/zero` filled memory. Every file is read up to a limit.
+  @Test func aManifestNamesKeysAndRootsOfTheCheckoutOnly() async throws {
+    let key = CosignSigner().publicKeyPEM
+    try key.write(toFile: workspace.file("cosign.pub"), atomically: true, encoding: .utf8)
+    try FileManager.default.createSymbolicLink(atPath: workspace.file("linked.pub"), withDestinationPath: "/etc/hostname")
+    try FileManager.default.createDirectory(atPath: workspace.file(".git"), withIntermediateDirectories: true)
+    try key.write(toFile: workspace.file(".git/key.pub"), atomically: true, encoding: .utf8)
+    try Data(count: 4 << 20 + 1).write(to: URL(fileURLWithPath: workspace.file("root.json")))
+    #expect(mkfifo(workspace.file("fifo.pub"), 0o600) == 0)
+    let outside = try TempDirectory(prefix: "gantry-outside")
+    try key.write(toFile: outside.file("cosign.pub"), atomically: true, encoding: .utf8)
+    func manifest(_ field: String) -> String {
+      "images:\n  - source: 127.0.0.1:9/a:1\n    target: 127.0.0.1:9/b\n    require-signature: true\n    \(field)\n"
+    }
+    for (field, expected) in [
+      ("cosign-public-key: \(outside.file("cosign.pub"))", "input 'manifest': images[0].cosign-public-key: '\(outside.file("cosign.pub"))' is outside the workspace"),
+      ("cosign-public-key: ../\(URL(fileURLWithPath: outside.path).lastPathComponent)/cosign.pub", "leads outside the workspace or into its .git"),
+      ("cosign-public-key: linked.pub", "'linked.pub' leads outside the workspace"),
+      ("cosign-public-key: .git/key.pub", "into its .git"),
+      ("cosign-public-key: fifo.pub", "cannot read 'fifo.pub' (a regular file is needed)"),
+      ("cosign-public-key: absent.pub", "'absent.pub' does not exist"),
+      ("certificate-identity: a@b.c\n    certificate-oidc-issuer: https://x\n    trusted-root: root.json", "images[0].trusted-root: 'root.json' is larger than 4096 KiB"),
+    ] {
+      let out = MemoryLogSink()
+      let path = try manifestFile(manifest(field), name: "m.yml")
+      #expect(await GantryCLIHarness.run(["INPUT_STAGE": "promote", "INPUT_MANIFEST": path, "GITHUB_WORKSPACE": workspace.path], out) == 2, "\(field)")
+      let errors = out.lines.filter { $0.hasPrefix("::error") }
+      #expect(errors.count == 1 && errors.first?.contains(expected) == true, "\(expected) vs \(out.lines)")
+    }
+    // The checkout's own key is read: the run goes on to the (absent) registry, exit 1.
+    let out = MemoryLogSink()
+    let path = try manifestFile(manifest("cosign-public-key: cosign.pub"), name: "m.yml")
+    #expect(await GantryCLIHarness.run(["INPUT_STAGE": "promote", "INPUT_MANIFEST": path, "GITHUB_WORKSPACE": workspace.path], out) == 1, "\(out.lines)")
+    #expect(!out.lines.contains { $0.contains("Invalid input") }, "\(out.lines)")
+    // The step's own input reads what it names, but no device and nothing too large.
+    for (value, expected) in [("/dev/zero", "cannot read '/dev/zero' (a regular file is needed)"), (workspace.file("root.json"), "is larger than 64 KiB")] {
+      let out = MemoryLogSink()
+      let env = ["INPUT_STAGE": "promote", "INPUT_SOURCE": "127.0.0.1:9/a:1", "INPUT_TARGET": "127.0.0.1:9/b", "INPUT_COSIGN-PUBLIC-KEY": value]
+      #expect(await GantryCLIHarness.run(env, out) == 2)
+      #expect(out.lines.contains { $0.contains("input 'cosign-public-key'") && $0.contains(expected) }, "\(out.lines)")
+    }
+  }
 }
 
 /// The manifest reader and the budget, without registries.

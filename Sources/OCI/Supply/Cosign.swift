@@ -81,6 +81,9 @@ public struct SimpleSigningPayload: Sendable, Decodable {
 
 /// A cosign public key: ECDSA P-256 in a PEM `PUBLIC KEY` block, as `cosign generate-key-pair` writes.
 public struct CosignPublicKey: Sendable {
+  /// The largest key file read: a PEM public key is a few hundred bytes.
+  public static let maxFileBytes = 64 << 10
+
   /// The key's DER (SubjectPublicKeyInfo) bytes; swift-crypto's key type is not Sendable.
   public let der: Data
   /// Where the key came from (a path, or "key 1" for inline PEM), for the summary.

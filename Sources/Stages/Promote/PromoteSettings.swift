@@ -30,7 +30,8 @@ struct PromoteSettings {
   /// Whether the image's signatures and attachments must be looked up.
   var wantsAttachments: Bool { copyArtifacts || !keys.isEmpty || requireSignature || supplyChain.isActive }
 
-  init(_ inputs: Inputs) throws {
+  /// `files` reads the files inputs name (a release manifest's confined to the checkout).
+  init(_ inputs: Inputs, files: InputFiles = InputFiles()) throws {
     source = try RegistryInputs.reference("source", try inputs.require("source"))
     target = try RegistryInputs.reference("target", try inputs.require("target"))
     guard target.digest == nil else { throw InputError("target", "give a repository or a tag, not a digest: the digest comes from the source") }
@@ -57,16 +58,22 @@ struct PromoteSettings {
     if let environment, !tags.contains(environment) { tags.append(environment) }
     force = try inputs.bool("force")
     requireSignature = try inputs.bool("require-signature")
+    var unreadable: InputError?
     do {
       keys =
         try inputs.string("cosign-public-key").map { text in
-          try CosignPublicKey.parse(text, readFile: { try String(contentsOfFile: $0, encoding: .utf8) })
+          try CosignPublicKey.parse(text) { path in
+            do { return String(decoding: try files.read(path, input: "cosign-public-key", limit: CosignPublicKey.maxFileBytes), as: UTF8.self) } catch let e as InputError {
+              unreadable = e
+              throw e
+            }
+          }
         } ?? []
     } catch let e as SignatureError {
       // A key that is not a key is the input's fault: exit 2, not a failed promotion.
-      throw InputError("cosign-public-key", e.description)
+      throw unreadable ?? InputError("cosign-public-key", e.description)
     }
-    supplyChain = try SupplyChainSettings(inputs)
+    supplyChain = try SupplyChainSettings(inputs, files: files)
     if requireSignature && keys.isEmpty && !supplyChain.isActive {
       throw InputError(
         "cosign-public-key",

@@ -84,7 +84,9 @@ struct ReleaseSettings: Sendable {
       do {
         let own = inputs.overriding(flags)
         try ManifestOverrides.check(step: inputs, image: own, overrides: Set(image.overrides.keys))
-        return try PromoteSettings(own)
+        // Files a manifest names are the checkout's, as the manifest is.
+        let files = InputFiles(confined: origin == "manifest" ? Set(image.overrides.keys) : [], workspace: context.environment.workspace)
+        return try PromoteSettings(own, files: files)
       } catch let e as InputError {
         // The image's own fields are named by index; a step input that is wrong for every image keeps its name.
         let own = e.input == "source" || e.input == "target" || e.input == "tags" || image.overrides[e.input] != nil

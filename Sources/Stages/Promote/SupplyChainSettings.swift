@@ -48,7 +48,7 @@ struct SupplyChainSettings {
   static let provenanceOutput = OutputDeclaration(
     "provenance", "verified (a verified SLSA provenance attestation matches the provenance-* inputs), unverified, or unchecked (require-provenance off)")
 
-  init(_ inputs: Inputs) throws {
+  init(_ inputs: Inputs, files: InputFiles = InputFiles()) throws {
     let identityInputs = [
       "certificate-identity", "certificate-identity-regexp", "certificate-oidc-issuer", "certificate-oidc-issuer-regexp", "signer-repository", "signer-workflow", "signer-trigger",
       "signer-ref",
@@ -91,8 +91,7 @@ struct SupplyChainSettings {
     }
     if identity != nil {
       if let path = inputs.string("trusted-root") {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch { throw InputError("trusted-root", "cannot read '\(path.clipped(to: 100))'") }
+        let data = Data(try files.read(path, input: "trusted-root", limit: TrustedRoot.maxFileBytes))
         do { root = try TrustedRoot(json: data, name: path.clipped(to: 100)) } catch { throw InputError("trusted-root", "not a Sigstore trusted root: \(error.message)") }
       } else {
         do { root = try TrustedRoot.publicGood() } catch { throw InputError("trusted-root", "the embedded root does not load: \(error.message)") }
