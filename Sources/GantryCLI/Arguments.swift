@@ -1,4 +1,5 @@
 import ActionsCore
+import Basics
 import Stages
 
 /// What the command line asked for.
@@ -47,7 +48,7 @@ public enum Arguments {
       guard arg.hasPrefix("--"), arg.count > 2 else {
         // A second value after a list input (`--tags 1.2.0 production`): say how to give it.
         if let previous, lists.contains(previous) {
-          throw InputError(previous, "unexpected argument '\(arg)' after its value: give each value with its own --\(previous), or one value with a line per item")
+          throw InputError(previous, "unexpected argument '\(arg.clipped(to: 100))' after its value: give each value with its own --\(previous), or one value with a line per item")
         }
         throw InputError(arg, "unexpected argument; inputs are given as --name value (see gantry --help)")
       }

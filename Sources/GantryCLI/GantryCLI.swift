@@ -50,7 +50,7 @@ public enum GantryCLI {
         stdout.write(Help.stage(stage))
       } else if let name {
         // `gantry help deploy`: the general text with exit 0 read as if `deploy` were a stage.
-        log.error("unknown stage '\(name)'\(stageHint(name)); stages: \(stageList)", title: "Invalid input")
+        log.error("unknown stage '\(name.clipped(to: 100))'\(stageHint(name)); stages: \(stageList)", title: "Invalid input")
         return badInput
       } else {
         stdout.write(Help.general())
@@ -60,7 +60,7 @@ public enum GantryCLI {
       switch what {
       case "action.yml": stdout.write(Generated.actionYAML().dropLast().description)
       case "reference": stdout.write(Generated.reference().dropLast().description)
-      default: return report(InputError("generate", "expected action.yml or reference, got '\(what)'"), log: log)
+      default: return report(InputError("generate", "expected action.yml or reference, got '\(what.clipped(to: 100))'"), log: log)
       }
       return success
     case .run(let name, let flags, let summaryFile):
@@ -70,8 +70,8 @@ public enum GantryCLI {
         return badInput
       }
       guard let stage = StageCatalog.stage(named: name) else {
-        let planned = StageCatalog.planned.contains(name) ? " ('\(name)' is planned but not built yet)" : ""
-        log.error("unknown stage '\(name)'\(planned)\(stageHint(name)); stages: \(stageList)", title: "Invalid input")
+        let planned = StageCatalog.planned.contains(name) ? " ('\(name.clipped(to: 100))' is planned but not built yet)" : ""
+        log.error("unknown stage '\(name.clipped(to: 100))'\(planned)\(stageHint(name)); stages: \(stageList)", title: "Invalid input")
         return badInput
       }
       return await runStage(stage, flags: flags, summaryFile: summaryFile, environment: environment, log: log, stderr: stderr, now: now, interruptions: interruptions)

@@ -56,17 +56,17 @@ public struct IdentityPolicy: Sendable, Equatable {
     if let r = refPattern, PolicyPattern.compile(r) == nil { return "signer-ref '\(r.clipped(to: 100))' is not a valid regular expression" }
     // Both halves: "owner/" would be compared as https://github.com/owner/, which no certificate names.
     if let r = repository, r.split(separator: "/", omittingEmptySubsequences: false).count != 2 || r.hasPrefix("/") || r.hasSuffix("/") || r.contains(where: \.isWhitespace) {
-      return "signer-repository '\(r)' is not owner/repo"
+      return "signer-repository '\(r.clipped(to: 100))' is not owner/repo"
     }
     for t in triggers where t.isEmpty || t.count > 64 || !t.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || $0 == "_" }) {
       return "signer-trigger '\(t.prefix(64))' is not a GitHub event name (push, release, workflow_dispatch, …)"
     }
     if let w = workflow, resolvedWorkflow(w) == nil {
-      return "signer-workflow '\(w)' is not owner/repo/.github/workflows/FILE (or .github/workflows/FILE with signer-repository)"
+      return "signer-workflow '\(w.clipped(to: 100))' is not owner/repo/.github/workflows/FILE (or .github/workflows/FILE with signer-repository)"
     }
     // The ref is not part of the workflow compared: a pinned ref would never match.
     if let w = workflow, w.contains("@") {
-      return "signer-workflow '\(w)' names a ref: give the workflow without @ref, and the ref in signer-ref (or certificate-identity)"
+      return "signer-workflow '\(w.clipped(to: 100))' names a ref: give the workflow without @ref, and the ref in signer-ref (or certificate-identity)"
     }
     return nil
   }
@@ -106,7 +106,7 @@ public struct IdentityPolicy: Sendable, Equatable {
   /// Checks a verified certificate's identity; the error says what differed.
   public func check(_ id: FulcioIdentity) throws(SigstoreError) {
     guard Self.matches(id.subject, exact: identity, pattern: identityRegexp) else {
-      throw SigstoreError(.identity, "signed by identity '\(id.subject)', not \(identity.map { "'\($0)'" } ?? "matching '\(identityRegexp ?? "")'")")
+      throw SigstoreError(.identity, "signed by identity '\(id.subject.clipped(to: 100))', not \(identity.map { "'\($0)'" } ?? "matching '\(identityRegexp ?? "")'")")
     }
     guard Self.matches(id.issuer, exact: issuer, pattern: issuerRegexp) else {
       throw SigstoreError(.identity, "certificate issued for OIDC issuer '\(id.issuer ?? "none")', not \(issuer.map { "'\($0)'" } ?? "matching '\(issuerRegexp ?? "")'")")
@@ -128,7 +128,7 @@ public struct IdentityPolicy: Sendable, Equatable {
     if let refPattern {
       let ref = id.sourceRepositoryRef ?? (id.subject.hasPrefix("https://github.com/") ? id.subject.split(separator: "@", maxSplits: 1).dropFirst().first.map(String.init) : nil)
       guard let ref, PolicyPattern.wholeMatch(ref, refPattern) else {
-        throw SigstoreError(.identity, "signed by a run of ref '\(ref ?? "none")', not matching '\(refPattern)'")
+        throw SigstoreError(.identity, "signed by a run of ref '\((ref ?? "none").clipped(to: 100))', not matching '\(refPattern.clipped(to: 100))'")
       }
     }
     if !triggers.isEmpty {

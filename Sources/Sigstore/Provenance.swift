@@ -69,10 +69,10 @@ public struct ProvenancePolicy: Sendable, Equatable {
     if let r = sourceRepository, !r.contains("://") {
       let parts = r.split(separator: "/", omittingEmptySubsequences: false)
       if parts.count != 2 || parts.contains(where: \.isEmpty) || r.contains(where: \.isWhitespace) {
-        return "provenance-source-repository '\(r)' is not owner/repo or a URL"
+        return "provenance-source-repository '\(r.clipped(to: 100))' is not owner/repo or a URL"
       }
     }
-    if let r = sourceRef, PolicyPattern.compile(r) == nil { return "provenance-source-ref '\(r)' is not a valid regular expression" }
+    if let r = sourceRef, PolicyPattern.compile(r) == nil { return "provenance-source-ref '\(r.clipped(to: 100))' is not a valid regular expression" }
     return nil
   }
 

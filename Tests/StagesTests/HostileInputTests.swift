@@ -72,6 +72,41 @@ struct HostileInputTests {
     #expect(!FileManager.default.fileExists(atPath: dir + "/summary"))
   }
 
+  static let long = String(repeating: "x y", count: 7000)
+  static let longCases: [Case] = [
+    Case(input: "url", env: health.merging(["INPUT_URL": long]) { $1 }),
+    Case(input: "method", env: health.merging(["INPUT_METHOD": long]) { $1 }),
+    Case(input: "interval", env: health.merging(["INPUT_INTERVAL": long]) { $1 }),
+    Case(input: "SOURCE_DATE_EPOCH", env: ["INPUT_STAGE": "build-tag", "INPUT_VERSION": "1.2.3", "INPUT_SHA": "7d2a1b4c9e0f", "SOURCE_DATE_EPOCH": long]),
+    Case(input: "images", env: buildTag.merging(["INPUT_IMAGES": long]) { $1 }),
+    Case(input: "tag-rules", env: buildTag.merging(["INPUT_TAG-RULES": long]) { $1 }),
+    Case(input: "extra-tags", env: buildTag.merging(["INPUT_EXTRA-TAGS": "{{" + long + "}}"]) { $1 }),
+    Case(input: "labels", env: buildTag.merging(["INPUT_LABELS": long]) { $1 }),
+    Case(input: "to", env: ["INPUT_STAGE": "rollback", "INPUT_TARGET": "127.0.0.1:1/app", "INPUT_ENVIRONMENT": "production", "INPUT_TO": long]),
+    Case(input: "release-id", env: ["INPUT_STAGE": "rollback", "INPUT_TARGET": "127.0.0.1:1/app", "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": long]),
+    Case(input: "state", env: ["INPUT_STAGE": "history", "INPUT_TARGET": "127.0.0.1:1/app", "INPUT_ENVIRONMENT": "production", "INPUT_STATE": long]),
+    Case(input: "signer-repository", env: promote.merging(["INPUT_SIGNER-REPOSITORY": long, "INPUT_REQUIRE-SIGNATURE": "true"]) { $1 }),
+  ]
+
+  /// A value of 20 KB is quoted cut: before, each of these errors quoted it whole, a 20 KB
+  /// line in the log (and in an annotation GitHub cuts anyway).
+  @Test(arguments: longCases)
+  func aLongValueIsQuotedCut(_ c: Case) async throws {
+    let out = MemoryLogSink()
+    #expect(await GantryCLI.run(arguments: [], environment: c.env.merging(["GITHUB_ACTIONS": "true"]) { $1 }, stdout: out) == 2)
+    let errors = out.lines.filter { $0.hasPrefix("::error") }
+    #expect(errors.count == 1 && errors.first?.hasPrefix("::error title=Invalid input::input '\(c.input)'") == true, "\(errors)")
+    #expect(out.lines.allSatisfy { $0.utf8.count < 1000 }, "\(out.lines.map { $0.utf8.count })")
+  }
+
+  @Test func anUnknownStageOrGenerateTargetIsQuotedCut() async throws {
+    for (arguments, env) in [([String](), ["INPUT_STAGE": Self.long]), (["generate", Self.long], [:])] {
+      let out = MemoryLogSink()
+      #expect(await GantryCLI.run(arguments: arguments, environment: env, stdout: out) == 2)
+      #expect(!out.lines.isEmpty && out.lines.allSatisfy { $0.utf8.count < 1000 }, "\(out.lines.map { $0.utf8.count })")
+    }
+  }
+
   @Test func anUnwritableSummaryIsAWarningAfterTheOutputs() async throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("summary-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: dir + "/summary-is-a-directory", withIntermediateDirectories: true)

@@ -74,14 +74,14 @@ public struct BuildTagStage: Stage {
     request.extraTemplates = inputs.list("extra-tags", commas: false)
     let tags = try TagRules.plan(request)
     if tags.isEmpty {
-      throw InputError("tag-rules", "no tags were produced for environment '\(environment)'; add tag-rules or extra-tags")
+      throw InputError("tag-rules", "no tags were produced for environment '\(environment.clipped(to: 100))'; add tag-rules or extra-tags")
     }
 
     let images = try inputs.list("images").map { image in
       // The reference grammar refuses tabs, spaces, `..` and the like; the name is kept as written.
       let parsed = try? Reference(parsing: image)
       guard image.lowercased() == image, let parsed, parsed.tag == nil, parsed.digest == nil, UntrustedText.isSingleLine(image), !image.contains(" ") else {
-        throw InputError("images", "'\(image)' must be a lower-case image name without tag or digest, e.g. ghcr.io/acme/app")
+        throw InputError("images", "'\(image.clipped(to: 100))' must be a lower-case image name without tag or digest, e.g. ghcr.io/acme/app")
       }
       return image
     }
@@ -112,7 +112,7 @@ public struct BuildTagStage: Stage {
     guard let v = inputs.string(name) else { return "" }
     let allowed: (Character) -> Bool = { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
     guard v.count <= 64, v.allSatisfy(allowed), !first || (v.first.map { $0 != "." && $0 != "-" } ?? true) else {
-      throw InputError(name, "'\(v)' must be up to 64 of A-Z a-z 0-9 . _ -\(first ? ", not starting with . or -" : "")")
+      throw InputError(name, "'\(v.clipped(to: 100))' must be up to 64 of A-Z a-z 0-9 . _ -\(first ? ", not starting with . or -" : "")")
     }
     return v
   }
@@ -134,7 +134,7 @@ public struct BuildTagStage: Stage {
     guard !list.isEmpty else { return EnvironmentClass(environment).defaultKinds }
     return try list.map { word in
       guard let k = TagKind(rawValue: word.lowercased()) else {
-        throw InputError("tag-rules", "unknown rule '\(word)'; expected \(TagKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        throw InputError("tag-rules", "unknown rule '\(word.clipped(to: 100))'; expected \(TagKind.allCases.map(\.rawValue).joined(separator: ", "))")
       }
       return k
     }
@@ -156,7 +156,7 @@ public struct BuildTagStage: Stage {
       // Whole seconds, as reproducible-builds.org defines it; nan, inf or a year past 9999 is
       // bad input (exit 2), never an empty `created`.
       guard let seconds = Int64(epoch.trimmingCharacters(in: .whitespaces)), (0...253_402_300_799).contains(seconds) else {
-        throw InputError("SOURCE_DATE_EPOCH", "expected whole seconds since 1970 from 0 to 253402300799, got '\(epoch)'")
+        throw InputError("SOURCE_DATE_EPOCH", "expected whole seconds since 1970 from 0 to 253402300799, got '\(epoch.clipped(to: 100))'")
       }
       created = OCILabels.timestamp(Date(timeIntervalSince1970: TimeInterval(seconds)))
     } else {
@@ -174,7 +174,7 @@ public struct BuildTagStage: Stage {
     add(OCILabels.licenses, try inputs.line("licenses"))
     let extra: [(String, String)]
     do { extra = try OCILabels.parsePairs(inputs.list("labels", commas: false), input: "labels") } catch {
-      throw InputError("labels", "'\(error.line)' is not key=value")
+      throw InputError("labels", "'\(error.line.clipped(to: 100))' is not key=value")
     }
     for (k, v) in extra where !UntrustedText.isSingleLine(k + v) {
       throw InputError("labels", "'\(k)=\(v)' holds a control character")

@@ -111,7 +111,7 @@ public enum TagRules {
       guard isValidTag(full) else {
         // Blame what made the tag invalid: the value, else the prefix, else the suffix.
         let culprit = !affix || !isValidTag(tag) ? input : (!isValidTag(r.prefix + tag) ? "tag-prefix" : "tag-suffix")
-        throw InputError(culprit, "'\(full)' is not a valid image tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})")
+        throw InputError(culprit, "'\(full.clipped(to: 100))' is not a valid image tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})")
       }
       if !out.contains(where: { $0.tag == full }) { out.append(PlannedTag(tag: full, kind: kind)) }
     }
@@ -127,7 +127,7 @@ public enum TagRules {
         throw InputError("sha", "the '\(kind.rawValue)' tag needs a commit SHA and none is given: set `sha` (--sha), or GITHUB_SHA as a runner does")
       }
       guard r.sha.count >= 7, r.sha.isASCIIHex else {
-        throw InputError("sha", "the '\(kind.rawValue)' tag needs a commit SHA of at least 7 hex digits (default GITHUB_SHA), got '\(r.sha)'")
+        throw InputError("sha", "the '\(kind.rawValue)' tag needs a commit SHA of at least 7 hex digits (default GITHUB_SHA), got '\(r.sha.clipped(to: 100))'")
       }
       return r.sha7.lowercased()
     }
@@ -159,7 +159,7 @@ public enum TagRules {
         try add("sha-\(try needSHA(kind))", "sha", input: "sha")
       case .env:
         let tag = sanitize(r.environment)
-        guard !tag.isEmpty else { throw InputError("environment", "'\(r.environment)' cannot be made into a tag") }
+        guard !tag.isEmpty else { throw InputError("environment", "'\(r.environment.clipped(to: 100))' cannot be made into a tag") }
         try add(tag, "environment", input: "environment", affix: false)
       }
     }
@@ -176,7 +176,7 @@ public enum TagRules {
       // Cut to leave room for tag-prefix and tag-suffix: a pull request's branch of 200
       // characters made `pr-` + 128 characters, refused as a bad tag-prefix (exit 2).
       let tag = sanitize(rendered, maxLength: 128 - r.prefix.count - r.suffix.count)
-      guard !tag.isEmpty else { throw InputError("extra-tags", "'\(template)' renders to '\(rendered)', which has nothing usable as a tag") }
+      guard !tag.isEmpty else { throw InputError("extra-tags", "'\(template.clipped(to: 100))' renders to '\(rendered.clipped(to: 100))', which has nothing usable as a tag") }
       try add(tag, "extra", input: "extra-tags")
     }
     return out
@@ -192,7 +192,7 @@ public enum TagRules {
     while let open = rest.firstRange(of: "{{") {
       out += rest[..<open.lowerBound]
       guard let close = rest[open.upperBound...].firstRange(of: "}}") else {
-        throw InputError("extra-tags", "unclosed '{{' in '\(template)'")
+        throw InputError("extra-tags", "unclosed '{{' in '\(template.clipped(to: 100))'")
       }
       let name = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
       let value: String?
@@ -207,10 +207,10 @@ public enum TagRules {
       case "branch": value = r.branch
       case "env": value = r.environment
       default:
-        throw InputError("extra-tags", "unknown placeholder '{{\(name)}}' in '\(template)'; known: \(placeholders.map { "{{\($0)}}" }.joined(separator: ", "))")
+        throw InputError("extra-tags", "unknown placeholder '{{\(name.clipped(to: 40))}}' in '\(template.clipped(to: 100))'; known: \(placeholders.map { "{{\($0)}}" }.joined(separator: ", "))")
       }
       guard let value else {
-        throw InputError("extra-tags", "'{{\(name)}}' in '\(template)' has no value in this run")
+        throw InputError("extra-tags", "'{{\(name.clipped(to: 40))}}' in '\(template.clipped(to: 100))' has no value in this run")
       }
       out += value
       rest = rest[close.upperBound...]

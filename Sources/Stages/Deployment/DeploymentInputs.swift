@@ -47,7 +47,7 @@ struct DeploymentSettings: Sendable {
     guard let repository = env.repository, let sha = env.sha else {
       throw InputError("deployment", "needs GITHUB_REPOSITORY and GITHUB_SHA (set in GitHub Actions) to record a deployment")
     }
-    guard let api = URL(string: env.apiURL) else { throw InputError("deployment", "GITHUB_API_URL '\(env.apiURL)' is not a URL") }
+    guard let api = URL(string: env.apiURL) else { throw InputError("deployment", "GITHUB_API_URL '\(env.apiURL.clipped(to: 100))' is not a URL") }
     let environmentURL = try inputs.line("environment-url")
     if let u = environmentURL {
       guard let url = URL(string: u), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {

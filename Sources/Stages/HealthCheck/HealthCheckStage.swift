@@ -54,7 +54,7 @@ public struct HealthCheckStage: Stage {
     let log = context.log
     let urls = try inputs.list("url", commas: false).map { text in
       guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host != nil else {
-        throw InputError("url", "'\(text)' is not an http(s) URL")
+        throw InputError("url", "'\(text.clipped(to: 100))' is not an http(s) URL")
       }
       return url
     }
@@ -173,7 +173,7 @@ public struct HealthCheckStage: Stage {
     // A method is an RFC 9110 token: anything else (CR/LF above all) would inject into the request.
     let method = try inputs.line("method") ?? "GET"
     guard !method.isEmpty, method.count <= 32, method.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "!#$%&'*+-.^_`|~".contains($0)) }) else {
-      throw InputError("method", "expected an HTTP method token such as GET, HEAD or POST, got '\(method)'")
+      throw InputError("method", "expected an HTTP method token such as GET, HEAD or POST, got '\(method.clipped(to: 100))'")
     }
     prober.method = method.uppercased()
     // Values are secrets: an error names the line and what is wrong, never its text. A name is
@@ -202,7 +202,7 @@ public struct HealthCheckStage: Stage {
     func number(_ name: String, _ range: ClosedRange<Double>) throws -> Double? {
       guard let text = inputs.string(name) else { return nil }
       guard let v = Double(text), range.contains(v) else {
-        throw InputError(name, "expected a number from \(fmt(range.lowerBound)) to \(fmt(range.upperBound)), got '\(text)'")
+        throw InputError(name, "expected a number from \(fmt(range.lowerBound)) to \(fmt(range.upperBound)), got '\(text.clipped(to: 100))'")
       }
       return v
     }

@@ -168,7 +168,7 @@ enum OCILabelsTime {
 /// Environment names become tags and name record tags (grammar: ``EnvironmentName``).
 func environmentTag(_ name: String) throws -> String {
   if let problem = EnvironmentName.problem(name) {
-    throw InputError("environment", "'\(name)' cannot be an environment name: \(problem)")
+    throw InputError("environment", "'\(name.clipped(to: 100))' cannot be an environment name: \(problem)")
   }
   return name
 }

@@ -38,7 +38,7 @@ public struct HistoryStage: Stage {
     let limit = try inputs.integer("limit", in: 1...1000) ?? 20
     let states = try inputs.list("state").map { s in
       guard let state = PromotionState(rawValue: s) else {
-        throw InputError("state", "'\(s)' is not a state (\(PromotionState.allCases.map(\.rawValue).joined(separator: ", ")))")
+        throw InputError("state", "'\(s.clipped(to: 100))' is not a state (\(PromotionState.allCases.map(\.rawValue).joined(separator: ", ")))")
       }
       return state
     }

@@ -44,7 +44,7 @@ public struct RollbackStage: Stage {
     for t in extraTags where !Reference.isValidTag(t) { throw InputError("tags", "'\(t.clipped(to: 100))' is not a valid tag") }
     // A whole release: every image it promoted goes back, or none does.
     if let releaseID = try inputs.line("release-id") {
-      guard ReleaseSettings.isValidID(releaseID) else { throw InputError("release-id", "'\(releaseID)' is not an id: 1 to 64 of A-Z a-z 0-9 . _ -") }
+      guard ReleaseSettings.isValidID(releaseID) else { throw InputError("release-id", "'\(releaseID.clipped(to: 100))' is not an id: 1 to 64 of A-Z a-z 0-9 . _ -") }
       if inputs.string("to") != nil { throw InputError("to", "not with release-id: a release goes back to what each image replaced") }
       let targets = try ReleaseRollback.targets(context)
       let recorder = try DeploymentSettings.from(context, environment: environment).map { DeploymentRecorder(settings: $0, log: log) }
@@ -60,7 +60,7 @@ public struct RollbackStage: Stage {
       if to.hasPrefix("sha256:") {
         do throws(ReferenceError) { _ = try Digest(parsing: to) } catch { throw InputError("to", "'\(to.clipped(to: 80))' is not a digest: \(error.reason)") }
       } else if !Reference.isValidTag(to) {
-        throw InputError("to", "'\(to)' is neither a tag nor a sha256 digest")
+        throw InputError("to", "'\(to.clipped(to: 100))' is neither a tag nor a sha256 digest")
       }
       return to
     }
