@@ -101,6 +101,28 @@ struct DeploymentTests: DeploymentSuite {
     #expect(states(statuses, of: 1002) == ["in_progress", live == next ? "success" : "failure"])
   }
 
+  /// A tag move refused midway: the deployment's failure says what went back and what did not
+  /// (it said "the tags did not move" though the new version tag stayed moved), and the intent's
+  /// record gives the restore's own words.
+  @Test func aRefusedTagMoveSaysInItsDeploymentWhatWentBack() async throws {
+    let (live, _) = try await promote("1.0.0", sha: first, run: "41")
+    let next = try await ImageFactory(client: testRegistryClient(staging.host), repository: "app").pushImage(tag: "1.1.0", layerSizes: [3100]).digest
+    let proxy = try await FaultProxy(upstreamPort: production.port, deny: .init("PUT", "/manifests/production$"))
+    defer { proxy.stop() }
+    let env = environment(sha: second, run: "42", ["INPUT_TARGET": "\(proxy.host)/app", "INPUT_SOURCE": "\(staging.host)/app@\(next)", "INPUT_TAGS": "1.1.0"])
+    let error = await #expect(throws: StageFailure.self) { _ = try await runStage(PromoteStage.self, env) }
+    #expect(error?.message.contains("\(proxy.host)/app:1.1.0 NOT restored: it did not exist before") == true, "\(String(describing: error))")
+    #expect(try await testRegistryClient(production.host).resolve("app", "production")?.digest == live)
+    let (_, statuses) = try api.deployments()
+    let last = statuses.last { $0["deployment"] as? Int == 1002 }
+    #expect(last?["state"] as? String == "failure")
+    #expect(last?["description"] as? String == "promotion failed: 1 tag put back, 1 NOT restored (see the run)", "\(String(describing: last))")
+    let records = try await History(client: testRegistryClient(production.host), repository: "app", environment: "production").entries().entries
+    let failed = try #require(records.first { $0.record.state == .failed })
+    let reason = failed.record.reason ?? ""
+    #expect(reason.contains("NOT restored: it did not exist before") && !reason.contains("StageFailure("), "\(reason)")
+  }
+
   @Test func rollbackMarksTheRolledBackDeploymentFailedAndTheRestoredOneSuccessful() async throws {
     let (good, _) = try await promote("1.0.0", sha: first, run: "41")
     let (bad, r2) = try await promote("1.1.0", sha: second, run: "42")

@@ -219,6 +219,9 @@ struct ReleaseTests {
       let records = try await History(client: dst, repository: "prod/svc-\(n)", environment: "production").entries().entries
       let failed = records.filter { $0.record.state == .failed && $0.record.release == "train-7" }
       #expect(failed.count == 1, "\(records.map(\.record.state))")
+      // The record gives the restore's words (it held a dump of the error's fields).
+      let reason = failed.first?.record.reason ?? ""
+      #expect(reason.contains("prod/svc-a:production restored to") && !reason.contains("StageFailure("), "\(reason)")
     }
   }
 

@@ -150,12 +150,12 @@ public struct PromoteStage: Stage {
         log.info("already pointing at \(root.digest.short), left as they are: \(tags.filter(summary.unchanged.contains).joined(separator: ", "))")
       }
     } catch {
-      var failure = error
+      var failure = (error as? ReleaseTagMoves.Failed)?.failure ?? error
       if let history, let lease {
         // Recorded even when the stage ran out of time: the intent ends `failed`, not open.
-        failure = await closeFailed(error, lease: lease, subject: root.descriptor, details: details, history: history, stage: "promote", reason: context.activity.reason(error))
+        failure = await closeFailed(failure, lease: lease, subject: root.descriptor, details: details, history: history, stage: "promote", reason: context.activity.reason(error))
       }
-      if let recorder, let deploymentID { await recorder.mark(deploymentID, .failure, description: "promotion failed: the tags did not move") }
+      if let recorder, let deploymentID { await recorder.mark(deploymentID, .failure, description: "promotion failed: \(tagMoveOutcome(error)) (see the run)") }
       throw failure
     }
     if let history, let lease {

@@ -162,7 +162,7 @@ struct Release {
       let open = await closeLeases(plans, details, leases, failure: why)
       let failed = error as? ReleaseTagMoves.Failed
       if let recorder, let deploymentID {
-        let what = failed.map { "\($0.restored) tags put back" + ($0.notRestored > 0 ? ", \($0.notRestored) NOT restored" : "") } ?? "no tag moved"
+        let what = tagMoveOutcome(error)
         await recorder.mark(deploymentID, .failure, description: "release \(settings.releaseID) failed: \(what) (see the run)")
       }
       throw withOpenIntents(failed?.failure ?? error, open)

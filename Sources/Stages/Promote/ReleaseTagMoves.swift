@@ -51,12 +51,14 @@ struct ReleaseTagMoves {
 
   /// A failed tag move after which the tags were put back: the stage's failure, and how many
   /// tags went back (for the GitHub deployment's status, which has 140 characters).
-  struct Failed: Error, Sendable {
+  struct Failed: Error, Sendable, CustomStringConvertible {
     var failure: StageFailure
     /// Tags put back where they were (restored, deleted, or never changed).
     var restored: Int
     /// Tags that could not be put back.
     var notRestored: Int
+    /// The failure's message: a history record's reason quotes it.
+    var description: String { failure.message }
   }
 
   /// One tag of one image that changes.

@@ -97,12 +97,14 @@ func moveTags(
   moves.stage = stage
   moves.isRelease = false
   moves.checksEnvironments = false
-  do {
-    _ = try await moves.run(log: log)
-  } catch let failed as ReleaseTagMoves.Failed {
-    throw failed.failure
-  }
+  _ = try await moves.run(log: log)
   return moving
+}
+
+/// What a failed tag move left, for a GitHub deployment's status (140 characters).
+func tagMoveOutcome(_ error: any Error) -> String {
+  guard let failed = error as? ReleaseTagMoves.Failed else { return "no tag moved" }
+  return "\(failed.restored) \(failed.restored == 1 ? "tag" : "tags") put back" + (failed.notRestored > 0 ? ", \(failed.notRestored) NOT restored" : "")
 }
 
 /// The failure of a run whose tags moved but whose closing record could not be written (twice):

@@ -184,7 +184,7 @@ struct ReleaseRollback {
       let open = await closeAll(context.activity.reason(error))
       let failed = error as? ReleaseTagMoves.Failed
       if let recorder, let deploymentID {
-        let what = failed.map { "\($0.restored) tags put back" + ($0.notRestored > 0 ? ", \($0.notRestored) NOT restored" : "") } ?? "no tag moved"
+        let what = tagMoveOutcome(error)
         await recorder.mark(deploymentID, .failure, description: "rollback of release \(releaseID) failed: \(what) (see the run)")
       }
       guard !open.isEmpty else { throw failed?.failure ?? error }
