@@ -170,3 +170,12 @@ struct ImagePlan: Sendable {
     return d
   }
 }
+
+extension TagMoves {
+  /// The tags of a release's plans.
+  init(plans: [ImagePlan], concurrency: Int) {
+    self.init(
+      plans.map { TagSet(dst: $0.dst, target: $0.target, manifest: $0.root, tags: $0.settings.tags, current: $0.current, environment: $0.settings.environment) },
+      concurrency: concurrency)
+  }
+}

@@ -150,7 +150,7 @@ public struct PromoteStage: Stage {
         log.info("already pointing at \(root.digest.short), left as they are: \(tags.filter(summary.unchanged.contains).joined(separator: ", "))")
       }
     } catch {
-      var failure = (error as? ReleaseTagMoves.Failed)?.failure ?? error
+      var failure = (error as? TagMoves.Failed)?.failure ?? error
       if let history, let lease {
         // Recorded even when the stage ran out of time: the intent ends `failed`, not open.
         failure = await closeFailed(failure, lease: lease, subject: root.descriptor, details: details, history: history, stage: "promote", reason: context.activity.reason(error))

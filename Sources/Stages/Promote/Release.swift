@@ -11,7 +11,7 @@ import OCI
 /// image, and nothing copied unless all pass → execute: every copy (one ``CopyBudget`` per
 /// registry across images), then every environment's lease, then the tags — the other tags
 /// first, the environment tags last, each moved tag put back if a later one fails
-/// (``ReleaseTagMoves``) → report: one record per image linked by the release id, a JSON map
+/// (``TagMoves``) → report: one record per image linked by the release id, a JSON map
 /// of digests, a summary table of the whole release.
 struct Release {
   let settings: ReleaseSettings
@@ -155,12 +155,12 @@ struct Release {
     do {
       // Small requests, as many at once as validation's and the history's: a registry's tag
       // write waits on its disk more than on its CPU, and the release is half-moved meanwhile.
-      let moves = ReleaseTagMoves(plans: plans, concurrency: max(settings.concurrency, 8))
+      let moves = TagMoves(plans: plans, concurrency: max(settings.concurrency, 8))
       report.unchanged = try await moves.run(log: log)
     } catch {
       let why = context.activity.reason(error)
       let open = await closeLeases(plans, details, leases, failure: why)
-      let failed = error as? ReleaseTagMoves.Failed
+      let failed = error as? TagMoves.Failed
       if let recorder, let deploymentID {
         let what = tagMoveOutcome(error)
         await recorder.mark(deploymentID, .failure, description: "release \(settings.releaseID) failed: \(what) (see the run)")

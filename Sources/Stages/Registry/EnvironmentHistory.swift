@@ -58,7 +58,7 @@ func leaseFailure(_ lost: History.LeaseLost, stage: String) -> StageFailure {
 /// is no longer `expected` (a run that finished before this one took the lease moved it:
 /// `mover` names it); then puts the other tags, then the environment tag, and reads every
 /// tag back. When a put or a read-back fails, the tags go back where they were
-/// (``ReleaseTagMoves``): a failed promotion or rollback moves no tag, or says which it could
+/// (``TagMoves``): a failed promotion or rollback moves no tag, or says which it could
 /// not put back.
 ///
 /// `current` holds what tags were read to point at during this run (nil: read them now, the
@@ -92,8 +92,8 @@ func moveTags(
   // The other tags first, the environment tag last, each read back; when a put or a
   // read-back fails, every tag this run moved (and the failed one, which the registry may
   // have applied before failing) goes back where it was, and the failure says which did.
-  var moves = ReleaseTagMoves(
-    [ReleaseTagMoves.TagSet(dst: client, target: target, manifest: manifest, tags: moving, current: current, environment: environment)], concurrency: 8)
+  var moves = TagMoves(
+    [TagMoves.TagSet(dst: client, target: target, manifest: manifest, tags: moving, current: current, environment: environment)], concurrency: 8)
   moves.stage = stage
   moves.isRelease = false
   moves.checksEnvironments = false
@@ -103,7 +103,7 @@ func moveTags(
 
 /// What a failed tag move left, for a GitHub deployment's status (140 characters).
 func tagMoveOutcome(_ error: any Error) -> String {
-  guard let failed = error as? ReleaseTagMoves.Failed else { return "no tag moved" }
+  guard let failed = error as? TagMoves.Failed else { return "no tag moved" }
   return "\(failed.restored) \(failed.restored == 1 ? "tag" : "tags") put back" + (failed.notRestored > 0 ? ", \(failed.notRestored) NOT restored" : "")
 }
 

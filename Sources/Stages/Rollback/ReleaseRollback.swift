@@ -11,7 +11,7 @@ import OCI
 /// plan: for each target, the release's `completed` record (the history rules are
 /// ``History``'s: records selected by the environment written in them), the environment tag
 /// still at the release's image, and the earlier image whole → execute: every lease, the tags
-/// (``ReleaseTagMoves``: a failure puts back what moved), then per image a `rolled-back`
+/// (``TagMoves``: a failure puts back what moved), then per image a `rolled-back`
 /// record of the release's image (promote refuses it later unless forced) and a `completed`
 /// one, all carrying the release id → report.
 struct ReleaseRollback {
@@ -176,13 +176,13 @@ struct ReleaseRollback {
     }
     context.doing("moving \(environment) back in \(items.count) repositories")
     do {
-      var moves = ReleaseTagMoves(
-        items.map { ReleaseTagMoves.TagSet(dst: $0.client, target: $0.target, manifest: $0.restore, tags: tags, current: $0.current, environment: environment) }, concurrency: 4)
+      var moves = TagMoves(
+        items.map { TagMoves.TagSet(dst: $0.client, target: $0.target, manifest: $0.restore, tags: tags, current: $0.current, environment: environment) }, concurrency: 4)
       moves.stage = "rollback"
       _ = try await moves.run(log: log)
     } catch {
       let open = await closeAll(context.activity.reason(error))
-      let failed = error as? ReleaseTagMoves.Failed
+      let failed = error as? TagMoves.Failed
       if let recorder, let deploymentID {
         let what = tagMoveOutcome(error)
         await recorder.mark(deploymentID, .failure, description: "rollback of release \(releaseID) failed: \(what) (see the run)")

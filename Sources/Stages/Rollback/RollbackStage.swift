@@ -150,7 +150,7 @@ public struct RollbackStage: Stage {
         try await moveTags(tags, to: manifest, of: target, client: client, environment: environment, expected: live.digest, stage: "rollback", log: log, mover: { moverNote($0, seen) })
       } catch {
         let failure = await closeFailed(
-          (error as? ReleaseTagMoves.Failed)?.failure ?? error, lease: lease, subject: manifest.descriptor, details: details, history: history, stage: "rollback",
+          (error as? TagMoves.Failed)?.failure ?? error, lease: lease, subject: manifest.descriptor, details: details, history: history, stage: "rollback",
           reason: context.activity.reason(error))
         if let recorder, let deploymentID { await recorder.mark(deploymentID, .failure, description: "rollback failed: \(tagMoveOutcome(error)) (see the run)") }
         throw failure

@@ -4,7 +4,8 @@ import FoundationEssentials
 import HTTP
 import OCI
 
-/// The last step of a release: every image is at its target by digest; now its tags move.
+/// The last step of a promotion, a release or a rollback: every image is at its target by
+/// digest; now its tags move (a single image is a release of one).
 ///
 /// Tag writes are not atomic in any registry, and a release is many of them, so they go in
 /// an order that keeps a half-done release visible for the shortest time and undoable:
@@ -16,7 +17,7 @@ import OCI
 /// When a put or a read-back fails, every tag this run moved (and the failed ones, which a
 /// registry may have applied before failing) is put back on the digest it had, or deleted
 /// when it did not exist before and the registry allows it; the error says exactly which.
-struct ReleaseTagMoves {
+struct TagMoves {
   /// The tags of one image of the release: where they go, and where they pointed when read.
   struct TagSet: Sendable {
     var dst: RegistryClient
@@ -40,13 +41,6 @@ struct ReleaseTagMoves {
   init(_ sets: [TagSet], concurrency: Int) {
     self.plans = sets
     self.concurrency = concurrency
-  }
-
-  /// The tags of a promotion's plans.
-  init(plans: [ImagePlan], concurrency: Int) {
-    self.init(
-      plans.map { TagSet(dst: $0.dst, target: $0.target, manifest: $0.root, tags: $0.settings.tags, current: $0.current, environment: $0.settings.environment) },
-      concurrency: concurrency)
   }
 
   /// A failed tag move after which the tags were put back: the stage's failure, and how many
