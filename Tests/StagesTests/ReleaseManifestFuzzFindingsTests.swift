@@ -53,7 +53,7 @@ extension ReleaseManifestTests {
   /// the error quoted it whole, once or twice (16 KB, 24 KB for a key path), in the one
   /// `::error::` line. Each reader now quotes at most a hundred or two characters of it.
   @Test(arguments: [
-    "source: r/LONG:1", "source: LONG.example:99999/a:1", "target: r/LONG", "tags: [LONG]", "max-size: LONG", "platforms: LONG", "no-clobber: LONG",
+    "source: r/LONG:1", "source: r/a@LONG:1", "source: LONG.example:99999/a:1", "target: r/LONG", "tags: [LONG]", "max-size: LONG", "platforms: LONG", "no-clobber: LONG",
     "policy-mode: LONG", "cosign-public-key: LONG", "certificate-identity-regexp: \"(LONG\"\n  certificate-oidc-issuer: x",
   ])
   func errorsQuoteALongValueCut(_ field: String) throws {

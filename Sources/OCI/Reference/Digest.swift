@@ -13,7 +13,7 @@ public struct Digest: Sendable, Hashable, Codable, CustomStringConvertible {
   public init(parsing text: String) throws(ReferenceError) {
     guard text.hasPrefix("sha256:") else {
       let algo = text.split(separator: ":").first.map(String.init) ?? text
-      throw ReferenceError(text: text, reason: text.contains(":") ? "digest algorithm '\(algo)' is not supported; only sha256" : "a digest looks like sha256:<64 hex digits>")
+      throw ReferenceError(text: text, reason: text.contains(":") ? "digest algorithm '\(algo.clipped(to: 40))' is not supported; only sha256" : "a digest looks like sha256:<64 hex digits>")
     }
     let hex = text.dropFirst(7)
     // Bytes, not Characters: `Character.isHexDigit` holds for the fullwidth digits and

@@ -176,21 +176,13 @@ enum ReleaseYAML {
     let inner = s.dropFirst().dropLast()
     var items: [Text] = []
     var start = inner.startIndex
-    var quote: Unicode.Scalar?
     var i = inner.startIndex
     while i < inner.endIndex {
       let u = inner[i]
-      if let q = quote {
-        if q == "\"" && u == "\\" {
-          i = inner.index(after: i)
-          if i == inner.endIndex { break }
-        } else if u == q {
-          quote = nil
-        }
-      } else if (u == "\"" || u == "'") && inner[start..<i].allSatisfy({ $0 == " " }) {
-        quote = u
-      } else if u == "'" && quote == nil && i > start && inner[inner.index(before: i)] == "'" && inner[start..<i].first(where: { $0 != " " }) == "'" {
-        quote = u  // '' inside a single-quoted item: the quote goes on
+      if (u == "\"" || u == "'") && inner[start..<i].allSatisfy({ $0 == " " }) {
+        guard let after = afterClosingQuote(inner, opened: i) else { throw Failure(line: line, why: "unterminated quoted item in a flow list") }
+        i = after
+        continue
       } else if u == "[" || u == "]" || u == "{" || u == "}" {
         throw Failure(line: line, why: "nested lists and mappings are not part of the schema")
       } else if u == "," {
@@ -199,7 +191,6 @@ enum ReleaseYAML {
       }
       i = inner.index(after: i)
     }
-    guard quote == nil else { throw Failure(line: line, why: "unterminated quoted item in a flow list") }
     items.append(inner[start...])
     if items.count == 1, items[0].allSatisfy({ $0 == " " }) { return [] }
     var values: [String] = []
@@ -212,35 +203,45 @@ enum ReleaseYAML {
     return values
   }
 
-  /// The line without its comment (`#` at the start or after a space, outside quotes; `\"`
-  /// and `''` inside quotes do not end them).
+  /// The line without its comment (`#` at the start or after a space, outside quotes).
   private static func stripComment(_ s: Text) -> Text {
-    var quote: Unicode.Scalar?
     var previous: Unicode.Scalar = " "
     var i = s.startIndex
     while i < s.endIndex {
       let c = s[i]
-      if let q = quote {
-        if q == "\"" && c == "\\" {
-          i = s.index(after: i)
-          guard i < s.endIndex else { break }
-        } else if c == q {
-          let next = s.index(after: i)
-          if q == "'", next < s.endIndex, s[next] == "'" {
-            i = next
-          } else {
-            quote = nil
-          }
-        }
-      } else if c == "\"" || c == "'" {
-        if previous == " " || previous == "[" || previous == "," || previous == ":" || previous == "-" { quote = c }
+      if c == "\"" || c == "'", previous == " " || previous == "[" || previous == "," || previous == ":" || previous == "-" {
+        guard let after = afterClosingQuote(s, opened: i) else { return s }
+        previous = c
+        i = after
+        continue
       } else if c == "#", previous == " " || previous == "\t" {
         return s[..<i]
       }
-      previous = s[i]
+      previous = c
       i = s.index(after: i)
     }
     return s
+  }
+
+  /// The index after the quote that closes the one opened at `open`, or nil when none does:
+  /// `\"` inside "double" quotes and `''` inside 'single' quotes do not close them. One rule
+  /// for the comment stripper and the flow list, which differ only in where a quote opens.
+  private static func afterClosingQuote(_ s: Text, opened open: Text.Index) -> Text.Index? {
+    let q = s[open]
+    var i = s.index(after: open)
+    while i < s.endIndex {
+      let c = s[i]
+      if q == "\"" && c == "\\" {
+        i = s.index(after: i)
+        guard i < s.endIndex else { return nil }
+      } else if c == q {
+        let next = s.index(after: i)
+        guard q == "'", next < s.endIndex, s[next] == "'" else { return next }
+        i = next
+      }
+      i = s.index(after: i)
+    }
+    return nil
   }
 
   private static func trimmingTrailingSpaces(_ t: Text) -> Text {
