@@ -136,7 +136,10 @@ struct StageTimeoutTests {
     }
     let (status, out, took) = try await signalledPromote("2.0.0", hold: .init("PUT", "/manifests/production$"), answer: false, staging: staging, production: production)
     #expect(status == 1)
-    #expect(took < .seconds(7.5))
+    // The grace is 7 s (Deadline.signalGrace), and the message below says the stage was given
+    // up after it; the bound only proves the run did not wait for the put, which is never
+    // answered. Under 7.5 s left half a second for a loaded CI machine's scheduling.
+    #expect(took >= Deadline.signalGrace && took < .seconds(12), "\(took)")
     let lines = errors(out)
     #expect(lines.count == 1, "\(out.lines)")
     #expect(lines.first?.hasPrefix("::error title=promote cancelled::promote was stopped by SIGINT while moving 2.0.0, production to \(digests[1].short)") == true, "\(lines)")
