@@ -32,6 +32,8 @@ public struct FulcioIdentity: Sendable, Equatable {
     static let shaV1: ASN1ObjectIdentifier = [1, 3, 6, 1, 4, 1, 57264, 1, 3]
     static let repositoryV1: ASN1ObjectIdentifier = [1, 3, 6, 1, 4, 1, 57264, 1, 5]
     static let refV1: ASN1ObjectIdentifier = [1, 3, 6, 1, 4, 1, 57264, 1, 6]
+    /// The otherName SAN type of a username identity.
+    static let username: ASN1ObjectIdentifier = [1, 3, 6, 1, 4, 1, 57264, 1, 7]
     static let issuer: ASN1ObjectIdentifier = [1, 3, 6, 1, 4, 1, 57264, 1, 8]
     static let buildSignerURI: ASN1ObjectIdentifier = [1, 3, 6, 1, 4, 1, 57264, 1, 9]
     static let sourceRepositoryURI: ASN1ObjectIdentifier = [1, 3, 6, 1, 4, 1, 57264, 1, 12]
@@ -56,6 +58,13 @@ public struct FulcioIdentity: Sendable, Equatable {
     for n in all {
       switch n {
       case .uniformResourceIdentifier(let s), .rfc822Name(let s), .dnsName(let s): subject = s
+      case .otherName(let other) where other.typeID == OID.username:
+        // Fulcio's username identity: `[0] EXPLICIT UTF8String` (cosign matches it as it matches
+        // an e-mail or a URI).
+        guard let value = other.value, let name = try? ASN1UTF8String(asn1Any: value) else {
+          throw SigstoreError(.certificate, "signing certificate's username (otherName 1.3.6.1.4.1.57264.1.7) is not a DER UTF8String")
+        }
+        subject = String(name)
       default: continue
       }
       if subject != nil { break }

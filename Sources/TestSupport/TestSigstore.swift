@@ -107,6 +107,12 @@ public struct TestSigstore: Sendable {
     public var buildSigner: String?
     /// More URI SANs after `subject` (Fulcio issues one; for the refusal tests).
     public var moreSubjects: [String] = []
+    /// `subject` as Fulcio writes a username: an otherName SAN (1.3.6.1.4.1.57264.1.7) holding
+    /// `[0] EXPLICIT UTF8String`; `usernameValue` replaces that value's DER (for refusals).
+    public var asUsername = false
+    public var usernameValue: [UInt8]?
+    /// The otherName's type (another than Fulcio's username, for refusals).
+    public var usernameType: [UInt] = [1, 3, 6, 1, 4, 1, 57264, 1, 7]
     /// The legacy issuer extension (1.3.6.1.4.1.57264.1.1, raw bytes), written besides the
     /// v2 one (1.8) as Fulcio does; nil leaves it out.
     public var legacyIssuer: String?
@@ -127,6 +133,14 @@ public struct TestSigstore: Sendable {
     }
   }
 
+  private func subjectName(_ id: Identity) throws -> GeneralName {
+    guard id.asUsername else { return id.subject.contains("@") && !id.subject.contains("/") ? .rfc822Name(id.subject) : .uniformResourceIdentifier(id.subject) }
+    var s = DER.Serializer()
+    try s.serialize(ASN1UTF8String(id.subject))
+    let value = try ASN1Any(derEncoded: id.usernameValue ?? s.serializedBytes)
+    return .otherName(GeneralName.OtherName(typeID: try ASN1ObjectIdentifier(elements: id.usernameType), value: value))
+  }
+
   /// A short-lived signing certificate as Fulcio issues it (10 minutes from `at`), with an
   /// embedded SCT from the test CT log; `sct: false` leaves it out.
   public func issue(_ id: Identity, key signingKey: P256.Signing.PublicKey, at: Date = Date().addingTimeInterval(-60), sct: Bool = true) throws -> Certificate {
@@ -139,10 +153,7 @@ public struct TestSigstore: Sendable {
     var exts: [Certificate.Extension] = [
       try Critical(KeyUsage(digitalSignature: true)).makeCertificateExtension(),
       try ExtendedKeyUsage([.codeSigning]).makeCertificateExtension(),
-      try Critical(
-        SubjectAlternativeNames(
-          [id.subject.contains("@") && !id.subject.contains("/") ? .rfc822Name(id.subject) : .uniformResourceIdentifier(id.subject)] + id.moreSubjects.map { .uniformResourceIdentifier($0) })
-      ).makeCertificateExtension(),
+      try Critical(SubjectAlternativeNames([try subjectName(id)] + id.moreSubjects.map { .uniformResourceIdentifier($0) })).makeCertificateExtension(),
     ]
     if let legacy = id.legacyIssuer { exts.append(Certificate.Extension(oid: [1, 3, 6, 1, 4, 1, 57264, 1, 1], critical: false, value: ArraySlice(Data(legacy.utf8)))) }
     func oid(_ n: UInt) throws -> ASN1ObjectIdentifier { try ASN1ObjectIdentifier(elements: [1, 3, 6, 1, 4, 1, 57264, 1, n]) }

@@ -109,6 +109,26 @@ import Testing
     #expect(e?.message.contains("2 subject alternative names") == true)
   }
 
+  /// Fulcio certifies a username (an OIDC issuer's username claim) as an otherName SAN of type
+  /// 1.3.6.1.4.1.57264.1.7; cosign's `--certificate-identity` matches it. It was refused as "no
+  /// subject alternative name", so such signers could not be named at all.
+  @Test func aUsernameIdentityIsMatchedAndABadOneRefused() async throws {
+    var user = TestSigstore.Identity(subject: "deploy-bot!ci.example.com", issuer: "https://ci.example.com")
+    user.asUsername = true
+    #expect(try await refusal(user, IdentityPolicy(identity: "deploy-bot!ci.example.com", issuer: "https://ci.example.com")) == nil)
+    #expect(try await refusal(user, IdentityPolicy(identity: "other!ci.example.com", issuer: "https://ci.example.com"))?.kind == .identity)
+    // Not a UTF8String (an INTEGER): refused as a certificate that names no readable signer.
+    var bad = user
+    bad.usernameValue = [0x02, 0x01, 0x05]
+    let e = try await refusal(bad, IdentityPolicy(identity: "deploy-bot!ci.example.com", issuer: "https://ci.example.com"))
+    #expect(e?.kind == .certificate && e?.message.contains("57264.1.7") == true, "\(String(describing: e))")
+    // An otherName of another type (a UPN, 1.3.6.1.4.1.311.20.2.3) names no Fulcio signer.
+    var foreign = user
+    foreign.usernameType = [1, 3, 6, 1, 4, 1, 311, 20, 2, 3]
+    let f = try await refusal(foreign, IdentityPolicy(identity: "deploy-bot!ci.example.com", issuer: "https://ci.example.com"))
+    #expect(f?.kind == .certificate && f?.message.contains("no subject alternative name") == true, "\(String(describing: f))")
+  }
+
   @Test func issuerExtensionsThatDisagreeAreRefused() async throws {
     // Fulcio writes the OIDC issuer twice (1.1 raw, 1.8 DER UTF8String) with one value; a
     // certificate whose two say different things names no issuer.
