@@ -393,13 +393,13 @@ struct ReleaseTests {
   @Test func aManifestNamesKeysAndRootsOfTheCheckoutOnly() async throws {
     let key = CosignSigner().publicKeyPEM
     try key.write(toFile: workspace.file("cosign.pub"), atomically: true, encoding: .utf8)
-    try FileManager.default.createSymbolicLink(atPath: workspace.file("linked.pub"), withDestinationPath: "/etc/hostname")
     try FileManager.default.createDirectory(atPath: workspace.file(".git"), withIntermediateDirectories: true)
     try key.write(toFile: workspace.file(".git/key.pub"), atomically: true, encoding: .utf8)
     try Data(count: 4 << 20 + 1).write(to: URL(fileURLWithPath: workspace.file("root.json")))
     #expect(mkfifo(workspace.file("fifo.pub"), 0o600) == 0)
     let outside = try TempDirectory(prefix: "gantry-outside")
     try key.write(toFile: outside.file("cosign.pub"), atomically: true, encoding: .utf8)
+    try FileManager.default.createSymbolicLink(atPath: workspace.file("linked.pub"), withDestinationPath: outside.file("cosign.pub"))
     func manifest(_ field: String) -> String {
       "images:\n  - source: 127.0.0.1:9/a:1\n    target: 127.0.0.1:9/b\n    require-signature: true\n    \(field)\n"
     }
