@@ -18,10 +18,10 @@ public struct StatusSet: Sendable, Equatable, CustomStringConvertible {
       }
       let bounds = part.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
       guard (1...2).contains(bounds.count), let first = bounds.first, let lo = first, let last = bounds.last, let hi = last else {
-        throw HealthInputError("'\(part)' is not a status code, a range like 200-399, or a class like 2xx")
+        throw HealthInputError("'\(part.clipped(to: 100))' is not a status code, a range like 200-399, or a class like 2xx")
       }
       guard (100...599).contains(lo), (100...599).contains(hi), lo <= hi else {
-        throw HealthInputError("'\(part)' is not within 100-599 with low ≤ high")
+        throw HealthInputError("'\(part.clipped(to: 100))' is not within 100-599 with low ≤ high")
       }
       ranges.append(lo...hi)
     }
@@ -50,13 +50,13 @@ public struct BodyExpectation: Sendable {
   public init(body: String?, json: [String]) throws(HealthInputError) {
     if let body, body.count >= 2, body.hasPrefix("/"), body.hasSuffix("/") {
       let pattern = String(body.dropFirst().dropLast())
-      guard let regex = try? Regex(pattern) else { throw HealthInputError("'\(body)' is not a valid regular expression") }
+      guard let regex = try? Regex(pattern) else { throw HealthInputError("'\(body.clipped(to: 100))' is not a valid regular expression") }
       compiled = BoundedRegex(pattern: pattern, regex: regex)
     } else {
       substring = body
     }
     self.json = try json.map { line throws(HealthInputError) in
-      guard let eq = line.firstIndex(of: "="), eq != line.startIndex else { throw HealthInputError("'\(line)' is not path=value") }
+      guard let eq = line.firstIndex(of: "="), eq != line.startIndex else { throw HealthInputError("'\(line.clipped(to: 100))' is not path=value") }
       return (String(line[..<eq]).trimmingCharacters(in: .whitespaces), String(line[line.index(after: eq)...]).trimmingCharacters(in: .whitespaces))
     }
   }
