@@ -113,7 +113,8 @@ public struct IdentityPolicy: Sendable, Equatable {
       throw SigstoreError(.identity, "signed by identity '\(id.subject.clipped(to: 100))', not \(identity.map { "'\(Self.quoted($0))'" } ?? "matching '\(Self.quoted(identityRegexp))'")")
     }
     guard Self.matches(id.issuer, exact: issuer, pattern: issuerRegexp) else {
-      throw SigstoreError(.identity, "certificate issued for OIDC issuer '\(Self.quoted(id.issuer ?? "none"))', not \(issuer.map { "'\(Self.quoted($0))'" } ?? "matching '\(Self.quoted(issuerRegexp))'")")
+      throw SigstoreError(
+        .identity, "certificate issued for OIDC issuer '\(Self.quoted(id.issuer ?? "none"))', not \(issuer.map { "'\(Self.quoted($0))'" } ?? "matching '\(Self.quoted(issuerRegexp))'")")
     }
     if let repository {
       let want = "https://github.com/\(repository)"

@@ -468,7 +468,9 @@ struct ReleaseTests {
       #expect(errors.count == 1 && errors.first?.contains("images[0].cosign-public-key") == true, "\(workspacePath) \(value): \(out.lines)")
     }
     // The checkout's own key, however the workspace is spelled: read (then the absent registry, exit 1).
-    for (workspacePath, value) in [(workspace.path + "/", "cosign.pub"), (linkedWorkspace, "cosign.pub"), (linkedWorkspace, linkedWorkspace + "//sub/../cosign.pub"), (workspace.path, key + "\ncosign.pub")] {
+    for (workspacePath, value) in [
+      (workspace.path + "/", "cosign.pub"), (linkedWorkspace, "cosign.pub"), (linkedWorkspace, linkedWorkspace + "//sub/../cosign.pub"), (workspace.path, key + "\ncosign.pub"),
+    ] {
       let out = MemoryLogSink()
       let path = try manifestFile(json(value), name: "m.json")
       #expect(await GantryCLIHarness.run(["INPUT_STAGE": "promote", "INPUT_MANIFEST": path, "GITHUB_WORKSPACE": workspacePath], out) == 1, "\(workspacePath) \(value): \(out.lines)")
