@@ -67,21 +67,21 @@ public struct BodyExpectation: Sendable {
   /// takes longer than `budget` is a mismatch (see ``BoundedRegex``); the other checks are linear.
   public func mismatch(_ body: Data, within budget: Duration = .seconds(5)) async -> String? {
     let text = String(decoding: body, as: UTF8.self)
-    if let substring, !text.contains(substring) { return "body does not contain '\(substring)'" }
+    if let substring, !text.contains(substring) { return "body does not contain '\(substring.clipped(to: 200))'" }
     if let compiled {
       switch await compiled.contains(text, within: budget) {
       case .matched(true): break
-      case .matched(false): return "body does not match /\(compiled.pattern)/"
-      case .tooSlow: return "matching the body against /\(compiled.pattern)/ took longer than the probe's timeout: given up"
-      case .busy: return "body not matched: a match against /\(compiled.pattern)/ given up on earlier (too slow) still runs"
+      case .matched(false): return "body does not match /\(compiled.pattern.clipped(to: 200))/"
+      case .tooSlow: return "matching the body against /\(compiled.pattern.clipped(to: 200))/ took longer than the probe's timeout: given up"
+      case .busy: return "body not matched: a match against /\(compiled.pattern.clipped(to: 200))/ given up on earlier (too slow) still runs"
       }
     }
     guard !json.isEmpty else { return nil }
     guard let root = JSONValue.parse(body) else { return "body is not JSON" }
     for (path, want) in json {
-      guard let got = root.value(atPath: path)?.text else { return "JSON has no \(path)" }
+      guard let got = root.value(atPath: path)?.text else { return "JSON has no \(path.clipped(to: 200))" }
       // The service's value is quoted short: what is expected must still show after it.
-      if got != want { return "JSON \(path) is '\(got.clippedWithSize(to: 200))', expected '\(want)'" }
+      if got != want { return "JSON \(path.clipped(to: 200)) is '\(got.clippedWithSize(to: 200))', expected '\(want.clipped(to: 200))'" }
     }
     return nil
   }
