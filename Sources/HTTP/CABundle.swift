@@ -41,12 +41,12 @@ public enum CABundle {
     let trusted = base ?? CurlTransport.builtInCABundle.flatMap { FileManager.default.isReadableFile(atPath: $0) ? $0 : nil } ?? systemBundles.first { FileManager.default.isReadableFile(atPath: $0) }
     let key = "\(trusted ?? "")\u{0}\(extra)\u{0}\(directory)"
     if let path = made.lock.withLock({ made.paths[key] }) { return path }
-    guard let added = Files.readPrefix(extra, limit: sizeLimit + 1) else { throw Failure(description: "cannot read '\(extra)' (a readable regular file is needed)") }
-    guard added.count <= sizeLimit else { throw Failure(description: "'\(extra)' is larger than \(sizeLimit >> 20) MiB: not a CA bundle") }
+    guard let added = Files.readPrefix(extra, limit: sizeLimit + 1) else { throw Failure(description: "cannot read '\(extra.clipped(to: 100))' (a readable regular file is needed)") }
+    guard added.count <= sizeLimit else { throw Failure(description: "'\(extra.clipped(to: 100))' is larger than \(sizeLimit >> 20) MiB: not a CA bundle") }
     guard String(decoding: added, as: UTF8.self).contains("-----BEGIN CERTIFICATE-----") else {
-      throw Failure(description: "'\(extra)' holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+      throw Failure(description: "'\(extra.clipped(to: 100))' holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
     }
-    if let broken = brokenBlock(in: added) { throw Failure(description: "'\(extra)': \(broken)") }
+    if let broken = brokenBlock(in: added) { throw Failure(description: "'\(extra.clipped(to: 100))': \(broken)") }
     var bytes = trusted.flatMap { Files.readPrefix($0, limit: sizeLimit) } ?? []
     if let last = bytes.last, last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
     bytes += added

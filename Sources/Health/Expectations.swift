@@ -18,10 +18,10 @@ public struct StatusSet: Sendable, Equatable, CustomStringConvertible {
       }
       let bounds = part.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
       guard (1...2).contains(bounds.count), let first = bounds.first, let lo = first, let last = bounds.last, let hi = last else {
-        throw HealthInputError("'\(part)' is not a status code, a range like 200-399, or a class like 2xx")
+        throw HealthInputError("'\(part.clipped(to: 100))' is not a status code, a range like 200-399, or a class like 2xx")
       }
       guard (100...599).contains(lo), (100...599).contains(hi), lo <= hi else {
-        throw HealthInputError("'\(part)' is not within 100-599 with low ≤ high")
+        throw HealthInputError("'\(part.clipped(to: 100))' is not within 100-599 with low ≤ high")
       }
       ranges.append(lo...hi)
     }
@@ -50,13 +50,13 @@ public struct BodyExpectation: Sendable {
   public init(body: String?, json: [String]) throws(HealthInputError) {
     if let body, body.count >= 2, body.hasPrefix("/"), body.hasSuffix("/") {
       let pattern = String(body.dropFirst().dropLast())
-      guard let regex = try? Regex(pattern) else { throw HealthInputError("'\(body)' is not a valid regular expression") }
+      guard let regex = try? Regex(pattern) else { throw HealthInputError("'\(body.clipped(to: 100))' is not a valid regular expression") }
       compiled = BoundedRegex(pattern: pattern, regex: regex)
     } else {
       substring = body
     }
     self.json = try json.map { line throws(HealthInputError) in
-      guard let eq = line.firstIndex(of: "="), eq != line.startIndex else { throw HealthInputError("'\(line)' is not path=value") }
+      guard let eq = line.firstIndex(of: "="), eq != line.startIndex else { throw HealthInputError("'\(line.clipped(to: 100))' is not path=value") }
       return (String(line[..<eq]).trimmingCharacters(in: .whitespaces), String(line[line.index(after: eq)...]).trimmingCharacters(in: .whitespaces))
     }
   }
@@ -67,21 +67,21 @@ public struct BodyExpectation: Sendable {
   /// takes longer than `budget` is a mismatch (see ``BoundedRegex``); the other checks are linear.
   public func mismatch(_ body: Data, within budget: Duration = .seconds(5)) async -> String? {
     let text = String(decoding: body, as: UTF8.self)
-    if let substring, !text.contains(substring) { return "body does not contain '\(substring)'" }
+    if let substring, !text.contains(substring) { return "body does not contain '\(substring.clipped(to: 200))'" }
     if let compiled {
       switch await compiled.contains(text, within: budget) {
       case .matched(true): break
-      case .matched(false): return "body does not match /\(compiled.pattern)/"
-      case .tooSlow: return "matching the body against /\(compiled.pattern)/ took longer than the probe's timeout: given up"
-      case .busy: return "body not matched: a match against /\(compiled.pattern)/ given up on earlier (too slow) still runs"
+      case .matched(false): return "body does not match /\(compiled.pattern.clipped(to: 200))/"
+      case .tooSlow: return "matching the body against /\(compiled.pattern.clipped(to: 200))/ took longer than the probe's timeout: given up"
+      case .busy: return "body not matched: a match against /\(compiled.pattern.clipped(to: 200))/ given up on earlier (too slow) still runs"
       }
     }
     guard !json.isEmpty else { return nil }
     guard let root = JSONValue.parse(body) else { return "body is not JSON" }
     for (path, want) in json {
-      guard let got = root.value(atPath: path)?.text else { return "JSON has no \(path)" }
+      guard let got = root.value(atPath: path)?.text else { return "JSON has no \(path.clipped(to: 200))" }
       // The service's value is quoted short: what is expected must still show after it.
-      if got != want { return "JSON \(path) is '\(got.clippedWithSize(to: 200))', expected '\(want)'" }
+      if got != want { return "JSON \(path.clipped(to: 200)) is '\(got.clippedWithSize(to: 200))', expected '\(want.clipped(to: 200))'" }
     }
     return nil
   }

@@ -103,18 +103,23 @@ public struct IdentityPolicy: Sendable, Equatable {
     return a[..<ra.lowerBound].lowercased() == b[..<rb.lowerBound].lowercased() && a[ra.lowerBound...].utf8.elementsEqual(b[rb.lowerBound...].utf8)
   }
 
+  /// A value as a refusal quotes it, the policy's (the step's inputs) or the certificate's:
+  /// cut, for the refusal is one line of the log and the summary.
+  static func quoted(_ value: String?) -> String { (value ?? "").clipped(to: 200) }
+
   /// Checks a verified certificate's identity; the error says what differed.
   public func check(_ id: FulcioIdentity) throws(SigstoreError) {
     guard Self.matches(id.subject, exact: identity, pattern: identityRegexp) else {
-      throw SigstoreError(.identity, "signed by identity '\(id.subject.clipped(to: 100))', not \(identity.map { "'\($0)'" } ?? "matching '\(identityRegexp ?? "")'")")
+      throw SigstoreError(.identity, "signed by identity '\(id.subject.clipped(to: 100))', not \(identity.map { "'\(Self.quoted($0))'" } ?? "matching '\(Self.quoted(identityRegexp))'")")
     }
     guard Self.matches(id.issuer, exact: issuer, pattern: issuerRegexp) else {
-      throw SigstoreError(.identity, "certificate issued for OIDC issuer '\(id.issuer ?? "none")', not \(issuer.map { "'\($0)'" } ?? "matching '\(issuerRegexp ?? "")'")")
+      throw SigstoreError(
+        .identity, "certificate issued for OIDC issuer '\(Self.quoted(id.issuer ?? "none"))', not \(issuer.map { "'\(Self.quoted($0))'" } ?? "matching '\(Self.quoted(issuerRegexp))'")")
     }
     if let repository {
       let want = "https://github.com/\(repository)"
       guard id.sourceRepositoryURI?.lowercased() == want.lowercased() else {
-        throw SigstoreError(.identity, "signed from repository '\(id.sourceRepositoryURI ?? "none")', not \(want)")
+        throw SigstoreError(.identity, "signed from repository '\(Self.quoted(id.sourceRepositoryURI ?? "none"))', not \(Self.quoted(want))")
       }
     }
     if let workflow, let want = resolvedWorkflow(workflow) {
@@ -122,7 +127,7 @@ public struct IdentityPolicy: Sendable, Equatable {
       let config = id.buildConfigURI ?? (id.subject.hasPrefix("https://github.com/") ? id.subject : nil)
       let got = config.map { String($0.split(separator: "@", maxSplits: 1).first ?? "") }
       guard let got, Self.sameWorkflow(got, want) else {
-        throw SigstoreError(.identity, "signed by workflow '\(got ?? "none")', not \(want)")
+        throw SigstoreError(.identity, "signed by workflow '\(Self.quoted(got ?? "none"))', not \(Self.quoted(want))")
       }
     }
     if let refPattern {
@@ -133,7 +138,7 @@ public struct IdentityPolicy: Sendable, Equatable {
     }
     if !triggers.isEmpty {
       guard let t = id.buildTrigger, triggers.contains(t) else {
-        throw SigstoreError(.identity, "signed by a run triggered by '\(id.buildTrigger ?? "none")', not \(triggers.joined(separator: " or "))")
+        throw SigstoreError(.identity, "signed by a run triggered by '\(Self.quoted(id.buildTrigger ?? "none"))', not \(Self.quoted(triggers.joined(separator: " or ")))")
       }
     }
   }

@@ -91,35 +91,36 @@ public struct ProvenancePolicy: Sendable, Equatable {
     if let builderID, builderID.hasPrefix("https://github.com/"), builderID.contains("/.github/workflows/"),
       let signer = id?.buildSignerURI ?? id.flatMap({ $0.subject.hasPrefix("https://github.com/") ? $0.subject : nil }), signer != builderID
     {
-      throw SigstoreError(.attestation, "provenance names builder '\(builderID)', but the certificate says it was signed by '\(Self.quoted(signer))', not '\(builderID)'")
+      throw SigstoreError(.attestation, "provenance names builder '\(Self.quoted(builderID))', but the certificate says it was signed by '\(Self.quoted(signer))', not '\(Self.quoted(builderID))'")
     }
     if let full = repositoryURL, let got = id?.sourceRepositoryURI, got.lowercased() != full.lowercased() {
       throw SigstoreError(
-        .attestation, "provenance names source repository '\(Self.quoted(p.sourceRepository))', but the certificate says the run was from repository '\(Self.quoted(got))', not '\(full)'")
+        .attestation, "provenance names source repository '\(Self.quoted(p.sourceRepository))', but the certificate says the run was from repository '\(Self.quoted(got))', not '\(Self.quoted(full))'")
     }
     if let pattern = sourceRef, let got = id?.sourceRepositoryRef, !PolicyPattern.wholeMatch(got, pattern) {
       throw SigstoreError(
-        .attestation, "provenance names source ref '\(Self.quoted(p.sourceRef))', but the certificate says the run was from ref '\(Self.quoted(got))', which does not match '\(pattern)'")
+        .attestation, "provenance names source ref '\(Self.quoted(p.sourceRef))', but the certificate says the run was from ref '\(Self.quoted(got))', which does not match '\(Self.quoted(pattern))'")
     }
   }
 
   /// A predicate's or certificate's value as a refusal quotes it: the signer wrote it (any run
   /// the identity admits), so it is cut; the refusal is one line of the log and the summary.
+  /// The policy's own values (the step's inputs) are quoted cut too.
   static func quoted(_ value: String?) -> String { value.map { $0.clipped(to: 200) } ?? "none" }
 
   /// The policy on the predicate alone.
   public func check(_ p: Provenance) throws(SigstoreError) {
     if let builderID, p.builderID != builderID {
-      throw SigstoreError(.attestation, "provenance builder is '\(Self.quoted(p.builderID))', not '\(builderID)'")
+      throw SigstoreError(.attestation, "provenance builder is '\(Self.quoted(p.builderID))', not '\(Self.quoted(builderID))'")
     }
     if let full = repositoryURL {
       guard p.sourceRepository?.lowercased() == full.lowercased() else {
-        throw SigstoreError(.attestation, "provenance source repository is '\(Self.quoted(p.sourceRepository))', not '\(full)'")
+        throw SigstoreError(.attestation, "provenance source repository is '\(Self.quoted(p.sourceRepository))', not '\(Self.quoted(full))'")
       }
     }
     if let pattern = sourceRef {
       guard PolicyPattern.wholeMatch(p.sourceRef, pattern) else {
-        throw SigstoreError(.attestation, "provenance source ref '\(Self.quoted(p.sourceRef))' does not match '\(pattern)'")
+        throw SigstoreError(.attestation, "provenance source ref '\(Self.quoted(p.sourceRef))' does not match '\(Self.quoted(pattern))'")
       }
     }
   }

@@ -59,6 +59,9 @@ public final class RegistryProcess: @unchecked Sendable {
     while true {
       attempt += 1
       let port = try ports()
+      // Every answer of this registry carries this id: another server on the port (another
+      // test process's registry) answers /v2/ as this one would, and only the id tells them apart.
+      let id = UUID().uuidString
       var config = """
         version: 0.1
         log:
@@ -72,6 +75,8 @@ public final class RegistryProcess: @unchecked Sendable {
             enabled: true
         http:
           addr: 127.0.0.1:\(port)
+          headers:
+            \(Self.idHeader): [\(id)]
 
         """
       if let tls {
@@ -83,7 +88,7 @@ public final class RegistryProcess: @unchecked Sendable {
       let child = try ChildProcess(
         binary, ["serve", directory.file("config.yml")], environment: ["PATH": "/usr/bin:/bin", "OTEL_TRACES_EXPORTER": "none"], logFile: log)
       do {
-        try await Self.waitUntilReady(child, host: "127.0.0.1:\(port)", tls: tls, answer: auth.isNone ? "200" : "401")
+        try await Self.waitUntilReady(child, host: "127.0.0.1:\(port)", tls: tls, answer: auth.isNone ? "200" : "401", id: id)
         self.port = port
         self.child = child
         return
@@ -103,9 +108,13 @@ public final class RegistryProcess: @unchecked Sendable {
     let why: String
   }
 
-  /// Polls `/v2/` until it gives `answer` (200 open, 401 with auth): a different answer is
-  /// some other server on the port, not this registry.
-  private static func waitUntilReady(_ child: ChildProcess, host: String, tls: TestCertificates?, answer: String) async throws {
+  /// The response header that carries a registry's id (`http.headers` of its config).
+  static let idHeader = "X-Gantry-Test-Registry"
+
+  /// Polls `/v2/` until it gives `answer` (200 open, 401 with auth) with this registry's `id`:
+  /// any other answer from a server is some other server on the port, not this registry,
+  /// even while this one is still starting (it has not yet found the port taken).
+  private static func waitUntilReady(_ child: ChildProcess, host: String, tls: TestCertificates?, answer: String, id: String) async throws {
     // Generous: on a 2-core machine shared with compilers and other test runs, a registry's
     // start-up has taken more than 15 s. The wait holds no thread meanwhile.
     let deadline = ContinuousClock.now + .seconds(60)
@@ -113,12 +122,13 @@ public final class RegistryProcess: @unchecked Sendable {
     while ContinuousClock.now < deadline {
       // Each poll bounded: a server of another test process that took the port and holds
       // connections open would otherwise stall this one poll until the deadline.
-      var args = ["-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", "\(scheme)://\(host)/v2/"]
+      var args = ["-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code} %header{\(idHeader)}", "\(scheme)://\(host)/v2/"]
       if let tls { args += ["--cacert", tls.caCert] }
-      let code = (try? await awaitCommand("/usr/bin/curl", args))?.stdout ?? ""
+      let said = (try? await awaitCommand("/usr/bin/curl", args))?.stdout ?? ""
+      let code = String(said.prefix(3))
       guard child.isRunning else { throw PortLost(host: host, why: "it exited") }
-      if code == answer { return }
-      if code == "200" || code == "401" { throw PortLost(host: host, why: "another server answers \(code) there") }
+      if said == "\(answer) \(id)" { return }
+      if code != "000" && !code.isEmpty { throw PortLost(host: host, why: "another server answers \(code) there") }
       try await Task.sleep(for: .milliseconds(50))
     }
     child.stop()

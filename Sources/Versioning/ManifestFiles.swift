@@ -80,10 +80,10 @@ public enum ManifestFiles {
     let text = String(decoding: bom ? data.dropFirst(3) : data[...], as: UTF8.self)
     if let pattern {
       guard let re = try? Regex(pattern) else {
-        throw VersionSourceError("'\(pattern)' is not a valid regular expression")
+        throw VersionSourceError("'\(pattern.clipped(to: 100))' is not a valid regular expression")
       }
       guard let m = text.firstMatch(of: re.anchorsMatchLineEndings()), m.output.count > 1, let group = m.output[1].substring else {
-        throw VersionSourceError("\(name): pattern '\(pattern)' did not match (it needs one capture group around the version)")
+        throw VersionSourceError("\(name): pattern '\(pattern.clipped(to: 100))' did not match (it needs one capture group around the version)")
       }
       return String(group)
     }

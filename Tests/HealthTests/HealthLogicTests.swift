@@ -27,6 +27,20 @@ import Testing
     #expect(throws: HealthInputError.self) { try BodyExpectation(body: nil, json: ["novalue"]) }
   }
 
+  /// A mismatch quotes the expectation (the step's expected-body, expected-json) cut: a 20 KB
+  /// one was quoted whole in every failed probe's reason.
+  @Test func aMismatchQuotesALongExpectationCut() async throws {
+    let long = String(repeating: "z", count: 20_000)
+    let body = Data(#"{"version":"1.2.3"}"#.utf8)
+    for expectation in [
+      try BodyExpectation(body: long, json: []), try BodyExpectation(body: "/" + long + "/", json: []), try BodyExpectation(body: nil, json: ["version=" + long]),
+      try BodyExpectation(body: nil, json: ["a." + long + "=1"]),
+    ] {
+      let why = await expectation.mismatch(body)
+      #expect(why != nil && (why?.utf8.count ?? 0) < 1000, "\(why?.utf8.count ?? 0) bytes")
+    }
+  }
+
   @Test func latencyPercentilesUseNearestRank() throws {
     let stats = try #require(LatencyStats((1...100).map(Double.init)))
     #expect(stats.min == 1)

@@ -61,6 +61,14 @@ import Testing
     #expect(throws: ManifestError.schema1) { try RawManifest(bytes: body, mediaType: MediaType.dockerSchema1Signed) }
   }
 
+  /// A registry chooses a manifest's media type: one of 100 KB was quoted whole in the error.
+  @Test func anUnsupportedMediaTypeIsQuotedCut() throws {
+    let body = Data(#"{"schemaVersion":2,"mediaType":"x/\#(String(repeating: "y", count: 100_000))"}"#.utf8)
+    let error = #expect(throws: ManifestError.self) { try RawManifest(bytes: body, mediaType: nil) }
+    #expect(error?.description.hasPrefix("unsupported manifest media type 'x/yyy") == true)
+    #expect((error?.description.utf8.count ?? 0) < 1000, "\(error?.description.utf8.count ?? 0) bytes")
+  }
+
   @Test func manifestsKeepTheirBytes() throws {
     let body = Data(#"{"schemaVersion":2,   "mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#.utf8)
     let m = try RawManifest(bytes: body, mediaType: nil)

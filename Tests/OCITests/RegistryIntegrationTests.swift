@@ -67,6 +67,22 @@ struct RegistryIntegrationTests {
     #expect("\(error.map { "\($0)" } ?? "")".contains("address already in use"), "\(String(describing: error))")
   }
 
+  /// Another registry that has the port answers `/v2/` as the new one would: the new one,
+  /// still starting (it exits once it finds the port taken), must not take that answer for its
+  /// own, or its tests would talk to the other registry.
+  @Test func aRegistryDoesNotTakeAnotherOnItsPortForItself() async throws {
+    let other = try await RegistryProcess()
+    let handedOut = Mutex<[Int]>([])
+    let reg = try await RegistryProcess(ports: {
+      let port = handedOut.withLock { $0.isEmpty } ? other.port : try freePort()
+      handedOut.withLock { $0.append(port) }
+      return port
+    })
+    #expect(handedOut.withLock { $0 }.first == other.port)
+    #expect(reg.port != other.port)
+    #expect(reg.directory.path != other.directory.path)
+  }
+
   @Test func sameRegistryCopiesMountInsteadOfUploading() async throws {
     let reg = try await RegistryProcess()
     let client = testRegistryClient(reg.host)

@@ -169,6 +169,30 @@ import Testing
     try IdentityPolicy(identityRegexp: #"https://ci\.example/\w"#, issuerRegexp: ".*").check(id)
   }
 
+  /// A refusal quotes the policy's own values (the step's signer and provenance inputs) cut,
+  /// as it quotes the certificate's: a 20 KB input was quoted whole, once or twice (found in
+  /// the session 13 review).
+  @Test func aRefusalQuotesALongPolicyValueCut() async throws {
+    let long = String(repeating: "r", count: 20_000)
+    let main = TestSigstore.Identity.github("org/repo")
+    let issuer = IdentityPolicy.githubActionsIssuer
+    let policies = [
+      IdentityPolicy(identity: long, issuer: issuer), IdentityPolicy(identityRegexp: long, issuer: issuer), IdentityPolicy(identity: release, issuer: long),
+      IdentityPolicy(identity: release, issuerRegexp: long), IdentityPolicy(repository: "org/" + long), IdentityPolicy(repository: "org/repo", workflow: ".github/workflows/\(long).yml"),
+      IdentityPolicy(repository: "org/repo", triggers: Array(repeating: "workflow_dispatch", count: 2000)),
+    ]
+    for (i, policy) in policies.enumerated() {
+      let refusal = try await refusal(main, policy)
+      #expect(refusal?.kind == .identity, "policy \(i)")
+      #expect((refusal?.description.utf8.count ?? 0) < 1000, "policy \(i): \(refusal?.description.utf8.count ?? 0) bytes")
+    }
+    let provenance = try Provenance(predicateType: Provenance.v1, predicate: Self.predicate(ref: "refs/tags/v1.2.3"))
+    for (i, policy) in [ProvenancePolicy(builderID: long), ProvenancePolicy(sourceRepository: "org/" + long), ProvenancePolicy(sourceRef: "refs/tags/" + long)].enumerated() {
+      let refusal = #expect(throws: SigstoreError.self) { try policy.check(provenance) }
+      #expect((refusal?.description.utf8.count ?? 0) < 1000, "provenance policy \(i): \(refusal?.description.utf8.count ?? 0) bytes")
+    }
+  }
+
   static func predicate(ref: String) throws -> Data {
     try JSONSerialization.data(withJSONObject: TestSigstore.slsaV1(repo: "org/repo", ref: ref))
   }

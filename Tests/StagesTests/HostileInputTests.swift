@@ -86,6 +86,20 @@ struct HostileInputTests {
     Case(input: "release-id", env: ["INPUT_STAGE": "rollback", "INPUT_TARGET": "127.0.0.1:1/app", "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": long]),
     Case(input: "state", env: ["INPUT_STAGE": "history", "INPUT_TARGET": "127.0.0.1:1/app", "INPUT_ENVIRONMENT": "production", "INPUT_STATE": long]),
     Case(input: "signer-repository", env: promote.merging(["INPUT_SIGNER-REPOSITORY": long, "INPUT_REQUIRE-SIGNATURE": "true"]) { $1 }),
+    // Session 13 review: these still quoted the value whole.
+    Case(input: "release-id", env: ["INPUT_STAGE": "promote", "INPUT_PROMOTE-IMAGES": "127.0.0.1:1/a:1 -> 127.0.0.1:1/b", "INPUT_RELEASE-ID": long]),
+    Case(input: "labels", env: buildTag.merging(["INPUT_LABELS": "k=\u{7}" + long]) { $1 }),
+    Case(
+      input: "environment-url",
+      env: promote.merging([
+        "INPUT_ENVIRONMENT": "production", "INPUT_DEPLOYMENT": "true", "INPUT_GITHUB-TOKEN": "t", "GITHUB_REPOSITORY": "o/r", "GITHUB_SHA": String(repeating: "a", count: 40),
+        "INPUT_ENVIRONMENT-URL": long,
+      ]) { $1 }),
+    Case(input: "expected-status", env: health.merging(["INPUT_EXPECTED-STATUS": long]) { $1 }),
+    Case(input: "expected-body", env: health.merging(["INPUT_EXPECTED-BODY": "/(" + long + "/"]) { $1 }),
+    Case(input: "expected-json", env: health.merging(["INPUT_EXPECTED-JSON": long]) { $1 }),
+    Case(input: "ca-file", env: promote.merging(["INPUT_CA-FILE": "/nonexistent/" + long]) { $1 }),
+    Case(input: "ca-file", env: health.merging(["INPUT_CA-FILE": "/nonexistent/" + long]) { $1 }),
   ]
 
   /// A value of 20 KB is quoted cut: before, each of these errors quoted it whole, a 20 KB
@@ -97,6 +111,23 @@ struct HostileInputTests {
     let errors = out.lines.filter { $0.hasPrefix("::error") }
     #expect(errors.count == 1 && errors.first?.hasPrefix("::error title=Invalid input::input '\(c.input)'") == true, "\(errors)")
     #expect(out.lines.allSatisfy { $0.utf8.count < 1000 }, "\(out.lines.map { $0.utf8.count })")
+  }
+
+  /// The version stage's `pattern`, not a regular expression or matching nothing, was quoted
+  /// whole (found in the session 13 review).
+  @Test func aLongVersionPatternIsQuotedCut() async throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pattern-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try "version = 1.2.3\n".write(toFile: dir + "/VERSION.txt", atomically: true, encoding: .utf8)
+    for pattern in ["(" + Self.long, "nomatch(" + Self.long + ")"] {
+      let env = ["INPUT_STAGE": "version", "INPUT_SOURCE": "file", "INPUT_FILE": "VERSION.txt", "INPUT_PATTERN": pattern, "GITHUB_WORKSPACE": dir, "GITHUB_ACTIONS": "true"]
+      let out = MemoryLogSink()
+      #expect(await GantryCLI.run(arguments: [], environment: env, stdout: out) == 2)
+      let errors = out.lines.filter { $0.hasPrefix("::error") }
+      #expect(errors.count == 1 && errors.first?.hasPrefix("::error title=Invalid input::input 'pattern'") == true, "\(errors.map { $0.prefix(200) })")
+      #expect(out.lines.allSatisfy { $0.utf8.count < 1000 }, "\(out.lines.map { $0.utf8.count })")
+    }
   }
 
   @Test func anUnknownStageOrGenerateTargetIsQuotedCut() async throws {

@@ -431,6 +431,52 @@ struct ReleaseTests {
       #expect(out.lines.contains { $0.contains("input 'cosign-public-key'") && $0.contains(expected) }, "\(out.lines)")
     }
   }
+
+  /// The confinement against every spelling of a path past the checkout (session 13 review):
+  /// a sibling whose name starts with the workspace's, `//`, `..` behind a directory link, a
+  /// NUL byte, a path line after an inline PEM key, a directory, /proc/self; and a workspace
+  /// given with a trailing slash or as a symbolic link still reads its own files.
+  @Test func aManifestCannotSpellAPathPastTheCheckout() async throws {
+    let key = CosignSigner().publicKeyPEM
+    try key.write(toFile: workspace.file("cosign.pub"), atomically: true, encoding: .utf8)
+    try FileManager.default.createDirectory(atPath: workspace.file("sub"), withIntermediateDirectories: true)
+    try FileManager.default.createSymbolicLink(atPath: workspace.file("etc"), withDestinationPath: "/etc")
+    try FileManager.default.createDirectory(atPath: workspace.file(".git"), withIntermediateDirectories: true)
+    try key.write(toFile: workspace.file(".git/key.pub"), atomically: true, encoding: .utf8)
+    let sibling = workspace.path + "2"
+    try FileManager.default.createDirectory(atPath: sibling, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: sibling) }
+    try key.write(toFile: sibling + "/cosign.pub", atomically: true, encoding: .utf8)
+    let linkedWorkspace = workspace.path + "-link"
+    try FileManager.default.createSymbolicLink(atPath: linkedWorkspace, withDestinationPath: workspace.path)
+    defer { try? FileManager.default.removeItem(atPath: linkedWorkspace) }
+    func json(_ value: String) -> String {
+      // Every scalar escaped: NUL and newlines reach the reader as the JSON gives them.
+      let quoted = "\"" + value.unicodeScalars.map { String(format: "\\u%04x", $0.value) }.joined() + "\""
+      return "{\"images\": [{\"source\": \"127.0.0.1:9/a:1\", \"target\": \"127.0.0.1:9/b\", \"require-signature\": true, \"cosign-public-key\": \(quoted)}]}"
+    }
+    let refused = [
+      sibling + "/cosign.pub", "/" + workspace.path + "/../" + URL(fileURLWithPath: sibling).lastPathComponent + "/cosign.pub", "etc/hostname", "etc/../.git/key.pub",
+      "sub/../.git/key.pub", "\u{0}/etc/hostname", "cosign.pub\u{0}/../.git/key.pub".replacingOccurrences(of: "cosign.pub", with: ".git"), key + "\n/etc/hostname",
+      "sub", "/proc/self/cwd/.git/key.pub", "/proc/self/root/etc/hostname",
+    ]
+    for (workspacePath, value) in [workspace.path, workspace.path + "/", linkedWorkspace].flatMap({ w in refused.map { (w, $0) } }) {
+      let out = MemoryLogSink()
+      let path = try manifestFile(json(value), name: "m.json")
+      #expect(await GantryCLIHarness.run(["INPUT_STAGE": "promote", "INPUT_MANIFEST": path, "GITHUB_WORKSPACE": workspacePath], out) == 2, "\(workspacePath) \(value)")
+      let errors = out.lines.filter { $0.hasPrefix("::error") }
+      #expect(errors.count == 1 && errors.first?.contains("images[0].cosign-public-key") == true, "\(workspacePath) \(value): \(out.lines)")
+    }
+    // The checkout's own key, however the workspace is spelled: read (then the absent registry, exit 1).
+    for (workspacePath, value) in [
+      (workspace.path + "/", "cosign.pub"), (linkedWorkspace, "cosign.pub"), (linkedWorkspace, linkedWorkspace + "//sub/../cosign.pub"), (workspace.path, key + "\ncosign.pub"),
+    ] {
+      let out = MemoryLogSink()
+      let path = try manifestFile(json(value), name: "m.json")
+      #expect(await GantryCLIHarness.run(["INPUT_STAGE": "promote", "INPUT_MANIFEST": path, "GITHUB_WORKSPACE": workspacePath], out) == 1, "\(workspacePath) \(value): \(out.lines)")
+      #expect(!out.lines.contains { $0.contains("Invalid input") }, "\(workspacePath) \(value): \(out.lines)")
+    }
+  }
 }
 
 /// The manifest reader and the budget, without registries.

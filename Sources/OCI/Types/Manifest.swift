@@ -77,7 +77,7 @@ public enum ManifestError: Error, Sendable, Equatable, CustomStringConvertible {
   public var description: String {
     switch self {
     case .schema1: "Docker schema 1 manifests are not supported (deprecated since 2017); push the image again with a current Docker or buildx"
-    case .unsupported(let t): "unsupported manifest media type '\(t)'"
+    case .unsupported(let t): "unsupported manifest media type '\(t.clipped(to: 200))'"
     case .undecodable(let why): "manifest does not decode: \(why)"
     }
   }

@@ -177,7 +177,7 @@ public struct BuildTagStage: Stage {
       throw InputError("labels", "'\(error.line.clipped(to: 100))' is not key=value")
     }
     for (k, v) in extra where !UntrustedText.isSingleLine(k + v) {
-      throw InputError("labels", "'\(k)=\(v)' holds a control character")
+      throw InputError("labels", "'\("\(k)=\(v)".clipped(to: 100))' holds a control character")
     }
     for (k, v) in extra {
       labels.removeAll { $0.0 == k }

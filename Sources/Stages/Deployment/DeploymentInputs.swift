@@ -51,7 +51,7 @@ struct DeploymentSettings: Sendable {
     let environmentURL = try inputs.line("environment-url")
     if let u = environmentURL {
       guard let url = URL(string: u), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
-        throw InputError("environment-url", "'\(u)' is not an http or https URL")
+        throw InputError("environment-url", "'\(u.clipped(to: 100))' is not an http or https URL")
       }
     }
     var configuration = GitHubConfiguration(apiURL: api, repository: repository, token: token)

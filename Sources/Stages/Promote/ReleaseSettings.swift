@@ -123,7 +123,7 @@ struct ReleaseSettings: Sendable {
     deployment = try DeploymentSettings.from(context, environment: environment)
     concurrency = try inputs.integer("concurrency", in: 1...64) ?? 4
     if let id = try inputs.line("release-id") {
-      guard Self.isValidID(id) else { throw InputError("release-id", "'\(id)' is not an id: 1 to 64 of A-Z a-z 0-9 . _ -") }
+      guard Self.isValidID(id) else { throw InputError("release-id", "'\(id.clipped(to: 100))' is not an id: 1 to 64 of A-Z a-z 0-9 . _ -") }
       releaseID = id
     } else {
       releaseID = Self.newID()
