@@ -35,13 +35,13 @@ public enum ManifestFiles {
   static func contents(_ path: String, checkout: String? = nil) throws -> Data {
     let path = try resolved(path, checkout: checkout)
     switch Files.kind(atPath: path) {
-    case nil: throw VersionSourceError("\(path) does not exist")
+    case nil: throw VersionSourceError("\(path.clipped(to: 200)) does not exist")
     case .regular: break
-    case .symbolicLink: throw VersionSourceError("\(path) is a symbolic link; Gantry reads only a regular file in the checkout (a link could lead outside it)")
-    default: throw VersionSourceError("\(path) is not a regular file")
+    case .symbolicLink: throw VersionSourceError("\(path.clipped(to: 200)) is a symbolic link; Gantry reads only a regular file in the checkout (a link could lead outside it)")
+    default: throw VersionSourceError("\(path.clipped(to: 200)) is not a regular file")
     }
-    guard let bytes = Files.readPrefix(path, limit: maxBytes + 1) else { throw VersionSourceError("cannot read \(path)") }
-    guard bytes.count <= maxBytes else { throw VersionSourceError("\(path) is larger than \(maxBytes >> 20) MiB; no manifest file is") }
+    guard let bytes = Files.readPrefix(path, limit: maxBytes + 1) else { throw VersionSourceError("cannot read \(path.clipped(to: 200))") }
+    guard bytes.count <= maxBytes else { throw VersionSourceError("\(path.clipped(to: 200)) is larger than \(maxBytes >> 20) MiB; no manifest file is") }
     return Data(bytes)
   }
 
@@ -49,10 +49,10 @@ public enum ManifestFiles {
   static func resolved(_ path: String, checkout: String?) throws -> String {
     switch Files.inCheckout(path, checkout: checkout) {
     case .file(let real): return real
-    case .missing: throw VersionSourceError("\(path) does not exist")
+    case .missing: throw VersionSourceError("\(path.clipped(to: 200)) does not exist")
     case .escapes(let finalLink):
       let how = finalLink ? "is a symbolic link leading" : "leads, through a symbolic link,"
-      throw VersionSourceError("\(path) \(how) outside the checkout or into its .git; Gantry reads only files of the checkout")
+      throw VersionSourceError("\(path.clipped(to: 200)) \(how) outside the checkout or into its .git; Gantry reads only files of the checkout")
     }
   }
 

@@ -130,6 +130,19 @@ struct HostileInputTests {
     }
   }
 
+  /// The version stage's `file`, too long to open (ENAMETOOLONG), is named cut.
+  @Test func aLongVersionFileIsQuotedCut() async throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("file-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let env = ["INPUT_STAGE": "version", "INPUT_SOURCE": "file", "INPUT_FILE": String(repeating: "x", count: 20_000), "GITHUB_WORKSPACE": dir, "GITHUB_ACTIONS": "true"]
+    let out = MemoryLogSink()
+    #expect(await GantryCLI.run(arguments: [], environment: env, stdout: out) == 2)
+    let errors = out.lines.filter { $0.hasPrefix("::error") }
+    #expect(errors.count == 1 && errors.first?.hasPrefix("::error title=Invalid input::input 'file'") == true, "\(errors.map { $0.prefix(200) })")
+    #expect(out.lines.allSatisfy { $0.utf8.count < 1000 }, "\(out.lines.map { $0.utf8.count })")
+  }
+
   @Test func anUnknownStageOrGenerateTargetIsQuotedCut() async throws {
     for (arguments, env) in [([String](), ["INPUT_STAGE": Self.long]), (["generate", Self.long], [:])] {
       let out = MemoryLogSink()
