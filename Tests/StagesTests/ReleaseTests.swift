@@ -418,6 +418,13 @@ struct ReleaseTests {
       let errors = out.lines.filter { $0.hasPrefix("::error") }
       #expect(errors.count == 1 && errors.first?.contains(expected) == true, "\(expected) vs \(out.lines)")
     }
+    // The step's own key path outside the workspace, repeated by an image, is the step's file.
+    let repeated = MemoryLogSink()
+    let stepKey = ["INPUT_COSIGN-PUBLIC-KEY": outside.file("cosign.pub"), "INPUT_REQUIRE-SIGNATURE": "true"]
+    let same = try manifestFile(manifest("cosign-public-key: \(outside.file("cosign.pub"))"), name: "m.yml")
+    #expect(
+      await GantryCLIHarness.run(["INPUT_STAGE": "promote", "INPUT_MANIFEST": same, "GITHUB_WORKSPACE": workspace.path].merging(stepKey) { $1 }, repeated) == 1, "\(repeated.lines)")
+    #expect(!repeated.lines.contains { $0.contains("Invalid input") }, "\(repeated.lines)")
     // The checkout's own key is read: the run goes on to the (absent) registry, exit 1.
     let out = MemoryLogSink()
     let path = try manifestFile(manifest("cosign-public-key: cosign.pub"), name: "m.yml")

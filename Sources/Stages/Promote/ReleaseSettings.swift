@@ -84,8 +84,10 @@ struct ReleaseSettings: Sendable {
       do {
         let own = inputs.overriding(flags)
         try ManifestOverrides.check(step: inputs, image: own, overrides: Set(image.overrides.keys))
-        // Files a manifest names are the checkout's, as the manifest is.
-        let files = InputFiles(confined: origin == "manifest" ? Set(image.overrides.keys) : [], workspace: context.environment.workspace)
+        // Files a manifest names are the checkout's, as the manifest is; one that repeats the
+        // step's own value names the step's file.
+        let named = image.overrides.filter { inputs.string($0.key) != $0.value }.keys
+        let files = InputFiles(confined: origin == "manifest" ? Set(named) : [], workspace: context.environment.workspace)
         return try PromoteSettings(own, files: files)
       } catch let e as InputError {
         // The image's own fields are named by index; a step input that is wrong for every image keeps its name.
