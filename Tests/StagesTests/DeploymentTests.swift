@@ -120,7 +120,7 @@ struct DeploymentTests: DeploymentSuite {
     let records = try await History(client: testRegistryClient(production.host), repository: "app", environment: "production").entries().entries
     let failed = try #require(records.first { $0.record.state == .failed })
     let reason = failed.record.reason ?? ""
-    #expect(reason.contains("NOT restored: it did not exist before") && !reason.contains("StageFailure("), "\(reason)")
+    #expect(reason.contains("NOT restored: it did not exist before") && !reason.contains("Failed(failure:"), "\(reason)")
   }
 
   @Test func rollbackMarksTheRolledBackDeploymentFailedAndTheRestoredOneSuccessful() async throws {

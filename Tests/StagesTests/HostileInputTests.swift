@@ -106,11 +106,17 @@ struct HostileInputTests {
   /// line in the log (and in an annotation GitHub cuts anyway).
   @Test(arguments: longCases)
   func aLongValueIsQuotedCut(_ c: Case) async throws {
+    await expectRefusedCut(c.env, naming: c.input)
+  }
+
+  /// Exit 2 with one `Invalid input` error naming `input`, and no line of 1,000 bytes or more.
+  func expectRefusedCut(_ env: [String: String], naming input: String, sourceLocation: SourceLocation = #_sourceLocation) async {
     let out = MemoryLogSink()
-    #expect(await GantryCLI.run(arguments: [], environment: c.env.merging(["GITHUB_ACTIONS": "true"]) { $1 }, stdout: out) == 2)
+    #expect(await GantryCLI.run(arguments: [], environment: env.merging(["GITHUB_ACTIONS": "true"]) { $1 }, stdout: out) == 2, sourceLocation: sourceLocation)
     let errors = out.lines.filter { $0.hasPrefix("::error") }
-    #expect(errors.count == 1 && errors.first?.hasPrefix("::error title=Invalid input::input '\(c.input)'") == true, "\(errors)")
-    #expect(out.lines.allSatisfy { $0.utf8.count < 1000 }, "\(out.lines.map { $0.utf8.count })")
+    #expect(
+      errors.count == 1 && errors.first?.hasPrefix("::error title=Invalid input::input '\(input)'") == true, "\(errors.map { $0.prefix(200) })", sourceLocation: sourceLocation)
+    #expect(out.lines.allSatisfy { $0.utf8.count < 1000 }, "\(out.lines.map { $0.utf8.count })", sourceLocation: sourceLocation)
   }
 
   /// The version stage's `pattern`, not a regular expression or matching nothing, was quoted
@@ -121,12 +127,7 @@ struct HostileInputTests {
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try "version = 1.2.3\n".write(toFile: dir + "/VERSION.txt", atomically: true, encoding: .utf8)
     for pattern in ["(" + Self.long, "nomatch(" + Self.long + ")"] {
-      let env = ["INPUT_STAGE": "version", "INPUT_SOURCE": "file", "INPUT_FILE": "VERSION.txt", "INPUT_PATTERN": pattern, "GITHUB_WORKSPACE": dir, "GITHUB_ACTIONS": "true"]
-      let out = MemoryLogSink()
-      #expect(await GantryCLI.run(arguments: [], environment: env, stdout: out) == 2)
-      let errors = out.lines.filter { $0.hasPrefix("::error") }
-      #expect(errors.count == 1 && errors.first?.hasPrefix("::error title=Invalid input::input 'pattern'") == true, "\(errors.map { $0.prefix(200) })")
-      #expect(out.lines.allSatisfy { $0.utf8.count < 1000 }, "\(out.lines.map { $0.utf8.count })")
+      await expectRefusedCut(["INPUT_STAGE": "version", "INPUT_SOURCE": "file", "INPUT_FILE": "VERSION.txt", "INPUT_PATTERN": pattern, "GITHUB_WORKSPACE": dir], naming: "pattern")
     }
   }
 
@@ -135,12 +136,7 @@ struct HostileInputTests {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("file-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let env = ["INPUT_STAGE": "version", "INPUT_SOURCE": "file", "INPUT_FILE": String(repeating: "x", count: 20_000), "GITHUB_WORKSPACE": dir, "GITHUB_ACTIONS": "true"]
-    let out = MemoryLogSink()
-    #expect(await GantryCLI.run(arguments: [], environment: env, stdout: out) == 2)
-    let errors = out.lines.filter { $0.hasPrefix("::error") }
-    #expect(errors.count == 1 && errors.first?.hasPrefix("::error title=Invalid input::input 'file'") == true, "\(errors.map { $0.prefix(200) })")
-    #expect(out.lines.allSatisfy { $0.utf8.count < 1000 }, "\(out.lines.map { $0.utf8.count })")
+    await expectRefusedCut(["INPUT_STAGE": "version", "INPUT_SOURCE": "file", "INPUT_FILE": String(repeating: "x", count: 20_000), "GITHUB_WORKSPACE": dir], naming: "file")
   }
 
   @Test func anUnknownStageOrGenerateTargetIsQuotedCut() async throws {

@@ -221,7 +221,7 @@ struct ReleaseTests {
       #expect(failed.count == 1, "\(records.map(\.record.state))")
       // The record gives the restore's words (it held a dump of the error's fields).
       let reason = failed.first?.record.reason ?? ""
-      #expect(reason.contains("prod/svc-a:production restored to") && !reason.contains("StageFailure("), "\(reason)")
+      #expect(reason.contains("prod/svc-a:production restored to") && !reason.contains("Failed(failure:"), "\(reason)")
     }
   }
 

@@ -101,12 +101,6 @@ func moveTags(
   return moving
 }
 
-/// What a failed tag move left, for a GitHub deployment's status (140 characters).
-func tagMoveOutcome(_ error: any Error) -> String {
-  guard let failed = error as? TagMoves.Failed else { return "no tag moved" }
-  return "\(failed.restored) \(failed.restored == 1 ? "tag" : "tags") put back" + (failed.notRestored > 0 ? ", \(failed.notRestored) NOT restored" : "")
-}
-
 /// The failure of a run whose tags moved but whose closing record could not be written (twice):
 /// past the point of no return, nothing to undo, and the open intent holds the environment
 /// until its lease ends. Says exactly that, with `moved` naming what is live now.

@@ -218,3 +218,9 @@ struct TagMoves {
       restored: outcomes.count - notRestored, notRestored: notRestored)
   }
 }
+
+/// What a failed tag move left, for a GitHub deployment's status (140 characters).
+func tagMoveOutcome(_ error: any Error) -> String {
+  guard let failed = error as? TagMoves.Failed else { return "no tag moved" }
+  return "\(failed.restored) \(failed.restored == 1 ? "tag" : "tags") put back" + (failed.notRestored > 0 ? ", \(failed.notRestored) NOT restored" : "")
+}
