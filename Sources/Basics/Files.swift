@@ -52,10 +52,11 @@ public enum Files {
   public enum CheckoutPath: Sendable, Equatable {
     /// The path to read: resolved when it is under the checkout, as given when not.
     case file(String)
-    /// It leads outside the checkout or into its `.git`: through its own last component
-    /// being a symbolic link (`finalLink`), or a directory of the path being one.
+    /// It leads outside the checkout or into its `.git`, or through a symbolic link to
+    /// nothing: through its own last component being a symbolic link (`finalLink`), or a
+    /// directory of the path being one.
     case escapes(finalLink: Bool)
-    /// Some part of it does not exist or cannot be read.
+    /// Some part of it, under a directory of the checkout, does not exist.
     case missing
   }
 
@@ -65,12 +66,26 @@ public enum Files {
   /// A path elsewhere (one the user chose), or any path when `checkout` is nil, is as given.
   public static func inCheckout(_ path: String, checkout: String?) -> CheckoutPath {
     guard let checkout, path.hasPrefix(checkout.hasSuffix("/") ? checkout : checkout + "/") else { return .file(path) }
-    guard let real = realPath(path), let root = realPath(checkout) else { return .missing }
+    guard let root = realPath(checkout) else { return .missing }
     let base = root.hasSuffix("/") ? root : root + "/"
-    guard real.hasPrefix(base), !real.dropFirst(base.count).split(separator: "/").contains(".git") else {
-      return .escapes(finalLink: kind(atPath: path) == .symbolicLink)
+    func readable(_ real: String) -> Bool {
+      (real + "/").hasPrefix(base) && !real.dropFirst(base.count).split(separator: "/").contains(".git")
     }
-    return .file(real)
+    let escapes = CheckoutPath.escapes(finalLink: kind(atPath: path) == .symbolicLink)
+    guard let real = realPath(path) else {
+      // A link to a runner's path that does not exist must read as one to a path that does,
+      // or a pull request learns which paths exist: the nearest part of the path that
+      // resolves decides, and a link after it leads to nothing.
+      let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+      for end in stride(from: parts.count - 1, through: 1, by: -1) {
+        let head = parts[..<end].joined(separator: "/")
+        guard let resolved = realPath(head.isEmpty ? "/" : head) else { continue }
+        let next = head + "/" + parts[end]
+        return readable(resolved) && kind(atPath: next) != .symbolicLink ? .missing : escapes
+      }
+      return .missing
+    }
+    return readable(real) && real != root ? .file(real) : escapes
   }
 
   /// What a path names, without following a final symbolic link (`lstat`); nil when nothing.

@@ -28,11 +28,14 @@ public struct GitHubDeploymentStatuses: Sendable {
     _ = try await client.request("POST", client.repoPath("/deployments/\(id)/statuses"), body: body, operation: "set deployment \(id) \(state.rawValue)", as: Status.self)
   }
 
+  /// The longest description GitHub takes, in code points.
+  public static let maxDescription = 140
+
   /// `text` cut to GitHub's 140 characters for a description, which GitHub counts in code
   /// points: a cut by Swift `Character`s let a text of letters with combining marks (a
   /// rollback's `reason` copied from elsewhere) through at several times that, and GitHub
   /// refused the status (422). Cut at a character boundary, never inside one.
-  static func capped(_ text: String, max: Int = 140) -> String {
+  public static func capped(_ text: String, max: Int = maxDescription) -> String {
     var out = ""
     var used = 0
     for c in text {

@@ -30,7 +30,7 @@ struct InputFiles: Sendable {
       case .file(let resolved): full = resolved
       case .missing: throw InputError(input, "\(quoted) does not exist (a release manifest's paths start at the workspace)")
       case .escapes:
-        throw InputError(input, "\(quoted) leads outside the workspace or into its .git: a release manifest names files of the checkout only")
+        throw InputError(input, "\(quoted) leads outside the workspace, into its .git or to nothing: a release manifest names files of the checkout only")
       }
     }
     guard let bytes = Files.readPrefix(full, limit: limit + 1) else { throw InputError(input, "cannot read \(quoted) (a regular file is needed)") }

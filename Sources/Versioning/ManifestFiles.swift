@@ -52,7 +52,7 @@ public enum ManifestFiles {
     case .missing: throw VersionSourceError("\(path.clipped(to: 200)) does not exist")
     case .escapes(let finalLink):
       let how = finalLink ? "is a symbolic link leading" : "leads, through a symbolic link,"
-      throw VersionSourceError("\(path.clipped(to: 200)) \(how) outside the checkout or into its .git; Gantry reads only files of the checkout")
+      throw VersionSourceError("\(path.clipped(to: 200)) \(how) outside the checkout, into its .git or to nothing; Gantry reads only files of the checkout")
     }
   }
 

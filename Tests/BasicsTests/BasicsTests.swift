@@ -99,3 +99,38 @@ struct JoinedFirstTests {
     #expect([String]().joinedFirst(3, separator: "; ") == "")
   }
 }
+
+@Suite("where a checkout's path leads")
+struct CheckoutPathTests {
+  /// A pull request's symbolic link must not tell it which runner paths exist: a link to a
+  /// path outside that exists and one to a path that does not read the same (they read
+  /// "escapes" and "missing" before). Only what is missing under the checkout is missing.
+  @Test func aLinkOutsideReadsTheSameWhetherItsTargetExistsOrNot() throws {
+    let base = FileManager.default.temporaryDirectory.appendingPathComponent("checkout-\(UInt64.random(in: 0...UInt64.max))").path
+    let ws = base + "/ws"
+    defer { try? FileManager.default.removeItem(atPath: base) }
+    try FileManager.default.createDirectory(atPath: ws + "/.git", withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(atPath: ws + "/dir", withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(atPath: base + "/out", withIntermediateDirectories: true)
+    try Files.append("x", to: base + "/out/there")
+    try Files.append("x", to: ws + "/dir/file")
+    let links = [
+      "there": base + "/out/there", "nothere": base + "/out/nothere", "outdir": base + "/out", "nodir": base + "/nodir",
+      "gitlink": ".git", "inside": "dir/file", "dangling": "dir/nothere",
+    ]
+    for (name, target) in links { try FileManager.default.createSymbolicLink(atPath: ws + "/" + name, withDestinationPath: target) }
+    let outside = Files.CheckoutPath.escapes(finalLink: true)
+    let throughDirectory = Files.CheckoutPath.escapes(finalLink: false)
+    let cases: [(String, Files.CheckoutPath)] = [
+      ("there", outside), ("nothere", outside), ("outdir/there", throughDirectory), ("outdir/nothere", throughDirectory),
+      ("nodir/x", throughDirectory), ("nodir/x/y", throughDirectory), ("dir/../outdir/nothere", throughDirectory),
+      ("gitlink/config", throughDirectory), (".git/absent", throughDirectory), ("dangling", outside),
+      ("absent", .missing), ("dir/absent", .missing), ("dir/absent/deeper", .missing),
+      ("inside", .file(Files.realPath(ws + "/dir/file") ?? "")), ("dir/file", .file(Files.realPath(ws + "/dir/file") ?? "")),
+    ]
+    for (path, expected) in cases {
+      #expect(Files.inCheckout(ws + "/" + path, checkout: ws) == expected, "\(path)")
+    }
+    #expect(Files.inCheckout(base + "/out/nothere", checkout: ws) == .file(base + "/out/nothere"))
+  }
+}

@@ -121,6 +121,23 @@ struct ReleaseDeploymentTests: DeploymentSuite {
     #expect(failure["description"] as? String == "release train-7 failed: 2 tags put back, 2 NOT restored (see the run)")
   }
 
+  /// A failure's status keeps its pointer to the run whatever comes before it: a release id
+  /// of 64 characters and what a large release put back left no room for it in GitHub's 140.
+  @Test func aFailureStatusKeepsItsPointerToTheRun() async throws {
+    let environment = ActionEnvironment(env(sha: second, run: "42", [:]))
+    let inputs = try Inputs(declarations: PromoteStage.inputs, environment: environment)
+    let context = StageContext(inputs: inputs, environment: environment, log: Log(sink: MemoryLogSink()), connections: .offline)
+    let recorder = DeploymentRecorder(settings: try #require(try DeploymentSettings.from(context, environment: "production")), log: context.log)
+    let id = String(repeating: "r", count: 64)
+    let deployment = try #require(
+      await recorder.begin(
+        environment: "production", ref: second, task: "deploy", payload: DeploymentPayload(release: id, images: [], run: "42"), description: "release \(id)", sameRunOnly: true))
+    await recorder.markFailed(deployment, "rollback of release \(id) failed: 120 tags put back, 115 NOT restored")
+    let description = try #require(try api.deployments().1.last?["description"] as? String)
+    #expect(description.hasSuffix("(see the run)") && description.unicodeScalars.count == 140, "\(description)")
+    #expect(description.hasPrefix("rollback of release \(id) failed: 120 tags put back, 115 NOT"), "\(description)")
+  }
+
   @Test func rollbackOfAReleaseMarksItFailureAndRecordsOneDeploymentOfEveryRestoredImage() async throws {
     let old = try await push(["a", "b"], tag: "0.9.0")
     let new = try await push(["a", "b"], tag: "1.0.0")

@@ -400,12 +400,15 @@ struct ReleaseTests {
     let outside = try TempDirectory(prefix: "gantry-outside")
     try key.write(toFile: outside.file("cosign.pub"), atomically: true, encoding: .utf8)
     try FileManager.default.createSymbolicLink(atPath: workspace.file("linked.pub"), withDestinationPath: outside.file("cosign.pub"))
+    // A link to a runner path that is not there reads as one to a path that is.
+    try FileManager.default.createSymbolicLink(atPath: workspace.file("dangling.pub"), withDestinationPath: outside.file("absent.pub"))
     func manifest(_ field: String) -> String {
       "images:\n  - source: 127.0.0.1:9/a:1\n    target: 127.0.0.1:9/b\n    require-signature: true\n    \(field)\n"
     }
     for (field, expected) in [
       ("cosign-public-key: \(outside.file("cosign.pub"))", "input 'manifest': images[0].cosign-public-key: '\(outside.file("cosign.pub"))' is outside the workspace"),
-      ("cosign-public-key: ../\(URL(fileURLWithPath: outside.path).lastPathComponent)/cosign.pub", "leads outside the workspace or into its .git"),
+      ("cosign-public-key: ../\(URL(fileURLWithPath: outside.path).lastPathComponent)/cosign.pub", "leads outside the workspace, into its .git or to nothing"),
+      ("cosign-public-key: dangling.pub", "'dangling.pub' leads outside the workspace"),
       ("cosign-public-key: linked.pub", "'linked.pub' leads outside the workspace"),
       ("cosign-public-key: .git/key.pub", "into its .git"),
       ("cosign-public-key: fifo.pub", "cannot read 'fifo.pub' (a regular file is needed)"),

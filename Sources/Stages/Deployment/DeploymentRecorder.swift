@@ -76,6 +76,15 @@ struct DeploymentRecorder: Sendable {
   /// - Returns: its id, or nil when there is none (promoted without `deployment: true`) or GitHub refused.
   /// The newest such deployment may be a release's that put `digest` on `repository` (one
   /// image of the release rolled back): it is marked too, naming the image.
+  /// Marks deployment `id` failed with what went wrong, cut so that the pointer to the run
+  /// (where the whole story is) survives GitHub's 140 characters: a 64-character release id
+  /// left no room for it.
+  func markFailed(_ id: Int64, _ what: String) async {
+    let pointer = " (see the run)"
+    let room = GitHubDeploymentStatuses.maxDescription - pointer.unicodeScalars.count
+    await mark(id, .failure, description: GitHubDeploymentStatuses.capped(what, max: room) + pointer)
+  }
+
   func markRolledBack(digest: String, repository: String, environment: String, reason: String) async -> Int64? {
     await markRolledBack(environment: environment, what: digest, reason: reason) { d in
       guard let payload = d.payload else { return nil }

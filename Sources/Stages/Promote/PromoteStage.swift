@@ -155,7 +155,7 @@ public struct PromoteStage: Stage {
         // Recorded even when the stage ran out of time: the intent ends `failed`, not open.
         failure = await closeFailed(failure, lease: lease, subject: root.descriptor, details: details, history: history, stage: "promote", reason: context.activity.reason(error))
       }
-      if let recorder, let deploymentID { await recorder.mark(deploymentID, .failure, description: "promotion failed: \(tagMoveOutcome(error)) (see the run)") }
+      if let recorder, let deploymentID { await recorder.markFailed(deploymentID, "promotion failed: \(tagMoveOutcome(error))") }
       throw failure
     }
     if let history, let lease {

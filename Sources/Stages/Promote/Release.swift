@@ -161,10 +161,7 @@ struct Release {
       let why = context.activity.reason(error)
       let open = await closeLeases(plans, details, leases, failure: why)
       let failed = error as? TagMoves.Failed
-      if let recorder, let deploymentID {
-        let what = tagMoveOutcome(error)
-        await recorder.mark(deploymentID, .failure, description: "release \(settings.releaseID) failed: \(what) (see the run)")
-      }
+      if let recorder, let deploymentID { await recorder.markFailed(deploymentID, "release \(settings.releaseID) failed: \(tagMoveOutcome(error))") }
       throw withOpenIntents(failed?.failure ?? error, open)
     }
     context.doing("recording the release in the history of \(plans.count) images (the tags moved)")

@@ -183,10 +183,7 @@ struct ReleaseRollback {
     } catch {
       let open = await closeAll(context.activity.reason(error))
       let failed = error as? TagMoves.Failed
-      if let recorder, let deploymentID {
-        let what = tagMoveOutcome(error)
-        await recorder.mark(deploymentID, .failure, description: "rollback of release \(releaseID) failed: \(what) (see the run)")
-      }
+      if let recorder, let deploymentID { await recorder.markFailed(deploymentID, "rollback of release \(releaseID) failed: \(tagMoveOutcome(error))") }
       guard !open.isEmpty else { throw failed?.failure ?? error }
       let failure = failed?.failure ?? (error as? StageFailure)
       throw StageFailure("\(failure?.message ?? "\(error)")\(open)", title: failure?.title ?? "rollback failed")

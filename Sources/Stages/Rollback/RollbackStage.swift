@@ -152,7 +152,7 @@ public struct RollbackStage: Stage {
         let failure = await closeFailed(
           (error as? TagMoves.Failed)?.failure ?? error, lease: lease, subject: manifest.descriptor, details: details, history: history, stage: "rollback",
           reason: context.activity.reason(error))
-        if let recorder, let deploymentID { await recorder.mark(deploymentID, .failure, description: "rollback failed: \(tagMoveOutcome(error)) (see the run)") }
+        if let recorder, let deploymentID { await recorder.markFailed(deploymentID, "rollback failed: \(tagMoveOutcome(error))") }
         throw failure
       }
       // The tags moved: the records say so even if the stage's time runs out meanwhile.
