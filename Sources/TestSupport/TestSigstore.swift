@@ -348,11 +348,12 @@ public struct TestSigstore: Sendable {
     return try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .withoutEscapingSlashes])
   }
 
-  /// A SLSA v1 provenance predicate as actions/attest-build-provenance writes it.
-  public static func slsaV1(repo: String, ref: String = "refs/heads/main", builder: String? = nil) -> [String: Any] {
+  /// A SLSA v1 provenance predicate as actions/attest-build-provenance writes it (another
+  /// `buildType`: as another builder writes it, e.g. SLSA's BYOB delegator).
+  public static func slsaV1(repo: String, ref: String = "refs/heads/main", builder: String? = nil, buildType: String = "https://actions.github.io/buildtypes/workflow/v1") -> [String: Any] {
     [
       "buildDefinition": [
-        "buildType": "https://actions.github.io/buildtypes/workflow/v1",
+        "buildType": buildType,
         "externalParameters": ["workflow": ["ref": ref, "repository": "https://github.com/\(repo)", "path": ".github/workflows/release.yml"]],
         "resolvedDependencies": [["uri": "git+https://github.com/\(repo)@\(ref)", "digest": ["gitCommit": "0123456789abcdef0123456789abcdef01234567"]]],
       ],

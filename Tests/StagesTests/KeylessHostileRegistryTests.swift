@@ -326,6 +326,50 @@ struct KeylessHostileRegistryTests {
     #expect(try await promote(":builder", inputs).failure == nil)
   }
 
+  @Test func aBYOBDelegatorSignsForTheToolTheStepNames() async throws {
+    // SLSA's BYOB: acme/app's release run calls a tool's reusable workflow (TRW), which has
+    // slsa-github-generator's delegator sign the provenance naming the TRW as builder.
+    let trw = "https://github.com/tool/builder/.github/workflows/builder_slsa3.yml@refs/tags/v1.0.0"
+    let image = try await factory.pushImage(tag: "byob")
+    func attestation(builder: String = trw, delegator: String) throws -> Data {
+      let claim = try TestSigstore.statement(
+        digest: image.digest, predicateType: Provenance.v1,
+        predicate: TestSigstore.slsaV1(repo: "acme/app", ref: "refs/tags/v1.2.0", builder: builder, buildType: "https://github.com/slsa-framework/slsa-github-generator/delegator-generic@v0"))
+      var signer = release
+      signer.subject = delegator
+      signer.buildSigner = delegator
+      return try pki.attest(claim, as: signer).bundle
+    }
+    let delegator = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/delegator_generic_slsa3.yml"
+    let inputs = ["INPUT_REQUIRE-PROVENANCE": "true", "INPUT_PROVENANCE-BUILDER-ID": trw, "INPUT_PROVENANCE-SOURCE-REF": "refs/tags/v.*", "INPUT_DRY-RUN": "true"]
+    // Refused: the delegator at a branch, a copy of it in another repository, a predicate
+    // naming another tool.
+    let refused = [
+      (try attestation(delegator: "\(delegator)@refs/heads/main"), "signed by SLSA's BYOB delegator '\(delegator)@refs/heads/main', which is not at a release tag refs/tags/vX.Y.Z"),
+      (
+        try attestation(delegator: "https://github.com/acme/slsa-github-generator/.github/workflows/delegator_generic_slsa3.yml@refs/tags/v2.1.0"),
+        "the certificate says it was signed by 'https://github.com/acme/slsa-github-generator/.github/workflows/delegator_generic_slsa3.yml@refs/tags/v2.1.0', not '\(trw)'"
+      ),
+      (
+        try attestation(builder: "https://github.com/evil/builder/.github/workflows/b.yml@refs/tags/v1.0.0", delegator: "\(delegator)@refs/tags/v2.1.0"),
+        "provenance builder is 'https://github.com/evil/builder/.github/workflows/b.yml@refs/tags/v1.0.0', not '\(trw)'"
+      ),
+    ]
+    for (bundle, reason) in refused {
+      try await listReferrers(of: image, [(bundle, nil)])
+      let r = try await promote(":byob", inputs)
+      #expect(r.failure?.contains("provenance: no provenance matches the provenance-* inputs") == true, "\(r.failure ?? "promoted")")
+      #expect(r.failure?.contains(reason) == true, "\(r.failure ?? "promoted")")
+    }
+    #expect(try await nothingMoved(image))
+    // The delegator at a release tag, for the TRW the step names.
+    try await listReferrers(of: image, [(try attestation(delegator: "\(delegator)@refs/tags/v2.1.0"), nil)])
+    let r = try await promote(":byob", inputs.merging(["INPUT_DRY-RUN": "false"]) { $1 })
+    #expect(r.failure == nil)
+    #expect(r.outputs["provenance"] == "verified")
+    #expect(try await dst.resolve("app", "prod")?.digest == image.digest)
+  }
+
   @Test func aSignedDocumentOfAnotherTypeIsNoImageSignature() async throws {
     // The signer's key or identity signed a simple-signing document naming the digest for
     // another purpose (another type, or none): cosign refuses it as an image signature.

@@ -35,7 +35,9 @@ struct SupplyChainSettings {
     InputDeclaration(
       "require-provenance", "Refuse the image unless a verified SLSA provenance attestation (v0.2 or v1) of its digest matches the provenance-* inputs", kind: .boolean, default: "false"),
     InputDeclaration("require-attestations", "Predicate type URIs that must each have a verified attestation of the digest", kind: .list),
-    InputDeclaration("provenance-builder-id", "The exact builder ID the provenance must name"),
+    InputDeclaration(
+      "provenance-builder-id",
+      "The exact builder ID the provenance must name; a GitHub workflow must be the signer, or the tool workflow, at a release tag, that SLSA's BYOB delegator signed for"),
     InputDeclaration("provenance-source-repository", "OWNER/REPO (or a URL) the provenance must name as its source"),
     InputDeclaration("provenance-source-ref", "A regular expression the provenance's whole source ref must match, e.g. refs/tags/v.*"),
     InputDeclaration(
