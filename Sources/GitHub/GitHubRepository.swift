@@ -52,6 +52,7 @@ public struct GitHubRepository: Sendable {
         throw GitHubError.notFound(operation: "compare \(base)...\(head)", message: "no such tag or commit")
       }
       status = p.status
+      for c in p.commits { try Self.expectObjectName(c.sha, "compare \(base)...\(head)") }
       commits += p.commits
       if p.commits.isEmpty || commits.count >= p.total_commits || page >= 1000 { break }
       page += 1
@@ -61,7 +62,9 @@ public struct GitHubRepository: Sendable {
 
   /// Every commit reachable from `head`, oldest first (when there is no tag yet).
   public func history(_ head: String) async throws -> [GitHubCommit] {
-    let newestFirst: [GitHubCommit] = try await client.all(client.repoPath("/commits"), query: ["sha": head], operation: "list commits of \(head)")
+    let operation = "list commits of \(head)"
+    let newestFirst: [GitHubCommit] = try await client.all(client.repoPath("/commits"), query: ["sha": head], operation: operation)
+    for c in newestFirst { try Self.expectObjectName(c.sha, operation) }
     return newestFirst.reversed()
   }
 
@@ -81,7 +84,8 @@ public struct GitHubRepository: Sendable {
 
   /// An object name from the API is 40 or 64 hex digits: it goes into the next request's
   /// path (`../../x`, `?`, `#` or a new line would make another request of it, or a
-  /// megabyte-long error) and into the message comparing commits.
+  /// megabyte-long error), into the message comparing commits, and (a listed commit's) into
+  /// the changelog as it is: `<!--` there hid the rest of the summary and of the release notes.
   static func expectObjectName(_ sha: String, _ operation: String) throws {
     guard sha.utf8.count == 40 || sha.utf8.count == 64, sha.isASCIIHex else {
       throw GitHubError.unexpected(operation: operation, status: 200, message: "the answer names object '\(sha.clipped(to: 80))', which is no object name (40 or 64 hex digits)")
