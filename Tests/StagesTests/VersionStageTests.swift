@@ -243,4 +243,25 @@ struct VersionStageTests {
       ($0 as? InputError)?.input == "initial-version"
     }
   }
+
+  /// A commit message is anyone's text. A subject of megabytes held the stage a minute per
+  /// 20 MB (600 MB of memory) and went whole into the changelog output, which GitHub refuses
+  /// past 1 MiB for a job; a breaking-change footer beyond the part read still makes the bump.
+  @Test func megabyteCommitMessagesAreReadCut() async throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: start")
+    try repo.git("tag", "v1.0.0")
+    try repo.rawCommits([
+      (Array(("fix: " + String(repeating: "a", count: 4 << 20)).utf8), nil),
+      (Array(("docs: long\n\n" + String(repeating: "b\n", count: 2 << 20) + "\nBREAKING CHANGE: gone").utf8), nil),
+    ])
+    let r = try await run(repo, ["INPUT_SOURCE": "conventional"])
+    #expect(r.outputs["version"] == "2.0.0")
+    #expect(r.outputs["bump"] == "major")
+    let changelog = r.outputs["changelog"] ?? ""
+    #expect(changelog.utf8.count < 4096, "\(changelog.utf8.count) bytes")
+    #expect(changelog.contains("- aaaa") && changelog.contains("a…"))
+    #expect(changelog.contains("### Breaking changes\n\n- long ("))
+    #expect(r.summary.render().utf8.count < 8192)
+  }
 }
