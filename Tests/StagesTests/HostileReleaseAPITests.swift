@@ -55,8 +55,9 @@ struct HostileReleaseAPITests {
 
   @Test func aChangelogLongerThanGitHubTakesIsCutAtALine() async throws {
     defer { api.stop() }
-    // A merged commit's subject of 200,000 characters: GitHub refused the release (422).
-    try repo.emptyCommits(["fix: " + String(repeating: "é", count: 200_000), "fix: short"])
+    // Merged commits whose subjects make 200,000 characters: GitHub refused the release (422).
+    // (One subject is cut at 500 characters: ConventionalCommit.subjectLimit.)
+    try repo.emptyCommits((0..<400).map { "fix: \($0) " + String(repeating: "é", count: 490) } + ["fix: short"])
     let tip = try repo.git("rev-parse", "HEAD")
     let r = try await runStage(VersionStage.self, env.merging(["GITHUB_SHA": tip]) { $1 })
     #expect(r.outputs["release-url"] == "https://github.example/releases/tag/v1.1.0")
