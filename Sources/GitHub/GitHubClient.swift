@@ -92,12 +92,17 @@ public struct GitHubClient: Sendable {
     }
   }
 
-  /// Every page of a list endpoint (`per_page=100`, following `Link: rel="next"`).
-  public func all<T: Decodable>(_ path: String, query: [String: String] = [:], operation: String, limit: Int = 10_000) async throws -> [T] {
+  /// Every page of a list endpoint (`per_page=100`, following `Link: rel="next"`), or its
+  /// first `limit` items (a list newest first, whose head is what is asked for).
+  /// - Throws: ``GitHubError/unexpected(operation:status:message:)`` when the list goes on past
+  ///   ``GitHubConfiguration/maxPages`` pages (and `limit` items): a list cut without a word
+  ///   read as a whole one (a repository's release tags after its first 10,000 tags were
+  ///   none).
+  public func all<T: Decodable>(_ path: String, query: [String: String] = [:], operation: String, limit: Int? = nil) async throws -> [T] {
     var items: [T] = []
     var next: URL? = try url(path, query.merging(["per_page": "100"]) { a, _ in a })
     var pages = 0
-    while let u = next, items.count < limit {
+    while let u = next, items.count < limit ?? .max {
       pages += 1
       guard pages <= configuration.maxPages else {
         throw GitHubError.unexpected(operation: operation, status: 200, message: "more than \(configuration.maxPages) pages; stopped reading")

@@ -54,7 +54,12 @@ public struct GitHubRepository: Sendable {
       status = p.status
       for c in p.commits { try Self.expectObjectName(c.sha, "compare \(base)...\(head)") }
       commits += p.commits
-      if p.commits.isEmpty || commits.count >= p.total_commits || page >= 1000 { break }
+      if p.commits.isEmpty || commits.count >= p.total_commits { break }
+      // Capped as every list is: 1,000 pages held 100,000 commits and were then used as whole.
+      guard page < client.configuration.maxPages else {
+        throw GitHubError.unexpected(
+          operation: "compare \(base)...\(head)", status: 200, message: "more than \(client.configuration.maxPages) pages (\(commits.count) of \(p.total_commits) commits); stopped reading")
+      }
       page += 1
     }
     return GitHubComparison(status: status, commits: commits)

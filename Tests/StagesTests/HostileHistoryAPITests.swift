@@ -50,4 +50,43 @@ struct HostileHistoryAPITests {
       }
     }
   }
+
+  /// A list GitHub pages without end (or longer than Gantry reads: 100 pages) ends the stage
+  /// with an error naming it. Cut silently at 10,000 tags, a repository whose release tags
+  /// come after 10,000 others read as one without releases: `version` answered
+  /// initial-version plus every commit, and would have tagged and released that.
+  @Test func aTagListLongerThanGantryReadsIsAnErrorNotAnUnreleasedRepository() async throws {
+    defer { api.stop() }
+    let nightly = (0..<100).map { ["name": "nightly-\($0)", "commit": ["sha": Self.tagged]] }
+    let commit: [String: Any] = ["sha": Self.head, "commit": ["message": "feat: one"]]
+    try await api.script([
+      .init("GET", "/repos/acme/app/tags", headers: ["Link": "<\(api.url("/repos/acme/app/tags?page=2"))>; rel=\"next\""], body: try Self.json(nightly)),
+      .init("GET", "/repos/acme/app/commits", body: try Self.json([commit])),
+    ])
+    await #expect {
+      _ = try await runStage(VersionStage.self, env)
+    } throws: { error in
+      "\(error)".contains("list tags") && "\(error)".contains("more than 100 pages")
+    }
+    #expect(try await api.received().filter { $0.path.hasPrefix("/repos/acme/app/tags") }.count == 100)
+  }
+
+  /// A comparison whose `total_commits` is never reached is read to the same page cap, not to
+  /// 1,000 pages (100,000 commits held in memory) and then used as if whole.
+  @Test func aComparisonThatNeverEndsStopsAtThePageCap() async throws {
+    defer { api.stop() }
+    let commits = (0..<100).map { i -> [String: Any] in
+      ["sha": String(format: "%040x", i), "commit": ["message": "fix: \(i)"]]
+    }
+    try await api.script([
+      .init("GET", "/repos/acme/app/tags", body: try Self.json([["name": "v1.0.0", "commit": ["sha": Self.tagged]]])),
+      .init("GET", "/repos/acme/app/compare/", body: try Self.json(["status": "ahead", "total_commits": 1_000_000_000, "commits": commits])),
+    ])
+    await #expect {
+      _ = try await runStage(VersionStage.self, env)
+    } throws: { error in
+      "\(error)".contains("compare v1.0.0...") && "\(error)".contains("more than 100 pages")
+    }
+    #expect(try await api.received().count <= 101)
+  }
 }
