@@ -143,7 +143,7 @@ public struct GitHubRepository: Sendable {
   public static func fitted(releaseBody body: String) -> String {
     let scalars = body.unicodeScalars
     guard scalars.count > maxReleaseBody else { return body }
-    let note = "\n\n*Release notes cut: GitHub keeps at most \(maxReleaseBody) characters; the step's changelog output has them all.*"
+    let note = "\n\n*Release notes cut: GitHub keeps at most \(maxReleaseBody) characters; the step's changelog output has more.*"
     var end = scalars.index(scalars.startIndex, offsetBy: maxReleaseBody - note.unicodeScalars.count)
     if let newline = scalars[..<end].lastIndex(of: "\n") { end = newline }
     return String(scalars[..<end]) + note

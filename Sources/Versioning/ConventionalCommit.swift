@@ -154,7 +154,15 @@ public enum Bump: String, Sendable, Comparable, CaseIterable {
 
 /// Release notes from commits: breaking changes, features, fixes, others.
 public enum Changelog {
-  public static func markdown(_ commits: [ConventionalCommit], escape: (String) -> String) -> String {
+  /// The most bytes of release notes: 256 KiB. A pull request of thousands of commits (a
+  /// million empty ones push in minutes) made megabytes of them, and GitHub fails a job whose
+  /// outputs pass 1 MiB.
+  public static let byteLimit = 256 << 10
+
+  /// The notes, within `limit` bytes: lines past it are left out (the last sections first:
+  /// breaking changes and features come before fixes and other changes), and a last line says
+  /// how many.
+  public static func markdown(_ commits: [ConventionalCommit], limit: Int = byteLimit, escape: (String) -> String) -> String {
     func line(_ c: ConventionalCommit) -> String {
       let scope = c.scope.map { "**\(escape($0)):** " } ?? ""
       return "- \(scope)\(escape(c.type == nil ? c.subject : c.description)) (\(c.sha.prefix(7)))"
@@ -165,7 +173,27 @@ public enum Changelog {
       ("Fixes", commits.filter { !$0.breaking && ($0.type == "fix" || $0.type == "perf") }),
     ]
     sections.append(("Other changes", commits.filter { c in !c.breaking && !["feat", "fix", "perf"].contains(c.type ?? "") }))
-    return sections.filter { !$0.1.isEmpty }.map { "### \($0.0)\n\n" + $0.1.map(line).joined(separator: "\n") }.joined(separator: "\n\n")
+    // Room for the note, whatever the count it gives.
+    let budget = limit - 100
+    var out = ""
+    var left = 0
+    for (title, list) in sections where !list.isEmpty {
+      let heading = (out.isEmpty ? "" : "\n\n") + "### \(title)\n"
+      var shown = 0
+      for c in list {
+        let next = "\n" + line(c)
+        let cost = (shown == 0 ? heading.utf8.count : 0) + next.utf8.count
+        guard left == 0, out.utf8.count + cost <= budget else {
+          left += 1
+          continue
+        }
+        if shown == 0 { out += heading }
+        out += next
+        shown += 1
+      }
+    }
+    if left > 0 { out += "\n\n*… and \(left) more commit\(left == 1 ? "" : "s"): the changelog is cut at \(limit >> 10) KiB.*" }
+    return out
   }
 }
 
