@@ -14,6 +14,10 @@ public struct GitHubConfiguration: Sendable {
   public var maxRateLimitWait: Duration = .seconds(60)
   /// Attempts after a rate-limit answer. Default 3.
   public var rateLimitRetries: Int = 3
+  /// Longest all rate-limit waits of one client (and its copies) may add up to. Default 5 min:
+  /// each wait was capped and each request retried 3 times, but an API that answered every
+  /// page "wait a minute" twice held `version` two minutes a page, hours for a tag list.
+  public var maxTotalRateLimitWait: Duration = .seconds(300)
   /// The deadline of each API request. Default 60 s.
   public var requestTimeout: Duration = .seconds(60)
   /// Most pages one list reads before failing (an API paging without end). Default 100.
@@ -32,6 +36,8 @@ public enum GitHubError: Error, Sendable, Equatable, CustomStringConvertible {
   case forbidden(operation: String, message: String)
   case notFound(operation: String, message: String)
   case rateLimited(operation: String, resetIn: Int)
+  /// Rate limited again once ``GitHubConfiguration/maxTotalRateLimitWait`` was spent waiting.
+  case rateLimitWaitsSpent(operation: String, waited: Int)
   case unprocessable(operation: String, message: String)
   case unexpected(operation: String, status: Int, message: String)
   case unreachable(String)
@@ -42,6 +48,8 @@ public enum GitHubError: Error, Sendable, Equatable, CustomStringConvertible {
     case .forbidden(let op, let m): "GitHub API: \(op) is forbidden (\(m)): the token needs `permissions: contents: write` for tags and releases"
     case .notFound(let op, let m): "GitHub API: \(op): not found (\(m)); check GITHUB_REPOSITORY and that github-token can read it"
     case .rateLimited(let op, let s): "GitHub API: rate limited during \(op); the limit resets in \(s) s, longer than Gantry waits"
+    case .rateLimitWaitsSpent(let op, let s):
+      "GitHub API: rate limited again during \(op), after \(s) s of waiting for rate limits in this step, as long as Gantry waits in all: run it later"
     case .unprocessable(let op, let m): "GitHub API: \(op) was refused: \(m)"
     case .unexpected(let op, let status, let m): "GitHub API: \(op) failed with HTTP \(status): \(m)"
     case .unreachable(let why): "GitHub API unreachable: \(why)"
@@ -59,6 +67,8 @@ public struct GitHubClient: Sendable {
   public var onRateLimit: (@Sendable (Duration, String) -> Void)?
   /// Sleeps; tests may shorten it.
   public var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+  /// The rate-limit waits so far, shared by the copies of this client.
+  private let waited = WaitTally()
 
   public init(configuration: GitHubConfiguration, transport: any Transport) {
     self.configuration = configuration
@@ -92,12 +102,17 @@ public struct GitHubClient: Sendable {
     }
   }
 
-  /// Every page of a list endpoint (`per_page=100`, following `Link: rel="next"`).
-  public func all<T: Decodable>(_ path: String, query: [String: String] = [:], operation: String, limit: Int = 10_000) async throws -> [T] {
+  /// Every page of a list endpoint (`per_page=100`, following `Link: rel="next"`), or its
+  /// first `limit` items (a list newest first, whose head is what is asked for).
+  /// - Throws: ``GitHubError/unexpected(operation:status:message:)`` when the list goes on past
+  ///   ``GitHubConfiguration/maxPages`` pages (and `limit` items): a list cut without a word
+  ///   read as a whole one (a repository's release tags after its first 10,000 tags were
+  ///   none).
+  public func all<T: Decodable>(_ path: String, query: [String: String] = [:], operation: String, limit: Int? = nil) async throws -> [T] {
     var items: [T] = []
     var next: URL? = try url(path, query.merging(["per_page": "100"]) { a, _ in a })
     var pages = 0
-    while let u = next, items.count < limit {
+    while let u = next, items.count < limit ?? .max {
       pages += 1
       guard pages <= configuration.maxPages else {
         throw GitHubError.unexpected(operation: operation, status: 200, message: "more than \(configuration.maxPages) pages; stopped reading")
@@ -149,6 +164,9 @@ public struct GitHubClient: Sendable {
         guard wait <= configuration.maxRateLimitWait else {
           throw GitHubError.rateLimited(operation: operation, resetIn: Self.seconds(wait))
         }
+        if let spent = waited.spend(wait, within: configuration.maxTotalRateLimitWait) {
+          throw GitHubError.rateLimitWaitsSpent(operation: operation, waited: Self.seconds(spent))
+        }
         onRateLimit?(wait, operation)
         try await sleep(wait)
         attempt += 1
@@ -197,5 +215,20 @@ public struct GitHubClient: Sendable {
     guard let e = try? JSONDecoder().decode(E.self, from: body) else { return String(decoding: body.prefix(200), as: UTF8.self) }
     let details = (e.errors ?? []).compactMap { $0.message ?? [$0.field, $0.code].compactMap { $0 }.joined(separator: " ") }
     return ([e.message ?? ""] + details).filter { !$0.isEmpty }.joined(separator: ": ")
+  }
+}
+
+/// Time spent waiting for rate limits, added up across the copies of one ``GitHubClient``.
+private final class WaitTally: @unchecked Sendable {
+  private let lock = Lock()
+  private var total: Duration = .zero
+
+  /// Adds `wait` when the total stays within `limit` (nil), else the total so far (and adds nothing).
+  func spend(_ wait: Duration, within limit: Duration) -> Duration? {
+    lock.withLock {
+      guard total + wait <= limit else { return total }
+      total += wait
+      return nil
+    }
   }
 }

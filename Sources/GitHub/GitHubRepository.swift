@@ -52,8 +52,14 @@ public struct GitHubRepository: Sendable {
         throw GitHubError.notFound(operation: "compare \(base)...\(head)", message: "no such tag or commit")
       }
       status = p.status
+      for c in p.commits { try Self.expectObjectName(c.sha, "compare \(base)...\(head)") }
       commits += p.commits
-      if p.commits.isEmpty || commits.count >= p.total_commits || page >= 1000 { break }
+      if p.commits.isEmpty || commits.count >= p.total_commits { break }
+      // Capped as every list is: 1,000 pages held 100,000 commits and were then used as whole.
+      guard page < client.configuration.maxPages else {
+        throw GitHubError.unexpected(
+          operation: "compare \(base)...\(head)", status: 200, message: "more than \(client.configuration.maxPages) pages (\(commits.count) of \(p.total_commits) commits); stopped reading")
+      }
       page += 1
     }
     return GitHubComparison(status: status, commits: commits)
@@ -61,7 +67,9 @@ public struct GitHubRepository: Sendable {
 
   /// Every commit reachable from `head`, oldest first (when there is no tag yet).
   public func history(_ head: String) async throws -> [GitHubCommit] {
-    let newestFirst: [GitHubCommit] = try await client.all(client.repoPath("/commits"), query: ["sha": head], operation: "list commits of \(head)")
+    let operation = "list commits of \(head)"
+    let newestFirst: [GitHubCommit] = try await client.all(client.repoPath("/commits"), query: ["sha": head], operation: operation)
+    for c in newestFirst { try Self.expectObjectName(c.sha, operation) }
     return newestFirst.reversed()
   }
 
@@ -81,7 +89,8 @@ public struct GitHubRepository: Sendable {
 
   /// An object name from the API is 40 or 64 hex digits: it goes into the next request's
   /// path (`../../x`, `?`, `#` or a new line would make another request of it, or a
-  /// megabyte-long error) and into the message comparing commits.
+  /// megabyte-long error), into the message comparing commits, and (a listed commit's) into
+  /// the changelog as it is: `<!--` there hid the rest of the summary and of the release notes.
   static func expectObjectName(_ sha: String, _ operation: String) throws {
     guard sha.utf8.count == 40 || sha.utf8.count == 64, sha.isASCIIHex else {
       throw GitHubError.unexpected(operation: operation, status: 200, message: "the answer names object '\(sha.clipped(to: 80))', which is no object name (40 or 64 hex digits)")
@@ -134,7 +143,7 @@ public struct GitHubRepository: Sendable {
   public static func fitted(releaseBody body: String) -> String {
     let scalars = body.unicodeScalars
     guard scalars.count > maxReleaseBody else { return body }
-    let note = "\n\n*Release notes cut: GitHub keeps at most \(maxReleaseBody) characters; the step's changelog output has them all.*"
+    let note = "\n\n*Release notes cut: GitHub keeps at most \(maxReleaseBody) characters; the step's changelog output has more.*"
     var end = scalars.index(scalars.startIndex, offsetBy: maxReleaseBody - note.unicodeScalars.count)
     if let newline = scalars[..<end].lastIndex(of: "\n") { end = newline }
     return String(scalars[..<end]) + note

@@ -1,5 +1,11 @@
 import Basics
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+
 /// A commit message read as a [Conventional Commit](https://www.conventionalcommits.org/en/v1.0.0/):
 /// `type(scope)!: description`, with `BREAKING CHANGE:` / `BREAKING-CHANGE:` footers.
 public struct ConventionalCommit: Sendable, Equatable {
@@ -13,9 +19,10 @@ public struct ConventionalCommit: Sendable, Equatable {
 
   public init(sha: String, message: String) {
     self.sha = sha
+    let message = message.utf8.count > Self.messageLimit ? Self.readPart(of: message) : message
     // CRLF line ends (commits made on Windows, or through some web editors) read as LF.
     let lines = message.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    subject = lines.first?.trimmingSpacesOnly() ?? ""
+    subject = (lines.first?.trimmingSpacesOnly() ?? "").clipped(to: Self.subjectLimit)
     let footerBreaking = lines.dropFirst().contains { $0.hasPrefix("BREAKING CHANGE:") || $0.hasPrefix("BREAKING-CHANGE:") }
     // type(scope)!: description
     var type: String?
@@ -57,6 +64,59 @@ public struct ConventionalCommit: Sendable, Equatable {
   }
 }
 
+extension ConventionalCommit {
+  /// The most bytes of a commit message read: 64 KiB. A message is anyone's text whose commit
+  /// is merged (or who opens a pull request): one of 20 MB held `version` for a minute and
+  /// 600 MB of memory, and went whole into the changelog output, which GitHub refuses past
+  /// 1 MiB for a job.
+  public static let messageLimit = 64 << 10
+
+  /// The longest subject kept, in Unicode scalars (cut with `…`): the changelog quotes it.
+  public static let subjectLimit = 500
+
+  /// What is read of `message` (UTF-8, or any encoding that spells ASCII as ASCII, as git's
+  /// `encoding` header allows): its first ``messageLimit`` bytes, cut back to a whole UTF-8
+  /// sequence, and a `BREAKING CHANGE:` line when such a footer starts beyond them, so the bump
+  /// is what the whole message asks for.
+  public static func readPart(of message: UnsafeRawBufferPointer) -> [UInt8] {
+    guard message.count > messageLimit else { return Array(message) }
+    var end = messageLimit
+    var back = 0
+    while end > 0, back < 3, message[end] & 0xC0 == 0x80 {
+      end -= 1
+      back += 1
+    }
+    var kept = Array(message[..<end])
+    // From a footer's length before the cut: one cut in two counts too.
+    if hasBreakingFooter(message, from: max(0, end - 17)) { kept += Array("\nBREAKING CHANGE: (in the part of the message not read)".utf8) }
+    return kept
+  }
+
+  static func readPart(of message: String) -> String {
+    let part = message.utf8.withContiguousStorageIfAvailable { readPart(of: UnsafeRawBufferPointer($0)) } ?? Array(message.utf8).withUnsafeBytes { readPart(of: $0) }
+    return String(decoding: part, as: UTF8.self)
+  }
+
+  /// Whether a line after the first starts with `BREAKING CHANGE:` or `BREAKING-CHANGE:`, as
+  /// ``init(sha:message:)`` reads footers, in `bytes` from `start` (a new line at `start` counts).
+  private static func hasBreakingFooter(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Bool {
+    guard let base = bytes.baseAddress else { return false }
+    let tail = Array("CHANGE:".utf8)
+    var i = start
+    // From one new line to the next with memchr: megabytes a second byte by byte in a debug build.
+    while i + 17 <= bytes.count, let found = memchr(base + i, 0x0A, bytes.count - i) {
+      i = base.distance(to: UnsafeRawPointer(found))
+      if i + 17 <= bytes.count, bytes[i + 9] == 0x20 || bytes[i + 9] == 0x2D, bytes[(i + 1)..<(i + 9)].elementsEqual("BREAKING".utf8),
+        bytes[(i + 10)..<(i + 17)].elementsEqual(tail)
+      {
+        return true
+      }
+      i += 1
+    }
+    return false
+  }
+}
+
 /// A version bump, ordered by size.
 public enum Bump: String, Sendable, Comparable, CaseIterable {
   case none, patch, minor, major
@@ -94,7 +154,15 @@ public enum Bump: String, Sendable, Comparable, CaseIterable {
 
 /// Release notes from commits: breaking changes, features, fixes, others.
 public enum Changelog {
-  public static func markdown(_ commits: [ConventionalCommit], escape: (String) -> String) -> String {
+  /// The most bytes of release notes: 256 KiB. A pull request of thousands of commits (a
+  /// million empty ones push in minutes) made megabytes of them, and GitHub fails a job whose
+  /// outputs pass 1 MiB.
+  public static let byteLimit = 256 << 10
+
+  /// The notes, within `limit` bytes: lines past it are left out (the last sections first:
+  /// breaking changes and features come before fixes and other changes), and a last line says
+  /// how many.
+  public static func markdown(_ commits: [ConventionalCommit], limit: Int = byteLimit, escape: (String) -> String) -> String {
     func line(_ c: ConventionalCommit) -> String {
       let scope = c.scope.map { "**\(escape($0)):** " } ?? ""
       return "- \(scope)\(escape(c.type == nil ? c.subject : c.description)) (\(c.sha.prefix(7)))"
@@ -105,7 +173,27 @@ public enum Changelog {
       ("Fixes", commits.filter { !$0.breaking && ($0.type == "fix" || $0.type == "perf") }),
     ]
     sections.append(("Other changes", commits.filter { c in !c.breaking && !["feat", "fix", "perf"].contains(c.type ?? "") }))
-    return sections.filter { !$0.1.isEmpty }.map { "### \($0.0)\n\n" + $0.1.map(line).joined(separator: "\n") }.joined(separator: "\n\n")
+    // Room for the note, whatever the count it gives.
+    let budget = limit - 100
+    var out = ""
+    var left = 0
+    for (title, list) in sections where !list.isEmpty {
+      let heading = (out.isEmpty ? "" : "\n\n") + "### \(title)\n"
+      var shown = 0
+      for c in list {
+        let next = "\n" + line(c)
+        let cost = (shown == 0 ? heading.utf8.count : 0) + next.utf8.count
+        guard left == 0, out.utf8.count + cost <= budget else {
+          left += 1
+          continue
+        }
+        if shown == 0 { out += heading }
+        out += next
+        shown += 1
+      }
+    }
+    if left > 0 { out += "\n\n*… and \(left) more commit\(left == 1 ? "" : "s"): the changelog is cut at \(limit >> 10) KiB.*" }
+    return out
   }
 }
 

@@ -111,6 +111,16 @@ struct RepositoryReaderAgreementTests {
       }
       try repo.rawCommits([(Array("feat: next".utf8), nil)])
     },
+    // A commit message is anyone's text: both readers keep its first part, and the verdict of a
+    // breaking-change footer beyond it.
+    Case(name: "megabyte messages: a 2 MB subject, a BREAKING CHANGE footer after 3 MB of body", version: "2.0.0", previous: "1.0.0") { repo in
+      try repo.commit("feat: start")
+      try repo.git("tag", "v1.0.0")
+      try repo.rawCommits([
+        (Array(("fix: " + String(repeating: "a", count: 2 << 20)).utf8), nil),
+        (Array(("docs: long\n\n" + String(repeating: "b\n", count: 3 << 19) + "\nBREAKING CHANGE: gone").utf8), nil),
+      ])
+    },
   ]
 
   @Test(arguments: cases)

@@ -2,6 +2,7 @@ import ActionsCore
 import Foundation
 import TestSupport
 import Testing
+import Versioning
 
 @testable import Stages
 
@@ -242,5 +243,45 @@ struct VersionStageTests {
     await #expect { _ = try await run(repo, ["INPUT_SOURCE": "conventional", "INPUT_INITIAL-VERSION": "1.0.9223372036854775808"]) } throws: {
       ($0 as? InputError)?.input == "initial-version"
     }
+  }
+
+  /// A commit message is anyone's text. A subject of megabytes held the stage a minute per
+  /// 20 MB (600 MB of memory) and went whole into the changelog output, which GitHub refuses
+  /// past 1 MiB for a job; a breaking-change footer beyond the part read still makes the bump.
+  @Test func megabyteCommitMessagesAreReadCut() async throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: start")
+    try repo.git("tag", "v1.0.0")
+    try repo.rawCommits([
+      (Array(("fix: " + String(repeating: "a", count: 4 << 20)).utf8), nil),
+      (Array(("docs: long\n\n" + String(repeating: "b\n", count: 2 << 20) + "\nBREAKING CHANGE: gone").utf8), nil),
+    ])
+    let r = try await run(repo, ["INPUT_SOURCE": "conventional"])
+    #expect(r.outputs["version"] == "2.0.0")
+    #expect(r.outputs["bump"] == "major")
+    let changelog = r.outputs["changelog"] ?? ""
+    #expect(changelog.utf8.count < 4096, "\(changelog.utf8.count) bytes")
+    #expect(changelog.contains("- aaaa") && changelog.contains("a…"))
+    #expect(changelog.contains("### Breaking changes\n\n- long ("))
+    #expect(r.summary.render().utf8.count < 8192)
+  }
+
+  /// A pull request of thousands of commits made a changelog output of megabytes (a million
+  /// empty commits push in minutes): GitHub fails a job whose outputs pass 1 MiB, and the
+  /// summary dropped it whole. The changelog keeps its first 256 KiB, breaking changes and
+  /// features first, and says how many commits it leaves out; the bump counts them all.
+  @Test func aChangelogOfThousandsOfCommitsIsCutWithANote() async throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: start")
+    try repo.git("tag", "v1.0.0")
+    try repo.emptyCommits((0..<6000).map { "chore: housekeeping step \($0) " + String(repeating: "x", count: 60) } + ["feat: the one feature"])
+    let r = try await run(repo, ["INPUT_SOURCE": "conventional"])
+    #expect(r.outputs["version"] == "1.1.0")
+    #expect(r.outputs["commits"] == "6001")
+    let changelog = r.outputs["changelog"] ?? ""
+    #expect(changelog.utf8.count <= Changelog.byteLimit, "\(changelog.utf8.count) bytes")
+    #expect(changelog.hasPrefix("### Features\n\n- the one feature ("))
+    #expect(changelog.range(of: #"\n\n\*… and \d+ more commits: the changelog is cut at 256 KiB\.\*$"#, options: .regularExpression) != nil, "\(changelog.suffix(200))")
+    #expect(r.summary.render().contains("Changelog (6001 commits)"))
   }
 }

@@ -24,6 +24,20 @@ import Testing
     #expect(c.breaking == breaking)
   }
 
+  /// Megabytes of message are read by their first ``ConventionalCommit/messageLimit`` bytes,
+  /// with a breaking-change footer beyond them still counted, and the subject is cut.
+  @Test func longMessagesAreReadCut() {
+    let long = ConventionalCommit(sha: "abc", message: "feat(x): " + String(repeating: "é", count: 1 << 20))
+    #expect(long.bump == .minor && long.scope == "x")
+    #expect(long.subject.unicodeScalars.count <= ConventionalCommit.subjectLimit + 1 && long.subject.hasSuffix("é…"))
+    let footer = ConventionalCommit(sha: "abc", message: "chore: y\n\n" + String(repeating: "z\r\n", count: 1 << 20) + "BREAKING-CHANGE: z")
+    #expect(footer.breaking && footer.bump == .major && footer.subject == "chore: y")
+    // A footer cut in two by the limit still counts; a subject that says BREAKING CHANGE does not.
+    let straddling = "fix: y\n\n" + String(repeating: "z", count: ConventionalCommit.messageLimit - 18) + "\nBREAKING CHANGE: z"
+    #expect(ConventionalCommit(sha: "abc", message: straddling).breaking)
+    #expect(!ConventionalCommit(sha: "abc", message: "fix: BREAKING CHANGE: " + String(repeating: "z", count: 1 << 20)).breaking)
+  }
+
   @Test func bumps() throws {
     #expect(try Bump.patch.apply(to: SemVer(1, 2, 3)) == SemVer(1, 2, 4))
     #expect(try Bump.minor.apply(to: SemVer(1, 2, 3)) == SemVer(1, 3, 0))

@@ -47,12 +47,13 @@ enum GitWalk {
 
   /// A commit's message as `git log` prints it: re-encoded to UTF-8 from the commit's
   /// `encoding` header (git's i18n.logOutputEncoding default); bytes that are not valid in
-  /// the encoding become U+FFFD.
+  /// the encoding become U+FFFD. Only the part Gantry reads is copied out of libgit2's
+  /// (`ConventionalCommit.readPart(of:)`): a message may be 256 MiB.
   static func message(of commit: OpaquePointer) -> String {
     guard let raw = git_commit_message_raw(commit) else { return "" }
     let bytes = UnsafeRawBufferPointer(start: raw, count: strlen(raw))
     let encoding = git_commit_message_encoding(commit).map { String(cString: $0) }
-    return decode(Array(bytes), encoding: encoding)
+    return decode(ConventionalCommit.readPart(of: bytes), encoding: encoding)
   }
 
   /// Bytes in `encoding` (nil: UTF-8) as a string. Latin-1 maps each byte to the code
