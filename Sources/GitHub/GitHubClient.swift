@@ -40,6 +40,9 @@ public enum GitHubError: Error, Sendable, Equatable, CustomStringConvertible {
   case rateLimitWaitsSpent(operation: String, waited: Int)
   case unprocessable(operation: String, message: String)
   case unexpected(operation: String, status: Int, message: String)
+  /// A list longer than ``GitHubConfiguration/maxPages`` pages: read no further, and not
+  /// used cut (`what`: how much was read, `hint`: where else to read it).
+  case listTooLong(operation: String, pages: Int, what: String, hint: String)
   case unreachable(String)
 
   public var description: String {
@@ -52,6 +55,7 @@ public enum GitHubError: Error, Sendable, Equatable, CustomStringConvertible {
       "GitHub API: rate limited again during \(op), after \(s) s of waiting for rate limits in this step, as long as Gantry waits in all: run it later"
     case .unprocessable(let op, let m): "GitHub API: \(op) was refused: \(m)"
     case .unexpected(let op, let status, let m): "GitHub API: \(op) failed with HTTP \(status): \(m)"
+    case .listTooLong(let op, let pages, let what, let hint): "GitHub API: \(op): more than \(pages) pages\(what); stopped reading\(hint)"
     case .unreachable(let why): "GitHub API unreachable: \(why)"
     }
   }
@@ -104,7 +108,7 @@ public struct GitHubClient: Sendable {
 
   /// Every page of a list endpoint (`per_page=100`, following `Link: rel="next"`), or its
   /// first `limit` items (a list newest first, whose head is what is asked for).
-  /// - Throws: ``GitHubError/unexpected(operation:status:message:)`` when the list goes on past
+  /// - Throws: ``GitHubError/listTooLong(operation:pages:what:hint:)`` when the list goes on past
   ///   ``GitHubConfiguration/maxPages`` pages (and `limit` items): a list cut without a word
   ///   read as a whole one (a repository's release tags after its first 10,000 tags were
   ///   none).
@@ -115,7 +119,7 @@ public struct GitHubClient: Sendable {
     while let u = next, items.count < limit ?? .max {
       pages += 1
       guard pages <= configuration.maxPages else {
-        throw GitHubError.unexpected(operation: operation, status: 200, message: "more than \(configuration.maxPages) pages; stopped reading")
+        throw GitHubError.listTooLong(operation: operation, pages: configuration.maxPages, what: "", hint: "")
       }
       let response = try await send("GET", u, body: nil, operation: operation)
       let page = try Self.decode([T].self, response, operation: operation)

@@ -31,8 +31,15 @@ public struct GitHubRepository: Sendable {
 
   public init(client: GitHubClient) { self.client = client }
 
+  /// - Throws: ``GitHubError`` when the repository has more tags than Gantry reads (a cut
+  ///   list would read as one without the releases past the cut), saying where to read them.
   public func tags() async throws -> [GitHubTag] {
-    try await client.all(client.repoPath("/tags"), operation: "list tags")
+    do {
+      return try await client.all(client.repoPath("/tags"), operation: "list tags")
+    } catch GitHubError.listTooLong(let operation, let pages, _, _) {
+      let hint = ": more tags than Gantry reads through the API; check out the history with its tags (actions/checkout with fetch-depth: 0) so that git is read instead"
+      throw GitHubError.listTooLong(operation: operation, pages: pages, what: " of 100 tags", hint: hint)
+    }
   }
 
   /// `base...head` with every commit: the compare endpoint returns at most 250 commits
@@ -57,8 +64,7 @@ public struct GitHubRepository: Sendable {
       if p.commits.isEmpty || commits.count >= p.total_commits { break }
       // Capped as every list is: 1,000 pages held 100,000 commits and were then used as whole.
       guard page < client.configuration.maxPages else {
-        throw GitHubError.unexpected(
-          operation: "compare \(base)...\(head)", status: 200, message: "more than \(client.configuration.maxPages) pages (\(commits.count) of \(p.total_commits) commits); stopped reading")
+        throw GitHubError.listTooLong(operation: "compare \(base)...\(head)", pages: client.configuration.maxPages, what: " (\(commits.count) of \(p.total_commits) commits)", hint: "")
       }
       page += 1
     }

@@ -66,7 +66,7 @@ struct HostileHistoryAPITests {
     await #expect {
       _ = try await runStage(VersionStage.self, env)
     } throws: { error in
-      "\(error)".contains("list tags") && "\(error)".contains("more than 100 pages")
+      "\(error)".contains("list tags") && "\(error)".contains("more than 100 pages") && "\(error)".contains("fetch-depth: 0")
     }
     #expect(try await api.received().filter { $0.path.hasPrefix("/repos/acme/app/tags") }.count == 100)
   }

@@ -49,7 +49,7 @@ struct ReleaseManifest: Equatable {
     switch Files.inCheckout(given, checkout: workspace) {
     case .file(let resolved): full = resolved
     case .missing: throw InputError("manifest", "'\(clip(path))' does not exist (relative paths start at the workspace)")
-    case .escapes: throw InputError("manifest", "'\(clip(path))' leads, through a symbolic link, outside the workspace, into its .git or to nothing; a release manifest is a file of the checkout")
+    case .escapes: throw InputError("manifest", "'\(clip(path))' leads outside the workspace, into its .git or to nothing through a symbolic link; a release manifest is a file of the checkout")
     }
     guard Files.kind(atPath: full) == .regular else {
       throw InputError("manifest", "'\(clip(path))' is not a regular file (relative paths start at the workspace; symbolic links are followed only within it)")
