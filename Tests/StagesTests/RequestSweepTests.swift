@@ -494,7 +494,9 @@ struct RequestSweepFindingsTests {
     defer { proxy.stop() }
     let r = try await promote("2.0.0", host: proxy.host)
     let failure = try #require(r.failure)
-    let intent = try #require(try await records().first { $0.record.state == .inProgress && $0.record.digest == new })
+    let entries = try await records()
+    // Said in full when it fails (once, under a load of 14: the run's own words tell why).
+    let intent = try #require(entries.first { $0.record.state == .inProgress && $0.record.digest == new }, "\(failure) | \(entries.map { "\($0.tag) \($0.record.state) \($0.record.digest)" })")
     #expect(failure.contains("the tags moved (\(proxy.host)/app:2.0.0, latest, production point at \(new))"), "\(failure)")
     #expect(failure.contains("the intent record \(intent.tag) stays open"), "\(failure)")
     #expect(failure.contains("refused until its lease ends at"), "\(failure)")
