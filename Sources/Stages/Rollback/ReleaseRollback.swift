@@ -40,27 +40,45 @@ struct ReleaseRollback {
     var restoredSHA: String?
   }
 
-  /// The targets of `manifest`, `promote-images`, or the `target` input.
+  /// The targets of `manifest`, `promote-images`, or the `target` input: at most
+  /// ``ReleaseManifest/maxImages``, one per repository (as promote takes them: two items of one
+  /// repository would take two leases of its environment in one run).
   static func targets(_ context: StageContext) throws -> [Reference] {
     let inputs = context.inputs
     if let path = inputs.string("manifest") {
-      return try ReleaseManifest.load(path, workspace: context.environment.workspace).images.enumerated().map { i, image in
-        do { return try Reference(parsing: image.target).with(tag: nil) } catch { throw InputError("manifest", "images[\(i)].target: \(error)") }
-      }
+      return try unique(
+        ReleaseManifest.load(path, workspace: context.environment.workspace).images.enumerated().map { i, image in
+          do { return try Reference(parsing: image.target).with(tag: nil) } catch { throw InputError("manifest", "images[\(i)].target: \(error)") }
+        }, input: "manifest", where: { "images[\($0)] and images[\($1)]" })
     }
     let lines = inputs.list("promote-images", commas: false)
     // Bare targets, one per line: all a rollback reads of the promote step's lines.
     if !lines.isEmpty, !lines.contains(where: { $0.contains("->") }) {
-      return try lines.enumerated().map { i, line in
-        do { return try Reference(parsing: line).with(tag: nil) } catch { throw InputError("promote-images", "line \(i + 1): \(error)") }
-      }
+      guard lines.count <= ReleaseManifest.maxImages else { throw InputError("promote-images", "more than \(ReleaseManifest.maxImages) images") }
+      return try unique(
+        lines.enumerated().map { i, line in
+          do { return try Reference(parsing: line).with(tag: nil) } catch { throw InputError("promote-images", "line \(i + 1): \(error)") }
+        }, input: "promote-images", where: { "lines \($0 + 1) and \($1 + 1)" })
     }
     if !lines.isEmpty {
-      return try ReleaseManifest.parseList(lines).images.enumerated().map { i, image in
-        do { return try Reference(parsing: image.target).with(tag: nil) } catch { throw InputError("promote-images", "line \(i + 1): \(error)") }
-      }
+      return try unique(
+        ReleaseManifest.parseList(lines).images.enumerated().map { i, image in
+          do { return try Reference(parsing: image.target).with(tag: nil) } catch { throw InputError("promote-images", "line \(i + 1): \(error)") }
+        }, input: "promote-images", where: { "lines \($0 + 1) and \($1 + 1)" })
     }
     return [try RegistryInputs.reference("target", try inputs.require("target")).with(tag: nil)]
+  }
+
+  /// `targets`, refused when one repository is named twice (`where` names the two, from their indices).
+  private static func unique(_ targets: [Reference], input: String, where place: (Int, Int) -> String) throws -> [Reference] {
+    var seen: [Reference: Int] = [:]
+    for (i, t) in targets.enumerated() {
+      if let first = seen[t] {
+        throw InputError(input, "\(place(first, i)) both name \(t): a release has one image per target repository")
+      }
+      seen[t] = i
+    }
+    return targets
   }
 
   func run() async throws -> StageResult {

@@ -1,0 +1,112 @@
+import ActionsCore
+import Basics
+import Foundation
+import GantryCLI
+import HTTP
+import OCI
+import TestSupport
+import Testing
+
+@testable import Stages
+
+/// Release trains played by the hostile party: a manifest a pull request wrote, inputs that
+/// name one repository twice, registries that refuse every request.
+@Suite("release trains against a hostile party", .serialized)
+struct ReleaseHostileTests {
+  let workspace: TempDirectory
+
+  init() throws {
+    workspace = try TempDirectory(prefix: "gantry-release-hostile")
+  }
+
+  func manifestFile(_ text: String, name: String = "release.yml") throws -> String {
+    try text.write(toFile: workspace.file(name), atomically: true, encoding: .utf8)
+    return name
+  }
+
+  /// Runs the binary's entry point; its exit status and the `::error` lines it printed.
+  func run(_ env: [String: String]) async -> (status: Int32, errors: [String]) {
+    let out = MemoryLogSink()
+    let status = await GantryCLIHarness.run(env.merging(["GITHUB_WORKSPACE": workspace.path]) { a, _ in a }, out)
+    return (status, out.lines.filter { $0.hasPrefix("::error") })
+  }
+
+  /// `tags` as one string is split like the `tags` input: before, that form had no cap
+  /// (8 KiB of `a,b,…` is 4,000 tags per image, 4 million tag writes in a release of 1,000),
+  /// though the list form is capped at 100.
+  @Test func tagsGivenAsOneStringAreCappedAsAListIs() async throws {
+    let many = (0..<101).map { "t\($0)" }.joined(separator: ",")
+    for text in [
+      "images:\n  - source: 127.0.0.1:9/b:1\n    target: 127.0.0.1:9/d\n    tags: \"\(many)\"\n",
+      "images:\n  - source: 127.0.0.1:9/b:1\n    target: 127.0.0.1:9/d\n    tags: \(many)\n",
+      "{\"images\": [{\"source\": \"127.0.0.1:9/b:1\", \"target\": \"127.0.0.1:9/d\", \"tags\": \"\(many)\"}]}",
+    ] {
+      let path = try manifestFile(text)
+      let r = await run(["INPUT_STAGE": "promote", "INPUT_MANIFEST": path])
+      #expect(r.status == 2, "\(r.errors)")
+      #expect(r.errors.count == 1 && r.errors.first?.contains("input 'manifest': images[0].tags has more than 100 tags") == true, "\(r.errors)")
+    }
+    // 100 still pass the reader (nothing here reaches a registry: port 9 of loopback at most).
+    let hundred = (0..<100).map { "t\($0)" }.joined(separator: ",")
+    #expect(try ReleaseManifest.parse(Array("images:\n  - source: 127.0.0.1:9/b:1\n    target: 127.0.0.1:9/d\n    tags: \"\(hundred)\"\n".utf8)).images.first?.tags.count == 100)
+  }
+
+  /// A registry's port with leading zeros is the same port (curl reads `:05000` as 5000), so
+  /// the same repository: before, `127.0.0.1:05000/app` and `127.0.0.1:5000/app` were two
+  /// targets of one release, both claiming its environment tag and its history.
+  @Test func oneRepositorySpeltTwoWaysIsOneTarget() async throws {
+    for (a, b) in [("127.0.0.1:9/d", "127.0.0.1:09/d"), ("127.0.0.1:9/d", "127.0.0.1:00009/d"), ("LOCALHOST:9/d", "localhost:009/d")] {
+      let path = try manifestFile("images:\n  - source: 127.0.0.1:9/a:1\n    target: \(a)\n  - source: 127.0.0.1:9/b:1\n    target: \(b)\n")
+      let r = await run(["INPUT_STAGE": "promote", "INPUT_MANIFEST": path, "INPUT_ENVIRONMENT": "production"])
+      #expect(r.status == 2, "\(a) and \(b): \(r.errors)")
+      #expect(r.errors.first?.contains("images[0] and images[1] both promote to \(a.lowercased()): a release takes one image per target repository") == true, "\(r.errors)")
+    }
+    #expect(try Reference(parsing: "127.0.0.1:0443/a").description == "127.0.0.1:443/a")
+    #expect(try Reference(parsing: "[::1]:05000/a:1").description == "[::1]:5000/a:1")
+  }
+
+  /// Rollback of a release reads its targets from the same inputs as promote: the same caps
+  /// (1,000 images) and one image per target repository (two items of one repository took two
+  /// leases of one environment in one run).
+  @Test func rollbackTargetsAreCappedAndOneEachAsPromote() async throws {
+    let rollback = ["INPUT_STAGE": "rollback", "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "r1"]
+    let many = (0...1000).map { "127.0.0.1:9/svc-\($0)" }.joined(separator: "\n")
+    let capped = await run(rollback.merging(["INPUT_PROMOTE-IMAGES": many]) { $1 })
+    #expect(capped.status == 2 && capped.errors.first?.contains("input 'promote-images': more than 1000 images") == true, "\(capped.errors)")
+    for targets in ["127.0.0.1:9/svc\n127.0.0.1:9/svc", "127.0.0.1:9/svc\n127.0.0.1:9/other\n127.0.0.1:09/svc:1.0"] {
+      let twice = await run(rollback.merging(["INPUT_PROMOTE-IMAGES": targets]) { $1 })
+      #expect(twice.status == 2, "\(twice.errors)")
+      #expect(twice.errors.first?.contains("input 'promote-images': ") == true && twice.errors.first?.contains("both name 127.0.0.1:9/svc") == true, "\(twice.errors)")
+    }
+  }
+
+  /// A registry that answers 429 to every request, for ever: each request waits out its own
+  /// retries (up to 30 s each), so a release of 1,000 images asked for hours. Once the origin
+  /// has refused everything for `giveUpAfter` (2 min; 3 s here), every further request fails
+  /// at once, and the release stops naming it.
+  @Test(.timeLimit(.minutes(2))) func aRegistryRefusingEveryRequestStopsTheReleaseSoon() async throws {
+    let staging = try await RegistryProcess()
+    let production = try await RegistryProcess()
+    let src = testRegistryClient(staging.host, side: "source")
+    let count = 24
+    for i in 0..<count { _ = try await ImageFactory(client: src, repository: "svc-\(i)").pushImage(tag: "1.0.0", layerSizes: [512]) }
+    // The first manifest GET starts a limited period that never ends; every answer says "1 s".
+    let proxy = try await RateLimitProxy(upstreamPort: staging.port, throttleAt: 1, retryAfter: 1e9, retryAfterValue: "1")
+    defer { proxy.stop() }
+    var policy = RateLimitPolicy()
+    policy.giveUpAfter = .seconds(3)
+    let connections = Connections(rateLimits: RateLimits(policy: policy)) { CurlTransport.shared($0) }
+    let list = (0..<count).map { "\(proxy.host)/svc-\($0):1.0.0 -> \(production.host)/prod/svc-\($0)" }.joined(separator: "\n")
+    let r = try await runStage(
+      PromoteStage.self, ["INPUT_PROMOTE-IMAGES": list, "INPUT_ENVIRONMENT": "production", "GITHUB_WORKSPACE": workspace.path], connections: connections)
+    let failure = try #require(r.failure)
+    #expect(failure.contains("validation failed for \(count) of \(count) images"), "\(failure)")
+    #expect(failure.contains("\(proxy.host) has answered every request with HTTP 429 or 503 for "), "\(failure)")
+    let refused = try await proxy.log().filter { $0.status == 429 }.count
+    // Before: every request of every image made its 4 attempts (192 refusals here), and a
+    // release of 1,000 images at Retry-After: 30 asked for hours.
+    #expect(refused < 4 * count, "\(refused) refused requests")
+    #expect(r.outputs["digests"] == nil)
+    for i in 0..<count { #expect(try await testRegistryClient(production.host).resolve("prod/svc-\(i)", "production") == nil) }
+  }
+}
