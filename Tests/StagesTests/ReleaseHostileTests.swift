@@ -109,4 +109,64 @@ struct ReleaseHostileTests {
     #expect(r.outputs["digests"] == nil)
     for i in 0..<count { #expect(try await testRegistryClient(production.host).resolve("prod/svc-\(i)", "production") == nil) }
   }
+
+  /// A release where one image was already live (its digest unchanged: no lease, no record):
+  /// rolling the release back restores the others and leaves that one where it was, which is
+  /// what it pointed at before the release. Before, the rollback refused the whole release
+  /// ("no completed promotion of release r2"): an incident's rollback needed the target list
+  /// edited first.
+  @Test func rollbackOfAReleaseLeavesTheImagesItDidNotChange() async throws {
+    let staging = try await RegistryProcess()
+    let production = try await RegistryProcess()
+    let src = testRegistryClient(staging.host, side: "source")
+    let dst = testRegistryClient(production.host)
+    var old: [String: Digest] = [:]
+    var new: [String: Digest] = [:]
+    for n in ["a", "b"] {
+      old[n] = try await ImageFactory(client: src, repository: "svc-\(n)").pushImage(tag: "0.9.0", layerSizes: [512], labels: ["v": "0.9"]).digest
+      new[n] = try await ImageFactory(client: src, repository: "svc-\(n)").pushImage(tag: "1.0.0", layerSizes: [512], labels: ["v": "1.0"]).digest
+    }
+    func release(_ a: String, _ b: String, _ id: String) -> [String: String] {
+      [
+        "INPUT_PROMOTE-IMAGES": "\(staging.host)/svc-a:\(a) -> \(production.host)/prod/svc-a\n\(staging.host)/svc-b:\(b) -> \(production.host)/prod/svc-b",
+        "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": id, "INPUT_TAGS": "live", "GITHUB_WORKSPACE": workspace.path,
+      ]
+    }
+    #expect(try await runStage(PromoteStage.self, release("0.9.0", "0.9.0", "r1")).failure == nil)
+    // r2 changes svc-a only: svc-b's 0.9.0 is live already.
+    #expect(try await runStage(PromoteStage.self, release("1.0.0", "0.9.0", "r2")).failure == nil)
+    #expect(try await dst.resolve("prod/svc-a", "production")?.digest == new["a"])
+    let targets = "\(production.host)/prod/svc-a\n\(production.host)/prod/svc-b"
+    let r = try await runStage(
+      RollbackStage.self, ["INPUT_PROMOTE-IMAGES": targets, "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "r2", "GITHUB_WORKSPACE": workspace.path])
+    #expect(try await dst.resolve("prod/svc-a", "production")?.digest == old["a"])
+    #expect(try await dst.resolve("prod/svc-b", "production")?.digest == old["b"])
+    let map = try JSONDecoder().decode([String: String].self, from: Data((r.outputs["digests"] ?? "").utf8))
+    #expect(map == ["\(production.host)/prod/svc-a": old["a"]?.description, "\(production.host)/prod/svc-b": old["b"]?.description], "\(map)")
+    #expect(r.summary.render().contains("not changed by release r2"), "\(r.summary.render())")
+    // svc-b's live image was not the release's: it is not quarantined by its rollback.
+    let records = try await History(client: dst, repository: "prod/svc-b", environment: "production").entries().entries
+    #expect(!records.contains { $0.record.state == .rolledBack }, "\(records.map(\.record.state))")
+    // A release id no target knows is still refused whole, nothing changed.
+    await #expect(throws: StageFailure.self) {
+      try await runStage(
+        RollbackStage.self, ["INPUT_PROMOTE-IMAGES": targets, "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "r9", "GITHUB_WORKSPACE": workspace.path])
+    }
+    // r5 changes svc-a only; then r6 moves svc-b: rolling r5 back would leave svc-b on an image
+    // live since the release, not before it. Refused whole, nothing changed.
+    var forced = release("1.0.0", "0.9.0", "r5")
+    forced["INPUT_FORCE"] = "true"  // svc-a's 1.0.0 was rolled back from production with r2
+    #expect(try await runStage(PromoteStage.self, forced).failure == nil)
+    var onlyB = release("1.0.0", "1.0.0", "r6")
+    onlyB["INPUT_PROMOTE-IMAGES"] = "\(staging.host)/svc-b:1.0.0 -> \(production.host)/prod/svc-b"
+    #expect(try await runStage(PromoteStage.self, onlyB).failure == nil)
+    let refused = await #expect(throws: StageFailure.self) {
+      try await runStage(
+        RollbackStage.self, ["INPUT_PROMOTE-IMAGES": targets, "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "r5", "GITHUB_WORKSPACE": workspace.path])
+    }
+    #expect(refused?.message.contains("[1] \(production.host)/prod/svc-b: the release has no record here, and ") == true, "\(refused?.message ?? "")")
+    #expect(refused?.message.contains("after the release began: it changed since") == true, "\(refused?.message ?? "")")
+    #expect(try await dst.resolve("prod/svc-a", "production")?.digest == new["a"])
+    #expect(try await dst.resolve("prod/svc-b", "production")?.digest == new["b"])
+  }
 }

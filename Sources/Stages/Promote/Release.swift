@@ -260,5 +260,10 @@ struct Release {
 /// A failure of one image's plan (its text).
 struct ReleaseError: Error, Sendable, CustomStringConvertible {
   var description: String
-  init(_ description: String) { self.description = description }
+  /// Rollback: the target has no record of the release (it may be one the release found live).
+  var untouched: ReleaseRollback.Untouched?
+  init(_ description: String, untouched: ReleaseRollback.Untouched? = nil) {
+    self.description = description
+    self.untouched = untouched
+  }
 }
