@@ -102,6 +102,12 @@ struct ReleaseHostileTests {
     let failure = try #require(r.failure)
     #expect(failure.contains("validation failed for \(count) of \(count) images"), "\(failure)")
     #expect(failure.contains("\(proxy.host) has answered every request with HTTP 429 or 503 for "), "\(failure)")
+    // The error names the first ten images (a release of 1,000 failing ones made one line of
+    // 200 KB); the summary has every one.
+    #expect(failure.contains("[9] \(production.host)/prod/svc-9: ") && !failure.contains("[10] "), "\(failure)")
+    #expect(failure.contains(" | and 14 more (the step summary lists every image and why); nothing was copied and no tag moved"), "\(failure)")
+    let summary = r.summary.render()
+    for i in 0..<count { #expect(summary.contains("| \(i) | `\(production.host)/prod/svc-\(i)`"), "\(i)") }
     let refused = try await proxy.log().filter { $0.status == 429 }.count
     // Before: every request of every image made its 4 attempts (192 refusals here), and a
     // release of 1,000 images at Retry-After: 30 asked for hours.
