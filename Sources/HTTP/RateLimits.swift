@@ -192,12 +192,19 @@ public final class RateLimits: @unchecked Sendable {
     lock.withLock { waitObserver = observer }
   }
 
+  /// True while a stage puts back what a failure left (a release's moved tags, the history
+  /// record closing a change): past the point of no return, those requests are not given up
+  /// on for an origin that refuses everything (``RateLimitPolicy/giveUpAfter``); they still
+  /// wait out holds, and their own retries bound them.
+  @TaskLocal public static var unwinding = false
+
   /// Returns when `request` may be sent to its origin; throws ``RateLimitExhausted`` when its
   /// budget is spent for longer than the policy waits, or `CancellationError` when cancelled.
   public func admit(_ request: Request) async throws {
     guard let origin = request.url.origin else { return }
+    let unwinding = Self.unwinding
     while true {
-      let decision = lock.withLock { decide(origin, counted: request.countsTowardRateLimit) }
+      let decision = lock.withLock { decide(origin, counted: request.countsTowardRateLimit, unwinding: unwinding) }
       switch decision {
       case .go: return
       case .fail(let exhausted): throw exhausted
@@ -279,12 +286,12 @@ public final class RateLimits: @unchecked Sendable {
   }
 
   /// Under the lock.
-  func decide(_ origin: Origin, counted: Bool) -> Decision {
+  func decide(_ origin: Origin, counted: Bool, unwinding: Bool = false) -> Decision {
     var s = origins[origin, default: State()]
     let t = now()
     defer { origins[origin] = s }
     // Refusing everything for long: every request fails now, held or not, counted or not.
-    if let since = s.refusingSince, s.refusals > 1, t - since >= policy.giveUpAfter {
+    if !unwinding, let since = s.refusingSince, s.refusals > 1, t - since >= policy.giveUpAfter {
       return .fail(RateLimitExhausted(registry: Self.name(origin), limit: s.limit, window: s.window, resetsIn: s.resetIn, refusing: (t - since, s.refusals)))
     }
     if let until = s.heldUntil {

@@ -137,10 +137,16 @@ final class Waits: @unchecked Sendable {
         == "registry.example has answered every request with HTTP 429 or 503 for 140 s (2 answers, none accepted). Not waiting longer: retry later, or authenticate for a higher limit"
     )
     #expect(clock.slept == [.seconds(30), .seconds(30), .seconds(30)], "every wait capped")
+    // Putting back what a failure left is not given up on: it waits out the hold.
+    l.observe(answer(429, ["Retry-After": "5"]), for: request())
+    try await RateLimits.$unwinding.withValue(true) { try await l.admit(request("PUT")) }
+    #expect(clock.slept.last == .seconds(5))
+    await #expect(throws: RateLimitExhausted.self) { try await l.admit(request("PUT")) }
+    #expect(clock.slept.count == 4)
     try await l.admit(request("GET", "https://other.example/v2/app/manifests/1.0"))
     l.observe(answer(404, [:]), for: request())
     try await l.admit(request())
-    #expect(clock.slept.count == 3)
+    #expect(clock.slept.count == 4)
   }
 
   @Test func pacesCountedRequestsWhenTheBudgetRunsLow() async throws {
