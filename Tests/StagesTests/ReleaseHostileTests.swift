@@ -175,4 +175,46 @@ struct ReleaseHostileTests {
     #expect(try await dst.resolve("prod/svc-a", "production")?.digest == new["a"])
     #expect(try await dst.resolve("prod/svc-b", "production")?.digest == new["b"])
   }
+
+  /// A manifest (a file a pull request can change) that tags an image with a history record's
+  /// tag overwrote the record: the rollback after it had nothing to go back to. With the tag of
+  /// the referrers fallback index (`sha256-<hex>`), it overwrote the index the quarantine check
+  /// reads. Both namespaces are Gantry's own: refused (exit 2) before any request.
+  @Test func aManifestCannotTagOverTheHistory() async throws {
+    let staging = try await RegistryProcess()
+    let production = try await RegistryProcess()
+    let src = testRegistryClient(staging.host, side: "source")
+    let dst = testRegistryClient(production.host)
+    let old = try await ImageFactory(client: src, repository: "svc-a").pushImage(tag: "0.9.0", layerSizes: [512], labels: ["v": "0.9"])
+    _ = try await ImageFactory(client: src, repository: "svc-a").pushImage(tag: "1.0.0", layerSizes: [512], labels: ["v": "1.0"])
+    let first = try await runStage(
+      PromoteStage.self,
+      [
+        "INPUT_PROMOTE-IMAGES": "\(staging.host)/svc-a:0.9.0 -> \(production.host)/prod/svc-a", "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "r1",
+        "GITHUB_WORKSPACE": workspace.path,
+      ])
+    #expect(first.failure == nil)
+    let records = try await dst.tags("prod/svc-a").filter { $0.hasPrefix("gantry-production-") }
+    let record = try #require(records.last)
+    let index = "sha256-" + old.digest.description.dropFirst("sha256:".count)
+    for (i, tag) in [record, index].enumerated() {
+      let path = try manifestFile(
+        "images:\n  - source: \(staging.host)/svc-a:1.0.0\n    target: \(production.host)/prod/svc-a\n    tags: [1.0.0, \(tag)]\n", name: "over\(i).yml")
+      let r = await run(["INPUT_STAGE": "promote", "INPUT_MANIFEST": path, "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "r2"])
+      #expect(r.status == 2, "\(tag): \(r.errors)")
+      #expect(r.errors.first?.contains("input 'manifest': images[0].tags: '\(tag)': names starting with ") == true, "\(r.errors)")
+    }
+    // The record is still a record, and production still at 0.9.0.
+    let entries = try await History(client: dst, repository: "prod/svc-a", environment: "production").entries()
+    #expect(entries.entries.contains { $0.tag == record } && entries.skipped.isEmpty, "\(entries.skipped.map(\.description))")
+    #expect(try await dst.resolve("prod/svc-a", "production")?.digest == old.digest)
+    // The step's own tags and rollback's are held to the same rule.
+    for env in [
+      ["INPUT_STAGE": "promote", "INPUT_SOURCE": "\(staging.host)/svc-a:1.0.0", "INPUT_TARGET": "\(production.host)/prod/svc-a", "INPUT_TAGS": record],
+      ["INPUT_STAGE": "rollback", "INPUT_TARGET": "\(production.host)/prod/svc-a", "INPUT_ENVIRONMENT": "production", "INPUT_TAGS": index],
+    ] {
+      let r = await run(env)
+      #expect(r.status == 2 && r.errors.first?.contains("input 'tags': '") == true, "\(r.errors)")
+    }
+  }
 }

@@ -42,6 +42,7 @@ public struct RollbackStage: Stage {
     let dryRun = try inputs.bool("dry-run")
     let extraTags = inputs.list("tags")
     for t in extraTags where !Reference.isValidTag(t) { throw InputError("tags", "'\(t.clipped(to: 100))' is not a valid tag") }
+    for t in extraTags { if let why = EnvironmentName.reserved(t) { throw InputError("tags", "'\(t.clipped(to: 100))': \(why)") } }
     // A whole release: every image it promoted goes back, or none does.
     if let releaseID = try inputs.line("release-id") {
       guard ReleaseSettings.isValidID(releaseID) else { throw InputError("release-id", "'\(releaseID.clipped(to: 100))' is not an id: 1 to 64 of A-Z a-z 0-9 . _ -") }
