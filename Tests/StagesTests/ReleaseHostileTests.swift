@@ -216,5 +216,9 @@ struct ReleaseHostileTests {
       let r = await run(env)
       #expect(r.status == 2 && r.errors.first?.contains("input 'tags': '") == true, "\(r.errors)")
     }
+    // Rolling back `to` a record's tag made the record artifact the live "image".
+    let to = await run(["INPUT_STAGE": "rollback", "INPUT_TARGET": "\(production.host)/prod/svc-a", "INPUT_ENVIRONMENT": "production", "INPUT_TO": record])
+    #expect(to.status == 2 && to.errors.first?.contains("input 'to': '\(record)': names starting with gantry- are reserved for history records") == true, "\(to.errors)")
+    #expect(try await dst.resolve("prod/svc-a", "production")?.digest == old.digest)
   }
 }

@@ -62,6 +62,9 @@ public struct RollbackStage: Stage {
         do throws(ReferenceError) { _ = try Digest(parsing: to) } catch { throw InputError("to", "'\(to.clipped(to: 80))' is not a digest: \(error.reason)") }
       } else if !Reference.isValidTag(to) {
         throw InputError("to", "'\(to.clipped(to: 100))' is neither a tag nor a sha256 digest")
+      } else if let why = EnvironmentName.reserved(to) {
+        // A record's tag names a history record, not an image: it would become the live "image".
+        throw InputError("to", "'\(to.clipped(to: 100))': \(why), not images")
       }
       return to
     }
