@@ -221,4 +221,37 @@ struct ReleaseHostileTests {
     #expect(to.status == 2 && to.errors.first?.contains("input 'to': '\(record)': names starting with gantry- are reserved for history records") == true, "\(to.errors)")
     #expect(try await dst.resolve("prod/svc-a", "production")?.digest == old.digest)
   }
+
+  /// The job matrix's last job trusts no earlier job: pins (`release-digests`) naming a digest
+  /// the validate job never saw — copied to the target by a tampered copy job — are validated
+  /// again by every gate before any tag moves, and a pin for a target the manifest does not
+  /// name changes nothing.
+  @Test func theFinishingJobValidatesEveryPinnedDigestAgain() async throws {
+    let staging = try await RegistryProcess()
+    let production = try await RegistryProcess()
+    let src = testRegistryClient(staging.host, side: "source")
+    let dst = testRegistryClient(production.host)
+    let good = try await ImageFactory(client: src, repository: "svc").pushImage(tag: "1.0.0", layerSizes: [512], labels: ["org.opencontainers.image.revision": "abc"])
+    // An image without the label the release requires, pushed to both sides by digest.
+    let bad = try await ImageFactory(client: src, repository: "svc").pushImage(tag: "evil", layerSizes: [256], labels: ["x": "y"])
+    let copied = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/svc:evil", "INPUT_TARGET": "\(production.host)/prod/svc:evil"])
+    #expect(copied.failure == nil)
+    #expect(try await dst.resolve("prod/svc", bad.digest.description)?.digest == bad.digest)
+    let path = try manifestFile(
+      "images:\n  - source: \(staging.host)/svc:1.0.0\n    target: \(production.host)/prod/svc\n    required-labels: [org.opencontainers.image.revision]\n")
+    func phase(_ p: String, _ pins: String) -> [String: String] {
+      [
+        "INPUT_MANIFEST": path, "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "m1", "INPUT_RELEASE-PHASE": p, "INPUT_RELEASE-DIGESTS": pins,
+        "GITHUB_WORKSPACE": workspace.path,
+      ]
+    }
+    let validated = try await runStage(PromoteStage.self, phase("validate", "").filter { $0.key != "INPUT_RELEASE-DIGESTS" })
+    #expect(validated.outputs["digests"] == "{\"\(production.host)/prod/svc\":\"\(good.digest)\"}")
+    let forged = "{\"\(production.host)/prod/svc\":\"\(bad.digest)\",\"\(production.host)/prod/other\":\"\(bad.digest)\"}"
+    let finished = try await runStage(PromoteStage.self, phase("finish", forged))
+    let failure = try #require(finished.failure)
+    #expect(failure.contains("validation failed for 1 of 1 images") && failure.contains("org.opencontainers.image.revision"), "\(failure)")
+    #expect(try await dst.resolve("prod/svc", "production") == nil)
+    #expect(try await dst.resolve("prod/other", "production") == nil)
+  }
 }
