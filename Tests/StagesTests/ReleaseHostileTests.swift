@@ -254,4 +254,35 @@ struct ReleaseHostileTests {
     #expect(try await dst.resolve("prod/svc", "production") == nil)
     #expect(try await dst.resolve("prod/other", "production") == nil)
   }
+
+  /// An intent record nobody could have written now — dated 2099, or with a lease to 9999 —
+  /// sorted as the youngest run holding the environment, and every promotion and rollback
+  /// after it waited for it for ever (a step without `timeout` until the job's 6 h). Such an
+  /// intent is no run's: recorded abandoned, and the release goes on.
+  @Test(.timeLimit(.minutes(2))) func anIntentFromTheFutureHoldsNoLease() async throws {
+    let staging = try await RegistryProcess()
+    let production = try await RegistryProcess()
+    let src = testRegistryClient(staging.host, side: "source")
+    let dst = testRegistryClient(production.host)
+    let image = try await ImageFactory(client: src, repository: "svc").pushImage(tag: "1.0.0", layerSizes: [512])
+    let other = try await ImageFactory(client: dst, repository: "prod/svc").pushImage(tag: "old", layerSizes: [256])
+    let details = History.Details(operation: "promote", previous: nil, version: "6.6.6", tags: ["production"], source: nil)
+    let future = History(
+      client: dst, repository: "prod/svc", environment: "production", run: HistoryRun(runURL: "https://example.invalid/run", actor: nil, sha: nil),
+      clock: FixedClock(date: Date(timeIntervalSince1970: 4_102_444_800)))  // 2100-01-01
+    let intent = try await future.append(.inProgress, other.descriptor, details, intent: nil)
+    let r = await run([
+      "INPUT_STAGE": "promote", "INPUT_PROMOTE-IMAGES": "\(staging.host)/svc:1.0.0 -> \(production.host)/prod/svc", "INPUT_ENVIRONMENT": "production",
+      "INPUT_TIMEOUT": "20s",
+    ])
+    #expect(r.status == 0, "\(r.errors)")
+    #expect(try await dst.resolve("prod/svc", "production")?.digest == image.digest)
+    let entries = try await History(client: dst, repository: "prod/svc", environment: "production").entries().entries
+    #expect(entries.contains { $0.record.state == .abandoned && $0.record.intent == intent.tag && $0.record.reason?.contains("later than any run could date it now") == true })
+    // A lease written to run until 9999 ends a day after its intent at the latest.
+    let record = PromotionRecord(
+      environment: "production", state: .inProgress, digest: other.digest, previousDigest: nil, version: nil, tags: ["production"], source: nil,
+      time: Date(timeIntervalSince1970: 1_700_000_000), leaseExpires: Date(timeIntervalSince1970: 253_402_300_799))
+    #expect(HistoryRules.leaseEnd(HistoryEntry(tag: "t", record: record), timeout: 600) == Date(timeIntervalSince1970: 1_700_086_400))
+  }
 }
