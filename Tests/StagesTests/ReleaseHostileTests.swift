@@ -285,4 +285,29 @@ struct ReleaseHostileTests {
       time: Date(timeIntervalSince1970: 1_700_000_000), leaseExpires: Date(timeIntervalSince1970: 253_402_300_799))
     #expect(HistoryRules.leaseEnd(HistoryEntry(tag: "t", record: record), timeout: 600) == Date(timeIntervalSince1970: 1_700_086_400))
   }
+
+  /// The job matrix passes the validate job's `digests` to every later job as one input, and
+  /// Linux execs no environment string over 128 KiB: 1,000 images of ECR-length names made
+  /// ~150 KiB of pins, and the copy jobs could not start ("Argument list too long") after the
+  /// validate job passed. The validate phase refuses such a release before any request.
+  @Test func pinsTooLongForAStepInputAreRefusedBeforeTheJobMatrix() async throws {
+    let long = String(repeating: "x", count: 60)
+    let images = (0..<1000).map { "  - source: 127.0.0.1:9/a:1\n    target: 127.0.0.1:9/\(long)-\($0)\n" }.joined()
+    let path = try manifestFile("images:\n" + images)
+    let r = await run(["INPUT_STAGE": "promote", "INPUT_MANIFEST": path, "INPUT_RELEASE-PHASE": "validate"])
+    #expect(r.status == 2, "\(r.errors)")
+    let expected =
+      "input 'manifest': the release's pins (the `digests` output the later jobs take as `release-digests`) would be 149 KiB, "
+      + "more than one step input can hold (128 KiB with its name, Linux's limit): split the 1000 images into smaller releases"
+    #expect(r.errors.first?.contains(expected) == true, "\(r.errors)")
+    // The bound is the kernel's: the largest pins exec, one byte more does not.
+    for (extra, status) in [(0, Int32(0)), (1, Int32(-1))] {
+      let value = String(repeating: "a", count: ReleaseSettings.maxPinsBytes + extra)
+      let ran = try? runCommand("/bin/true", [], environment: ["INPUT_RELEASE-DIGESTS": value])
+      #expect((ran?.status ?? -1) == status, "\(extra)")
+    }
+    // The pins' size as computed is the output's.
+    let settingsPins = "{\"127.0.0.1:9/a\":\"sha256:\(String(repeating: "0", count: 64))\"}"
+    #expect(settingsPins.utf8.count == 1 + "127.0.0.1:9/a".utf8.count + ReleaseSettings.pinOverhead)
+  }
 }
