@@ -13,12 +13,20 @@ public struct RateLimitPolicy: Sendable {
   public var maxInterval: Duration = .seconds(5)
   /// How long a 429 without `Retry-After` (nor `RateLimit-Reset`) holds the origin. Default 1 s.
   public var defaultHold: Duration = .seconds(1)
+  /// An origin that has answered nothing but 429 (or 503) for this long fails every further
+  /// request at once (``RateLimitExhausted``): each request would otherwise wait out its own
+  /// retries (4 attempts, ``maxWait`` each), and a release of 1,000 images asked a registry
+  /// that refuses everything for hours. Longer than one request's retries (3 × 30 s), so no
+  /// request that its own retries would have carried through a short throttle fails sooner.
+  /// Default 2 min.
+  public var giveUpAfter: Duration = .seconds(120)
 
   public init() {}
 }
 
 /// A counted request was refused before it was sent: the origin's budget is spent and refills
-/// later than ``RateLimitPolicy/maxWait``.
+/// later than ``RateLimitPolicy/maxWait``, or (``refusing``) the origin has answered nothing but
+/// 429/503 for ``RateLimitPolicy/giveUpAfter``.
 public struct RateLimitExhausted: Error, Sendable, Equatable, CustomStringConvertible {
   /// `host[:port]` of the origin.
   public var registry: String
@@ -27,8 +35,29 @@ public struct RateLimitExhausted: Error, Sendable, Equatable, CustomStringConver
   public var window: Int?
   /// Seconds until the budget refills, if the server stated it.
   public var resetsIn: Int?
+  /// Set when the origin has refused every request for a while: how long, and how many
+  /// answers said so.
+  public var refusing: (duration: Duration, answers: Int)?
+
+  public init(registry: String, limit: Int? = nil, window: Int? = nil, resetsIn: Int? = nil, refusing: (duration: Duration, answers: Int)? = nil) {
+    self.registry = registry
+    self.limit = limit
+    self.window = window
+    self.resetsIn = resetsIn
+    self.refusing = refusing
+  }
+
+  public static func == (a: Self, b: Self) -> Bool {
+    a.registry == b.registry && a.limit == b.limit && a.window == b.window && a.resetsIn == b.resetsIn && a.refusing?.duration == b.refusing?.duration
+      && a.refusing?.answers == b.refusing?.answers
+  }
 
   public var description: String {
+    if let refusing {
+      let seconds = Int(refusing.duration.totalMilliseconds / 1000)
+      return
+        "\(registry) has answered every request with HTTP 429 or 503 for \(RateLimitStatus.span(seconds)) (\(refusing.answers) answers, none accepted). Not waiting longer: retry later, or authenticate for a higher limit"
+    }
     let budget = limit.map { "0 of \($0) requests left" } ?? "no requests left"
     let inWindow = window.map { " in the \(RateLimitStatus.span($0)) window" } ?? ""
     let when =
@@ -116,6 +145,9 @@ public final class RateLimits: @unchecked Sendable {
     var waited: Duration = .zero
     var waitedUntil: ContinuousClock.Instant?
     var throttled = 0
+    /// The first 429/503 of the refusals going on, none accepted since; and how many.
+    var refusingSince: ContinuousClock.Instant?
+    var refusals = 0
 
     mutating func addWait(from start: ContinuousClock.Instant, to end: ContinuousClock.Instant) {
       let from = max(start, waitedUntil ?? start)
@@ -160,12 +192,19 @@ public final class RateLimits: @unchecked Sendable {
     lock.withLock { waitObserver = observer }
   }
 
+  /// True while a stage puts back what a failure left (a release's moved tags, the history
+  /// record closing a change): past the point of no return, those requests are not given up
+  /// on for an origin that refuses everything (``RateLimitPolicy/giveUpAfter``); they still
+  /// wait out holds, and their own retries bound them.
+  @TaskLocal public static var unwinding = false
+
   /// Returns when `request` may be sent to its origin; throws ``RateLimitExhausted`` when its
   /// budget is spent for longer than the policy waits, or `CancellationError` when cancelled.
   public func admit(_ request: Request) async throws {
     guard let origin = request.url.origin else { return }
+    let unwinding = Self.unwinding
     while true {
-      let decision = lock.withLock { decide(origin, counted: request.countsTowardRateLimit) }
+      let decision = lock.withLock { decide(origin, counted: request.countsTowardRateLimit, unwinding: unwinding) }
       switch decision {
       case .go: return
       case .fail(let exhausted): throw exhausted
@@ -190,7 +229,16 @@ public final class RateLimits: @unchecked Sendable {
     guard let origin = request.url.origin else { return }
     let stated = RateLimitHeaders.parse(response.headers)
     let throttled = response.status == 429 || response.status == 503
-    guard stated != nil || throttled else { return }
+    guard stated != nil || throttled else {
+      // An answer: the origin is not refusing everything (any longer).
+      lock.withLock {
+        if origins[origin]?.refusingSince != nil {
+          origins[origin]?.refusingSince = nil
+          origins[origin]?.refusals = 0
+        }
+      }
+      return
+    }
     let t = now()
     var hold: Duration?
     if throttled {
@@ -209,6 +257,13 @@ public final class RateLimits: @unchecked Sendable {
         s.resetAt = stated.reset.map { t + .seconds($0) }
       }
       if response.status == 429 { s.throttled += 1 }
+      if throttled {
+        if s.refusingSince == nil { s.refusingSince = t }
+        s.refusals += 1
+      } else {
+        s.refusingSince = nil
+        s.refusals = 0
+      }
       if let hold {
         let until = t + min(hold, policy.maxWait)
         s.heldUntil = max(s.heldUntil ?? until, until)
@@ -231,10 +286,14 @@ public final class RateLimits: @unchecked Sendable {
   }
 
   /// Under the lock.
-  func decide(_ origin: Origin, counted: Bool) -> Decision {
+  func decide(_ origin: Origin, counted: Bool, unwinding: Bool = false) -> Decision {
     var s = origins[origin, default: State()]
     let t = now()
     defer { origins[origin] = s }
+    // Refusing everything for long: every request fails now, held or not, counted or not.
+    if !unwinding, let since = s.refusingSince, s.refusals > 1, t - since >= policy.giveUpAfter {
+      return .fail(RateLimitExhausted(registry: Self.name(origin), limit: s.limit, window: s.window, resetsIn: s.resetIn, refusing: (t - since, s.refusals)))
+    }
     if let until = s.heldUntil {
       if until > t { return .wait(until - t, .retryAfter) }
       s.heldUntil = nil

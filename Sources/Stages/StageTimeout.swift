@@ -1,4 +1,5 @@
 import ActionsCore
+import HTTP
 
 /// The `timeout` input of every stage that talks to the network: the longest the whole stage
 /// may take. When it expires the CLI cancels the stage's work in flight and fails with the step
@@ -26,6 +27,8 @@ public enum StageTimeout {
 /// `completed` record — must not be cut off halfway by the cancellation that caused it.
 /// The CLI waits for it only a bounded grace (``StageTimeout``); a registry that hangs then
 /// leaves the lease to expire, which the next run records as abandoned.
+/// Its requests are not given up on for a registry that has refused everything for long
+/// (``RateLimits/unwinding``): putting back tags and closing records is what must not fail.
 func uncancelled<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
-  try await Task { try await work() }.value
+  try await Task { try await RateLimits.$unwinding.withValue(true) { try await work() } }.value
 }

@@ -2,7 +2,7 @@
 """A rate-limiting reverse proxy in front of a registry, shaped like Docker Hub (127.0.0.1 only).
 
 rate_limit_proxy.py UPSTREAM_PORT [--limit N] [--remaining N] [--window S] [--throttle-at K]
-                    [--retry-after S] [--hostile]
+                    [--retry-after S] [--retry-after-value TEXT] [--hostile]
   --limit N        the budget stated in RateLimit-Limit: N;w=S (default 100)
   --remaining N    the budget left before the first counted request (default: the limit)
   --window S       the window in seconds, w=S (default 21600, Docker Hub's 6 h)
@@ -10,6 +10,9 @@ rate_limit_proxy.py UPSTREAM_PORT [--limit N] [--remaining N] [--window S] [--th
                    every request arriving in it (any method or path) answers 429 with
                    Retry-After (whole seconds left) instead of reaching the registry
   --retry-after S  length of that period (default 2)
+  --retry-after-value TEXT
+                   the Retry-After those 429s carry, verbatim (default: the whole seconds left):
+                   a hostile registry's 10^12, a far HTTP-date, garbage, or "1" for ever
   --hostile        RateLimit-* values that must be ignored: huge, negative, garbage, oversized
 
 Counted requests are manifest GETs, as at Docker Hub (HEADs and blobs are free): each one
@@ -71,7 +74,7 @@ class Proxy(QuietHandler):
         if limited or exhausted:
             headers = self.budget_headers(remaining)
             if limited:
-                headers["Retry-After"] = str(wait)
+                headers["Retry-After"] = ARGS.retry_after_value if ARGS.retry_after_value is not None else str(wait)
             self.record(429)
             return self.answer(429, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit."}]}', headers)
         conn = http.client.HTTPConnection("127.0.0.1", ARGS.upstream, timeout=30)
@@ -107,6 +110,7 @@ def main():
     ap.add_argument("--window", type=int, default=21600)
     ap.add_argument("--throttle-at", type=int, default=0)
     ap.add_argument("--retry-after", type=float, default=2)
+    ap.add_argument("--retry-after-value")
     ap.add_argument("--hostile", action="store_true")
     ARGS = ap.parse_args()
     STATE["remaining"] = ARGS.limit if ARGS.remaining is None else ARGS.remaining

@@ -117,6 +117,38 @@ final class Waits: @unchecked Sendable {
     #expect(clock.slept == [.seconds(30), .seconds(5), .seconds(1)])
   }
 
+  /// An origin that refuses everything for `giveUpAfter` fails every request at once (a held
+  /// one when its wait ends), counted or not; one accepted answer ends the refusals.
+  @Test func anOriginRefusingEverythingForLongFailsAtOnce() async throws {
+    let l = limits()
+    l.observe(answer(429, ["Retry-After": "30"]), for: request())
+    clock.advance(.seconds(60))
+    l.observe(answer(503, ["Retry-After": "30"]), for: request())
+    try await l.admit(request())  // 90 s of refusals: the hold is waited out
+    l.observe(answer(200, [:], "https://registry.example/v2/app/blobs/sha256:1"), for: request())
+    clock.advance(.seconds(100))
+    l.observe(answer(429, ["Retry-After": "1000000000000"]), for: request())
+    try await l.admit(request())  // 30 s since the 200's next refusal
+    clock.advance(.seconds(80))
+    l.observe(answer(429, ["Retry-After": "Fri, 31 Dec 9999 23:59:59 GMT"]), for: request())
+    let error = await #expect(throws: RateLimitExhausted.self) { try await l.admit(request("HEAD", "https://registry.example/v2/app/blobs/sha256:1")) }
+    #expect(
+      error?.description
+        == "registry.example has answered every request with HTTP 429 or 503 for 140 s (2 answers, none accepted). Not waiting longer: retry later, or authenticate for a higher limit"
+    )
+    #expect(clock.slept == [.seconds(30), .seconds(30), .seconds(30)], "every wait capped")
+    // Putting back what a failure left is not given up on: it waits out the hold.
+    l.observe(answer(429, ["Retry-After": "5"]), for: request())
+    try await RateLimits.$unwinding.withValue(true) { try await l.admit(request("PUT")) }
+    #expect(clock.slept.last == .seconds(5))
+    await #expect(throws: RateLimitExhausted.self) { try await l.admit(request("PUT")) }
+    #expect(clock.slept.count == 4)
+    try await l.admit(request("GET", "https://other.example/v2/app/manifests/1.0"))
+    l.observe(answer(404, [:]), for: request())
+    try await l.admit(request())
+    #expect(clock.slept.count == 4)
+  }
+
   @Test func pacesCountedRequestsWhenTheBudgetRunsLow() async throws {
     let l = limits()
     // 100 per 60 s with 50 left: no pacing.

@@ -336,8 +336,11 @@ public struct History: Sendable {
       for dead in HistoryRules.staleIntents(page.entries, now: now, timeout: leaseTimeout) where dead.tag != tag && !abandonedTags.contains(dead.tag) {
         abandonedTags.insert(dead.tag)
         let d = dead.record
+        let end = HistoryRules.leaseEnd(dead, timeout: leaseTimeout)
         let note =
-          "the run \(d.runURL ?? "(unknown)") began changing \(environment) to \(d.digest.short) at \(RecordTime.iso(d.time)) and never finished (lease ended \(RecordTime.iso(HistoryRules.leaseEnd(dead, timeout: leaseTimeout))))"
+          end > now
+          ? "an intent of \(d.runURL ?? "(unknown)") to change \(environment) to \(d.digest.short) is dated \(RecordTime.iso(d.time)), later than any run could date it now (\(RecordTime.iso(now))): no run holds it"
+          : "the run \(d.runURL ?? "(unknown)") began changing \(environment) to \(d.digest.short) at \(RecordTime.iso(d.time)) and never finished (lease ended \(RecordTime.iso(end)))"
         var closing = record(
           .abandoned, Descriptor(mediaType: MediaType.ociManifest, digest: d.digest, size: 0),
           Details(operation: d.operation ?? "promote", previous: d.previousDigest, version: d.version, tags: d.tags, source: d.source), intent: dead.tag, reason: note)

@@ -18,9 +18,22 @@ public enum HistoryRules {
     }
   }
 
-  /// When an intent's lease ends: as written, or `timeout` after it began (format 1).
+  /// The longest lease a run may take (`GANTRY_LEASE_SECONDS` is at most this): a record's
+  /// `leaseExpires` later than this after its time is not believed.
+  public static let longestLease: TimeInterval = 86_400
+
+  /// When an intent's lease ends: as written, or `timeout` after it began (format 1); at most
+  /// ``longestLease`` after it began (a record's `leaseExpires` of 9999 held every later run
+  /// waiting for it for ever).
   public static func leaseEnd(_ intent: HistoryEntry, timeout: TimeInterval) -> Date {
-    intent.record.leaseExpires ?? intent.record.time.addingTimeInterval(timeout)
+    min(intent.record.leaseExpires ?? intent.record.time.addingTimeInterval(timeout), intent.record.time.addingTimeInterval(longestLease))
+  }
+
+  /// Whether `intent` is dated later than any live run could date it at `now` (the registry's
+  /// clock, which every run shares): more than `timeout` ahead. Such an intent is no run's: a
+  /// record tagged and dated 2099 sorted as the youngest run, and every run waited for it.
+  public static func isFromTheFuture(_ intent: HistoryEntry, now: Date, timeout: TimeInterval) -> Bool {
+    intent.record.time > now.addingTimeInterval(timeout)
   }
 
   /// In-progress records not closed by any of `entries`, oldest first.
@@ -33,12 +46,12 @@ public enum HistoryRules {
   /// saw that change and lost, or will): its closing record may be damaged or on its way.
   public static func openIntents(_ entries: [HistoryEntry], now: Date, timeout: TimeInterval) -> [HistoryEntry] {
     let newestChange = entries.filter { $0.record.state == .completed }.map { $0.record.intent ?? $0.tag }.max() ?? ""
-    return unclosedIntents(entries).filter { leaseEnd($0, timeout: timeout) > now && $0.tag > newestChange }
+    return unclosedIntents(entries).filter { leaseEnd($0, timeout: timeout) > now && $0.tag > newestChange && !isFromTheFuture($0, now: now, timeout: timeout) }
   }
 
   /// Unclosed intents whose lease has ended at `now`: their runs died.
   public static func staleIntents(_ entries: [HistoryEntry], now: Date, timeout: TimeInterval) -> [HistoryEntry] {
-    unclosedIntents(entries).filter { leaseEnd($0, timeout: timeout) <= now }
+    unclosedIntents(entries).filter { leaseEnd($0, timeout: timeout) <= now || isFromTheFuture($0, now: now, timeout: timeout) }
   }
 
   /// The record that made `digest` live: the newest completed record of it.

@@ -14,8 +14,16 @@ public enum EnvironmentName {
   /// Why `name` is not an environment name, or nil when it is one.
   public static func problem(_ name: String) -> String? {
     guard Reference.isValidTag(name) else { return "it is not a tag name ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})" }
-    if name.hasPrefix("gantry-") { return "names starting with gantry- are reserved for history records" }
-    if name.hasPrefix("sha256-") { return "names starting with sha256- are reserved for referrers fallback tags" }
+    return reserved(name)
+  }
+
+  /// Why `tag` is Gantry's own to write, or nil when an image may be tagged with it: history
+  /// records live under `gantry-…`, referrers fallback indexes (and cosign's signatures) under
+  /// `sha256-…`. A promotion or rollback that moved such a tag to an image would overwrite a
+  /// record (history lost) or the index its quarantine check reads.
+  public static func reserved(_ tag: String) -> String? {
+    if tag.hasPrefix("gantry-") { return "names starting with gantry- are reserved for history records" }
+    if tag.hasPrefix("sha256-") { return "names starting with sha256- are reserved for referrers fallback tags" }
     return nil
   }
 

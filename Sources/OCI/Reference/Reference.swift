@@ -52,7 +52,7 @@ public struct Reference: Sendable, Hashable, CustomStringConvertible {
       }
       // Lower-cased only while that still reads as a registry: `Host/app` (a single label
       // told apart by its capital) printed as `host/app` would name Docker Hub's `host/app`.
-      let lower = first.lowercased()
+      let lower = Reference.canonicalPort(first.lowercased())
       registry = lower.contains(".") || lower.contains(":") || lower == "localhost" ? lower : first
       parts.removeFirst()
       if registry == "index.docker.io" || registry == "registry-1.docker.io" { registry = Reference.dockerHub }
@@ -117,6 +117,20 @@ public struct Reference: Sendable, Hashable, CustomStringConvertible {
       let alnum: (Character) -> Bool = { $0.isASCII && ($0.isLetter || $0.isNumber) }
       return alnum(f) && alnum(l) && label.allSatisfy { alnum($0) || $0 == "-" }
     }
+  }
+
+  /// `host:05000` → `host:5000`: curl reads a port's leading zeros away, so both spell one
+  /// registry, and a release's one-image-per-repository rule, its history and its credentials
+  /// must see one name. Call it on a valid `host[:port]`.
+  static func canonicalPort(_ host: String) -> String {
+    let port: String.Index?
+    if host.hasPrefix("[") {
+      port = host.firstIndex(of: "]").flatMap { close in host[close...].dropFirst().first == ":" ? host.index(close, offsetBy: 2) : nil }
+    } else {
+      port = host.firstIndex(of: ":").map { host.index(after: $0) }
+    }
+    guard let port, host[port...].first == "0", let n = Int(host[port...]) else { return host }
+    return String(host[..<port]) + String(n)
   }
 
   private static func isValidPort(_ text: Substring) -> Bool {

@@ -43,6 +43,9 @@ struct PromoteSettings {
       throw InputError("tags", "neither the source nor the target names a tag (the source would be read as :latest): give the source its tag, e.g. \(source.name):1.2.0, or set `tags`")
     }
     for t in tags where !Reference.isValidTag(t) { throw InputError("tags", "'\(t.clipped(to: 100))' is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})") }
+    // A release manifest is a file a pull request can change: its tags must not overwrite the
+    // history's records or the referrers index the quarantine check reads.
+    for t in tags { if let why = EnvironmentName.reserved(t) { throw InputError("tags", "'\(t.clipped(to: 100))': \(why)") } }
     platforms = try inputs.list("platforms").map { p in
       guard let platform = Platform(parsing: p) else { throw InputError("platforms", "'\(p.clipped(to: 100))' is not os/arch[/variant], e.g. linux/amd64") }
       return platform

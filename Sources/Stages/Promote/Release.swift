@@ -19,6 +19,8 @@ struct Release {
   /// What the sources may make Gantry hold for a whole release (manifests, attachments, the
   /// configs kept for the copy): 2,000 images of 30 manifests take a tenth of it.
   static let heldBytes = 512 << 20
+  /// Failing images the error names; the summary lists all.
+  static let failuresShown = 10
 
   /// The failure of a release, with every image that failed and why.
   struct ImageFailure {
@@ -86,7 +88,9 @@ struct Release {
     report.failures = failures
     if !failures.isEmpty {
       report.status = "validation failed"
-      let list = failures.map { "[\($0.index)] \($0.label): \($0.why)" }.joined(separator: " | ")
+      // The first ten in the error (a release of 1,000 failing images made one line of
+      // 200 KB); the summary's table has every one.
+      let list = failures.map { "[\($0.index)] \($0.label): \($0.why)" }.joinedFirst(Self.failuresShown, separator: " | ", more: " (the step summary lists every image and why)")
       return RateLimitReport.result(
         outputs: report.failureOutputs(), summary: report.render(),
         failure: "validation failed for \(failures.count) of \(images.count) images: \(list); nothing was copied and no tag moved", context)
@@ -257,5 +261,10 @@ struct Release {
 /// A failure of one image's plan (its text).
 struct ReleaseError: Error, Sendable, CustomStringConvertible {
   var description: String
-  init(_ description: String) { self.description = description }
+  /// Rollback: the target has no record of the release (it may be one the release found live).
+  var untouched: ReleaseRollback.Untouched?
+  init(_ description: String, untouched: ReleaseRollback.Untouched? = nil) {
+    self.description = description
+    self.untouched = untouched
+  }
 }

@@ -166,7 +166,11 @@ struct ReleaseManifest: Equatable {
         case ("tags", .list(let l)):
           guard l.count <= Self.maxTags else { throw InputError("manifest", "\(field) has more than \(Self.maxTags) tags") }
           image.tags = l
-        case ("tags", .scalar(let s)): image.tags = Inputs.splitList(s)
+        case ("tags", .scalar(let s)):
+          // Split as the `tags` input is, and capped as a list is (8 KiB of `a,b,…` was 4,000 tags).
+          let l = Inputs.splitList(s)
+          guard l.count <= Self.maxTags else { throw InputError("manifest", "\(field) has more than \(Self.maxTags) tags") }
+          image.tags = l
         case ("source", .list), ("target", .list): throw InputError("manifest", "\(field) must be a string, not a list")
         case (let name, let v) where Self.overridable.contains(name):
           switch v {

@@ -108,6 +108,18 @@ struct ReleaseSettings: Sendable {
     }
     environment = images.first?.environment
     phase = Phase(rawValue: try inputs.choice("release-phase") ?? "all") ?? .all
+    if phase == .validate {
+      // The jobs after this one take the `digests` output as their `release-digests` input:
+      // one environment string, which Linux refuses to exec above 128 KiB ("Argument list too
+      // long": the copy and finish jobs' containers would not start, after this job passed).
+      let size = images.reduce(1) { $0 + $1.target.with(tag: nil).description.utf8.count + Self.pinOverhead }
+      guard size <= Self.maxPinsBytes else {
+        throw InputError(
+          origin,
+          "the release's pins (the `digests` output the later jobs take as `release-digests`) would be \(size >> 10) KiB, more than one step input can hold (128 KiB with its name, Linux's limit): split the \(images.count) images into smaller releases"
+        )
+      }
+    }
     shard = try Self.shard(inputs.string("shard", default: "1/1"))
     if let pins = inputs.string("release-digests") {
       let pinned = try Self.pins(pins)
@@ -131,6 +143,12 @@ struct ReleaseSettings: Sendable {
       releaseID = Self.newID()
     }
   }
+
+  /// The largest `release-digests` value a step can be given: Linux execs no environment
+  /// string longer than 128 KiB (MAX_ARG_STRLEN, with its NUL), `INPUT_RELEASE-DIGESTS=` included.
+  static let maxPinsBytes = 131_072 - "INPUT_RELEASE-DIGESTS=".utf8.count - 1
+  /// A pin's bytes in the compact JSON besides its key: `"` `"` `:` `"sha256:<64 hex>"` `,`.
+  static let pinOverhead = 2 + 1 + 73 + 1
 
   /// `i/N` with 1 ≤ i ≤ N ≤ 256.
   static func shard(_ text: String) throws -> (index: Int, count: Int) {

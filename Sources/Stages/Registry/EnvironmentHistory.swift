@@ -8,7 +8,7 @@ import OCI
 /// lease timeout from `GANTRY_LEASE_SECONDS` (default 600).
 func environmentHistory(client: RegistryClient, repository: String, environment: String, context: StageContext, readOnly: Bool) -> History {
   let env = context.environment
-  let timeout = env["GANTRY_LEASE_SECONDS"].flatMap { TimeInterval($0) }.flatMap { $0 > 0 && $0 <= 86_400 ? $0 : nil } ?? 600
+  let timeout = env["GANTRY_LEASE_SECONDS"].flatMap { TimeInterval($0) }.flatMap { $0 > 0 && $0 <= HistoryRules.longestLease ? $0 : nil } ?? 600
   // The registry's clock, which every run changing the environment shares.
   let log = context.log
   let clock = RegistryHistoryClock(server: client.serverClock) { offset in

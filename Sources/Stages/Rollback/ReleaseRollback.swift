@@ -40,27 +40,73 @@ struct ReleaseRollback {
     var restoredSHA: String?
   }
 
-  /// The targets of `manifest`, `promote-images`, or the `target` input.
+  /// A target with no record of the release: the release found its image live already (no
+  /// lease, no record), or never named it. Left where it is when its records show it has
+  /// pointed at `live` since before the release (``unchanged(_:since:)``).
+  struct Untouched: Sendable {
+    var target: Reference
+    var live: Digest
+    /// Its records read, newest first.
+    var entries: [HistoryEntry]
+    /// Whether older records exist beyond them.
+    var more: Bool
+  }
+
+  /// Why `u` cannot be left as it is when the release began at `start` (nil: it can).
+  static func unchanged(_ u: Untouched, since start: Date) -> String? {
+    let changes = u.entries.filter { $0.record.state == .completed }
+    if let later = changes.first(where: { $0.record.time >= start }) {
+      return "the release has no record here, and \(later.record.digest.short) was put live at \(RecordTime.iso(later.record.time)), after the release began: it changed since"
+    }
+    guard let before = changes.first else {
+      return
+        "no completed promotion of the release here, and no record from before it \(u.more ? "among its newest \(u.entries.count) records" : "at all"): cannot tell what it pointed at before the release"
+    }
+    guard before.record.digest == u.live else {
+      return "the release has no record here, and it is at \(u.live.short), not \(before.record.digest.short) recorded live before the release: it changed since"
+    }
+    return nil
+  }
+
+  /// The targets of `manifest`, `promote-images`, or the `target` input: at most
+  /// ``ReleaseManifest/maxImages``, one per repository (as promote takes them: two items of one
+  /// repository would take two leases of its environment in one run).
   static func targets(_ context: StageContext) throws -> [Reference] {
     let inputs = context.inputs
     if let path = inputs.string("manifest") {
-      return try ReleaseManifest.load(path, workspace: context.environment.workspace).images.enumerated().map { i, image in
-        do { return try Reference(parsing: image.target).with(tag: nil) } catch { throw InputError("manifest", "images[\(i)].target: \(error)") }
-      }
+      return try unique(
+        ReleaseManifest.load(path, workspace: context.environment.workspace).images.enumerated().map { i, image in
+          do { return try Reference(parsing: image.target).with(tag: nil) } catch { throw InputError("manifest", "images[\(i)].target: \(error)") }
+        }, input: "manifest", where: { "images[\($0)] and images[\($1)]" })
     }
     let lines = inputs.list("promote-images", commas: false)
     // Bare targets, one per line: all a rollback reads of the promote step's lines.
     if !lines.isEmpty, !lines.contains(where: { $0.contains("->") }) {
-      return try lines.enumerated().map { i, line in
-        do { return try Reference(parsing: line).with(tag: nil) } catch { throw InputError("promote-images", "line \(i + 1): \(error)") }
-      }
+      guard lines.count <= ReleaseManifest.maxImages else { throw InputError("promote-images", "more than \(ReleaseManifest.maxImages) images") }
+      return try unique(
+        lines.enumerated().map { i, line in
+          do { return try Reference(parsing: line).with(tag: nil) } catch { throw InputError("promote-images", "line \(i + 1): \(error)") }
+        }, input: "promote-images", where: { "lines \($0 + 1) and \($1 + 1)" })
     }
     if !lines.isEmpty {
-      return try ReleaseManifest.parseList(lines).images.enumerated().map { i, image in
-        do { return try Reference(parsing: image.target).with(tag: nil) } catch { throw InputError("promote-images", "line \(i + 1): \(error)") }
-      }
+      return try unique(
+        ReleaseManifest.parseList(lines).images.enumerated().map { i, image in
+          do { return try Reference(parsing: image.target).with(tag: nil) } catch { throw InputError("promote-images", "line \(i + 1): \(error)") }
+        }, input: "promote-images", where: { "lines \($0 + 1) and \($1 + 1)" })
     }
     return [try RegistryInputs.reference("target", try inputs.require("target")).with(tag: nil)]
+  }
+
+  /// `targets`, refused when one repository is named twice (`where` names the two, from their indices).
+  private static func unique(_ targets: [Reference], input: String, where place: (Int, Int) -> String) throws -> [Reference] {
+    var seen: [Reference: Int] = [:]
+    for (i, t) in targets.enumerated() {
+      if let first = seen[t] {
+        throw InputError(input, "\(place(first, i)) both name \(t): a release has one image per target repository")
+      }
+      seen[t] = i
+    }
+    return targets
   }
 
   func run() async throws -> StageResult {
@@ -79,7 +125,16 @@ struct ReleaseRollback {
         let page = try await history.entries(limit: 200)
         warnSkipped(page.skipped, log: log)
         guard let record = page.entries.first(where: { $0.record.state == .completed && $0.record.release == releaseID && $0.record.operation != "rollback" }) else {
-          return .failure(ReleaseError("no completed promotion of release \(releaseID) to \(environment) in its newest \(page.entries.count) records"))
+          // A release that began here (an intent, a failed promotion) but did not complete is
+          // not "untouched": what it left is for a person to judge.
+          if page.entries.contains(where: { $0.record.release == releaseID }) {
+            return .failure(ReleaseError("no completed promotion of release \(releaseID) to \(environment) in its newest \(page.entries.count) records, only unfinished ones"))
+          }
+          guard let live = try await client.resolve(target.repository, environment) else { return .failure(ReleaseError("\(target):\(environment) does not exist")) }
+          return .failure(
+            ReleaseError(
+              "no completed promotion of release \(releaseID) to \(environment) in its newest \(page.entries.count) records",
+              untouched: Untouched(target: target, live: live.digest, entries: page.entries, more: page.more)))
         }
         guard let live = try await client.resolve(target.repository, environment) else { return .failure(ReleaseError("\(target):\(environment) does not exist")) }
         guard live.digest == record.record.digest else {
@@ -102,10 +157,19 @@ struct ReleaseRollback {
     }
     var items: [Item] = []
     var failures: [String] = []
+    var untouched: [Untouched] = []
+    // When the release began: its earliest completed record among the targets.
+    let start = planned.compactMap { try? $0.get().record.record.time }.min()
     for (i, r) in planned.enumerated() {
       switch r {
       case .success(let item): items.append(item)
-      case .failure(let e): failures.append("[\(i)] \(targets[i]): \(e.description)")
+      case .failure(let e):
+        // A target the release did not change is left as it is, when its records show it.
+        if let u = e.untouched, let start {
+          if let why = Self.unchanged(u, since: start) { failures.append("[\(i)] \(targets[i]): \(why)") } else { untouched.append(u) }
+        } else {
+          failures.append("[\(i)] \(targets[i]): \(e.description)")
+        }
       }
     }
     var s = StepSummary()
@@ -119,10 +183,15 @@ struct ReleaseRollback {
     }
     s.table(
       ["Target", "Was live", dryRun ? "Would be live" : "Live now"],
-      items.map { [Markdown.code($0.target.description), Markdown.code($0.live.digest.short), Markdown.code($0.restore.digest.short)] })
+      items.map { [Markdown.code($0.target.description), Markdown.code($0.live.digest.short), Markdown.code($0.restore.digest.short)] }
+        + untouched.map { [Markdown.code($0.target.description), Markdown.code($0.live.short), Markdown.code($0.live.short) + Markdown.text(" (not changed by release \(releaseID))")] })
+    for u in untouched {
+      log.info("\(u.target): not changed by release \(releaseID) (it was live before it, no record of the release): left at \(u.live.short)")
+    }
     var outputs = Outputs()
     var map: [String: JSONValue] = [:]
     for item in items { map[item.target.description] = .string(item.restore.digest.description) }
+    for u in untouched { map[u.target.description] = .string(u.live.description) }
     outputs["digests"] = (try? JSONValue.object(map).serialized()).flatMap { String(validating: $0, as: UTF8.self) } ?? "{}"
     outputs["release-id"] = releaseID
     if dryRun { return StageResult(outputs: outputs, summary: s) }

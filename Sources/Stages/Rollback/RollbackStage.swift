@@ -42,6 +42,7 @@ public struct RollbackStage: Stage {
     let dryRun = try inputs.bool("dry-run")
     let extraTags = inputs.list("tags")
     for t in extraTags where !Reference.isValidTag(t) { throw InputError("tags", "'\(t.clipped(to: 100))' is not a valid tag") }
+    for t in extraTags { if let why = EnvironmentName.reserved(t) { throw InputError("tags", "'\(t.clipped(to: 100))': \(why)") } }
     // A whole release: every image it promoted goes back, or none does.
     if let releaseID = try inputs.line("release-id") {
       guard ReleaseSettings.isValidID(releaseID) else { throw InputError("release-id", "'\(releaseID.clipped(to: 100))' is not an id: 1 to 64 of A-Z a-z 0-9 . _ -") }
@@ -61,6 +62,9 @@ public struct RollbackStage: Stage {
         do throws(ReferenceError) { _ = try Digest(parsing: to) } catch { throw InputError("to", "'\(to.clipped(to: 80))' is not a digest: \(error.reason)") }
       } else if !Reference.isValidTag(to) {
         throw InputError("to", "'\(to.clipped(to: 100))' is neither a tag nor a sha256 digest")
+      } else if let why = EnvironmentName.reserved(to) {
+        // A record's tag names a history record, not an image: it would become the live "image".
+        throw InputError("to", "'\(to.clipped(to: 100))': \(why), not images")
       }
       return to
     }
