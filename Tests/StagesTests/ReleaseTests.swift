@@ -375,7 +375,7 @@ struct ReleaseTests {
     try Data("[core]\n".utf8).write(to: URL(fileURLWithPath: workspace.file(".git/config")))
     try FileManager.default.createSymbolicLink(atPath: workspace.file("git.yml"), withDestinationPath: ".git/config")
     for (file, expected) in [
-      ("big.yml", "larger than 1 MiB"), ("absent.yml", "does not exist"), ("inside.yml", "larger than 1 MiB"), ("outside.yml", "leads outside the workspace"),
+      ("big.yml", "larger than 1 MiB"), ("absent.yml", "does not exist"), ("inside.yml", "larger than 1 MiB"), ("outside.yml", "outside the workspace, into its .git or to nothing"),
       ("git.yml", "into its .git"),
     ] {
       let out = MemoryLogSink()
