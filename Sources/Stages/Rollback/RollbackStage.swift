@@ -20,7 +20,7 @@ public struct RollbackStage: Stage {
       InputDeclaration("reason", "rollback: why, recorded in the history and the summary", default: "health check failed"),
       RegistryInputs.tags,
       RegistryInputs.dryRun,
-    ] + ReleaseSettings.inputs + RegistryInputs.credentials("target") + RegistryInputs.connection + DeploymentInputs.all
+    ] + ReleaseSettings.setInputs + RegistryInputs.credentials("target") + RegistryInputs.connection + DeploymentInputs.all
 
   public static let outputs: [OutputDeclaration] =
     [
