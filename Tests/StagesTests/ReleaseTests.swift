@@ -170,6 +170,9 @@ struct ReleaseTests {
     }
     #expect(try await dst.resolve("prod/svc-a", good["a"]!.description) == nil)
     #expect(r.summary.render().contains("Why the release stopped"))
+    // Before, the summary said "Environment: `production` (its tags moved last)" of a release
+    // that moved nothing.
+    #expect(r.summary.render().contains("Environment: `production` (its tags move last, after every copy; no tag moved)"), "\(r.summary.render())")
   }
 
   @Test func aTagPutRefusedMidwayPutsBackEveryMovedTag() async throws {

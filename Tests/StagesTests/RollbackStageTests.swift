@@ -71,6 +71,10 @@ struct RollbackStageTests {
     #expect(r.outputs["version"] == "1.0.2")
     #expect(try await prod.resolve("app", "production")?.digest == v2)
     #expect(r.summary.render().contains("Reason: p95 over budget"))
+    // Which repository, and what the rollback means for the next promote (before: "Rolled back
+    // production", whichever of a matrix's services it was).
+    #expect(r.summary.render().contains("## Rolled back production in \(production.host)/app\n"), "\(r.summary.render())")
+    #expect(r.summary.render().contains("`\(v3.short)` is quarantined in production: promote refuses it there unless `force: true`."))
 
     let entries = try await History(client: prod, repository: "app", environment: "production").entries().entries
     #expect(entries.first?.record.state == .completed)

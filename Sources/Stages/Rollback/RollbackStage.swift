@@ -184,7 +184,7 @@ public struct RollbackStage: Stage {
 
     // Report.
     var s = StepSummary()
-    s.heading(dryRun ? "Rollback of \(environment) (dry run)" : "Rolled back \(environment)")
+    s.heading(dryRun ? "Rollback of \(environment) in \(target) (dry run)" : "Rolled back \(environment) in \(target)")
     s.table(
       ["", "Digest", "Version"],
       [
@@ -192,6 +192,9 @@ public struct RollbackStage: Stage {
         [dryRun ? "Would be live" : "Live now", Markdown.code(chosen.digest.description), Markdown.cell(chosen.version ?? "")],
       ])
     s.paragraph("Reason: \(reason)")
+    // What the rollback means for the next promote, where a reader of the summary looks.
+    s.raw(
+      "\(Markdown.code(live.digest.short)) \(dryRun ? "would be" : "is") quarantined in \(Markdown.cell(environment)): promote refuses it there unless `force: true`.")
     if !passedOver.isEmpty {
       s.heading("Candidates passed over", level: 3)
       s.table(
