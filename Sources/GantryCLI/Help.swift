@@ -35,7 +35,7 @@ enum Help {
 
       Inputs come from --flags, then INPUT_<NAME> variables (hyphens kept, underscores accepted), then defaults.
       A list input (one per line) may be repeated: --tags 1.2.0 --tags production.
-      Outputs go to $GITHUB_OUTPUT, or to stdout as name=value outside Actions.
+      Outputs go to $GITHUB_OUTPUT, or to stdout outside Actions: name=value, several lines as name<<EOF_… … EOF_….
       Exit status: 0 success, 1 failure, 2 bad input.
 
       """
