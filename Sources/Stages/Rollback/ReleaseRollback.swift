@@ -215,13 +215,13 @@ struct ReleaseRollback {
       _ = await recorder.markReleaseRolledBack(
         releaseID: releaseID, live: items.map { DeploymentPayload.Image(image: $0.target.description, digest: $0.live.digest.description, tags: nil) },
         environment: environment, reason: reason)
-      if let deploymentID { await recorder.mark(deploymentID, .success, description: "release \(releaseID) rolled back: \(items.count) images restored") }
+      if let deploymentID { await recorder.mark(deploymentID, .success, description: "release \(releaseID) rolled back: \(Format.count(items.count, "image")) restored") }
       outputs["deployment-id"] = deploymentID.map(String.init) ?? ""
       s.paragraph(
         deploymentID.map { "GitHub deployment \($0) (deploy:rollback) lists every image restored; the release's deployment is marked failure" }
           ?? "GitHub deployment: not recorded (GitHub refused or could not be reached; see the warnings)")
     }
-    log.notice("release \(releaseID) rolled back in \(environment): \(items.count) images restored", title: "Rolled back")
+    log.notice("release \(releaseID) rolled back in \(environment): \(Format.count(items.count, "image")) restored", title: "Rolled back")
     return StageResult(outputs: outputs, summary: s)
   }
 }
