@@ -171,5 +171,14 @@ struct RollbackStageTests {
     let r = try await rollback(["INPUT_TO": "3.0.1"])
     #expect(r.outputs["digest"] == v1.description)
     #expect(try await prod.resolve("app", "production")?.digest == v1)
+    // Back to 3.0.3, which the rollback above quarantined: `to:` restores it, with a warning
+    // (before, in silence, though promote refuses that image without force).
+    let log = MemoryLogSink()
+    let back = try await runStage(RollbackStage.self, ["INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production", "INPUT_TO": "3.0.3"], log: log)
+    #expect(back.outputs["digest"] == v3.description)
+    #expect(
+      log.lines.contains { $0.hasPrefix("::warning title=Restoring a rolled-back image::\(production.host)/app:3.0.3 (\(v3.short)) was rolled back from production (") },
+      "\(log.lines)")
+    #expect(!log.lines.contains { $0.contains("title=Restoring") && $0.contains("3.0.1") })
   }
 }

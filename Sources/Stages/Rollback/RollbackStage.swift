@@ -89,6 +89,15 @@ public struct RollbackStage: Stage {
         throw StageFailure("\(target):\(to) cannot be restored: \(missing); nothing was changed", title: "rollback failed")
       }
       chosen = (d.digest, recent.first { $0.record.digest == d.digest }?.record.version ?? (to.hasPrefix("sha256:") ? nil : to))
+      // `to:` is the workflow's choice and may name an image rolled back from here before
+      // (promote would refuse it without force): restored all the same, but not in silence.
+      let quarantine = try await history.quarantine(of: d.digest, recent: recent)
+      warnSkipped(quarantine.skipped, log: log)
+      if let q = quarantine.record {
+        log.warning(
+          "\(target):\(to) (\(d.digest.short)) was rolled back from \(environment) (\(OCILabelsTime.format(q.record.time)), record \(q.tag)); restoring it because `to:` names it",
+          title: "Restoring a rolled-back image")
+      }
     } else {
       let found = try await history.rollbackCandidate(current: live.digest)
       warnSkipped(found.skipped, log: log)
