@@ -127,6 +127,8 @@ public struct RollbackStage: Stage {
     let badVersion = HistoryRules.liveRecord(recent, digest: live.digest)?.record.version ?? recent.first { $0.record.digest == live.digest }?.record.version
 
     var outputs = Outputs()
+    // What the summary says of the GitHub deployments (deployment: true), as promote's does.
+    var deploymentNote: String?
     outputs["digest"] = chosen.digest.description
     outputs["image"] = target.with(digest: chosen.digest).description
     outputs["previous-digest"] = live.digest.description
@@ -182,9 +184,13 @@ public struct RollbackStage: Stage {
         throw unrecordedChange(error, moved: "\(target):\(tags.joined(separator: ", ")) point at \(chosen.digest)", lease: lease, history: history, stage: "rollback")
       }
       if let recorder {
-        _ = await recorder.markRolledBack(digest: live.digest.description, repository: target.with(tag: nil).description, environment: environment, reason: reason)
+        let marked = await recorder.markRolledBack(digest: live.digest.description, repository: target.with(tag: nil).description, environment: environment, reason: reason)
         if let deploymentID { await recorder.mark(deploymentID, .success, description: "restored \(chosen.digest.short)") }
         outputs["deployment-id"] = deploymentID.map(String.init) ?? ""
+        deploymentNote =
+          (deploymentID.map { "GitHub deployment \($0) (deploy:rollback) to \(environment): success" }
+            ?? "GitHub deployment: not recorded (GitHub refused or could not be reached; see the warnings)")
+          + (marked.map { "; deployment \($0) of the bad image marked failure" } ?? "")
       }
       // The summary's history: what the lease read, and what this run wrote (no new listing).
       recent = [completed, rolledBack] + lease.recent
@@ -201,6 +207,7 @@ public struct RollbackStage: Stage {
         [dryRun ? "Would be live" : "Live now", Markdown.code(chosen.digest.description), Markdown.cell(chosen.version ?? "")],
       ])
     s.paragraph("Reason: \(reason)")
+    if let deploymentNote { s.paragraph(deploymentNote) }
     // What the rollback means for the next promote, where a reader of the summary looks.
     s.raw(
       "\(Markdown.code(live.digest.short)) \(dryRun ? "would be" : "is") quarantined in \(Markdown.cell(environment)): promote refuses it there unless `force: true`.")
