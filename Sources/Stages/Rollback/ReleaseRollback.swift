@@ -112,10 +112,15 @@ struct ReleaseRollback {
     s.heading("Rollback of release \(releaseID) in \(environment)\(dryRun ? " (dry run)" : "")")
     s.paragraph("Reason: \(reason)")
     if !failures.isEmpty {
-      s.table(["Target", "Why it cannot be rolled back"], failures.map { [Markdown.cell($0)] + [""] })
-      throw StageFailure(
-        "rollback of release \(releaseID): \(failures.count) of \(targets.count) images cannot be rolled back: \(failures.joinedFirst(3, separator: " | ")); nothing was changed",
-        title: "rollback failed")
+      // The summary lists every image and why (the error line names the first three); before,
+      // this was thrown away with the error.
+      s.heading("Why nothing was rolled back", level: 3)
+      s.list(failures.map { Markdown.text($0) })
+      return StageResult(
+        outputs: Outputs(), summary: s,
+        failure:
+          "rollback of release \(releaseID): \(failures.count) of \(Format.count(targets.count, "image")) cannot be rolled back: \(failures.joinedFirst(3, separator: " | ")); nothing was changed"
+      )
     }
     s.table(
       ["Target", "Was live", dryRun ? "Would be live" : "Live now"],
