@@ -138,9 +138,9 @@ struct RollbackStageTests {
 
   @Test func rollbackWithoutHistoryChangesNothing() async throws {
     let image = try await ImageFactory(client: prod, repository: "app").pushImage(tag: "production")
-    await #expect {
-      _ = try await rollback()
-    } throws: { "\($0)".contains("no earlier promotion of production recorded in \(production.host)/app; nothing was changed") }
+    let r = try await rollback()
+    #expect(r.failure?.contains("no earlier promotion of production recorded in \(production.host)/app; nothing was changed") == true, "\(r.failure ?? "")")
+    #expect(r.outputs["digest"] == nil)
     #expect(try await prod.resolve("app", "production")?.digest == image.digest)
     #expect(try await prod.tags("app") == ["production"])
   }
@@ -149,11 +149,15 @@ struct RollbackStageTests {
   /// as if earlier images existed but were damaged.
   @Test func rollbackAfterTheFirstPromotionSaysThereIsNothingEarlier() async throws {
     let (v1, _) = try await release("1.0.0")
-    await #expect {
-      _ = try await rollback()
-    } throws: {
-      "\($0)".contains("only the live image \(v1.short) was ever promoted to production in \(production.host)/app: there is no earlier one to go back to; nothing was changed (`to:` restores")
-    }
+    let r = try await rollback()
+    #expect(
+      r.failure?.contains(
+        "only the live image \(v1.short) was ever promoted to production in \(production.host)/app: there is no earlier one to go back to; nothing was changed (`to:` restores") == true,
+      "\(r.failure ?? "")")
+    // The summary says so too, with what is live and the history (before, none was written).
+    let md = r.summary.render()
+    #expect(md.contains("## Rollback of production in \(production.host)/app: nothing to restore\n\nLive, left as it is: `\(v1)`"), "\(md)")
+    #expect(md.contains("### Recent history of production"))
     #expect(try await prod.resolve("app", "production")?.digest == v1)
     // Before: "'sha256:abc' is not a valid image reference: …", for a digest.
     await #expect { _ = try await rollback(["INPUT_TO": "sha256:abc"]) } throws: {

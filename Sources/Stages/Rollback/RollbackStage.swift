@@ -115,7 +115,15 @@ public struct RollbackStage: Stage {
           : onlyLive
             ? "only the live image \(live.digest.short) was ever promoted to \(environment) in \(target): there is no earlier one to go back to"
             : "no earlier image of \(environment) recorded in \(target) is whole and not quarantined"
-        throw StageFailure("\(why); nothing was changed (`to:` restores a tag or digest of your choice)", title: "rollback failed")
+        // The summary says what is live and what was passed over and why (before, nothing was
+        // written: the one error line had to do).
+        var s = StepSummary()
+        s.heading("Rollback of \(environment) in \(target): nothing to restore")
+        s.raw("Live, left as it is: \(Markdown.code(live.digest.description))")
+        passedOverTable(passedOver, into: &s)
+        s.heading("Recent history of \(environment)", level: 3)
+        historyTable(recent, into: &s)
+        return StageResult(outputs: Outputs(), summary: s, failure: "\(why); nothing was changed (`to:` restores a tag or digest of your choice)")
       }
       chosen = (c.record.digest, c.record.version)
     }
@@ -211,14 +219,18 @@ public struct RollbackStage: Stage {
     // What the rollback means for the next promote, where a reader of the summary looks.
     s.raw(
       "\(Markdown.code(live.digest.short)) \(dryRun ? "would be" : "is") quarantined in \(Markdown.cell(environment)): promote refuses it there unless `force: true`.")
-    if !passedOver.isEmpty {
-      s.heading("Candidates passed over", level: 3)
-      s.table(
-        ["Digest", "Version", "Promoted (UTC)", "Why"],
-        passedOver.map { [Markdown.code($0.entry.record.digest.short), Markdown.cell($0.entry.record.version ?? ""), OCILabelsTime.format($0.entry.record.time), Markdown.cell($0.why)] })
-    }
+    passedOverTable(passedOver, into: &s)
     s.heading("Recent history of \(environment)", level: 3)
     historyTable(recent, into: &s)
     return StageResult(outputs: outputs, summary: s)
+  }
+
+  /// The images rollback did not restore, and why (none: nothing).
+  private func passedOverTable(_ passedOver: [(entry: HistoryEntry, why: String)], into s: inout StepSummary) {
+    guard !passedOver.isEmpty else { return }
+    s.heading("Candidates passed over", level: 3)
+    s.table(
+      ["Digest", "Version", "Promoted (UTC)", "Why"],
+      passedOver.map { [Markdown.code($0.entry.record.digest.short), Markdown.cell($0.entry.record.version ?? ""), OCILabelsTime.format($0.entry.record.time), Markdown.cell($0.why)] })
   }
 }
