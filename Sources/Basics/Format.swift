@@ -12,6 +12,11 @@ public enum Format {
     return String(decoding: out, as: UTF8.self)
   }
 
+  /// "1 image", "3 images": a count and its noun, for lines a person reads.
+  public static func count(_ n: Int, _ noun: String, plural: String? = nil) -> String {
+    "\(n) \(n == 1 ? noun : plural ?? noun + "s")"
+  }
+
   /// `value` with exactly `digits` decimals (0...6), rounded half away from zero, as `%.Nf`.
   /// Values that are not finite or beyond ±1e15 print as `%g` would, roughly, never trap.
   public static func fixed(_ value: Double, digits: Int) -> String {

@@ -43,17 +43,36 @@ public enum Generated {
   /// An input shared by stages with different defaults gets none in action.yml (the runner
   /// then passes it empty and each stage applies its own), and says so in its description.
   /// Only `stage` is required for the action as a whole; which stages need an input is said
-  /// in its description (Gantry enforces it per stage).
+  /// in its description (Gantry enforces it per stage). One that means different things to
+  /// different stages (`source`: version's origin, promote's image) says each meaning, named
+  /// by its stages: the first stage's text alone would tell the others something false.
   static func mergedDefaults(_ decl: InputDeclaration) -> InputDeclaration {
     let uses = StageCatalog.stages.compactMap { stage in stage.inputs.first { $0.name == decl.name }.map { (stage.name, $0) } }
     var d = decl
     d.required = false
+    d.description = meanings(uses)
     let requiring = uses.filter { $0.1.required }.map(\.0)
     if !requiring.isEmpty { d.description += ". Required by \(requiring.joined(separator: ", "))" }
     guard Set(uses.map { $0.1.defaultValue ?? "" }).count > 1 else { return d }
     d.defaultValue = nil
     d.description += ". Default: " + uses.compactMap { stage, i in i.defaultValue.map { "\($0) (\(stage))" } }.joined(separator: ", ")
     return d
+  }
+
+  /// The description of an input used by several stages: its one text, or, when the stages
+  /// describe it differently, each text after the stages it belongs to ("version: …. promote,
+  /// verify-digest: …"), unless it already starts with them.
+  static func meanings(_ uses: [(String, InputDeclaration)]) -> String {
+    var texts: [(text: String, stages: [String])] = []
+    for (stage, decl) in uses {
+      if let i = texts.firstIndex(where: { $0.text == decl.description }) { texts[i].stages.append(stage) } else { texts.append((decl.description, [stage])) }
+    }
+    guard texts.count > 1 else { return texts.first?.text ?? "" }
+    return texts.map { text, stages in
+      let tag = stages.joined(separator: ", ")
+      let body = text.hasSuffix(".") ? String(text.dropLast()) : text
+      return body.hasPrefix(tag + ":") ? body : "\(tag): \(body)"
+    }.joined(separator: ". ")
   }
 
   private static func input(_ d: InputDeclaration, stages: [String]?) -> String {

@@ -32,10 +32,11 @@ enum Help {
         --summary-file PATH   append the markdown job summary to PATH (default: $GITHUB_STEP_SUMMARY, else stderr)
         -h, --help            this text; `gantry <stage> --help` lists a stage's inputs and outputs
         -V, --version         version
+        rollback --list       the environment's records instead of a rollback (the same as `gantry history`)
 
       Inputs come from --flags, then INPUT_<NAME> variables (hyphens kept, underscores accepted), then defaults.
       A list input (one per line) may be repeated: --tags 1.2.0 --tags production.
-      Outputs go to $GITHUB_OUTPUT, or to stdout as name=value outside Actions.
+      Outputs go to $GITHUB_OUTPUT, or to stdout outside Actions: name=value, several lines as name<<EOF_… … EOF_….
       Exit status: 0 success, 1 failure, 2 bad input.
 
       """
@@ -68,6 +69,8 @@ enum Help {
       if i.secret { notes.append("secret, masked") }
       s += "  --\(i.name)\n      \(i.description)\(notes.isEmpty ? "" : " [\(notes.joined(separator: "; "))]")\n"
     }
+    // `--list` is no input (it runs another stage), so the list above cannot show it.
+    if stage.name == RollbackStage.name { s += "  --list\n      list the environment's records instead of rolling back: `gantry history` (a flag, no value)\n" }
     s += "\nOUTPUTS:\n"
     for o in stage.outputs { s += "  \(o.name)\n      \(o.description)\n" }
     return s

@@ -52,6 +52,14 @@ import Testing
     #expect(Format.fixed(.infinity, digits: 1) == "inf")
   }
 
+  /// Before, a one-image release said "1 images restored" and "Validate 1 images".
+  @Test func countsReadAsEnglish() {
+    #expect(Format.count(1, "image") == "1 image")
+    #expect(Format.count(3, "image") == "3 images")
+    #expect(Format.count(0, "blob") == "0 blobs")
+    #expect(Format.count(2, "entry", plural: "entries") == "2 entries")
+  }
+
   @Test func trimsReplacesAndPadsAsFoundationDid() {
     #expect(" \t a b \u{00A0}".trimmingCharacters(in: .whitespaces) == "a b")
     #expect("\n a \r\n".trimmingCharacters(in: .whitespacesAndNewlines) == "a")

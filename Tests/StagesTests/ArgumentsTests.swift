@@ -41,6 +41,12 @@ import Testing
   /// The examples `gantry --help` prints: each names a stage and only that stage's inputs.
   @Test func helpExamplesNameOnlyRealInputs() throws {
     #expect(Help.general().contains("  gantry rollback --target registry.example.com/app --environment production --reason 'p95 over budget'\n"))
+    // The README's `gantry rollback --list …` is findable from the help (it was in neither).
+    #expect(Help.general().contains("  rollback --list       the environment's records instead of a rollback (the same as `gantry history`)\n"))
+    #expect(Help.stage(RollbackStage.self).contains("  --list\n      list the environment's records instead of rolling back: `gantry history`"))
+    #expect(
+      try Arguments.parse(["rollback", "--list", "--target", "r/app", "--environment", "production"], environment: env)
+        == .run(stage: "history", flags: ["target": "r/app", "environment": "production"], summaryFile: nil))
     #expect(Set(Help.examples.map { $0[0] }) == Set(StageCatalog.stages.map { $0.name }))
     for example in Help.examples {
       guard case .run(let stage?, let flags, _) = try Arguments.parse(example, environment: env), let type = StageCatalog.stage(named: stage) else {

@@ -134,6 +134,9 @@ struct DeploymentTests: DeploymentSuite {
     #expect(r.outputs["digest"] == good.description)
     #expect(r.outputs["rolled-back-digest"] == bad.description)
     #expect(r.outputs["deployment-id"] == "1003")
+    // The summary names both, as promote's does (before, a rollback's said nothing of them).
+    #expect(
+      r.summary.render().contains("GitHub deployment 1003 (deploy:rollback) to production: success; deployment 1002 of the bad image marked failure"), "\(r.summary.render())")
 
     let (deployments, statuses) = try api.deployments()
     #expect(deployments.count == 3)

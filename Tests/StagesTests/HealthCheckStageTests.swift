@@ -31,6 +31,10 @@ struct HealthCheckStageTests {
     let report = try #require(try JSONSerialization.jsonObject(with: Data(reportText.utf8)) as? [String: Any])
     #expect(report["healthy"] as? Bool == true)
     #expect((report["statuses"] as? [String: Int])?["200"] == 10)
+    // Booleans, as `healthy` (before, each threshold's `passed` was the string "true").
+    let thresholds = try #require(report["thresholds"] as? [[String: Any]])
+    #expect(thresholds.count == 2 && thresholds.allSatisfy { $0["passed"] as? Bool == true }, "\(reportText)")
+    #expect(reportText.contains(#""passed":true"#))
     #expect(r.summary.render().contains("| success rate | ≥ 95 % | 100 % | ✓ |"))
   }
 

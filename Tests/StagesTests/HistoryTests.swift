@@ -344,6 +344,16 @@ struct HistoryTests {
     #expect(refused?.contains("race: another run is promoting \(v1) in production (\(runURL("555"))") == true)
     #expect(refused?.contains("moved no tag") == true)
     #expect(try await live() == v1)
+    // The history tells the open lease from the intents runs closed (before, every intent
+    // read "in-progress", a finished run's as much as the live one's).
+    let log = MemoryLogSink()
+    let h = try await runStage(HistoryStage.self, ["INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production"], log: log)
+    let rows = h.summary.render().split(separator: "\n").filter { $0.contains("| in-progress") }
+    // Newest first: 6.1.2's intent (closed by its `failed`), the live lease, 6.1.1's intent
+    // (closed by its `completed`).
+    let states = rows.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }[1] }
+    #expect(states == ["in-progress (closed)", "in-progress", "in-progress (closed)"], "\(h.summary.render())")
+    #expect(log.lines.contains { $0.contains("  in-progress (closed)  ") }, "\(log.lines)")
   }
 
   /// The registry's clock two hours behind this runner's (the runner's is ahead, a

@@ -170,6 +170,9 @@ struct ReleaseTests {
     }
     #expect(try await dst.resolve("prod/svc-a", good["a"]!.description) == nil)
     #expect(r.summary.render().contains("Why the release stopped"))
+    // Before, the summary said "Environment: `production` (its tags moved last)" of a release
+    // that moved nothing.
+    #expect(r.summary.render().contains("Environment: `production` (its tags move last, after every copy; no tag moved)"), "\(r.summary.render())")
   }
 
   @Test func aTagPutRefusedMidwayPutsBackEveryMovedTag() async throws {
@@ -253,10 +256,14 @@ struct ReleaseTests {
     let again = try await runStage(PromoteStage.self, release("1.0.0", "r3"))
     #expect(again.failure?.contains("validation failed for 2 of 2 images") == true, "\(again.failure ?? "")")
     #expect(again.failure?.contains("not quarantined") == true)
-    // Rolling r2 back twice: production is no longer at the release's images; nothing changes.
-    await #expect(throws: StageFailure.self) {
-      try await runStage(RollbackStage.self, env(["INPUT_PROMOTE-IMAGES": targets, "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "r2"]))
-    }
+    // Rolling r2 back twice: production is no longer at the release's images; nothing changes,
+    // and the summary lists why for each image (before, it was dropped with the error).
+    let twice = try await runStage(RollbackStage.self, env(["INPUT_PROMOTE-IMAGES": targets, "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "r2"]))
+    #expect(twice.failure?.hasPrefix("rollback of release r2: 2 of 2 images cannot be rolled back: [0] ") == true, "\(twice.failure ?? "")")
+    #expect(twice.outputs["digests"] == nil)
+    let why = twice.summary.render()
+    #expect(why.contains("### Why nothing was rolled back\n\n- \\[0\\] \(production.host)/prod/svc-a: production is at "), "\(why)")
+    #expect(why.contains("\n- \\[1\\] \(production.host)/prod/svc-b: production is at "), "\(why)")
     #expect(try await dst.resolve("prod/svc-a", "production")?.digest == old["a"])
     // The manifest is a file a pull request can change: `force: true` in it does not lift the
     // quarantine (before, it re-promoted the rolled-back image), nor does `no-clobber: false`
@@ -375,7 +382,7 @@ struct ReleaseTests {
     try Data("[core]\n".utf8).write(to: URL(fileURLWithPath: workspace.file(".git/config")))
     try FileManager.default.createSymbolicLink(atPath: workspace.file("git.yml"), withDestinationPath: ".git/config")
     for (file, expected) in [
-      ("big.yml", "larger than 1 MiB"), ("absent.yml", "does not exist"), ("inside.yml", "larger than 1 MiB"), ("outside.yml", "leads outside the workspace"),
+      ("big.yml", "larger than 1 MiB"), ("absent.yml", "does not exist"), ("inside.yml", "larger than 1 MiB"), ("outside.yml", "outside the workspace, into its .git or to nothing"),
       ("git.yml", "into its .git"),
     ] {
       let out = MemoryLogSink()

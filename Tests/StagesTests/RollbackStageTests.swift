@@ -71,6 +71,10 @@ struct RollbackStageTests {
     #expect(r.outputs["version"] == "1.0.2")
     #expect(try await prod.resolve("app", "production")?.digest == v2)
     #expect(r.summary.render().contains("Reason: p95 over budget"))
+    // Which repository, and what the rollback means for the next promote (before: "Rolled back
+    // production", whichever of a matrix's services it was).
+    #expect(r.summary.render().contains("## Rolled back production in \(production.host)/app\n"), "\(r.summary.render())")
+    #expect(r.summary.render().contains("`\(v3.short)` is quarantined in production: promote refuses it there unless `force: true`."))
 
     let entries = try await History(client: prod, repository: "app", environment: "production").entries().entries
     #expect(entries.first?.record.state == .completed)
@@ -134,9 +138,9 @@ struct RollbackStageTests {
 
   @Test func rollbackWithoutHistoryChangesNothing() async throws {
     let image = try await ImageFactory(client: prod, repository: "app").pushImage(tag: "production")
-    await #expect {
-      _ = try await rollback()
-    } throws: { "\($0)".contains("no earlier promotion of production recorded in \(production.host)/app; nothing was changed") }
+    let r = try await rollback()
+    #expect(r.failure?.contains("no earlier promotion of production recorded in \(production.host)/app; nothing was changed") == true, "\(r.failure ?? "")")
+    #expect(r.outputs["digest"] == nil)
     #expect(try await prod.resolve("app", "production")?.digest == image.digest)
     #expect(try await prod.tags("app") == ["production"])
   }
@@ -145,11 +149,15 @@ struct RollbackStageTests {
   /// as if earlier images existed but were damaged.
   @Test func rollbackAfterTheFirstPromotionSaysThereIsNothingEarlier() async throws {
     let (v1, _) = try await release("1.0.0")
-    await #expect {
-      _ = try await rollback()
-    } throws: {
-      "\($0)".contains("only the live image \(v1.short) was ever promoted to production in \(production.host)/app: there is no earlier one to go back to; nothing was changed (`to:` restores")
-    }
+    let r = try await rollback()
+    #expect(
+      r.failure?.contains(
+        "only the live image \(v1.short) was ever promoted to production in \(production.host)/app: there is no earlier one to go back to; nothing was changed (`to:` restores") == true,
+      "\(r.failure ?? "")")
+    // The summary says so too, with what is live and the history (before, none was written).
+    let md = r.summary.render()
+    #expect(md.contains("## Rollback of production in \(production.host)/app: nothing to restore\n\nLive, left as it is: `\(v1)`"), "\(md)")
+    #expect(md.contains("### Recent history of production"))
     #expect(try await prod.resolve("app", "production")?.digest == v1)
     // Before: "'sha256:abc' is not a valid image reference: …", for a digest.
     await #expect { _ = try await rollback(["INPUT_TO": "sha256:abc"]) } throws: {
@@ -167,5 +175,14 @@ struct RollbackStageTests {
     let r = try await rollback(["INPUT_TO": "3.0.1"])
     #expect(r.outputs["digest"] == v1.description)
     #expect(try await prod.resolve("app", "production")?.digest == v1)
+    // Back to 3.0.3, which the rollback above quarantined: `to:` restores it, with a warning
+    // (before, in silence, though promote refuses that image without force).
+    let log = MemoryLogSink()
+    let back = try await runStage(RollbackStage.self, ["INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production", "INPUT_TO": "3.0.3"], log: log)
+    #expect(back.outputs["digest"] == v3.description)
+    #expect(
+      log.lines.contains { $0.hasPrefix("::warning title=Restoring a rolled-back image::\(production.host)/app:3.0.3 (\(v3.short)) was rolled back from production (") },
+      "\(log.lines)")
+    #expect(!log.lines.contains { $0.contains("title=Restoring") && $0.contains("3.0.1") })
   }
 }

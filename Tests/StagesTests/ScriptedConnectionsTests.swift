@@ -108,6 +108,10 @@ struct ScriptedConnectionsTests {
     #expect(same.outputs["match"] == "true")
     #expect(same.outputs["source-digest"] == one.digest.description)
     #expect(same.outputs["target-digest"] == one.digest.description)
+    // No keyless identity given: nothing checked, and the declared outputs say so (before, both
+    // were left unset although documented as `unchecked`).
+    #expect(same.outputs["signature"] == "unchecked")
+    #expect(same.outputs["provenance"] == "unchecked")
 
     let different = try await runStage(VerifyDigestStage.self, inputs.merging(["INPUT_TARGET": "registry.example/app:2.0"]) { $1 }, connections: script.connections)
     #expect(different.outputs["match"] == "false")

@@ -14,11 +14,8 @@ public struct BuildTagStage: Stage {
   public static let inputs: [InputDeclaration] = [
     InputDeclaration("images", "Image names, one per line (or comma-separated), e.g. ghcr.io/acme/app. The `images` output pairs each with each tag", kind: .list),
     RegistryInputs.environment.withDefault("dev"),
-    InputDeclaration(
-      "version",
-      "Version X.Y.Z (a leading v is accepted). build-tag: for its version tags, default from a tag ref (refs/tags/v1.2.3) when there is one; promote: recorded with the promotion (history, rollback's `version` output), no default"
-    ),
-    InputDeclaration("sha", "Commit SHA. Default: GITHUB_SHA"),
+    RegistryInputs.version,
+    VersionStage.shaInput,
     InputDeclaration("ref", "Git ref. Default: GITHUB_REF. A pull request's head branch (GITHUB_HEAD_REF) given here is read as a branch name, never a tag"),
     InputDeclaration(
       "tag-rules",

@@ -37,11 +37,11 @@ public struct HealthCheckStage: Stage {
 
   public static let outputs: [OutputDeclaration] = [
     OutputDeclaration("healthy", "health-check: true when every threshold held"),
-    OutputDeclaration("success-rate", "health-check: percent of measured probes that succeeded"),
+    OutputDeclaration("success-rate", "health-check: percent of measured probes that succeeded; empty when nothing was measured (probes 0)"),
     OutputDeclaration("avg-ms", "health-check: average latency of answered probes"),
     OutputDeclaration("p95-ms", "health-check: 95th percentile latency"),
     OutputDeclaration("p99-ms", "health-check: 99th percentile latency"),
-    OutputDeclaration("probes", "health-check: measured probes sent"),
+    OutputDeclaration("probes", "health-check: measured probes sent; 0 when no answer was healthy within wait-timeout, and then only healthy and probes are set"),
     OutputDeclaration("failures", "health-check: measured probes that failed"),
     OutputDeclaration("first-healthy-after-ms", "health-check: time until the first healthy answer"),
     OutputDeclaration("report", "health-check: the whole measurement as JSON"),
@@ -223,6 +223,13 @@ public struct HealthCheckStage: Stage {
   }
 
   static func report(results: [ProbeResult], stats: LatencyStats?, successRate: Double, healthy: Bool, firstHealthy: Double, verdict: [Thresholds.Result]) throws -> String {
+    /// One threshold; `passed` a JSON boolean, as `healthy` is (`fromJSON(…).thresholds[0].passed`).
+    struct Threshold: Encodable {
+      var name: String
+      var goal: String
+      var measured: String
+      var passed: Bool
+    }
     struct Report: Encodable {
       var healthy: Bool
       var successRate: Double
@@ -231,13 +238,13 @@ public struct HealthCheckStage: Stage {
       var firstHealthyAfterMs: Int
       var latencyMs: LatencyStats?
       var statuses: [String: Int]
-      var thresholds: [[String: String]]
+      var thresholds: [Threshold]
     }
     let statuses = statusCounts(results)
     let doc = Report(
       healthy: healthy, successRate: (successRate * 10).rounded() / 10, probes: results.count, failures: results.filter { !$0.ok }.count,
       firstHealthyAfterMs: Int(firstHealthy), latencyMs: stats, statuses: statuses,
-      thresholds: verdict.map { ["name": $0.name, "goal": $0.goal, "measured": $0.measured, "passed": String($0.passed)] })
+      thresholds: verdict.map { Threshold(name: $0.name, goal: $0.goal, measured: $0.measured, passed: $0.passed) })
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     return String(decoding: try encoder.encode(doc), as: UTF8.self)

@@ -27,10 +27,7 @@ public struct PromoteStage: Stage {
         default: "false"),
       RegistryInputs.dryRun,
       RegistryInputs.environment,
-      InputDeclaration(
-        "version",
-        "Version X.Y.Z (a leading v is accepted). build-tag: for its version tags, default from a tag ref (refs/tags/v1.2.3) when there is one; promote: recorded with the promotion (history, rollback's `version` output), default: the one target tag that is a version X.Y.Z"
-      ),
+      RegistryInputs.version,
       InputDeclaration("force", "Promote even an image that was rolled back from this environment", kind: .boolean, default: "false"),
       InputDeclaration(
         "require-signature", "Refuse the image unless a cosign signature of its digest verifies with cosign-public-key or, keyless, with the certificate-identity inputs", kind: .boolean,

@@ -61,7 +61,7 @@ struct Release {
       l.tally = ByteTally()
       return l
     }()
-    let results: [Result<ImagePlan, ReleaseError>] = try await log.group("Validate \(images.count) images") {
+    let results: [Result<ImagePlan, ReleaseError>] = try await log.group("Validate \(Format.count(images.count, "image"))") {
       try await boundedMap(pairs, concurrency: min(8, settings.concurrency * 2)) { settings, src, dst in
         guard let src, let dst else { return .failure(ReleaseError("no client")) }
         do { return .success(try await ImagePlan.make(settings, src: src, dst: dst, context: context, copies: copying, limits: limits)) } catch let e as CancellationError {
@@ -115,7 +115,7 @@ struct Release {
     let budget = CopyBudget(limit: settings.concurrency)
     let totalBlobs = plans.reduce(0) { $0 + ($1.alreadyThere ? 0 : $1.graph.blobs.count) }
     context.doing("copying \(totalBlobs) blobs of \(plans.count) images; no tag moved")
-    let copies: [(CopyReport, [CarriedAttachment])] = try await log.group("Copy \(plans.count) images (\(totalBlobs) blobs)") {
+    let copies: [(CopyReport, [CarriedAttachment])] = try await log.group("Copy \(Format.count(plans.count, "image")) (\(Format.count(totalBlobs, "blob")))") {
       try await boundedMap(plans, concurrency: max(settings.concurrency, 8)) { plan in
         var options = plan.settings.copy
         options.budget = budget
@@ -184,14 +184,14 @@ struct Release {
     }.compactMap { $0 }
     if !unrecorded.isEmpty {
       if let recorder, let deploymentID {
-        await recorder.mark(deploymentID, .success, description: "release \(settings.releaseID): \(plans.count) images promoted (history incomplete)")
+        await recorder.mark(deploymentID, .success, description: "release \(settings.releaseID): \(Format.count(plans.count, "image")) promoted (history incomplete)")
       }
       throw StageFailure(
         "release \(settings.releaseID): every image was promoted, \(unrecorded.count) of \(plans.count) not recorded: \(unrecorded.map(\.message).joinedFirst(3, separator: " | "))",
         title: "promote: history not recorded")
     }
     if let recorder, let deploymentID {
-      await recorder.mark(deploymentID, .success, description: "release \(settings.releaseID): \(plans.count) images promoted")
+      await recorder.mark(deploymentID, .success, description: "release \(settings.releaseID): \(Format.count(plans.count, "image")) promoted")
     }
     if let environment = settings.environment, recorder != nil {
       report.deploymentID = deploymentID.map(String.init) ?? ""
@@ -200,7 +200,7 @@ struct Release {
         ?? "GitHub deployment: not recorded (GitHub refused or could not be reached; see the warnings)"
     }
     report.status = "promoted"
-    log.notice("release \(settings.releaseID): \(plans.count) images\(settings.environment.map { " to \($0)" } ?? "")", title: "Promoted")
+    log.notice("release \(settings.releaseID): \(Format.count(plans.count, "image"))\(settings.environment.map { " to \($0)" } ?? "")", title: "Promoted")
     return RateLimitReport.result(outputs: report.outputs(status: "promoted", started: started, clock: clock), summary: report.render(), context)
   }
 

@@ -58,7 +58,10 @@ struct ReleaseReport {
   func render() -> StepSummary {
     var s = StepSummary()
     s.heading("Release \(releaseID): \(status)")
-    if let environment { s.raw("Environment: \(Markdown.code(environment)) (its tags moved last)") }
+    if let environment {
+      // Rendered for a promoted release, or one that moved nothing (validated, copied, stopped).
+      s.raw("Environment: \(Markdown.code(environment)) (\(status == "promoted" ? "its tags moved last" : "its tags move last, after every copy; no tag moved"))")
+    }
     if let deploymentNote { s.paragraph(deploymentNote) }
     let failing = Dictionary(failures.map { ($0.index, $0.why) }, uniquingKeysWith: { a, _ in a })
     s.table(

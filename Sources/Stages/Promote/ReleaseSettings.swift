@@ -32,20 +32,26 @@ struct ReleaseSettings: Sendable {
     case all, validate, copy, finish
   }
 
-  static let inputs: [InputDeclaration] = [
+  /// What names a set: promote's and rollback's.
+  static let setInputs: [InputDeclaration] = [
     InputDeclaration(
       "manifest",
       "promote: a YAML or JSON file in the workspace listing a release, `images: [{source, target, tags, <promote inputs>}]` (docs/promote-manifest.md); every image is validated before any is copied, and tags move only when all copied; rollback: the targets of the release to roll back"
     ),
     InputDeclaration("promote-images", "promote: a small release inline, one image per line: `SOURCE -> TARGET [TAG …]`; rollback: the same lines, or only the targets, one per line", kind: .list),
     InputDeclaration("release-id", "promote: the release's id, recorded with every image (default: generated); rollback: restore every image of this release"),
-    InputDeclaration(
-      "release-phase",
-      "promote of a set over a job matrix: all (one job), validate (check every image, output `digests`), copy (copy `shard`, no tag moves), finish (verify every digest at its target, move every tag)",
-      kind: .choice(["all", "validate", "copy", "finish"]), default: "all"),
-    InputDeclaration("shard", "promote, release-phase copy: this job's part, i/N (images whose index is i-1 modulo N)", default: "1/1"),
-    InputDeclaration("release-digests", "promote, release-phase copy and finish: the validate job's `digests` output; pins every image's source to the digest validated"),
   ]
+
+  /// promote's: the set, and how a job matrix splits it (rollback restores a set in one job).
+  static let inputs: [InputDeclaration] =
+    setInputs + [
+      InputDeclaration(
+        "release-phase",
+        "promote of a set over a job matrix: all (one job), validate (check every image, output `digests`), copy (copy `shard`, no tag moves), finish (verify every digest at its target, move every tag)",
+        kind: .choice(["all", "validate", "copy", "finish"]), default: "all"),
+      InputDeclaration("shard", "promote, release-phase copy: this job's part, i/N (images whose index is i-1 modulo N)", default: "1/1"),
+      InputDeclaration("release-digests", "promote, release-phase copy and finish: the validate job's `digests` output; pins every image's source to the digest validated"),
+    ]
 
   static let outputs: [OutputDeclaration] = [
     OutputDeclaration("digests", "promote and rollback of a set: JSON object, target repository → digest promoted (restored); not set when the release stopped"),

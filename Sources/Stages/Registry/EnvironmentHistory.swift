@@ -149,10 +149,18 @@ func historyTable(_ entries: [HistoryEntry], into summary: inout StepSummary, li
     ["Time (UTC)", "State", "Digest", "Version", "Actor", "Reason"],
     entries.prefix(limit).map { e in
       [
-        OCILabelsTime.format(e.record.time), e.record.state.rawValue, Markdown.code(e.record.digest.short), Markdown.cell(e.record.version ?? ""),
+        OCILabelsTime.format(e.record.time), stateLabel(e, among: entries), Markdown.code(e.record.digest.short), Markdown.cell(e.record.version ?? ""),
         Markdown.cell(e.record.actor ?? ""), Markdown.cell(e.record.reason ?? ""),
       ]
     })
+}
+
+/// A record's state as a person reads it: an intent (`in-progress`) that a record of the list
+/// closes reads "in-progress (closed)", so a finished run's lease is not taken for a live one.
+func stateLabel(_ entry: HistoryEntry, among entries: [HistoryEntry]) -> String {
+  let state = entry.record.state.rawValue
+  guard entry.record.state == .inProgress, entries.contains(where: { $0.record.intent == entry.tag }) else { return state }
+  return state + " (closed)"
 }
 
 enum OCILabelsTime {

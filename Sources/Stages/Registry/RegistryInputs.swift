@@ -15,6 +15,11 @@ enum RegistryInputs {
     "Environment name (dev, staging, production, …): build-tag picks its default tags by it; promote makes it a moving tag and records the promotion in the target repository; rollback and history read those records"
   )
   static let tags = InputDeclaration("tags", "Target tags, one per line (promote default: the source tag; rollback: extra tags moved with the environment tag)", kind: .list)
+  /// build-tag's and promote's: one text, so action.yml tells both the same (true) thing.
+  static let version = InputDeclaration(
+    "version",
+    "Version X.Y.Z (a leading v is accepted). build-tag: for its version tags, default from a tag ref (refs/tags/v1.2.3) when there is one; promote: recorded with the promotion (history, rollback's `version` output), default: the one target tag that is a version X.Y.Z"
+  )
   static let dryRun = InputDeclaration("dry-run", "Compute and validate only; change nothing in any registry or repository", kind: .boolean, default: "false")
   static let digestOutput = OutputDeclaration("digest", "The manifest digest now live: promoted (promote) or restored (rollback)")
   static let versionOutput = OutputDeclaration("version", "The version: computed (version), normalised without prefix (build-tag), restored (rollback)")

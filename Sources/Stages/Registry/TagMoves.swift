@@ -118,8 +118,18 @@ struct TagMoves {
     for (m, digest) in zip(moved, readBack) where digest != plans[m.plan].manifest.digest {
       throw await restore(moved, cause: "read-back of \(label(m)) gave \(digest?.description ?? "nothing"), expected \(plans[m.plan].manifest.digest)")
     }
-    log.info("moved \(moved.count) tags (\(environment.count) environment tags last)")
+    log.info(Self.movedLine(moved: moved.count, environment: environment.count))
     return unchanged
+  }
+
+  /// "moved 2 tags, the environment tag last; each read back" (before: "moved 1 tags (1
+  /// environment tags last)", even when the environment tag was the only one).
+  static func movedLine(moved: Int, environment: Int) -> String {
+    guard moved > 0 else { return "no tag moved: each already pointed at its image" }
+    let tags = moved == 1 ? "1 tag" : "\(moved) tags"
+    let order =
+      environment == 0 || environment == moved ? "" : environment == 1 ? ", the environment tag last" : ", the \(environment) environment tags last"
+    return "moved \(tags)\(order); \(moved == 1 ? "it was" : "each") read back"
   }
 
   private func label(_ m: Move) -> String { "\(plans[m.plan].target):\(m.tag)" }

@@ -65,7 +65,7 @@ public struct HistoryStage: Stage {
     context.log.info("\(target) \(environment): live \(live?.description ?? "nothing")")
     for e in entries {
       context.log.info(
-        "\(OCILabelsTime.format(e.record.time))  \(e.record.state.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))  \(e.record.digest.short)  \(e.record.version ?? "-")  \(e.record.reason ?? "")"
+        "\(OCILabelsTime.format(e.record.time))  \(stateLabel(e, among: entries).padding(toLength: 20, withPad: " ", startingAt: 0))  \(e.record.digest.short)  \(e.record.version ?? "-")  \(e.record.reason ?? "")"
       )
     }
     var s = StepSummary()

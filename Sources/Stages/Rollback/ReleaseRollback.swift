@@ -176,10 +176,15 @@ struct ReleaseRollback {
     s.heading("Rollback of release \(releaseID) in \(environment)\(dryRun ? " (dry run)" : "")")
     s.paragraph("Reason: \(reason)")
     if !failures.isEmpty {
-      s.table(["Target", "Why it cannot be rolled back"], failures.map { [Markdown.cell($0)] + [""] })
-      throw StageFailure(
-        "rollback of release \(releaseID): \(failures.count) of \(targets.count) images cannot be rolled back: \(failures.joinedFirst(3, separator: " | ")); nothing was changed",
-        title: "rollback failed")
+      // The summary lists every image and why (the error line names the first three); before,
+      // this was thrown away with the error.
+      s.heading("Why nothing was rolled back", level: 3)
+      s.list(failures.map { Markdown.text($0) })
+      return StageResult(
+        outputs: Outputs(), summary: s,
+        failure:
+          "rollback of release \(releaseID): \(failures.count) of \(Format.count(targets.count, "image")) cannot be rolled back: \(failures.joinedFirst(3, separator: " | ")); nothing was changed"
+      )
     }
     s.table(
       ["Target", "Was live", dryRun ? "Would be live" : "Live now"],
@@ -284,13 +289,13 @@ struct ReleaseRollback {
       _ = await recorder.markReleaseRolledBack(
         releaseID: releaseID, live: items.map { DeploymentPayload.Image(image: $0.target.description, digest: $0.live.digest.description, tags: nil) },
         environment: environment, reason: reason)
-      if let deploymentID { await recorder.mark(deploymentID, .success, description: "release \(releaseID) rolled back: \(items.count) images restored") }
+      if let deploymentID { await recorder.mark(deploymentID, .success, description: "release \(releaseID) rolled back: \(Format.count(items.count, "image")) restored") }
       outputs["deployment-id"] = deploymentID.map(String.init) ?? ""
       s.paragraph(
         deploymentID.map { "GitHub deployment \($0) (deploy:rollback) lists every image restored; the release's deployment is marked failure" }
           ?? "GitHub deployment: not recorded (GitHub refused or could not be reached; see the warnings)")
     }
-    log.notice("release \(releaseID) rolled back in \(environment): \(items.count) images restored", title: "Rolled back")
+    log.notice("release \(releaseID) rolled back in \(environment): \(Format.count(items.count, "image")) restored", title: "Rolled back")
     return StageResult(outputs: outputs, summary: s)
   }
 }

@@ -20,7 +20,7 @@ public struct RollbackStage: Stage {
       InputDeclaration("reason", "rollback: why, recorded in the history and the summary", default: "health check failed"),
       RegistryInputs.tags,
       RegistryInputs.dryRun,
-    ] + ReleaseSettings.inputs + RegistryInputs.credentials("target") + RegistryInputs.connection + DeploymentInputs.all
+    ] + ReleaseSettings.setInputs + RegistryInputs.credentials("target") + RegistryInputs.connection + DeploymentInputs.all
 
   public static let outputs: [OutputDeclaration] =
     [
@@ -93,6 +93,15 @@ public struct RollbackStage: Stage {
         throw StageFailure("\(target):\(to) cannot be restored: \(missing); nothing was changed", title: "rollback failed")
       }
       chosen = (d.digest, recent.first { $0.record.digest == d.digest }?.record.version ?? (to.hasPrefix("sha256:") ? nil : to))
+      // `to:` is the workflow's choice and may name an image rolled back from here before
+      // (promote would refuse it without force): restored all the same, but not in silence.
+      let quarantine = try await history.quarantine(of: d.digest, recent: recent)
+      warnSkipped(quarantine.skipped, log: log)
+      if let q = quarantine.record {
+        log.warning(
+          "\(target):\(to) (\(d.digest.short)) was rolled back from \(environment) (\(OCILabelsTime.format(q.record.time)), record \(q.tag)); restoring it because `to:` names it",
+          title: "Restoring a rolled-back image")
+      }
     } else {
       let found = try await history.rollbackCandidate(current: live.digest)
       warnSkipped(found.skipped, log: log)
@@ -110,7 +119,15 @@ public struct RollbackStage: Stage {
           : onlyLive
             ? "only the live image \(live.digest.short) was ever promoted to \(environment) in \(target): there is no earlier one to go back to"
             : "no earlier image of \(environment) recorded in \(target) is whole and not quarantined"
-        throw StageFailure("\(why); nothing was changed (`to:` restores a tag or digest of your choice)", title: "rollback failed")
+        // The summary says what is live and what was passed over and why (before, nothing was
+        // written: the one error line had to do).
+        var s = StepSummary()
+        s.heading("Rollback of \(environment) in \(target): nothing to restore")
+        s.raw("Live, left as it is: \(Markdown.code(live.digest.description))")
+        passedOverTable(passedOver, into: &s)
+        s.heading("Recent history of \(environment)", level: 3)
+        historyTable(recent, into: &s)
+        return StageResult(outputs: Outputs(), summary: s, failure: "\(why); nothing was changed (`to:` restores a tag or digest of your choice)")
       }
       chosen = (c.record.digest, c.record.version)
     }
@@ -122,6 +139,8 @@ public struct RollbackStage: Stage {
     let badVersion = HistoryRules.liveRecord(recent, digest: live.digest)?.record.version ?? recent.first { $0.record.digest == live.digest }?.record.version
 
     var outputs = Outputs()
+    // What the summary says of the GitHub deployments (deployment: true), as promote's does.
+    var deploymentNote: String?
     outputs["digest"] = chosen.digest.description
     outputs["image"] = target.with(digest: chosen.digest).description
     outputs["previous-digest"] = live.digest.description
@@ -177,9 +196,13 @@ public struct RollbackStage: Stage {
         throw unrecordedChange(error, moved: "\(target):\(tags.joined(separator: ", ")) point at \(chosen.digest)", lease: lease, history: history, stage: "rollback")
       }
       if let recorder {
-        _ = await recorder.markRolledBack(digest: live.digest.description, repository: target.with(tag: nil).description, environment: environment, reason: reason)
+        let marked = await recorder.markRolledBack(digest: live.digest.description, repository: target.with(tag: nil).description, environment: environment, reason: reason)
         if let deploymentID { await recorder.mark(deploymentID, .success, description: "restored \(chosen.digest.short)") }
         outputs["deployment-id"] = deploymentID.map(String.init) ?? ""
+        deploymentNote =
+          (deploymentID.map { "GitHub deployment \($0) (deploy:rollback) to \(environment): success" }
+            ?? "GitHub deployment: not recorded (GitHub refused or could not be reached; see the warnings)")
+          + (marked.map { "; deployment \($0) of the bad image marked failure" } ?? "")
       }
       // The summary's history: what the lease read, and what this run wrote (no new listing).
       recent = [completed, rolledBack] + lease.recent
@@ -188,7 +211,7 @@ public struct RollbackStage: Stage {
 
     // Report.
     var s = StepSummary()
-    s.heading(dryRun ? "Rollback of \(environment) (dry run)" : "Rolled back \(environment)")
+    s.heading(dryRun ? "Rollback of \(environment) in \(target) (dry run)" : "Rolled back \(environment) in \(target)")
     s.table(
       ["", "Digest", "Version"],
       [
@@ -196,14 +219,22 @@ public struct RollbackStage: Stage {
         [dryRun ? "Would be live" : "Live now", Markdown.code(chosen.digest.description), Markdown.cell(chosen.version ?? "")],
       ])
     s.paragraph("Reason: \(reason)")
-    if !passedOver.isEmpty {
-      s.heading("Candidates passed over", level: 3)
-      s.table(
-        ["Digest", "Version", "Promoted (UTC)", "Why"],
-        passedOver.map { [Markdown.code($0.entry.record.digest.short), Markdown.cell($0.entry.record.version ?? ""), OCILabelsTime.format($0.entry.record.time), Markdown.cell($0.why)] })
-    }
+    if let deploymentNote { s.paragraph(deploymentNote) }
+    // What the rollback means for the next promote, where a reader of the summary looks.
+    s.raw(
+      "\(Markdown.code(live.digest.short)) \(dryRun ? "would be" : "is") quarantined in \(Markdown.cell(environment)): promote refuses it there unless `force: true`.")
+    passedOverTable(passedOver, into: &s)
     s.heading("Recent history of \(environment)", level: 3)
     historyTable(recent, into: &s)
     return StageResult(outputs: outputs, summary: s)
+  }
+
+  /// The images rollback did not restore, and why (none: nothing).
+  private func passedOverTable(_ passedOver: [(entry: HistoryEntry, why: String)], into s: inout StepSummary) {
+    guard !passedOver.isEmpty else { return }
+    s.heading("Candidates passed over", level: 3)
+    s.table(
+      ["Digest", "Version", "Promoted (UTC)", "Why"],
+      passedOver.map { [Markdown.code($0.entry.record.digest.short), Markdown.cell($0.entry.record.version ?? ""), OCILabelsTime.format($0.entry.record.time), Markdown.cell($0.why)] })
   }
 }

@@ -90,11 +90,12 @@ public struct VerifyDigestStage: Stage {
     }
 
     var outputs = Outputs()
-    if supplyChain.keyless != nil {
-      outputs["signature"] = signatures.contains(where: \.isVerified) ? "verified" : "unverified"
-      outputs["provenance"] =
-        !supplyChain.requireProvenance ? "unchecked" : checks.contains { $0.name == "provenance" && $0.passed && !$0.detail.hasPrefix("audit") } ? "verified" : "unverified"
-    }
+    // Without a keyless identity nothing was checked, and the outputs say so (as documented)
+    // rather than staying empty for a later `if:` to misread.
+    outputs["signature"] = supplyChain.keyless == nil ? "unchecked" : signatures.contains(where: \.isVerified) ? "verified" : "unverified"
+    outputs["provenance"] =
+      supplyChain.keyless == nil || !supplyChain.requireProvenance
+      ? "unchecked" : checks.contains { $0.name == "provenance" && $0.passed && !$0.detail.hasPrefix("audit") } ? "verified" : "unverified"
     outputs["source-digest"] = sourceManifest.digest.description
     outputs["target-digest"] = targetDigest.description
     outputs["match"] = String(match)

@@ -10,6 +10,9 @@ public struct VersionStage: Stage {
   public static let name = "version"
   public static let abstract = "The code's version from a manifest file or tags + conventional commits; snapshot/dev tags; changelog"
 
+  /// Also build-tag's (the same rule reads it there).
+  static let shaInput = InputDeclaration("sha", "Commit SHA (7 to 64 hex digits); version reads the history from this commit. Default: GITHUB_SHA")
+
   public static let inputs: [InputDeclaration] = [
     InputDeclaration(
       "source", "Where the version comes from: auto (a manifest file when found, else tags), file, tags, conventional", kind: .choice(["auto", "file", "tags", "conventional"]), default: "auto"),
@@ -20,7 +23,7 @@ public struct VersionStage: Stage {
     InputDeclaration("release-as", "version: force this version (conventional source)"),
     InputDeclaration("initial-version", "version: the version before any tag exists", default: "0.0.0"),
     InputDeclaration("major-on-zero", "version: let a breaking change on 0.x bump to 1.0.0 (default: bump the minor)", kind: .boolean, default: "false"),
-    InputDeclaration("sha", "Commit SHA (7 to 64 hex digits); version reads the history from this commit. Default: GITHUB_SHA"),
+    shaInput,
     InputDeclaration("working-directory", "version: the checkout (default: GITHUB_WORKSPACE, else the current directory)"),
     InputDeclaration(
       "history", "version: where tags and commits are read: auto (the checkout when it has full history, else the GitHub API), git, github-api", kind: .choice(["auto", "git", "github-api"]),
