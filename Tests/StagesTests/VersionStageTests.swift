@@ -201,6 +201,12 @@ struct VersionStageTests {
     #expect(r.outputs["sha"] == head)
     #expect(r.outputs["version"] == "2.0.0")
     #expect(log.lines.contains { $0.contains("GITHUB_SHA eeeeeeeeeeee is not in the checkout") })
+    // A checkout without a commit cannot version its HEAD instead: the error names GITHUB_SHA,
+    // not the sha input the step did not set (it said "leave sha unset").
+    let empty = try TempGitRepo()
+    await #expect {
+      _ = try await runStage(VersionStage.self, ["GITHUB_WORKSPACE": empty.path, "INPUT_SOURCE": "conventional", "GITHUB_SHA": String(repeating: "e", count: 40)])
+    } throws: { "\($0)".contains("GITHUB_SHA eeeeeeeeeeee: ") && "\($0)".hasSuffix("which has no commit checked out: check out that commit") }
   }
 
   /// Input checks name the input at fault; tag-prefix none selects unprefixed tags.

@@ -106,7 +106,12 @@ public struct VersionStage: Stage {
           context.log.warning("sha \(sha.prefix(12)): \(e.description); previous-version and changelog are left empty")
           readHistory = false
         } else {
-          throw StageFailure("sha \(sha.prefix(12)): \(e.description) at \(directory): check out that commit, or leave sha unset to version HEAD", title: "version failed")
+          // Unset, the sha is GITHUB_SHA's, and the checkout has no HEAD to version instead.
+          let advice =
+            shaInput == nil
+            ? "GITHUB_SHA \(sha.prefix(12)): \(e.description) at \(directory), which has no commit checked out: check out that commit"
+            : "sha \(sha.prefix(12)): \(e.description) at \(directory): check out that commit, or leave sha unset to version HEAD"
+          throw StageFailure(advice, title: "version failed")
         }
       }
     }
