@@ -77,7 +77,7 @@ public struct HTTPClient: Sendable {
     // probe counted as answered in time). It starts when the first hop is admitted.
     var deadline: ContinuousClock.Instant?
     for _ in 0...maxRedirects {
-      try await rateLimits?.admit(request)
+      let ticket = try await rateLimits?.admit(request)
       let started = ContinuousClock.now
       if let timeout = original.timeout {
         let end = deadline ?? started + timeout
@@ -89,7 +89,7 @@ public struct HTTPClient: Sendable {
         request.timeout = end - started
       }
       let response = try await transport.perform(request)
-      rateLimits?.observe(response, for: request)
+      rateLimits?.observe(response, for: request, ticket: ticket)
       onExchange?(request, response.status, started.duration(to: .now))
       guard response.isRedirect, let location = response.headers["Location"] else { return response }
       // A redirect the request's scope does not follow is its answer (a health probe sent to an

@@ -148,6 +148,8 @@ public final class RateLimits: @unchecked Sendable {
     /// The first 429/503 of the refusals going on, none accepted since; and how many.
     var refusingSince: ContinuousClock.Instant?
     var refusals = 0
+    /// The ticket (``RateLimits/admit(_:)``) of the request whose answer last stated the budget.
+    var statedBy: UInt64 = 0
 
     mutating func addWait(from start: ContinuousClock.Instant, to end: ContinuousClock.Instant) {
       let from = max(start, waitedUntil ?? start)
@@ -198,15 +200,18 @@ public final class RateLimits: @unchecked Sendable {
   /// wait out holds, and their own retries bound them.
   @TaskLocal public static var unwinding = false
 
-  /// Returns when `request` may be sent to its origin; throws ``RateLimitExhausted`` when its
-  /// budget is spent for longer than the policy waits, or `CancellationError` when cancelled.
-  public func admit(_ request: Request) async throws {
-    guard let origin = request.url.origin else { return }
+  /// Returns when `request` may be sent to its origin, with its ticket for
+  /// ``observe(_:for:ticket:)`` (tickets rise in the order requests go); throws
+  /// ``RateLimitExhausted`` when its budget is spent for longer than the policy waits, or
+  /// `CancellationError` when cancelled.
+  @discardableResult
+  public func admit(_ request: Request) async throws -> UInt64 {
+    guard let origin = request.url.origin else { return issue() }
     let unwinding = Self.unwinding
     while true {
       let decision = lock.withLock { decide(origin, counted: request.countsTowardRateLimit, unwinding: unwinding) }
       switch decision {
-      case .go: return
+      case .go: return issue()
       case .fail(let exhausted): throw exhausted
       case .wait(let d, _), .waitThenGo(let d):
         let start = now()
@@ -219,13 +224,27 @@ public final class RateLimits: @unchecked Sendable {
           observer?(Self.name(origin), d, reason)
         }
         try await sleep(d)
-        if case .waitThenGo = decision { return }
+        if case .waitThenGo = decision { return issue() }
       }
     }
   }
 
+  private var issued: UInt64 = 0
+
+  private func issue() -> UInt64 {
+    lock.withLock {
+      issued &+= 1
+      return issued
+    }
+  }
+
   /// Learns from an answer: its budget headers, and a 429/503's `Retry-After`.
-  public func observe(_ response: Response, for request: Request) {
+  /// `ticket`: what ``admit(_:)`` gave `request`. An answer to a request sent before the one
+  /// whose answer last stated the budget may have been counted before it: a budget it states
+  /// higher than that one is stale (the registry's count before the later request), not a
+  /// refill, and is not taken (an uncounted HEAD sent beside a manifest GET, answered after
+  /// it, undid "0 left", and the next GET went to a registry that had said no more).
+  public func observe(_ response: Response, for request: Request, ticket: UInt64? = nil) {
     guard let origin = request.url.origin else { return }
     let stated = RateLimitHeaders.parse(response.headers)
     let throttled = response.status == 429 || response.status == 503
@@ -249,7 +268,10 @@ public final class RateLimits: @unchecked Sendable {
     }
     lock.withLock {
       var s = origins[origin, default: State()]
-      if let stated {
+      let older = ticket.map { $0 < s.statedBy } ?? false
+      let rises = stated.flatMap { new in s.remaining.flatMap { old in new.remaining.map { $0 > old } } } ?? false
+      if let stated, !(older && rises) {
+        if let ticket { s.statedBy = max(s.statedBy, ticket) }
         if let l = stated.limit { s.limit = l }
         if let w = stated.window { s.window = w }
         s.remaining = stated.remaining

@@ -89,6 +89,30 @@ final class Waits: @unchecked Sendable {
     Response(status: status, headers: headers, url: URL(string: url)!)
   }
 
+  /// A HEAD sent beside a manifest GET can be counted before it and answered after it: its
+  /// "1 left" is stale once the GET's "0 left" is in, and the next GET must not go (it did:
+  /// a 429 from a registry that had said no more, seen once in RateLimitStageTests).
+  @Test func aStaleBudgetAnsweredLateDoesNotUndoALaterOne() async throws {
+    let l = limits()
+    let budget = { (n: Int) -> Headers in ["RateLimit-Limit": "100;w=21600", "RateLimit-Remaining": "\(n);w=21600"] }
+    let head = try await l.admit(request("HEAD"))
+    let get = try await l.admit(request())
+    #expect(get > head)
+    l.observe(answer(200, budget(0)), for: request(), ticket: get)
+    l.observe(answer(200, budget(1)), for: request("HEAD"), ticket: head)
+    await #expect(throws: RateLimitExhausted.self) { try await l.admit(request()) }
+    // An older answer stating less is taken (the registry may have counted it later), and a
+    // later request's answer is taken whatever it says (a refill).
+    let m = limits()
+    let (first, second) = (try await m.admit(request("HEAD")), try await m.admit(request()))
+    m.observe(answer(200, budget(5)), for: request(), ticket: second)
+    m.observe(answer(200, budget(0)), for: request("HEAD"), ticket: first)
+    await #expect(throws: RateLimitExhausted.self) { try await m.admit(request()) }
+    let third = try await m.admit(request("HEAD"))
+    m.observe(answer(200, budget(50)), for: request("HEAD"), ticket: third)
+    try await m.admit(request())
+  }
+
   @Test func retryAfterHoldsEveryRequestToTheOriginOnly() async throws {
     let l = limits()
     let waits = Waits()
