@@ -283,6 +283,21 @@ struct ReleaseTests {
     let byStep = try await runStage(PromoteStage.self, forcing.merging(["INPUT_FORCE": "true"]) { $1 })
     #expect(byStep.failure == nil, "\(byStep.failure ?? "")")
     #expect(try await dst.resolve("prod/svc-a", "production")?.digest == new["a"])
+    // A release after it, rolled back, restores what was live before it: that rolled-back
+    // image, forced back in, but not in silence (before, nothing said it was quarantined).
+    let next = try await pushServices(["a"], tag: "1.1.0")
+    let r5 = env(["INPUT_PROMOTE-IMAGES": "\(staging.host)/svc-a:1.1.0 -> \(production.host)/prod/svc-a", "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "r5"])
+    #expect(try await runStage(PromoteStage.self, r5).failure == nil)
+    #expect(try await dst.resolve("prod/svc-a", "production")?.digest == next["a"])
+    let log = MemoryLogSink()
+    let back = try await runStage(
+      RollbackStage.self, env(["INPUT_PROMOTE-IMAGES": "\(production.host)/prod/svc-a", "INPUT_ENVIRONMENT": "production", "INPUT_RELEASE-ID": "r5"]), log: log)
+    #expect(back.failure == nil, "\(back.failure ?? "")")
+    #expect(try await dst.resolve("prod/svc-a", "production")?.digest == new["a"])
+    let warning = log.lines.filter { $0.contains("Restoring a rolled-back image") }
+    #expect(warning.count == 1, "\(log.lines)")
+    #expect(warning.first?.contains("\(new["a"]?.short ?? "?"), live before release r5, was rolled back from production (") == true, "\(warning)")
+    #expect(back.summary.render().contains(", live again since)"), "\(back.summary.render())")
   }
 
   @Test func aJobMatrixValidatesOnceCopiesShardsAndFinishesOnce() async throws {

@@ -38,6 +38,10 @@ struct ReleaseRollback {
     var current: [String: Digest]
     /// The commit that promoted the image restored, when its record says.
     var restoredSHA: String?
+    /// The record that rolled the image restored back from this environment before, if one
+    /// did: it was live before the release all the same (promoted again with `force`), so it
+    /// is restored, but not in silence (as with single rollback's `to:`).
+    var rolledBackBefore: HistoryEntry?
   }
 
   /// A target with no record of the release: the release found its image live already (no
@@ -148,8 +152,12 @@ struct ReleaseRollback {
         var current = [environment: live.digest]
         for tag in extraTags where tag != environment { current[tag] = try await client.resolve(target.repository, tag)?.digest }
         let restoredSHA = page.entries.first { $0.record.digest == previous && $0.record.state == .completed && $0.record.sha != nil }?.record.sha
+        let quarantine = try await history.quarantine(of: previous, recent: page.entries)
+        warnSkipped(quarantine.skipped, log: log)
         return .success(
-          Item(target: target, client: client, history: history, live: live, restore: restore, record: record, current: current, restoredSHA: restoredSHA))
+          Item(
+            target: target, client: client, history: history, live: live, restore: restore, record: record, current: current, restoredSHA: restoredSHA,
+            rolledBackBefore: quarantine.record))
       } catch {
         if Task.isCancelled { throw error }
         return .failure(ReleaseError("\(error)"))
@@ -186,9 +194,20 @@ struct ReleaseRollback {
           "rollback of release \(releaseID): \(failures.count) of \(Format.count(targets.count, "image")) cannot be rolled back: \(failures.joinedFirst(3, separator: " | ")); nothing was changed"
       )
     }
+    for item in items {
+      guard let q = item.rolledBackBefore else { continue }
+      log.warning(
+        "\(item.target): \(item.restore.digest.short), live before release \(releaseID), was rolled back from \(environment) (\(OCILabelsTime.format(q.record.time)), record \(q.tag)) and was live again when the release began; restoring it, as it was live then",
+        title: "Restoring a rolled-back image")
+    }
     s.table(
       ["Target", "Was live", dryRun ? "Would be live" : "Live now"],
-      items.map { [Markdown.code($0.target.description), Markdown.code($0.live.digest.short), Markdown.code($0.restore.digest.short)] }
+      items.map {
+        [
+          Markdown.code($0.target.description), Markdown.code($0.live.digest.short),
+          Markdown.code($0.restore.digest.short) + ($0.rolledBackBefore.map { Markdown.text(" (rolled back \(OCILabelsTime.format($0.record.time)), live again since)") } ?? ""),
+        ]
+      }
         + untouched.map { [Markdown.code($0.target.description), Markdown.code($0.live.short), Markdown.code($0.live.short) + Markdown.text(" (not changed by release \(releaseID))")] })
     for u in untouched {
       log.info("\(u.target): not changed by release \(releaseID) (it was live before it, no record of the release): left at \(u.live.short)")
