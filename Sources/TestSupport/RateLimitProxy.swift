@@ -20,13 +20,16 @@ public final class RateLimitProxy: @unchecked Sendable {
   /// - Parameters:
   ///   - throttleAt: the n-th manifest GET starts a limited period of `retryAfter` seconds in
   ///     which every request answers 429 with `Retry-After` (0: never).
+  ///   - throttleOn: a regular expression: the first request whose `METHOD PATH` matches it
+  ///     starts that period instead (nil: none).
   ///   - retryAfterValue: the `Retry-After` of those answers, verbatim (nil: the seconds left).
   public init(
-    upstreamPort: Int, limit: Int = 100, remaining: Int? = nil, window: Int = 21600, throttleAt: Int = 0, retryAfter: Double = 2, retryAfterValue: String? = nil,
-    hostile: Bool = false
+    upstreamPort: Int, limit: Int = 100, remaining: Int? = nil, window: Int = 21600, throttleAt: Int = 0, throttleOn: String? = nil, retryAfter: Double = 2,
+    retryAfterValue: String? = nil, hostile: Bool = false
   ) async throws {
     var args = [String(upstreamPort), "--limit", String(limit), "--window", String(window), "--throttle-at", String(throttleAt), "--retry-after", String(retryAfter)]
     if let retryAfterValue { args.append("--retry-after-value=" + retryAfterValue) }
+    if let throttleOn { args.append("--throttle-on=" + throttleOn) }
     if let remaining { args += ["--remaining", String(remaining)] }
     if hostile { args.append("--hostile") }
     (child, port) = try await startFixture("rate_limit_proxy.py", args)

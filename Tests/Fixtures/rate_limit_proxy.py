@@ -2,13 +2,16 @@
 """A rate-limiting reverse proxy in front of a registry, shaped like Docker Hub (127.0.0.1 only).
 
 rate_limit_proxy.py UPSTREAM_PORT [--limit N] [--remaining N] [--window S] [--throttle-at K]
-                    [--retry-after S] [--retry-after-value TEXT] [--hostile]
+                    [--throttle-on REGEX] [--retry-after S] [--retry-after-value TEXT] [--hostile]
   --limit N        the budget stated in RateLimit-Limit: N;w=S (default 100)
   --remaining N    the budget left before the first counted request (default: the limit)
   --window S       the window in seconds, w=S (default 21600, Docker Hub's 6 h)
   --throttle-at K  the K-th counted request starts a limited period of --retry-after seconds:
                    every request arriving in it (any method or path) answers 429 with
                    Retry-After (whole seconds left) instead of reaching the registry
+  --throttle-on REGEX
+                   the first request whose "METHOD PATH" matches REGEX starts that period
+                   (and is answered 429), whatever it is: a tag PUT halfway through a release
   --retry-after S  length of that period (default 2)
   --retry-after-value TEXT
                    the Retry-After those 429s carry, verbatim (default: the whole seconds left):
@@ -27,7 +30,7 @@ import argparse, http.client, json, re, threading, time
 from serve import QuietHandler, serve
 
 LOCK = threading.Lock()
-STATE = {"remaining": 0, "counted": 0, "limited_until": 0.0, "log": []}
+STATE = {"remaining": 0, "counted": 0, "limited_until": 0.0, "log": [], "triggered": False}
 ARGS = None
 MANIFEST = re.compile(r"^/v2/.+/manifests/[^/]+$")
 
@@ -61,6 +64,10 @@ class Proxy(QuietHandler):
         now = time.monotonic()
         with LOCK:
             limited = now < STATE["limited_until"]
+            if ARGS.throttle_on and not STATE["triggered"] and re.search(ARGS.throttle_on, f"{self.command} {self.path}"):
+                STATE["triggered"] = True
+                STATE["limited_until"] = now + ARGS.retry_after
+                limited = True
             if not limited and counted:
                 STATE["counted"] += 1
                 if ARGS.throttle_at and STATE["counted"] == ARGS.throttle_at:
@@ -109,6 +116,7 @@ def main():
     ap.add_argument("--remaining", type=int)
     ap.add_argument("--window", type=int, default=21600)
     ap.add_argument("--throttle-at", type=int, default=0)
+    ap.add_argument("--throttle-on")
     ap.add_argument("--retry-after", type=float, default=2)
     ap.add_argument("--retry-after-value")
     ap.add_argument("--hostile", action="store_true")

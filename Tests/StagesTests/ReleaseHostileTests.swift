@@ -116,6 +116,50 @@ struct ReleaseHostileTests {
     for i in 0..<count { #expect(try await testRegistryClient(production.host).resolve("prod/svc-\(i)", "production") == nil) }
   }
 
+  /// Giving up on a registry that refuses everything stops a run from asking on for hours, but
+  /// not what a failure must put back: here the environment tag's PUT starts 5 s of 429s
+  /// (Retry-After: 1, give-up after 1.5 s), the PUT fails, and the tag moved before it is put
+  /// back once the registry answers again, and the failed promotion recorded. Without the
+  /// exemption (``RateLimits/unwinding``) the put-back failed at once, given up on, and
+  /// `stable` stayed at the image that failed.
+  @Test(.timeLimit(.minutes(1))) func whatAFailureMovedIsPutBackThroughARegistryRefusingForLong() async throws {
+    let staging = try await RegistryProcess()
+    let production = try await RegistryProcess()
+    let src = testRegistryClient(staging.host, side: "source")
+    let dst = testRegistryClient(production.host)
+    let old = try await ImageFactory(client: src, repository: "svc").pushImage(tag: "0.9.0", layerSizes: [512], labels: ["v": "0.9"]).digest
+    let new = try await ImageFactory(client: src, repository: "svc").pushImage(tag: "1.0.0", layerSizes: [512], labels: ["v": "1.0"]).digest
+    func promote(_ tag: String, target: String, connections: Connections? = nil) async throws -> StageResult {
+      let env = [
+        "INPUT_SOURCE": "\(staging.host)/svc:\(tag)", "INPUT_TARGET": "\(target)/prod/svc", "INPUT_ENVIRONMENT": "production", "INPUT_TAGS": "stable",
+        "GITHUB_WORKSPACE": workspace.path,
+      ]
+      if let connections { return try await runStage(PromoteStage.self, env, connections: connections) }
+      return try await runStage(PromoteStage.self, env)
+    }
+    #expect(try await promote("0.9.0", target: production.host).failure == nil)
+    let proxy = try await RateLimitProxy(upstreamPort: production.port, throttleOn: "^PUT /v2/prod/svc/manifests/production$", retryAfter: 5, retryAfterValue: "1")
+    defer { proxy.stop() }
+    var policy = RateLimitPolicy()
+    policy.giveUpAfter = .milliseconds(1500)
+    let connections = Connections(rateLimits: RateLimits(policy: policy)) { CurlTransport.shared($0) }
+    let failure: String
+    do {
+      let r = try await promote("1.0.0", target: proxy.host, connections: connections)
+      failure = r.failure ?? "promoted"
+    } catch let e as StageFailure { failure = e.message }
+    #expect(failure.contains("\(proxy.host)/prod/svc:stable restored to \(old.short)"), "\(failure)")
+    #expect(try await dst.resolve("prod/svc", "stable")?.digest == old)
+    #expect(try await dst.resolve("prod/svc", "production")?.digest == old)
+    // The registry refused for a while, and the environment tag's PUT was refused throughout.
+    let log = try await proxy.log()
+    #expect(log.contains { $0.method == "PUT" && $0.path == "/v2/prod/svc/manifests/production" && $0.status == 429 })
+    #expect(!log.contains { $0.method == "PUT" && $0.path == "/v2/prod/svc/manifests/production" && $0.status == 201 })
+    // The promotion is recorded as failed (the closing record was written through the refusals too).
+    let records = try await History(client: dst, repository: "prod/svc", environment: "production").entries().entries
+    #expect(records.contains { $0.record.state == .failed && $0.record.digest == new }, "\(records.map(\.record.state))")
+  }
+
   /// A release where one image was already live (its digest unchanged: no lease, no record):
   /// rolling the release back restores the others and leaves that one where it was, which is
   /// what it pointed at before the release. Before, the rollback refused the whole release
