@@ -61,6 +61,10 @@ struct ReleaseHostileTests {
       #expect(r.status == 2, "\(a) and \(b): \(r.errors)")
       #expect(r.errors.first?.contains("images[0] and images[1] both promote to \(a.lowercased()): a release takes one image per target repository") == true, "\(r.errors)")
     }
+    // https' own port written out is the same server too (two names, one repository).
+    let https = try manifestFile("images:\n  - source: 127.0.0.1:9/a:1\n    target: ghcr.io/acme/d\n  - source: 127.0.0.1:9/b:1\n    target: ghcr.io:443/acme/d\n")
+    let r = await run(["INPUT_STAGE": "promote", "INPUT_MANIFEST": https, "INPUT_ENVIRONMENT": "production"])
+    #expect(r.status == 2 && r.errors.first?.contains("images[0] and images[1] both promote to ghcr.io:443/acme/d: a release takes one") == true, "\(r.errors)")
     #expect(try Reference(parsing: "127.0.0.1:0443/a").description == "127.0.0.1:443/a")
     #expect(try Reference(parsing: "[::1]:05000/a:1").description == "[::1]:5000/a:1")
   }
@@ -78,6 +82,8 @@ struct ReleaseHostileTests {
       #expect(twice.status == 2, "\(twice.errors)")
       #expect(twice.errors.first?.contains("input 'promote-images': ") == true && twice.errors.first?.contains("both name 127.0.0.1:9/svc") == true, "\(twice.errors)")
     }
+    let https = await run(rollback.merging(["INPUT_PROMOTE-IMAGES": "ghcr.io/acme/svc\nghcr.io:443/acme/svc"]) { $1 })
+    #expect(https.status == 2 && https.errors.first?.contains("lines 1 and 2 both name ghcr.io:443/acme/svc") == true, "\(https.errors)")
   }
 
   /// A registry that answers 429 to every request, for ever: each request waits out its own

@@ -70,6 +70,13 @@ public struct Reference: Sendable, Hashable, CustomStringConvertible {
   /// `registry/repository` — the repository's full name.
   public var name: String { "\(registry)/\(repository)" }
 
+  /// ``name`` as one server sees it, for telling repositories apart: `ghcr.io:443/app` is
+  /// `ghcr.io/app` (https' own port), though the two stay two names elsewhere, as in docker
+  /// (credentials are looked up by the name written).
+  public var repositoryKey: String {
+    registry.hasSuffix(":443") ? "\(registry.dropLast(4))/\(repository)" : name
+  }
+
   /// The tag or digest to ask the registry for (digest wins); `latest` when neither is given.
   public var identifier: String { digest?.description ?? tag ?? "latest" }
 

@@ -106,9 +106,10 @@ struct ReleaseSettings: Sendable {
     // the same environment tag).
     var claimed: [String: Int] = [:]
     for (index, image) in images.enumerated() {
-      let key = image.target.with(tag: nil).description
+      let key = image.target.repositoryKey
       if let other = claimed[key] {
-        throw InputError(origin, "images[\(other)] and images[\(index)] both promote to \(key): a release takes one image per target repository")
+        throw InputError(
+          origin, "images[\(other)] and images[\(index)] both promote to \(image.target.with(tag: nil)): a release takes one image per target repository")
       }
       claimed[key] = index
     }

@@ -103,12 +103,12 @@ struct ReleaseRollback {
 
   /// `targets`, refused when one repository is named twice (`where` names the two, from their indices).
   private static func unique(_ targets: [Reference], input: String, where place: (Int, Int) -> String) throws -> [Reference] {
-    var seen: [Reference: Int] = [:]
+    var seen: [String: Int] = [:]
     for (i, t) in targets.enumerated() {
-      if let first = seen[t] {
+      if let first = seen[t.repositoryKey] {
         throw InputError(input, "\(place(first, i)) both name \(t): a release has one image per target repository")
       }
-      seen[t] = i
+      seen[t.repositoryKey] = i
     }
     return targets
   }
