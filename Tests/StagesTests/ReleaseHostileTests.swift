@@ -123,7 +123,7 @@ struct ReleaseHostileTests {
   }
 
   /// Giving up on a registry that refuses everything stops a run from asking on for hours, but
-  /// not what a failure must put back: here the environment tag's PUT starts 5 s of 429s
+  /// not what a failure must put back: here the environment tag's PUT starts 6 s of 429s
   /// (Retry-After: 1, give-up after 1.5 s), the PUT fails, and the tag moved before it is put
   /// back once the registry answers again, and the failed promotion recorded. Without the
   /// exemption (``RateLimits/unwinding``) the put-back failed at once, given up on, and
@@ -144,7 +144,7 @@ struct ReleaseHostileTests {
       return try await runStage(PromoteStage.self, env)
     }
     #expect(try await promote("0.9.0", target: production.host).failure == nil)
-    let proxy = try await RateLimitProxy(upstreamPort: production.port, throttleOn: "^PUT /v2/prod/svc/manifests/production$", retryAfter: 5, retryAfterValue: "1")
+    let proxy = try await RateLimitProxy(upstreamPort: production.port, throttleOn: "^PUT /v2/prod/svc/manifests/production$", retryAfter: 6, retryAfterValue: "1")
     defer { proxy.stop() }
     var policy = RateLimitPolicy()
     policy.giveUpAfter = .milliseconds(1500)
