@@ -27,6 +27,12 @@ public enum Arguments {
       stageName = first
       rest = rest.dropFirst()
     }
+    // `--stage NAME` anywhere names the stage as the first argument does: read before the
+    // flags, or `--version` (an input of build-tag) printed Gantry's version with exit 0 and the
+    // stage never ran, and its booleans took the next argument as their value.
+    if stageName == nil, let i = rest.lastIndex(where: { $0 == "--stage" || $0.hasPrefix("--stage=") }) {
+      stageName = rest[i] == "--stage" ? (i + 1 < rest.endIndex ? rest[i + 1] : nil) : String(rest[i].dropFirst("--stage=".count))
+    }
     let resolvedStage = stageName ?? environment["INPUT_STAGE"]
     let stageType = resolvedStage.flatMap { StageCatalog.stage(named: $0) }
     let booleans = Set((stageType?.inputs ?? []).filter { $0.kind == .boolean }.map { $0.name })
@@ -63,6 +69,10 @@ public enum Arguments {
         value = rest.popFirst()
       }
       guard let value else { throw InputError(name, "--\(name) needs a value") }
+      // `rollback --list=false` ran history all the same, with exit 0 and no rollback.
+      if name == "list", resolvedStage == "rollback" {
+        throw InputError("list", "--list takes no value: it lists the records instead of rolling back (leave it out to roll back)")
+      }
       if name == "summary-file" {
         summaryFile = value
       } else if name == "stage" {
