@@ -65,8 +65,14 @@ public enum Arguments {
         name = String(name[..<eq])
       } else if booleans.contains(name), rest.first.map({ $0.hasPrefix("--") }) ?? true {
         value = "true"
-      } else {
-        value = rest.popFirst()
+      } else if let next = rest.popFirst() {
+        // A flag where the value should be is a missing value: `rollback --reason --dry-run`
+        // took `--dry-run` for the reason and rolled back for real. `--name=--value` gives one.
+        if next.hasPrefix("--") {
+          throw InputError(
+            name, "--\(name) needs a value, but the flag '\(next.clipped(to: 100))' follows it; a value that starts with -- is given as --\(name)=\(next.clipped(to: 100))")
+        }
+        value = next
       }
       guard let value else { throw InputError(name, "--\(name) needs a value") }
       // `rollback --list=false` ran history all the same, with exit 0 and no rollback.

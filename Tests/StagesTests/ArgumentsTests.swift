@@ -49,6 +49,21 @@ import Testing
     #expect(throws: InputError.self) { try Arguments.parse(["rollback", "--list=false", "--target", "r/app"], environment: env) }
   }
 
+  /// A flag where a value should be is a missing value. Before, `rollback --reason --dry-run`
+  /// took `--dry-run` as the reason and rolled back for real.
+  @Test func aFlagIsNeverTakenAsTheValueOfTheOneBefore() throws {
+    #expect(
+      throws: InputError("reason", "--reason needs a value, but the flag '--dry-run' follows it; a value that starts with -- is given as --reason=--dry-run")
+    ) {
+      try Arguments.parse(["rollback", "--target", "r/app", "--environment", "production", "--reason", "--dry-run"], environment: env)
+    }
+    #expect(throws: InputError.self) { try Arguments.parse(["promote", "--tags", "--source", "a/b:1"], environment: env) }
+    #expect(
+      try Arguments.parse(["rollback", "--reason=--dry-run", "--dry-run"], environment: env)
+        == .run(stage: "rollback", flags: ["reason": "--dry-run", "dry-run": "true"], summaryFile: nil))
+    #expect(try Arguments.parse(["rollback", "--reason", "-1 error budget"], environment: env) == .run(stage: "rollback", flags: ["reason": "-1 error budget"], summaryFile: nil))
+  }
+
   /// Before, `--tags 1.2.0 --tags production` kept only `production`, in silence.
   @Test func aListInputGivenTwiceKeepsBothValues() throws {
     #expect(
