@@ -307,4 +307,26 @@ struct PromoteAuthTests {
     #expect(r.outputs["status"] == "promoted")
     #expect(log.lines.contains("::add-mask::from-config"))
   }
+
+  /// A config.json key with a scheme and a path (`https://host/v1/`, as older docker and many
+  /// hand-written files have it) names its host, as docker's file store reads it; a key of the
+  /// same host on another port, or of another host, is never sent. Before, only `host`,
+  /// `https://host` and `http://host` were tried, and the registry was reached anonymously.
+  @Test func aDockerConfigKeyWithASchemeAndPathNamesItsHost() async throws {
+    let staging = try await RegistryProcess()
+    let production = try await RegistryProcess(auth: .basic(username: "deploy", password: "from-config"))
+    try await ImageFactory(client: testRegistryClient(staging.host), repository: "app").pushImage(tag: "1")
+    let dir = try TempDirectory()
+    func auth(_ s: String) -> String { Data(s.utf8).base64EncodedString() }
+    let otherPort = "127.0.0.1:\(production.port == 65535 ? 1 : production.port + 1)"
+    try #"""
+    {"auths":{"\#(otherPort)":{"auth":"\#(auth("deploy:wrong-port"))"},"https://\#(otherPort)/v2/":{"auth":"\#(auth("deploy:wrong-port"))"},
+    "https://\#(production.host)/v1/":{"auth":"\#(auth("deploy:from-config"))"}}}
+    """#.write(toFile: dir.file("config.json"), atomically: true, encoding: .utf8)
+    let log = MemoryLogSink()
+    let r = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:1", "INPUT_TARGET": "\(production.host)/app", "DOCKER_CONFIG": dir.path], log: log)
+    #expect(r.outputs["status"] == "promoted")
+    #expect(log.lines.contains("::add-mask::from-config"))
+    #expect(!log.lines.contains { $0.contains("wrong-port") })
+  }
 }

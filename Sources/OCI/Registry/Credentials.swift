@@ -17,14 +17,19 @@ public struct Credentials: Sendable, Equatable {
   var basicHeader: String { "Basic " + Data("\(username):\(password)".utf8).base64EncodedString() }
 
   /// Looks `registry` up in a docker `config.json` (`auths.<host>.auth` base64 user:pass, or
-  /// `identitytoken`), found at `$DOCKER_CONFIG/config.json`.
+  /// `identitytoken`), found at `$DOCKER_CONFIG/config.json`: the keys docker writes first
+  /// (`ghcr.io`, `https://ghcr.io`), then, as docker's file store does for older files, any
+  /// key that names the same host once its scheme and path go (`https://ghcr.io/v1/`). A key
+  /// of another port (`ghcr.io:443`) is another registry, as it is to docker.
   public static func fromDockerConfig(directory: String, registry: String) -> Credentials? {
     guard let data = FileManager.default.contents(atPath: directory + "/config.json"),
       let auths = JSONValue.parse(userFile: data)?["auths"]?.object
     else { return nil }
-    let keys = registry == "docker.io" ? ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"] : [registry, "https://\(registry)", "http://\(registry)"]
+    let hosts = registry == "docker.io" ? ["index.docker.io", "docker.io", "registry-1.docker.io"] : [registry]
+    let exact = registry == "docker.io" ? ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"] : [registry, "https://\(registry)", "http://\(registry)"]
+    let keys = exact.flatMap { [$0, $0 + "/"] } + auths.keys.sorted().filter { hosts.contains(hostname(ofKey: $0)) }
     for key in keys {
-      guard let entry = auths[key]?.object ?? auths[key + "/"]?.object else { continue }
+      guard let entry = auths[key]?.object else { continue }
       if let token = entry["identitytoken"]?.string, !token.isEmpty {
         return Credentials(username: "<token>", password: "", identityToken: token)
       }
@@ -38,5 +43,16 @@ public struct Credentials: Sendable, Equatable {
       }
     }
     return nil
+  }
+
+  /// The registry an `auths` key names, as docker's `ConvertToHostname` reads it: without its
+  /// scheme, user and path (`https://user@Ghcr.io/v1/` → `ghcr.io`), lower-cased as registry
+  /// names are.
+  static func hostname(ofKey key: String) -> String {
+    var rest = Substring(key)
+    if let scheme = rest.firstRange(of: "://") { rest = rest[scheme.upperBound...] }
+    if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
+    if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
+    return rest.lowercased()
   }
 }
