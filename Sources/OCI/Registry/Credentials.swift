@@ -45,6 +45,25 @@ public struct Credentials: Sendable, Equatable {
     return nil
   }
 
+  /// Why `$DOCKER_CONFIG/config.json` gives no credentials for `registry` although it names a
+  /// way to them Gantry does not take: a credential helper (`credHelpers`, `credsStore`; Gantry
+  /// runs no program a file names), or a file that is no JSON. Nil when it simply has none.
+  public static func dockerConfigNote(directory: String, registry: String) -> String? {
+    guard let data = FileManager.default.contents(atPath: directory + "/config.json") else { return nil }
+    guard let config = JSONValue.parse(userFile: data) else { return "DOCKER_CONFIG's config.json is not JSON, so none of its credentials were read" }
+    let hosts = registry == "docker.io" ? ["index.docker.io", "docker.io", "registry-1.docker.io"] : [registry]
+    // The helper's name is the file's text: quoted short, and only ever printed.
+    func program(_ name: String) -> String { "docker-credential-\(name.clipped(to: 60))" }
+    let helpers = config["credHelpers"]?.object ?? [:]
+    if let key = helpers.keys.sorted().first(where: { hosts.contains(hostname(ofKey: $0)) }), let name = helpers[key]?.string {
+      return "DOCKER_CONFIG's config.json leaves \(registry)'s credentials to the credential helper \(program(name)), which Gantry does not run"
+    }
+    if let name = config["credsStore"]?.string, !name.isEmpty {
+      return "DOCKER_CONFIG's config.json keeps its credentials in the store \(program(name)), which Gantry does not run"
+    }
+    return nil
+  }
+
   /// The registry an `auths` key names, as docker's `ConvertToHostname` reads it: without its
   /// scheme, user and path (`https://user@Ghcr.io/v1/` → `ghcr.io`), lower-cased as registry
   /// names are.
