@@ -15,6 +15,14 @@ public enum Command: Sendable, Equatable {
 /// a boolean input given as a bare `--name` means true; a list input given again adds a line
 /// (`--tags 1.2.0 --tags production`, as docker's `--tag`), any other input's last value wins.
 public enum Arguments {
+  /// `INPUT_STAGE`, trimmed as every input is (@actions/core `getInput`): `stage: |` in a
+  /// step's `with:` ends it with a line break, and "unknown stage 'build-tag%0A' (did you mean
+  /// 'build-tag'?)" was the answer. Nil when empty.
+  public static func environmentStage(_ environment: ActionEnvironment) -> String? {
+    guard let value = environment["INPUT_STAGE"]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
+    return value
+  }
+
   public static func parse(_ args: [String], environment: ActionEnvironment) throws -> Command {
     var rest = args[...]
     var stageName: String?
@@ -33,7 +41,7 @@ public enum Arguments {
     if stageName == nil, let i = rest.lastIndex(where: { $0 == "--stage" || $0.hasPrefix("--stage=") }) {
       stageName = rest[i] == "--stage" ? (i + 1 < rest.endIndex ? rest[i + 1] : nil) : String(rest[i].dropFirst("--stage=".count))
     }
-    let resolvedStage = stageName ?? environment["INPUT_STAGE"]
+    let resolvedStage = stageName ?? environmentStage(environment)
     let stageType = resolvedStage.flatMap { StageCatalog.stage(named: $0) }
     let booleans = Set((stageType?.inputs ?? []).filter { $0.kind == .boolean }.map { $0.name })
     let lists = Set((stageType?.inputs ?? []).filter { $0.kind == .list }.map { $0.name })
@@ -91,7 +99,7 @@ public enum Arguments {
       previous = name
     }
     // `gantry rollback --list` is `gantry history`.
-    if stageName == "rollback" || (stageName == nil && environment["INPUT_STAGE"] == "rollback"), flags.removeValue(forKey: "list") != nil {
+    if stageName == "rollback" || (stageName == nil && environmentStage(environment) == "rollback"), flags.removeValue(forKey: "list") != nil {
       return .run(stage: "history", flags: flags, summaryFile: summaryFile)
     }
     return .run(stage: stageName, flags: flags, summaryFile: summaryFile)

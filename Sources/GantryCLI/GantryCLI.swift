@@ -64,7 +64,7 @@ public enum GantryCLI {
       }
       return success
     case .run(let name, let flags, let summaryFile):
-      guard let name = name ?? environment["INPUT_STAGE"] else {
+      guard let name = name ?? Arguments.environmentStage(environment) else {
         log.error("no stage given: pass it as the first argument or set INPUT_STAGE (`stage:` in the step's `with:`); stages: \(stageList)", title: "Invalid input")
         stderr.write(Help.general())
         return badInput

@@ -136,6 +136,19 @@ struct BinaryTests {
     #expect(try normalisedOutputs() == expectedOutputs)
   }
 
+  /// `stage:` is trimmed as every input is: `stage: |` (or a dispatch input with a trailing
+  /// space) gave "unknown stage 'build-tag%0A' (did you mean 'build-tag'?)", exit 2.
+  @Test func theStageInputIsTrimmedAsEveryInputIs() async throws {
+    for stage in ["build-tag\n", " build-tag "] {
+      var env = runnerEnvironment.merging(buildTagInputs) { $1 }
+      env["INPUT_STAGE"] = stage
+      let r = try await awaitCommand(RepoPaths.gantryBinary, [], environment: env)
+      #expect(r.status == 0, "\(r.stdout)")
+      #expect(try normalisedOutputs() == expectedOutputs)
+      try FileManager.default.removeItem(atPath: dir.file("output"))
+    }
+  }
+
   @Test func badInputExitsTwoWithOneErrorLineAndWritesNothing() async throws {
     var env = runnerEnvironment.merging(buildTagInputs) { $1 }
     env["INPUT_LATEST"] = "yes"
