@@ -6,6 +6,8 @@ import Basics
 /// or the cell/code helpers, which escape it; only `raw` takes markdown as is.
 public struct StepSummary: Sendable, Equatable {
   public private(set) var blocks: [String] = []
+  /// The indices of the blocks that are tables: a table over the limit is cut between rows.
+  private var tables: Set<Int> = []
 
   /// The runner's limit per step: 1 MiB.
   public static let byteLimit = 1 << 20
@@ -37,6 +39,7 @@ public struct StepSummary: Sendable, Equatable {
       let padded = row + Array(repeating: "", count: max(0, header.count - row.count))
       lines.append("| " + padded.prefix(header.count).joined(separator: " | ") + " |")
     }
+    tables.insert(blocks.count)
     blocks.append(lines.joined(separator: "\n"))
   }
 
@@ -57,16 +60,35 @@ public struct StepSummary: Sendable, Equatable {
     blocks.append("<details><summary>\(Markdown.html(summary))</summary>\n\n\(body)\n\n</details>")
   }
 
-  /// The markdown, cut at a block boundary with a note when over `limit` bytes.
+  /// The markdown, cut with a note when over `limit` bytes: at a block boundary, or between
+  /// the rows of a table. A table is one block, and the release of a thousand images, a
+  /// history of long reasons or an index of many children made one over the limit: cut whole,
+  /// it left the heading alone, and the report was lost.
   public func render(limit: Int = StepSummary.byteLimit) -> String {
     var out = ""
-    let note = "\n\n> [!NOTE]\n> Summary truncated: it exceeded GitHub's 1 MiB step summary limit.\n"
+    func note(_ detail: String) -> String {
+      "\n\n> [!NOTE]\n> Summary truncated: it exceeded GitHub's 1 MiB step summary limit\(detail).\n"
+    }
     for (i, block) in blocks.enumerated() {
-      let piece = (i == 0 ? "" : "\n\n") + block
-      if out.utf8.count + piece.utf8.count + note.utf8.count + 1 > limit {
-        return out + note
+      let separator = i == 0 ? "" : "\n\n"
+      guard out.utf8.count + separator.utf8.count + block.utf8.count + note("").utf8.count + 1 > limit else {
+        out += separator + block
+        continue
       }
-      out += piece
+      // Room for the rows that fit, and the longest note a cut table gives.
+      let room = limit - out.utf8.count - separator.utf8.count - note("; the table above shows 9999999999 of its 9999999999 rows").utf8.count - 1
+      guard tables.contains(i) else { return out + note("") }
+      let lines = block.split(separator: "\n", omittingEmptySubsequences: false)
+      let rows = lines.count - 2
+      var kept = lines.prefix(2).joined(separator: "\n")
+      var shown = 0
+      for row in lines.dropFirst(2) {
+        guard kept.utf8.count + 1 + row.utf8.count <= room else { break }
+        kept += "\n" + row
+        shown += 1
+      }
+      guard shown > 0 else { return out + note("") }
+      return out + separator + kept + note("; the table above shows \(shown) of its \(rows) rows")
     }
     return out.isEmpty ? out : out + "\n"
   }

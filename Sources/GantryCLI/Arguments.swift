@@ -15,6 +15,14 @@ public enum Command: Sendable, Equatable {
 /// a boolean input given as a bare `--name` means true; a list input given again adds a line
 /// (`--tags 1.2.0 --tags production`, as docker's `--tag`), any other input's last value wins.
 public enum Arguments {
+  /// `INPUT_STAGE`, trimmed as every input is (@actions/core `getInput`): `stage: |` in a
+  /// step's `with:` ends it with a line break, and "unknown stage 'build-tag%0A' (did you mean
+  /// 'build-tag'?)" was the answer. Nil when empty.
+  public static func environmentStage(_ environment: ActionEnvironment) -> String? {
+    guard let value = environment["INPUT_STAGE"]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
+    return value
+  }
+
   public static func parse(_ args: [String], environment: ActionEnvironment) throws -> Command {
     var rest = args[...]
     var stageName: String?
@@ -27,7 +35,13 @@ public enum Arguments {
       stageName = first
       rest = rest.dropFirst()
     }
-    let resolvedStage = stageName ?? environment["INPUT_STAGE"]
+    // `--stage NAME` anywhere names the stage as the first argument does: read before the
+    // flags, or `--version` (an input of build-tag) printed Gantry's version with exit 0 and the
+    // stage never ran, and its booleans took the next argument as their value.
+    if stageName == nil, let i = rest.lastIndex(where: { $0 == "--stage" || $0.hasPrefix("--stage=") }) {
+      stageName = rest[i] == "--stage" ? (i + 1 < rest.endIndex ? rest[i + 1] : nil) : String(rest[i].dropFirst("--stage=".count))
+    }
+    let resolvedStage = stageName ?? environmentStage(environment)
     let stageType = resolvedStage.flatMap { StageCatalog.stage(named: $0) }
     let booleans = Set((stageType?.inputs ?? []).filter { $0.kind == .boolean }.map { $0.name })
     let lists = Set((stageType?.inputs ?? []).filter { $0.kind == .list }.map { $0.name })
@@ -59,10 +73,20 @@ public enum Arguments {
         name = String(name[..<eq])
       } else if booleans.contains(name), rest.first.map({ $0.hasPrefix("--") }) ?? true {
         value = "true"
-      } else {
-        value = rest.popFirst()
+      } else if let next = rest.popFirst() {
+        // A flag where the value should be is a missing value: `rollback --reason --dry-run`
+        // took `--dry-run` for the reason and rolled back for real. `--name=--value` gives one.
+        if next.hasPrefix("--") {
+          throw InputError(
+            name, "--\(name) needs a value, but the flag '\(next.clipped(to: 100))' follows it; a value that starts with -- is given as --\(name)=\(next.clipped(to: 100))")
+        }
+        value = next
       }
       guard let value else { throw InputError(name, "--\(name) needs a value") }
+      // `rollback --list=false` ran history all the same, with exit 0 and no rollback.
+      if name == "list", resolvedStage == "rollback" {
+        throw InputError("list", "--list takes no value: it lists the records instead of rolling back (leave it out to roll back)")
+      }
       if name == "summary-file" {
         summaryFile = value
       } else if name == "stage" {
@@ -75,7 +99,7 @@ public enum Arguments {
       previous = name
     }
     // `gantry rollback --list` is `gantry history`.
-    if stageName == "rollback" || (stageName == nil && environment["INPUT_STAGE"] == "rollback"), flags.removeValue(forKey: "list") != nil {
+    if stageName == "rollback" || (stageName == nil && environmentStage(environment) == "rollback"), flags.removeValue(forKey: "list") != nil {
       return .run(stage: "history", flags: flags, summaryFile: summaryFile)
     }
     return .run(stage: stageName, flags: flags, summaryFile: summaryFile)

@@ -64,7 +64,7 @@ public enum GantryCLI {
       }
       return success
     case .run(let name, let flags, let summaryFile):
-      guard let name = name ?? environment["INPUT_STAGE"] else {
+      guard let name = name ?? Arguments.environmentStage(environment) else {
         log.error("no stage given: pass it as the first argument or set INPUT_STAGE (`stage:` in the step's `with:`); stages: \(stageList)", title: "Invalid input")
         stderr.write(Help.general())
         return badInput
@@ -121,11 +121,14 @@ public enum GantryCLI {
       return report(error, log: log, stage: stage.name)
     }
 
+    // Outputs that cannot be written fail the step, but the summary and the stage's own
+    // failure are still given: before, an unwritable $GITHUB_OUTPUT replaced both (a promotion
+    // that had moved tags left no summary; a mismatch said only "could not write").
+    var unwritten: (any Error)?
     do {
       try writeOutputs(result.outputs, environment: environment, log: log)
     } catch {
-      log.error("could not write the stage's outputs: \(error)", title: "\(stage.name) failed")
-      return failure
+      unwritten = error
     }
     // After the outputs, and never fatal: by now tags may have moved, and a lost summary
     // must not turn a finished promotion into a failure.
@@ -136,9 +139,13 @@ public enum GantryCLI {
     }
     if let message = result.failure {
       log.error(message, title: "\(stage.name) failed")
+    }
+    if let unwritten {
+      let done = result.failure == nil ? "; the stage itself finished (see the summary), but later steps cannot read its outputs" : ""
+      log.error("could not write the stage's outputs: \(unwritten)\(done)", title: "Outputs not written")
       return failure
     }
-    return success
+    return result.failure == nil ? success : failure
   }
 
   /// Outputs to `$GITHUB_OUTPUT` (or stdout, a line at a time through the escaping log),

@@ -77,6 +77,11 @@ public final class Interruptions: @unchecked Sendable {
   /// any other thread starts. Children (``IsolatedRun``) are spawned with every signal at its
   /// default, unblocked.
   public static func install() {
+    // A reader that goes away (`gantry promote … | head -n 3`) made the next log line's write
+    // end the process with SIGPIPE, where it stood: after the tags moved, before the closing
+    // record, the intent left open. Ignored, the write fails (the sinks drop it) and the stage
+    // runs to its end. Children get every signal back at its default (``IsolatedRun``).
+    signal(SIGPIPE, SIG_IGN)
     var set = sigset_t()
     sigemptyset(&set)
     for s in taken { sigaddset(&set, s) }

@@ -133,6 +133,27 @@ import Testing
     #expect(s.render().utf8.count > 10_000)
   }
 
+  /// A table over the limit is cut between rows, not dropped whole with everything after it:
+  /// a release of thousands of images is one table, and before, the summary kept its heading.
+  @Test func aTableOverTheLimitKeepsTheRowsThatFit() {
+    var s = StepSummary()
+    s.heading("Release r1: promoted")
+    s.table(["#", "Target"], (0..<100).map { ["\($0)", String(repeating: "y", count: 80)] })
+    s.heading("After")
+    let out = s.render(limit: 2000)
+    #expect(out.utf8.count <= 2000)
+    #expect(out.hasPrefix("## Release r1: promoted\n\n| # | Target |\n| --- | --- |\n| 0 | yyy"))
+    let shown = out.split(separator: "\n").filter { $0.hasPrefix("| ") && $0.hasSuffix("y |") }.count
+    #expect(shown >= 15, "\(out)")
+    #expect(out.hasSuffix("> Summary truncated: it exceeded GitHub's 1 MiB step summary limit; the table above shows \(shown) of its 100 rows.\n"))
+    #expect(!out.contains("After"))
+    // A table whose first row alone is over the limit is left out, as any other block.
+    var one = StepSummary()
+    one.heading("H")
+    one.table(["A"], [[String(repeating: "z", count: 5000)]])
+    #expect(one.render(limit: 2000) == "## H\n\n> [!NOTE]\n> Summary truncated: it exceeded GitHub's 1 MiB step summary limit.\n")
+  }
+
   @Test func linksRefuseNonHTTP() {
     #expect(Markdown.link("run", "javascript:alert(1)") == "run")
     #expect(Markdown.link("run [1]", "https://x/y") == "[run \\[1\\]](https://x/y)")

@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 import TestSupport
 import Testing
 
@@ -135,6 +136,19 @@ struct BinaryTests {
     #expect(try normalisedOutputs() == expectedOutputs)
   }
 
+  /// `stage:` is trimmed as every input is: `stage: |` (or a dispatch input with a trailing
+  /// space) gave "unknown stage 'build-tag%0A' (did you mean 'build-tag'?)", exit 2.
+  @Test func theStageInputIsTrimmedAsEveryInputIs() async throws {
+    for stage in ["build-tag\n", " build-tag "] {
+      var env = runnerEnvironment.merging(buildTagInputs) { $1 }
+      env["INPUT_STAGE"] = stage
+      let r = try await awaitCommand(RepoPaths.gantryBinary, [], environment: env)
+      #expect(r.status == 0, "\(r.stdout)")
+      #expect(try normalisedOutputs() == expectedOutputs)
+      try FileManager.default.removeItem(atPath: dir.file("output"))
+    }
+  }
+
   @Test func badInputExitsTwoWithOneErrorLineAndWritesNothing() async throws {
     var env = runnerEnvironment.merging(buildTagInputs) { $1 }
     env["INPUT_LATEST"] = "yes"
@@ -263,6 +277,33 @@ struct BinaryTests {
     #expect(r.status == 0)
     #expect(r.stdout.hasPrefix("::warning title=Outputs not saved::GITHUB_OUTPUT is not set: the outputs are printed to the log, and later steps cannot read them\n"))
     #expect(r.stdout.contains("tags<<"))
+  }
+
+  /// A $GITHUB_OUTPUT that cannot be written (here a directory) fails the step, but the stage's
+  /// own failure and the summary are still given. Before, "could not write the stage's outputs"
+  /// was all: a digest mismatch was not named and no summary was written.
+  @Test func anUnwritableOutputFileStillGivesTheFailureAndTheSummary() async throws {
+    let registry = try await RegistryProcess()
+    let factory = ImageFactory(client: testRegistryClient(registry.host), repository: "app")
+    let one = try await factory.pushImage(tag: "1", layerSizes: [100])
+    _ = try await factory.pushImage(tag: "2", layerSizes: [200])
+    try FileManager.default.createDirectory(atPath: dir.file("output-dir"), withIntermediateDirectories: true)
+    var env = runnerEnvironment
+    env["GITHUB_OUTPUT"] = dir.file("output-dir")
+    let verify = ["INPUT_STAGE": "verify-digest", "INPUT_SOURCE": "\(registry.host)/app:1", "INPUT_RETRIES": "0"]
+
+    let mismatch = try await awaitCommand(RepoPaths.gantryBinary, [], environment: env.merging(verify.merging(["INPUT_TARGET": "\(registry.host)/app:2"]) { $1 }) { $1 })
+    #expect(mismatch.status == 1)
+    #expect(mismatch.stdout.contains("::error title=verify-digest failed::\(registry.host)/app:1 is \(one.digest) but"), "\(mismatch.stdout)")
+    #expect(mismatch.stdout.contains("::error title=Outputs not written::could not write the stage's outputs: cannot open \(dir.file("output-dir"))"))
+    #expect(try String(contentsOfFile: dir.file("summary"), encoding: .utf8).hasPrefix("## Digests differ ✗"))
+
+    // A stage that passed still fails the step: later steps would read empty outputs.
+    try FileManager.default.removeItem(atPath: dir.file("summary"))
+    let match = try await awaitCommand(RepoPaths.gantryBinary, [], environment: env.merging(verify.merging(["INPUT_TARGET": "\(registry.host)/app:1"]) { $1 }) { $1 })
+    #expect(match.status == 1)
+    #expect(match.stdout.contains("the stage itself finished (see the summary), but later steps cannot read its outputs"), "\(match.stdout)")
+    #expect(try String(contentsOfFile: dir.file("summary"), encoding: .utf8).hasPrefix("## Digests match ✓"))
   }
 
   /// Corrupt and malicious checkouts, read by the binary as the runner runs it: exit 1 with

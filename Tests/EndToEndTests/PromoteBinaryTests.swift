@@ -6,6 +6,41 @@ import Testing
 /// The built binary promotes between two real registries in a runner-shaped environment.
 @Suite("gantry promote binary against real registries", .serialized)
 struct PromoteBinaryTests {
+  /// A reader of stdout that goes away (`gantry promote … | head -n 3`, here a pipe whose read
+  /// end is closed) does not end the promotion where it stands. Before, the next log line's
+  /// write killed the process with SIGPIPE: at `head -n 3`, after the tags had moved and before
+  /// the closing record, so the environment's intent stayed open until its lease ended.
+  @Test func aClosedStdoutDoesNotStopAPromotionHalfway() async throws {
+    let staging = try await RegistryProcess()
+    let production = try await RegistryProcess()
+    let image = try await ImageFactory(client: testRegistryClient(staging.host), repository: "app").pushImage(tag: "1.0.0", layerSizes: [100])
+    let arguments = ["promote", "--source", "\(staging.host)/app:1.0.0", "--target", "\(production.host)/app", "--tags", "1.0.0", "--environment", "production"]
+    let (reason, status): (Process.TerminationReason, Int32) = try await withCheckedThrowingContinuation { continuation in
+      Thread {
+        continuation.resume(
+          with: Result {
+            let pipe = Pipe()
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: RepoPaths.gantryBinary)
+            process.arguments = arguments
+            process.environment = ["PATH": "/usr/bin:/bin"]
+            process.standardOutput = pipe.fileHandleForWriting
+            process.standardError = FileHandle.nullDevice
+            try pipe.fileHandleForReading.close()
+            try process.run()
+            try pipe.fileHandleForWriting.close()
+            process.waitUntilExit()
+            return (process.terminationReason, process.terminationStatus)
+          })
+      }.start()
+    }
+    #expect(reason == .exit && status == 0, "ended by \(reason == .uncaughtSignal ? "signal" : "exit") \(status)")
+    let prod = testRegistryClient(production.host)
+    #expect(try await prod.resolve("app", "production")?.digest == image.digest)
+    let newest = try await History(client: prod, repository: "app", environment: "production").entries().entries.first
+    #expect(newest?.record.state == .completed)
+  }
+
   @Test func promoteThenVerifyWriteTheDocumentedFiles() async throws {
     let staging = try await RegistryProcess()
     let production = try await RegistryProcess()

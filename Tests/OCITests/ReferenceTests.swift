@@ -106,5 +106,10 @@ import Testing
     #expect(Credentials.fromDockerConfig(directory: dir.path, registry: "quay.io") == Credentials(username: "q", password: "pw"))
     #expect(Credentials.fromDockerConfig(directory: dir.path, registry: "x.io") == nil)
     #expect(Credentials.fromDockerConfig(directory: dir.path, registry: "example.com") == nil)
+    // Keys as docker's ConvertToHostname reads them: scheme, user and path dropped; the port kept.
+    #expect(Credentials.hostname(ofKey: "https://Ghcr.io/v1/") == "ghcr.io")
+    #expect(Credentials.hostname(ofKey: "http://u@registry.internal:5000/v2/x") == "registry.internal:5000")
+    #expect(Credentials.hostname(ofKey: "ghcr.io:443") == "ghcr.io:443")
+    #expect(Credentials.hostname(ofKey: "ghcr.io/acme") == "ghcr.io")
   }
 }

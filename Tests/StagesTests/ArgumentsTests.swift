@@ -24,6 +24,46 @@ import Testing
         == .run(stage: "history", flags: ["target": "ghcr.io/acme/app", "environment": "production"], summaryFile: nil))
   }
 
+  /// `--stage NAME` names the stage wherever it stands. Before, `gantry --stage build-tag
+  /// --version 1.2.3` printed Gantry's version with exit 0 (no stage ran), `--help` gave the
+  /// general text, and a boolean took the next argument as its value.
+  @Test func theStageFlagNamesTheStageBeforeItsFlagsAreRead() throws {
+    #expect(
+      try Arguments.parse(["--stage", "build-tag", "--version", "1.2.3"], environment: env)
+        == .run(stage: "build-tag", flags: ["version": "1.2.3"], summaryFile: nil))
+    #expect(
+      try Arguments.parse(["--version", "1.2.3", "--stage=build-tag"], environment: env)
+        == .run(stage: "build-tag", flags: ["version": "1.2.3"], summaryFile: nil))
+    #expect(try Arguments.parse(["--stage", "promote", "--help"], environment: env) == .help(stage: "promote"))
+    #expect(
+      try Arguments.parse(["--stage", "promote", "--dry-run", "--source", "a/b:1"], environment: env)
+        == .run(stage: "promote", flags: ["dry-run": "true", "source": "a/b:1"], summaryFile: nil))
+    #expect(
+      try Arguments.parse(["--stage", "rollback", "--list", "--target", "r/app"], environment: env)
+        == .run(stage: "history", flags: ["target": "r/app"], summaryFile: nil))
+    #expect(try Arguments.parse(["--version"], environment: env) == .version)
+  }
+
+  /// Before, `rollback --list=false` listed the records (exit 0) and rolled nothing back.
+  @Test func rollbackListTakesNoValue() {
+    #expect(throws: InputError.self) { try Arguments.parse(["rollback", "--list=false", "--target", "r/app"], environment: env) }
+  }
+
+  /// A flag where a value should be is a missing value. Before, `rollback --reason --dry-run`
+  /// took `--dry-run` as the reason and rolled back for real.
+  @Test func aFlagIsNeverTakenAsTheValueOfTheOneBefore() throws {
+    #expect(
+      throws: InputError("reason", "--reason needs a value, but the flag '--dry-run' follows it; a value that starts with -- is given as --reason=--dry-run")
+    ) {
+      try Arguments.parse(["rollback", "--target", "r/app", "--environment", "production", "--reason", "--dry-run"], environment: env)
+    }
+    #expect(throws: InputError.self) { try Arguments.parse(["promote", "--tags", "--source", "a/b:1"], environment: env) }
+    #expect(
+      try Arguments.parse(["rollback", "--reason=--dry-run", "--dry-run"], environment: env)
+        == .run(stage: "rollback", flags: ["reason": "--dry-run", "dry-run": "true"], summaryFile: nil))
+    #expect(try Arguments.parse(["rollback", "--reason", "-1 error budget"], environment: env) == .run(stage: "rollback", flags: ["reason": "-1 error budget"], summaryFile: nil))
+  }
+
   /// Before, `--tags 1.2.0 --tags production` kept only `production`, in silence.
   @Test func aListInputGivenTwiceKeepsBothValues() throws {
     #expect(

@@ -195,6 +195,26 @@ struct HistoryTests {
     #expect(failure(await promote("3.0.4")) == nil)
   }
 
+  /// Records whose reasons are long (60 KB each, under the 64 KiB record limit) make the
+  /// history table over GitHub's 1 MiB summary limit: before, the whole table was dropped and
+  /// the summary said only what is live. Now it shows the newest records that fit.
+  @Test func aHistoryOverTheSummaryLimitKeepsItsNewestRows() async throws {
+    let live = try await ImageFactory(client: prod, repository: "app").pushImage(tag: "9.0.1", layerSizes: [100])
+    let h = history()
+    let reason = String(repeating: "<|", count: 30_000)
+    for i in 0..<20 {
+      let details = History.Details(operation: "rollback", previous: nil, version: "9.0.\(i)", tags: ["production"], source: nil, reason: reason)
+      try await h.append(.rolledBack, live.descriptor, details, intent: nil, reason: reason)
+    }
+    let r = try await runStage(HistoryStage.self, ["INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production"])
+    let summary = r.summary.render()
+    #expect(summary.utf8.count <= StepSummary.byteLimit)
+    let rows = summary.split(separator: "\n").filter { $0.hasPrefix("| ") && $0.contains("rolled-back") }
+    #expect(rows.count >= 5, "\(summary.prefix(500))")
+    #expect(rows.first?.contains("9.0.19") == true)
+    #expect(summary.contains("the table above shows \(rows.count) of its 20 rows"))
+  }
+
   @Test func rollbackPassesOverAnImageWithALayerGone() async throws {
     let v1 = try await image("4.0.1")
     _ = try await image("4.0.2")

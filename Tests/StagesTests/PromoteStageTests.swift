@@ -307,4 +307,55 @@ struct PromoteAuthTests {
     #expect(r.outputs["status"] == "promoted")
     #expect(log.lines.contains("::add-mask::from-config"))
   }
+
+  /// A config.json key with a scheme and a path (`https://host/v1/`, as older docker and many
+  /// hand-written files have it) names its host, as docker's file store reads it; a key of the
+  /// same host on another port, or of another host, is never sent. Before, only `host`,
+  /// `https://host` and `http://host` were tried, and the registry was reached anonymously.
+  @Test func aDockerConfigKeyWithASchemeAndPathNamesItsHost() async throws {
+    let staging = try await RegistryProcess()
+    let production = try await RegistryProcess(auth: .basic(username: "deploy", password: "from-config"))
+    try await ImageFactory(client: testRegistryClient(staging.host), repository: "app").pushImage(tag: "1")
+    let dir = try TempDirectory()
+    func auth(_ s: String) -> String { Data(s.utf8).base64EncodedString() }
+    let otherPort = "127.0.0.1:\(production.port == 65535 ? 1 : production.port + 1)"
+    try #"""
+    {"auths":{"\#(otherPort)":{"auth":"\#(auth("deploy:wrong-port"))"},"https://\#(otherPort)/v2/":{"auth":"\#(auth("deploy:wrong-port"))"},
+    "https://\#(production.host)/v1/":{"auth":"\#(auth("deploy:from-config"))"}}}
+    """#.write(toFile: dir.file("config.json"), atomically: true, encoding: .utf8)
+    let log = MemoryLogSink()
+    let r = try await runStage(PromoteStage.self, ["INPUT_SOURCE": "\(staging.host)/app:1", "INPUT_TARGET": "\(production.host)/app", "DOCKER_CONFIG": dir.path], log: log)
+    #expect(r.outputs["status"] == "promoted")
+    #expect(log.lines.contains("::add-mask::from-config"))
+    #expect(!log.lines.contains { $0.contains("wrong-port") })
+  }
+
+  /// A config.json that leaves the registry's credentials to a credential helper (its name
+  /// hostile: a path, `..`, a space, a NUL) or that is no JSON: the refusal says so, and the
+  /// name is only printed, escaped. Before, it said "no credentials given; set … (or
+  /// DOCKER_CONFIG with a config.json)", which the user had done.
+  @Test func aDockerConfigThatLeavesCredentialsToAHelperSaysSo() async throws {
+    let production = try await RegistryProcess(auth: .basic(username: "deploy", password: "secret"))
+    let dir = try TempDirectory()
+    let verify = ["INPUT_SOURCE": "\(production.host)/app:1", "INPUT_EXPECTED-DIGEST": "sha256:" + String(repeating: "0", count: 64), "DOCKER_CONFIG": dir.path]
+    func refusal(_ config: String) async throws -> String {
+      try config.write(toFile: dir.file("config.json"), atomically: true, encoding: .utf8)
+      do {
+        _ = try await runStage(VerifyDigestStage.self, verify)
+        return "no error"
+      } catch { return "\(error)" }
+    }
+    let helper = try await refusal(#"{"auths":{"\#(production.host)":{}},"credHelpers":{"https://\#(production.host)/v1/":"../../bin/sh x\u0000"}}"#)
+    #expect(
+      helper.contains(
+        "no credentials given: DOCKER_CONFIG's config.json leaves \(production.host)'s credentials to the credential helper docker-credential-../../bin/sh x\u{0}, which Gantry does not run; set source-username and source-password"
+      ), "\(helper)")
+    let store = try await refusal(#"{"auths":{"\#(production.host)":{}},"credsStore":"desktop"}"#)
+    #expect(store.contains("no credentials given: DOCKER_CONFIG's config.json keeps its credentials in the store docker-credential-desktop, which Gantry does not run"), "\(store)")
+    let broken = try await refusal(#"{"auths":{"\#(production.host)":{"auth":"#)
+    #expect(broken.contains("no credentials given: DOCKER_CONFIG's config.json is not JSON, so none of its credentials were read"), "\(broken)")
+    // No helper for this registry: the usual words.
+    let other = try await refusal(#"{"credHelpers":{"ghcr.io":"gcloud"}}"#)
+    #expect(other.contains("no credentials given; set source-username and source-password (or DOCKER_CONFIG with a config.json)"), "\(other)")
+  }
 }

@@ -21,6 +21,8 @@ actor AuthState {
   let host: String
   let allowPlainHTTP: Bool
   let credentials: Credentials?
+  /// ``RegistryOptions/credentialsNote``.
+  let credentialsNote: String?
   /// The base URL once learned; readable without a hop onto the actor, so a request to a
   /// known registry (nearly all of them) builds no probes.
   private nonisolated let learned = LearnedBase()
@@ -36,11 +38,15 @@ actor AuthState {
   /// The deadline of a token request.
   let requestTimeout: Duration
 
-  init(host: String, allowPlainHTTP: Bool, credentials: Credentials?, onSecret: (@Sendable (String) -> Void)? = nil, requestTimeout: Duration = .seconds(60)) {
+  init(
+    host: String, allowPlainHTTP: Bool, credentials: Credentials?, credentialsNote: String? = nil, onSecret: (@Sendable (String) -> Void)? = nil,
+    requestTimeout: Duration = .seconds(60)
+  ) {
     self.requestTimeout = requestTimeout
     self.host = host
     self.allowPlainHTTP = allowPlainHTTP
     self.credentials = credentials
+    self.credentialsNote = credentialsNote
     self.onSecret = onSecret
   }
 
@@ -144,9 +150,9 @@ actor AuthState {
   }
 
   nonisolated func hint(side: String) -> String {
-    credentials == nil
-      ? "no credentials given; set \(side)-username and \(side)-password (or DOCKER_CONFIG with a config.json)"
-      : "check \(side)-username and \(side)-password"
+    guard credentials == nil else { return "check \(side)-username and \(side)-password" }
+    if let credentialsNote { return "no credentials given: \(credentialsNote); set \(side)-username and \(side)-password" }
+    return "no credentials given; set \(side)-username and \(side)-password (or DOCKER_CONFIG with a config.json)"
   }
 
   /// Answers a challenge: Basic with the credentials, or a Bearer token from the realm.

@@ -17,14 +17,19 @@ public struct Credentials: Sendable, Equatable {
   var basicHeader: String { "Basic " + Data("\(username):\(password)".utf8).base64EncodedString() }
 
   /// Looks `registry` up in a docker `config.json` (`auths.<host>.auth` base64 user:pass, or
-  /// `identitytoken`), found at `$DOCKER_CONFIG/config.json`.
+  /// `identitytoken`), found at `$DOCKER_CONFIG/config.json`: the keys docker writes first
+  /// (`ghcr.io`, `https://ghcr.io`), then, as docker's file store does for older files, any
+  /// key that names the same host once its scheme and path go (`https://ghcr.io/v1/`). A key
+  /// of another port (`ghcr.io:443`) is another registry, as it is to docker.
   public static func fromDockerConfig(directory: String, registry: String) -> Credentials? {
     guard let data = FileManager.default.contents(atPath: directory + "/config.json"),
       let auths = JSONValue.parse(userFile: data)?["auths"]?.object
     else { return nil }
-    let keys = registry == "docker.io" ? ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"] : [registry, "https://\(registry)", "http://\(registry)"]
+    let hosts = registry == "docker.io" ? ["index.docker.io", "docker.io", "registry-1.docker.io"] : [registry]
+    let exact = registry == "docker.io" ? ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"] : [registry, "https://\(registry)", "http://\(registry)"]
+    let keys = exact.flatMap { [$0, $0 + "/"] } + auths.keys.sorted().filter { hosts.contains(hostname(ofKey: $0)) }
     for key in keys {
-      guard let entry = auths[key]?.object ?? auths[key + "/"]?.object else { continue }
+      guard let entry = auths[key]?.object else { continue }
       if let token = entry["identitytoken"]?.string, !token.isEmpty {
         return Credentials(username: "<token>", password: "", identityToken: token)
       }
@@ -38,5 +43,35 @@ public struct Credentials: Sendable, Equatable {
       }
     }
     return nil
+  }
+
+  /// Why `$DOCKER_CONFIG/config.json` gives no credentials for `registry` although it names a
+  /// way to them Gantry does not take: a credential helper (`credHelpers`, `credsStore`; Gantry
+  /// runs no program a file names), or a file that is no JSON. Nil when it simply has none.
+  public static func dockerConfigNote(directory: String, registry: String) -> String? {
+    guard let data = FileManager.default.contents(atPath: directory + "/config.json") else { return nil }
+    guard let config = JSONValue.parse(userFile: data) else { return "DOCKER_CONFIG's config.json is not JSON, so none of its credentials were read" }
+    let hosts = registry == "docker.io" ? ["index.docker.io", "docker.io", "registry-1.docker.io"] : [registry]
+    // The helper's name is the file's text: quoted short, and only ever printed.
+    func program(_ name: String) -> String { "docker-credential-\(name.clipped(to: 60))" }
+    let helpers = config["credHelpers"]?.object ?? [:]
+    if let key = helpers.keys.sorted().first(where: { hosts.contains(hostname(ofKey: $0)) }), let name = helpers[key]?.string {
+      return "DOCKER_CONFIG's config.json leaves \(registry)'s credentials to the credential helper \(program(name)), which Gantry does not run"
+    }
+    if let name = config["credsStore"]?.string, !name.isEmpty {
+      return "DOCKER_CONFIG's config.json keeps its credentials in the store \(program(name)), which Gantry does not run"
+    }
+    return nil
+  }
+
+  /// The registry an `auths` key names, as docker's `ConvertToHostname` reads it: without its
+  /// scheme, user and path (`https://user@Ghcr.io/v1/` → `ghcr.io`), lower-cased as registry
+  /// names are.
+  static func hostname(ofKey key: String) -> String {
+    var rest = Substring(key)
+    if let scheme = rest.firstRange(of: "://") { rest = rest[scheme.upperBound...] }
+    if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
+    if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
+    return rest.lowercased()
   }
 }

@@ -5,6 +5,9 @@ import HTTP
 /// How to reach one registry.
 public struct RegistryOptions: Sendable {
   public var credentials: Credentials?
+  /// Why there are no credentials when the user pointed at some (a config.json that leaves them
+  /// to a credential helper, or is no JSON): said when the registry asks for credentials.
+  public var credentialsNote: String?
   /// Plain HTTP (and unverified TLS) allowed. `localhost` and 127.0.0.0/8 are always allowed
   /// plain HTTP, as the docker daemon does.
   public var insecure: Bool = false
@@ -45,7 +48,9 @@ public final class RegistryClient: Sendable {
     self.options = options
     let host = registry == Reference.dockerHub ? "registry-1.docker.io" : registry
     let local = host.hasPrefix("localhost") || host.hasPrefix("127.") || host.hasPrefix("[::1]")
-    self.auth = AuthState(host: host, allowPlainHTTP: options.insecure || local, credentials: options.credentials, onSecret: options.onSecret, requestTimeout: options.requestTimeout)
+    self.auth = AuthState(
+      host: host, allowPlainHTTP: options.insecure || local, credentials: options.credentials, credentialsNote: options.credentialsNote, onSecret: options.onSecret,
+      requestTimeout: options.requestTimeout)
   }
 
   // MARK: Manifests

@@ -43,6 +43,7 @@ enum RegistryInputs {
   static func client(for registry: String, side: String, context: StageContext) throws -> RegistryClient {
     let inputs = context.inputs
     var credentials: Credentials?
+    var credentialsNote: String?
     let user = inputs.string("\(side)-username")
     let password = inputs.string("\(side)-password")
     if let password {
@@ -51,7 +52,7 @@ enum RegistryInputs {
       throw InputError("\(side)-password", "\(side)-username is set but \(side)-password is empty")
     } else if let dir = context.environment["DOCKER_CONFIG"] {
       credentials = Credentials.fromDockerConfig(directory: dir, registry: registry)
-      if let c = credentials { context.log.mask(c.password.isEmpty ? (c.identityToken ?? "") : c.password) }
+      if let c = credentials { context.log.mask(c.password.isEmpty ? (c.identityToken ?? "") : c.password) } else { credentialsNote = Credentials.dockerConfigNote(directory: dir, registry: registry) }
     }
     let retries = try inputs.integer("retries", in: 0...10) ?? 3
     var config = TransportConfiguration.fromEnvironment(context.environment.variables)
@@ -71,6 +72,7 @@ enum RegistryInputs {
     }
     // The transport's rule (host[:port], or a host alone for every port) also decides plain HTTP.
     var options = RegistryOptions(credentials: credentials, insecure: config.isInsecure(registry.lowercased()), side: side)
+    options.credentialsNote = credentialsNote
     // Every token a token service hands out is masked before it can reach a log line.
     options.onSecret = { log.mask($0) }
     return RegistryClient(registry: registry, http: http, options: options)
