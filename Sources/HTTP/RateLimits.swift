@@ -148,7 +148,9 @@ public final class RateLimits: @unchecked Sendable {
     /// The first 429/503 of the refusals going on, none accepted since; and how many.
     var refusingSince: ContinuousClock.Instant?
     var refusals = 0
-    /// The ticket (``RateLimits/admit(_:)``) of the request whose answer last stated the budget.
+    /// The last ticket (``RateLimits/admit(_:)``) given out when the budget was last taken
+    /// from an answer: a request with a ticket up to it was sent before that answer was in,
+    /// so the registry may have answered it before counting the request that answer was for.
     var statedBy: UInt64 = 0
 
     mutating func addWait(from start: ContinuousClock.Instant, to end: ContinuousClock.Instant) {
@@ -239,11 +241,13 @@ public final class RateLimits: @unchecked Sendable {
   }
 
   /// Learns from an answer: its budget headers, and a 429/503's `Retry-After`.
-  /// `ticket`: what ``admit(_:)`` gave `request`. An answer to a request sent before the one
-  /// whose answer last stated the budget may have been counted before it: a budget it states
-  /// higher than that one is stale (the registry's count before the later request), not a
-  /// refill, and is not taken (an uncounted HEAD sent beside a manifest GET, answered after
-  /// it, undid "0 left", and the next GET went to a registry that had said no more).
+  /// `ticket`: what ``admit(_:)`` gave `request`. A request sent before the answer that last
+  /// stated the budget was in may have reached the registry before the request that answer
+  /// was for (another connection), so a budget it states higher is stale (the registry's
+  /// count before that request), not a refill, and is not taken: an uncounted request sent
+  /// beside a manifest GET, answered after it, undid "0 left", and the next GET went to a
+  /// registry that had said no more. A fall is always taken; a rise from a request sent after
+  /// the answer was in is a refill.
   public func observe(_ response: Response, for request: Request, ticket: UInt64? = nil) {
     guard let origin = request.url.origin else { return }
     let stated = RateLimitHeaders.parse(response.headers)
@@ -268,10 +272,10 @@ public final class RateLimits: @unchecked Sendable {
     }
     lock.withLock {
       var s = origins[origin, default: State()]
-      let older = ticket.map { $0 < s.statedBy } ?? false
+      let older = ticket.map { $0 <= s.statedBy } ?? false
       let rises = stated.flatMap { new in s.remaining.flatMap { old in new.remaining.map { $0 > old } } } ?? false
       if let stated, !(older && rises) {
-        if let ticket { s.statedBy = max(s.statedBy, ticket) }
+        s.statedBy = issued
         if let l = stated.limit { s.limit = l }
         if let w = stated.window { s.window = w }
         s.remaining = stated.remaining

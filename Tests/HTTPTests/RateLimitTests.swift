@@ -111,6 +111,17 @@ final class Waits: @unchecked Sendable {
     let third = try await m.admit(request("HEAD"))
     m.observe(answer(200, budget(50)), for: request("HEAD"), ticket: third)
     try await m.admit(request())
+    // A request sent after the GET but before its answer came can still reach the registry
+    // first (another connection): its "1 left" is no later than the GET's "0 left". Only a
+    // request sent after that answer was in may raise it (before, a ticket after the GET's
+    // was enough, and the next GET went out: RateLimitStageTests, seen twice under load).
+    let n = limits()
+    let counted = try await n.admit(request())
+    let beside = try await n.admit(request("GET", "https://registry.example/v2/app/tags/list"))
+    #expect(beside > counted)
+    n.observe(answer(200, budget(0)), for: request(), ticket: counted)
+    n.observe(answer(200, budget(1)), for: request("GET", "https://registry.example/v2/app/tags/list"), ticket: beside)
+    await #expect(throws: RateLimitExhausted.self) { try await n.admit(request()) }
   }
 
   @Test func retryAfterHoldsEveryRequestToTheOriginOnly() async throws {
