@@ -138,9 +138,10 @@ public enum Markdown {
     return fence + pad + flat + pad + fence
   }
 
-  /// For HTML contexts (`<summary>`).
+  /// For HTML contexts (`<summary>`), on one line: a blank line ends GitHub's HTML block, and
+  /// what followed it would be read as markdown.
   public static func html(_ s: String) -> String {
-    s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+    oneLine(s).replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
       .replacingOccurrences(of: ">", with: "&gt;")
   }
 

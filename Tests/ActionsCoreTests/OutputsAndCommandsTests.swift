@@ -123,6 +123,14 @@ import Testing
         """)
   }
 
+  /// A blank line in a `<summary>` ends GitHub's HTML block: what follows it was read as
+  /// markdown (a heading, a link), and the block was left open.
+  @Test func aDetailsSummaryStaysOnOneLine() {
+    var s = StepSummary()
+    s.details("Changelog\n\n# [x](https://evil.example)\r\n<b>", "body")
+    #expect(s.render().hasPrefix("<details><summary>Changelog  # [x](https://evil.example) &lt;b&gt;</summary>\n\nbody\n\n</details>"), "\(s.render())")
+  }
+
   @Test func truncatesUnderTheLimitWithANote() {
     var s = StepSummary()
     for i in 0..<100 { s.paragraph(String(repeating: "x", count: 100) + "\(i)") }
