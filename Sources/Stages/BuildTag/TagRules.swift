@@ -104,8 +104,15 @@ public enum TagRules {
 
   /// Produces the tags, in a stable order, without duplicates.
   /// - Throws: ``InputError`` when a rule needs a version or a SHA that is missing, or a result is not a tag.
+  /// At most this many `extra-tags` templates (a promotion takes at most 100 tags).
+  public static let maxExtraTags = 100
+
   public static func plan(_ r: TagRequest) throws -> [PlannedTag] {
+    guard r.extraTemplates.count <= maxExtraTags else {
+      throw InputError("extra-tags", "\(r.extraTemplates.count) templates; at most \(maxExtraTags) are accepted")
+    }
     var out: [PlannedTag] = []
+    var planned = Set<String>()
     func add(_ tag: String, _ kind: String, input: String, affix: Bool = true) throws {
       let full = affix ? r.prefix + tag + r.suffix : tag
       guard isValidTag(full) else {
@@ -113,7 +120,7 @@ public enum TagRules {
         let culprit = !affix || !isValidTag(tag) ? input : (!isValidTag(r.prefix + tag) ? "tag-prefix" : "tag-suffix")
         throw InputError(culprit, "'\(full.clipped(to: 100))' is not a valid image tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})")
       }
-      if !out.contains(where: { $0.tag == full }) { out.append(PlannedTag(tag: full, kind: kind)) }
+      if planned.insert(full).inserted { out.append(PlannedTag(tag: full, kind: kind)) }
     }
     func needVersion(_ kind: TagKind) throws -> SemVer {
       guard let v = r.version else {

@@ -42,6 +42,8 @@ struct PromoteSettings {
       guard source.digest == nil else { throw InputError("tags", "the source is given by digest and the target has no tag: set `tags`") }
       throw InputError("tags", "neither the source nor the target names a tag (the source would be read as :latest): give the source its tag, e.g. \(source.name):1.2.0, or set `tags`")
     }
+    // As a release manifest's: a step's 128 KiB of tags was ~10,000 tag writes.
+    guard tags.count <= ReleaseManifest.maxTags else { throw InputError("tags", "\(tags.count) tags; at most \(ReleaseManifest.maxTags) are accepted") }
     for t in tags where !Reference.isValidTag(t) { throw InputError("tags", "'\(t.clipped(to: 100))' is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})") }
     // A release manifest is a file a pull request can change: its tags must not overwrite the
     // history's records or the referrers index the quarantine check reads.
