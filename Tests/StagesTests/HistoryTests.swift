@@ -206,7 +206,16 @@ struct HistoryTests {
       let details = History.Details(operation: "rollback", previous: nil, version: "9.0.\(i)", tags: ["production"], source: nil, reason: reason)
       try await h.append(.rolledBack, live.descriptor, details, intent: nil, reason: reason)
     }
-    let r = try await runStage(HistoryStage.self, ["INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production"])
+    let log = MemoryLogSink()
+    let r = try await runStage(HistoryStage.self, ["INPUT_TARGET": "\(production.host)/app", "INPUT_ENVIRONMENT": "production"], log: log)
+    // The output too holds the newest records that fit in 1 MiB (it held all 20, 1.2 MB),
+    // still a JSON array, and the log says so.
+    let output = try #require(r.outputs["history"])
+    #expect(output.utf8.count <= 1 << 20)
+    let decoded = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]])
+    #expect(decoded.count > 10 && decoded.count < 20, "\(decoded.count)")
+    #expect((decoded.first?["record"] as? [String: Any])?["version"] as? String == "9.0.19")
+    #expect(log.lines.contains { $0.hasPrefix("::warning::the history output holds the newest \(decoded.count) of 20 records (1024 KiB)") }, "\(log.lines.map { $0.prefix(200) })")
     let summary = r.summary.render()
     #expect(summary.utf8.count <= StepSummary.byteLimit)
     let rows = summary.split(separator: "\n").filter { $0.hasPrefix("| ") && $0.contains("rolled-back") }

@@ -21,6 +21,9 @@ public struct HistoryStage: Stage {
     OutputDeclaration("history", "history: the records as a JSON array, newest first: [{\"tag\": record tag, \"record\": the record's JSON}] (README: History records)")
   ]
 
+  /// The most the `history` output holds, in bytes: the newest records that fit.
+  static let maxOutputBytes = 1 << 20
+
   public init() {}
 
   /// One element of the `history` output. The schema is stable: fields may be added, none
@@ -61,7 +64,20 @@ public struct HistoryStage: Stage {
       try c.encode(RecordTime.iso(date))
     }
     var outputs = Outputs()
-    outputs["history"] = String(decoding: try encoder.encode(entries.map { Row(tag: $0.tag, record: $0.record) }), as: UTF8.self)
+    // The newest records that fit in 1 MiB (GitHub's limit for an output; records of up to
+    // 64 KiB each, 1,000 of them, made up to 64 MB).
+    var rows: [Data] = []
+    var size = 2
+    for e in entries {
+      let row = try encoder.encode(Row(tag: e.tag, record: e.record))
+      guard size + row.count + 1 <= Self.maxOutputBytes else { break }
+      rows.append(row)
+      size += row.count + 1
+    }
+    if rows.count < entries.count {
+      context.log.warning("the history output holds the newest \(rows.count) of \(Format.count(entries.count, "record")) (\(Self.maxOutputBytes / 1024) KiB); the log lists every one")
+    }
+    outputs["history"] = "[" + rows.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ",") + "]"
     context.log.info("\(target) \(environment): live \(live?.description ?? "nothing")")
     for e in entries {
       context.log.info(
