@@ -18,7 +18,9 @@ public struct HistoryStage: Stage {
     ] + RegistryInputs.credentials("target") + RegistryInputs.connection
 
   public static let outputs: [OutputDeclaration] = [
-    OutputDeclaration("history", "history: the records as a JSON array, newest first: [{\"tag\": record tag, \"record\": the record's JSON}] (README: History records)")
+    OutputDeclaration(
+      "history",
+      "history: the records as a JSON array, newest first, as many as fit in 1 MiB: [{\"tag\": record tag, \"record\": the record's JSON}] (README: History records)")
   ]
 
   /// The most the `history` output holds, in bytes: the newest records that fit.
