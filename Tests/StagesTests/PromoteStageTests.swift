@@ -118,6 +118,19 @@ struct PromoteStageTests {
     #expect(!quiet.lines.contains { $0.hasPrefix("::warning") })
   }
 
+  /// The reusable workflow's `tags` comes after the version it computed: a caller writing the
+  /// version there too (`1.2.0, latest`) had 1.2.0 moved twice and listed twice in `tags`.
+  @Test func aTagGivenTwiceIsMovedOnce() async throws {
+    let image = try await ImageFactory(client: src, repository: "app").pushImage(tag: "twice")
+    let log = MemoryLogSink()
+    let r = try await runStage(
+      PromoteStage.self,
+      ["INPUT_SOURCE": "\(staging.host)/app:twice", "INPUT_TARGET": "\(production.host)/twice", "INPUT_TAGS": "1.2.0\n1.2.0, latest", "INPUT_ENVIRONMENT": "production"], log: log)
+    #expect(r.outputs["tags"] == "1.2.0\nlatest\nproduction")
+    #expect(log.lines.contains("moved 3 tags, the environment tag last; each read back"), "\(log.lines)")
+    for tag in ["1.2.0", "latest", "production"] { #expect(try await dst.resolve("twice", tag)?.digest == image.digest) }
+  }
+
   /// Before, a passing verify-digest printed nothing at all (and a bad policy-mode said only
   /// "accepted: enforce, audit", not what was given).
   @Test func aPassingVerifyDigestSaysSoAndABadPolicyModeIsQuoted() async throws {

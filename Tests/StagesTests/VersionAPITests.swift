@@ -151,6 +151,31 @@ struct VersionAPITests {
     #expect(release?["target_commitish"] as? String == head)
   }
 
+  /// The ECR pipeline's promotion job releases the latest tag (`source: tags`): that release's
+  /// commits are the ones up to the tag, not Gantry's changelog (the commits after it), so its
+  /// notes are left to GitHub, which writes them from the release before.
+  @Test func aReleaseOfTheLatestTagIsNotGivenTheCommitsAfterIt() async throws {
+    let repo = try TempGitRepo()
+    try repo.commit("feat: one")
+    try repo.git("tag", "0.1.5")
+    try repo.commit("fix: in 0.1.6")
+    try repo.git("tag", "0.1.6")
+    let head = try repo.commit("feat: after 0.1.6, not in it")
+    let api = try await GitHubAPIServer(repository: repo.path)
+    let log = MemoryLogSink()
+    let r = try await runStage(
+      VersionStage.self, apiEnvironment(api, workspace: repo.path, sha: head).merging(["INPUT_SOURCE": "tags", "INPUT_TAG-PREFIX": "none", "INPUT_CREATE-RELEASE": "true"]) { $1 },
+      log: log)
+    #expect(r.outputs["version"] == "0.1.6")
+    #expect(r.outputs["release-url"] == "https://github.example/releases/tag/0.1.6")
+    let release = try #require(try await api.releases()["0.1.6"])
+    #expect(release["body"] == nil, "\(release["body"] ?? "")")
+    #expect(release["generate_release_notes"] as? Bool == true)
+    #expect(log.lines.contains { $0.contains("release notes of 0.1.6: GitHub's") }, "\(log.lines)")
+    // The output is still what it says: the commits since the last tag.
+    #expect(r.outputs["changelog"]?.contains("after 0.1.6, not in it") == true)
+  }
+
   @Test func lightweightTagOnGitHubEnterprise() async throws {
     let repo = try TempGitRepo()
     let head = try repo.commit("fix: one")

@@ -35,7 +35,10 @@ struct PromoteSettings {
     source = try RegistryInputs.reference("source", try inputs.require("source"))
     target = try RegistryInputs.reference("target", try inputs.require("target"))
     guard target.digest == nil else { throw InputError("target", "give a repository or a tag, not a digest: the digest comes from the source") }
-    tags = inputs.list("tags")
+    // Each once, in the order given: a tag written twice (the reusable workflow's version, and
+    // the caller's tags naming it too) would be moved twice.
+    var given = Set<String>()
+    tags = inputs.list("tags").filter { given.insert($0).inserted }
     if tags.isEmpty, let t = target.tag ?? source.tag { tags = [t] }
     guard !tags.isEmpty else {
       // Said as it is: a source without tag or digest is read as :latest, not "by digest".

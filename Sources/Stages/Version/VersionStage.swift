@@ -33,7 +33,9 @@ public struct VersionStage: Stage {
     InputDeclaration("tag-message", "version: make the created tag annotated, with this message (default: lightweight)"),
     InputDeclaration("create-release", "version: create a GitHub release for the tag", kind: .boolean, default: "false"),
     InputDeclaration(
-      "release-notes", "version: the release body: changelog (Gantry's, from conventional commits) or generated (GitHub's)", kind: .choice(["changelog", "generated"]), default: "changelog"),
+      "release-notes",
+      "version: the release body: changelog (Gantry's, from conventional commits; a release of the latest existing tag gets GitHub's, the changelog listing the commits after it) or generated (GitHub's)",
+      kind: .choice(["changelog", "generated"]), default: "changelog"),
     RegistryInputs.dryRun,
     StageTimeout.input,
   ]
@@ -200,7 +202,17 @@ public struct VersionStage: Stage {
       context.doing("creating the tag \(tag) and release through the GitHub API")
       if createTag { tagState = try await writer.tag(tag, at: sha, message: inputs.string("tag-message")) }
       if createRelease {
-        let body = try inputs.choice("release-notes") == "generated" ? nil : (changelog.isEmpty ? "No changes since \(last?.tag ?? "the beginning")." : changelog)
+        // A release of the latest tag itself (source tags; a file or the commits calling for no
+        // new version) holds the commits up to that tag: the changelog lists the ones after it.
+        // GitHub writes such a release's notes from the release before.
+        let generated = try inputs.choice("release-notes") == "generated"
+        let ofLastTag = last.map { $0.version == version } ?? false
+        if ofLastTag && !generated {
+          context.log.notice(
+            "release notes of \(tag): GitHub's generated ones, since the changelog lists the commits after tag \(last?.tag ?? tag), which this release does not hold",
+            title: "Release notes")
+        }
+        let body = generated || ofLastTag ? nil : (changelog.isEmpty ? "No changes since \(last?.tag ?? "the beginning")." : changelog)
         releaseURL = try await writer.release(tag, sha: sha, body: body, prerelease: version.isPrerelease).url
       }
     }
