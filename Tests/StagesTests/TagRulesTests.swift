@@ -78,6 +78,9 @@ import Versioning
   @Test func styles() throws {
     #expect(try plan("production", "1.2.3", kinds: [.version]) { $0.style = .v } == ["v1.2.3"])
     #expect(try plan("production", "1.2.3", kinds: [.version]) { $0.style = .both } == ["1.2.3", "v1.2.3"])
+    // The style is the version's, minor and major included (they were 1.2 and 1 beside v1.2.3).
+    #expect(try plan("production", "1.2.3", kinds: [.version, .minor, .major]) { $0.style = .v } == ["v1.2.3", "v1.2", "v1"])
+    #expect(try plan("production", "1.2.3", kinds: [.version, .minor, .major]) { $0.style = .both } == ["1.2.3", "v1.2.3", "1.2", "v1.2", "1", "v1"])
   }
 
   @Test func latestInput() throws {

@@ -21,7 +21,7 @@ public struct BuildTagStage: Stage {
       "tag-rules",
       "Tags to build, from: \(TagKind.allCases.map(\.rawValue).joined(separator: ", ")). Default by environment: dev → dev, snapshot, sha; production → version, minor, major, latest; others → snapshot, sha",
       kind: .list),
-    InputDeclaration("tag-style", "Version tags as X.Y.Z (plain), vX.Y.Z (v) or both", kind: .choice(TagStyle.allCases.map(\.rawValue)), default: "plain"),
+    InputDeclaration("tag-style", "Version tags as X.Y.Z (plain), vX.Y.Z (v) or both; minor and major tags follow (v1.2, v1)", kind: .choice(TagStyle.allCases.map(\.rawValue)), default: "plain"),
     InputDeclaration(
       "latest", "Add `latest`: auto (stable versions in production), true (any stable version), false. Never for a prerelease", kind: .choice(["auto", "true", "false"]), default: "auto"),
     InputDeclaration("tag-prefix", "Prefix for every generated tag except latest and the environment tag"),

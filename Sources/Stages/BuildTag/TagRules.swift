@@ -122,6 +122,12 @@ public enum TagRules {
       }
       if planned.insert(full).inserted { out.append(PlannedTag(tag: full, kind: kind)) }
     }
+    // `tag-style` applies to every tag of the version: v1.2.3 goes with v1.2 and v1 (they were
+    // 1.2 and 1 beside v1.2.3).
+    func styled(_ tag: String, _ kind: String) throws {
+      if r.style != .v { try add(tag, kind, input: "version") }
+      if r.style != .plain { try add("v" + tag, kind, input: "version") }
+    }
     func needVersion(_ kind: TagKind) throws -> SemVer {
       guard let v = r.version else {
         throw InputError("version", "the '\(kind.rawValue)' tag needs a version: set `version`, or run on a tag ref like refs/tags/v1.2.3")
@@ -146,15 +152,13 @@ public enum TagRules {
     for kind in r.kinds {
       switch kind {
       case .version:
-        let v = versionTag(try needVersion(kind))
-        if r.style != .v { try add(v, "version", input: "version") }
-        if r.style != .plain { try add("v" + v, "version", input: "version") }
+        try styled(versionTag(try needVersion(kind)), "version")
       case .minor:
         let v = try needVersion(kind)
-        if stable { try add("\(v.major).\(v.minor)", "minor", input: "version") }
+        if stable { try styled("\(v.major).\(v.minor)", "minor") }
       case .major:
         let v = try needVersion(kind)
-        if stable && v.major > 0 { try add("\(v.major)", "major", input: "version") }
+        if stable && v.major > 0 { try styled("\(v.major)", "major") }
       case .latest:
         break  // decided below, once, from the `latest` input
       case .snapshot:
