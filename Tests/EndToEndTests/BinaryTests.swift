@@ -37,7 +37,9 @@ struct BinaryTests {
     1.4.2
     v1.4.2
     1.4
+    v1.4
     1
+    v1
     latest
     1.4.2-7d2a1b4
     DELIM
@@ -45,7 +47,9 @@ struct BinaryTests {
     ghcr.io/acme/app:1.4.2
     ghcr.io/acme/app:v1.4.2
     ghcr.io/acme/app:1.4
+    ghcr.io/acme/app:v1.4
     ghcr.io/acme/app:1
+    ghcr.io/acme/app:v1
     ghcr.io/acme/app:latest
     ghcr.io/acme/app:1.4.2-7d2a1b4
     DELIM
@@ -66,7 +70,7 @@ struct BinaryTests {
     org.opencontainers.image.title=app
     DELIM
     json<<DELIM
-    {"images":["ghcr.io/acme/app:1.4.2","ghcr.io/acme/app:v1.4.2","ghcr.io/acme/app:1.4","ghcr.io/acme/app:1","ghcr.io/acme/app:latest","ghcr.io/acme/app:1.4.2-7d2a1b4"],"labels":{"org.opencontainers.image.created":"2026-11-22T03:15:00Z","org.opencontainers.image.revision":"7d2a1b4c9e0f1234567890abcdef123456789012","org.opencontainers.image.source":"https://github.com/acme/app","org.opencontainers.image.title":"app","org.opencontainers.image.url":"https://github.com/acme/app","org.opencontainers.image.version":"1.4.2"},"tags":["1.4.2","v1.4.2","1.4","1","latest","1.4.2-7d2a1b4"],"version":"1.4.2"}
+    {"images":["ghcr.io/acme/app:1.4.2","ghcr.io/acme/app:v1.4.2","ghcr.io/acme/app:1.4","ghcr.io/acme/app:v1.4","ghcr.io/acme/app:1","ghcr.io/acme/app:v1","ghcr.io/acme/app:latest","ghcr.io/acme/app:1.4.2-7d2a1b4"],"labels":{"org.opencontainers.image.created":"2026-11-22T03:15:00Z","org.opencontainers.image.revision":"7d2a1b4c9e0f1234567890abcdef123456789012","org.opencontainers.image.source":"https://github.com/acme/app","org.opencontainers.image.title":"app","org.opencontainers.image.url":"https://github.com/acme/app","org.opencontainers.image.version":"1.4.2"},"tags":["1.4.2","v1.4.2","1.4","v1.4","1","v1","latest","1.4.2-7d2a1b4"],"version":"1.4.2"}
     DELIM
     version<<DELIM
     1.4.2
@@ -82,16 +86,20 @@ struct BinaryTests {
     | `1.4.2` | version |
     | `v1.4.2` | version |
     | `1.4` | minor |
+    | `v1.4` | minor |
     | `1` | major |
+    | `v1` | major |
     | `latest` | latest |
     | `1.4.2-7d2a1b4` | extra |
 
-    <details><summary>6 image references</summary>
+    <details><summary>8 image references</summary>
 
     - `ghcr.io/acme/app:1.4.2`
     - `ghcr.io/acme/app:v1.4.2`
     - `ghcr.io/acme/app:1.4`
+    - `ghcr.io/acme/app:v1.4`
     - `ghcr.io/acme/app:1`
+    - `ghcr.io/acme/app:v1`
     - `ghcr.io/acme/app:latest`
     - `ghcr.io/acme/app:1.4.2-7d2a1b4`
 
