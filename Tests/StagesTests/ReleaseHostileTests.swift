@@ -24,6 +24,13 @@ struct ReleaseHostileTests {
     return name
   }
 
+  /// Two fresh registries, staging and production, and a client of each (its side named).
+  func registries() async throws -> (staging: RegistryProcess, production: RegistryProcess, src: RegistryClient, dst: RegistryClient) {
+    let staging = try await RegistryProcess()
+    let production = try await RegistryProcess()
+    return (staging, production, testRegistryClient(staging.host, side: "source"), testRegistryClient(production.host))
+  }
+
   /// Runs the binary's entry point; its exit status and the `::error` lines it printed.
   func run(_ env: [String: String]) async -> (status: Int32, errors: [String]) {
     let out = MemoryLogSink()
@@ -129,10 +136,7 @@ struct ReleaseHostileTests {
   /// exemption (``RateLimits/unwinding``) the put-back failed at once, given up on, and
   /// `stable` stayed at the image that failed.
   @Test(.timeLimit(.minutes(1))) func whatAFailureMovedIsPutBackThroughARegistryRefusingForLong() async throws {
-    let staging = try await RegistryProcess()
-    let production = try await RegistryProcess()
-    let src = testRegistryClient(staging.host, side: "source")
-    let dst = testRegistryClient(production.host)
+    let (staging, production, src, dst) = try await registries()
     let old = try await ImageFactory(client: src, repository: "svc").pushImage(tag: "0.9.0", layerSizes: [512], labels: ["v": "0.9"]).digest
     let new = try await ImageFactory(client: src, repository: "svc").pushImage(tag: "1.0.0", layerSizes: [512], labels: ["v": "1.0"]).digest
     func promote(_ tag: String, target: String, connections: Connections? = nil) async throws -> StageResult {
@@ -172,10 +176,7 @@ struct ReleaseHostileTests {
   /// ("no completed promotion of release r2"): an incident's rollback needed the target list
   /// edited first.
   @Test func rollbackOfAReleaseLeavesTheImagesItDidNotChange() async throws {
-    let staging = try await RegistryProcess()
-    let production = try await RegistryProcess()
-    let src = testRegistryClient(staging.host, side: "source")
-    let dst = testRegistryClient(production.host)
+    let (staging, production, src, dst) = try await registries()
     var old: [String: Digest] = [:]
     var new: [String: Digest] = [:]
     for n in ["a", "b"] {
@@ -230,10 +231,7 @@ struct ReleaseHostileTests {
   /// the referrers fallback index (`sha256-<hex>`), it overwrote the index the quarantine check
   /// reads. Both namespaces are Gantry's own: refused (exit 2) before any request.
   @Test func aManifestCannotTagOverTheHistory() async throws {
-    let staging = try await RegistryProcess()
-    let production = try await RegistryProcess()
-    let src = testRegistryClient(staging.host, side: "source")
-    let dst = testRegistryClient(production.host)
+    let (staging, production, src, dst) = try await registries()
     let old = try await ImageFactory(client: src, repository: "svc-a").pushImage(tag: "0.9.0", layerSizes: [512], labels: ["v": "0.9"])
     _ = try await ImageFactory(client: src, repository: "svc-a").pushImage(tag: "1.0.0", layerSizes: [512], labels: ["v": "1.0"])
     let first = try await runStage(
@@ -276,10 +274,7 @@ struct ReleaseHostileTests {
   /// again by every gate before any tag moves, and a pin for a target the manifest does not
   /// name changes nothing.
   @Test func theFinishingJobValidatesEveryPinnedDigestAgain() async throws {
-    let staging = try await RegistryProcess()
-    let production = try await RegistryProcess()
-    let src = testRegistryClient(staging.host, side: "source")
-    let dst = testRegistryClient(production.host)
+    let (staging, production, src, dst) = try await registries()
     let good = try await ImageFactory(client: src, repository: "svc").pushImage(tag: "1.0.0", layerSizes: [512], labels: ["org.opencontainers.image.revision": "abc"])
     // An image without the label the release requires, pushed to both sides by digest.
     let bad = try await ImageFactory(client: src, repository: "svc").pushImage(tag: "evil", layerSizes: [256], labels: ["x": "y"])
@@ -309,10 +304,7 @@ struct ReleaseHostileTests {
   /// after it waited for it for ever (a step without `timeout` until the job's 6 h). Such an
   /// intent is no run's: recorded abandoned, and the release goes on.
   @Test(.timeLimit(.minutes(2))) func anIntentFromTheFutureHoldsNoLease() async throws {
-    let staging = try await RegistryProcess()
-    let production = try await RegistryProcess()
-    let src = testRegistryClient(staging.host, side: "source")
-    let dst = testRegistryClient(production.host)
+    let (staging, production, src, dst) = try await registries()
     let image = try await ImageFactory(client: src, repository: "svc").pushImage(tag: "1.0.0", layerSizes: [512])
     let other = try await ImageFactory(client: dst, repository: "prod/svc").pushImage(tag: "old", layerSizes: [256])
     let details = History.Details(operation: "promote", previous: nil, version: "6.6.6", tags: ["production"], source: nil)
