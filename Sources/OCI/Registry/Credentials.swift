@@ -22,46 +22,46 @@ public struct Credentials: Sendable, Equatable {
   /// key that names the same host once its scheme and path go (`https://ghcr.io/v1/`). A key
   /// of another port (`ghcr.io:443`) is another registry, as it is to docker.
   public static func fromDockerConfig(directory: String, registry: String) -> Credentials? {
-    guard let data = FileManager.default.contents(atPath: directory + "/config.json"),
-      let auths = JSONValue.parse(userFile: data)?["auths"]?.object
-    else { return nil }
-    let hosts = registry == "docker.io" ? ["index.docker.io", "docker.io", "registry-1.docker.io"] : [registry]
-    let exact = registry == "docker.io" ? ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"] : [registry, "https://\(registry)", "http://\(registry)"]
-    let keys = exact.flatMap { [$0, $0 + "/"] } + auths.keys.sorted().filter { hosts.contains(hostname(ofKey: $0)) }
-    for key in keys {
-      guard let entry = auths[key]?.object else { continue }
-      if let token = entry["identitytoken"]?.string, !token.isEmpty {
-        return Credentials(username: "<token>", password: "", identityToken: token)
-      }
-      if let auth = entry["auth"]?.string, let decoded = Data(base64Encoded: auth).map({ String(decoding: $0, as: UTF8.self) }),
-        let colon = decoded.firstIndex(of: ":")
-      {
-        return Credentials(username: String(decoded[..<colon]), password: String(decoded[decoded.index(after: colon)...]))
-      }
-      if let u = entry["username"]?.string, let p = entry["password"]?.string {
-        return Credentials(username: u, password: p)
-      }
-    }
-    return nil
+    dockerConfig(directory: directory, registry: registry).credentials
   }
 
-  /// Why `$DOCKER_CONFIG/config.json` gives no credentials for `registry` although it names a
-  /// way to them Gantry does not take: a credential helper (`credHelpers`, `credsStore`; Gantry
-  /// runs no program a file names), or a file that is no JSON. Nil when it simply has none.
-  public static func dockerConfigNote(directory: String, registry: String) -> String? {
-    guard let data = FileManager.default.contents(atPath: directory + "/config.json") else { return nil }
-    guard let config = JSONValue.parse(userFile: data) else { return "DOCKER_CONFIG's config.json is not JSON, so none of its credentials were read" }
+  /// ``fromDockerConfig(directory:registry:)``, read once, and when it finds none: why not, if
+  /// the file names a way to them Gantry does not take (a credential helper, `credHelpers` or
+  /// `credsStore`: Gantry runs no program a file names), or is no JSON. The note is nil when
+  /// the file simply has none, or there is no file.
+  public static func dockerConfig(directory: String, registry: String) -> (credentials: Credentials?, note: String?) {
+    guard let data = FileManager.default.contents(atPath: directory + "/config.json") else { return (nil, nil) }
+    guard let config = JSONValue.parse(userFile: data) else { return (nil, "DOCKER_CONFIG's config.json is not JSON, so none of its credentials were read") }
+    // Docker Hub is known by four names; any other registry by its own.
     let hosts = registry == "docker.io" ? ["index.docker.io", "docker.io", "registry-1.docker.io"] : [registry]
+    if let auths = config["auths"]?.object {
+      let exact = registry == "docker.io" ? ["https://index.docker.io/v1/"] + hosts : [registry, "https://\(registry)", "http://\(registry)"]
+      let keys = exact.flatMap { [$0, $0 + "/"] } + auths.keys.sorted().filter { hosts.contains(hostname(ofKey: $0)) }
+      for key in keys {
+        guard let entry = auths[key]?.object else { continue }
+        if let token = entry["identitytoken"]?.string, !token.isEmpty {
+          return (Credentials(username: "<token>", password: "", identityToken: token), nil)
+        }
+        if let auth = entry["auth"]?.string, let decoded = Data(base64Encoded: auth).map({ String(decoding: $0, as: UTF8.self) }),
+          let colon = decoded.firstIndex(of: ":")
+        {
+          return (Credentials(username: String(decoded[..<colon]), password: String(decoded[decoded.index(after: colon)...])), nil)
+        }
+        if let u = entry["username"]?.string, let p = entry["password"]?.string {
+          return (Credentials(username: u, password: p), nil)
+        }
+      }
+    }
     // The helper's name is the file's text: quoted short, and only ever printed.
     func program(_ name: String) -> String { "docker-credential-\(name.clipped(to: 60))" }
     let helpers = config["credHelpers"]?.object ?? [:]
     if let key = helpers.keys.sorted().first(where: { hosts.contains(hostname(ofKey: $0)) }), let name = helpers[key]?.string {
-      return "DOCKER_CONFIG's config.json leaves \(registry)'s credentials to the credential helper \(program(name)), which Gantry does not run"
+      return (nil, "DOCKER_CONFIG's config.json leaves \(registry)'s credentials to the credential helper \(program(name)), which Gantry does not run")
     }
     if let name = config["credsStore"]?.string, !name.isEmpty {
-      return "DOCKER_CONFIG's config.json keeps its credentials in the store \(program(name)), which Gantry does not run"
+      return (nil, "DOCKER_CONFIG's config.json keeps its credentials in the store \(program(name)), which Gantry does not run")
     }
-    return nil
+    return (nil, nil)
   }
 
   /// The registry an `auths` key names, as docker's `ConvertToHostname` reads it: without its

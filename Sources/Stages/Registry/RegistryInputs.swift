@@ -51,8 +51,8 @@ enum RegistryInputs {
     } else if user != nil {
       throw InputError("\(side)-password", "\(side)-username is set but \(side)-password is empty")
     } else if let dir = context.environment["DOCKER_CONFIG"] {
-      credentials = Credentials.fromDockerConfig(directory: dir, registry: registry)
-      if let c = credentials { context.log.mask(c.password.isEmpty ? (c.identityToken ?? "") : c.password) } else { credentialsNote = Credentials.dockerConfigNote(directory: dir, registry: registry) }
+      (credentials, credentialsNote) = Credentials.dockerConfig(directory: dir, registry: registry)
+      if let c = credentials { context.log.mask(c.password.isEmpty ? (c.identityToken ?? "") : c.password) }
     }
     let retries = try inputs.integer("retries", in: 0...10) ?? 3
     var config = TransportConfiguration.fromEnvironment(context.environment.variables)
