@@ -6,6 +6,10 @@ import FoundationEssentials
 public struct Outputs: Sendable, Equatable {
   public private(set) var entries: [(name: String, value: String)] = []
 
+  /// The most one output should carry, in bytes: 1 MiB, GitHub's limit for an output
+  /// (https://docs.github.com/en/actions/writing-workflows/choosing-what-your-workflow-does/passing-information-between-jobs).
+  public static let byteLimit = 1 << 20
+
   public init() {}
 
   public subscript(name: String) -> String? {

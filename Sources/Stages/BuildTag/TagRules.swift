@@ -102,11 +102,11 @@ public enum TagRules {
     v.description.replacingOccurrences(of: "+", with: "_")
   }
 
-  /// Produces the tags, in a stable order, without duplicates.
-  /// - Throws: ``InputError`` when a rule needs a version or a SHA that is missing, or a result is not a tag.
   /// At most this many `extra-tags` templates (a promotion takes at most 100 tags).
   public static let maxExtraTags = 100
 
+  /// Produces the tags, in a stable order, without duplicates.
+  /// - Throws: ``InputError`` when a rule needs a version or a SHA that is missing, or a result is not a tag.
   public static func plan(_ r: TagRequest) throws -> [PlannedTag] {
     guard r.extraTemplates.count <= maxExtraTags else {
       throw InputError("extra-tags", "\(r.extraTemplates.count) templates; at most \(maxExtraTags) are accepted")

@@ -23,9 +23,6 @@ public struct HistoryStage: Stage {
       "history: the records as a JSON array, newest first, as many as fit in 1 MiB: [{\"tag\": record tag, \"record\": the record's JSON}] (README: History records)")
   ]
 
-  /// The most the `history` output holds, in bytes: the newest records that fit.
-  static let maxOutputBytes = 1 << 20
-
   public init() {}
 
   /// One element of the `history` output. The schema is stable: fields may be added, none
@@ -72,12 +69,12 @@ public struct HistoryStage: Stage {
     var size = 2
     for e in entries {
       let row = try encoder.encode(Row(tag: e.tag, record: e.record))
-      guard size + row.count + 1 <= Self.maxOutputBytes else { break }
+      guard size + row.count + 1 <= Outputs.byteLimit else { break }
       rows.append(row)
       size += row.count + 1
     }
     if rows.count < entries.count {
-      context.log.warning("the history output holds the newest \(rows.count) of \(Format.count(entries.count, "record")) (\(Self.maxOutputBytes / 1024) KiB); the log lists every one")
+      context.log.warning("the history output holds the newest \(rows.count) of \(Format.count(entries.count, "record")) (\(Outputs.byteLimit / 1024) KiB); the log lists every one")
     }
     outputs["history"] = "[" + rows.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ",") + "]"
     context.log.info("\(target) \(environment): live \(live?.description ?? "nothing")")
